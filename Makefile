@@ -1,0 +1,55 @@
+# Bilten: two commands.
+#   make run    install what is missing, migrate, load demo data, serve http://localhost:3000 (SQLite)
+#   make test   install what the tests need, start PostgreSQL and Redis if down, run the whole suite
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+BUN_VERSION := 1.4.4
+BUN := .tools/node_modules/@oven/bun-linux-x64/bin/bun
+
+# Reflex: bun from the npm registry (its own installer downloads from the web), no telemetry.
+export REFLEX_BUN_PATH := $(CURDIR)/$(BUN)
+export REFLEX_TELEMETRY_ENABLED := false
+export REFLEX_CHECK_LATEST_VERSION := false
+export NPM_CONFIG_REGISTRY ?= https://registry.npmjs.org
+
+# `make run` is the demo: SQLite, an auto-generated secret key, demo accounts. Override in .env or here.
+BILTEN_DEMO ?= 1
+export BILTEN_DEMO
+
+.PHONY: run install test test-deps services clean
+
+run: install
+	$(BIN)/bilten migrate
+	$(BIN)/bilten seed-demo
+	$(BIN)/reflex run --env prod
+
+install: $(VENV)/.installed $(BUN)
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(BUN):
+	@command -v npm >/dev/null || { echo "npm (Node.js 20+) is needed to fetch bun: apt-get install -y nodejs npm"; exit 1; }
+	npm install --no-save --silent --prefix .tools @oven/bun-linux-x64@$(BUN_VERSION)
+	test -x $(BUN)
+
+test: test-deps services
+	$(BIN)/pytest
+
+test-deps: install $(VENV)/.test-installed
+	scripts/install-system-deps.sh
+
+$(VENV)/.test-installed: $(VENV)/.installed pyproject.toml
+	$(BIN)/pip install --quiet -e ".[test]"
+	touch $@
+
+services:
+	scripts/start-services.sh
+
+clean:
+	rm -rf .web .states $(VENV) .tools

@@ -1,0 +1,1 @@
+"""Bilten: open-source event ticketing."""

@@ -1,0 +1,25 @@
+"""The REST API, served by the Reflex backend through `api_transformer` (same process, same port)."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from bilten.api import admin, auth, events, health
+from bilten.api.errors import install_error_handlers
+
+
+def create_api() -> FastAPI:
+    app = FastAPI(
+        title="Bilten API",
+        version="1",
+        openapi_url="/api/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+    )
+    install_error_handlers(app)
+    for module in (health, auth, events, admin):
+        app.include_router(module.router)
+    return app
+
+
+api = create_api()

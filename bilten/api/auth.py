@@ -1,0 +1,83 @@
+"""`/api/v1/auth/...`: register, log in, rotate tokens, log out, who am I."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, Field
+from sqlmodel import Session
+
+from bilten.api.deps import current_user, get_now, get_session
+from bilten.api.errors import request_locale
+from bilten.models import User, UserPublic
+from bilten.services import accounts
+
+router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
+
+
+class RegisterIn(BaseModel):
+    email: str = Field(max_length=320)
+    password: str = Field(max_length=1000)
+    full_name: str = Field(default="", max_length=1000)
+    locale: str | None = None
+
+
+class LoginIn(BaseModel):
+    email: str = Field(max_length=320)
+    password: str = Field(max_length=1000)
+
+
+class RefreshIn(BaseModel):
+    refresh_token: str = Field(max_length=200)
+
+
+class TokenPairOut(BaseModel):
+    access_token: str
+    refresh_token: str
+    token_type: str
+    expires_in: int
+
+
+def _token_out(pair: accounts.TokenPair) -> TokenPairOut:
+    return TokenPairOut(
+        access_token=pair.access_token,
+        refresh_token=pair.refresh_token,
+        token_type=pair.token_type,
+        expires_in=pair.expires_in,
+    )
+
+
+@router.post("/register", status_code=201, response_model=UserPublic)
+def register(
+    body: RegisterIn, request: Request, session: Session = Depends(get_session), now: datetime = Depends(get_now)
+) -> UserPublic:
+    user = accounts.register_user(
+        session,
+        email=body.email,
+        password=body.password,
+        full_name=body.full_name,
+        locale=body.locale or request_locale(request),
+        now=now,
+    )
+    return UserPublic.of(user)
+
+
+@router.post("/login", response_model=TokenPairOut)
+def login(body: LoginIn, session: Session = Depends(get_session), now: datetime = Depends(get_now)) -> TokenPairOut:
+    return _token_out(accounts.log_in_api(session, email=body.email, password=body.password, now=now))
+
+
+@router.post("/refresh", response_model=TokenPairOut)
+def refresh(body: RefreshIn, session: Session = Depends(get_session), now: datetime = Depends(get_now)) -> TokenPairOut:
+    return _token_out(accounts.refresh_api_tokens(session, refresh_token=body.refresh_token, now=now))
+
+
+@router.post("/logout", status_code=204)
+def logout(body: RefreshIn, session: Session = Depends(get_session), now: datetime = Depends(get_now)) -> None:
+    accounts.log_out_api(session, refresh_token=body.refresh_token, now=now)
+
+
+@router.get("/me", response_model=UserPublic)
+def me(user: User = Depends(current_user)) -> UserPublic:
+    return UserPublic.of(user)

@@ -1,0 +1,45 @@
+"""Request dependencies: a database session per request, the clock, and the caller."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+from fastapi import Depends, Request
+from sqlmodel import Session
+
+from bilten.db import get_engine
+from bilten.models import User
+from bilten.services.accounts import user_for_access_token
+from bilten.services.errors import NotAuthenticated
+
+
+def get_session() -> Iterator[Session]:
+    with Session(get_engine(), expire_on_commit=False) as session:
+        yield session
+
+
+def get_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def bearer_token(request: Request) -> str:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
+def current_user(
+    request: Request, session: Session = Depends(get_session), now: datetime = Depends(get_now)
+) -> User:
+    token = bearer_token(request)
+    if not token:
+        raise NotAuthenticated()
+    return user_for_access_token(session, token=token, now=now)
+
+
+def optional_user(
+    request: Request, session: Session = Depends(get_session), now: datetime = Depends(get_now)
+) -> User | None:
+    token = bearer_token(request)
+    return user_for_access_token(session, token=token, now=now) if token else None

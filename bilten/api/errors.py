@@ -1,0 +1,53 @@
+"""Every API error leaves as `{"error": {"code", "message"}}`, the message in the caller's language."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from bilten.i18n import normalize_locale, translate
+from bilten.services.errors import BiltenError
+from bilten.settings import get_settings
+
+HTTP_ERROR_CODES = {
+    400: "bad_request",
+    401: "not_authenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    429: "too_many_requests",
+}
+
+
+def request_locale(request: Request) -> str:
+    return normalize_locale(request.headers.get("accept-language"), get_settings().default_locale)
+
+
+def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status, headers=headers)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(BiltenError)
+    async def _domain_error(request: Request, exc: BiltenError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        message = translate(exc.key, request_locale(request), **exc.params)
+        return error_response(exc.status, exc.code, message, headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(part) for part in first.get("loc", ()) if part != "body")
+        message = translate("error.request_invalid", request_locale(request), field=where or "-")
+        return error_response(422, "validation_error", message)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = HTTP_ERROR_CODES.get(exc.status_code, "error")
+        key = {404: "error.not_found", 401: "error.not_authenticated", 403: "error.forbidden"}.get(
+            exc.status_code, "error.generic"
+        )
+        return error_response(exc.status_code, code, translate(key, request_locale(request)))

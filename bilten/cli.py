@@ -1,0 +1,80 @@
+"""`bilten ...`: operate a Bilten installation from the shell.
+
+    bilten migrate                         apply database migrations (Alembic) up to head
+    bilten seed-demo                       load demo data when the database is empty
+    bilten create-admin --email E --password P   make (or promote) an admin account
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from datetime import UTC, datetime
+
+from alembic import command
+from alembic.config import Config
+
+from bilten.db import session_scope
+from bilten.services.errors import BiltenError
+from bilten.i18n import translate
+from bilten.settings import PROJECT_ROOT
+
+
+def alembic_config(database_url: str | None = None) -> Config:
+    config = Config(str(PROJECT_ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(PROJECT_ROOT / "alembic"))
+    if database_url:
+        config.attributes["database_url"] = database_url
+    return config
+
+
+def migrate(_args: argparse.Namespace) -> int:
+    command.upgrade(alembic_config(), "head")
+    return 0
+
+
+def seed_demo(_args: argparse.Namespace) -> int:
+    from bilten.services.demo import seed_demo as load_demo
+
+    with session_scope() as session:
+        accounts = load_demo(session, now=datetime.now(UTC))
+    if not accounts:
+        print("Database already has data: demo data not loaded.")
+        return 0
+    print("Demo data loaded. Sign in at http://localhost:3000/login with:")
+    for account in accounts:
+        print(f"  {account.role.value:<10} {account.email:<28} {account.password}")
+    return 0
+
+
+def create_admin(args: argparse.Namespace) -> int:
+    from bilten.services.accounts import create_admin as make_admin
+
+    email = args.email or input("Email: ")
+    password = args.password or getpass.getpass("Password: ")
+    try:
+        with session_scope() as session:
+            user = make_admin(session, email=email, password=password, now=datetime.now(UTC))
+    except BiltenError as exc:
+        print(f"error: {translate(exc.key, 'en', **exc.params)}", file=sys.stderr)
+        return 2
+    print(f"Admin ready: {user.email}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bilten", description="Bilten event ticketing")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("migrate", help="apply database migrations").set_defaults(run=migrate)
+    commands.add_parser("seed-demo", help="load demo data into an empty database").set_defaults(run=seed_demo)
+    admin = commands.add_parser("create-admin", help="create or promote an admin account")
+    admin.add_argument("--email")
+    admin.add_argument("--password")
+    admin.set_defaults(run=create_admin)
+    args = parser.parse_args(argv)
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

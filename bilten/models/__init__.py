@@ -1,0 +1,48 @@
+"""All tables, imported here so SQLModel.metadata (and Alembic) sees every one."""
+
+from bilten.models.audit import AuditEntry
+from bilten.models.checkin import CheckIn, CheckInResult
+from bilten.models.event import Event, EventStatus, StaffAssignment, TicketType
+from bilten.models.notification import Notification, NotificationStatus, OutboxEvent
+from bilten.models.order import (
+    Order,
+    OrderLine,
+    OrderStatus,
+    Payment,
+    PaymentStatus,
+    ProcessedWebhook,
+    Ticket,
+    TicketStatus,
+)
+from bilten.models.organization import Membership, Organization, TeamRole
+from bilten.models.user import LoginThrottle, RefreshToken, Role, User, UserPublic, WebSession
+
+__all__ = [
+    "AuditEntry",
+    "CheckIn",
+    "CheckInResult",
+    "Event",
+    "EventStatus",
+    "LoginThrottle",
+    "Membership",
+    "Notification",
+    "NotificationStatus",
+    "Order",
+    "OrderLine",
+    "OrderStatus",
+    "Organization",
+    "OutboxEvent",
+    "Payment",
+    "PaymentStatus",
+    "ProcessedWebhook",
+    "RefreshToken",
+    "Role",
+    "StaffAssignment",
+    "TeamRole",
+    "Ticket",
+    "TicketStatus",
+    "TicketType",
+    "User",
+    "UserPublic",
+    "WebSession",
+]

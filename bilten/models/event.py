@@ -1,0 +1,79 @@
+"""Events, their ticket types and the staff assigned to scan at their doors."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from bilten.models.base import UTCDateTime, enum_type, new_uuid, utcnow
+
+
+class EventStatus(StrEnum):
+    DRAFT = "draft"
+    PUBLISHED = "published"
+    CANCELLED = "cancelled"
+
+
+class Event(SQLModel, table=True):
+    __tablename__ = "event"
+
+    id: uuid.UUID = Field(default_factory=new_uuid, primary_key=True)
+    organization_id: uuid.UUID = Field(foreign_key="organization.id", index=True)
+    title: str = Field(max_length=200)
+    slug: str = Field(max_length=120, index=True)
+    description: str = Field(default="", sa_type=Text)
+    status: EventStatus = Field(default=EventStatus.DRAFT, sa_type=enum_type(EventStatus), index=True)
+    venue_name: str = Field(default="", max_length=200)
+    venue_address: str = Field(default="", max_length=300)
+    city: str = Field(default="", max_length=100, index=True)
+    timezone: str = Field(default="UTC", max_length=64)
+    starts_at: datetime = Field(sa_type=UTCDateTime, index=True)
+    ends_at: datetime = Field(sa_type=UTCDateTime)
+    image_url: str = Field(default="", max_length=500)
+    # Ed25519 key pair for signed ticket codes; the private half never leaves the server.
+    signing_public_key: str = Field(default="", max_length=100)
+    signing_private_key: str = Field(default="", max_length=200)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class TicketType(SQLModel, table=True):
+    __tablename__ = "ticket_type"
+    __table_args__ = (
+        CheckConstraint("price_minor >= 0", name="ck_ticket_type_price"),
+        CheckConstraint("quantity >= 0", name="ck_ticket_type_quantity"),
+        CheckConstraint("reserved >= 0 AND reserved <= quantity", name="ck_ticket_type_reserved"),
+        CheckConstraint("min_per_order >= 1 AND max_per_order >= min_per_order", name="ck_ticket_type_limits"),
+    )
+
+    id: uuid.UUID = Field(default_factory=new_uuid, primary_key=True)
+    event_id: uuid.UUID = Field(foreign_key="event.id", index=True, ondelete="CASCADE")
+    name: str = Field(max_length=120)
+    description: str = Field(default="", max_length=500)
+    price_minor: int = Field(default=0)
+    currency: str = Field(default="EUR", max_length=3)
+    quantity: int = Field(default=0)
+    # Seats held by pending orders or sold: changed only by one conditional UPDATE per order,
+    # so two buyers can never take the same seat.
+    reserved: int = Field(default=0)
+    sales_start: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    sales_end: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    min_per_order: int = Field(default=1)
+    max_per_order: int = Field(default=10)
+    position: int = Field(default=0)
+
+
+class StaffAssignment(SQLModel, table=True):
+    """A staff account allowed to scan at an event, optionally at one gate only."""
+
+    __tablename__ = "staff_assignment"
+    __table_args__ = (UniqueConstraint("event_id", "user_id"),)
+
+    id: uuid.UUID = Field(default_factory=new_uuid, primary_key=True)
+    event_id: uuid.UUID = Field(foreign_key="event.id", index=True, ondelete="CASCADE")
+    user_id: uuid.UUID = Field(foreign_key="user_account.id", index=True, ondelete="CASCADE")
+    gate: str = Field(default="", max_length=60)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -1,0 +1,91 @@
+"""Accounts, web sessions, API refresh tokens and login throttling."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+
+from sqlmodel import Field, SQLModel
+
+from bilten.models.base import UTCDateTime, enum_type, new_uuid, utcnow
+
+
+class Role(StrEnum):
+    """A user's platform role. Organizer and staff rights are further scoped by
+    organization membership and event staff assignments."""
+
+    ADMIN = "admin"
+    ORGANIZER = "organizer"
+    STAFF = "staff"
+    ATTENDEE = "attendee"
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "user_account"
+
+    id: uuid.UUID = Field(default_factory=new_uuid, primary_key=True)
+    email: str = Field(max_length=254, unique=True, index=True)
+    password_hash: str = Field(max_length=255)
+    full_name: str = Field(default="", max_length=200)
+    role: Role = Field(default=Role.ATTENDEE, sa_type=enum_type(Role))
+    locale: str = Field(default="en", max_length=10)
+    is_active: bool = Field(default=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    password_changed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class WebSession(SQLModel, table=True):
+    """A browser login. The browser holds a random token; only its hash is stored here."""
+
+    __tablename__ = "web_session"
+
+    id: uuid.UUID = Field(default_factory=new_uuid, primary_key=True)
+    user_id: uuid.UUID = Field(foreign_key="user_account.id", index=True, ondelete="CASCADE")
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    last_seen_at: datetime = Field(sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    user_agent: str = Field(default="", max_length=300)
+
+
+class RefreshToken(SQLModel, table=True):
+    """An API refresh token. Each works once; tokens rotated from one login share a family,
+    and presenting a used token revokes the whole family (stolen-token detection)."""
+
+    __tablename__ = "refresh_token"
+
+    id: uuid.UUID = Field(default_factory=new_uuid, primary_key=True)
+    user_id: uuid.UUID = Field(foreign_key="user_account.id", index=True, ondelete="CASCADE")
+    family_id: uuid.UUID = Field(index=True)
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class LoginThrottle(SQLModel, table=True):
+    """Failed logins per email address, known or not, so a lock reveals nothing."""
+
+    __tablename__ = "login_throttle"
+
+    email: str = Field(primary_key=True, max_length=254)
+    failures: int = Field(default=0)
+    last_failure_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    locked_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class UserPublic(SQLModel):
+    """What may leave the server about a user: never the password hash."""
+
+    id: uuid.UUID
+    email: str
+    full_name: str
+    role: Role
+    locale: str
+
+    @classmethod
+    def of(cls, user: User) -> UserPublic:
+        return cls(id=user.id, email=user.email, full_name=user.full_name, role=user.role, locale=user.locale)

@@ -1,0 +1,61 @@
+"""The organizer's side: the events of the organizations a user works for."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from bilten.models import Event, Membership, Organization, Role, TicketType, User
+from bilten.services.access import Permission, authorize
+
+
+@dataclass(frozen=True)
+class OrganizerEventRow:
+    id: uuid.UUID
+    organization_name: str
+    title: str
+    status: str
+    starts_at: datetime
+    timezone: str
+    capacity: int
+    reserved: int
+
+
+def list_organizer_events(session: Session, *, actor: User | None) -> list[OrganizerEventRow]:
+    """Every event of the actor's organizations (all events for admins), newest first."""
+    user = authorize(session, actor, Permission.ORGANIZER_AREA)
+    totals = (
+        select(
+            TicketType.event_id,
+            func.sum(TicketType.quantity).label("capacity"),
+            func.sum(TicketType.reserved).label("reserved"),
+        )
+        .group_by(TicketType.event_id)
+        .subquery()
+    )
+    query = (
+        select(Event, Organization.name, totals.c.capacity, totals.c.reserved)
+        .join(Organization, Organization.id == Event.organization_id)
+        .outerjoin(totals, totals.c.event_id == Event.id)
+        .order_by(Event.starts_at.desc())
+    )
+    if user.role != Role.ADMIN:
+        member_of = select(Membership.organization_id).where(Membership.user_id == user.id)
+        query = query.where(Event.organization_id.in_(member_of))
+    return [
+        OrganizerEventRow(
+            id=event.id,
+            organization_name=org_name,
+            title=event.title,
+            status=event.status,
+            starts_at=event.starts_at,
+            timezone=event.timezone,
+            capacity=int(capacity or 0),
+            reserved=int(reserved or 0),
+        )
+        for event, org_name, capacity, reserved in session.exec(query).all()
+    ]

@@ -1,0 +1,113 @@
+"""All configuration in one place, read from the environment and `.env`.
+
+Demo mode (`BILTEN_DEMO=1`, what `make run` uses) may generate its own secret key and store it in
+a local file; anywhere else a missing or default secret stops the app from starting.
+"""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from typing import Annotated
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SUPPORTED_LOCALES = ("en", "ar")
+MIN_SECRET_KEY_LENGTH = 32
+
+
+class ConfigurationError(RuntimeError):
+    """The settings cannot run the app safely."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    database_url: str = Field("sqlite:///bilten.db", alias="DATABASE_URL")
+    redis_url: str | None = Field(None, alias="REDIS_URL")
+    secret_key: str | None = Field(None, alias="SECRET_KEY")
+    secret_key_file: Path = Field(PROJECT_ROOT / ".secret_key", alias="SECRET_KEY_FILE")
+    demo: bool = Field(False, alias="BILTEN_DEMO")
+
+    public_url: str = Field("http://localhost:3000", alias="PUBLIC_URL")
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list, alias="CORS_ORIGINS")
+    default_locale: str = Field("en", alias="DEFAULT_LOCALE")
+
+    stripe_secret_key: str | None = Field(None, alias="STRIPE_SECRET_KEY")
+    stripe_publishable_key: str | None = Field(None, alias="STRIPE_PUBLISHABLE_KEY")
+    stripe_webhook_secret: str | None = Field(None, alias="STRIPE_WEBHOOK_SECRET")
+    stripe_api_base: str | None = Field(None, alias="STRIPE_API_BASE")
+
+    smtp_host: str | None = Field(None, alias="SMTP_HOST")
+    smtp_port: int = Field(587, alias="SMTP_PORT")
+    smtp_user: str | None = Field(None, alias="SMTP_USER")
+    smtp_password: str | None = Field(None, alias="SMTP_PASSWORD")
+    smtp_tls: bool = Field(True, alias="SMTP_TLS")
+    mail_from: str = Field("Bilten <tickets@localhost>", alias="MAIL_FROM")
+
+    access_token_minutes: int = Field(15, alias="ACCESS_TOKEN_MINUTES")
+    refresh_token_days: int = Field(30, alias="REFRESH_TOKEN_DAYS")
+    session_idle_minutes: int = Field(60 * 24, alias="SESSION_IDLE_MINUTES")
+    session_max_days: int = Field(14, alias="SESSION_MAX_DAYS")
+    login_max_failures: int = Field(10, alias="LOGIN_MAX_FAILURES")
+    login_lock_minutes: int = Field(15, alias="LOGIN_LOCK_MINUTES")
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [origin.strip().rstrip("/") for origin in value.split(",") if origin.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _check(self) -> Settings:
+        if self.default_locale not in SUPPORTED_LOCALES:
+            raise ConfigurationError(
+                f"DEFAULT_LOCALE must be one of {', '.join(SUPPORTED_LOCALES)}"
+            )
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def allowed_origins(self) -> list[str]:
+        """Origins allowed to open the websocket and call the API from a browser."""
+        if self.cors_origins:
+            return self.cors_origins
+        origin = self.public_url.rstrip("/")
+        # The same machine under its other local name, so `make run` works from either address.
+        twins = {"//localhost": "//127.0.0.1", "//127.0.0.1": "//localhost"}
+        return [origin] + [origin.replace(a, b) for a, b in twins.items() if a in origin]
+
+    def resolved_secret_key(self) -> str:
+        """The signing key: from the environment, or (demo only) generated once into a file."""
+        if self.secret_key:
+            if len(self.secret_key) < MIN_SECRET_KEY_LENGTH or "change" in self.secret_key.lower():
+                raise ConfigurationError(
+                    f"SECRET_KEY must be a random string of at least {MIN_SECRET_KEY_LENGTH} characters"
+                )
+            return self.secret_key
+        if not self.demo:
+            raise ConfigurationError("SECRET_KEY is required unless BILTEN_DEMO=1")
+        if self.secret_key_file.exists():
+            return self.secret_key_file.read_text().strip()
+        key = secrets.token_urlsafe(48)
+        self.secret_key_file.write_text(key)
+        self.secret_key_file.chmod(0o600)
+        return key
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
+
+
+@lru_cache
+def get_secret_key() -> str:
+    return get_settings().resolved_secret_key()

@@ -1,0 +1,123 @@
+"""Every role, every permission: who gets in and who is turned away."""
+
+import uuid
+
+import pytest
+
+from bilten.models import EventStatus, Role
+from bilten.services import organizers, users
+from bilten.services.access import Permission, authorize, is_allowed
+from bilten.services.errors import Forbidden, NotAuthenticated, NotFound, ValidationFailed
+from tests.factories import assign_staff, make_event, make_organization, make_user
+
+
+@pytest.fixture
+def world(session, now):
+    admin = make_user(session, role=Role.ADMIN, now=now)
+    organizer = make_user(session, role=Role.ORGANIZER, now=now)
+    rival = make_user(session, role=Role.ORGANIZER, now=now)
+    staff = make_user(session, role=Role.STAFF, now=now)
+    attendee = make_user(session, now=now)
+    org = make_organization(session, members=(organizer,), now=now)
+    rival_org = make_organization(session, members=(rival,), now=now)
+    event = make_event(session, organization=org, now=now)
+    rival_event = make_event(session, organization=rival_org, now=now, title="Rival gig")
+    assign_staff(session, event=event, user=staff, now=now)
+    return locals()
+
+
+def test_nobody_signed_in_is_not_authenticated(session, world):
+    for permission in Permission:
+        with pytest.raises(NotAuthenticated):
+            authorize(session, None, permission, event_id=world["event"].id, organization_id=world["org"].id)
+
+
+def test_admin_may_do_everything(session, world):
+    for permission in Permission:
+        authorize(session, world["admin"], permission, event_id=world["event"].id, organization_id=world["org"].id)
+
+
+def test_every_signed_in_user_has_an_account(session, world):
+    for who in ("admin", "organizer", "staff", "attendee"):
+        assert authorize(session, world[who], Permission.ACCOUNT) is world[who]
+
+
+def test_only_admins_administer_the_platform(session, world):
+    for who in ("organizer", "staff", "attendee"):
+        with pytest.raises(Forbidden):
+            authorize(session, world[who], Permission.ADMIN)
+
+
+def test_organizer_manages_own_organization_and_events_only(session, world):
+    s = session
+    authorize(s, world["organizer"], Permission.ORGANIZATION_MANAGE, organization_id=world["org"].id)
+    authorize(s, world["organizer"], Permission.EVENT_MANAGE, event_id=world["event"].id)
+    authorize(s, world["organizer"], Permission.EVENT_SCAN, event_id=world["event"].id)
+    with pytest.raises(Forbidden):
+        authorize(s, world["organizer"], Permission.ORGANIZATION_MANAGE, organization_id=world["rival_org"].id)
+    with pytest.raises(Forbidden):
+        authorize(s, world["organizer"], Permission.EVENT_MANAGE, event_id=world["rival_event"].id)
+    with pytest.raises(Forbidden):
+        authorize(s, world["organizer"], Permission.EVENT_SCAN, event_id=world["rival_event"].id)
+
+
+def test_organizer_role_without_membership_gets_no_organizer_area(session, world, now):
+    loner = make_user(session, role=Role.ORGANIZER, now=now)
+    with pytest.raises(Forbidden):
+        authorize(session, loner, Permission.ORGANIZER_AREA)
+    assert is_allowed(session, world["organizer"], Permission.ORGANIZER_AREA)
+
+
+def test_staff_scans_only_assigned_events_and_manages_nothing(session, world):
+    s = session
+    authorize(s, world["staff"], Permission.EVENT_SCAN, event_id=world["event"].id)
+    with pytest.raises(Forbidden):
+        authorize(s, world["staff"], Permission.EVENT_SCAN, event_id=world["rival_event"].id)
+    with pytest.raises(Forbidden):
+        authorize(s, world["staff"], Permission.EVENT_MANAGE, event_id=world["event"].id)
+    with pytest.raises(Forbidden):
+        authorize(s, world["staff"], Permission.ORGANIZER_AREA)
+
+
+def test_attendee_is_refused_everything_but_the_account(session, world):
+    for permission in (Permission.ADMIN, Permission.ORGANIZER_AREA, Permission.ORGANIZATION_MANAGE,
+                       Permission.EVENT_MANAGE, Permission.EVENT_SCAN):
+        assert not is_allowed(session, world["attendee"], permission, event_id=world["event"].id,
+                              organization_id=world["org"].id)
+
+
+def test_unknown_event_is_not_found(session, world):
+    with pytest.raises(NotFound):
+        authorize(session, world["organizer"], Permission.EVENT_MANAGE, event_id=uuid.uuid4())
+
+
+def test_deactivated_user_is_not_authenticated(session, world):
+    world["admin"].is_active = False
+    with pytest.raises(NotAuthenticated):
+        authorize(session, world["admin"], Permission.ACCOUNT)
+
+
+def test_organizer_event_list_shows_only_own_organizations(session, world, now):
+    make_event(session, organization=world["org"], now=now, title="Draft show", status=EventStatus.DRAFT)
+    own = {row.title for row in organizers.list_organizer_events(session, actor=world["organizer"])}
+    assert own == {"Concert", "Draft show"}
+    everything = {row.title for row in organizers.list_organizer_events(session, actor=world["admin"])}
+    assert everything == {"Concert", "Draft show", "Rival gig"}
+    with pytest.raises(Forbidden):
+        organizers.list_organizer_events(session, actor=world["attendee"])
+
+
+def test_admin_user_management_is_admin_only(session, world, now):
+    assert len(users.list_users(session, actor=world["admin"])) == 5
+    assert "password_hash" not in users.list_users(session, actor=world["admin"])[0].model_dump()
+    for who in ("organizer", "staff", "attendee"):
+        with pytest.raises(Forbidden):
+            users.list_users(session, actor=world[who])
+        with pytest.raises(Forbidden):
+            users.set_user_role(session, actor=world[who], user_id=world[who].id, role="admin", now=now)
+    changed = users.set_user_role(session, actor=world["admin"], user_id=world["attendee"].id, role="staff", now=now)
+    assert changed.role == Role.STAFF
+    with pytest.raises(ValidationFailed):
+        users.set_user_role(session, actor=world["admin"], user_id=world["attendee"].id, role="emperor", now=now)
+    with pytest.raises(ValidationFailed):
+        users.set_user_role(session, actor=world["admin"], user_id=world["admin"].id, role="attendee", now=now)
