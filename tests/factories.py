@@ -18,6 +18,7 @@ from bilten.models import (
     User,
 )
 from bilten.services.security import hash_password
+from bilten.services.ticket_codes import generate_event_keys
 
 DEFAULT_PASSWORD = "Correct-horse-42"
 _counter = iter(range(1, 10**9))
@@ -53,7 +54,10 @@ def make_event(session: Session, *, organization: Organization, now: datetime, t
                timezone: str = "Europe/Berlin", prices: tuple[int, ...] = (2500,), quantity: int = 100,
                currency: str = "EUR") -> Event:
     starts = now + timedelta(days=days_ahead)
+    keys = generate_event_keys()
     event = Event(
+        signing_public_key=keys.public_key,
+        signing_private_key_sealed=keys.encrypted_private_key,
         organization_id=organization.id,
         title=title,
         slug=title.lower().replace(" ", "-"),

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 01:51:00.414171
+Create Date: 2026-11-22 01:58:06.584534
 """
 
 from collections.abc import Sequence
@@ -127,8 +127,8 @@ def upgrade() -> None:
     sa.Column('starts_at', bilten.models.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('ends_at', bilten.models.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('image_url', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
-    sa.Column('signing_public_key', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
-    sa.Column('signing_private_key', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('signing_public_key', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('signing_private_key_sealed', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
     sa.Column('created_at', bilten.models.base.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['organization_id'], ['organization.id'], ),
     sa.PrimaryKeyConstraint('id')
@@ -154,6 +154,20 @@ def upgrade() -> None:
     with op.batch_alter_table('membership', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_membership_organization_id'), ['organization_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_membership_user_id'), ['user_id'], unique=False)
+
+    op.create_table('password_reset_token',
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('user_id', sa.Uuid(), nullable=False),
+    sa.Column('token_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('created_at', bilten.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', bilten.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('used_at', bilten.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('password_reset_token', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_password_reset_token_token_hash'), ['token_hash'], unique=True)
+        batch_op.create_index(batch_op.f('ix_password_reset_token_user_id'), ['user_id'], unique=False)
 
     op.create_table('refresh_token',
     sa.Column('id', sa.Uuid(), nullable=False),
@@ -217,7 +231,6 @@ def upgrade() -> None:
     sa.Column('payment_provider', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
     sa.Column('payment_reference', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
     sa.Column('hold_expires_at', bilten.models.base.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('access_token_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('created_at', bilten.models.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('paid_at', bilten.models.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('cancelled_at', bilten.models.base.UTCDateTime(timezone=True), nullable=True),
@@ -278,6 +291,8 @@ def upgrade() -> None:
     sa.Column('order_id', sa.Uuid(), nullable=False),
     sa.Column('provider', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
     sa.Column('provider_reference', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
+    sa.Column('provider_payment_id', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
+    sa.Column('checkout_url', sqlmodel.sql.sqltypes.AutoString(length=1000), nullable=False),
     sa.Column('status', sa.Enum('created', 'pending', 'confirmed', 'failed', 'canceled', 'refunded', name='paymentstatus', native_enum=False, length=20), nullable=False),
     sa.Column('amount_minor', sa.Integer(), nullable=False),
     sa.Column('currency', sqlmodel.sql.sqltypes.AutoString(length=3), nullable=False),
@@ -395,6 +410,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_refresh_token_family_id'))
 
     op.drop_table('refresh_token')
+    with op.batch_alter_table('password_reset_token', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_password_reset_token_user_id'))
+        batch_op.drop_index(batch_op.f('ix_password_reset_token_token_hash'))
+
+    op.drop_table('password_reset_token')
     with op.batch_alter_table('membership', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_membership_user_id'))
         batch_op.drop_index(batch_op.f('ix_membership_organization_id'))

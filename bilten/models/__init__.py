@@ -15,7 +15,7 @@ from bilten.models.order import (
     TicketStatus,
 )
 from bilten.models.organization import Membership, Organization, TeamRole
-from bilten.models.user import LoginThrottle, RefreshToken, Role, User, UserPublic, WebSession
+from bilten.models.user import LoginThrottle, PasswordResetToken, RefreshToken, Role, User, UserPublic, WebSession
 
 __all__ = [
     "AuditEntry",
@@ -32,6 +32,7 @@ __all__ = [
     "OrderStatus",
     "Organization",
     "OutboxEvent",
+    "PasswordResetToken",
     "Payment",
     "PaymentStatus",
     "ProcessedWebhook",

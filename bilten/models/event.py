@@ -35,8 +35,8 @@ class Event(SQLModel, table=True):
     ends_at: datetime = Field(sa_type=UTCDateTime)
     image_url: str = Field(default="", max_length=500)
     # Ed25519 key pair for signed ticket codes; the private half never leaves the server.
-    signing_public_key: str = Field(default="", max_length=100)
-    signing_private_key: str = Field(default="", max_length=200)
+    signing_public_key: str = Field(default="", max_length=64)
+    signing_private_key_sealed: str = Field(default="", max_length=200)  # AES-GCM under SECRET_KEY
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 

@@ -36,7 +36,6 @@ class Order(SQLModel, table=True):
     payment_provider: str = Field(default="", max_length=40)
     payment_reference: str = Field(default="", max_length=255, index=True)
     hold_expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
-    access_token_hash: str = Field(default="", max_length=64)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     paid_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     cancelled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -90,7 +89,9 @@ class Payment(SQLModel, table=True):
     id: uuid.UUID = Field(default_factory=new_uuid, primary_key=True)
     order_id: uuid.UUID = Field(foreign_key="ticket_order.id", index=True)
     provider: str = Field(max_length=40)
-    provider_reference: str = Field(max_length=255)
+    provider_reference: str = Field(max_length=255)  # e.g. the Stripe Checkout Session id
+    provider_payment_id: str = Field(default="", max_length=255)  # e.g. the Stripe PaymentIntent, for refunds
+    checkout_url: str = Field(default="", max_length=1000)
     status: PaymentStatus = Field(default=PaymentStatus.CREATED, sa_type=enum_type(PaymentStatus))
     amount_minor: int
     currency: str = Field(max_length=3)

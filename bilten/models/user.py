@@ -66,6 +66,19 @@ class RefreshToken(SQLModel, table=True):
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
+class PasswordResetToken(SQLModel, table=True):
+    """A one-time password reset link; only the token's hash is stored."""
+
+    __tablename__ = "password_reset_token"
+
+    id: uuid.UUID = Field(default_factory=new_uuid, primary_key=True)
+    user_id: uuid.UUID = Field(foreign_key="user_account.id", index=True, ondelete="CASCADE")
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
 class LoginThrottle(SQLModel, table=True):
     """Failed logins per email address, known or not, so a lock reveals nothing."""
 

@@ -20,6 +20,7 @@ from bilten.models import (
 )
 from bilten.services.audit import record_audit
 from bilten.services.security import hash_password
+from bilten.services.ticket_codes import generate_event_keys
 
 
 @dataclass(frozen=True)
@@ -109,7 +110,10 @@ def seed_demo(session: Session, *, now: datetime) -> list[DemoAccount]:
 
 def _demo_event(org, title, starts_at, hours, tz, city, venue, description, now) -> Event:  # noqa: ANN001
     slug = title.lower().replace(" ", "-")
+    keys = generate_event_keys()
     return Event(
+        signing_public_key=keys.public_key,
+        signing_private_key_sealed=keys.encrypted_private_key,
         organization_id=org.id,
         title=title,
         slug=slug,
