@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     smtp_tls: bool = Field(True, alias="SMTP_TLS")
     mail_from: str = Field("Bilten <tickets@localhost>", alias="MAIL_FROM")
 
+    hold_minutes: int = Field(15, alias="HOLD_MINUTES")
+    sweep_interval_seconds: int = Field(5, alias="SWEEP_INTERVAL_SECONDS")
+
     access_token_minutes: int = Field(15, alias="ACCESS_TOKEN_MINUTES")
     refresh_token_days: int = Field(30, alias="REFRESH_TOKEN_DAYS")
     session_idle_minutes: int = Field(60 * 24, alias="SESSION_IDLE_MINUTES")

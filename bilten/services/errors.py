@@ -70,3 +70,89 @@ class TooManyAttempts(BiltenError):
     code = "too_many_attempts"
     key = "error.too_many_attempts"
     status = 429
+
+
+class SoldOut(BiltenError):
+    code = "sold_out"
+    key = "error.sold_out"
+    status = 409
+
+
+class TryAgain(BiltenError):
+    """A lock could not be had within the cap (3 s): the rush is on, the buyer retries."""
+
+    code = "try_again"
+    key = "error.try_again"
+    status = 503
+
+
+class InvalidQuantity(BiltenError):
+    code = "invalid_quantity"
+    key = "error.invalid_quantity"
+    status = 422
+
+
+class QuantityOutOfRange(BiltenError):
+    code = "quantity_out_of_range"
+    key = "error.quantity_out_of_range"
+    status = 422
+
+
+class UnknownTicketType(BiltenError):
+    code = "unknown_ticket_type"
+    key = "error.unknown_ticket_type"
+    status = 422
+
+
+class EventNotOnSale(BiltenError):
+    code = "event_not_on_sale"
+    key = "error.event_not_on_sale"
+    status = 409
+
+
+class SalesNotOpen(BiltenError):
+    code = "sales_not_open"
+    key = "error.sales_not_open"
+    status = 409
+
+
+class SalesClosed(BiltenError):
+    code = "sales_closed"
+    key = "error.sales_closed"
+    status = 409
+
+
+class OrderNotPayable(BiltenError):
+    code = "order_not_payable"
+    key = "error.order_not_payable"
+    status = 409
+
+
+class OrderNotCancellable(BiltenError):
+    code = "order_not_cancellable"
+    key = "error.order_not_cancellable"
+    status = 409
+
+
+class PaymentUnavailable(BiltenError):
+    code = "payment_unavailable"
+    key = "error.payment_unavailable"
+    status = 502
+
+
+class AmountMismatch(BiltenError):
+    code = "amount_mismatch"
+    key = "error.amount_mismatch"
+    status = 400
+
+
+class UnknownOrder(BiltenError):
+    code = "unknown_order"
+    key = "error.unknown_order"
+    status = 400
+
+
+class InvalidSignature(BiltenError):
+    code = "invalid_signature"
+    key = "error.invalid_signature"
+    status = 400

@@ -94,7 +94,7 @@ def client(pg_engine, pg_session, clock) -> Iterator[TestClient]:
 
     api.dependency_overrides[get_session] = session_override
     api.dependency_overrides[get_now] = clock
-    with TestClient(api, raise_server_exceptions=False) as test_client:
+    with TestClient(api, raise_server_exceptions=True) as test_client:
         yield test_client
     api.dependency_overrides.clear()
 

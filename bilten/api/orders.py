@@ -1,0 +1,175 @@
+"""`/api/v1/orders`: place, read, pay (test mode) and cancel orders."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from sqlmodel import Session, select
+
+from bilten.api.deps import get_now, get_session, optional_user
+from bilten.api.errors import request_locale
+from bilten.models import Order, OrderStatus, Payment, Ticket, TicketType, User
+from bilten.payments import is_test_mode
+from bilten.services import orders as order_service
+from bilten.services.errors import NotFound
+
+router = APIRouter(prefix="/api/v1/orders", tags=["orders"])
+
+
+class OrderItemIn(BaseModel):
+    ticket_type_id: uuid.UUID
+    quantity: int = Field(strict=True)
+
+
+class OrderIn(BaseModel):
+    items: list[OrderItemIn] = Field(min_length=1, max_length=20)
+    email: str = Field(max_length=320)
+    phone: str = Field(default="", max_length=64)
+    name: str = Field(default="", max_length=300)
+    event_id: uuid.UUID | None = None
+
+
+class TestPaymentIn(BaseModel):
+    outcome: str = Field(pattern="^(succeeded|failed)$")
+
+
+class PaymentOut(BaseModel):
+    provider: str
+    status: str
+    checkout_url: str
+    reference: str
+
+
+class TicketOut(BaseModel):
+    id: uuid.UUID
+    code: str
+    ticket_type_id: uuid.UUID
+    ticket_type: str
+    holder_name: str
+    status: str
+
+
+class OrderOut(BaseModel):
+    id: uuid.UUID
+    event_id: uuid.UUID
+    status: str
+    total: int
+    currency: str
+    expires_at: datetime | None
+    email: str
+    payment: PaymentOut | None
+    tickets: list[TicketOut]
+    access_token: str | None = None
+
+
+def _order_out(session: Session, order: Order, *, access_token: str | None = None) -> OrderOut:
+    payment = session.exec(
+        select(Payment).where(Payment.order_id == order.id).order_by(Payment.created_at.desc())
+    ).first()
+    tickets = []
+    if order.status in (OrderStatus.PAID, OrderStatus.REFUNDED, OrderStatus.CANCELLED):
+        names = {t.id: t.name for t in session.exec(select(TicketType).where(TicketType.event_id == order.event_id))}
+        tickets = [
+            TicketOut(id=t.id, code=t.code, ticket_type_id=t.ticket_type_id, ticket_type=names[t.ticket_type_id],
+                      holder_name=t.holder_name, status=t.status)
+            for t in session.exec(select(Ticket).where(Ticket.order_id == order.id).order_by(Ticket.id)).all()
+        ]
+    return OrderOut(
+        id=order.id,
+        event_id=order.event_id,
+        status=order.status,
+        total=order.total_minor,
+        currency=order.currency,
+        expires_at=order.hold_expires_at if order.status == OrderStatus.PENDING else None,
+        email=order.buyer_email,
+        payment=PaymentOut(provider=payment.provider, status=payment.status, checkout_url=payment.checkout_url,
+                           reference=payment.provider_reference) if payment else None,
+        tickets=tickets,
+        access_token=access_token,
+    )
+
+
+def _order_for_caller(session: Session, order_id: uuid.UUID, user: User | None, token: str) -> Order:
+    order = session.get(Order, order_id)
+    if order is None or not order_service.may_view_order(session, order, user=user, access_token=token):
+        raise NotFound()  # the same answer for "no such order" and "not yours"
+    return order
+
+
+def _order_token(x_order_token: str | None, token: str | None) -> str:
+    return (x_order_token or token or "").strip()
+
+
+@router.post("", status_code=201, response_model=OrderOut)
+def place_order(
+    body: OrderIn,
+    request: Request,
+    user: User | None = Depends(optional_user),
+    session: Session = Depends(get_session),
+    now: datetime = Depends(get_now),
+) -> JSONResponse:
+    placed = order_service.place_order(
+        session,
+        items=[(item.ticket_type_id, item.quantity) for item in body.items],
+        email=body.email,
+        phone=body.phone,
+        name=body.name,
+        user=user,
+        locale=request_locale(request),
+        event_id=body.event_id,
+        now=now,
+    )
+    if placed.order.status == OrderStatus.PENDING:
+        order_service.start_payment(session, order_id=placed.order.id, now=now)
+    order = session.get(Order, placed.order.id)
+    out = _order_out(session, order, access_token=placed.access_token)
+    return JSONResponse(out.model_dump(mode="json"), status_code=201,
+                        headers={"Location": f"/api/v1/orders/{order.id}"})
+
+
+@router.get("/{order_id}", response_model=OrderOut)
+def get_order(
+    order_id: uuid.UUID,
+    token: str | None = Query(None, max_length=100),
+    x_order_token: str | None = Header(None, max_length=100),
+    user: User | None = Depends(optional_user),
+    session: Session = Depends(get_session),
+) -> OrderOut:
+    order = _order_for_caller(session, order_id, user, _order_token(x_order_token, token))
+    return _order_out(session, order)
+
+
+@router.post("/{order_id}/cancel", response_model=OrderOut)
+def cancel_order(
+    order_id: uuid.UUID,
+    token: str | None = Query(None, max_length=100),
+    x_order_token: str | None = Header(None, max_length=100),
+    user: User | None = Depends(optional_user),
+    session: Session = Depends(get_session),
+    now: datetime = Depends(get_now),
+) -> OrderOut:
+    order = order_service.cancel_order(session, order_id=order_id, now=now, actor=user,
+                                       access_token=_order_token(x_order_token, token))
+    return _order_out(session, order)
+
+
+@router.post("/{order_id}/test-payment", response_model=OrderOut)
+def test_payment(
+    order_id: uuid.UUID,
+    body: TestPaymentIn,
+    token: str | None = Query(None, max_length=100),
+    x_order_token: str | None = Header(None, max_length=100),
+    user: User | None = Depends(optional_user),
+    session: Session = Depends(get_session),
+    now: datetime = Depends(get_now),
+) -> OrderOut:
+    """Confirm or decline a test-mode payment. Exists only while the test provider is active."""
+    if not is_test_mode():
+        raise NotFound()
+    order = _order_for_caller(session, order_id, user, _order_token(x_order_token, token))
+    order_service.pay_with_test_provider(session, order_id=order.id, succeeded=body.outcome == "succeeded", now=now)
+    return _order_out(session, session.get(Order, order.id))

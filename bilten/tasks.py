@@ -1,0 +1,57 @@
+"""Periodic housekeeping, run by every web worker (and by `bilten worker`): safe to run in parallel.
+
+- holds that ran out release their seats, and their provider checkouts are made unpayable;
+- late payments that could not keep their seats are refunded (retried until the provider answers).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+
+from bilten.db import session_scope
+from bilten.payments import get_provider
+from bilten.payments.base import ProviderUnavailable
+from bilten.services import orders
+from bilten.settings import get_settings
+
+logger = logging.getLogger(__name__)
+
+
+def sweep(now: datetime | None = None) -> dict[str, int]:
+    now = now or datetime.now(UTC)
+    with session_scope() as session:
+        expired = orders.expire_holds(session, now=now)
+    for hold in expired:
+        for provider_id, reference in hold.open_checkouts:
+            provider = get_provider(provider_id)
+            if provider is None:
+                continue
+            try:
+                provider.cancel(reference)
+            except ProviderUnavailable:
+                logger.warning("could not expire checkout %s of order %s", reference, hold.order_id, exc_info=True)
+    refunded = 0
+    with session_scope() as session:
+        for payment_id in orders.pending_refunds(session):
+            try:
+                refunded += orders.refund_unbacked_payment(session, payment_id=payment_id, now=now)
+            except ProviderUnavailable:
+                logger.warning("refund of payment %s deferred", payment_id, exc_info=True)
+    return {"expired": len(expired), "refunded": refunded}
+
+
+async def sweep_forever() -> None:
+    """The sweeper loop for the web app's lifespan; errors are logged, never fatal."""
+    interval = get_settings().sweep_interval_seconds
+    while True:
+        try:
+            result = await asyncio.to_thread(sweep)
+            if any(result.values()):
+                logger.info("sweep: %s", result)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001
+            logger.exception("sweep failed")
+        await asyncio.sleep(interval)
