@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 from bilten.api.deps import get_now, get_session, optional_user
 from bilten.api.errors import request_locale
 from bilten.models import Order, OrderStatus, Payment, Ticket, TicketType, User
-from bilten.payments import is_test_mode
+from bilten.payments import active_provider, is_test_mode
 from bilten.services import orders as order_service
 from bilten.services.errors import NotFound
 
@@ -66,8 +66,9 @@ class OrderOut(BaseModel):
     access_token: str | None = None
 
 
-def _order_out(session: Session, order: Order, *, access_token: str | None = None) -> OrderOut:
-    payment = session.exec(
+def _order_out(session: Session, order: Order, *, payment: Payment | None = None,
+               access_token: str | None = None) -> OrderOut:
+    payment = payment or session.exec(
         select(Payment).where(Payment.order_id == order.id).order_by(Payment.created_at.desc())
     ).first()
     tickets = []
@@ -121,12 +122,13 @@ def place_order(
         user=user,
         locale=request_locale(request),
         event_id=body.event_id,
+        provider=active_provider(),
         now=now,
     )
-    if placed.order.status == OrderStatus.PENDING:
-        order_service.start_payment(session, order_id=placed.order.id, now=now)
-    order = session.get(Order, placed.order.id)
-    out = _order_out(session, order, access_token=placed.access_token)
+    order, payment = placed.order, placed.payment
+    if order.status == OrderStatus.PENDING and payment is None:
+        payment = order_service.start_payment(session, order_id=order.id, now=now)
+    out = _order_out(session, order, payment=payment, access_token=placed.access_token)
     return JSONResponse(out.model_dump(mode="json"), status_code=201,
                         headers={"Location": f"/api/v1/orders/{order.id}"})
 

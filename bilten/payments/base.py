@@ -58,6 +58,7 @@ class ProviderUnavailable(Exception):
 
 class PaymentProvider(Protocol):
     identifier: str
+    local: bool  # start() needs no network: it may run inside a database transaction
 
     def start(self, request: PaymentRequest) -> PaymentStart: ...
 

@@ -30,6 +30,7 @@ SESSION_EVENT_KINDS = {
 
 class StripePaymentProvider:
     identifier = STRIPE_PROVIDER
+    local = False
 
     def __init__(self, *, secret_key: str, webhook_secret: str, api_base: str | None = None,
                  clock=lambda: datetime.now(UTC)) -> None:  # noqa: ANN001

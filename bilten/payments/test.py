@@ -11,6 +11,7 @@ TEST_PROVIDER = "test"
 
 class TestPaymentProvider:
     identifier = TEST_PROVIDER
+    local = True
 
     def start(self, request: PaymentRequest) -> PaymentStart:
         # The order page itself shows the test-mode "pay / decline" panel.

@@ -22,6 +22,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlmodel import Session, select
 
 from bilten import live
+from bilten.db import pipelined
 from bilten.models import (
     Event,
     EventStatus,
@@ -37,7 +38,14 @@ from bilten.models import (
     User,
 )
 from bilten.payments import active_provider, get_provider
-from bilten.payments.base import PaymentRequest, PaymentUpdate, ProviderUnavailable, UpdateKind
+from bilten.payments.base import (
+    PaymentProvider,
+    PaymentRequest,
+    PaymentStart,
+    PaymentUpdate,
+    ProviderUnavailable,
+    UpdateKind,
+)
 from bilten.payments.test import TEST_PROVIDER
 from bilten.services.access import Permission, is_allowed
 from bilten.services.audit import emit_event, record_audit
@@ -70,6 +78,7 @@ SWEEP_BATCH = 200
 class PlacedOrder:
     order: Order
     access_token: str
+    payment: Payment | None = None  # opened already when the provider needs no network
 
 
 @dataclass(frozen=True)
@@ -119,8 +128,11 @@ def place_order(
     locale: str = "en",
     event_id: uuid.UUID | None = None,
     hold_minutes: int | None = None,
+    provider: PaymentProvider | None = None,
 ) -> PlacedOrder:
-    """Hold the seats asked for and create a pending order (paid at once when free).
+    """Hold the seats asked for and create a pending order (paid at once when free). With a
+    provider that needs no network, its checkout opens in the same transaction; otherwise call
+    `start_payment` next.
 
     Bad input raises before anything is written; a sold-out type raises SoldOut after the whole
     transaction is rolled back: no order, no hold."""
@@ -159,25 +171,35 @@ def place_order(
     record_audit(session, action="order.placed", object_type="order", object_id=order.id, now=now,
                  actor_user_id=order.user_id, organization_id=event.organization_id,
                  data={"lines": {str(line.ticket_type_id): line.quantity for line in lines}})
+    payment = None
     if order.total_minor == 0:
         _mark_paid(session, order, event=event, lines=lines, now=now)
+    elif provider is not None and provider.local:
+        # A provider that needs no network (test mode) opens its checkout in this same transaction.
+        payment_id = uuid.uuid4()
+        started = provider.start(_payment_request(order, event, lines, {t.id: t.name for t in types}, payment_id))
+        payment = _record_payment_start(session, order, provider.identifier, payment_id, started, now=now)
 
+    left: dict[str, int] = {}
     try:
-        session.flush()
+        with pipelined(session):  # PostgreSQL: the inserts go out in one round trip
+            session.flush()
         # Last, so the hot rows stay locked only for the commit: lock late.
         for ticket_type in types:  # sorted by id: two orders lock rows in the same order, no deadlock
-            if not _take_seats(session, ticket_type.id, wanted[ticket_type.id]):
+            remaining = _take_seats(session, ticket_type.id, wanted[ticket_type.id])
+            if remaining is None:
                 session.rollback()
                 available = max(ticket_type.quantity - _reserved_now(session, ticket_type.id), 0)
                 raise SoldOut(name=ticket_type.name, available=available)
+            left[str(ticket_type.id)] = remaining
         session.commit()
     except (OperationalError, DBAPIError) as exc:
         session.rollback()
         if _is_lock_timeout(exc):
             raise TryAgain() from exc
         raise
-    _publish_availability(session, event.id)
-    return PlacedOrder(order=order, access_token=order_access_token(order.id))
+    _publish_seats_left(event.id, left)
+    return PlacedOrder(order=order, access_token=order_access_token(order.id), payment=payment)
 
 
 def _sum_quantities(items: list[tuple[uuid.UUID, int]]) -> dict[uuid.UUID, int]:
@@ -197,10 +219,16 @@ def _sum_quantities(items: list[tuple[uuid.UUID, int]]) -> dict[uuid.UUID, int]:
 def _load_types_for_sale(
     session: Session, wanted: dict[uuid.UUID, int], *, event_id: uuid.UUID | None, now: datetime
 ) -> tuple[Event, list[TicketType]]:
-    types = session.exec(select(TicketType).where(TicketType.id.in_(list(wanted))).order_by(TicketType.id)).all()
+    rows = session.exec(
+        select(TicketType, Event)
+        .join(Event, Event.id == TicketType.event_id)
+        .where(TicketType.id.in_(list(wanted)))
+        .order_by(TicketType.id)
+    ).all()
+    types = [ticket_type for ticket_type, _ in rows]
     if len(types) != len(wanted) or len({t.event_id for t in types}) != 1:
         raise UnknownTicketType()
-    event = session.get(Event, types[0].event_id)
+    event = rows[0][1]
     if event_id is not None and event.id != event_id:
         raise UnknownTicketType()
     if event.status != EventStatus.PUBLISHED or event.ends_at <= now:
@@ -219,13 +247,16 @@ def _load_types_for_sale(
     return event, list(types)
 
 
-def _take_seats(session: Session, ticket_type_id: uuid.UUID, quantity: int) -> bool:
+def _take_seats(session: Session, ticket_type_id: uuid.UUID, quantity: int) -> int | None:
+    """Take seats if that many are left; returns how many are left then, None when there were not
+    enough. (A CHECK constraint, reserved <= quantity, backs this up in the schema.)"""
     result = session.exec(
         update(TicketType)
         .where(TicketType.id == ticket_type_id, TicketType.reserved + quantity <= TicketType.quantity)
         .values(reserved=TicketType.reserved + quantity)
+        .returning(TicketType.quantity - TicketType.reserved)
     )
-    return result.rowcount == 1
+    return result.scalar_one_or_none()
 
 
 def _return_seats(session: Session, lines: list[OrderLine]) -> None:
@@ -251,7 +282,7 @@ def _is_lock_timeout(exc: DBAPIError) -> bool:
 
 
 def start_payment(session: Session, *, order_id: uuid.UUID, now: datetime) -> Payment:
-    """Open a checkout with the active provider for a pending order.
+    """Open a checkout with the active provider for a pending order (or another one after a decline).
 
     The provider is called with no transaction open (a network call must never hold a lock);
     our payment id is its idempotency key, so a retry never opens a second charge. If the provider
@@ -268,30 +299,41 @@ def start_payment(session: Session, *, order_id: uuid.UUID, now: datetime) -> Pa
 
     provider = active_provider()
     payment_id = uuid.uuid4()
+    try:
+        started = provider.start(_payment_request(order, event, lines, names, payment_id))
+    except ProviderUnavailable as exc:
+        _cancel_unpaid(session, order.id, now=now, reason="payment_unavailable")
+        raise PaymentUnavailable() from exc
+    order = session.get(Order, order_id)
+    payment = _record_payment_start(session, order, provider.identifier, payment_id, started, now=now)
+    session.commit()
+    return payment
+
+
+def _payment_request(order: Order, event: Event, lines: list[OrderLine], type_names: dict[uuid.UUID, str],
+                     payment_id: uuid.UUID) -> PaymentRequest:
     base = get_settings().public_url.rstrip("/")
     token = order_access_token(order.id)
-    request = PaymentRequest(
+    return PaymentRequest(
         order_id=str(order.id),
         payment_id=str(payment_id),
         amount_minor=order.total_minor,
         currency=order.currency,
         description=event.title,
         buyer_email=order.buyer_email,
-        line_items=[(f"{event.title}: {names[line.ticket_type_id]}", line.unit_price_minor, line.quantity)
+        line_items=[(f"{event.title}: {type_names[line.ticket_type_id]}", line.unit_price_minor, line.quantity)
                     for line in lines],
         success_url=f"{base}/orders/{order.id}?token={token}&paid=1",
         cancel_url=f"{base}/orders/{order.id}?token={token}",
     )
-    try:
-        started = provider.start(request)
-    except ProviderUnavailable as exc:
-        _cancel_unpaid(session, order.id, now=now, reason="payment_unavailable")
-        raise PaymentUnavailable() from exc
 
+
+def _record_payment_start(session: Session, order: Order, provider: str, payment_id: uuid.UUID,
+                          started: PaymentStart, *, now: datetime) -> Payment:
     payment = Payment(
         id=payment_id,
         order_id=order.id,
-        provider=provider.identifier,
+        provider=provider,
         provider_reference=started.provider_reference,
         checkout_url=started.checkout_url,
         status=PaymentStatus.PENDING,
@@ -302,13 +344,11 @@ def start_payment(session: Session, *, order_id: uuid.UUID, now: datetime) -> Pa
         updated_at=now,
     )
     session.add(payment)
-    order = session.get(Order, order_id)
-    order.payment_provider = provider.identifier
+    order.payment_provider = provider
     order.payment_reference = started.provider_reference
     session.add(order)
     record_audit(session, action="payment.started", object_type="order", object_id=order.id, now=now,
-                 data={"provider": provider.identifier, "payment_id": str(payment_id)})
-    session.commit()
+                 data={"provider": provider, "payment_id": str(payment_id)})
     return payment
 
 
@@ -407,7 +447,7 @@ def _retake_seats(session: Session, lines: list[OrderLine]) -> bool:
     """Reserve the seats of an expired order again, all or none."""
     savepoint = session.begin_nested()
     for line in sorted(lines, key=lambda line: line.ticket_type_id):
-        if not _take_seats(session, line.ticket_type_id, line.quantity):
+        if _take_seats(session, line.ticket_type_id, line.quantity) is None:
             savepoint.rollback()
             return False
     savepoint.commit()
@@ -622,4 +662,9 @@ def availability(session: Session, event_id: uuid.UUID) -> dict[str, int]:
 
 def _publish_availability(session: Session, event_id: uuid.UUID) -> None:
     """Tell every open event page how many seats are left (after commit: never a rolled-back number)."""
-    live.publish(live.inventory_channel(event_id), {"event_id": str(event_id), "available": availability(session, event_id)})
+    _publish_seats_left(event_id, availability(session, event_id))
+
+
+def _publish_seats_left(event_id: uuid.UUID, left: dict[str, int]) -> None:
+    """`left` maps ticket type ids to seats left; pages update just those types."""
+    live.publish(live.inventory_channel(event_id), {"event_id": str(event_id), "available": left})

@@ -1,0 +1,87 @@
+"""Shared set-up for the benchmarks: a fresh PostgreSQL database with one hot ticket type."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from alembic import command
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlmodel import Session
+
+from bilten.cli import alembic_config
+from bilten.db import make_engine
+from bilten.models import Event, EventStatus, Organization, TicketType
+from bilten.services.ticket_codes import generate_event_keys
+
+ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql+psycopg://postgres:postgres@127.0.0.1:5432/postgres")
+
+
+def fresh_database() -> str:
+    name = f"bilten_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    url = make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    command.upgrade(alembic_config(url), "head")
+    return url
+
+
+def drop_database(url: str) -> None:
+    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def hot_ticket_type(url: str, *, quantity: int, max_per_order: int = 10) -> uuid.UUID:
+    now = datetime.now(UTC)
+    engine = make_engine(url)
+    with Session(engine) as session:
+        org = Organization(name="Bench", slug=f"bench-{uuid.uuid4().hex[:6]}")
+        session.add(org)
+        session.flush()
+        keys = generate_event_keys()
+        event = Event(organization_id=org.id, title="Hot show", slug="hot-show", status=EventStatus.PUBLISHED,
+                      timezone="UTC", starts_at=now + timedelta(days=30), ends_at=now + timedelta(days=30, hours=3),
+                      signing_public_key=keys.public_key, signing_private_key_sealed=keys.encrypted_private_key)
+        session.add(event)
+        session.flush()
+        ticket_type = TicketType(event_id=event.id, name="General", price_minor=2500, currency="EUR",
+                                 quantity=quantity, max_per_order=max_per_order)
+        session.add(ticket_type)
+        session.commit()
+        type_id = ticket_type.id
+    engine.dispose()
+    return type_id
+
+
+def reserved(url: str, type_id: uuid.UUID) -> tuple[int, int, int]:
+    """(reserved counter, seats in order lines of live orders, quantity) for the oversell check."""
+    engine = make_engine(url)
+    with engine.connect() as connection:
+        counter, quantity = connection.execute(
+            text("SELECT reserved, quantity FROM ticket_type WHERE id = :id"), {"id": type_id}
+        ).one()
+        lines = connection.execute(
+            text("SELECT coalesce(sum(l.quantity), 0) FROM order_line l JOIN ticket_order o ON o.id = l.order_id "
+                 "WHERE l.ticket_type_id = :id AND o.status IN ('pending', 'paid')"), {"id": type_id}
+        ).scalar_one()
+    engine.dispose()
+    return counter, lines, quantity
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(int(len(ordered) * fraction), len(ordered) - 1)]
+
+
+def summary(latencies_ms: list[float]) -> str:
+    return (f"p50 {percentile(latencies_ms, 0.50):.1f} ms  p95 {percentile(latencies_ms, 0.95):.1f} ms  "
+            f"p99 {percentile(latencies_ms, 0.99):.1f} ms  mean {statistics.fmean(latencies_ms):.1f} ms")
