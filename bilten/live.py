@@ -28,6 +28,10 @@ def inventory_channel(event_id: object) -> str:
     return f"inventory:{event_id}"
 
 
+def checkins_channel(event_id: object) -> str:
+    return f"checkins:{event_id}"
+
+
 class _LocalFanout:
     """Subscriber queues of this process, each bound to the event loop that reads it."""
 

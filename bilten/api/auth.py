@@ -32,6 +32,15 @@ class RefreshIn(BaseModel):
     refresh_token: str = Field(max_length=200)
 
 
+class ResetRequestIn(BaseModel):
+    email: str = Field(max_length=320)
+
+
+class ResetConfirmIn(BaseModel):
+    token: str = Field(max_length=200)
+    password: str = Field(max_length=1000)
+
+
 class TokenPairOut(BaseModel):
     access_token: str
     refresh_token: str
@@ -81,3 +90,17 @@ def logout(body: RefreshIn, session: Session = Depends(get_session), now: dateti
 @router.get("/me", response_model=UserPublic)
 def me(user: User = Depends(current_user)) -> UserPublic:
     return UserPublic.of(user)
+
+
+@router.post("/password-reset/request", status_code=202)
+def request_password_reset(body: ResetRequestIn, session: Session = Depends(get_session),
+                           now: datetime = Depends(get_now)) -> dict:
+    """Always 202, whether or not the address has an account."""
+    accounts.request_password_reset(session, email=body.email, now=now)
+    return {"status": "accepted"}
+
+
+@router.post("/password-reset/confirm", status_code=204)
+def confirm_password_reset(body: ResetConfirmIn, session: Session = Depends(get_session),
+                           now: datetime = Depends(get_now)) -> None:
+    accounts.reset_password(session, token=body.token, new_password=body.password, now=now)

@@ -11,6 +11,7 @@ from sqlmodel import Session
 from bilten.db import get_engine
 from bilten.models import User
 from bilten.services.accounts import user_for_access_token
+from bilten.services.devices import is_device_token, user_for_device_token
 from bilten.services.errors import NotAuthenticated
 
 
@@ -29,17 +30,24 @@ def bearer_token(request: Request) -> str:
     return token.strip() if scheme.lower() == "bearer" else ""
 
 
+def _user_for_token(session: Session, token: str, now: datetime) -> User:
+    """A short-lived access token (JWT), or a scanning device's long-lived token."""
+    if is_device_token(token):
+        return user_for_device_token(session, token=token, now=now)[0]
+    return user_for_access_token(session, token=token, now=now)
+
+
 def current_user(
     request: Request, session: Session = Depends(get_session), now: datetime = Depends(get_now)
 ) -> User:
     token = bearer_token(request)
     if not token:
         raise NotAuthenticated()
-    return user_for_access_token(session, token=token, now=now)
+    return _user_for_token(session, token, now)
 
 
 def optional_user(
     request: Request, session: Session = Depends(get_session), now: datetime = Depends(get_now)
 ) -> User | None:
     token = bearer_token(request)
-    return user_for_access_token(session, token=token, now=now) if token else None
+    return _user_for_token(session, token, now) if token else None

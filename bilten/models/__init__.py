@@ -1,7 +1,7 @@
 """All tables, imported here so SQLModel.metadata (and Alembic) sees every one."""
 
 from bilten.models.audit import AuditEntry
-from bilten.models.checkin import CheckIn, CheckInResult
+from bilten.models.checkin import CheckIn, CheckInResult, ScanDevice
 from bilten.models.event import Event, EventStatus, StaffAssignment, TicketType
 from bilten.models.notification import Notification, NotificationStatus, OutboxEvent
 from bilten.models.order import (
@@ -38,6 +38,7 @@ __all__ = [
     "ProcessedWebhook",
     "RefreshToken",
     "Role",
+    "ScanDevice",
     "StaffAssignment",
     "TeamRole",
     "Ticket",

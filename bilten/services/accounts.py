@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, select, update
 
-from bilten.models import LoginThrottle, RefreshToken, Role, User, WebSession
+from bilten.models import LoginThrottle, PasswordResetToken, RefreshToken, Role, User, WebSession
 from bilten.services.audit import emit_event, record_audit
 from bilten.services.errors import (
     EmailTaken,
@@ -93,7 +93,7 @@ def create_admin(session: Session, *, email: str, password: str, now: datetime) 
     return user
 
 
-def _check_credentials(session: Session, *, email: str, password: str, now: datetime) -> User:
+def check_credentials(session: Session, *, email: str, password: str, now: datetime) -> User:
     """The user behind a correct email and password. Wrong answers are counted per email address
     (known or not) and lock it for a while; failures commit their count before raising."""
     settings = get_settings()
@@ -127,7 +127,7 @@ def log_in_web(
 ) -> tuple[User, str]:
     """Start a browser session. Returns the user and the token the browser keeps."""
     settings = get_settings()
-    user = _check_credentials(session, email=email, password=password, now=now)
+    user = check_credentials(session, email=email, password=password, now=now)
     token = new_opaque_token()
     session.add(
         WebSession(
@@ -200,7 +200,7 @@ def _issue_token_pair(session: Session, *, user: User, family_id: uuid.UUID, now
 
 
 def log_in_api(session: Session, *, email: str, password: str, now: datetime) -> TokenPair:
-    user = _check_credentials(session, email=email, password=password, now=now)
+    user = check_credentials(session, email=email, password=password, now=now)
     pair = _issue_token_pair(session, user=user, family_id=uuid.uuid4(), now=now)
     record_audit(session, action="user.logged_in", object_type="user", object_id=user.id, now=now,
                  actor_user_id=user.id, data={"via": "api"})
@@ -307,3 +307,65 @@ def set_user_locale(session: Session, *, user_id: uuid.UUID, locale: str) -> Non
     user.locale = locale
     session.add(user)
     session.commit()
+
+
+PASSWORD_RESET_LIFETIME = timedelta(hours=1)
+PASSWORD_RESET_COOLDOWN = timedelta(minutes=1)
+
+
+def request_password_reset(session: Session, *, email: str, now: datetime) -> None:
+    """Email a one-time reset link to the account, if there is one. The caller always answers the
+    same way, so this reveals nothing about which addresses have accounts."""
+    try:
+        email = clean_email(email)
+    except ValidationFailed:
+        return
+    user = session.exec(select(User).where(User.email == email)).first()
+    if user is None or not user.is_active:
+        return
+    recent = session.exec(
+        select(PasswordResetToken.id).where(
+            PasswordResetToken.user_id == user.id, PasswordResetToken.created_at > now - PASSWORD_RESET_COOLDOWN
+        )
+    ).first()
+    if recent is not None:
+        return  # one email a minute at most: no mail bombing through this form
+    token = new_opaque_token()
+    session.add(PasswordResetToken(user_id=user.id, token_hash=hash_token(token), created_at=now,
+                                   expires_at=now + PASSWORD_RESET_LIFETIME))
+    reset_url = f"{get_settings().public_url.rstrip('/')}/reset-password?token={token}"
+    emit_event(session, topic="password.reset_requested", payload={"user_id": str(user.id), "reset_url": reset_url},
+               now=now)
+    record_audit(session, action="user.password_reset_requested", object_type="user", object_id=user.id, now=now)
+    session.commit()
+
+
+def reset_password(session: Session, *, token: str, new_password: str, now: datetime) -> User:
+    """Set a new password with a reset link; the link works once, and every session ends."""
+    stored = session.exec(
+        select(PasswordResetToken).where(PasswordResetToken.token_hash == hash_token(token or "")).with_for_update()
+    ).first()
+    if stored is None or stored.used_at is not None or stored.expires_at <= now:
+        raise InvalidToken()
+    user = session.get(User, stored.user_id)
+    if user is None or not user.is_active:
+        raise InvalidToken()
+    check_password_strength(new_password, email=user.email)
+    user.password_hash = hash_password(new_password)
+    user.password_changed_at = now
+    stored.used_at = now
+    session.add_all([user, stored])
+    session.exec(
+        update(WebSession).where(WebSession.user_id == user.id, WebSession.revoked_at.is_(None)).values(revoked_at=now)
+    )
+    session.exec(
+        update(RefreshToken).where(RefreshToken.user_id == user.id, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    throttle = session.get(LoginThrottle, user.email)
+    if throttle is not None:
+        session.delete(throttle)  # the owner proved control of the mailbox: unlock
+    record_audit(session, action="user.password_reset", object_type="user", object_id=user.id, now=now,
+                 actor_user_id=user.id)
+    session.commit()
+    return user

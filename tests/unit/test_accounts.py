@@ -177,3 +177,51 @@ def test_create_admin_creates_or_promotes(session, now):
     assert admin.id == user.id and admin.role == Role.ADMIN
     fresh = accounts.create_admin(session, email="root@example.org", password="Admin-pass-2026", now=now)
     assert fresh.role == Role.ADMIN and verify_password("Admin-pass-2026", fresh.password_hash)
+
+
+def _reset_token(session):
+    event = session.exec(select(OutboxEvent).where(OutboxEvent.topic == "password.reset_requested")).all()[-1]
+    return event.payload["reset_url"].split("token=")[1]
+
+
+def test_password_reset_link_works_once_and_ends_every_session(session, now):
+    user = make_user(session, email="a@example.org", now=now)
+    _, web_token = accounts.log_in_web(session, email="a@example.org", password=DEFAULT_PASSWORD, now=now)
+    accounts.request_password_reset(session, email="A@example.org", now=now)
+    token = _reset_token(session)
+    with pytest.raises(ValidationFailed):
+        accounts.reset_password(session, token=token, new_password="short", now=now)
+    accounts.reset_password(session, token=token, new_password="Fresh-start-2026", now=now + timedelta(minutes=5))
+    assert verify_password("Fresh-start-2026", session.get(User, user.id).password_hash)
+    assert accounts.user_for_web_session(session, token=web_token, now=now + timedelta(minutes=6)) is None
+    with pytest.raises(InvalidToken):
+        accounts.reset_password(session, token=token, new_password="Another-one-2026", now=now + timedelta(minutes=7))
+
+
+def test_password_reset_link_expires_after_an_hour(session, now):
+    make_user(session, email="a@example.org", now=now)
+    accounts.request_password_reset(session, email="a@example.org", now=now)
+    with pytest.raises(InvalidToken):
+        accounts.reset_password(session, token=_reset_token(session), new_password="Fresh-start-2026",
+                                now=now + timedelta(hours=1))
+
+
+def test_password_reset_request_reveals_nothing_and_is_rate_limited(session, now):
+    make_user(session, email="a@example.org", now=now)
+    accounts.request_password_reset(session, email="nobody@example.org", now=now)
+    accounts.request_password_reset(session, email="not an email", now=now)
+    accounts.request_password_reset(session, email="a@example.org", now=now)
+    accounts.request_password_reset(session, email="a@example.org", now=now + timedelta(seconds=30))
+    assert len(session.exec(select(OutboxEvent).where(OutboxEvent.topic == "password.reset_requested")).all()) == 1
+    accounts.request_password_reset(session, email="a@example.org", now=now + timedelta(minutes=2))
+    assert len(session.exec(select(OutboxEvent).where(OutboxEvent.topic == "password.reset_requested")).all()) == 2
+
+
+def test_password_reset_unlocks_a_locked_address(session, now):
+    make_user(session, email="a@example.org", now=now)
+    for _ in range(10):
+        with pytest.raises(InvalidCredentials):
+            accounts.log_in_api(session, email="a@example.org", password="Wrong-guess-123", now=now)
+    accounts.request_password_reset(session, email="a@example.org", now=now)
+    accounts.reset_password(session, token=_reset_token(session), new_password="Fresh-start-2026", now=now)
+    assert accounts.log_in_api(session, email="a@example.org", password="Fresh-start-2026", now=now)

@@ -1,0 +1,180 @@
+"""The door: scanning devices, online validation, offline data and uploads, the check-in list, staff."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, Field
+from sqlmodel import Session
+
+from bilten.api.deps import current_user, get_now, get_session
+from bilten.models import User
+from bilten.services import checkins, devices, staff
+
+router = APIRouter(prefix="/api/v1", tags=["scanning"])
+
+
+class DeviceSignInIn(BaseModel):
+    email: str = Field(max_length=320)
+    password: str = Field(max_length=1000)
+    name: str = Field(default="", max_length=200)
+
+
+class DeviceOut(BaseModel):
+    device_id: uuid.UUID
+    device_token: str
+    expires_at: datetime
+    email: str
+
+
+class ValidateIn(BaseModel):
+    code: str = Field(max_length=2000)
+    event_id: uuid.UUID
+    gate: str = Field(default="", max_length=200)
+    nonce: str = Field(min_length=1, max_length=100)
+    scanned_at: datetime | None = None
+    device_id: str = Field(default="", max_length=200)
+
+
+class TicketOut(BaseModel):
+    id: uuid.UUID
+    holder_name: str
+    ticket_type: str
+
+
+class FirstScanOut(BaseModel):
+    scanned_at: datetime
+    gate: str
+    device_id: str
+
+
+class VerdictOut(BaseModel):
+    result: str
+    ticket: TicketOut | None
+    first_scan: FirstScanOut | None
+    conflict: bool
+    replayed: bool
+    nonce: str
+
+
+class OfflineScanIn(BaseModel):
+    code: str = Field(max_length=2000)
+    nonce: str = Field(min_length=1, max_length=100)
+    scanned_at: datetime
+    gate: str = Field(default="", max_length=200)
+    device_id: str = Field(default="", max_length=200)
+    device_result: str = Field(default="", max_length=20)
+
+
+class OfflineBatchIn(BaseModel):
+    scans: list[OfflineScanIn] = Field(max_length=500)
+
+
+class ScanDataOut(BaseModel):
+    event_id: uuid.UUID
+    public_key: str
+    revoked: list[str]
+    checkins: list[dict]
+    generated_at: datetime
+
+
+class StaffIn(BaseModel):
+    email: str = Field(max_length=320)
+    gate: str = Field(default="", max_length=200)
+
+
+def _verdict_out(verdict: checkins.ScanVerdict, nonce: str) -> VerdictOut:
+    return VerdictOut(
+        result=verdict.result,
+        ticket=TicketOut(**verdict.ticket.__dict__) if verdict.ticket else None,
+        first_scan=FirstScanOut(**verdict.first_scan.__dict__) if verdict.first_scan else None,
+        conflict=verdict.conflict,
+        replayed=verdict.replayed,
+        nonce=nonce,
+    )
+
+
+@router.post("/devices", status_code=201, response_model=DeviceOut)
+def sign_in_device(body: DeviceSignInIn, session: Session = Depends(get_session),
+                   now: datetime = Depends(get_now)) -> DeviceOut:
+    signed_in = devices.sign_in_device(session, email=body.email, password=body.password, name=body.name, now=now)
+    return DeviceOut(device_id=signed_in.device.id, device_token=signed_in.token,
+                     expires_at=signed_in.device.expires_at, email=signed_in.user.email)
+
+
+@router.delete("/devices/{device_id}", status_code=204)
+def revoke_device(device_id: uuid.UUID, user: User = Depends(current_user), session: Session = Depends(get_session),
+                  now: datetime = Depends(get_now)) -> None:
+    devices.revoke_device(session, actor=user, device_id=device_id, now=now)
+
+
+@router.get("/scan/events")
+def my_scannable_events(user: User = Depends(current_user), session: Session = Depends(get_session),
+                        now: datetime = Depends(get_now)) -> list[dict]:
+    return [e.__dict__ for e in staff.scannable_events(session, actor=user, now=now)]
+
+
+@router.post("/orders/validate", response_model=VerdictOut)
+def validate(body: ValidateIn, user: User = Depends(current_user), session: Session = Depends(get_session),
+             now: datetime = Depends(get_now)) -> VerdictOut:
+    verdict = checkins.scan_ticket(session, actor=user, event_id=body.event_id, code=body.code, nonce=body.nonce,
+                                   scanned_at=body.scanned_at or now, now=now, gate=body.gate,
+                                   device_id=body.device_id)
+    return _verdict_out(verdict, body.nonce)
+
+
+@router.get("/events/{event_id}/scan-data", response_model=ScanDataOut)
+def scan_data(event_id: uuid.UUID, user: User = Depends(current_user), session: Session = Depends(get_session),
+              now: datetime = Depends(get_now)) -> ScanDataOut:
+    return ScanDataOut(**checkins.scan_data(session, actor=user, event_id=event_id, now=now).__dict__)
+
+
+@router.post("/events/{event_id}/checkins/offline", response_model=list[VerdictOut])
+def upload_offline(event_id: uuid.UUID, body: OfflineBatchIn, user: User = Depends(current_user),
+                   session: Session = Depends(get_session), now: datetime = Depends(get_now)) -> list[VerdictOut]:
+    scans = [checkins.OfflineScan(**scan.model_dump()) for scan in body.scans]
+    verdicts = checkins.upload_offline_scans(session, actor=user, event_id=event_id, scans=scans, now=now)
+    return [_verdict_out(v, s.nonce) for v, s in zip(verdicts, scans, strict=True)]
+
+
+@router.get("/events/{event_id}/checkins")
+def checkin_list(event_id: uuid.UUID, search: str = Query("", max_length=200), user: User = Depends(current_user),
+                 session: Session = Depends(get_session)) -> dict:
+    rows = checkins.list_attendees(session, actor=user, event_id=event_id, search=search)
+    counts = checkins.checkin_counts(session, event_id)
+    return {"checked_in": counts.checked_in, "expected": counts.expected,
+            "by_gate": {g.gate: g.checked_in for g in counts.by_gate},
+            "attendees": [row.__dict__ for row in rows]}
+
+
+@router.post("/tickets/{ticket_id}/check-in", response_model=VerdictOut)
+def manual_check_in(ticket_id: uuid.UUID, user: User = Depends(current_user), session: Session = Depends(get_session),
+                    now: datetime = Depends(get_now)) -> VerdictOut:
+    verdict = checkins.check_in_manually(session, actor=user, ticket_id=ticket_id, now=now)
+    return _verdict_out(verdict, "")
+
+
+@router.post("/checkins/{checkin_id}/undo", status_code=204)
+def undo(checkin_id: uuid.UUID, user: User = Depends(current_user), session: Session = Depends(get_session),
+         now: datetime = Depends(get_now)) -> None:
+    checkins.undo_checkin(session, actor=user, checkin_id=checkin_id, now=now)
+
+
+@router.get("/events/{event_id}/staff")
+def event_staff(event_id: uuid.UUID, user: User = Depends(current_user),
+                session: Session = Depends(get_session)) -> list[dict]:
+    return [row.__dict__ for row in staff.list_staff(session, actor=user, event_id=event_id)]
+
+
+@router.post("/events/{event_id}/staff", status_code=201)
+def add_staff(event_id: uuid.UUID, body: StaffIn, user: User = Depends(current_user),
+              session: Session = Depends(get_session), now: datetime = Depends(get_now)) -> dict:
+    return staff.assign_staff(session, actor=user, event_id=event_id, email=body.email, gate=body.gate, now=now).__dict__
+
+
+@router.delete("/events/{event_id}/staff/{user_id}", status_code=204)
+def delete_staff(event_id: uuid.UUID, user_id: uuid.UUID, user: User = Depends(current_user),
+                 session: Session = Depends(get_session), now: datetime = Depends(get_now)) -> None:
+    staff.remove_staff(session, actor=user, event_id=event_id, user_id=user_id, now=now)

@@ -1,0 +1,422 @@
+"""Door scanning: decide valid / already used / invalid / wrong event / cancelled, exactly once per ticket.
+
+A ticket is in when it has a `valid` check-in that was not undone. Two doors scanning the same
+ticket at the same moment are serialized on the ticket row (PostgreSQL) and, on every backend, by a
+partial unique index that allows one live `valid` check-in per ticket. Every attempt is recorded
+with the device's nonce, so a retried or replayed upload counts once.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, or_
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from bilten import cache, live
+from bilten.models import (
+    CheckIn,
+    CheckInResult,
+    Event,
+    Order,
+    StaffAssignment,
+    Ticket,
+    TicketStatus,
+    TicketType,
+    User,
+)
+from bilten.services.access import Permission, authorize
+from bilten.services.audit import record_audit
+from bilten.services.errors import NotFound, ValidationFailed
+from bilten.services.ticket_codes import InvalidCode, event_tag, load_public_key, parse_code, verify_ticket_code
+
+MAX_NONCE_LENGTH = 100
+MAX_CODE_LENGTH = 500
+MAX_CLOCK_AHEAD = timedelta(minutes=5)  # a device clock may run a little fast; beyond that, use ours
+MAX_OFFLINE_BATCH = 500
+SCAN_STATE_TTL_SECONDS = 300
+
+
+@dataclass(frozen=True)
+class TicketSummary:
+    id: uuid.UUID
+    holder_name: str
+    ticket_type: str
+
+
+@dataclass(frozen=True)
+class FirstScan:
+    scanned_at: datetime
+    gate: str
+    device_id: str
+
+
+@dataclass(frozen=True)
+class ScanVerdict:
+    result: CheckInResult
+    checkin_id: uuid.UUID
+    ticket: TicketSummary | None = None
+    first_scan: FirstScan | None = None
+    conflict: bool = False  # an offline device let in a ticket that was already in
+    replayed: bool = False  # this nonce was seen before: the earlier verdict, nothing recorded
+
+
+@dataclass(frozen=True)
+class OfflineScan:
+    code: str
+    nonce: str
+    scanned_at: datetime
+    gate: str = ""
+    device_id: str = ""
+    device_result: str = ""
+
+
+@dataclass(frozen=True)
+class ScanData:
+    event_id: uuid.UUID
+    public_key: str
+    revoked: list[str]
+    checkins: list[dict]
+    generated_at: datetime
+
+
+@dataclass(frozen=True)
+class AttendeeRow:
+    ticket_id: uuid.UUID
+    holder_name: str
+    buyer_email: str
+    ticket_type: str
+    ticket_status: str
+    checked_in_at: datetime | None
+    gate: str
+    checkin_id: uuid.UUID | None
+    conflicts: int = 0
+
+
+@dataclass(frozen=True)
+class GateCount:
+    gate: str
+    checked_in: int
+
+
+@dataclass(frozen=True)
+class CheckInCounts:
+    checked_in: int
+    expected: int
+    by_gate: list[GateCount] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------------------------------------
+# Scanning
+
+
+def scan_ticket(
+    session: Session,
+    *,
+    actor: User | None,
+    event_id: uuid.UUID,
+    code: str,
+    nonce: str,
+    scanned_at: datetime,
+    now: datetime,
+    gate: str = "",
+    device_id: str = "",
+    offline: bool = False,
+    device_result: str = "",
+    manual: bool = False,
+) -> ScanVerdict:
+    """Decide one scan and record it. The same nonce twice gives the first verdict again."""
+    user = authorize(session, actor, Permission.EVENT_SCAN, event_id=event_id)
+    nonce = (nonce or "").strip()
+    if not nonce or len(nonce) > MAX_NONCE_LENGTH:
+        raise ValidationFailed("error.nonce_invalid")
+    gate = _gate_for(session, user, event_id, gate)
+    scanned_at = min(scanned_at, now + MAX_CLOCK_AHEAD)
+
+    replay = _verdict_for_nonce(session, nonce)
+    if replay is not None:
+        return replay
+
+    event = session.get(Event, event_id)
+    result, ticket = _judge_code(session, event, (code or "")[:MAX_CODE_LENGTH])
+    first_scan = None
+    if ticket is not None and result == CheckInResult.VALID:
+        first_scan = _cached_first_scan(session, event.id, ticket.id)
+        if first_scan is not None:
+            result = CheckInResult.ALREADY_USED
+
+    checkin = CheckIn(
+        event_id=event.id,
+        ticket_id=ticket.id if ticket else None,
+        gate=gate,
+        device_id=(device_id or "")[:100],
+        staff_user_id=user.id,
+        scanned_at=scanned_at,
+        received_at=now,
+        result=result,
+        nonce=nonce,
+        offline=offline,
+        device_result=(device_result or "")[:20],
+        manual=manual,
+    )
+    session.add(checkin)
+    if manual:
+        record_audit(session, action="ticket.checked_in", object_type="ticket", object_id=ticket.id if ticket else "-",
+                     now=now, actor_user_id=user.id, organization_id=event.organization_id,
+                     data={"manual": True, "result": result.value})
+    try:
+        session.commit()
+    except IntegrityError:
+        # Another door won the race for this ticket (or sent this nonce) a moment ago.
+        session.rollback()
+        replay = _verdict_for_nonce(session, nonce)
+        if replay is not None:
+            return replay
+        return scan_ticket(session, actor=actor, event_id=event_id, code=code, nonce=nonce, scanned_at=scanned_at,
+                           now=now, gate=gate, device_id=device_id, offline=offline, device_result=device_result,
+                           manual=manual)
+
+    if result == CheckInResult.VALID:
+        first_scan = FirstScan(scanned_at=checkin.scanned_at, gate=checkin.gate, device_id=checkin.device_id)
+        _remember_first_scan(event.id, ticket.id, first_scan)
+        _publish_counts(session, event.id)
+    return _verdict(session, checkin, first_scan)
+
+
+def upload_offline_scans(
+    session: Session, *, actor: User | None, event_id: uuid.UUID, scans: list[OfflineScan], now: datetime
+) -> list[ScanVerdict]:
+    """Re-decide, in the order they happened, scans a device made while offline. Nothing is merged
+    silently: a ticket the device let in that was already in comes back as a conflict."""
+    authorize(session, actor, Permission.EVENT_SCAN, event_id=event_id)
+    if len(scans) > MAX_OFFLINE_BATCH:
+        raise ValidationFailed("error.batch_too_large", max=MAX_OFFLINE_BATCH)
+    verdicts = {}
+    for scan in sorted(scans, key=lambda s: s.scanned_at):
+        verdicts[scan.nonce] = scan_ticket(
+            session, actor=actor, event_id=event_id, code=scan.code, nonce=scan.nonce, scanned_at=scan.scanned_at,
+            now=now, gate=scan.gate, device_id=scan.device_id, offline=True, device_result=scan.device_result,
+        )
+    return [verdicts[scan.nonce] for scan in scans]
+
+
+def _judge_code(session: Session, event: Event, code: str) -> tuple[CheckInResult, Ticket | None]:
+    try:
+        parsed = parse_code(code)
+    except InvalidCode:
+        return CheckInResult.INVALID, None
+    if parsed.event_tag != event_tag(event.id):
+        # Ours, but for another event? Only if that event's key signed it.
+        other = session.get(Ticket, parsed.ticket_id)
+        other_event = session.get(Event, other.event_id) if other else None
+        if other_event is not None and _signature_ok(code, other_event):
+            return CheckInResult.WRONG_EVENT, None
+        return CheckInResult.INVALID, None
+    if not _signature_ok(code, event):
+        return CheckInResult.INVALID, None
+    ticket = session.exec(select(Ticket).where(Ticket.id == parsed.ticket_id).with_for_update()).first()
+    if ticket is None or ticket.event_id != event.id or ticket.code != code.strip().upper():
+        return CheckInResult.INVALID, None
+    if ticket.status != TicketStatus.VALID:
+        return CheckInResult.CANCELLED, ticket
+    return CheckInResult.VALID, ticket
+
+
+def _signature_ok(code: str, event: Event) -> bool:
+    try:
+        verify_ticket_code(code, load_public_key(event.signing_public_key))
+    except (InvalidCode, ValueError):
+        return False
+    return True
+
+
+def _gate_for(session: Session, user: User, event_id: uuid.UUID, gate: str) -> str:
+    """Staff assigned to one gate scan as that gate, whatever the device says."""
+    assigned = session.exec(
+        select(StaffAssignment.gate).where(StaffAssignment.user_id == user.id, StaffAssignment.event_id == event_id)
+    ).first()
+    return (assigned or gate or "").strip()[:60]
+
+
+def _live_first_scan(session: Session, ticket_id: uuid.UUID) -> CheckIn | None:
+    return session.exec(
+        select(CheckIn)
+        .where(CheckIn.ticket_id == ticket_id, CheckIn.result == CheckInResult.VALID, CheckIn.undone_at.is_(None))
+        .order_by(CheckIn.scanned_at)
+    ).first()
+
+
+def _cached_first_scan(session: Session, event_id: uuid.UUID, ticket_id: uuid.UUID) -> FirstScan | None:
+    """The ticket's first live scan. A cached "already in" answer is safe to trust (only an undo
+    changes it, and an undo clears the cache); "not in yet" is always read under the row lock."""
+    cached = cache.get_json(_scan_state_key(event_id, ticket_id))
+    if cached:
+        return FirstScan(scanned_at=datetime.fromisoformat(cached["scanned_at"]), gate=cached["gate"],
+                         device_id=cached["device_id"])
+    first = _live_first_scan(session, ticket_id)
+    if first is None:
+        return None
+    found = FirstScan(scanned_at=first.scanned_at, gate=first.gate, device_id=first.device_id)
+    _remember_first_scan(event_id, ticket_id, found)
+    return found
+
+
+def _remember_first_scan(event_id: uuid.UUID, ticket_id: uuid.UUID, first: FirstScan) -> None:
+    cache.set_json(_scan_state_key(event_id, ticket_id),
+                   {"scanned_at": first.scanned_at.isoformat(), "gate": first.gate, "device_id": first.device_id},
+                   ttl_seconds=SCAN_STATE_TTL_SECONDS)
+
+
+def _scan_state_key(event_id: uuid.UUID, ticket_id: uuid.UUID) -> str:
+    return f"scan:{event_id}:{ticket_id}"
+
+
+def _verdict_for_nonce(session: Session, nonce: str) -> ScanVerdict | None:
+    earlier = session.exec(select(CheckIn).where(CheckIn.nonce == nonce)).first()
+    if earlier is None:
+        return None
+    first = None
+    if earlier.ticket_id and earlier.result in (CheckInResult.VALID, CheckInResult.ALREADY_USED):
+        live_first = _live_first_scan(session, earlier.ticket_id)
+        if live_first is not None:
+            first = FirstScan(scanned_at=live_first.scanned_at, gate=live_first.gate, device_id=live_first.device_id)
+    verdict = _verdict(session, earlier, first)
+    return ScanVerdict(**{**verdict.__dict__, "replayed": True})
+
+
+def _verdict(session: Session, checkin: CheckIn, first_scan: FirstScan | None) -> ScanVerdict:
+    summary = None
+    if checkin.ticket_id:
+        ticket = session.get(Ticket, checkin.ticket_id)
+        type_name = session.exec(select(TicketType.name).where(TicketType.id == ticket.ticket_type_id)).one()
+        summary = TicketSummary(id=ticket.id, holder_name=ticket.holder_name, ticket_type=type_name)
+    return ScanVerdict(result=checkin.result, checkin_id=checkin.id, ticket=summary, first_scan=first_scan,
+                       conflict=checkin.is_conflict)
+
+
+# ---------------------------------------------------------------------------------------------
+# What a device needs to decide alone
+
+
+def scan_data(session: Session, *, actor: User | None, event_id: uuid.UUID, now: datetime) -> ScanData:
+    """The event's public key, revoked tickets and live check-ins, for offline decisions."""
+    authorize(session, actor, Permission.EVENT_SCAN, event_id=event_id)
+    event = session.get(Event, event_id)
+    revoked = session.exec(
+        select(Ticket.id).where(Ticket.event_id == event_id, Ticket.status != TicketStatus.VALID)
+    ).all()
+    checkins = session.exec(
+        select(CheckIn.ticket_id, func.min(CheckIn.scanned_at))
+        .where(CheckIn.event_id == event_id, CheckIn.result == CheckInResult.VALID, CheckIn.undone_at.is_(None))
+        .group_by(CheckIn.ticket_id)
+    ).all()
+    return ScanData(
+        event_id=event.id,
+        public_key=event.signing_public_key,
+        revoked=[str(ticket_id) for ticket_id in revoked],
+        checkins=[{"ticket_id": str(ticket_id), "scanned_at": at.isoformat()} for ticket_id, at in checkins],
+        generated_at=now,
+    )
+
+
+def checkin_counts(session: Session, event_id: uuid.UUID) -> CheckInCounts:
+    live_valid = (CheckIn.event_id == event_id, CheckIn.result == CheckInResult.VALID, CheckIn.undone_at.is_(None))
+    by_gate = session.exec(
+        select(CheckIn.gate, func.count()).where(*live_valid).group_by(CheckIn.gate).order_by(CheckIn.gate)
+    ).all()
+    expected = session.exec(
+        select(func.count()).select_from(Ticket).where(Ticket.event_id == event_id, Ticket.status == TicketStatus.VALID)
+    ).one()
+    return CheckInCounts(checked_in=sum(n for _, n in by_gate), expected=expected,
+                         by_gate=[GateCount(gate=gate, checked_in=n) for gate, n in by_gate])
+
+
+def _publish_counts(session: Session, event_id: uuid.UUID) -> None:
+    counts = checkin_counts(session, event_id)
+    live.publish(live.checkins_channel(event_id), {
+        "event_id": str(event_id),
+        "checked_in": counts.checked_in,
+        "expected": counts.expected,
+        "by_gate": {g.gate: g.checked_in for g in counts.by_gate},
+    })
+
+
+# ---------------------------------------------------------------------------------------------
+# The organizer's check-in list
+
+
+def list_attendees(session: Session, *, actor: User | None, event_id: uuid.UUID, search: str = "",
+                   limit: int = 500) -> list[AttendeeRow]:
+    authorize(session, actor, Permission.EVENT_MANAGE, event_id=event_id)
+    first_valid = (
+        select(CheckIn.ticket_id, func.min(CheckIn.scanned_at).label("at"))
+        .where(CheckIn.event_id == event_id, CheckIn.result == CheckInResult.VALID, CheckIn.undone_at.is_(None))
+        .group_by(CheckIn.ticket_id)
+        .subquery()
+    )
+    conflicts = (
+        select(CheckIn.ticket_id, func.count().label("n"))
+        .where(CheckIn.event_id == event_id, CheckIn.offline.is_(True), CheckIn.device_result == "valid",
+               CheckIn.result == CheckInResult.ALREADY_USED)
+        .group_by(CheckIn.ticket_id)
+        .subquery()
+    )
+    query = (
+        select(Ticket, Order.buyer_email, TicketType.name, first_valid.c.at, conflicts.c.n)
+        .join(Order, Order.id == Ticket.order_id)
+        .join(TicketType, TicketType.id == Ticket.ticket_type_id)
+        .outerjoin(first_valid, first_valid.c.ticket_id == Ticket.id)
+        .outerjoin(conflicts, conflicts.c.ticket_id == Ticket.id)
+        .where(Ticket.event_id == event_id)
+        .order_by(Ticket.holder_name, Order.buyer_email, Ticket.id)
+        .limit(limit)
+    )
+    if search.strip():
+        needle = search.strip().lower()
+        query = query.where(or_(
+            func.lower(Ticket.holder_name).contains(needle, autoescape=True),
+            func.lower(Order.buyer_email).contains(needle, autoescape=True),
+            func.lower(Ticket.code).contains(needle, autoescape=True),
+        ))
+    rows = []
+    for ticket, email, type_name, checked_in_at, conflict_count in session.exec(query).all():
+        first = _live_first_scan(session, ticket.id) if checked_in_at else None
+        rows.append(AttendeeRow(
+            ticket_id=ticket.id, holder_name=ticket.holder_name, buyer_email=email, ticket_type=type_name,
+            ticket_status=ticket.status, checked_in_at=checked_in_at, gate=first.gate if first else "",
+            checkin_id=first.id if first else None, conflicts=int(conflict_count or 0),
+        ))
+    return rows
+
+
+def check_in_manually(session: Session, *, actor: User | None, ticket_id: uuid.UUID, now: datetime,
+                      gate: str = "") -> ScanVerdict:
+    """The organizer lets a ticket in by hand (lost phone, unreadable screen): the same rules as a scan."""
+    ticket = session.get(Ticket, ticket_id)
+    if ticket is None:
+        raise NotFound()
+    user = authorize(session, actor, Permission.EVENT_MANAGE, event_id=ticket.event_id)
+    return scan_ticket(session, actor=user, event_id=ticket.event_id, code=ticket.code,
+                       nonce=f"manual-{uuid.uuid4()}", scanned_at=now, now=now, gate=gate or "manual",
+                       device_id="organizer", manual=True)
+
+
+def undo_checkin(session: Session, *, actor: User | None, checkin_id: uuid.UUID, now: datetime) -> None:
+    """Take back a check-in (scanned by mistake): the ticket can be scanned in again."""
+    checkin = session.get(CheckIn, checkin_id)
+    if checkin is None:
+        raise NotFound()
+    user = authorize(session, actor, Permission.EVENT_MANAGE, event_id=checkin.event_id)
+    if checkin.result != CheckInResult.VALID or checkin.undone_at is not None:
+        raise ValidationFailed("error.checkin_not_undoable")
+    checkin.undone_at = now
+    checkin.undone_by_user_id = user.id
+    session.add(checkin)
+    record_audit(session, action="ticket.check_in_undone", object_type="ticket", object_id=checkin.ticket_id,
+                 now=now, actor_user_id=user.id, data={"checkin_id": str(checkin.id)})
+    session.commit()
+    cache.delete(_scan_state_key(checkin.event_id, checkin.ticket_id))
+    _publish_counts(session, checkin.event_id)

@@ -1,0 +1,81 @@
+"""Scanning devices: a staff member signs a phone in once and it scans all event long.
+
+The phone keeps a long-lived random token (only its hash is stored here) and can be revoked by its
+owner, the event's organizers or an admin; a revoked or expired device is refused at once.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, select
+
+from bilten.models import Role, ScanDevice, User
+from bilten.services.accounts import check_credentials
+from bilten.services.audit import record_audit
+from bilten.services.errors import Forbidden, InvalidToken, NotFound
+from bilten.services.security import hash_token, new_opaque_token
+from bilten.services.validation import clean_name
+
+DEVICE_TOKEN_PREFIX = "bdv_"
+DEVICE_LIFETIME = timedelta(days=7)
+SEEN_TOUCH_INTERVAL = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class DeviceSignIn:
+    device: ScanDevice
+    token: str
+    user: User
+
+
+def is_device_token(token: str) -> bool:
+    return token.startswith(DEVICE_TOKEN_PREFIX)
+
+
+def sign_in_device(session: Session, *, email: str, password: str, name: str, now: datetime) -> DeviceSignIn:
+    user = check_credentials(session, email=email, password=password, now=now)
+    token = DEVICE_TOKEN_PREFIX + new_opaque_token()
+    device = ScanDevice(user_id=user.id, name=clean_name(name, max_length=100) or "Scanner", token_hash=hash_token(token),
+                        created_at=now, last_seen_at=now, expires_at=now + DEVICE_LIFETIME)
+    session.add(device)
+    record_audit(session, action="device.signed_in", object_type="device", object_id=device.id, now=now,
+                 actor_user_id=user.id, data={"name": device.name})
+    session.commit()
+    return DeviceSignIn(device=device, token=token, user=user)
+
+
+def user_for_device_token(session: Session, *, token: str, now: datetime) -> tuple[User, ScanDevice]:
+    device = session.exec(select(ScanDevice).where(ScanDevice.token_hash == hash_token(token))).first()
+    if device is None or device.revoked_at is not None or device.expires_at <= now:
+        raise InvalidToken()
+    user = session.get(User, device.user_id)
+    if user is None or not user.is_active:
+        raise InvalidToken()
+    if now - device.last_seen_at >= SEEN_TOUCH_INTERVAL:
+        device.last_seen_at = now
+        session.add(device)
+        session.commit()
+    return user, device
+
+
+def revoke_device(session: Session, *, actor: User | None, device_id: uuid.UUID, now: datetime) -> None:
+    """The device's owner or an admin may revoke it."""
+    device = session.get(ScanDevice, device_id)
+    if device is None:
+        raise NotFound()
+    if actor is None or (actor.id != device.user_id and actor.role != Role.ADMIN):
+        raise Forbidden()
+    if device.revoked_at is None:
+        device.revoked_at = now
+        session.add(device)
+        record_audit(session, action="device.revoked", object_type="device", object_id=device.id, now=now,
+                     actor_user_id=actor.id)
+        session.commit()
+
+
+def list_devices(session: Session, *, actor: User) -> list[ScanDevice]:
+    return list(session.exec(select(ScanDevice).where(ScanDevice.user_id == actor.id)
+                             .order_by(ScanDevice.created_at.desc())).all())
