@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import statistics
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -12,11 +13,14 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
+from pathlib import Path
+
 from bilten.cli import alembic_config
 from bilten.db import make_engine
 from bilten.models import Event, EventStatus, Organization, TicketType
 from bilten.services.ticket_codes import generate_event_keys
 
+ROOT = Path(__file__).resolve().parent.parent
 ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql+psycopg://postgres:postgres@127.0.0.1:5432/postgres")
 
 
@@ -85,3 +89,9 @@ def percentile(values: list[float], fraction: float) -> float:
 def summary(latencies_ms: list[float]) -> str:
     return (f"p50 {percentile(latencies_ms, 0.50):.1f} ms  p95 {percentile(latencies_ms, 0.95):.1f} ms  "
             f"p99 {percentile(latencies_ms, 0.99):.1f} ms  mean {statistics.fmean(latencies_ms):.1f} ms")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

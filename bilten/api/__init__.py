@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from bilten.api import admin, auth, events, health, orders, scanning, webhooks
+from bilten.api import admin, auth, events, health, orders, scanning, tickets, webhooks
 from bilten.api.errors import install_error_handlers
 
 
@@ -17,7 +17,7 @@ def create_api() -> FastAPI:
         redoc_url=None,
     )
     install_error_handlers(app)
-    for module in (health, auth, events, orders, scanning, webhooks, admin):
+    for module in (health, auth, events, orders, tickets, scanning, webhooks, admin):
         app.include_router(module.router)
     return app
 

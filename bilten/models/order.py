@@ -57,6 +57,7 @@ class TicketStatus(StrEnum):
     VALID = "valid"
     CANCELLED = "cancelled"
     REFUNDED = "refunded"
+    REISSUED = "reissued"  # replaced by a new code (e.g. the old one leaked); revoked at the door
 
 
 class Ticket(SQLModel, table=True):
@@ -69,6 +70,7 @@ class Ticket(SQLModel, table=True):
     ticket_type_id: uuid.UUID = Field(foreign_key="ticket_type.id", index=True)
     code: str = Field(max_length=200, unique=True, index=True)
     holder_name: str = Field(default="", max_length=200)
+    replaces_ticket_id: uuid.UUID | None = Field(default=None, foreign_key="ticket.id")
     status: TicketStatus = Field(default=TicketStatus.VALID, sa_type=enum_type(TicketStatus))
     issued_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 

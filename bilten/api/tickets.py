@@ -1,0 +1,59 @@
+"""`/api/v1/tickets/...` and `/api/v1/me/orders`: the buyer's tickets."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from fastapi import APIRouter, Depends, Header, Query
+from pydantic import BaseModel, Field
+from sqlmodel import Session
+
+from bilten.api.deps import current_user, get_now, get_session, optional_user
+from bilten.models import User
+from bilten.services import tickets
+
+router = APIRouter(prefix="/api/v1", tags=["tickets"])
+
+
+class HolderIn(BaseModel):
+    holder_name: str = Field(max_length=1000)
+
+
+class TicketOut(BaseModel):
+    id: uuid.UUID
+    code: str
+    ticket_type: str
+    holder_name: str
+    status: str
+
+
+def _token(x_order_token: str | None, token: str | None) -> str:
+    return (x_order_token or token or "").strip()
+
+
+@router.put("/tickets/{ticket_id}/holder", response_model=TicketOut)
+def set_holder(ticket_id: uuid.UUID, body: HolderIn, token: str | None = Query(None, max_length=100),
+               x_order_token: str | None = Header(None, max_length=100), user: User | None = Depends(optional_user),
+               session: Session = Depends(get_session), now: datetime = Depends(get_now)) -> TicketOut:
+    view = tickets.set_ticket_holder(session, ticket_id=ticket_id, holder_name=body.holder_name, now=now, user=user,
+                                     access_token=_token(x_order_token, token))
+    return TicketOut(**view.__dict__)
+
+
+@router.post("/tickets/{ticket_id}/reissue", response_model=TicketOut)
+def reissue(ticket_id: uuid.UUID, token: str | None = Query(None, max_length=100),
+            x_order_token: str | None = Header(None, max_length=100), user: User | None = Depends(optional_user),
+            session: Session = Depends(get_session), now: datetime = Depends(get_now)) -> TicketOut:
+    view = tickets.reissue_ticket(session, ticket_id=ticket_id, now=now, user=user,
+                                  access_token=_token(x_order_token, token))
+    return TicketOut(**view.__dict__)
+
+
+@router.get("/me/orders")
+def my_orders(user: User = Depends(current_user), session: Session = Depends(get_session)) -> list[dict]:
+    return [
+        {**{k: v for k, v in view.__dict__.items() if k not in ("lines", "tickets")},
+         "lines": [line.__dict__ for line in view.lines], "tickets": [t.__dict__ for t in view.tickets]}
+        for view in tickets.my_orders(session, user=user)
+    ]

@@ -1,0 +1,156 @@
+"""Tickets in the buyer's hands: what a buyer sees, naming the holder, reissuing a leaked code."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlmodel import Session, select
+
+from bilten.models import Event, Order, OrderLine, OrderStatus, Payment, Ticket, TicketStatus, TicketType, User
+from bilten.services.audit import record_audit
+from bilten.services.errors import NotFound, ValidationFailed
+from bilten.services.orders import may_view_order
+from bilten.services.ticket_codes import load_private_key, sign_ticket_code
+from bilten.services.validation import clean_name
+
+
+@dataclass(frozen=True)
+class TicketView:
+    id: uuid.UUID
+    code: str
+    ticket_type: str
+    holder_name: str
+    status: str
+
+
+@dataclass(frozen=True)
+class OrderLineView:
+    ticket_type: str
+    quantity: int
+    unit_price_minor: int
+    line_total_minor: int
+
+
+@dataclass(frozen=True)
+class OrderView:
+    id: uuid.UUID
+    status: str
+    event_id: uuid.UUID
+    event_title: str
+    event_starts_at: datetime
+    event_timezone: str
+    venue_name: str
+    city: str
+    buyer_email: str
+    buyer_name: str
+    total_minor: int
+    currency: str
+    hold_expires_at: datetime | None
+    created_at: datetime
+    payment_provider: str
+    payment_status: str
+    checkout_url: str
+    lines: list[OrderLineView] = field(default_factory=list)
+    tickets: list[TicketView] = field(default_factory=list)
+
+
+def order_view(session: Session, *, order_id: uuid.UUID, user: User | None, access_token: str = "") -> OrderView:
+    """An order as its buyer (signed link or account) or the event's organizers may see it."""
+    order = session.get(Order, order_id)
+    if order is None or not may_view_order(session, order, user=user, access_token=access_token):
+        raise NotFound()
+    return _view(session, order)
+
+
+def my_orders(session: Session, *, user: User, limit: int = 100) -> list[OrderView]:
+    """The signed-in buyer's orders, newest first (paid, pending and past ones)."""
+    orders = session.exec(
+        select(Order).where(Order.user_id == user.id).order_by(Order.created_at.desc()).limit(limit)
+    ).all()
+    return [_view(session, order) for order in orders]
+
+
+def _view(session: Session, order: Order) -> OrderView:
+    event = session.get(Event, order.event_id)
+    names = {t.id: t.name for t in session.exec(select(TicketType).where(TicketType.event_id == event.id))}
+    lines = session.exec(select(OrderLine).where(OrderLine.order_id == order.id).order_by(OrderLine.id)).all()
+    payment = session.exec(
+        select(Payment).where(Payment.order_id == order.id).order_by(Payment.created_at.desc())
+    ).first()
+    tickets = session.exec(
+        select(Ticket).where(Ticket.order_id == order.id, Ticket.status != TicketStatus.REISSUED)
+        .order_by(Ticket.issued_at, Ticket.id)
+    ).all()
+    return OrderView(
+        id=order.id, status=order.status, event_id=event.id, event_title=event.title, event_starts_at=event.starts_at,
+        event_timezone=event.timezone, venue_name=event.venue_name, city=event.city, buyer_email=order.buyer_email,
+        buyer_name=order.buyer_name, total_minor=order.total_minor, currency=order.currency,
+        hold_expires_at=order.hold_expires_at if order.status == OrderStatus.PENDING else None,
+        created_at=order.created_at,
+        payment_provider=payment.provider if payment else "", payment_status=payment.status if payment else "",
+        checkout_url=payment.checkout_url if payment else "",
+        lines=[OrderLineView(ticket_type=names[line.ticket_type_id], quantity=line.quantity,
+                             unit_price_minor=line.unit_price_minor, line_total_minor=line.line_total_minor)
+               for line in lines],
+        tickets=[TicketView(id=t.id, code=t.code, ticket_type=names[t.ticket_type_id], holder_name=t.holder_name,
+                            status=t.status) for t in tickets],
+    )
+
+
+def set_ticket_holder(session: Session, *, ticket_id: uuid.UUID, holder_name: str, now: datetime,
+                      user: User | None = None, access_token: str = "") -> TicketView:
+    """Name the person who will use a ticket (the buyer, or the event's organizers)."""
+    ticket, order = _ticket_and_order(session, ticket_id, user=user, access_token=access_token)
+    name = clean_name(holder_name)
+    if not name:
+        raise ValidationFailed("error.holder_name_required")
+    if ticket.status != TicketStatus.VALID:
+        raise ValidationFailed("error.ticket_not_valid")
+    old = ticket.holder_name
+    ticket.holder_name = name
+    session.add(ticket)
+    record_audit(session, action="ticket.holder_changed", object_type="ticket", object_id=ticket.id, now=now,
+                 actor_user_id=user.id if user else None, data={"from": old, "to": name})
+    session.commit()
+    return _ticket_view(session, ticket)
+
+
+def reissue_ticket(session: Session, *, ticket_id: uuid.UUID, now: datetime, user: User | None = None,
+                   access_token: str = "") -> TicketView:
+    """Replace a ticket's code (it was shared or leaked): the old code goes on the revocation list."""
+    ticket, order = _ticket_and_order(session, ticket_id, user=user, access_token=access_token)
+    if ticket.status != TicketStatus.VALID or order.status != OrderStatus.PAID:
+        raise ValidationFailed("error.ticket_not_valid")
+    event = session.get(Event, ticket.event_id)
+    ticket.status = TicketStatus.REISSUED
+    session.add(ticket)
+    new_id = uuid.uuid4()
+    replacement = Ticket(
+        id=new_id, order_id=ticket.order_id, order_line_id=ticket.order_line_id, event_id=ticket.event_id,
+        ticket_type_id=ticket.ticket_type_id, holder_name=ticket.holder_name, issued_at=now,
+        replaces_ticket_id=ticket.id,
+        code=sign_ticket_code(load_private_key(event.signing_private_key_sealed), event_id=event.id, ticket_id=new_id),
+    )
+    session.add(replacement)
+    record_audit(session, action="ticket.reissued", object_type="ticket", object_id=ticket.id, now=now,
+                 actor_user_id=user.id if user else None, organization_id=event.organization_id,
+                 data={"replacement": str(new_id)})
+    session.commit()
+    return _ticket_view(session, replacement)
+
+
+def _ticket_and_order(session: Session, ticket_id: uuid.UUID, *, user: User | None,
+                      access_token: str) -> tuple[Ticket, Order]:
+    ticket = session.get(Ticket, ticket_id)
+    order = session.get(Order, ticket.order_id) if ticket else None
+    if order is None or not may_view_order(session, order, user=user, access_token=access_token):
+        raise NotFound()
+    return ticket, order
+
+
+def _ticket_view(session: Session, ticket: Ticket) -> TicketView:
+    type_name = session.exec(select(TicketType.name).where(TicketType.id == ticket.ticket_type_id)).one()
+    return TicketView(id=ticket.id, code=ticket.code, ticket_type=type_name, holder_name=ticket.holder_name,
+                      status=ticket.status)
