@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from playwright.sync_api import Page
+from playwright.sync_api import BrowserContext, Page
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 LOADED_TIMEOUT_MS = 20_000
@@ -41,3 +42,13 @@ def log_in(page: Page, email: str, password: str, *, next_path: str = "") -> Non
     page.locator("#field-email").fill(email)
     page.locator("#field-password").fill(password)
     page.locator("#login-submit").click()
+
+
+def wait_for_cookie(context: BrowserContext, name: str, value: str, timeout: float = 10.0) -> None:
+    """Wait until the browser stored a cookie (Reflex writes state cookies when the update arrives)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if any(c["name"] == name and c["value"] == value for c in context.cookies()):
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"cookie {name}={value} never set; cookies: {[c['name'] for c in context.cookies()]}")

@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from bilten.i18n import format_datetime
-from tests.e2e.support import LiveApp, catalog, log_in, open_page, wait_loaded
+from tests.e2e.support import LiveApp, catalog, log_in, open_page, wait_for_cookie, wait_loaded
 
 pytestmark = pytest.mark.e2e
 
@@ -58,7 +58,7 @@ def test_home_lists_published_events_but_not_drafts(page: Page, live_app: LiveAp
 
     # A card leads to the event's page with its ticket types.
     cards.first.get_by_role("link", name=title).click()
-    page.wait_for_url(re.compile(r"/events/[0-9a-f-]{36}$"))
+    page.wait_for_url(re.compile(r"/events/[0-9a-f-]{36}/?$"))
     wait_loaded(page, "event")
     expect(page.locator("#event-title")).to_have_text(title)
     expect(page.locator(".ticket-type").first).to_be_visible()
@@ -68,7 +68,7 @@ def test_home_lists_published_events_but_not_drafts(page: Page, live_app: LiveAp
 def test_attendee_logs_in_and_sees_account(page: Page) -> None:
     log_in(page, *ATTENDEE)
 
-    page.wait_for_url(re.compile(r"/account$"))
+    page.wait_for_url(re.compile(r"/account/?$"))
     wait_loaded(page, "account")
     expect(page.locator("#account-email")).to_have_text(ATTENDEE[0])
     expect(page.locator("#account-role")).to_have_text(ENGLISH["role.attendee"])
@@ -81,7 +81,7 @@ def test_wrong_password_shows_translated_error(page: Page) -> None:
     log_in(page, ATTENDEE[0], "not-the-password-123")
 
     expect(page.locator("#login-error")).to_contain_text(ENGLISH["error.invalid_credentials"])
-    assert page.url.endswith("/login")
+    assert re.search(r"/login/?$", page.url)
 
 
 def test_arabic_turns_the_page_right_to_left_and_sticks(page: Page, context: BrowserContext) -> None:
@@ -94,9 +94,7 @@ def test_arabic_turns_the_page_right_to_left_and_sticks(page: Page, context: Bro
     expect(page.locator("html")).to_have_attribute("lang", "ar")
     expect(page.locator("#app-root")).to_have_attribute("dir", "rtl")
     expect(page.get_by_role("heading", level=1)).to_have_text(ARABIC["home.title"])
-    assert {"name": "bilten_locale", "value": "ar"}.items() <= next(
-        c for c in context.cookies() if c["name"] == "bilten_locale"
-    ).items()
+    wait_for_cookie(context, "bilten_locale", "ar")
 
     page.reload()
     wait_loaded(page, "home")
@@ -119,7 +117,7 @@ def test_language_choice_follows_the_account(browser: Browser, live_app: LiveApp
     page.locator("#field-password").fill(password)
     page.locator("#field-password_confirm").fill(password)
     page.locator("#register-submit").click()
-    page.wait_for_url(re.compile(r"/account$"))
+    page.wait_for_url(re.compile(r"/account/?$"))
     wait_loaded(page, "account")
     expect(page.locator("#account-email")).to_have_text(email)
     page.locator("#lang-ar").click()
@@ -129,16 +127,39 @@ def test_language_choice_follows_the_account(browser: Browser, live_app: LiveApp
     second = browser.new_context(base_url=live_app.base_url)
     page = second.new_page()
     log_in(page, email, password)
-    page.wait_for_url(re.compile(r"/account$"))
+    page.wait_for_url(re.compile(r"/account/?$"))
     wait_loaded(page, "account")
     expect(page.locator("html")).to_have_attribute("dir", "rtl")
     expect(page.get_by_role("heading", level=1)).to_have_text(ARABIC["account.title"])
     second.close()
 
+    # A choice made in this browser before logging in wins over the account's.
+    third = browser.new_context(base_url=live_app.base_url)
+    page = third.new_page()
+    open_page(page, "/", "home")
+    page.locator("#lang-en").click()
+    wait_for_cookie(third, "bilten_locale", "en")  # English was already shown: wait for the choice itself
+    log_in(page, email, password)
+    page.wait_for_url(re.compile(r"/account/?$"))
+    wait_loaded(page, "account")
+    expect(page.locator("html")).to_have_attribute("dir", "ltr")
+    expect(page.get_by_role("heading", level=1)).to_have_text(ENGLISH["account.title"])
+    third.close()
+
+
+def test_browser_language_is_used_until_the_reader_chooses(browser: Browser, live_app: LiveApp) -> None:
+    context = browser.new_context(base_url=live_app.base_url, locale="ar-EG")
+    page = context.new_page()
+    open_page(page, "/", "home")
+    expect(page.locator("html")).to_have_attribute("dir", "rtl")
+    expect(page.get_by_role("heading", level=1)).to_have_text(ARABIC["home.title"])
+    assert not [c for c in context.cookies() if c["name"] == "bilten_locale"]
+    context.close()
+
 
 def test_attendee_is_not_allowed_into_admin(page: Page) -> None:
     log_in(page, *ATTENDEE)
-    page.wait_for_url(re.compile(r"/account$"))
+    page.wait_for_url(re.compile(r"/account/?$"))
 
     open_page(page, "/admin", "admin")
 
@@ -150,21 +171,21 @@ def test_attendee_is_not_allowed_into_admin(page: Page) -> None:
 def test_anonymous_account_visit_goes_to_login(page: Page) -> None:
     page.goto("/account")
 
-    page.wait_for_url(re.compile(r"/login\?next=/account$"))
+    page.wait_for_url(re.compile(r"/login/?\?next=/account/?$"))
     wait_loaded(page, "login")
     expect(page.locator("#login-form")).to_be_visible()
 
 
 def test_admin_logs_in_via_next_and_sees_users(page: Page) -> None:
     page.goto("/admin")
-    page.wait_for_url(re.compile(r"/login\?next=/admin$"))
+    page.wait_for_url(re.compile(r"/login/?\?next=/admin/?$"))
     wait_loaded(page, "login")
 
     page.locator("#field-email").fill(ADMIN[0])
     page.locator("#field-password").fill(ADMIN[1])
     page.locator("#login-submit").click()
 
-    page.wait_for_url(re.compile(r"/admin$"))
+    page.wait_for_url(re.compile(r"/admin/?$"))
     wait_loaded(page, "admin")
     table = page.locator("#users-table")
     expect(table).to_be_visible()
@@ -180,7 +201,7 @@ def test_admin_logs_in_via_next_and_sees_users(page: Page) -> None:
 
 def test_organizer_sees_own_events_with_status(page: Page, live_app: LiveApp) -> None:
     log_in(page, *ORGANIZER, next_path="/organizer")
-    page.wait_for_url(re.compile(r"/organizer$"))
+    page.wait_for_url(re.compile(r"/organizer/?$"))
     wait_loaded(page, "organizer")
 
     table = page.locator("#organizer-events")

@@ -1,0 +1,1 @@
+"""Reusable UI pieces: they render state vars and fire events, never touch the database or services."""

@@ -1,0 +1,158 @@
+"""The frame of every page: navbar (links by role), language switcher, content, footer."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from bilten import routes
+from bilten.components.document_locale import direction_provider, document_locale
+from bilten.i18n import LANGUAGE_NAMES
+from bilten.settings import SUPPORTED_LOCALES
+from bilten.state.auth import AuthState
+from bilten.state.i18n import LocaleState
+
+
+def nav_link(label: rx.Var[str], href: str, link_id: str) -> rx.Component:
+    return rx.link(label, href=href, id=link_id, weight="medium", size="3", underline="hover")
+
+
+def language_switcher() -> rx.Component:
+    """One button per language, each named in its own language (a reader who cannot read the
+    current one still finds theirs)."""
+    return rx.hstack(
+        rx.icon("languages", size=18, aria_hidden="true"),
+        *[
+            rx.button(
+                LANGUAGE_NAMES[code],
+                on_click=LocaleState.set_locale(code),
+                variant=rx.cond(LocaleState.lang == code, "solid", "soft"),
+                size="1",
+                lang=code,
+                id=f"lang-{code}",
+                aria_pressed=rx.cond(LocaleState.lang == code, "true", "false"),
+            )
+            for code in SUPPORTED_LOCALES
+        ],
+        role="group",
+        aria_label=LocaleState.t["nav.language"],
+        spacing="2",
+        align="center",
+    )
+
+
+def navbar() -> rx.Component:
+    return rx.el.nav(
+        rx.flex(
+            rx.link(
+                rx.hstack(
+                    rx.icon("ticket", size=24),
+                    rx.text(LocaleState.t["app.name"], size="5", weight="bold"),
+                    align="center",
+                    spacing="2",
+                ),
+                href=routes.HOME,
+                underline="none",
+                id="brand",
+            ),
+            rx.flex(
+                nav_link(LocaleState.t["nav.home"], routes.HOME, "nav-home"),
+                rx.cond(
+                    AuthState.can_organize,
+                    nav_link(LocaleState.t["nav.organizer"], routes.ORGANIZER, "nav-organizer"),
+                ),
+                rx.cond(AuthState.can_admin, nav_link(LocaleState.t["nav.admin"], routes.ADMIN, "nav-admin")),
+                rx.cond(
+                    AuthState.is_authenticated,
+                    rx.fragment(
+                        nav_link(LocaleState.t["nav.account"], routes.ACCOUNT, "nav-account"),
+                        rx.button(
+                            LocaleState.t["nav.logout"],
+                            on_click=AuthState.logout,
+                            variant="ghost",
+                            size="2",
+                            id="nav-logout",
+                        ),
+                    ),
+                    rx.fragment(
+                        nav_link(LocaleState.t["nav.login"], routes.LOGIN, "nav-login"),
+                        rx.link(
+                            rx.button(LocaleState.t["nav.register"], size="2"),
+                            href=routes.REGISTER,
+                            id="nav-register",
+                        ),
+                    ),
+                ),
+                language_switcher(),
+                align="center",
+                spacing="5",
+                wrap="wrap",
+            ),
+            justify="between",
+            align="center",
+            wrap="wrap",
+            spacing="4",
+            max_width="1100px",
+            margin_x="auto",
+            padding_x="1.25rem",
+            padding_y="0.9rem",
+        ),
+        aria_label=LocaleState.t["nav.menu"],
+        border_bottom="1px solid var(--gray-a5)",
+        background_color="var(--color-panel-solid)",
+        position="sticky",
+        top="0",
+        z_index="10",
+    )
+
+
+def footer() -> rx.Component:
+    return rx.el.footer(
+        rx.vstack(
+            rx.text(LocaleState.t["footer.text"], size="2", color_scheme="gray"),
+            rx.text(LocaleState.t["footer.license"], size="1", color_scheme="gray"),
+            spacing="1",
+            max_width="1100px",
+            margin_x="auto",
+            padding_x="1.25rem",
+            padding_y="1.5rem",
+        ),
+        border_top="1px solid var(--gray-a5)",
+        margin_top="3rem",
+    )
+
+
+def page_shell(*children: rx.Component, page: str, loaded: rx.Var[bool]) -> rx.Component:
+    """Wraps a page. `data-loaded="true"` appears once the page's on_load handlers have all run
+    (the page's own flag and Reflex's hydration flag, which navigation resets), for browser tests."""
+    root = rx.el.div(
+        document_locale(),
+        navbar(),
+        rx.el.main(
+            *children,
+            max_width="1100px",
+            margin_x="auto",
+            padding_x="1.25rem",
+            padding_y="2rem",
+            width="100%",
+            flex="1",
+        ),
+        footer(),
+        id="app-root",
+        dir=LocaleState.dir,
+        lang=LocaleState.lang,
+        custom_attrs={
+            "data-page": page,
+            "data-loaded": rx.cond(loaded & rx.State.is_hydrated, "true", "false"),
+        },
+        min_height="100vh",
+        display="flex",
+        flex_direction="column",
+    )
+    return direction_provider(root, dir=LocaleState.dir)
+
+
+def page_header(title: rx.Var[str], subtitle: rx.Var[str] | None = None) -> rx.Component:
+    parts = [rx.heading(title, size="7", as_="h1")]
+    if subtitle is not None:
+        parts.append(rx.text(subtitle, color_scheme="gray", size="3"))
+    return rx.vstack(*parts, spacing="1", margin_bottom="1.5rem")

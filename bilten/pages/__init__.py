@@ -1,0 +1,1 @@
+"""One module per route; pages only render state."""

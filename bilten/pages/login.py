@@ -1,0 +1,60 @@
+"""`/login`: email and password; `?next=/path` comes back to where the visitor was sent from."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from bilten import routes
+from bilten.components.forms import field
+from bilten.components.layout import page_shell
+from bilten.components.notice import error_text
+from bilten.state.auth import AuthState
+from bilten.state.i18n import LocaleState
+
+
+def login_page() -> rx.Component:
+    return page_shell(
+        rx.center(
+            rx.card(
+                rx.form(
+                    rx.vstack(
+                        rx.heading(LocaleState.t["login.title"], size="7", as_="h1"),
+                        rx.text(LocaleState.t["login.subtitle"], color_scheme="gray"),
+                        error_text(AuthState.login_error, id="login-error", width="100%"),
+                        field(
+                            LocaleState.t["login.email"], "email", type_="email", auto_complete="username", required=True
+                        ),
+                        field(
+                            LocaleState.t["login.password"],
+                            "password",
+                            type_="password",
+                            auto_complete="current-password",
+                            required=True,
+                        ),
+                        rx.button(
+                            LocaleState.t["login.submit"],
+                            type="submit",
+                            size="3",
+                            width="100%",
+                            id="login-submit",
+                        ),
+                        rx.hstack(
+                            rx.text(LocaleState.t["login.no_account"], size="2"),
+                            rx.link(LocaleState.t["login.register_link"], href=routes.REGISTER, size="2"),
+                            spacing="2",
+                        ),
+                        spacing="4",
+                        width="100%",
+                    ),
+                    on_submit=AuthState.login,
+                    reset_on_submit=False,
+                    id="login-form",
+                ),
+                size="4",
+                width="100%",
+                max_width="28rem",
+            ),
+        ),
+        page="login",
+        loaded=AuthState.checked,
+    )

@@ -1,0 +1,43 @@
+"""Every page route of the web UI, and the URL builders that point at them."""
+
+from __future__ import annotations
+
+import uuid
+from urllib.parse import quote, urlsplit
+
+HOME = "/"
+EVENT = "/events/[event_id]"
+LOGIN = "/login"
+REGISTER = "/register"
+ACCOUNT = "/account"
+ADMIN = "/admin"
+ORGANIZER = "/organizer"
+
+NEXT_PARAM = "next"
+
+
+def event_url(event_id: uuid.UUID | str) -> str:
+    return f"/events/{event_id}"
+
+
+def login_url(next_path: str = "") -> str:
+    """The login page, coming back to `next_path` afterwards (only when it is a path on this site)."""
+    target = safe_next(next_path, default="")
+    return f"{LOGIN}?{NEXT_PARAM}={quote(target, safe='/')}" if target else LOGIN
+
+
+def safe_next(value: str | None, *, default: str = ACCOUNT) -> str:
+    """A local path to go to after logging in; anything pointing at another site falls back to `default`.
+
+    Refuses absolute URLs, scheme-relative `//host` paths and backslash tricks (`/\\host`), which
+    browsers treat as other hosts: an open redirect would make a convincing phishing link.
+    """
+    candidate = (value or "").strip()
+    if not candidate.startswith("/") or candidate.startswith("//") or "\\" in candidate:
+        return default
+    parts = urlsplit(candidate)
+    if parts.scheme or parts.netloc:
+        return default
+    if parts.path.rstrip("/") in (LOGIN, REGISTER):
+        return default
+    return candidate

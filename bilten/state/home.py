@@ -1,0 +1,109 @@
+"""The public listing of upcoming events, with a text search and a city filter."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime
+
+import reflex as rx
+
+from bilten import routes
+from bilten.db import session_scope
+from bilten.i18n import format_datetime, format_money, translate
+from bilten.services.events import EventSummary, list_upcoming_events
+from bilten.state.i18n import LocaleState
+
+ALL_CITIES = "__all__"  # a select item cannot have an empty value
+
+
+@dataclasses.dataclass(frozen=True)
+class EventCard:
+    """What the browser gets for one listed event: display text only."""
+
+    id: str
+    url: str
+    title: str
+    when: str
+    place: str
+    price: str
+    image_url: str
+
+
+def price_text(lowest_price_minor: int | None, currency: str | None, locale: str) -> str:
+    """The "from" price of an event: "Free" when its cheapest ticket costs nothing, "" without tickets."""
+    if lowest_price_minor is None or not currency:
+        return ""
+    if lowest_price_minor == 0:
+        return translate("event.free", locale)
+    return translate("event.from_price", locale, price=format_money(lowest_price_minor, currency, locale))
+
+
+def place_text(venue_name: str, city: str) -> str:
+    return " · ".join(part for part in (venue_name, city) if part)
+
+
+class HomeState(rx.State):
+    text: str = ""
+    city: str = ALL_CITIES
+    cities: list[str] = []
+    loaded: bool = False
+    _events: list[EventSummary] = []
+
+    @rx.var
+    async def events(self) -> list[EventCard]:
+        """The listed events, formatted in the reader's language and each event's own time zone."""
+        locale = (await self.get_state(LocaleState)).lang
+        return [
+            EventCard(
+                id=str(event.id),
+                url=routes.event_url(event.id),
+                title=event.title,
+                when=format_datetime(event.starts_at, event.timezone, locale),
+                place=place_text(event.venue_name, event.city),
+                price=price_text(event.lowest_price_minor, event.currency, locale),
+                image_url=event.image_url,
+            )
+            for event in self._events
+        ]
+
+    @rx.var
+    def has_events(self) -> bool:
+        return bool(self._events)
+
+    @rx.event
+    def load(self):
+        """on_load: every upcoming event; the city choices come from this unfiltered list."""
+        self._fetch()
+        if self.text == "" and self.city == ALL_CITIES:
+            self.cities = sorted({event.city for event in self._events if event.city})
+        self.loaded = True
+
+    @rx.event
+    def set_text(self, text: str):
+        self.text = text[:200]
+
+    @rx.event
+    def search(self, form_data: dict[str, str]):
+        self.text = (form_data.get("text") or "")[:200]
+        self._fetch()
+
+    @rx.event
+    def set_city(self, city: str):
+        self.city = city if city in self.cities else ALL_CITIES
+        self._fetch()
+
+    @rx.event
+    def clear(self):
+        self.text = ""
+        self.city = ALL_CITIES
+        self._fetch()
+
+    def _fetch(self) -> None:
+        with session_scope() as session:
+            self._events = list_upcoming_events(
+                session,
+                now=datetime.now(UTC),
+                text=self.text,
+                city="" if self.city == ALL_CITIES else self.city,
+            )
+
