@@ -6,6 +6,7 @@ import reflex as rx
 
 from bilten import routes
 from bilten.api import api
+from bilten.tasks import sweep_forever
 from bilten.pages.account import account_page
 from bilten.pages.admin import admin_page
 from bilten.pages.event import event_page
@@ -28,7 +29,6 @@ def title(key: str) -> rx.Var[str]:
 
 
 app = rx.App(
-    theme=rx.theme(appearance="light", accent_color="indigo", gray_color="slate", radius="medium"),
     # System fonts only: nothing is fetched from a font server or CDN. Arabic-capable faces sit in
     # the fallback chain so Arabic text finds a font on every platform.
     style={
@@ -53,3 +53,6 @@ app.add_page(register_page, route=routes.REGISTER, title=title("register.title")
 app.add_page(account_page, route=routes.ACCOUNT, title=title("account.title"), on_load=AccountState.load)
 app.add_page(admin_page, route=routes.ADMIN, title=title("admin.title"), on_load=AdminState.load)
 app.add_page(organizer_page, route=routes.ORGANIZER, title=title("organizer.title"), on_load=OrganizerState.load)
+
+# Housekeeping in every web worker (safe in parallel): expired holds give their seats back.
+app.register_lifespan_task(sweep_forever)

@@ -156,3 +156,9 @@ class InvalidSignature(BiltenError):
     code = "invalid_signature"
     key = "error.invalid_signature"
     status = 400
+
+
+class TooManyRequests(BiltenError):
+    code = "too_many_requests"
+    key = "error.too_many_requests"
+    status = 429

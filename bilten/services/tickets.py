@@ -6,11 +6,25 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from datetime import timedelta
+
+from sqlalchemy import func
 from sqlmodel import Session, select
 
-from bilten.models import Event, Order, OrderLine, OrderStatus, Payment, Ticket, TicketStatus, TicketType, User
-from bilten.services.audit import record_audit
-from bilten.services.errors import NotFound, ValidationFailed
+from bilten.models import (
+    AuditEntry,
+    Event,
+    Order,
+    OrderLine,
+    OrderStatus,
+    Payment,
+    Ticket,
+    TicketStatus,
+    TicketType,
+    User,
+)
+from bilten.services.audit import emit_event, record_audit
+from bilten.services.errors import NotFound, TooManyRequests, ValidationFailed
 from bilten.services.orders import may_view_order
 from bilten.services.ticket_codes import load_private_key, sign_ticket_code
 from bilten.services.validation import clean_name
@@ -154,3 +168,31 @@ def _ticket_view(session: Session, ticket: Ticket) -> TicketView:
     type_name = session.exec(select(TicketType.name).where(TicketType.id == ticket.ticket_type_id)).one()
     return TicketView(id=ticket.id, code=ticket.code, ticket_type=type_name, holder_name=ticket.holder_name,
                       status=ticket.status)
+
+
+RESEND_LIMIT = 3
+RESEND_WINDOW = timedelta(hours=1)
+
+
+def resend_tickets_email(session: Session, *, order_id: uuid.UUID, now: datetime, user: User | None = None,
+                         access_token: str = "") -> None:
+    """Send the tickets email again (lost, spam folder), at most three times an hour per order."""
+    order = session.get(Order, order_id)
+    if order is None or not may_view_order(session, order, user=user, access_token=access_token):
+        raise NotFound()
+    if order.status != OrderStatus.PAID:
+        raise ValidationFailed("error.order_not_paid")
+    recent = session.exec(
+        select(func.count()).select_from(AuditEntry).where(
+            AuditEntry.action == "order.tickets_resent", AuditEntry.object_id == str(order.id),
+            AuditEntry.created_at > now - RESEND_WINDOW,
+        )
+    ).one()
+    if recent >= RESEND_LIMIT:
+        raise TooManyRequests(minutes=int(RESEND_WINDOW.total_seconds() // 60))
+    request_id = uuid.uuid4()
+    emit_event(session, topic="order.tickets_resent", payload={"order_id": str(order.id), "request_id": str(request_id)},
+               now=now)
+    record_audit(session, action="order.tickets_resent", object_type="order", object_id=order.id, now=now,
+                 actor_user_id=user.id if user else None)
+    session.commit()

@@ -73,3 +73,24 @@ def test_my_orders_lists_only_mine(session, now, door):
     assert [o.id for o in mine] == [placed.order.id] and len(mine[0].tickets) == 1
     assert tickets.my_orders(session, user=make_user(session, now=now)) == []
     assert len(session.exec(select(Ticket)).all()) == 3
+
+
+def test_resend_is_rate_limited_to_three_an_hour(session, now, door):
+    from datetime import timedelta
+
+    from bilten.models import OutboxEvent
+    from bilten.services.errors import TooManyRequests
+
+    order_id = door.tickets[0].order_id
+    for minute in range(3):
+        tickets.resend_tickets_email(session, order_id=order_id, now=now + timedelta(minutes=minute),
+                                     access_token=token_for(door))
+    with pytest.raises(TooManyRequests):
+        tickets.resend_tickets_email(session, order_id=order_id, now=now + timedelta(minutes=10),
+                                     access_token=token_for(door))
+    tickets.resend_tickets_email(session, order_id=order_id, now=now + timedelta(minutes=61),
+                                 access_token=token_for(door))
+    resent = session.exec(select(OutboxEvent).where(OutboxEvent.topic == "order.tickets_resent")).all()
+    assert len(resent) == 4 and len({e.payload["request_id"] for e in resent}) == 4
+    with pytest.raises(NotFound):
+        tickets.resend_tickets_email(session, order_id=order_id, now=now, access_token="forged")
