@@ -68,6 +68,10 @@ def _server_env(database_path: Path, port: int) -> dict[str, str]:
         REFLEX_CHECK_LATEST_VERSION="false",
         NPM_CONFIG_REGISTRY="https://registry.npmjs.org",
         PYTHONUNBUFFERED="1",
+        # A build directory of its own: test runs never clobber (or get clobbered by) another
+        # `reflex run` in the same checkout.
+        REFLEX_WEB_WORKDIR=str(database_path.parent / ".web"),
+        REFLEX_STATES_WORKDIR=str(database_path.parent / ".states"),
     )
     return env
 
