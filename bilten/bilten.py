@@ -6,6 +6,7 @@ import reflex as rx
 
 from bilten import routes
 from bilten.api import api
+from bilten.notifications.worker import notification_loop
 from bilten.tasks import sweep_forever
 from bilten.pages.account import account_page
 from bilten.pages.admin import admin_page
@@ -56,3 +57,5 @@ app.add_page(organizer_page, route=routes.ORGANIZER, title=title("organizer.titl
 
 # Housekeeping in every web worker (safe in parallel): expired holds give their seats back.
 app.register_lifespan_task(sweep_forever)
+# Email delivery in the web process when there is no Redis queue (`bilten worker` does it otherwise).
+app.register_lifespan_task(notification_loop)

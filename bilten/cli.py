@@ -3,6 +3,7 @@
     bilten migrate                         apply database migrations (Alembic) up to head
     bilten seed-demo                       load demo data when the database is empty
     bilten create-admin --email E --password P   make (or promote) an admin account
+    bilten worker [--threads N]            deliver notifications (Redis queue with REDIS_URL, else in-process)
 """
 
 from __future__ import annotations
@@ -63,6 +64,12 @@ def create_admin(args: argparse.Namespace) -> int:
     return 0
 
 
+def worker(args: argparse.Namespace) -> int:
+    from bilten.notifications.worker import run_worker_until_signalled
+
+    return run_worker_until_signalled(threads=args.threads)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bilten", description="Bilten event ticketing")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -72,6 +79,9 @@ def main(argv: list[str] | None = None) -> int:
     admin.add_argument("--email")
     admin.add_argument("--password")
     admin.set_defaults(run=create_admin)
+    notifier = commands.add_parser("worker", help="deliver notifications until stopped")
+    notifier.add_argument("--threads", type=int, help="delivery threads (with Redis)")
+    notifier.set_defaults(run=worker)
     args = parser.parse_args(argv)
     return args.run(args)
 

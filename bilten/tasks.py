@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from datetime import UTC, datetime
 
 from bilten.db import session_scope
@@ -40,6 +41,19 @@ def sweep(now: datetime | None = None) -> dict[str, int]:
             except ProviderUnavailable:
                 logger.warning("refund of payment %s deferred", payment_id, exc_info=True)
     return {"expired": len(expired), "refunded": refunded}
+
+
+def sweep_until(stop: threading.Event) -> None:
+    """The sweeper loop for `bilten worker` (a thread); returns once `stop` is set."""
+    interval = get_settings().sweep_interval_seconds
+    while not stop.is_set():
+        try:
+            result = sweep()
+            if any(result.values()):
+                logger.info("sweep: %s", result)
+        except Exception:  # noqa: BLE001
+            logger.exception("sweep failed")
+        stop.wait(interval)
 
 
 async def sweep_forever() -> None:

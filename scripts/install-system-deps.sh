@@ -7,6 +7,8 @@ missing=()
 command -v chromium >/dev/null || missing+=(chromium)
 { command -v pg_ctlcluster >/dev/null && ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; } || missing+=(postgresql)
 command -v redis-server >/dev/null || missing+=(redis-server)
+command -v ffmpeg >/dev/null || missing+=(ffmpeg)  # turns a ticket QR into a fake camera video
+[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=(fonts-dejavu-core)  # Arabic in ticket PDFs
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 01:58:06.584534
+Create Date: 2026-11-22 02:27:28.605491
 """
 
 from collections.abc import Sequence
@@ -32,6 +32,9 @@ def upgrade() -> None:
     op.create_table('notification',
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('idempotency_key', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('topic', sqlmodel.sql.sqltypes.AutoString(length=80), nullable=False),
+    sa.Column('payload', sa.JSON(), nullable=False),
+    sa.Column('outbox_event_id', sa.Uuid(), nullable=True),
     sa.Column('channel', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
     sa.Column('status', sa.Enum('pending', 'sending', 'sent', 'failed', name='notificationstatus', native_enum=False, length=20), nullable=False),
     sa.Column('recipient', sqlmodel.sql.sqltypes.AutoString(length=254), nullable=False),
@@ -41,12 +44,17 @@ def upgrade() -> None:
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('last_error', sqlmodel.sql.sqltypes.AutoString(length=1000), nullable=False),
     sa.Column('next_attempt_at', bilten.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('claimed_until', bilten.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('claim_token', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
+    sa.Column('enqueued_at', bilten.models.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('created_at', bilten.models.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('sent_at', bilten.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('failed_at', bilten.models.base.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('idempotency_key')
     )
     with op.batch_alter_table('notification', schema=None) as batch_op:
+        batch_op.create_index('ix_notification_due', ['status', 'next_attempt_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_notification_status'), ['status'], unique=False)
 
     op.create_table('organization',
@@ -186,6 +194,22 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_refresh_token_token_hash'), ['token_hash'], unique=True)
         batch_op.create_index(batch_op.f('ix_refresh_token_user_id'), ['user_id'], unique=False)
 
+    op.create_table('scan_device',
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('user_id', sa.Uuid(), nullable=False),
+    sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+    sa.Column('token_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('created_at', bilten.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('last_seen_at', bilten.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', bilten.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('revoked_at', bilten.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('scan_device', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_scan_device_token_hash'), ['token_hash'], unique=True)
+        batch_op.create_index(batch_op.f('ix_scan_device_user_id'), ['user_id'], unique=False)
+
     op.create_table('web_session',
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('user_id', sa.Uuid(), nullable=False),
@@ -316,11 +340,13 @@ def upgrade() -> None:
     sa.Column('ticket_type_id', sa.Uuid(), nullable=False),
     sa.Column('code', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
     sa.Column('holder_name', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
-    sa.Column('status', sa.Enum('valid', 'cancelled', 'refunded', name='ticketstatus', native_enum=False, length=20), nullable=False),
+    sa.Column('replaces_ticket_id', sa.Uuid(), nullable=True),
+    sa.Column('status', sa.Enum('valid', 'cancelled', 'refunded', 'reissued', name='ticketstatus', native_enum=False, length=20), nullable=False),
     sa.Column('issued_at', bilten.models.base.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['event_id'], ['event.id'], ),
     sa.ForeignKeyConstraint(['order_id'], ['ticket_order.id'], ),
     sa.ForeignKeyConstraint(['order_line_id'], ['order_line.id'], ),
+    sa.ForeignKeyConstraint(['replaces_ticket_id'], ['ticket.id'], ),
     sa.ForeignKeyConstraint(['ticket_type_id'], ['ticket_type.id'], ),
     sa.PrimaryKeyConstraint('id')
     )
@@ -343,16 +369,21 @@ def upgrade() -> None:
     sa.Column('result', sa.Enum('valid', 'already_used', 'invalid', 'wrong_event', 'cancelled', name='checkinresult', native_enum=False, length=20), nullable=False),
     sa.Column('nonce', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
     sa.Column('offline', sa.Boolean(), nullable=False),
+    sa.Column('device_result', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+    sa.Column('manual', sa.Boolean(), nullable=False),
     sa.Column('undone_at', bilten.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('undone_by_user_id', sa.Uuid(), nullable=True),
     sa.ForeignKeyConstraint(['event_id'], ['event.id'], ),
     sa.ForeignKeyConstraint(['staff_user_id'], ['user_account.id'], ),
     sa.ForeignKeyConstraint(['ticket_id'], ['ticket.id'], ),
+    sa.ForeignKeyConstraint(['undone_by_user_id'], ['user_account.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('nonce')
     )
     with op.batch_alter_table('check_in', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_check_in_event_id'), ['event_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_check_in_ticket_id'), ['ticket_id'], unique=False)
+        batch_op.create_index('uq_check_in_live_valid', ['ticket_id'], unique=True, postgresql_where=sa.text("result = 'valid' AND undone_at IS NULL"), sqlite_where=sa.text("result = 'valid' AND undone_at IS NULL"))
 
     # ### end Alembic commands ###
 
@@ -360,6 +391,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
     with op.batch_alter_table('check_in', schema=None) as batch_op:
+        batch_op.drop_index('uq_check_in_live_valid', postgresql_where=sa.text("result = 'valid' AND undone_at IS NULL"), sqlite_where=sa.text("result = 'valid' AND undone_at IS NULL"))
         batch_op.drop_index(batch_op.f('ix_check_in_ticket_id'))
         batch_op.drop_index(batch_op.f('ix_check_in_event_id'))
 
@@ -404,6 +436,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_web_session_token_hash'))
 
     op.drop_table('web_session')
+    with op.batch_alter_table('scan_device', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_scan_device_user_id'))
+        batch_op.drop_index(batch_op.f('ix_scan_device_token_hash'))
+
+    op.drop_table('scan_device')
     with op.batch_alter_table('refresh_token', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_refresh_token_user_id'))
         batch_op.drop_index(batch_op.f('ix_refresh_token_token_hash'))
@@ -453,6 +490,7 @@ def downgrade() -> None:
     op.drop_table('organization')
     with op.batch_alter_table('notification', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_notification_status'))
+        batch_op.drop_index('ix_notification_due')
 
     op.drop_table('notification')
     op.drop_table('login_throttle')

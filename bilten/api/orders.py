@@ -6,16 +6,19 @@ import uuid
 from datetime import datetime
 
 from fastapi import APIRouter, Depends, Header, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from sqlmodel import Session, select
 
 from bilten.api.deps import get_now, get_session, optional_user
 from bilten.api.errors import request_locale
-from bilten.models import Order, OrderStatus, Payment, Ticket, TicketType, User
+from bilten.i18n import normalize_locale
+from bilten.models import Event, Order, OrderStatus, Payment, Ticket, TicketType, User
+from bilten.notifications.rendering import MissingData, event_calendar, order_tickets_pdf
 from bilten.payments import active_provider, is_test_mode
 from bilten.services import orders as order_service
-from bilten.services.errors import NotFound
+from bilten.services.errors import NotFound, ValidationFailed
+from bilten.settings import get_settings
 
 router = APIRouter(prefix="/api/v1/orders", tags=["orders"])
 
@@ -175,3 +178,41 @@ def test_payment(
     order = _order_for_caller(session, order_id, user, _order_token(x_order_token, token))
     order_service.pay_with_test_provider(session, order_id=order.id, succeeded=body.outcome == "succeeded", now=now)
     return _order_out(session, session.get(Order, order.id))
+
+
+@router.get("/{order_id}/tickets.pdf", response_class=Response,
+            responses={200: {"content": {"application/pdf": {}}}})
+def tickets_pdf(
+    order_id: uuid.UUID,
+    request: Request,
+    token: str | None = Query(None, max_length=100),
+    lang: str | None = Query(None, max_length=10),
+    x_order_token: str | None = Header(None, max_length=100),
+    user: User | None = Depends(optional_user),
+    session: Session = Depends(get_session),
+) -> Response:
+    """The paid order's tickets, one page each, in the reader's language."""
+    order = _order_for_caller(session, order_id, user, _order_token(x_order_token, token))
+    try:
+        pdf = order_tickets_pdf(session, order, locale=normalize_locale(lang or order.locale, request_locale(request)))
+    except MissingData as exc:
+        raise ValidationFailed("error.order_not_paid") from exc
+    return Response(pdf, media_type="application/pdf",
+                    headers={"Content-Disposition": f'attachment; filename="tickets-{order.id.hex[:8]}.pdf"',
+                             "Cache-Control": "private, no-store"})
+
+
+@router.get("/{order_id}/calendar.ics", response_class=Response,
+            responses={200: {"content": {"text/calendar": {}}}})
+def calendar(
+    order_id: uuid.UUID,
+    token: str | None = Query(None, max_length=100),
+    x_order_token: str | None = Header(None, max_length=100),
+    user: User | None = Depends(optional_user),
+    session: Session = Depends(get_session),
+) -> Response:
+    order = _order_for_caller(session, order_id, user, _order_token(x_order_token, token))
+    event = session.get(Event, order.event_id)
+    ics = event_calendar(event, public_url=get_settings().public_url, stamp=order.paid_at or order.created_at)
+    return Response(ics, media_type="text/calendar",
+                    headers={"Content-Disposition": 'attachment; filename="event.ics"'})

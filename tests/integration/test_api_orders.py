@@ -144,3 +144,25 @@ def test_organizer_of_another_event_cannot_cancel_or_read(client, types, pg_sess
     assert client.get(f"/api/v1/orders/{body['id']}", headers=headers).status_code == 404
     assert client.post(f"/api/v1/orders/{body['id']}/cancel", headers=headers).status_code == 404
     assert pg_session.exec(select(func.count()).select_from(Ticket)).one() == 0
+
+
+def test_paid_order_downloads_pdf_and_calendar_with_its_token_only(client, types):
+    import io
+
+    from icalendar import Calendar
+    from pypdf import PdfReader
+
+    body = client.post("/api/v1/orders", json=order_body((types["a"], 2))).json()
+    token = {"token": body["access_token"]}
+    assert client.get(f"/api/v1/orders/{body['id']}/tickets.pdf", params=token).json()["error"]["code"] == (
+        "validation_error")  # not paid yet: no tickets
+    client.post(f"/api/v1/orders/{body['id']}/test-payment", json={"outcome": "succeeded"}, params=token)
+    pdf = client.get(f"/api/v1/orders/{body['id']}/tickets.pdf", params={**token, "lang": "ar"})
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    assert len(PdfReader(io.BytesIO(pdf.content)).pages) == 2
+    ics = client.get(f"/api/v1/orders/{body['id']}/calendar.ics", params=token)
+    assert ics.headers["content-type"].startswith("text/calendar")
+    event = next(c for c in Calendar.from_ical(ics.content).walk() if c.name == "VEVENT")
+    assert str(event["summary"]) == "Concert"
+    assert client.get(f"/api/v1/orders/{body['id']}/tickets.pdf").status_code == 404
+    assert client.get(f"/api/v1/orders/{body['id']}/calendar.ics", params={"token": "forged"}).status_code == 404

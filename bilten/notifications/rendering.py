@@ -1,0 +1,392 @@
+"""Turn a notification into an email: subject, plain text, HTML, inline QR codes and attachments.
+
+Texts come from the `email.*` keys of the message catalogs, in the recipient's language; a key
+missing from that language falls back to English and is logged. HTML is built here with every
+value escaped, in one simple table layout that mail clients render alike; Arabic gets dir="rtl".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import format_datetime as rfc2822_datetime
+from email.utils import parseaddr
+from functools import lru_cache
+from html import escape
+from typing import Any
+
+from sqlmodel import Session, select
+
+from bilten.i18n import FALLBACK_LOCALE, LOCALES_DIR, format_datetime, format_money, is_rtl, text_direction
+from bilten.models import Event, Notification, Order, OrderLine, OrderStatus, Ticket, TicketStatus, TicketType, User
+from bilten.notifications.attachments import CalendarEntry, TicketPage, event_ics, qr_png, tickets_pdf
+from bilten.routes import event_url
+
+logger = logging.getLogger(__name__)
+
+
+class MissingData(Exception):
+    """What the notification is about is gone (or no longer true): sending it cannot succeed."""
+
+
+@dataclass(frozen=True)
+class InlineImage:
+    cid: str  # without the angle brackets; the HTML refers to it as cid:<cid>
+    png: bytes
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content_type: str  # "application/pdf", "text/calendar"
+    data: bytes
+
+
+@dataclass
+class RenderedEmail:
+    subject: str
+    text: str
+    html: str
+    inline_images: list[InlineImage] = field(default_factory=list)
+    attachments: list[Attachment] = field(default_factory=list)
+    secrets: tuple[str, ...] = ()  # e.g. a password-reset link: never stored with the notification
+
+    def text_to_store(self) -> str:
+        text = self.text
+        for secret in self.secrets:
+            text = text.replace(secret, "[removed]")
+        return text
+
+
+@lru_cache
+def _catalog(locale: str) -> dict[str, str]:
+    """One language's own texts, without English filling the gaps (so gaps can be reported)."""
+    path = LOCALES_DIR / f"{locale}.json"
+    if not path.exists():
+        return {}
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+class EmailTexts:
+    """The texts of one email in one language."""
+
+    def __init__(self, locale: str, template: str) -> None:
+        self.locale = locale
+        self.template = template
+        self.rtl = is_rtl(locale)
+
+    def tr(self, key: str, **params: object) -> str:
+        text = _catalog(self.locale).get(key)
+        if text is None:
+            logger.warning("email %s: no %s translation for %r, using English", self.template, self.locale, key)
+            text = _catalog(FALLBACK_LOCALE).get(key, key)
+        return text.format(**params) if params else text
+
+    def greeting(self, name: str) -> str:
+        return self.tr("email.greeting", name=name) if name.strip() else self.tr("email.greeting_anonymous")
+
+
+# ---------------------------------------------------------------------------------------------
+# Layout
+
+
+class Body:
+    """The content of one email, written once and rendered both as HTML and as plain text."""
+
+    def __init__(self, texts: EmailTexts) -> None:
+        self.texts = texts
+        self.html: list[str] = []
+        self.text: list[str] = []
+
+    @property
+    def _align(self) -> str:
+        return "right" if self.texts.rtl else "left"
+
+    def heading(self, value: str) -> None:
+        self.html.append(f'<h2 style="margin:24px 0 8px;font-size:18px;color:#18181b">{escape(value)}</h2>')
+        self.text += ["", value, "-" * len(value)]
+
+    def paragraph(self, value: str) -> None:
+        self.html.append(f'<p style="margin:0 0 12px;line-height:1.5">{escape(value)}</p>')
+        self.text += [value, ""]
+
+    def details(self, rows: list[tuple[str, str]]) -> None:
+        cells = "".join(
+            f'<tr><td style="padding:4px 8px;color:#52525b;vertical-align:top;text-align:{self._align}">'
+            f'{escape(label)}</td><td style="padding:4px 8px;text-align:{self._align}">{escape(value)}</td></tr>'
+            for label, value in rows
+        )
+        self.html.append(f'<table role="presentation" style="margin:0 0 12px;border-collapse:collapse">{cells}</table>')
+        self.text += [f"{label}: {value}" for label, value in rows] + [""]
+
+    def button(self, url: str, label: str) -> None:
+        self.html.append(
+            f'<p style="margin:16px 0"><a href="{escape(url)}" style="display:inline-block;padding:12px 20px;'
+            f'background:#4f46e5;color:#ffffff;text-decoration:none;border-radius:6px">{escape(label)}</a></p>'
+        )
+        self.text += [f"{label}: {url}", ""]
+
+    def image(self, cid: str, alt: str, size: int = 220) -> None:
+        self.html.append(
+            f'<p style="margin:8px 0 16px"><img src="cid:{escape(cid)}" alt="{escape(alt)}" '
+            f'width="{size}" height="{size}" style="display:block;border:0"></p>'
+        )
+
+    def document(self, subject: str) -> tuple[str, str]:
+        """(HTML, plain text) of the whole email."""
+        texts = self.texts
+        direction, align = text_direction(texts.locale), self._align
+        html = (
+            "<!doctype html>\n"
+            f'<html lang="{texts.locale}" dir="{direction}">\n<head><meta charset="utf-8">'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f"<title>{escape(subject)}</title></head>\n"
+            f'<body dir="{direction}" style="margin:0;padding:0;background:#f4f4f5;'
+            'font-family:Arial,Helvetica,sans-serif;font-size:15px;color:#27272a">\n'
+            '<table role="presentation" width="100%" style="border-collapse:collapse"><tr><td align="center" '
+            'style="padding:24px 12px">\n'
+            f'<table role="presentation" dir="{direction}" width="600" style="max-width:600px;width:100%;'
+            f'border-collapse:collapse;background:#ffffff;border-radius:8px"><tr><td style="padding:28px;'
+            f'text-align:{align}">\n'
+            f'<h1 style="margin:0 0 20px;font-size:22px;color:#4f46e5">{escape(texts.tr("email.brand"))}</h1>\n'
+            + "\n".join(self.html)
+            + f'\n<p style="margin:28px 0 0;font-size:12px;color:#71717a">{escape(texts.tr("email.footer"))}</p>\n'
+            "</td></tr></table>\n</td></tr></table>\n</body>\n</html>\n"
+        )
+        text = "\n".join(self.text).strip() + "\n\n-- \n" + texts.tr("email.footer") + "\n"
+        return html, text
+
+
+# ---------------------------------------------------------------------------------------------
+# One renderer per topic
+
+
+def _uuid(payload: dict[str, Any], name: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(str(payload[name]))
+    except (KeyError, ValueError) as exc:
+        raise MissingData(f"payload has no valid {name}") from exc
+
+
+def order_reference(order: Order) -> str:
+    return order.id.hex[:8].upper()
+
+
+def _load_order(session: Session, payload: dict[str, Any]) -> tuple[Order, Event]:
+    order = session.get(Order, _uuid(payload, "order_id"))
+    if order is None:
+        raise MissingData("order not found")
+    event = session.get(Event, order.event_id)
+    if event is None:
+        raise MissingData("event not found")
+    return order, event
+
+
+def _load_user(session: Session, payload: dict[str, Any]) -> User:
+    user = session.get(User, _uuid(payload, "user_id"))
+    if user is None:
+        raise MissingData("user not found")
+    return user
+
+
+def _venue_lines(event: Event) -> tuple[str, ...]:
+    return tuple(part for part in (event.venue_name, event.venue_address, event.city) if part.strip())
+
+
+def render_order_paid(session: Session, payload: dict[str, Any], texts: EmailTexts, public_url: str) -> RenderedEmail:
+    order, event = _load_order(session, payload)
+    if order.status != OrderStatus.PAID:
+        raise MissingData(f"order is {order.status.value}, no longer paid: tickets not sent")
+    lines = session.exec(
+        select(OrderLine, TicketType).join(TicketType, OrderLine.ticket_type_id == TicketType.id)
+        .where(OrderLine.order_id == order.id).order_by(TicketType.position, TicketType.name)
+    ).all()
+    tickets = session.exec(
+        select(Ticket, TicketType).join(TicketType, Ticket.ticket_type_id == TicketType.id)
+        .where(Ticket.order_id == order.id, Ticket.status == TicketStatus.VALID)
+        .order_by(TicketType.position, Ticket.issued_at, Ticket.id)
+    ).all()
+    if not tickets:
+        raise MissingData("order has no valid tickets")
+    locale, tr = texts.locale, texts.tr
+    when = format_datetime(event.starts_at, event.timezone, locale)
+    venue = ", ".join(_venue_lines(event))
+    subject = tr("email.order_paid.subject", event=event.title)
+
+    body = Body(texts)
+    body.paragraph(texts.greeting(order.buyer_name))
+    body.paragraph(tr("email.order_paid.intro", event=event.title))
+    body.heading(tr("email.order_paid.summary"))
+    rows = [(tr("email.label.order"), order_reference(order)), (tr("email.label.event"), event.title),
+            (tr("email.label.when"), when)]
+    if venue:
+        rows.append((tr("email.label.where"), venue))
+    rows += [(tr("email.order_paid.line", quantity=line.quantity, ticket_type=ticket_type.name),
+              format_money(line.line_total_minor, order.currency, locale)) for line, ticket_type in lines]
+    rows.append((tr("email.label.total"), format_money(order.total_minor, order.currency, locale)))
+    body.details(rows)
+
+    images = []
+    pages = _ticket_pages(order, event, tickets, texts)
+    for number, ((ticket, ticket_type), page) in enumerate(zip(tickets, pages, strict=True), start=1):
+        cid = f"ticket-{ticket.id}@bilten"
+        body.heading(page.heading)
+        body.details([(tr("email.label.ticket_type"), ticket_type.name), (tr("email.label.holder"), page.holder)])
+        body.image(cid, tr("email.ticket.qr_alt", number=number))
+        images.append(InlineImage(cid=cid, png=qr_png(ticket.code)))
+    body.paragraph(tr("email.order_paid.show_code"))
+    body.paragraph(tr("email.order_paid.calendar"))
+    body.button(public_url.rstrip("/") + event_url(event.id), tr("email.order_paid.view_event"))
+    html, text = body.document(subject)
+
+    attachments = [
+        Attachment("tickets.pdf", "application/pdf",
+                   tickets_pdf(pages, rtl=texts.rtl, title=tr("email.order_paid.subject", event=event.title))),
+        Attachment("event.ics", "text/calendar", event_calendar(event, public_url=public_url,
+                                                                stamp=order.paid_at or order.created_at)),
+    ]
+    return RenderedEmail(subject=subject, text=text, html=html, inline_images=images, attachments=attachments)
+
+
+def _ticket_pages(order: Order, event: Event, tickets: list, texts: EmailTexts) -> list[TicketPage]:
+    """One PDF page per (ticket, ticket type), every text in the reader's language."""
+    tr = texts.tr
+    when = format_datetime(event.starts_at, event.timezone, texts.locale)
+    labels = {"when": tr("email.label.when"), "where": tr("email.label.where"), "holder": tr("email.label.holder"),
+              "ticket_type": tr("email.label.ticket_type"), "footer": tr("email.ticket.pdf_footer")}
+    return [
+        TicketPage(heading=tr("email.ticket.heading", number=number, count=len(tickets)), event_title=event.title,
+                   when=when, venue_lines=_venue_lines(event),
+                   holder=ticket.holder_name or order.buyer_name or order.buyer_email,
+                   ticket_type=ticket_type.name, code=ticket.code, labels=labels)
+        for number, (ticket, ticket_type) in enumerate(tickets, start=1)
+    ]
+
+
+def event_calendar(event: Event, *, public_url: str, stamp: datetime) -> bytes:
+    return event_ics(CalendarEntry(
+        uid=f"{event.id}@bilten", title=event.title, starts_at=event.starts_at, ends_at=event.ends_at,
+        location=", ".join(_venue_lines(event)), description=event.description[:1000],
+        url=public_url.rstrip("/") + event_url(event.id), stamp=stamp,
+    ))
+
+
+def order_tickets_pdf(session: Session, order: Order, *, locale: str) -> bytes:
+    """The PDF of a paid order's valid tickets, for download from the order page."""
+    event = session.get(Event, order.event_id)
+    tickets = session.exec(
+        select(Ticket, TicketType).join(TicketType, Ticket.ticket_type_id == TicketType.id)
+        .where(Ticket.order_id == order.id, Ticket.status == TicketStatus.VALID)
+        .order_by(TicketType.position, Ticket.issued_at, Ticket.id)
+    ).all()
+    if order.status != OrderStatus.PAID or not tickets:
+        raise MissingData("no valid tickets")
+    texts = EmailTexts(locale, "tickets.pdf")
+    return tickets_pdf(_ticket_pages(order, event, list(tickets), texts), rtl=texts.rtl,
+                       title=texts.tr("email.order_paid.subject", event=event.title))
+
+
+def render_order_cancelled(session: Session, payload: dict[str, Any], texts: EmailTexts,
+                           public_url: str) -> RenderedEmail:
+    order, event = _load_order(session, payload)
+    tr = texts.tr
+    subject = tr("email.order_cancelled.subject", event=event.title)
+    body = Body(texts)
+    body.paragraph(texts.greeting(order.buyer_name))
+    body.paragraph(tr("email.order_cancelled.body", order=order_reference(order), event=event.title))
+    body.details([(tr("email.label.event"), event.title),
+                  (tr("email.label.when"), format_datetime(event.starts_at, event.timezone, texts.locale))])
+    if payload.get("refunded"):
+        body.paragraph(tr("email.order_cancelled.refunded",
+                          amount=format_money(order.total_minor, order.currency, texts.locale)))
+    body.button(public_url.rstrip("/") + "/", tr("email.common.browse_events"))
+    html, text = body.document(subject)
+    return RenderedEmail(subject=subject, text=text, html=html)
+
+
+def render_welcome(session: Session, payload: dict[str, Any], texts: EmailTexts, public_url: str) -> RenderedEmail:
+    user = _load_user(session, payload)
+    tr = texts.tr
+    subject = tr("email.welcome.subject")
+    body = Body(texts)
+    body.paragraph(texts.greeting(user.full_name))
+    body.paragraph(tr("email.welcome.body", email=user.email))
+    body.button(public_url.rstrip("/") + "/", tr("email.common.browse_events"))
+    html, text = body.document(subject)
+    return RenderedEmail(subject=subject, text=text, html=html)
+
+
+def render_password_reset(session: Session, payload: dict[str, Any], texts: EmailTexts,
+                          public_url: str) -> RenderedEmail:
+    user = _load_user(session, payload)
+    reset_url = str(payload.get("reset_url") or "")
+    if not reset_url:
+        raise MissingData("payload has no reset_url")
+    tr = texts.tr
+    subject = tr("email.password_reset.subject")
+    body = Body(texts)
+    body.paragraph(texts.greeting(user.full_name))
+    body.paragraph(tr("email.password_reset.body"))
+    body.button(reset_url, tr("email.password_reset.button"))
+    body.paragraph(tr("email.password_reset.ignore"))
+    html, text = body.document(subject)
+    return RenderedEmail(subject=subject, text=text, html=html, secrets=(reset_url,))
+
+
+Renderer = Callable[[Session, dict[str, Any], EmailTexts, str], RenderedEmail]
+RENDERERS: dict[str, Renderer] = {
+    "order.paid": render_order_paid,
+    "order.tickets_resent": render_order_paid,  # the same tickets email, sent again on request
+    "order.cancelled": render_order_cancelled,
+    "user.registered": render_welcome,
+    "password.reset_requested": render_password_reset,
+}
+
+
+def render_notification(session: Session, notification: Notification, *, public_url: str) -> RenderedEmail:
+    renderer = RENDERERS.get(notification.topic)
+    if renderer is None:
+        raise MissingData(f"no email template for {notification.topic!r}")
+    return renderer(session, notification.payload, EmailTexts(notification.locale, notification.topic), public_url)
+
+
+# ---------------------------------------------------------------------------------------------
+# MIME
+
+
+def message_id(idempotency_key: str, mail_from: str) -> str:
+    """The same Message-ID for every attempt of one notification, so a mailbox can spot a repeat."""
+    domain = parseaddr(mail_from)[1].rpartition("@")[2] or "bilten.invalid"
+    return f"<{hashlib.sha256(idempotency_key.encode()).hexdigest()[:32]}@{domain}>"
+
+
+def build_message(rendered: RenderedEmail, *, mail_from: str, recipient: str, idempotency_key: str,
+                  locale: str, now: datetime) -> EmailMessage:
+    """multipart/mixed [ alternative [ text, related [ html, QR images ] ], PDF, ICS ]."""
+    message = EmailMessage()
+    message["Subject"] = rendered.subject
+    message["From"] = mail_from
+    message["To"] = recipient
+    message["Date"] = rfc2822_datetime(now)
+    message["Message-ID"] = message_id(idempotency_key, mail_from)
+    message.set_content(rendered.text)
+    message.add_alternative(rendered.html, subtype="html")
+    if rendered.inline_images:
+        html_part = message.get_payload()[1]
+        for image in rendered.inline_images:
+            html_part.add_related(image.png, maintype="image", subtype="png", cid=f"<{image.cid}>",
+                                  disposition="inline", filename=f"{image.cid.split('@')[0]}.png")
+    for attachment in rendered.attachments:
+        maintype, subtype = attachment.content_type.split("/")
+        if maintype == "text":
+            message.add_attachment(attachment.data.decode("utf-8"), subtype=subtype, filename=attachment.filename)
+        else:
+            message.add_attachment(attachment.data, maintype=maintype, subtype=subtype, filename=attachment.filename)
+    message["Content-Language"] = locale  # last: building the parts moves Content-* headers down into them
+    return message

@@ -1,0 +1,212 @@
+"""The notification worker, in two shapes.
+
+* With REDIS_URL: `bilten worker` runs a Dramatiq worker (threads consuming the `notifications`
+  queue, one job per notification) plus a *pump* that every second dispatches the outbox and puts
+  due notifications on the queue. Dramatiq acknowledges a job only once it has run and hands the
+  jobs of a dead worker to another; the pump re-queues whatever Redis lost.
+* Without Redis: one in-process loop does it all, dispatching and sending in batches. The web app
+  starts it with `notification_loop()`; `bilten worker` runs the same loop in the foreground.
+
+The database is the source of truth either way: a job only says "look at notification X now".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import threading
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import dramatiq
+from dramatiq.brokers.redis import RedisBroker
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from bilten.db import get_engine
+from bilten.notifications.config import DeliveryConfig, get_delivery_config
+from bilten.notifications.delivery import (
+    Clock,
+    DeliveryReport,
+    enqueue_due,
+    fail_abandoned,
+    send_due_notifications,
+    send_notification,
+)
+from bilten.notifications.outbox import dispatch_outbox
+from bilten.notifications.senders import Sender, make_sender
+from bilten.settings import Settings, get_settings
+
+logger = logging.getLogger(__name__)
+
+QUEUE_NAME = "notifications"
+ACTOR_NAME = "deliver_notification"
+REDIS_NAMESPACE = "bilten"
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Delivery:
+    """Everything one worker needs to deliver: database, sender factory, clock and configuration."""
+
+    def __init__(self, *, engine: Engine | None = None, settings: Settings | None = None,
+                 config: DeliveryConfig | None = None, clock: Clock = utc_now,
+                 sender_factory: Callable[[], Sender] | None = None) -> None:
+        self.engine = engine or get_engine()
+        self.settings = settings or get_settings()
+        self.config = config or get_delivery_config()
+        self.clock = clock
+        self.sender_factory = sender_factory or (
+            lambda: make_sender(self.settings, timeout=self.config.smtp_timeout_seconds,
+                                mail_folder=self.config.mail_outbox_dir)
+        )
+
+    def session(self) -> Session:
+        return Session(self.engine, expire_on_commit=False)
+
+    def dispatch(self) -> list[uuid.UUID]:
+        with self.session() as session:
+            return dispatch_outbox(session, now=self.clock())
+
+    def send_due(self) -> DeliveryReport:
+        sender = self.sender_factory()
+        try:
+            with self.session() as session:
+                return send_due_notifications(session, sender, clock=self.clock, config=self.config,
+                                              mail_from=self.settings.mail_from, public_url=self.settings.public_url)
+        finally:
+            sender.close()
+
+    def send_one(self, notification_id: uuid.UUID) -> None:
+        sender = self.sender_factory()
+        try:
+            with self.session() as session:
+                send_notification(session, notification_id, sender, clock=self.clock, config=self.config,
+                                  mail_from=self.settings.mail_from, public_url=self.settings.public_url)
+        finally:
+            sender.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# Without Redis
+
+
+def run_in_process_worker(stop_event: threading.Event, *, delivery: Delivery | None = None) -> None:
+    """Dispatch and send until `stop_event` is set. Safe to run in several processes at once."""
+    delivery = delivery or Delivery()
+    logger.info("notification worker running in-process (no Redis)")
+    while not stop_event.is_set():
+        busy = False
+        try:
+            delivery.dispatch()
+            report = delivery.send_due()
+            busy = report.attempted >= delivery.config.batch_size
+        except Exception:  # the database went away, ...: log and try again after a pause
+            logger.exception("notification worker cycle failed")
+        if not busy:
+            stop_event.wait(delivery.config.poll_seconds)
+
+
+async def notification_loop(*, delivery: Delivery | None = None) -> None:
+    """The in-process worker as an asyncio task, for the web app's lifespan (no Redis only).
+
+    With REDIS_URL set it returns at once: `bilten worker` delivers then. Cancelling the task stops
+    the loop after the message in hand.
+    """
+    settings = delivery.settings if delivery else get_settings()
+    if settings.redis_url:
+        logger.info("REDIS_URL is set: notifications are delivered by `bilten worker`")
+        return
+    stop = threading.Event()
+    thread_done = asyncio.ensure_future(asyncio.to_thread(run_in_process_worker, stop, delivery=delivery))
+    try:
+        await asyncio.shield(thread_done)
+    finally:
+        stop.set()
+        await asyncio.wait([thread_done])
+
+
+# ---------------------------------------------------------------------------------------------
+# With Redis (Dramatiq)
+
+
+def make_broker(redis_url: str) -> RedisBroker:
+    return RedisBroker(url=redis_url, namespace=REDIS_NAMESPACE)
+
+
+def declare_delivery_actor(broker: RedisBroker, delivery: Delivery) -> dramatiq.Actor:
+    """The job: deliver one notification by id. Retries are ours (in the database), not Dramatiq's."""
+
+    def deliver_notification(notification_id: str) -> None:
+        delivery.send_one(uuid.UUID(notification_id))
+
+    return dramatiq.Actor(deliver_notification, broker=broker, actor_name=ACTOR_NAME, queue_name=QUEUE_NAME,
+                          priority=0, options={"max_retries": 0})
+
+
+def pump_once(delivery: Delivery, actor: dramatiq.Actor) -> int:
+    """Dispatch the outbox and queue every due notification; returns how many were queued."""
+    with delivery.session() as session:
+        fail_abandoned(session, now=delivery.clock(), config=delivery.config)
+    delivery.dispatch()
+    with delivery.session() as session:
+        return enqueue_due(session, now=delivery.clock(), config=delivery.config,
+                           enqueue=lambda notification_id: actor.send(str(notification_id)))
+
+
+def run_queue_worker(stop_event: threading.Event, *, redis_url: str, delivery: Delivery | None = None,
+                     threads: int | None = None) -> None:
+    """Consume the Redis queue with Dramatiq threads and pump the outbox until `stop_event` is set."""
+    delivery = delivery or Delivery()
+    broker = make_broker(redis_url)
+    actor = declare_delivery_actor(broker, delivery)
+    worker = dramatiq.Worker(broker, worker_threads=threads or delivery.config.worker_threads, worker_timeout=200)
+    worker.start()
+    logger.info("notification worker consuming Redis queue %r", QUEUE_NAME)
+    redis_was_down = False
+    try:
+        while not stop_event.is_set():
+            try:
+                pump_once(delivery, actor)
+                if redis_was_down:
+                    logger.info("notification pump reaches Redis again")
+                redis_was_down = False
+            except dramatiq.errors.BrokerConnectionError:
+                if not redis_was_down:  # once per outage, not once a second
+                    logger.warning("Redis is unreachable: notifications wait in the database")
+                redis_was_down = True
+            except Exception:
+                logger.exception("notification pump failed")
+            stop_event.wait(delivery.config.poll_seconds)
+    finally:
+        worker.stop(timeout=int(delivery.config.smtp_timeout_seconds * 1000) + 5000)
+        broker.close()
+
+
+def run_worker(stop_event: threading.Event, *, threads: int | None = None) -> None:
+    """What `bilten worker` runs: the queue worker with REDIS_URL, the in-process loop without."""
+    settings = get_settings()
+    if settings.redis_url:
+        run_queue_worker(stop_event, redis_url=settings.redis_url, threads=threads)
+    else:
+        run_in_process_worker(stop_event)
+
+
+def run_worker_until_signalled(*, threads: int | None = None) -> int:
+    """Run in the foreground; SIGTERM or Ctrl-C finishes the messages in hand, then exits."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    # Housekeeping rides along: expired holds return their seats even with no web worker up.
+    from bilten.tasks import sweep_until
+
+    sweeper = threading.Thread(target=sweep_until, args=(stop,), name="sweeper", daemon=True)
+    sweeper.start()
+    run_worker(stop, threads=threads)
+    sweeper.join(timeout=10)
+    return 0

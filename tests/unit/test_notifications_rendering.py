@@ -1,0 +1,156 @@
+"""Email content: every topic in English and Arabic, HTML plus text, QR codes, PDF and calendar file."""
+
+from __future__ import annotations
+
+import io
+import logging
+from datetime import UTC, datetime
+
+import pytest
+import zxingcpp
+from icalendar import Calendar
+from PIL import Image
+from pypdf import PdfReader
+from sqlmodel import select
+
+from bilten.models import Notification, Order, Ticket
+from bilten.notifications import rendering
+from bilten.notifications.outbox import dispatch_outbox
+from bilten.notifications.rendering import build_message, render_notification
+from bilten.services.ticket_codes import load_public_key, verify_ticket_code
+from tests.factories import make_event, make_organization, make_user
+from tests.notifications_support import emit, make_paid_order, parts
+
+PUBLIC_URL = "https://tickets.example.org"
+
+
+@pytest.fixture
+def event(session, now):
+    return make_event(session, organization=make_organization(session, now=now), now=now, title="Spring Gala",
+                      timezone="Asia/Dubai")
+
+
+def _render(session, topic):
+    notification = session.exec(select(Notification).where(Notification.topic == topic)).one()
+    rendered = render_notification(session, notification, public_url=PUBLIC_URL)
+    message = build_message(rendered, mail_from="Bilten <tickets@bilten.test>", recipient=notification.recipient,
+                            idempotency_key=notification.idempotency_key, locale=notification.locale,
+                            now=datetime(2026, 11, 22, 12, 5, tzinfo=UTC))
+    return rendered, message
+
+
+def decode_qr(png: bytes) -> str:
+    results = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))
+    assert len(results) == 1
+    return results[0].text
+
+
+def test_paid_order_email_has_summary_inline_qr_codes_pdf_and_calendar(session, now, event):
+    order = make_paid_order(session, event=event, now=now, tickets=3, holders=("Omar", "Sara", "Ali"))
+    dispatch_outbox(session, now=now)
+    rendered, message = _render(session, "order.paid")
+
+    assert message["Subject"] == "Your tickets for Spring Gala"
+    assert message["Message-ID"].endswith("@bilten.test>")
+    found = parts(message)
+    text = found["text/plain"][0].get_content()
+    html = found["text/html"][0].get_content()
+    assert order.id.hex[:8].upper() in text and "€75.00" in text and "Omar" in text
+    assert '<html lang="en" dir="ltr">' in html and "Spring Gala" in html
+    # Dubai is UTC+4: the event starts at 12:00 UTC, shown as 4:00 PM at the venue.
+    assert "4:00:00" in text or "16:00" in text
+
+    images = found["image/png"]
+    assert len(images) == 3
+    public_key = load_public_key(event.signing_public_key)
+    ticket_ids = set(session.exec(select(Ticket.id).where(Ticket.order_id == order.id)).all())
+    decoded = set()
+    for image in images:
+        cid = image["Content-ID"].strip("<>")
+        assert f'src="cid:{cid}"' in html
+        decoded.add(verify_ticket_code(decode_qr(image.get_content()), public_key).ticket_id)
+    assert decoded == ticket_ids
+
+    pdf = PdfReader(io.BytesIO(found["application/pdf"][0].get_content()))
+    assert len(pdf.pages) == 3
+    pages_text = [page.extract_text() for page in pdf.pages]
+    assert all("Spring Gala" in text for text in pages_text)
+    holders = sorted(name for name in ("Omar", "Sara", "Ali") for text in pages_text if name in text)
+    assert holders == ["Ali", "Omar", "Sara"]  # one page each
+    printed = {verify_ticket_code(decode_qr(page.images[0].data), public_key).ticket_id for page in pdf.pages}
+    assert printed == ticket_ids
+
+    calendar = Calendar.from_ical(found["text/calendar"][0].get_content())
+    entry = calendar.walk("VEVENT")[0]
+    assert str(entry["SUMMARY"]) == "Spring Gala" and entry.decoded("DTSTART") == event.starts_at
+    assert str(entry["UID"]) == f"{event.id}@bilten"
+
+
+def test_arabic_email_reads_right_to_left(session, now, event):
+    make_paid_order(session, event=event, now=now, tickets=1, locale="ar", name="ليلى")
+    dispatch_outbox(session, now=now)
+    rendered, message = _render(session, "order.paid")
+    html = parts(message)["text/html"][0].get_content()
+    assert '<html lang="ar" dir="rtl">' in html and 'dir="rtl"' in html.split("<body", 1)[1]
+    assert message["Subject"] == "تذاكرك لفعالية Spring Gala"
+    assert "مرحبًا ليلى" in rendered.text
+    assert message["Content-Language"] == "ar"
+    assert len(PdfReader(io.BytesIO(parts(message)["application/pdf"][0].get_content())).pages) == 1
+
+
+@pytest.mark.parametrize("refunded", [True, False])
+def test_cancelled_order_email_says_whether_money_was_refunded(session, now, event, refunded):
+    order = make_paid_order(session, event=event, now=now, tickets=2)
+    session.exec(select(Order)).one()
+    emit(session, "order.cancelled", {"order_id": str(order.id), "refunded": refunded}, now)
+    dispatch_outbox(session, now=now)
+    rendered, message = _render(session, "order.cancelled")
+    assert message["Subject"] == "Your order for Spring Gala is cancelled"
+    assert ("refunded €50.00" in rendered.text) is refunded
+    assert parts(message).keys() == {"text/plain", "text/html"}
+
+
+def test_welcome_and_password_reset_emails(session, now):
+    user = make_user(session, now=now, email="noor@example.org")
+    emit(session, "user.registered", {"user_id": str(user.id)}, now)
+    emit(session, "password.reset_requested", {"user_id": str(user.id), "reset_url": "https://b.test/reset?t=abc"}, now)
+    dispatch_outbox(session, now=now)
+
+    welcome, message = _render(session, "user.registered")
+    assert message["Subject"] == "Welcome to Bilten" and "noor@example.org" in welcome.text
+    assert f'href="{PUBLIC_URL}/"' in welcome.html
+
+    reset, message = _render(session, "password.reset_requested")
+    assert message["Subject"] == "Reset your Bilten password"
+    assert 'href="https://b.test/reset?t=abc"' in reset.html and "https://b.test/reset?t=abc" in reset.text
+    assert "t=abc" not in reset.text_to_store()
+
+
+def test_values_are_escaped_in_html(session, now):
+    user = make_user(session, now=now)
+    user.full_name = "<script>alert(1)</script>"
+    session.add(user)
+    session.commit()
+    emit(session, "user.registered", {"user_id": str(user.id)}, now)
+    dispatch_outbox(session, now=now)
+    welcome, _message = _render(session, "user.registered")
+    assert "<script>" not in welcome.html and "&lt;script&gt;" in welcome.html
+
+
+def test_a_missing_translation_falls_back_to_english_and_is_logged(session, now, monkeypatch, caplog):
+    arabic_without_subject = {k: v for k, v in rendering._catalog("ar").items() if k != "email.welcome.subject"}
+    real_catalog = rendering._catalog
+    monkeypatch.setattr(rendering, "_catalog", lambda locale: arabic_without_subject if locale == "ar"
+                        else real_catalog(locale))
+    user = make_user(session, now=now)
+    user.locale = "ar"
+    session.add(user)
+    session.commit()
+    emit(session, "user.registered", {"user_id": str(user.id)}, now)
+    dispatch_outbox(session, now=now)
+
+    with caplog.at_level(logging.WARNING):
+        welcome, _message = _render(session, "user.registered")
+    assert welcome.subject == "Welcome to Bilten"
+    assert 'dir="rtl"' in welcome.html  # the rest stays Arabic
+    assert "no ar translation for 'email.welcome.subject'" in caplog.text
