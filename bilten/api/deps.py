@@ -20,7 +20,8 @@ def get_session() -> Iterator[Session]:
         yield session
 
 
-def get_now() -> datetime:
+async def get_now() -> datetime:
+    # async: FastAPI runs it on the event loop instead of sending it to a worker thread
     return datetime.now(UTC)
 
 

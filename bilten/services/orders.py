@@ -17,7 +17,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlmodel import Session, select
 
@@ -219,12 +219,7 @@ def _sum_quantities(items: list[tuple[uuid.UUID, int]]) -> dict[uuid.UUID, int]:
 def _load_types_for_sale(
     session: Session, wanted: dict[uuid.UUID, int], *, event_id: uuid.UUID | None, now: datetime
 ) -> tuple[Event, list[TicketType]]:
-    rows = session.exec(
-        select(TicketType, Event)
-        .join(Event, Event.id == TicketType.event_id)
-        .where(TicketType.id.in_(list(wanted)))
-        .order_by(TicketType.id)
-    ).all()
+    rows = session.execute(_TYPES_FOR_SALE, {"ids": list(wanted)}).all()
     types = [ticket_type for ticket_type, _ in rows]
     if len(types) != len(wanted) or len({t.event_id for t in types}) != 1:
         raise UnknownTicketType()
@@ -247,16 +242,30 @@ def _load_types_for_sale(
     return event, list(types)
 
 
+# The hot statements are built once (building a SQLAlchemy expression costs more CPU than running it).
+_TAKE_SEATS = (
+    update(TicketType)
+    .where(TicketType.id == bindparam("type_id"), TicketType.reserved + bindparam("n") <= TicketType.quantity)
+    .values(reserved=TicketType.reserved + bindparam("n"))
+    .returning(TicketType.quantity - TicketType.reserved)
+    .execution_options(synchronize_session=False)
+)
+_TYPES_FOR_SALE = (
+    select(TicketType, Event)
+    .join(Event, Event.id == TicketType.event_id)
+    .where(TicketType.id.in_(bindparam("ids", expanding=True)))
+    .order_by(TicketType.id)
+)
+
+
 def _take_seats(session: Session, ticket_type_id: uuid.UUID, quantity: int) -> int | None:
     """Take seats if that many are left; returns how many are left then, None when there were not
     enough. (A CHECK constraint, reserved <= quantity, backs this up in the schema.)"""
-    result = session.exec(
-        update(TicketType)
-        .where(TicketType.id == ticket_type_id, TicketType.reserved + quantity <= TicketType.quantity)
-        .values(reserved=TicketType.reserved + quantity)
-        .returning(TicketType.quantity - TicketType.reserved)
-    )
-    return result.scalar_one_or_none()
+    remaining = session.execute(_TAKE_SEATS, {"type_id": ticket_type_id, "n": quantity}).scalar_one_or_none()
+    loaded = session.identity_map.get(session.identity_key(TicketType, ticket_type_id))
+    if loaded is not None:
+        session.expire(loaded, ["reserved"])  # the UPDATE went around the loaded copy
+    return remaining
 
 
 def _return_seats(session: Session, lines: list[OrderLine]) -> None:
