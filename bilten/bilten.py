@@ -6,22 +6,35 @@ import reflex as rx
 
 from bilten import routes
 from bilten.api import api
+from bilten.components.scan_store import connection_overlay
 from bilten.notifications.worker import notification_loop
 from bilten.tasks import sweep_forever
 from bilten.pages.account import account_page
 from bilten.pages.admin import admin_page
+from bilten.pages.admin_notifications import admin_notifications_page
+from bilten.pages.back_office import back_office_page
 from bilten.pages.event import event_page
 from bilten.pages.home import home_page
 from bilten.pages.login import login_page
+from bilten.pages.my_tickets import my_tickets_page
+from bilten.pages.order import order_page
 from bilten.pages.organizer import organizer_page
+from bilten.pages.password_reset import forgot_password_page, reset_password_page
 from bilten.pages.register import register_page
+from bilten.pages.scan import scan_page
 from bilten.state.account import AccountState
 from bilten.state.admin import AdminState
+from bilten.state.admin_notifications import AdminNotificationsState
 from bilten.state.auth import AuthState
+from bilten.state.back_office import BackOfficeState
 from bilten.state.event import EventState
 from bilten.state.home import HomeState
 from bilten.state.i18n import LocaleState
+from bilten.state.my_tickets import MyTicketsState
+from bilten.state.order import OrderState
 from bilten.state.organizer import OrganizerState
+from bilten.state.password_reset import PasswordResetState
+from bilten.state.scan import ScanState
 
 
 def title(key: str) -> rx.Var[str]:
@@ -40,20 +53,60 @@ app = rx.App(
     api_transformer=api,
 )
 
+# The scan page works offline and shows its own banner instead of Reflex's "cannot connect" toast.
+app.app_wraps[(5, "Overlay")] = connection_overlay
+
 # Public pages refresh who is signed in (for the navbar) before their own on_load.
 app.add_page(home_page, route=routes.HOME, title=title("home.title"), on_load=[AuthState.refresh, HomeState.load])
 app.add_page(
     event_page,
     route=routes.EVENT,
     title=EventState.event.title + " · " + LocaleState.t["app.name"],
-    on_load=[AuthState.refresh, EventState.load],
+    on_load=[AuthState.refresh, EventState.load],  # load chains the live "N left" loop
+)
+app.add_page(
+    order_page,
+    route=routes.ORDER,
+    title=title("order.title"),
+    on_load=[AuthState.refresh, OrderState.load],
+)
+app.add_page(
+    forgot_password_page,
+    route=routes.FORGOT_PASSWORD,
+    title=title("forgot.title"),
+    on_load=[AuthState.refresh, PasswordResetState.load_request],
+)
+app.add_page(
+    reset_password_page,
+    route=routes.RESET_PASSWORD,
+    title=title("reset.title"),
+    on_load=[AuthState.refresh, PasswordResetState.load_reset],
 )
 app.add_page(login_page, route=routes.LOGIN, title=title("login.title"), on_load=AuthState.load_login)
 app.add_page(register_page, route=routes.REGISTER, title=title("register.title"), on_load=AuthState.load_login)
 # Protected pages: their on_load starts with the guard (bilten.state.auth.guard).
 app.add_page(account_page, route=routes.ACCOUNT, title=title("account.title"), on_load=AccountState.load)
+app.add_page(my_tickets_page, route=routes.MY_TICKETS, title=title("my_tickets.title"), on_load=MyTicketsState.load)
 app.add_page(admin_page, route=routes.ADMIN, title=title("admin.title"), on_load=AdminState.load)
 app.add_page(organizer_page, route=routes.ORGANIZER, title=title("organizer.title"), on_load=OrganizerState.load)
+# The door scanner: signs a phone in on the page itself (a device token, not the web session);
+# installable as a PWA scoped to /scan (manifest here, service worker registered by the page).
+app.add_page(scan_page, route=routes.SCAN, title=title("scan.title"), on_load=ScanState.load,
+             meta=[rx.el.link(rel="manifest", href="/manifest.json"), rx.el.meta(name="theme-color", content="#3e63dd")])
+app.add_page(
+    back_office_page,
+    route=routes.ORGANIZER_EVENT,
+    title=BackOfficeState.event.title + " · " + LocaleState.t["office.title"],
+    # Its load starts the two live loops (sales, check-in counters) once the guard let the user in;
+    # they belong to the page-load chain, so Reflex stops them when the tab leaves.
+    on_load=BackOfficeState.load,
+)
+app.add_page(
+    admin_notifications_page,
+    route=routes.ADMIN_NOTIFICATIONS,
+    title=title("notifications.title"),
+    on_load=AdminNotificationsState.load,
+)
 
 # Housekeeping in every web worker (safe in parallel): expired holds give their seats back.
 app.register_lifespan_task(sweep_forever)

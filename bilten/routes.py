@@ -12,12 +12,38 @@ REGISTER = "/register"
 ACCOUNT = "/account"
 ADMIN = "/admin"
 ORGANIZER = "/organizer"
+SCAN = "/scan"
+ORGANIZER_EVENT = "/organizer/events/[event_id]"
+ADMIN_NOTIFICATIONS = "/admin/notifications"
+ORDER = "/orders/[order_id]"
+MY_TICKETS = "/my-tickets"
+FORGOT_PASSWORD = "/forgot-password"
+RESET_PASSWORD = "/reset-password"
 
 NEXT_PARAM = "next"
 
 
 def event_url(event_id: uuid.UUID | str) -> str:
     return f"/events/{event_id}"
+
+
+def order_url(order_id: uuid.UUID | str, token: str = "") -> str:
+    """An order's page; with the signed guest token when the visitor may not be signed in."""
+    return f"/orders/{order_id}" + (f"?token={quote(token, safe='')}" if token else "")
+
+
+def order_tickets_pdf_url(order_id: uuid.UUID | str, token: str) -> str:
+    """The REST download of an order's tickets as one PDF (same origin, the guest token proves access)."""
+    return f"/api/v1/orders/{order_id}/tickets.pdf?token={quote(token, safe='')}"
+
+
+def order_calendar_url(order_id: uuid.UUID | str, token: str) -> str:
+    return f"/api/v1/orders/{order_id}/calendar.ics?token={quote(token, safe='')}"
+
+
+def organizer_event_url(event_id: uuid.UUID | str, tab: str = "") -> str:
+    """One event's back office, optionally opened on a tab (sales, orders, checkin, staff)."""
+    return f"/organizer/events/{event_id}" + (f"?tab={tab}" if tab else "")
 
 
 def login_url(next_path: str = "") -> str:

@@ -12,6 +12,11 @@ from bilten.services import orders
 from tests.factories import assign_staff, make_event, make_organization, make_user
 
 
+def link(order_id):
+    """The buyer's signed link token for an order."""
+    return orders.order_access_token(order_id)
+
+
 @dataclass
 class Door:
     event: Event
@@ -29,8 +34,9 @@ def door_with_tickets(session: Session, *, now: datetime, count: int = 3, price:
     placed = orders.place_order(session, items=[(ticket_type.id, count)], email="fan@example.org",
                                 phone="+49 30 1234567", name="Dana Fan", now=now)
     if price:
-        orders.start_payment(session, order_id=placed.order.id, now=now)
-        orders.pay_with_test_provider(session, order_id=placed.order.id, succeeded=True, now=now)
+        orders.start_payment(session, order_id=placed.order.id, now=now, access_token=link(placed.order.id))
+        orders.pay_with_test_provider(session, order_id=placed.order.id, succeeded=True, now=now,
+                                  access_token=link(placed.order.id))
     assign_staff(session, event=event, user=staff_user, now=now)
     tickets = list(session.exec(select(Ticket).where(Ticket.order_id == placed.order.id).order_by(Ticket.id)).all())
     return Door(event=event, organizer=organizer, staff=staff_user, tickets=tickets)

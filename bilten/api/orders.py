@@ -130,7 +130,8 @@ def place_order(
     )
     order, payment = placed.order, placed.payment
     if order.status == OrderStatus.PENDING and payment is None:
-        payment = order_service.start_payment(session, order_id=order.id, now=now)
+        payment = order_service.start_payment(session, order_id=order.id, now=now,
+                                              access_token=placed.access_token)
     out = _order_out(session, order, payment=payment, access_token=placed.access_token)
     return JSONResponse(out.model_dump(mode="json"), status_code=201,
                         headers={"Location": f"/api/v1/orders/{order.id}"})
@@ -176,7 +177,8 @@ def test_payment(
     if not is_test_mode():
         raise NotFound()
     order = _order_for_caller(session, order_id, user, _order_token(x_order_token, token))
-    order_service.pay_with_test_provider(session, order_id=order.id, succeeded=body.outcome == "succeeded", now=now)
+    order_service.pay_with_test_provider(session, order_id=order.id, succeeded=body.outcome == "succeeded", now=now,
+                                         user=user, access_token=_order_token(x_order_token, token))
     return _order_out(session, session.get(Order, order.id))
 
 

@@ -64,6 +64,7 @@ def navbar() -> rx.Component:
                 rx.cond(
                     AuthState.is_authenticated,
                     rx.fragment(
+                        nav_link(LocaleState.t["nav.my_tickets"], routes.MY_TICKETS, "nav-my-tickets"),
                         nav_link(LocaleState.t["nav.account"], routes.ACCOUNT, "nav-account"),
                         rx.button(
                             LocaleState.t["nav.logout"],

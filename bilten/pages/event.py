@@ -1,12 +1,14 @@
-"""`/events/[event_id]`: one event with its ticket types (the cart comes later)."""
+"""`/events/[event_id]`: one event, its ticket types with live "N left", and the checkout form."""
 
 from __future__ import annotations
 
 import reflex as rx
 
 from bilten import routes
+from bilten.components.forms import field
 from bilten.components.layout import page_shell
-from bilten.components.notice import not_found_box
+from bilten.components.notice import error_text, not_found_box
+from bilten.state.auth import AuthState
 from bilten.state.event import EventState
 from bilten.state.i18n import LocaleState
 
@@ -20,24 +22,74 @@ def detail_line(icon: str, label: rx.Var[str], *values: rx.Component) -> rx.Comp
     )
 
 
+def quantity_picker(ticket) -> rx.Component:  # noqa: ANN001 - an ObjectVar of TicketTypeView
+    return rx.hstack(
+        rx.icon_button(
+            rx.icon("minus", size=16),
+            on_click=EventState.remove_ticket(ticket.id),
+            disabled=~ticket.can_remove,
+            variant="soft",
+            size="2",
+            type="button",
+            aria_label=LocaleState.t["checkout.remove_one"] + " · " + ticket.name,
+            class_name="qty-minus",
+        ),
+        rx.text(
+            ticket.quantity,
+            weight="bold",
+            size="4",
+            min_width="2.5ch",
+            text_align="center",
+            class_name="qty-value",
+            aria_live="polite",
+        ),
+        rx.icon_button(
+            rx.icon("plus", size=16),
+            on_click=EventState.add_ticket(ticket.id),
+            disabled=~ticket.can_add,
+            variant="soft",
+            size="2",
+            type="button",
+            aria_label=LocaleState.t["checkout.add_one"] + " · " + ticket.name,
+            class_name="qty-plus",
+        ),
+        align="center",
+        spacing="2",
+        role="group",
+        aria_label=LocaleState.t["checkout.quantity"] + " · " + ticket.name,
+    )
+
+
 def ticket_row(ticket) -> rx.Component:  # noqa: ANN001 - an ObjectVar of TicketTypeView
     return rx.card(
         rx.flex(
             rx.vstack(
                 rx.text(ticket.name, weight="bold", size="3"),
                 rx.cond(ticket.description != "", rx.text(ticket.description, size="2", color_scheme="gray")),
+                rx.hstack(
+                    rx.text(ticket.price, weight="bold", size="3", class_name="ticket-price"),
+                    rx.badge(
+                        ticket.availability,
+                        color_scheme=rx.cond(ticket.sold_out, "red", "green"),
+                        variant="soft",
+                        size="2",
+                        class_name="tickets-left",
+                    ),
+                    align="center",
+                    spacing="3",
+                    wrap="wrap",
+                ),
                 spacing="1",
             ),
-            rx.hstack(
-                rx.text(ticket.price, weight="bold", size="3"),
-                rx.badge(
-                    ticket.availability,
-                    color_scheme=rx.cond(ticket.sold_out, "red", "green"),
-                    variant="soft",
-                    size="2",
+            rx.cond(
+                ticket.on_sale,
+                rx.vstack(
+                    quantity_picker(ticket),
+                    rx.text(ticket.limits, size="1", color_scheme="gray"),
+                    align="center",
+                    spacing="1",
                 ),
-                align="center",
-                spacing="3",
+                rx.text(ticket.sale_note, size="2", color_scheme="gray", weight="medium", class_name="sale-note"),
             ),
             justify="between",
             align="center",
@@ -46,6 +98,100 @@ def ticket_row(ticket) -> rx.Component:  # noqa: ANN001 - an ObjectVar of Ticket
         ),
         class_name="ticket-type",
         custom_attrs={"data-ticket-type-id": ticket.id},
+        width="100%",
+    )
+
+
+def checkout_form() -> rx.Component:
+    """Who buys (prefilled for signed-in buyers), the total and the Reserve button."""
+    return rx.card(
+        rx.form(
+            rx.vstack(
+                rx.heading(LocaleState.t["checkout.title"], size="5", as_="h2"),
+                rx.text(
+                    rx.cond(
+                        AuthState.is_authenticated,
+                        LocaleState.t["checkout.details_hint_member"],
+                        LocaleState.t["checkout.details_hint_guest"],
+                    ),
+                    size="2",
+                    color_scheme="gray",
+                ),
+                rx.grid(
+                    field(
+                        LocaleState.t["checkout.email"],
+                        "email",
+                        type_="email",
+                        default_value=EventState.buyer_email,
+                        auto_complete="email",
+                        required=True,
+                        max_length=254,
+                        dir="ltr",
+                        id="buyer-email",
+                    ),
+                    field(
+                        rx.cond(
+                            AuthState.is_authenticated,
+                            LocaleState.t["checkout.phone_optional"],
+                            LocaleState.t["checkout.phone"],
+                        ),
+                        "phone",
+                        type_="tel",
+                        auto_complete="tel",
+                        required=~AuthState.is_authenticated,
+                        max_length=30,
+                        dir="ltr",
+                        id="buyer-phone",
+                    ),
+                    field(
+                        LocaleState.t["checkout.name"],
+                        "name",
+                        default_value=EventState.buyer_name,
+                        auto_complete="name",
+                        max_length=200,
+                        id="buyer-name",
+                    ),
+                    columns=rx.breakpoints(initial="1", sm="3"),
+                    spacing="3",
+                    width="100%",
+                ),
+                error_text(EventState.checkout_error, id="checkout-error", width="100%"),
+                rx.flex(
+                    rx.vstack(
+                        rx.text(LocaleState.t["checkout.total"], size="2", color_scheme="gray"),
+                        rx.text(
+                            rx.cond(EventState.total != "", EventState.total, "—"),
+                            size="6",
+                            weight="bold",
+                            id="checkout-total",
+                        ),
+                        spacing="0",
+                    ),
+                    rx.button(
+                        rx.icon("ticket", size=18),
+                        LocaleState.t["checkout.reserve"],
+                        type="submit",
+                        size="3",
+                        loading=EventState.reserving,
+                        disabled=EventState.ticket_count == 0,
+                        id="reserve",
+                    ),
+                    justify="between",
+                    align="center",
+                    spacing="3",
+                    wrap="wrap",
+                    width="100%",
+                ),
+                rx.text(EventState.hold_note, size="1", color_scheme="gray"),
+                spacing="4",
+                width="100%",
+            ),
+            on_submit=EventState.reserve,
+            reset_on_submit=False,
+            id="checkout-form",
+        ),
+        size="3",
+        width="100%",
     )
 
 
@@ -101,7 +247,7 @@ def event_details() -> rx.Component:
             rx.vstack(rx.foreach(EventState.ticket_types, ticket_row), spacing="3", width="100%", id="ticket-types"),
             rx.text(LocaleState.t["event.no_tickets"], color_scheme="gray"),
         ),
-        rx.text(LocaleState.t["event.sales_soon"], size="2", color_scheme="gray"),
+        rx.cond(EventState.can_buy, checkout_form()),
         spacing="4",
         width="100%",
     )

@@ -1,4 +1,4 @@
-"""`/`: the published upcoming events, with a text search and a city filter."""
+"""`/`: the published upcoming events, with a text search, a city filter and a date range."""
 
 from __future__ import annotations
 
@@ -8,6 +8,21 @@ from bilten.components.event_card import event_card
 from bilten.components.layout import page_header, page_shell
 from bilten.state.home import ALL_CITIES, HomeState
 from bilten.state.i18n import LocaleState
+
+
+def date_input(label: rx.Var[str], value: rx.Var[str], on_change, name: str, input_id: str) -> rx.Component:  # noqa: ANN001
+    """A date bound of the search, named inside the field (a date picker has no placeholder)."""
+    return rx.input(
+        rx.input.slot(rx.text(label, size="2", color_scheme="gray")),
+        type="date",
+        name=name,
+        value=value,
+        on_change=on_change,
+        aria_label=label,
+        id=input_id,
+        size="3",
+        min_width="11rem",
+    )
 
 
 def search_bar() -> rx.Component:
@@ -39,6 +54,14 @@ def search_bar() -> rx.Component:
                 value=HomeState.city,
                 on_change=HomeState.set_city,
                 size="3",
+            ),
+            date_input(
+                LocaleState.t["home.date_from"], HomeState.starts_from, HomeState.set_starts_from, "starts_from",
+                "search-from",
+            ),
+            date_input(
+                LocaleState.t["home.date_until"], HomeState.starts_until, HomeState.set_starts_until, "starts_until",
+                "search-until",
             ),
             rx.button(LocaleState.t["common.search"], type="submit", size="3", id="search-submit"),
             rx.button(

@@ -31,6 +31,9 @@ def login_page() -> rx.Component:
                             auto_complete="current-password",
                             required=True,
                         ),
+                        rx.link(
+                            LocaleState.t["login.forgot_link"], href=routes.FORGOT_PASSWORD, size="2", id="forgot-link"
+                        ),
                         rx.button(
                             LocaleState.t["login.submit"],
                             type="submit",

@@ -290,14 +290,16 @@ def _is_lock_timeout(exc: DBAPIError) -> bool:
 # Paying
 
 
-def start_payment(session: Session, *, order_id: uuid.UUID, now: datetime) -> Payment:
-    """Open a checkout with the active provider for a pending order (or another one after a decline).
+def start_payment(session: Session, *, order_id: uuid.UUID, now: datetime, user: User | None = None,
+                  access_token: str = "") -> Payment:
+    """Open a checkout with the active provider for a pending order (or another one after a decline),
+    for its buyer (signed link or account) or the event's organizers.
 
     The provider is called with no transaction open (a network call must never hold a lock);
     our payment id is its idempotency key, so a retry never opens a second charge. If the provider
     cannot be reached the order is cancelled and its seats return to sale."""
     order = session.get(Order, order_id)
-    if order is None:
+    if order is None or not may_view_order(session, order, user=user, access_token=access_token):
         raise NotFound()
     if order.status != OrderStatus.PENDING or order.hold_expires_at is None or order.hold_expires_at <= now:
         raise OrderNotPayable()
@@ -529,10 +531,13 @@ def pending_refunds(session: Session) -> list[uuid.UUID]:
     return list(session.exec(query).all())
 
 
-def pay_with_test_provider(session: Session, *, order_id: uuid.UUID, succeeded: bool, now: datetime) -> PaymentOutcome:
+def pay_with_test_provider(session: Session, *, order_id: uuid.UUID, succeeded: bool, now: datetime,
+                           user: User | None = None, access_token: str = "") -> PaymentOutcome:
     """The buyer's answer on the test-mode checkout, through the same path as a provider webhook."""
     order = session.get(Order, order_id)
     if order is None or get_provider(TEST_PROVIDER) is None:
+        raise NotFound()
+    if not may_view_order(session, order, user=user, access_token=access_token):
         raise NotFound()
     payment = session.exec(
         select(Payment)

@@ -1,19 +1,27 @@
-"""One event's public page: details and its ticket types (buying comes with the cart)."""
+"""One event's public page: details, ticket types with live "N left", and reserving tickets."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import uuid
+from collections import defaultdict
+from datetime import UTC, datetime
 
 import reflex as rx
 
+from bilten import live, routes
 from bilten.db import session_scope
 from bilten.i18n import format_datetime, format_money, translate
 from bilten.models import EventStatus
-from bilten.services.errors import NotFound
-from bilten.services.events import EventDetail, get_public_event
+from bilten.payments import active_provider
+from bilten.services.errors import BiltenError, InvalidQuantity, NotFound
+from bilten.services.events import EventDetail, TicketTypeSummary, get_public_event
+from bilten.services.orders import availability, place_order, start_payment
+from bilten.settings import get_settings
+from bilten.state.auth import AuthState, acting_user, error_text
 from bilten.state.home import place_text, price_text
-from bilten.state.i18n import LocaleState
+from bilten.state.i18n import LocaleState, current_locale
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,8 +45,34 @@ class TicketTypeView:
     name: str
     description: str
     price: str
-    availability: str
+    availability: str  # "12 left" / "Sold out"
     sold_out: bool
+    on_sale: bool  # the quantity picker is shown
+    sale_note: str  # instead of the picker: sold out, not open yet (with when), ended
+    limits: str  # "Up to 10 per order"
+    quantity: int
+    can_add: bool
+    can_remove: bool
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _sale_problem(ticket: TicketTypeSummary, left: int, now: datetime) -> str:
+    """Why a ticket type cannot be bought right now ("" when it can): a message key."""
+    if ticket.sales_start and now < ticket.sales_start:
+        return "event.sales_not_open"
+    if ticket.sales_end and now >= ticket.sales_end:
+        return "event.sales_ended"
+    if left < max(ticket.min_per_order, 1):
+        return "event.sold_out"
+    return ""
+
+
+def _read_availability(event_id: uuid.UUID) -> dict[str, int]:
+    with session_scope() as session:
+        return availability(session, event_id)
 
 
 class EventState(rx.State):
@@ -46,7 +80,19 @@ class EventState(rx.State):
 
     loaded: bool = False
     not_found: bool = False
+    # The buyer's choice: ticket type id -> quantity (ids and numbers only).
+    quantities: dict[str, int] = {}
+    # Prefilled from the signed-in account; the form fields start with these.
+    buyer_email: str = ""
+    buyer_name: str = ""
+    checkout_error: str = ""
+    reserving: bool = False
+
     _detail: EventDetail | None = None
+    _available: dict[str, int] = {}  # seats left per ticket type id, kept live by watch_availability
+    _watch_generation: int = 0
+
+    # -- what the page shows ------------------------------------------------------------------
 
     @rx.var
     async def event(self) -> EventView:
@@ -74,36 +120,247 @@ class EventState(rx.State):
         if detail is None:
             return []
         locale = (await self.get_state(LocaleState)).lang
-        return [
-            TicketTypeView(
-                id=str(ticket.id),
-                name=ticket.name,
-                description=ticket.description,
-                price=(
-                    translate("event.free", locale)
-                    if ticket.price_minor == 0
-                    else format_money(ticket.price_minor, ticket.currency, locale)
-                ),
-                availability=(
-                    translate("event.sold_out", locale)
-                    if ticket.available <= 0
-                    else translate("event.left", locale, count=ticket.available)
-                ),
-                sold_out=ticket.available <= 0,
+        now = _now()
+        sellable = self._sellable(now)
+        views = []
+        for ticket in detail.ticket_types:
+            type_id = str(ticket.id)
+            left = self._available.get(type_id, ticket.available)
+            quantity = self.quantities.get(type_id, 0)
+            problem = _sale_problem(ticket, left, now) if sellable else "event.not_on_sale"
+            views.append(
+                TicketTypeView(
+                    id=type_id,
+                    name=ticket.name,
+                    description=ticket.description,
+                    price=(
+                        translate("event.free", locale)
+                        if ticket.price_minor == 0
+                        else format_money(ticket.price_minor, ticket.currency, locale)
+                    ),
+                    availability=(
+                        translate("event.sold_out", locale)
+                        if left <= 0
+                        else translate("event.left", locale, count=left)
+                    ),
+                    sold_out=left <= 0,
+                    on_sale=problem == "",
+                    sale_note=(
+                        translate(
+                            problem,
+                            locale,
+                            when=format_datetime(ticket.sales_start, detail.timezone, locale)
+                            if ticket.sales_start
+                            else "",
+                        )
+                        if problem
+                        else ""
+                    ),
+                    limits=(
+                        translate("event.per_order_max", locale, max=ticket.max_per_order)
+                        if ticket.min_per_order <= 1
+                        else translate(
+                            "event.per_order_range", locale, min=ticket.min_per_order, max=ticket.max_per_order
+                        )
+                    ),
+                    quantity=quantity,
+                    can_add=problem == "" and max(quantity + 1, ticket.min_per_order) <= self._limit(ticket),
+                    can_remove=quantity > 0,
+                )
             )
+        return views
+
+    @rx.var
+    def can_buy(self) -> bool:
+        """Some ticket type of this event is on sale now: the checkout form is shown."""
+        detail = self._detail
+        if detail is None or not self._sellable(_now()):
+            return False
+        now = _now()
+        return any(
+            _sale_problem(ticket, self._available.get(str(ticket.id), ticket.available), now) == ""
             for ticket in detail.ticket_types
-        ]
+        )
+
+    @rx.var
+    async def hold_note(self) -> str:
+        locale = (await self.get_state(LocaleState)).lang
+        return translate("checkout.hold_note", locale, minutes=get_settings().hold_minutes)
+
+    @rx.var
+    def ticket_count(self) -> int:
+        return sum(self.quantities.values())
+
+    @rx.var
+    async def total(self) -> str:
+        """The order total in the reader's language ("" before anything is chosen)."""
+        detail = self._detail
+        if detail is None or not self.quantities:
+            return ""
+        locale = (await self.get_state(LocaleState)).lang
+        sums: dict[str, int] = defaultdict(int)
+        for ticket in detail.ticket_types:
+            quantity = self.quantities.get(str(ticket.id), 0)
+            if quantity:
+                sums[ticket.currency] += quantity * ticket.price_minor
+        if not sums:
+            return ""
+        if not any(sums.values()):
+            return translate("event.free", locale)
+        return " + ".join(format_money(amount, currency, locale) for currency, amount in sums.items())
+
+    # -- helpers (not events) -----------------------------------------------------------------
+
+    def _sellable(self, now: datetime) -> bool:
+        detail = self._detail
+        return detail is not None and detail.status == EventStatus.PUBLISHED and detail.ends_at > now
+
+    def _ticket(self, type_id: str) -> TicketTypeSummary | None:
+        if self._detail is None:
+            return None
+        return next((t for t in self._detail.ticket_types if str(t.id) == type_id), None)
+
+    def _limit(self, ticket: TicketTypeSummary) -> int:
+        """The most of one type this buyer may pick: the per-order maximum, or the seats left."""
+        return min(ticket.max_per_order, self._available.get(str(ticket.id), ticket.available))
+
+    def _set_quantity(self, type_id: str, quantity: int) -> None:
+        chosen = {key: value for key, value in self.quantities.items() if key != type_id}
+        if quantity > 0:
+            chosen[type_id] = quantity
+        self.quantities = chosen
+
+    def _apply_availability(self, left: dict[str, int]) -> None:
+        """Merge live seat counts; a choice that no longer fits shrinks to what is left."""
+        known = {str(t.id) for t in self._detail.ticket_types} if self._detail else set()
+        self._available = {**self._available, **{k: int(v) for k, v in left.items() if k in known}}
+        for type_id, quantity in list(self.quantities.items()):
+            ticket = self._ticket(type_id)
+            limit = self._limit(ticket) if ticket else 0
+            if quantity > limit:
+                self._set_quantity(type_id, limit if ticket and limit >= ticket.min_per_order else 0)
+
+    # -- events -------------------------------------------------------------------------------
 
     @rx.event
-    def load(self):
+    async def load(self):
         """on_load: the event named by the URL, or a "not found" box."""
         self.loaded = False
         self.not_found = False
         self._detail = None
+        self._available = {}
+        self.quantities = {}
+        self.checkout_error = ""
+        self.reserving = False
         try:
             event_id = uuid.UUID(self.event_id)  # the dynamic route argument
             with session_scope() as session:
                 self._detail = get_public_event(session, event_id=event_id)
         except (ValueError, NotFound):
             self.not_found = True
+        self._available = {str(t.id): t.available for t in self._detail.ticket_types} if self._detail else {}
+        auth = await self.get_state(AuthState)  # refreshed by the page's first on_load handler
+        self.buyer_email = auth.email
+        self.buyer_name = auth.full_name
         self.loaded = True
+        # Chained from here (not listed beside it in on_load, where a background task would start
+        # before this handler finished): it stays part of the page's load, which Reflex cancels
+        # when the tab navigates away, closes or disconnects.
+        return EventState.watch_availability if self._detail else None
+
+    @rx.event(background=True)
+    async def watch_availability(self):
+        """Chained from `load`: keep this tab's "N left" current until it leaves the page.
+
+        Subscribes first, then reads the starting counts, so no change slips in between; waits
+        outside the state lock and applies each update in a short locked block. Reflex cancels
+        the loop when the tab closes or navigates away; a newer loop of the same tab ends this one.
+        """
+        async with self:
+            if self._detail is None:
+                return
+            event_id = self._detail.id
+            self._watch_generation += 1
+            generation = self._watch_generation
+        async with live.subscription(live.inventory_channel(event_id)) as queue:
+            start = await asyncio.to_thread(_read_availability, event_id)
+            async with self:
+                if self._watch_generation != generation or self._detail is None or self._detail.id != event_id:
+                    return
+                self._apply_availability(start)
+            while True:
+                message = await queue.get()
+                left = dict(message.get("available") or {})
+                while not queue.empty():  # a burst of sales: apply it as one update
+                    left.update(queue.get_nowait().get("available") or {})
+                async with self:
+                    if self._watch_generation != generation or self._detail is None or self._detail.id != event_id:
+                        return
+                    self._apply_availability(left)
+
+    @rx.event
+    def add_ticket(self, type_id: str):
+        """One more of a type (from nothing straight to its minimum), within its limits."""
+        ticket = self._ticket(type_id)
+        if ticket is None:
+            return
+        left = self._available.get(type_id, ticket.available)
+        if not self._sellable(_now()) or _sale_problem(ticket, left, _now()):
+            return
+        quantity = max(self.quantities.get(type_id, 0) + 1, ticket.min_per_order)
+        if quantity <= self._limit(ticket):
+            self._set_quantity(type_id, quantity)
+            self.checkout_error = ""
+
+    @rx.event
+    def remove_ticket(self, type_id: str):
+        """One fewer of a type (below its minimum: none)."""
+        ticket = self._ticket(type_id)
+        if ticket is None:
+            return
+        quantity = self.quantities.get(type_id, 0) - 1
+        self._set_quantity(type_id, quantity if quantity >= ticket.min_per_order else 0)
+        self.checkout_error = ""
+
+    @rx.event
+    async def reserve(self, form_data: dict[str, str]):
+        """Hold the chosen seats and go to the order page to pay (or to the provider's checkout)."""
+        if self.reserving or self._detail is None:
+            return
+        locale = await current_locale(self)
+        self.checkout_error = ""
+        items = [(uuid.UUID(type_id), quantity) for type_id, quantity in self.quantities.items() if quantity > 0]
+        if not items:
+            self.checkout_error = error_text(InvalidQuantity(), locale)
+            return
+        self.reserving = True
+        yield  # the button shows it is busy; a second click waits and then finds `reserving`
+        now = _now()
+        try:
+            with session_scope() as session:
+                user = await acting_user(self, session, now)
+                placed = place_order(
+                    session,
+                    items=items,
+                    email=form_data.get("email", ""),
+                    phone=form_data.get("phone", ""),
+                    name=form_data.get("name", ""),
+                    user=user,
+                    locale=locale,
+                    event_id=self._detail.id,
+                    now=now,
+                    provider=active_provider(),
+                )
+                order_id, token = placed.order.id, placed.access_token
+                if placed.order.total_minor > 0 and placed.payment is None:
+                    # A provider behind the network (Stripe): open its checkout and send the buyer there.
+                    payment = start_payment(session, order_id=order_id, now=now, access_token=token)
+                    # Another host: the browser leaves for it (is_external would open a new tab).
+                    yield rx.redirect(payment.checkout_url)
+                    return
+        except BiltenError as exc:
+            self.checkout_error = error_text(exc, locale)
+            self.reserving = False
+            return
+        self.quantities = {}
+        yield rx.redirect(routes.order_url(order_id, token))

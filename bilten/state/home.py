@@ -1,9 +1,9 @@
-"""The public listing of upcoming events, with a text search and a city filter."""
+"""The public listing of upcoming events, with a text search, a city filter and a date range."""
 
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
 
 import reflex as rx
 
@@ -45,6 +45,9 @@ def place_text(venue_name: str, city: str) -> str:
 class HomeState(rx.State):
     text: str = ""
     city: str = ALL_CITIES
+    # The date range, as the date inputs give it ("YYYY-MM-DD", "" for open-ended).
+    starts_from: str = ""
+    starts_until: str = ""
     cities: list[str] = []
     loaded: bool = False
     _events: list[EventSummary] = []
@@ -74,7 +77,7 @@ class HomeState(rx.State):
     def load(self):
         """on_load: every upcoming event; the city choices come from this unfiltered list."""
         self._fetch()
-        if self.text == "" and self.city == ALL_CITIES:
+        if self.text == "" and self.city == ALL_CITIES and not self.starts_from and not self.starts_until:
             self.cities = sorted({event.city for event in self._events if event.city})
         self.loaded = True
 
@@ -93,17 +96,47 @@ class HomeState(rx.State):
         self._fetch()
 
     @rx.event
+    def set_starts_from(self, value: str):
+        self.starts_from = _iso_date(value)
+        self._fetch()
+
+    @rx.event
+    def set_starts_until(self, value: str):
+        self.starts_until = _iso_date(value)
+        self._fetch()
+
+    @rx.event
     def clear(self):
         self.text = ""
         self.city = ALL_CITIES
+        self.starts_from = ""
+        self.starts_until = ""
         self._fetch()
 
     def _fetch(self) -> None:
+        starts_from = _day_start(self.starts_from)
+        until_day = _day_start(self.starts_until)
         with session_scope() as session:
             self._events = list_upcoming_events(
                 session,
                 now=datetime.now(UTC),
                 text=self.text,
                 city="" if self.city == ALL_CITIES else self.city,
+                starts_from=starts_from,
+                # "until" includes its whole day.
+                starts_until=until_day + timedelta(days=1) if until_day else None,
             )
+
+
+def _iso_date(value: str) -> str:
+    """A date input's value if it is a real date, else "" (no bound)."""
+    try:
+        return date.fromisoformat((value or "").strip()).isoformat()
+    except ValueError:
+        return ""
+
+
+def _day_start(value: str) -> datetime | None:
+    """Midnight UTC of a day: events spread over many time zones, so days are counted in UTC."""
+    return datetime.combine(date.fromisoformat(value), time.min, tzinfo=UTC) if value else None
 

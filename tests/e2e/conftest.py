@@ -62,6 +62,7 @@ def _server_env(database_path: Path, port: int) -> dict[str, str]:
         BILTEN_DEMO="1",
         SECRET_KEY=secrets.token_urlsafe(36),  # 48 characters
         SECRET_KEY_FILE=str(database_path.parent / "secret_key"),
+        MAIL_OUTBOX_DIR=str(database_path.parent / "mail"),  # emails as .eml files without SMTP, not in the repo
         PUBLIC_URL=f"http://localhost:{port}",
         REFLEX_BUN_PATH=str(BUN),
         REFLEX_TELEMETRY_ENABLED="false",

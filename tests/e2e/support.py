@@ -26,6 +26,11 @@ class LiveApp:
     def url(self, path: str) -> str:
         return self.base_url + path
 
+    @property
+    def mail_dir(self) -> Path:
+        """Where the app writes its emails as .eml files (MAIL_OUTBOX_DIR in conftest's server env)."""
+        return self.database_path.parent / "mail"
+
 
 def wait_loaded(page: Page, name: str) -> None:
     """Wait until the page `name` rendered its data-loaded flag (its on_load handlers all ran)."""

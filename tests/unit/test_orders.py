@@ -39,6 +39,11 @@ from bilten.services.ticket_codes import load_public_key, verify_ticket_code
 from tests.factories import make_event, make_organization, make_user
 
 
+def link(order_id):
+    """The buyer's signed link token for an order."""
+    return orders.order_access_token(order_id)
+
+
 @pytest.fixture
 def shop(session, now):
     organizer = make_user(session, role=Role.ORGANIZER, now=now)
@@ -64,8 +69,9 @@ def counts(session):
 
 def paid_order(session, now, shop, quantity=2):
     placed = place(session, now, [(shop["standard"].id, quantity)])
-    orders.start_payment(session, order_id=placed.order.id, now=now)
-    orders.pay_with_test_provider(session, order_id=placed.order.id, succeeded=True, now=now)
+    orders.start_payment(session, order_id=placed.order.id, now=now, access_token=link(placed.order.id))
+    orders.pay_with_test_provider(session, order_id=placed.order.id, succeeded=True, now=now,
+                                  access_token=link(placed.order.id))
     return session.get(Order, placed.order.id)
 
 
@@ -173,23 +179,26 @@ def test_test_payment_confirms_and_issues_tickets_once(session, now, shop):
     assert order.status == OrderStatus.PAID and order.hold_expires_at is None
     assert len(session.exec(select(Ticket).where(Ticket.order_id == order.id)).all()) == 2
     with pytest.raises(OrderNotPayable):  # already paid
-        orders.pay_with_test_provider(session, order_id=order.id, succeeded=True, now=now)
+        orders.pay_with_test_provider(session, order_id=order.id, succeeded=True, now=now,
+                                  access_token=link(order.id))
     assert len(session.exec(select(Ticket)).all()) == 2
 
 
 def test_declined_test_payment_keeps_the_hold_for_another_try(session, now, shop):
     order = place(session, now, [(shop["standard"].id, 1)]).order
-    orders.start_payment(session, order_id=order.id, now=now)
-    outcome = orders.pay_with_test_provider(session, order_id=order.id, succeeded=False, now=now)
+    orders.start_payment(session, order_id=order.id, now=now, access_token=link(order.id))
+    outcome = orders.pay_with_test_provider(session, order_id=order.id, succeeded=False, now=now,
+                                  access_token=link(order.id))
     assert outcome.result == "failed"
     assert session.get(Order, order.id).status == OrderStatus.PENDING
-    orders.start_payment(session, order_id=order.id, now=now + timedelta(minutes=1))
-    assert orders.pay_with_test_provider(session, order_id=order.id, succeeded=True, now=now).result == "paid"
+    orders.start_payment(session, order_id=order.id, now=now + timedelta(minutes=1), access_token=link(order.id))
+    assert orders.pay_with_test_provider(session, order_id=order.id, succeeded=True, now=now,
+                                  access_token=link(order.id)).result == "paid"
 
 
 def test_expired_hold_returns_seats_and_cannot_be_paid(session, now, shop):
     order = place(session, now, [(shop["standard"].id, 3)]).order
-    orders.start_payment(session, order_id=order.id, now=now)
+    orders.start_payment(session, order_id=order.id, now=now, access_token=link(order.id))
     assert orders.expire_holds(session, now=now + timedelta(minutes=14)) == []
     expired = orders.expire_holds(session, now=now + timedelta(minutes=15))
     assert [e.order_id for e in expired] == [order.id] and expired[0].open_checkouts[0][0] == "test"
@@ -197,9 +206,11 @@ def test_expired_hold_returns_seats_and_cannot_be_paid(session, now, shop):
     assert session.get(TicketType, shop["standard"].id).reserved == 0
     assert session.exec(select(Payment)).one().status == PaymentStatus.CANCELED
     with pytest.raises(OrderNotPayable):
-        orders.pay_with_test_provider(session, order_id=order.id, succeeded=True, now=now + timedelta(minutes=16))
+        orders.pay_with_test_provider(session, order_id=order.id, succeeded=True, now=now + timedelta(minutes=16),
+                                      access_token=link(order.id))
     with pytest.raises(OrderNotPayable):
-        orders.start_payment(session, order_id=order.id, now=now + timedelta(minutes=16))
+        orders.start_payment(session, order_id=order.id, now=now + timedelta(minutes=16),
+                             access_token=link(order.id))
 
 
 def _confirm(order, payment, **overrides):
@@ -212,7 +223,7 @@ def _confirm(order, payment, **overrides):
 
 def test_late_payment_with_seats_free_is_accepted(session, now, shop):
     order = place(session, now, [(shop["standard"].id, 2)]).order
-    payment = orders.start_payment(session, order_id=order.id, now=now)
+    payment = orders.start_payment(session, order_id=order.id, now=now, access_token=link(order.id))
     orders.expire_holds(session, now=now + timedelta(minutes=20))
     outcome = orders.apply_payment_update(session, provider="test", update=_confirm(order, payment),
                                           now=now + timedelta(minutes=21))
@@ -223,7 +234,7 @@ def test_late_payment_with_seats_free_is_accepted(session, now, shop):
 
 def test_late_payment_for_sold_out_seats_is_refunded(session, now, shop):
     order = place(session, now, [(shop["standard"].id, 2)]).order
-    payment = orders.start_payment(session, order_id=order.id, now=now)
+    payment = orders.start_payment(session, order_id=order.id, now=now, access_token=link(order.id))
     orders.expire_holds(session, now=now + timedelta(minutes=20))
     place(session, now + timedelta(minutes=20), [(shop["standard"].id, 4)])  # someone else takes the seats
     outcome = orders.apply_payment_update(session, provider="test", update=_confirm(order, payment),
@@ -242,7 +253,7 @@ def test_late_payment_for_sold_out_seats_is_refunded(session, now, shop):
 
 def test_duplicate_and_out_of_order_updates_are_harmless(session, now, shop):
     order = place(session, now, [(shop["standard"].id, 1)]).order
-    payment = orders.start_payment(session, order_id=order.id, now=now)
+    payment = orders.start_payment(session, order_id=order.id, now=now, access_token=link(order.id))
     first = orders.apply_payment_update(session, provider="test", update=_confirm(order, payment), now=now)
     again = orders.apply_payment_update(session, provider="test", update=_confirm(order, payment), now=now)
     other_id = orders.apply_payment_update(session, provider="test", update=_confirm(order, payment, event_id="evt_2"),
@@ -258,7 +269,7 @@ def test_duplicate_and_out_of_order_updates_are_harmless(session, now, shop):
 
 def test_wrong_amount_or_unknown_order_changes_nothing(session, now, shop):
     order = place(session, now, [(shop["standard"].id, 1)]).order
-    payment = orders.start_payment(session, order_id=order.id, now=now)
+    payment = orders.start_payment(session, order_id=order.id, now=now, access_token=link(order.id))
     with pytest.raises(AmountMismatch):
         orders.apply_payment_update(session, provider="test", update=_confirm(order, payment, amount_minor=1), now=now)
     with pytest.raises(AmountMismatch):
@@ -281,7 +292,7 @@ def test_buyer_cancels_pending_order_with_the_signed_link_only(session, now, sho
     with pytest.raises(NotFound):
         orders.cancel_order(session, order_id=order.id, now=now, actor=stranger)
     cancelled = orders.cancel_order(session, order_id=order.id, now=now,
-                                    access_token=orders.order_access_token(order.id))
+                                    access_token=link(order.id))
     assert cancelled.status == OrderStatus.CANCELLED
     assert session.get(TicketType, shop["standard"].id).reserved == 0
 
@@ -289,7 +300,7 @@ def test_buyer_cancels_pending_order_with_the_signed_link_only(session, now, sho
 def test_buyer_cannot_cancel_a_paid_order_but_the_organizer_refunds_it(session, now, shop):
     order = paid_order(session, now, shop)
     with pytest.raises(OrderNotCancellable):
-        orders.cancel_order(session, order_id=order.id, now=now, access_token=orders.order_access_token(order.id))
+        orders.cancel_order(session, order_id=order.id, now=now, access_token=link(order.id))
     rival = make_user(session, role=Role.ORGANIZER, now=now)
     make_organization(session, members=(rival,), now=now)
     with pytest.raises(NotFound):
@@ -303,3 +314,16 @@ def test_buyer_cannot_cancel_a_paid_order_but_the_organizer_refunds_it(session, 
     assert {"order.cancelled", "payment.refunded"} <= actions
     with pytest.raises(OrderNotCancellable):
         orders.cancel_order(session, order_id=order.id, now=now, actor=shop["organizer"])
+
+
+def test_paying_needs_the_signed_link_or_the_buyers_account(session, now, shop):
+    order = place(session, now, [(shop["standard"].id, 1)]).order
+    stranger = make_user(session, now=now)
+    with pytest.raises(NotFound):
+        orders.start_payment(session, order_id=order.id, now=now)
+    with pytest.raises(NotFound):
+        orders.start_payment(session, order_id=order.id, now=now, user=stranger, access_token="forged")
+    orders.start_payment(session, order_id=order.id, now=now, access_token=link(order.id))
+    with pytest.raises(NotFound):
+        orders.pay_with_test_provider(session, order_id=order.id, succeeded=True, now=now, user=stranger)
+    assert session.get(Order, order.id).status == OrderStatus.PENDING

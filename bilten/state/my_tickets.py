@@ -1,0 +1,92 @@
+"""The signed-in buyer's orders and tickets, newest first."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from datetime import UTC, datetime
+
+import reflex as rx
+
+from bilten import routes
+from bilten.db import session_scope
+from bilten.i18n import format_datetime, format_money, translate
+from bilten.services.access import Permission
+from bilten.services.tickets import OrderView, my_orders
+from bilten.state.auth import guard, private_state
+from bilten.state.home import place_text
+from bilten.state.i18n import LocaleState
+from bilten.state.order import TicketDisplay, order_phase, ticket_displays, ticket_qr_images
+
+
+@dataclasses.dataclass(frozen=True)
+class MyOrderDisplay:
+    id: str
+    url: str
+    number: str
+    event_title: str
+    when: str
+    place: str
+    phase: str
+    status_label: str
+    total: str
+    tickets: list[TicketDisplay]
+
+
+def _qr_images(orders: list[OrderView]) -> dict[str, str]:
+    return {key: uri for order in orders for key, uri in ticket_qr_images(order.tickets).items()}
+
+
+@private_state
+class MyTicketsState(rx.State):
+    loaded: bool = False
+    _orders: list[OrderView] = []
+    _qr: dict[str, str] = {}
+
+    @rx.var
+    async def orders(self) -> list[MyOrderDisplay]:
+        locale = (await self.get_state(LocaleState)).lang
+        now = datetime.now(UTC)
+        displays = []
+        for order in self._orders:
+            phase = order_phase(order, now)
+            displays.append(
+                MyOrderDisplay(
+                    id=str(order.id),
+                    url=routes.order_url(order.id),
+                    number=str(order.id)[:8].upper(),
+                    event_title=order.event_title,
+                    when=format_datetime(order.event_starts_at, order.event_timezone, locale),
+                    place=place_text(order.venue_name, order.city),
+                    phase=phase,
+                    status_label=translate(f"order.status.{phase}", locale),
+                    total=(
+                        translate("event.free", locale)
+                        if order.total_minor == 0
+                        else format_money(order.total_minor, order.currency, locale)
+                    ),
+                    tickets=ticket_displays(order, self._qr, locale),
+                )
+            )
+        return displays
+
+    @rx.var
+    def has_orders(self) -> bool:
+        return bool(self._orders)
+
+    @rx.event
+    async def load(self):
+        """on_load: signed-in users only; their orders with a QR image per ticket that gets in."""
+        self.loaded = False
+        with session_scope() as session:
+            access = await guard(self, session, Permission.ACCOUNT, now=datetime.now(UTC))
+            if access.user is None:
+                self._orders = []
+                self._qr = {}
+                self.loaded = True
+                return access.redirect
+            orders = my_orders(session, user=access.user)
+        self._orders = orders
+        self._qr = await asyncio.to_thread(_qr_images, orders)
+        self.loaded = True
+        return None

@@ -1,0 +1,395 @@
+"""One order's page: pay (test mode or the provider's checkout), cancel, and the tickets once paid.
+
+Guests reach it with the signed link (`?token=`), buyers with their session, organizers of the
+event through their role. The token and the order view stay on the server; the browser gets
+display text, QR images (data: URIs) and the download links (which carry the same token the
+buyer's link does).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import dataclasses
+import uuid
+from datetime import UTC, datetime
+
+import reflex as rx
+from sqlmodel import Session
+
+from bilten import routes
+from bilten.db import session_scope
+from bilten.i18n import format_datetime, format_money, translate
+from bilten.models import OrderStatus, PaymentStatus, TicketStatus
+from bilten.notifications.attachments import qr_png
+from bilten.payments.test import TEST_PROVIDER
+from bilten.services.errors import BiltenError, NotFound
+from bilten.services.orders import cancel_order, order_access_token, pay_with_test_provider, start_payment
+from bilten.services.tickets import (
+    OrderView,
+    TicketView,
+    order_view,
+    reissue_ticket,
+    resend_tickets_email,
+    set_ticket_holder,
+)
+from bilten.state.auth import acting_user, error_text, private_state
+from bilten.state.home import place_text
+from bilten.state.i18n import LocaleState, current_locale
+
+CONFIRM_POLL_SECONDS = 2
+CONFIRM_POLL_ATTEMPTS = 30  # a minute for the provider's webhook after a checkout came back "paid"
+
+
+@dataclasses.dataclass(frozen=True)
+class TicketDisplay:
+    id: str
+    heading: str  # "Ticket 1 of 2"
+    ticket_type: str
+    holder_name: str
+    valid: bool
+    status_label: str
+    qr: str  # a data: URI ("" for tickets that no longer get in)
+
+
+@dataclasses.dataclass(frozen=True)
+class OrderLineDisplay:
+    label: str  # "2 × Standing"
+    amount: str
+
+
+@dataclasses.dataclass(frozen=True)
+class OrderSummary:
+    number: str = ""
+    status_label: str = ""
+    # What the page shows: "pending", "paid", "expired", "cancelled" or "refunded".
+    phase: str = ""
+    # How a pending order gets paid: "test" (the test-mode panel), "checkout" (the provider's page),
+    # "retry" (the last attempt failed: open a new one) or "confirming" (back from the checkout,
+    # waiting for the provider's word).
+    payment: str = ""
+    payment_declined: bool = False
+    checkout_url: str = ""
+    hold_deadline_ms: int = 0  # when the hold runs out, for the countdown in the browser
+    event_title: str = ""
+    event_url: str = ""
+    when: str = ""
+    place: str = ""
+    email: str = ""
+    total: str = ""
+    pdf_url: str = ""
+    calendar_url: str = ""
+
+
+def qr_data_uri(code: str) -> str:
+    return "data:image/png;base64," + base64.b64encode(qr_png(code)).decode()
+
+
+def ticket_qr_images(tickets: list[TicketView]) -> dict[str, str]:
+    """QR images of the tickets that still get in, by ticket id (drawn once per code, then cached)."""
+    return {str(t.id): qr_data_uri(t.code) for t in tickets if t.status == TicketStatus.VALID}
+
+
+def order_phase(view: OrderView, now: datetime) -> str:
+    if view.status == OrderStatus.PENDING and (view.hold_expires_at is None or view.hold_expires_at <= now):
+        return "expired"  # the sweeper releases it within seconds
+    return str(view.status)
+
+
+def ticket_displays(view: OrderView, qr: dict[str, str], locale: str) -> list[TicketDisplay]:
+    count = len(view.tickets)
+    return [
+        TicketDisplay(
+            id=str(ticket.id),
+            heading=translate("order.ticket_heading", locale, number=number, count=count),
+            ticket_type=ticket.ticket_type,
+            holder_name=ticket.holder_name,
+            valid=ticket.status == TicketStatus.VALID,
+            status_label=translate(f"ticket.status.{ticket.status}", locale),
+            qr=qr.get(str(ticket.id), ""),
+        )
+        for number, ticket in enumerate(view.tickets, start=1)
+    ]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _read_order(order_id: uuid.UUID, link_token: str) -> tuple[OrderView, dict[str, str]]:
+    """For background tasks: the order view and its QR images, off the event loop."""
+    with session_scope() as session:
+        view = order_view(session, order_id=order_id, user=None, access_token=link_token)
+    return view, ticket_qr_images(view.tickets)
+
+
+@private_state
+class OrderState(rx.State):
+    """The route `/orders/[order_id]` gives this state the `order_id` var."""
+
+    loaded: bool = False
+    not_found: bool = False
+    busy: bool = False
+    resend_error: str = ""
+    action_error: str = ""
+
+    _token: str = ""  # the signed guest link from the URL ("" for signed-in owners and organizers)
+    # The order's guest token, once this visitor was let in: for the download links and background reads.
+    _link_token: str = ""
+    _returned_paid: bool = False  # back from the provider's checkout with `paid=1`
+    _view: OrderView | None = None
+    _qr: dict[str, str] = {}
+
+    # -- what the page shows ------------------------------------------------------------------
+
+    @rx.var
+    async def summary(self) -> OrderSummary:
+        view = self._view
+        if view is None:
+            return OrderSummary()
+        locale = (await self.get_state(LocaleState)).lang
+        phase = order_phase(view, _now())
+        declined = view.payment_status in (PaymentStatus.FAILED, PaymentStatus.CANCELED)
+        if view.payment_status != PaymentStatus.PENDING:
+            payment = "retry"
+        elif view.payment_provider == TEST_PROVIDER:
+            payment = "test"
+        elif self._returned_paid:
+            payment = "confirming"
+        else:
+            payment = "checkout"
+        return OrderSummary(
+            number=str(view.id)[:8].upper(),
+            status_label=translate(f"order.status.{phase}", locale),
+            phase=phase,
+            payment=payment,
+            payment_declined=declined,
+            checkout_url=view.checkout_url if payment == "checkout" else "",
+            hold_deadline_ms=int(view.hold_expires_at.timestamp() * 1000) if view.hold_expires_at else 0,
+            event_title=view.event_title,
+            event_url=routes.event_url(view.event_id),
+            when=format_datetime(view.event_starts_at, view.event_timezone, locale),
+            place=place_text(view.venue_name, view.city),
+            email=view.buyer_email,
+            total=(
+                translate("event.free", locale)
+                if view.total_minor == 0
+                else format_money(view.total_minor, view.currency, locale)
+            ),
+            pdf_url=routes.order_tickets_pdf_url(view.id, self._link_token),
+            calendar_url=routes.order_calendar_url(view.id, self._link_token),
+        )
+
+    @rx.var
+    async def lines(self) -> list[OrderLineDisplay]:
+        view = self._view
+        if view is None:
+            return []
+        locale = (await self.get_state(LocaleState)).lang
+        return [
+            OrderLineDisplay(
+                label=translate("order.line", locale, quantity=line.quantity, ticket_type=line.ticket_type),
+                amount=(
+                    translate("event.free", locale)
+                    if line.line_total_minor == 0
+                    else format_money(line.line_total_minor, view.currency, locale)
+                ),
+            )
+            for line in view.lines
+        ]
+
+    @rx.var
+    async def tickets(self) -> list[TicketDisplay]:
+        if self._view is None:
+            return []
+        locale = (await self.get_state(LocaleState)).lang
+        return ticket_displays(self._view, self._qr, locale)
+
+    # -- helpers (not events) -----------------------------------------------------------------
+
+    def _order_uuid(self) -> uuid.UUID:
+        return uuid.UUID(self.order_id)  # the dynamic route argument
+
+    def _loaded_order_id(self) -> uuid.UUID:
+        """The order this tab was let in to. For services that do not check access themselves
+        (test payments, opening a new payment), so a crafted event cannot act on another order."""
+        if self._view is None or str(self._view.id) != self.order_id:
+            raise NotFound()
+        return self._view.id
+
+    def _reload(self, session: Session, user) -> None:  # noqa: ANN001 - a User or None
+        """Read the order again after an action (QR images come from the cache, or are drawn once)."""
+        self._view = order_view(session, order_id=self._order_uuid(), user=user, access_token=self._token)
+        self._qr = ticket_qr_images(self._view.tickets)
+
+    # -- events -------------------------------------------------------------------------------
+
+    @rx.event
+    async def load(self):
+        """on_load: the order, if this visitor may see it (else the same "not found" as a wrong id)."""
+        self.loaded = False
+        self.not_found = False
+        self.busy = False
+        self.resend_error = ""
+        self.action_error = ""
+        self._view = None
+        self._qr = {}
+        self._link_token = ""
+        query = self.router.url.query_parameters
+        self._token = (query.get("token") or "")[:100]
+        self._returned_paid = query.get("paid") == "1"
+        now = _now()
+        try:
+            order_id = self._order_uuid()
+            with session_scope() as session:
+                user = await acting_user(self, session, now)
+                view = order_view(session, order_id=order_id, user=user, access_token=self._token)
+        except (ValueError, NotFound):
+            self.not_found = True
+            self.loaded = True
+            return None
+        self._view = view
+        self._link_token = self._token or order_access_token(view.id)
+        self._qr = await asyncio.to_thread(ticket_qr_images, view.tickets)
+        self.loaded = True
+        if self._returned_paid and view.status == OrderStatus.PENDING and view.payment_provider != TEST_PROVIDER:
+            return OrderState.await_confirmation
+        return None
+
+    @rx.event(background=True)
+    async def await_confirmation(self):
+        """Back from the provider's checkout before its webhook arrived: look again for a minute."""
+        async with self:
+            if self._view is None:
+                return
+            order_id, link_token = self._view.id, self._link_token
+        for _ in range(CONFIRM_POLL_ATTEMPTS):
+            await asyncio.sleep(CONFIRM_POLL_SECONDS)
+            try:
+                view, qr = await asyncio.to_thread(_read_order, order_id, link_token)
+            except BiltenError:
+                return
+            if view.status == OrderStatus.PENDING and view.payment_status == PaymentStatus.PENDING:
+                continue
+            async with self:
+                if self._view is None or self._view.id != order_id:
+                    return
+                self._view, self._qr = view, qr
+            return
+
+    @rx.event
+    def refresh(self):
+        """The countdown reached zero: show what the order is now."""
+        if self._view is None:
+            return
+        with session_scope() as session:
+            self._view = order_view(session, order_id=self._view.id, user=None, access_token=self._link_token)
+
+    @rx.event
+    async def pay_test(self, succeeded: bool):
+        """The test-mode panel's "Pay now" / "Decline": no money moves."""
+        locale = await current_locale(self)
+        self.action_error = ""
+        now = _now()
+        try:
+            with session_scope() as session:
+                pay_with_test_provider(session, order_id=self._loaded_order_id(), succeeded=succeeded, now=now,
+                                       access_token=self._link_token)
+                self._reload(session, await acting_user(self, session, now))
+        except BiltenError as exc:
+            self.action_error = error_text(exc, locale)
+            return None
+        if succeeded and self._view.status == OrderStatus.PAID:
+            return rx.toast.success(translate("order.paid_toast", locale))
+        return rx.toast.warning(translate("order.declined_toast", locale))
+
+    @rx.event
+    async def retry_payment(self):
+        """After a declined or abandoned payment: open a new one (same order, same seats)."""
+        locale = await current_locale(self)
+        self.action_error = ""
+        now = _now()
+        try:
+            with session_scope() as session:
+                payment = start_payment(session, order_id=self._loaded_order_id(), now=now,
+                                        access_token=self._link_token)
+                checkout_url, provider = payment.checkout_url, payment.provider
+                self._reload(session, await acting_user(self, session, now))
+        except BiltenError as exc:
+            self.action_error = error_text(exc, locale)
+            return None
+        if provider != TEST_PROVIDER and checkout_url:
+            return rx.redirect(checkout_url)  # the provider's own page (another host)
+        return None
+
+    @rx.event
+    async def cancel(self):
+        """The buyer drops a pending order: its seats go back on sale at once."""
+        locale = await current_locale(self)
+        self.action_error = ""
+        now = _now()
+        try:
+            with session_scope() as session:
+                user = await acting_user(self, session, now)
+                cancel_order(session, order_id=self._order_uuid(), now=now, actor=user, access_token=self._token)
+                self._reload(session, user)
+        except BiltenError as exc:
+            self.action_error = error_text(exc, locale)
+            return None
+        return rx.toast.info(translate("order.cancelled_toast", locale))
+
+    @rx.event
+    async def set_holder(self, form_data: dict[str, str]):
+        """The inline form under a ticket: who will use it."""
+        locale = await current_locale(self)
+        now = _now()
+        try:
+            ticket_id = uuid.UUID(form_data.get("ticket_id", ""))
+            with session_scope() as session:
+                user = await acting_user(self, session, now)
+                set_ticket_holder(
+                    session,
+                    ticket_id=ticket_id,
+                    holder_name=form_data.get("holder_name", ""),
+                    now=now,
+                    user=user,
+                    access_token=self._token,
+                )
+                self._reload(session, user)
+        except ValueError:
+            return rx.toast.error(translate("error.not_found", locale))
+        except BiltenError as exc:
+            return rx.toast.error(error_text(exc, locale))
+        return rx.toast.success(translate("order.holder_saved", locale))
+
+    @rx.event
+    async def reissue(self, ticket_id: str):
+        """Replace a ticket's code (confirmed in a dialog first): the old QR stops working."""
+        locale = await current_locale(self)
+        now = _now()
+        try:
+            with session_scope() as session:
+                user = await acting_user(self, session, now)
+                reissue_ticket(session, ticket_id=uuid.UUID(ticket_id), now=now, user=user, access_token=self._token)
+                self._view = order_view(session, order_id=self._order_uuid(), user=user, access_token=self._token)
+        except ValueError:
+            return rx.toast.error(translate("error.not_found", locale))
+        except BiltenError as exc:
+            return rx.toast.error(error_text(exc, locale))
+        self._qr = await asyncio.to_thread(ticket_qr_images, self._view.tickets)  # a new code: a new image
+        return rx.toast.success(translate("order.reissued", locale))
+
+    @rx.event
+    async def resend_email(self):
+        locale = await current_locale(self)
+        self.resend_error = ""
+        now = _now()
+        try:
+            with session_scope() as session:
+                user = await acting_user(self, session, now)
+                resend_tickets_email(session, order_id=self._order_uuid(), now=now, user=user, access_token=self._token)
+        except BiltenError as exc:
+            self.resend_error = error_text(exc, locale)
+            return None
+        return rx.toast.success(translate("order.resent", locale, email=self._view.buyer_email if self._view else ""))
+

@@ -1,0 +1,68 @@
+"""Forgotten passwords: ask for a reset link by email, then choose a new password with it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import reflex as rx
+
+from bilten.db import session_scope
+from bilten.i18n import translate
+from bilten.services.accounts import request_password_reset, reset_password
+from bilten.services.errors import BiltenError, InvalidToken
+from bilten.state.auth import error_text
+from bilten.state.i18n import current_locale
+
+
+class PasswordResetState(rx.State):
+    loaded: bool = False
+    # The request page answers the same whatever the address: nobody learns who has an account.
+    requested: bool = False
+    has_token: bool = False
+    reset_done: bool = False
+    reset_error: str = ""
+    _token: str = ""
+
+    @rx.event
+    def load_request(self):
+        """on_load of /forgot-password."""
+        self.requested = False
+        self.loaded = True
+
+    @rx.event
+    def request_reset(self, form_data: dict[str, str]):
+        with session_scope() as session:
+            request_password_reset(session, email=form_data.get("email", ""), now=datetime.now(UTC))
+        self.requested = True
+
+    @rx.event
+    def load_reset(self):
+        """on_load of /reset-password?token=...: the token stays on the server."""
+        self._token = (self.router.url.query_parameters.get("token") or "")[:200]
+        self.has_token = bool(self._token)
+        self.reset_done = False
+        self.reset_error = ""
+        self.loaded = True
+
+    @rx.event
+    async def set_new_password(self, form_data: dict[str, str]):
+        locale = await current_locale(self)
+        self.reset_error = ""
+        password = form_data.get("new_password", "")
+        if password != form_data.get("new_password_confirm", ""):
+            self.reset_error = translate("error.passwords_differ", locale)
+            return None
+        try:
+            with session_scope() as session:
+                reset_password(session, token=self._token, new_password=password, now=datetime.now(UTC))
+        except InvalidToken:
+            # Used up or too old: the page offers to ask for a new link instead of the form.
+            self._token = ""
+            self.has_token = False
+            return None
+        except BiltenError as exc:
+            self.reset_error = error_text(exc, locale)
+            return None
+        self._token = ""
+        self.reset_done = True
+        return rx.toast.success(translate("reset.done", locale))
