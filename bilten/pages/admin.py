@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from bilten import routes
 from bilten.components.layout import page_header, page_shell
 from bilten.components.notice import forbidden_box
 from bilten.state.admin import ROLES, AdminState
@@ -77,7 +78,21 @@ def users_table() -> rx.Component:
 
 def admin_page() -> rx.Component:
     return page_shell(
-        page_header(LocaleState.t["admin.title"], LocaleState.t["admin.subtitle"]),
+        rx.flex(
+            page_header(LocaleState.t["admin.title"], LocaleState.t["admin.subtitle"]),
+            rx.cond(
+                AuthState.can_admin,
+                rx.link(
+                    rx.button(rx.icon("mail-warning", size=16), LocaleState.t["notifications.title"], variant="soft"),
+                    href=routes.ADMIN_NOTIFICATIONS,
+                    id="admin-notifications-link",
+                ),
+            ),
+            justify="between",
+            align="start",
+            wrap="wrap",
+            spacing="3",
+        ),
         rx.cond(
             AdminState.loaded,
             rx.cond(AuthState.denied, forbidden_box(), rx.cond(AuthState.can_admin, users_table())),

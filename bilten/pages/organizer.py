@@ -15,7 +15,20 @@ from bilten.state.organizer import OrganizerState
 def event_row(row) -> rx.Component:  # noqa: ANN001 - an ObjectVar of OrganizerEventView
     return rx.table.row(
         rx.table.row_header_cell(
-            rx.cond(row.public, rx.link(row.title, href=row.url), rx.text(row.title)),
+            rx.hstack(
+                rx.link(row.title, href=row.office_url, class_name="office-link"),
+                rx.cond(
+                    row.public,
+                    rx.link(
+                        rx.icon("external-link", size=14),
+                        href=row.url,
+                        aria_label=LocaleState.t["office.public_page"],
+                        title=LocaleState.t["office.public_page"],
+                    ),
+                ),
+                align="center",
+                spacing="2",
+            ),
         ),
         rx.table.cell(row.organization),
         rx.table.cell(

@@ -20,6 +20,7 @@ from bilten.state.i18n import LocaleState
 class OrganizerEventView:
     id: str
     url: str
+    office_url: str
     title: str
     organization: str
     status: str
@@ -41,6 +42,7 @@ class OrganizerState(rx.State):
             OrganizerEventView(
                 id=str(row.id),
                 url=routes.event_url(row.id),
+                office_url=routes.organizer_event_url(row.id),
                 title=row.title,
                 organization=row.organization_name,
                 status=str(row.status),

@@ -1,0 +1,88 @@
+"""`/admin/notifications`: messages that could not be delivered, and a retry for each (admins only)."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from datetime import UTC, datetime
+
+import reflex as rx
+
+from bilten.db import session_scope
+from bilten.i18n import format_datetime, translate
+from bilten.notifications import NotificationPublic, list_failed_notifications, retry_notification
+from bilten.services.access import Permission
+from bilten.services.errors import BiltenError
+from bilten.state.auth import acting_user, error_text, guard, private_state
+from bilten.state.i18n import LocaleState, current_locale
+
+TIMEZONE = "UTC"  # notifications belong to no event: their times are shown in UTC, and say so
+
+
+@dataclasses.dataclass(frozen=True)
+class FailedNotificationView:
+    id: str
+    recipient: str
+    subject: str
+    topic: str
+    channel: str
+    attempts: int
+    last_error: str
+    failed_at: str
+
+
+@private_state
+class AdminNotificationsState(rx.State):
+    loaded: bool = False
+    _rows: list[NotificationPublic] = []
+
+    @rx.var
+    async def notifications(self) -> list[FailedNotificationView]:
+        locale = (await self.get_state(LocaleState)).lang
+        return [
+            FailedNotificationView(
+                id=str(row.id),
+                recipient=row.recipient,
+                subject=row.subject or row.topic,
+                topic=row.topic,
+                channel=row.channel,
+                attempts=row.attempts,
+                last_error=row.last_error,
+                failed_at=format_datetime(row.failed_at or row.created_at, TIMEZONE, locale),
+            )
+            for row in self._rows
+        ]
+
+    @rx.var
+    def has_notifications(self) -> bool:
+        return bool(self._rows)
+
+    @rx.event
+    async def load(self):
+        """on_load: admins only."""
+        self.loaded = False
+        with session_scope() as session:
+            access = await guard(self, session, Permission.ADMIN, now=datetime.now(UTC))
+            if access.user is None:
+                self._rows = []
+                self.loaded = True
+                return access.redirect
+            self._rows = list_failed_notifications(session, actor=access.user)
+        self.loaded = True
+        return None
+
+    @rx.event
+    async def retry(self, notification_id: str):
+        locale = await current_locale(self)
+        try:
+            wanted = uuid.UUID(notification_id)
+        except ValueError:
+            return rx.toast.error(translate("error.not_found", locale))
+        try:
+            with session_scope() as session:
+                actor = await acting_user(self, session, datetime.now(UTC))
+                retried = retry_notification(session, actor=actor, notification_id=wanted, now=datetime.now(UTC))
+        except BiltenError as exc:
+            return [AdminNotificationsState.load, rx.toast.error(error_text(exc, locale))]
+        self._rows = [row for row in self._rows if row.id != retried.id]
+        return rx.toast.success(translate("notifications.retried", locale, recipient=retried.recipient))
