@@ -36,6 +36,11 @@ def authorize(
     """Return the user when allowed; raise NotAuthenticated (nobody signed in) or Forbidden."""
     if user is None or not user.is_active:
         raise NotAuthenticated()
+    event = None
+    if permission in (Permission.EVENT_MANAGE, Permission.EVENT_SCAN):
+        event = session.get(Event, event_id) if event_id else None
+        if event is None:
+            raise NotFound()  # for admins too: an unknown event is unknown to everyone
     if user.role == Role.ADMIN or permission == Permission.ACCOUNT:
         return user
     if permission == Permission.ORGANIZER_AREA:
@@ -44,10 +49,7 @@ def authorize(
     elif permission == Permission.ORGANIZATION_MANAGE:
         if organization_id is not None and organization_id in _member_organization_ids(session, user.id):
             return user
-    elif permission in (Permission.EVENT_MANAGE, Permission.EVENT_SCAN):
-        event = session.get(Event, event_id) if event_id else None
-        if event is None:
-            raise NotFound()
+    elif event is not None:
         if event.organization_id in _member_organization_ids(session, user.id):
             return user
         if permission == Permission.EVENT_SCAN and _is_assigned_staff(session, user.id, event.id):

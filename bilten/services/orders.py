@@ -363,7 +363,8 @@ def _record_payment_start(session: Session, order: Order, provider: str, payment
     return payment
 
 
-def _cancel_unpaid(session: Session, order_id: uuid.UUID, *, now: datetime, reason: str) -> None:
+def _cancel_unpaid(session: Session, order_id: uuid.UUID, *, now: datetime, reason: str,
+                   actor: User | None = None) -> None:
     order = session.exec(select(Order).where(Order.id == order_id).with_for_update()).one()
     if order.status != OrderStatus.PENDING:
         session.rollback()
@@ -373,7 +374,7 @@ def _cancel_unpaid(session: Session, order_id: uuid.UUID, *, now: datetime, reas
     session.add(order)
     _return_seats(session, _lines(session, order.id))
     record_audit(session, action="order.cancelled", object_type="order", object_id=order.id, now=now,
-                 data={"reason": reason})
+                 actor_user_id=actor.id if actor else None, data={"reason": reason})
     session.commit()
     _publish_availability(session, order.event_id)
 
@@ -439,6 +440,7 @@ def apply_payment_update(session: Session, *, provider: str, update: PaymentUpda
         # The hold still counts its seats even if its time ran out and the sweeper has not run.
         _mark_paid(session, order, event=event, lines=lines, now=now)
         session.commit()
+        _publish_availability(session, order.event_id)  # seats left are the same; held became sold
         return PaymentOutcome(result="paid", order_id=order.id, payment_id=payment.id)
 
     if order.status in (OrderStatus.EXPIRED, OrderStatus.CANCELLED) and _retake_seats(session, lines):
@@ -607,7 +609,7 @@ def cancel_order(
         raise NotFound()
     is_organizer = is_allowed(session, actor, Permission.EVENT_MANAGE, event_id=order.event_id)
     if order.status == OrderStatus.PENDING:
-        _cancel_unpaid(session, order.id, now=now, reason="by_organizer" if is_organizer else "by_buyer")
+        _cancel_unpaid(session, order.id, now=now, reason="by_organizer" if is_organizer else "by_buyer", actor=actor)
         return session.get(Order, order.id)
     if order.status != OrderStatus.PAID or not is_organizer:
         raise OrderNotCancellable()

@@ -121,3 +121,8 @@ def test_admin_user_management_is_admin_only(session, world, now):
         users.set_user_role(session, actor=world["admin"], user_id=world["attendee"].id, role="emperor", now=now)
     with pytest.raises(ValidationFailed):
         users.set_user_role(session, actor=world["admin"], user_id=world["admin"].id, role="attendee", now=now)
+
+
+def test_unknown_event_is_not_found_for_admins_too(session, world):
+    with pytest.raises(NotFound):
+        authorize(session, world["admin"], Permission.EVENT_SCAN, event_id=uuid.uuid4())
