@@ -3,6 +3,7 @@
 import reflex as rx
 from reflex_base.plugins.sitemap import SitemapPlugin
 
+from bilten.pwa import ScanPwaPlugin
 from bilten.settings import get_settings
 
 settings = get_settings()
@@ -16,6 +17,7 @@ config = rx.Config(
     show_built_with_reflex=False,
     disable_plugins=[SitemapPlugin],
     plugins=[
+        ScanPwaPlugin(),
         rx.plugins.RadixThemesPlugin(
             theme=rx.theme(appearance="light", accent_color="indigo", gray_color="slate", radius="medium")
         ),
