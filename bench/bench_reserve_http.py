@@ -52,6 +52,8 @@ def main() -> None:
             process = start_backend(url, port, workers)
             run_wrk(port, min(clients, 10), 2, type_id)  # warm-up: imports, pools, JIT-free but cold caches
             result = run_wrk(port, clients, args.seconds, type_id)
+            stop(process)  # no request still in flight while counting
+            process = None
             counter, in_lines, capacity = reserved(url, type_id)
         finally:
             if process:

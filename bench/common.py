@@ -65,16 +65,16 @@ def hot_ticket_type(url: str, *, quantity: int, max_per_order: int = 10) -> uuid
 
 
 def reserved(url: str, type_id: uuid.UUID) -> tuple[int, int, int]:
-    """(reserved counter, seats in order lines of live orders, quantity) for the oversell check."""
+    """(reserved counter, seats in order lines of live orders, quantity) for the oversell check,
+    read in one statement (one snapshot) once the load has stopped."""
     engine = make_engine(url)
     with engine.connect() as connection:
-        counter, quantity = connection.execute(
-            text("SELECT reserved, quantity FROM ticket_type WHERE id = :id"), {"id": type_id}
+        counter, lines, quantity = connection.execute(
+            text("SELECT t.reserved, (SELECT coalesce(sum(l.quantity), 0) FROM order_line l "
+                 "JOIN ticket_order o ON o.id = l.order_id "
+                 "WHERE l.ticket_type_id = t.id AND o.status IN ('pending', 'paid')), t.quantity "
+                 "FROM ticket_type t WHERE t.id = :id"), {"id": type_id}
         ).one()
-        lines = connection.execute(
-            text("SELECT coalesce(sum(l.quantity), 0) FROM order_line l JOIN ticket_order o ON o.id = l.order_id "
-                 "WHERE l.ticket_type_id = :id AND o.status IN ('pending', 'paid')"), {"id": type_id}
-        ).scalar_one()
     engine.dispose()
     return counter, lines, quantity
 

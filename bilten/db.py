@@ -16,7 +16,7 @@ SQLITE_BUSY_TIMEOUT_MS = 3000  # the same cap on lock waits as PostgreSQL's lock
 POSTGRES_LOCK_TIMEOUT_MS = 3000
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, pool_size: int | None = None, max_overflow: int | None = None) -> Engine:
     """An engine tuned for its backend: WAL and a busy timeout on SQLite, a lock cap on PostgreSQL."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 3})
@@ -33,8 +33,9 @@ def make_engine(url: str) -> Engine:
         return engine
     return create_engine(
         url,
-        pool_size=10,
-        max_overflow=20,
+        pool_size=pool_size if pool_size is not None else get_settings().db_pool_size,
+        max_overflow=max_overflow if max_overflow is not None else get_settings().db_max_overflow,
+        pool_timeout=10,
         pool_pre_ping=True,
         connect_args={"options": f"-c lock_timeout={POSTGRES_LOCK_TIMEOUT_MS}", "connect_timeout": 5},
     )
@@ -43,19 +44,6 @@ def make_engine(url: str) -> Engine:
 @lru_cache
 def get_engine() -> Engine:
     return make_engine(get_settings().database_url)
-
-
-@contextmanager
-def pipelined(session: Session) -> Iterator[None]:
-    """Send the statements of the block to PostgreSQL together (psycopg pipeline mode): one network
-    round trip instead of one per statement. Only for statements whose results are not read inside
-    the block (plain INSERTs). Elsewhere, a no-op."""
-    connection = session.connection()
-    if connection.dialect.name != "postgresql":
-        yield
-        return
-    with connection.connection.driver_connection.pipeline():
-        yield
 
 
 @contextmanager

@@ -29,6 +29,9 @@ class Settings(BaseSettings):
 
     database_url: str = Field("sqlite:///bilten.db", alias="DATABASE_URL")
     redis_url: str | None = Field(None, alias="REDIS_URL")
+    # Per process: workers x (pool + overflow) must stay under PostgreSQL's max_connections (100).
+    db_pool_size: int = Field(5, alias="DB_POOL_SIZE")
+    db_max_overflow: int = Field(10, alias="DB_MAX_OVERFLOW")
     secret_key: str | None = Field(None, alias="SECRET_KEY")
     secret_key_file: Path = Field(PROJECT_ROOT / ".secret_key", alias="SECRET_KEY_FILE")
     demo: bool = Field(False, alias="BILTEN_DEMO")

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 from sqlmodel import Session
 
-from bilten.api.deps import current_user, get_now, get_session
+from bilten.api.deps import Caller, get_caller, get_now, get_session
 from bilten.models import User, UserPublic
 from bilten.services import organizers, users
 
@@ -33,8 +33,9 @@ class OrganizerEventOut(BaseModel):
 
 @router.get("/admin/users", response_model=list[UserPublic])
 def admin_list_users(
-    search: str = "", user: User = Depends(current_user), session: Session = Depends(get_session)
+    search: str = "", caller: Caller = Depends(get_caller), session: Session = Depends(get_session)
 ) -> list[UserPublic]:
+    user = caller.require(session)
     return users.list_users(session, actor=user, search=search)
 
 
@@ -42,13 +43,15 @@ def admin_list_users(
 def admin_set_role(
     user_id: uuid.UUID,
     body: RoleIn,
-    user: User = Depends(current_user),
+    caller: Caller = Depends(get_caller),
     session: Session = Depends(get_session),
     now: datetime = Depends(get_now),
 ) -> UserPublic:
+    user = caller.require(session)
     return users.set_user_role(session, actor=user, user_id=user_id, role=body.role, now=now)
 
 
 @router.get("/organizer/events", response_model=list[OrganizerEventOut])
-def organizer_events(user: User = Depends(current_user), session: Session = Depends(get_session)) -> list:
+def organizer_events(caller: Caller = Depends(get_caller), session: Session = Depends(get_session)) -> list:
+    user = caller.require(session)
     return [OrganizerEventOut(**row.__dict__) for row in organizers.list_organizer_events(session, actor=user)]

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
-from bilten.api.deps import current_user, get_now, get_session
+from bilten.api.deps import Caller, get_caller, get_now, get_session
 from bilten.api.errors import request_locale
 from bilten.models import User, UserPublic
 from bilten.services import accounts
@@ -88,7 +88,8 @@ def logout(body: RefreshIn, session: Session = Depends(get_session), now: dateti
 
 
 @router.get("/me", response_model=UserPublic)
-def me(user: User = Depends(current_user)) -> UserPublic:
+def me(caller: Caller = Depends(get_caller), session: Session = Depends(get_session)) -> UserPublic:
+    user = caller.require(session)
     return UserPublic.of(user)
 
 

@@ -1,8 +1,15 @@
-"""Request dependencies: a database session per request, the clock, and the caller."""
+"""Request dependencies: a database session per request, the clock, and the caller.
+
+All of them are `async` and do no I/O, so FastAPI resolves them on the event loop: the only trip to
+a worker thread is the endpoint itself (each trip costs about half a millisecond of CPU here, more
+than the endpoint's own database work). The caller's token is checked inside the endpoint, on its
+thread, by `caller.user(session)` or `caller.require(session)`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from fastapi import Depends, Request
@@ -15,13 +22,16 @@ from bilten.services.devices import is_device_token, user_for_device_token
 from bilten.services.errors import NotAuthenticated
 
 
-def get_session() -> Iterator[Session]:
-    with Session(get_engine(), expire_on_commit=False) as session:
+async def get_session() -> AsyncIterator[Session]:
+    # Creating a session connects to nothing; the endpoint's thread does the database work.
+    session = Session(get_engine(), expire_on_commit=False)
+    try:
         yield session
+    finally:
+        session.close()
 
 
 async def get_now() -> datetime:
-    # async: FastAPI runs it on the event loop instead of sending it to a worker thread
     return datetime.now(UTC)
 
 
@@ -31,24 +41,27 @@ def bearer_token(request: Request) -> str:
     return token.strip() if scheme.lower() == "bearer" else ""
 
 
-def _user_for_token(session: Session, token: str, now: datetime) -> User:
-    """A short-lived access token (JWT), or a scanning device's long-lived token."""
-    if is_device_token(token):
-        return user_for_device_token(session, token=token, now=now)[0]
-    return user_for_access_token(session, token=token, now=now)
+@dataclass(frozen=True)
+class Caller:
+    """Who is asking: a bearer token (an access token, or a scanning device's token), or nobody."""
+
+    token: str
+    now: datetime
+
+    def user(self, session: Session) -> User | None:
+        """The signed-in user, None for anonymous callers; a bad token is refused, not ignored."""
+        if not self.token:
+            return None
+        if is_device_token(self.token):
+            return user_for_device_token(session, token=self.token, now=self.now)[0]
+        return user_for_access_token(session, token=self.token, now=self.now)
+
+    def require(self, session: Session) -> User:
+        user = self.user(session)
+        if user is None:
+            raise NotAuthenticated()
+        return user
 
 
-def current_user(
-    request: Request, session: Session = Depends(get_session), now: datetime = Depends(get_now)
-) -> User:
-    token = bearer_token(request)
-    if not token:
-        raise NotAuthenticated()
-    return _user_for_token(session, token, now)
-
-
-def optional_user(
-    request: Request, session: Session = Depends(get_session), now: datetime = Depends(get_now)
-) -> User | None:
-    token = bearer_token(request)
-    return _user_for_token(session, token, now) if token else None
+async def get_caller(request: Request, now: datetime = Depends(get_now)) -> Caller:
+    return Caller(token=bearer_token(request), now=now)

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from sqlmodel import Session, select
 
-from bilten.api.deps import get_now, get_session, optional_user
+from bilten.api.deps import Caller, get_caller, get_now, get_session
 from bilten.api.errors import request_locale
 from bilten.i18n import normalize_locale
 from bilten.models import Event, Order, OrderStatus, Payment, Ticket, TicketType, User
@@ -112,10 +112,11 @@ def _order_token(x_order_token: str | None, token: str | None) -> str:
 def place_order(
     body: OrderIn,
     request: Request,
-    user: User | None = Depends(optional_user),
+    caller: Caller = Depends(get_caller),
     session: Session = Depends(get_session),
     now: datetime = Depends(get_now),
 ) -> JSONResponse:
+    user = caller.user(session)
     placed = order_service.place_order(
         session,
         items=[(item.ticket_type_id, item.quantity) for item in body.items],
@@ -142,9 +143,10 @@ def get_order(
     order_id: uuid.UUID,
     token: str | None = Query(None, max_length=100),
     x_order_token: str | None = Header(None, max_length=100),
-    user: User | None = Depends(optional_user),
+    caller: Caller = Depends(get_caller),
     session: Session = Depends(get_session),
 ) -> OrderOut:
+    user = caller.user(session)
     order = _order_for_caller(session, order_id, user, _order_token(x_order_token, token))
     return _order_out(session, order)
 
@@ -154,10 +156,11 @@ def cancel_order(
     order_id: uuid.UUID,
     token: str | None = Query(None, max_length=100),
     x_order_token: str | None = Header(None, max_length=100),
-    user: User | None = Depends(optional_user),
+    caller: Caller = Depends(get_caller),
     session: Session = Depends(get_session),
     now: datetime = Depends(get_now),
 ) -> OrderOut:
+    user = caller.user(session)
     order = order_service.cancel_order(session, order_id=order_id, now=now, actor=user,
                                        access_token=_order_token(x_order_token, token))
     return _order_out(session, order)
@@ -169,11 +172,12 @@ def test_payment(
     body: TestPaymentIn,
     token: str | None = Query(None, max_length=100),
     x_order_token: str | None = Header(None, max_length=100),
-    user: User | None = Depends(optional_user),
+    caller: Caller = Depends(get_caller),
     session: Session = Depends(get_session),
     now: datetime = Depends(get_now),
 ) -> OrderOut:
     """Confirm or decline a test-mode payment. Exists only while the test provider is active."""
+    user = caller.user(session)
     if not is_test_mode():
         raise NotFound()
     order = _order_for_caller(session, order_id, user, _order_token(x_order_token, token))
@@ -190,10 +194,11 @@ def tickets_pdf(
     token: str | None = Query(None, max_length=100),
     lang: str | None = Query(None, max_length=10),
     x_order_token: str | None = Header(None, max_length=100),
-    user: User | None = Depends(optional_user),
+    caller: Caller = Depends(get_caller),
     session: Session = Depends(get_session),
 ) -> Response:
     """The paid order's tickets, one page each, in the reader's language."""
+    user = caller.user(session)
     order = _order_for_caller(session, order_id, user, _order_token(x_order_token, token))
     try:
         pdf = order_tickets_pdf(session, order, locale=normalize_locale(lang or order.locale, request_locale(request)))
@@ -210,9 +215,10 @@ def calendar(
     order_id: uuid.UUID,
     token: str | None = Query(None, max_length=100),
     x_order_token: str | None = Header(None, max_length=100),
-    user: User | None = Depends(optional_user),
+    caller: Caller = Depends(get_caller),
     session: Session = Depends(get_session),
 ) -> Response:
+    user = caller.user(session)
     order = _order_for_caller(session, order_id, user, _order_token(x_order_token, token))
     event = session.get(Event, order.event_id)
     ics = event_calendar(event, public_url=get_settings().public_url, stamp=order.paid_at or order.created_at)
