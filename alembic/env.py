@@ -2,10 +2,10 @@
 
 from logging.config import fileConfig
 
-from alembic import context
 from sqlmodel import SQLModel
 
 import bilten.models  # noqa: F401 - registers every table on SQLModel.metadata
+from alembic import context
 from bilten.db import make_engine
 from bilten.settings import get_settings
 

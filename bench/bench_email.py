@@ -55,15 +55,29 @@ def wait_for(check: Callable[[], bool], timeout: float) -> None:
 
 def start_sink(port: int) -> subprocess.Popen:
     """aiosmtpd's own command line with its Sink handler: accepts and discards every message."""
-    process = subprocess.Popen([sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{port}",
-                                "-c", "aiosmtpd.handlers.Sink"], stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{port}", "-c", "aiosmtpd.handlers.Sink"],
+        stderr=subprocess.DEVNULL,
+    )
     wait_for(lambda: _listening(port), 10)
     return process
 
 
 def start_redis(port: int) -> subprocess.Popen:
-    process = subprocess.Popen([shutil.which("redis-server") or "redis-server", "--port", str(port), "--bind",
-                                "127.0.0.1", "--save", "", "--appendonly", "no"], stdout=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [
+            shutil.which("redis-server") or "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
+        stdout=subprocess.DEVNULL,
+    )
     client = redis.Redis(port=port)
     wait_for(lambda: _pings(client), 10)
     return process
@@ -101,8 +115,9 @@ def fill(engine, *, welcome: int, orders: int, tickets: int) -> None:
 
 def sent_count(engine) -> int:
     with Session(engine) as session:
-        return session.exec(select(func.count()).select_from(Notification)
-                            .where(Notification.status == NotificationStatus.SENT)).one()
+        return session.exec(
+            select(func.count()).select_from(Notification).where(Notification.status == NotificationStatus.SENT)
+        ).one()
 
 
 def run_round(engine, delivery: Delivery, *, redis_url: str | None, threads: int, total: int) -> float:
@@ -143,14 +158,19 @@ def main() -> None:
     redis_server = None if args.in_process else start_redis(redis_port)
     redis_url = None if args.in_process else f"redis://127.0.0.1:{redis_port}/0"
     settings = Settings(SMTP_HOST="127.0.0.1", SMTP_PORT=smtp_port, SMTP_TLS=False)
-    delivery = Delivery(engine=engine, settings=settings,
-                        config=DeliveryConfig(poll_seconds=0.05, requeue_seconds=60, worker_threads=args.threads))
+    delivery = Delivery(
+        engine=engine,
+        settings=settings,
+        config=DeliveryConfig(poll_seconds=0.05, requeue_seconds=60, worker_threads=args.threads),
+    )
     mode = "in-process loop (no Redis)" if args.in_process else f"Redis queue, Dramatiq {args.threads} threads"
     database = "SQLite" if args.sqlite else "PostgreSQL"
     try:
         print(f"emails through {mode}, {database}, aiosmtpd sink on 127.0.0.1 ({os.cpu_count()} cores):")
-        for label, welcome, orders in (("welcome emails", args.welcome, 0),
-                                       (f"ticket emails ({args.tickets} tickets: QR, PDF, .ics)", 0, args.orders)):
+        for label, welcome, orders in (
+            ("welcome emails", args.welcome, 0),
+            (f"ticket emails ({args.tickets} tickets: QR, PDF, .ics)", 0, args.orders),
+        ):
             if welcome + orders == 0:
                 continue
             fill(engine, welcome=welcome, orders=orders, tickets=args.tickets)

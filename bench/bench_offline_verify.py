@@ -37,8 +37,16 @@ from bilten.services.ticket_codes import sign_ticket_code
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = ROOT / ".venv" / "bin"
 BUN = ROOT / ".tools" / "node_modules" / "@oven" / "bun-linux-x64" / "bin" / "bun"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def signed_codes(count: int) -> tuple[str, list[str]]:
@@ -72,19 +80,38 @@ def app_server() -> Iterator[str]:
     for key in ("REDIS_URL", "SECRET_KEY_FILE", "CORS_ORIGINS"):
         env.pop(key, None)
     env.update(
-        DATABASE_URL=f"sqlite:///{workdir / 'bench.db'}", BILTEN_DEMO="1", SECRET_KEY=secrets.token_urlsafe(36),
-        SECRET_KEY_FILE=str(workdir / "secret_key"), PUBLIC_URL=f"http://localhost:{port}", REFLEX_BUN_PATH=str(BUN),
-        REFLEX_TELEMETRY_ENABLED="false", REFLEX_CHECK_LATEST_VERSION="false",
-        NPM_CONFIG_REGISTRY="https://registry.npmjs.org", REFLEX_WEB_WORKDIR=str(workdir / ".web"),
+        DATABASE_URL=f"sqlite:///{workdir / 'bench.db'}",
+        BILTEN_DEMO="1",
+        SECRET_KEY=secrets.token_urlsafe(36),
+        SECRET_KEY_FILE=str(workdir / "secret_key"),
+        PUBLIC_URL=f"http://localhost:{port}",
+        REFLEX_BUN_PATH=str(BUN),
+        REFLEX_TELEMETRY_ENABLED="false",
+        REFLEX_CHECK_LATEST_VERSION="false",
+        NPM_CONFIG_REGISTRY="https://registry.npmjs.org",
+        REFLEX_WEB_WORKDIR=str(workdir / ".web"),
         REFLEX_STATES_WORKDIR=str(workdir / ".states"),
     )
-    migrated = subprocess.run([str(VENV_BIN / "bilten"), "migrate"], cwd=ROOT, env=env, timeout=120,
-                              capture_output=True, text=True, check=False)
+    migrated = subprocess.run(
+        [str(VENV_BIN / "bilten"), "migrate"],
+        cwd=ROOT,
+        env=env,
+        timeout=120,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if migrated.returncode:
         raise SystemExit(migrated.stdout + migrated.stderr)
     with open(workdir / "server.log", "wb") as log:
-        server = subprocess.Popen([str(VENV_BIN / "reflex"), "run", "--env", "prod", "--frontend-port", str(port)],
-                                  cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        server = subprocess.Popen(
+            [str(VENV_BIN / "reflex"), "run", "--env", "prod", "--frontend-port", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     url = f"http://localhost:{port}"
     try:
         deadline = time.monotonic() + 300
@@ -113,10 +140,12 @@ def measure(url: str, seconds: float) -> list[dict]:
         results = []
         for engine in ("webcrypto", "noble"):
             for concurrency in (1, 100):
-                results.append(page.evaluate(
-                    "([key, codes, options]) => window.biltenScan.benchVerify(key, codes, options)",
-                    [public, codes, {"engine": engine, "seconds": seconds, "concurrency": concurrency}],
-                ))
+                results.append(
+                    page.evaluate(
+                        "([key, codes, options]) => window.biltenScan.benchVerify(key, codes, options)",
+                        [public, codes, {"engine": engine, "seconds": seconds, "concurrency": concurrency}],
+                    )
+                )
         forged = codes[0][:-10] + ("B" if codes[0][-10] != "B" else "C") + codes[0][-9:]
         rejected = page.evaluate(
             "([key, code]) => window.biltenScan.verifySignature(key, window.biltenScan.parseCode(code))",
@@ -140,8 +169,10 @@ def main() -> None:
     print(f"offline signature checks in headless Chromium ({os.cpu_count()} CPUs), parse + Ed25519 verify per code:")
     for r in results:
         assert r["ok"] == r["verifies"], r
-        print(f"  {r['engine']:<9}  {r['concurrency']:>3} in flight  {r['perSecond']:>9,.0f} verifies/s"
-              f"  ({1000 / r['perSecond']:.3f} ms per code)  [{r['verifies']} in {r['seconds']:.1f} s]")
+        print(
+            f"  {r['engine']:<9}  {r['concurrency']:>3} in flight  {r['perSecond']:>9,.0f} verifies/s"
+            f"  ({1000 / r['perSecond']:.3f} ms per code)  [{r['verifies']} in {r['seconds']:.1f} s]"
+        )
 
 
 if __name__ == "__main__":

@@ -24,9 +24,24 @@ from bench.server import start_backend, stop
 def run_wrk(port: int, clients: int, seconds: float, type_id: str) -> dict:
     threads = min(2, clients)
     output = subprocess.run(
-        ["wrk", "-t", str(threads), "-c", str(clients), "-d", f"{int(seconds)}s", "--timeout", "10s",
-         "-s", str(ROOT / "bench/reserve.lua"), f"http://127.0.0.1:{port}"],
-        env={**os.environ, "BENCH_TICKET_TYPE": type_id}, capture_output=True, text=True, check=True,
+        [
+            "wrk",
+            "-t",
+            str(threads),
+            "-c",
+            str(clients),
+            "-d",
+            f"{int(seconds)}s",
+            "--timeout",
+            "10s",
+            "-s",
+            str(ROOT / "bench/reserve.lua"),
+            f"http://127.0.0.1:{port}",
+        ],
+        env={**os.environ, "BENCH_TICKET_TYPE": type_id},
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     line = next(line for line in output.splitlines() if line.startswith("BENCH "))
     return json.loads(line.removeprefix("BENCH "))
@@ -41,8 +56,10 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(48))
     workers = args.workers or min(2 * (os.cpu_count() or 1) + 1, 8)
-    print(f"POST /api/v1/orders on one hot ticket type, PostgreSQL + Redis, {os.cpu_count()} cores, "
-          f"{workers} granian workers, wrk keep-alive, {args.seconds:.0f} s per run")
+    print(
+        f"POST /api/v1/orders on one hot ticket type, PostgreSQL + Redis, {os.cpu_count()} cores, "
+        f"{workers} granian workers, wrk keep-alive, {args.seconds:.0f} s per run"
+    )
     for clients in args.clients:
         url = fresh_database()
         port = free_port()
@@ -61,9 +78,11 @@ def main() -> None:
             drop_database(url)
         created = result["statuses"].get("201", 0)
         oversold = max(counter - capacity, 0) + abs(counter - in_lines)
-        print(f"{clients:>4} clients: {created / result['seconds']:7.1f} reservations/s  "
-              f"p50 {result['p50']:.1f} ms  p95 {result['p95']:.1f} ms  p99 {result['p99']:.1f} ms  "
-              f"answers {result['statuses']}  socket errors {result['errors']}  oversold {oversold}")
+        print(
+            f"{clients:>4} clients: {created / result['seconds']:7.1f} reservations/s  "
+            f"p50 {result['p50']:.1f} ms  p95 {result['p95']:.1f} ms  p99 {result['p99']:.1f} ms  "
+            f"answers {result['statuses']}  socket errors {result['errors']}  oversold {oversold}"
+        )
         sys.stdout.flush()
 
 

@@ -34,9 +34,12 @@ def run(clients: int, seconds: float, processes: int, quantity: int) -> dict:
         workers = []
         for i in range(processes):
             # Threads beyond the connection budget wait for a pooled connection, like real clients queueing.
-            workers.append(multiprocessing.Process(
-                target=_client_process,
-                args=(url, type_id, threads_per_process[i], per_process[i], seconds, start_at, results)))
+            workers.append(
+                multiprocessing.Process(
+                    target=_client_process,
+                    args=(url, type_id, threads_per_process[i], per_process[i], seconds, start_at, results),
+                )
+            )
         for worker in workers:
             worker.start()
         latencies, outcomes = [], {"ok": 0, "sold_out": 0, "try_again": 0}
@@ -50,9 +53,16 @@ def run(clients: int, seconds: float, processes: int, quantity: int) -> dict:
         counter, in_lines, capacity = reserved(url, type_id)
     finally:
         drop_database(url)
-    return {"clients": clients, "ok": outcomes["ok"], "rate": outcomes["ok"] / seconds, "outcomes": outcomes,
-            "latency": summary(latencies), "oversold": max(counter - capacity, 0) + abs(counter - in_lines),
-            "reserved": counter, "capacity": capacity}
+    return {
+        "clients": clients,
+        "ok": outcomes["ok"],
+        "rate": outcomes["ok"] / seconds,
+        "outcomes": outcomes,
+        "latency": summary(latencies),
+        "oversold": max(counter - capacity, 0) + abs(counter - in_lines),
+        "reserved": counter,
+        "capacity": capacity,
+    }
 
 
 def _client_process(url, type_id, clients, connections, seconds, start_at, results) -> None:  # noqa: ANN001
@@ -77,8 +87,13 @@ def _client_process(url, type_id, clients, connections, seconds, start_at, resul
             began = time.perf_counter()
             with Session(engine, expire_on_commit=False) as session:  # a connection per attempt, from the pool
                 try:
-                    orders.place_order(session, items=[(type_id, 1)], email=f"c{os.getpid()}.{n}.{i}@bench.example.org",
-                                       phone="+49 30 1234567", now=datetime.now(UTC))
+                    orders.place_order(
+                        session,
+                        items=[(type_id, 1)],
+                        email=f"c{os.getpid()}.{n}.{i}@bench.example.org",
+                        phone="+49 30 1234567",
+                        now=datetime.now(UTC),
+                    )
                     outcome = "ok"
                 except SoldOut:
                     outcome = "sold_out"
@@ -110,9 +125,11 @@ def main() -> None:
     print(f"place_order on one hot ticket type, PostgreSQL, {os.cpu_count()} cores, {args.seconds:.0f} s per run")
     for clients in args.clients:
         result = run(clients, args.seconds, args.processes, args.quantity)
-        print(f"{clients:>4} clients: {result['rate']:7.1f} reservations/s  {result['latency']}  "
-              f"outcomes {result['outcomes']}  oversold {result['oversold']} "
-              f"(reserved {result['reserved']} of {result['capacity']})")
+        print(
+            f"{clients:>4} clients: {result['rate']:7.1f} reservations/s  {result['latency']}  "
+            f"outcomes {result['outcomes']}  oversold {result['oversold']} "
+            f"(reserved {result['reserved']} of {result['capacity']})"
+        )
 
 
 if __name__ == "__main__":

@@ -37,8 +37,19 @@ STAFF_PASSWORD = "Door-staff-2026"
 def make_tickets(url: str, count: int) -> tuple[uuid.UUID, list[str]]:
     """An event with `count` paid tickets and a staff member assigned to it; returns the codes."""
     from bilten.db import make_engine
-    from bilten.models import (Event, EventStatus, Order, OrderLine, OrderStatus, Organization, Role,
-                               StaffAssignment, Ticket, TicketType, User)
+    from bilten.models import (
+        Event,
+        EventStatus,
+        Order,
+        OrderLine,
+        OrderStatus,
+        Organization,
+        Role,
+        StaffAssignment,
+        Ticket,
+        TicketType,
+        User,
+    )
     from bilten.services.security import hash_password
     from bilten.services.ticket_codes import generate_event_keys, load_private_key, sign_ticket_code
 
@@ -49,9 +60,17 @@ def make_tickets(url: str, count: int) -> tuple[uuid.UUID, list[str]]:
         keys = generate_event_keys()
         session.add(org)
         session.flush()
-        event = Event(organization_id=org.id, title="Door bench", slug="door-bench", status=EventStatus.PUBLISHED,
-                      timezone="UTC", starts_at=now, ends_at=now + timedelta(hours=6),
-                      signing_public_key=keys.public_key, signing_private_key_sealed=keys.encrypted_private_key)
+        event = Event(
+            organization_id=org.id,
+            title="Door bench",
+            slug="door-bench",
+            status=EventStatus.PUBLISHED,
+            timezone="UTC",
+            starts_at=now,
+            ends_at=now + timedelta(hours=6),
+            signing_public_key=keys.public_key,
+            signing_private_key_sealed=keys.encrypted_private_key,
+        )
         session.add(event)
         session.flush()
         ticket_type = TicketType(event_id=event.id, name="Entry", quantity=count, reserved=count, max_per_order=count)
@@ -59,12 +78,19 @@ def make_tickets(url: str, count: int) -> tuple[uuid.UUID, list[str]]:
         session.add_all([ticket_type, staff])
         session.flush()
         session.add(StaffAssignment(event_id=event.id, user_id=staff.id, gate="Main"))
-        order = Order(event_id=event.id, status=OrderStatus.PAID, buyer_email="fans@bench.example.org",
-                      currency="EUR", total_minor=0, paid_at=now)
+        order = Order(
+            event_id=event.id,
+            status=OrderStatus.PAID,
+            buyer_email="fans@bench.example.org",
+            currency="EUR",
+            total_minor=0,
+            paid_at=now,
+        )
         session.add(order)
         session.flush()
-        line = OrderLine(order_id=order.id, ticket_type_id=ticket_type.id, quantity=count, unit_price_minor=0,
-                         line_total_minor=0)
+        line = OrderLine(
+            order_id=order.id, ticket_type_id=ticket_type.id, quantity=count, unit_price_minor=0, line_total_minor=0
+        )
         session.add(line)
         session.flush()
         signer = load_private_key(keys.encrypted_private_key)
@@ -73,8 +99,17 @@ def make_tickets(url: str, count: int) -> tuple[uuid.UUID, list[str]]:
             ticket_id = uuid.uuid4()
             code = sign_ticket_code(signer, event_id=event.id, ticket_id=ticket_id)
             codes.append(code)
-            session.add(Ticket(id=ticket_id, order_id=order.id, order_line_id=line.id, event_id=event.id,
-                               ticket_type_id=ticket_type.id, code=code, holder_name=f"Guest {n}"))
+            session.add(
+                Ticket(
+                    id=ticket_id,
+                    order_id=order.id,
+                    order_line_id=line.id,
+                    event_id=event.id,
+                    ticket_type_id=ticket_type.id,
+                    code=code,
+                    holder_name=f"Guest {n}",
+                )
+            )
         session.commit()
         event_id = event.id
     engine.dispose()
@@ -82,24 +117,42 @@ def make_tickets(url: str, count: int) -> tuple[uuid.UUID, list[str]]:
 
 
 def device_token(port: int) -> str:
-    response = httpx.post(f"http://127.0.0.1:{port}/api/v1/devices",
-                          json={"email": STAFF_EMAIL, "password": STAFF_PASSWORD, "name": "bench"}, timeout=10)
+    response = httpx.post(
+        f"http://127.0.0.1:{port}/api/v1/devices",
+        json={"email": STAFF_EMAIL, "password": STAFF_PASSWORD, "name": "bench"},
+        timeout=10,
+    )
     response.raise_for_status()
     return response.json()["device_token"]
 
 
 def capacity(port: int, scanners: int, seconds: int, event_id: uuid.UUID, token: str, codes_file: str) -> dict:
     output = subprocess.run(
-        ["wrk", "-t", "2", "-c", str(scanners), "-d", f"{seconds}s", "--timeout", "10s",
-         "-s", str(ROOT / "bench/validate.lua"), f"http://127.0.0.1:{port}"],
+        [
+            "wrk",
+            "-t",
+            "2",
+            "-c",
+            str(scanners),
+            "-d",
+            f"{seconds}s",
+            "--timeout",
+            "10s",
+            "-s",
+            str(ROOT / "bench/validate.lua"),
+            f"http://127.0.0.1:{port}",
+        ],
         env={**os.environ, "BENCH_EVENT_ID": str(event_id), "BENCH_DEVICE_TOKEN": token, "BENCH_CODES": codes_file},
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     return json.loads(next(line for line in output.splitlines() if line.startswith("BENCH ")).removeprefix("BENCH "))
 
 
-async def steady(port: int, scanners: int, rate: float, seconds: float, event_id: uuid.UUID, token: str,
-                 codes: list[str]) -> dict:
+async def steady(
+    port: int, scanners: int, rate: float, seconds: float, event_id: uuid.UUID, token: str, codes: list[str]
+) -> dict:
     """`scanners` devices together sending `rate` scans per second, each on its own connection."""
     latencies: list[float] = []
     results: dict[str, int] = {}
@@ -107,13 +160,19 @@ async def steady(port: int, scanners: int, rate: float, seconds: float, event_id
     start = time.perf_counter() + 0.5
 
     async def scanner(n: int) -> None:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10,
-                                     headers={"Authorization": f"Bearer {token}"}) as client:
+        async with httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{port}", timeout=10, headers={"Authorization": f"Bearer {token}"}
+        ) as client:
             due = start + interval * n / scanners
             while due < start + seconds:
                 await asyncio.sleep(max(due - time.perf_counter(), 0))
-                body = {"code": random.choice(codes), "event_id": str(event_id), "gate": "Main",
-                        "nonce": uuid.uuid4().hex, "device_id": f"scanner-{n}"}
+                body = {
+                    "code": random.choice(codes),
+                    "event_id": str(event_id),
+                    "gate": "Main",
+                    "nonce": uuid.uuid4().hex,
+                    "device_id": f"scanner-{n}",
+                }
                 response = await client.post("/api/v1/orders/validate", json=body)
                 latencies.append((time.perf_counter() - due) * 1000)
                 key = response.json().get("result", str(response.status_code))
@@ -121,8 +180,13 @@ async def steady(port: int, scanners: int, rate: float, seconds: float, event_id
                 due += interval
 
     await asyncio.gather(*(scanner(n) for n in range(scanners)))
-    return {"sent": len(latencies), "p50": percentile(latencies, 0.5), "p95": percentile(latencies, 0.95),
-            "p99": percentile(latencies, 0.99), "results": results}
+    return {
+        "sent": len(latencies),
+        "p50": percentile(latencies, 0.5),
+        "p95": percentile(latencies, 0.95),
+        "p99": percentile(latencies, 0.99),
+        "results": results,
+    }
 
 
 def main() -> None:
@@ -146,17 +210,23 @@ def main() -> None:
             # Two thirds of the pool scanned once or more: the mix a door sees when people retry.
             f.write("\n".join(codes[: args.tickets // 3 * 2]))
             codes_file = f.name
-        print(f"POST /api/v1/orders/validate, PostgreSQL + Redis, {os.cpu_count()} cores, {workers} granian "
-              f"workers, {args.tickets} tickets, {args.seconds} s per run")
+        print(
+            f"POST /api/v1/orders/validate, PostgreSQL + Redis, {os.cpu_count()} cores, {workers} granian "
+            f"workers, {args.tickets} tickets, {args.seconds} s per run"
+        )
         for scanners in args.scanners:
             result = capacity(port, scanners, args.seconds, event_id, token, codes_file)
-            print(f"capacity {scanners:>4} scanners: {result['requests'] / result['seconds']:7.1f} validations/s  "
-                  f"p50 {result['p50']:.1f} ms  p95 {result['p95']:.1f} ms  p99 {result['p99']:.1f} ms  "
-                  f"statuses {result['statuses']}  socket errors {result['errors']}")
+            print(
+                f"capacity {scanners:>4} scanners: {result['requests'] / result['seconds']:7.1f} validations/s  "
+                f"p50 {result['p50']:.1f} ms  p95 {result['p95']:.1f} ms  p99 {result['p99']:.1f} ms  "
+                f"statuses {result['statuses']}  socket errors {result['errors']}"
+            )
         for scanners in args.scanners:
             result = asyncio.run(steady(port, scanners, args.rate, args.seconds, event_id, token, codes))
-            print(f"steady {args.rate:.0f}/s from {scanners:>4} scanners: p50 {result['p50']:.1f} ms  "
-                  f"p95 {result['p95']:.1f} ms  p99 {result['p99']:.1f} ms  ({result['sent']} scans: {result['results']})")
+            print(
+                f"steady {args.rate:.0f}/s from {scanners:>4} scanners: p50 {result['p50']:.1f} ms  "
+                f"p95 {result['p95']:.1f} ms  p99 {result['p99']:.1f} ms  ({result['sent']} scans: {result['results']})"
+            )
         os.unlink(codes_file)
     finally:
         if process:

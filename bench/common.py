@@ -7,14 +7,13 @@ import socket
 import statistics
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
-from alembic import command
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
-from pathlib import Path
-
+from alembic import command
 from bilten.cli import alembic_config
 from bilten.db import make_engine
 from bilten.models import Event, EventStatus, Organization, TicketType
@@ -50,13 +49,27 @@ def hot_ticket_type(url: str, *, quantity: int, max_per_order: int = 10) -> uuid
         session.add(org)
         session.flush()
         keys = generate_event_keys()
-        event = Event(organization_id=org.id, title="Hot show", slug="hot-show", status=EventStatus.PUBLISHED,
-                      timezone="UTC", starts_at=now + timedelta(days=30), ends_at=now + timedelta(days=30, hours=3),
-                      signing_public_key=keys.public_key, signing_private_key_sealed=keys.encrypted_private_key)
+        event = Event(
+            organization_id=org.id,
+            title="Hot show",
+            slug="hot-show",
+            status=EventStatus.PUBLISHED,
+            timezone="UTC",
+            starts_at=now + timedelta(days=30),
+            ends_at=now + timedelta(days=30, hours=3),
+            signing_public_key=keys.public_key,
+            signing_private_key_sealed=keys.encrypted_private_key,
+        )
         session.add(event)
         session.flush()
-        ticket_type = TicketType(event_id=event.id, name="General", price_minor=2500, currency="EUR",
-                                 quantity=quantity, max_per_order=max_per_order)
+        ticket_type = TicketType(
+            event_id=event.id,
+            name="General",
+            price_minor=2500,
+            currency="EUR",
+            quantity=quantity,
+            max_per_order=max_per_order,
+        )
         session.add(ticket_type)
         session.commit()
         type_id = ticket_type.id
@@ -70,10 +83,13 @@ def reserved(url: str, type_id: uuid.UUID) -> tuple[int, int, int]:
     engine = make_engine(url)
     with engine.connect() as connection:
         counter, lines, quantity = connection.execute(
-            text("SELECT t.reserved, (SELECT coalesce(sum(l.quantity), 0) FROM order_line l "
-                 "JOIN ticket_order o ON o.id = l.order_id "
-                 "WHERE l.ticket_type_id = t.id AND o.status IN ('pending', 'paid')), t.quantity "
-                 "FROM ticket_type t WHERE t.id = :id"), {"id": type_id}
+            text(
+                "SELECT t.reserved, (SELECT coalesce(sum(l.quantity), 0) FROM order_line l "
+                "JOIN ticket_order o ON o.id = l.order_id "
+                "WHERE l.ticket_type_id = t.id AND o.status IN ('pending', 'paid')), t.quantity "
+                "FROM ticket_type t WHERE t.id = :id"
+            ),
+            {"id": type_id},
         ).one()
     engine.dispose()
     return counter, lines, quantity
@@ -87,8 +103,10 @@ def percentile(values: list[float], fraction: float) -> float:
 
 
 def summary(latencies_ms: list[float]) -> str:
-    return (f"p50 {percentile(latencies_ms, 0.50):.1f} ms  p95 {percentile(latencies_ms, 0.95):.1f} ms  "
-            f"p99 {percentile(latencies_ms, 0.99):.1f} ms  mean {statistics.fmean(latencies_ms):.1f} ms")
+    return (
+        f"p50 {percentile(latencies_ms, 0.50):.1f} ms  p95 {percentile(latencies_ms, 0.95):.1f} ms  "
+        f"p99 {percentile(latencies_ms, 0.99):.1f} ms  mean {statistics.fmean(latencies_ms):.1f} ms"
+    )
 
 
 def free_port() -> int:

@@ -8,7 +8,6 @@ from bilten import routes
 from bilten.api import api
 from bilten.components.scan_store import connection_overlay
 from bilten.notifications.worker import notification_loop
-from bilten.tasks import sweep_forever
 from bilten.pages.account import account_page
 from bilten.pages.admin import admin_page
 from bilten.pages.admin_notifications import admin_notifications_page
@@ -35,6 +34,7 @@ from bilten.state.order import OrderState
 from bilten.state.organizer import OrganizerState
 from bilten.state.password_reset import PasswordResetState
 from bilten.state.scan import ScanState
+from bilten.tasks import sweep_forever
 
 
 def title(key: str) -> rx.Var[str]:
@@ -91,8 +91,13 @@ app.add_page(admin_page, route=routes.ADMIN, title=title("admin.title"), on_load
 app.add_page(organizer_page, route=routes.ORGANIZER, title=title("organizer.title"), on_load=OrganizerState.load)
 # The door scanner: signs a phone in on the page itself (a device token, not the web session);
 # installable as a PWA scoped to /scan (manifest here, service worker registered by the page).
-app.add_page(scan_page, route=routes.SCAN, title=title("scan.title"), on_load=ScanState.load,
-             meta=[rx.el.link(rel="manifest", href="/manifest.json"), rx.el.meta(name="theme-color", content="#3e63dd")])
+app.add_page(
+    scan_page,
+    route=routes.SCAN,
+    title=title("scan.title"),
+    on_load=ScanState.load,
+    meta=[rx.el.link(rel="manifest", href="/manifest.json"), rx.el.meta(name="theme-color", content="#3e63dd")],
+)
 app.add_page(
     back_office_page,
     route=routes.ORGANIZER_EVENT,

@@ -1,9 +1,9 @@
 """`bilten ...`: operate a Bilten installation from the shell.
 
-    bilten migrate                         apply database migrations (Alembic) up to head
-    bilten seed-demo                       load demo data when the database is empty
-    bilten create-admin --email E --password P   make (or promote) an admin account
-    bilten worker [--threads N]            deliver notifications (Redis queue with REDIS_URL, else in-process)
+bilten migrate                         apply database migrations (Alembic) up to head
+bilten seed-demo                       load demo data when the database is empty
+bilten create-admin --email E --password P   make (or promote) an admin account
+bilten worker [--threads N]            deliver notifications (Redis queue with REDIS_URL, else in-process)
 """
 
 from __future__ import annotations
@@ -13,12 +13,12 @@ import getpass
 import sys
 from datetime import UTC, datetime
 
-from alembic import command
 from alembic.config import Config
 
+from alembic import command
 from bilten.db import session_scope
-from bilten.services.errors import BiltenError
 from bilten.i18n import translate
+from bilten.services.errors import BiltenError
 from bilten.settings import PROJECT_ROOT
 
 

@@ -20,8 +20,7 @@ from reflex_base.plugins.base import Plugin
 
 SCAN_PAGE = "scan/index.html"
 SERVICE_WORKER = "sw.js"
-ALWAYS = ("zxing_reader.wasm", "manifest.json", "scan-icon-192.png", "scan-icon-512.png",
-          "scan-icon-maskable-512.png")
+ALWAYS = ("zxing_reader.wasm", "manifest.json", "scan-icon-192.png", "scan-icon-512.png", "scan-icon-maskable-512.png")
 # React Router's route manifest names every page's chunks: cache it, but do not follow it.
 NOT_FOLLOWED = re.compile(r"^assets/manifest-[\w-]+\.js$")
 HTML_REFERENCE = re.compile(r"""(?:href|src)=["']/([^"'?#]+)["']""")
@@ -61,8 +60,13 @@ def write_service_worker(static_dir: Path) -> list[str]:
         digest.update((static_dir / name).read_bytes())
     urls = ["/scan/" if name == SCAN_PAGE else f"/{name}" for name in files]
     text = worker.read_text(encoding="utf-8")
-    text = re.sub(r'^const VERSION = .*;$', f"const VERSION = {json.dumps(digest.hexdigest()[:16])};", text, count=1,
-                  flags=re.MULTILINE)
+    text = re.sub(
+        r"^const VERSION = .*;$",
+        f"const VERSION = {json.dumps(digest.hexdigest()[:16])};",
+        text,
+        count=1,
+        flags=re.MULTILINE,
+    )
     text = re.sub(r"^const PRECACHE = .*;$", f"const PRECACHE = {json.dumps(urls)};", text, count=1, flags=re.MULTILINE)
     worker.write_text(text, encoding="utf-8")
     return urls

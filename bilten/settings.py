@@ -9,7 +9,6 @@ from __future__ import annotations
 import secrets
 from functools import lru_cache
 from pathlib import Path
-
 from typing import Annotated
 
 from pydantic import Field, field_validator, model_validator
@@ -72,9 +71,7 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _check(self) -> Settings:
         if self.default_locale not in SUPPORTED_LOCALES:
-            raise ConfigurationError(
-                f"DEFAULT_LOCALE must be one of {', '.join(SUPPORTED_LOCALES)}"
-            )
+            raise ConfigurationError(f"DEFAULT_LOCALE must be one of {', '.join(SUPPORTED_LOCALES)}")
         return self
 
     @property

@@ -38,9 +38,7 @@ def now() -> datetime:
 @pytest.fixture
 def sqlite_engine():
     """A private in-memory SQLite database with every table."""
-    engine = create_engine(
-        "sqlite://", connect_args={"check_same_thread": False}, poolclass=StaticPool
-    )
+    engine = create_engine("sqlite://", connect_args={"check_same_thread": False}, poolclass=StaticPool)
     SQLModel.metadata.create_all(engine)
     yield engine
     engine.dispose()

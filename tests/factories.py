@@ -24,8 +24,14 @@ DEFAULT_PASSWORD = "Correct-horse-42"
 _counter = iter(range(1, 10**9))
 
 
-def make_user(session: Session, *, role: Role = Role.ATTENDEE, email: str | None = None,
-              password: str = DEFAULT_PASSWORD, now: datetime) -> User:
+def make_user(
+    session: Session,
+    *,
+    role: Role = Role.ATTENDEE,
+    email: str | None = None,
+    password: str = DEFAULT_PASSWORD,
+    now: datetime,
+) -> User:
     user = User(
         email=email or f"user{next(_counter)}@example.org",
         password_hash=hash_password(password),
@@ -49,10 +55,20 @@ def make_organization(session: Session, *, members: tuple[User, ...] = (), now: 
     return org
 
 
-def make_event(session: Session, *, organization: Organization, now: datetime, title: str = "Concert",
-               status: EventStatus = EventStatus.PUBLISHED, days_ahead: int = 10, city: str = "Berlin",
-               timezone: str = "Europe/Berlin", prices: tuple[int, ...] = (2500,), quantity: int = 100,
-               currency: str = "EUR") -> Event:
+def make_event(
+    session: Session,
+    *,
+    organization: Organization,
+    now: datetime,
+    title: str = "Concert",
+    status: EventStatus = EventStatus.PUBLISHED,
+    days_ahead: int = 10,
+    city: str = "Berlin",
+    timezone: str = "Europe/Berlin",
+    prices: tuple[int, ...] = (2500,),
+    quantity: int = 100,
+    currency: str = "EUR",
+) -> Event:
     starts = now + timedelta(days=days_ahead)
     keys = generate_event_keys()
     event = Event(
@@ -72,8 +88,16 @@ def make_event(session: Session, *, organization: Organization, now: datetime, t
     session.add(event)
     session.flush()
     for position, price in enumerate(prices):
-        session.add(TicketType(event_id=event.id, name=f"Type {position}", price_minor=price, currency=currency,
-                               quantity=quantity, position=position))
+        session.add(
+            TicketType(
+                event_id=event.id,
+                name=f"Type {position}",
+                price_minor=price,
+                currency=currency,
+                quantity=quantity,
+                position=position,
+            )
+        )
     session.commit()
     return event
 

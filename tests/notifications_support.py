@@ -31,8 +31,9 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def wait_until(condition: Callable[[], object], *, timeout: float = 20.0, interval: float = 0.05,
-               what: str = "condition") -> None:
+def wait_until(
+    condition: Callable[[], object], *, timeout: float = 20.0, interval: float = 0.05, what: str = "condition"
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if condition():
@@ -133,7 +134,8 @@ class RedisServer:
         binary = shutil.which("redis-server") or "/usr/bin/redis-server"
         self.process = subprocess.Popen(
             [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         client = redis.Redis.from_url(self.url, socket_connect_timeout=0.2)
         wait_until(lambda: _pings(client), timeout=5, what="own redis-server")
@@ -153,27 +155,57 @@ def _pings(client: redis.Redis) -> bool:
         return False
 
 
-def make_paid_order(session: Session, *, event: Event, now: datetime, tickets: int = 2, locale: str = "en",
-                    email: str = "buyer@example.org", name: str = "Layla Haddad",
-                    holders: tuple[str, ...] = ()) -> Order:
+def make_paid_order(
+    session: Session,
+    *,
+    event: Event,
+    now: datetime,
+    tickets: int = 2,
+    locale: str = "en",
+    email: str = "buyer@example.org",
+    name: str = "Layla Haddad",
+    holders: tuple[str, ...] = (),
+) -> Order:
     """A paid order with signed tickets and its `order.paid` outbox event, committed."""
     ticket_type = session.exec(select(TicketType).where(TicketType.event_id == event.id)).first()
     total = ticket_type.price_minor * tickets
-    order = Order(event_id=event.id, status=OrderStatus.PAID, buyer_email=email, buyer_name=name, locale=locale,
-                  total_minor=total, currency=ticket_type.currency, created_at=now, paid_at=now)
+    order = Order(
+        event_id=event.id,
+        status=OrderStatus.PAID,
+        buyer_email=email,
+        buyer_name=name,
+        locale=locale,
+        total_minor=total,
+        currency=ticket_type.currency,
+        created_at=now,
+        paid_at=now,
+    )
     session.add(order)
     session.flush()
-    line = OrderLine(order_id=order.id, ticket_type_id=ticket_type.id, quantity=tickets,
-                     unit_price_minor=ticket_type.price_minor, line_total_minor=total)
+    line = OrderLine(
+        order_id=order.id,
+        ticket_type_id=ticket_type.id,
+        quantity=tickets,
+        unit_price_minor=ticket_type.price_minor,
+        line_total_minor=total,
+    )
     session.add(line)
     session.flush()
     private_key = load_private_key(event.signing_private_key_sealed)
     for number in range(tickets):
         ticket_id = uuid.uuid4()
-        session.add(Ticket(id=ticket_id, order_id=order.id, order_line_id=line.id, event_id=event.id,
-                           ticket_type_id=ticket_type.id, issued_at=now,
-                           holder_name=holders[number] if number < len(holders) else "",
-                           code=sign_ticket_code(private_key, event_id=event.id, ticket_id=ticket_id)))
+        session.add(
+            Ticket(
+                id=ticket_id,
+                order_id=order.id,
+                order_line_id=line.id,
+                event_id=event.id,
+                ticket_type_id=ticket_type.id,
+                issued_at=now,
+                holder_name=holders[number] if number < len(holders) else "",
+                code=sign_ticket_code(private_key, event_id=event.id, ticket_id=ticket_id),
+            )
+        )
     session.add(OutboxEvent(topic="order.paid", payload={"order_id": str(order.id)}, created_at=now))
     session.commit()
     return order

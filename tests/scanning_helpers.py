@@ -31,12 +31,19 @@ def door_with_tickets(session: Session, *, now: datetime, count: int = 3, price:
     org = make_organization(session, members=(organizer,), now=now)
     event = make_event(session, organization=org, now=now, prices=(price,), quantity=100)
     ticket_type = session.exec(select(TicketType).where(TicketType.event_id == event.id)).one()
-    placed = orders.place_order(session, items=[(ticket_type.id, count)], email="fan@example.org",
-                                phone="+49 30 1234567", name="Dana Fan", now=now)
+    placed = orders.place_order(
+        session,
+        items=[(ticket_type.id, count)],
+        email="fan@example.org",
+        phone="+49 30 1234567",
+        name="Dana Fan",
+        now=now,
+    )
     if price:
         orders.start_payment(session, order_id=placed.order.id, now=now, access_token=link(placed.order.id))
-        orders.pay_with_test_provider(session, order_id=placed.order.id, succeeded=True, now=now,
-                                  access_token=link(placed.order.id))
+        orders.pay_with_test_provider(
+            session, order_id=placed.order.id, succeeded=True, now=now, access_token=link(placed.order.id)
+        )
     assign_staff(session, event=event, user=staff_user, now=now)
     tickets = list(session.exec(select(Ticket).where(Ticket.order_id == placed.order.id).order_by(Ticket.id)).all())
     return Door(event=event, organizer=organizer, staff=staff_user, tickets=tickets)

@@ -127,13 +127,22 @@ class FakeStripe:
                 if parts[:3] == ["v1", "checkout", "sessions"] and len(parts) == 5 and parts[4] == "expire":
                     session = fake.sessions.get(parts[3])
                     if session is None or session["status"] != "open":
-                        return 400, {"error": {"type": "invalid_request_error",
-                                               "message": "Only Checkout Sessions with a status of open can be expired."}}
+                        return 400, {
+                            "error": {
+                                "type": "invalid_request_error",
+                                "message": "Only Checkout Sessions with a status of open can be expired.",
+                            }
+                        }
                     session["status"] = "expired"
                     return 200, session
                 if parts == ["v1", "refunds"]:
-                    refund = {"id": f"re_{secrets.token_hex(8)}", "object": "refund", "status": "succeeded",
-                              "amount": int(params["amount"]), "payment_intent": params["payment_intent"]}
+                    refund = {
+                        "id": f"re_{secrets.token_hex(8)}",
+                        "object": "refund",
+                        "status": "succeeded",
+                        "amount": int(params["amount"]),
+                        "payment_intent": params["payment_intent"],
+                    }
                     fake.refunds[refund["id"]] = refund
                     return 200, refund
                 return 404, {"error": {"type": "invalid_request_error", "message": "Unrecognized request URL"}}

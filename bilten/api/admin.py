@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from sqlmodel import Session
 
 from bilten.api.deps import Caller, get_caller, get_now, get_session
-from bilten.models import User, UserPublic
+from bilten.models import UserPublic
 from bilten.services import organizers, users
 
 router = APIRouter(prefix="/api/v1", tags=["admin"])

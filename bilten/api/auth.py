@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from bilten.api.deps import Caller, get_caller, get_now, get_session
 from bilten.api.errors import request_locale
-from bilten.models import User, UserPublic
+from bilten.models import UserPublic
 from bilten.services import accounts
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
@@ -94,14 +94,16 @@ def me(caller: Caller = Depends(get_caller), session: Session = Depends(get_sess
 
 
 @router.post("/password-reset/request", status_code=202)
-def request_password_reset(body: ResetRequestIn, session: Session = Depends(get_session),
-                           now: datetime = Depends(get_now)) -> dict:
+def request_password_reset(
+    body: ResetRequestIn, session: Session = Depends(get_session), now: datetime = Depends(get_now)
+) -> dict:
     """Always 202, whether or not the address has an account."""
     accounts.request_password_reset(session, email=body.email, now=now)
     return {"status": "accepted"}
 
 
 @router.post("/password-reset/confirm", status_code=204)
-def confirm_password_reset(body: ResetConfirmIn, session: Session = Depends(get_session),
-                           now: datetime = Depends(get_now)) -> None:
+def confirm_password_reset(
+    body: ResetConfirmIn, session: Session = Depends(get_session), now: datetime = Depends(get_now)
+) -> None:
     accounts.reset_password(session, token=body.token, new_password=body.password, now=now)

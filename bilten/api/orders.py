@@ -69,17 +69,25 @@ class OrderOut(BaseModel):
     access_token: str | None = None
 
 
-def _order_out(session: Session, order: Order, *, payment: Payment | None = None,
-               access_token: str | None = None) -> OrderOut:
-    payment = payment or session.exec(
-        select(Payment).where(Payment.order_id == order.id).order_by(Payment.created_at.desc())
-    ).first()
+def _order_out(
+    session: Session, order: Order, *, payment: Payment | None = None, access_token: str | None = None
+) -> OrderOut:
+    payment = (
+        payment
+        or session.exec(select(Payment).where(Payment.order_id == order.id).order_by(Payment.created_at.desc())).first()
+    )
     tickets = []
     if order.status in (OrderStatus.PAID, OrderStatus.REFUNDED, OrderStatus.CANCELLED):
         names = {t.id: t.name for t in session.exec(select(TicketType).where(TicketType.event_id == order.event_id))}
         tickets = [
-            TicketOut(id=t.id, code=t.code, ticket_type_id=t.ticket_type_id, ticket_type=names[t.ticket_type_id],
-                      holder_name=t.holder_name, status=t.status)
+            TicketOut(
+                id=t.id,
+                code=t.code,
+                ticket_type_id=t.ticket_type_id,
+                ticket_type=names[t.ticket_type_id],
+                holder_name=t.holder_name,
+                status=t.status,
+            )
             for t in session.exec(select(Ticket).where(Ticket.order_id == order.id).order_by(Ticket.id)).all()
         ]
     return OrderOut(
@@ -90,8 +98,14 @@ def _order_out(session: Session, order: Order, *, payment: Payment | None = None
         currency=order.currency,
         expires_at=order.hold_expires_at if order.status == OrderStatus.PENDING else None,
         email=order.buyer_email,
-        payment=PaymentOut(provider=payment.provider, status=payment.status, checkout_url=payment.checkout_url,
-                           reference=payment.provider_reference) if payment else None,
+        payment=PaymentOut(
+            provider=payment.provider,
+            status=payment.status,
+            checkout_url=payment.checkout_url,
+            reference=payment.provider_reference,
+        )
+        if payment
+        else None,
         tickets=tickets,
         access_token=access_token,
     )
@@ -131,11 +145,11 @@ def place_order(
     )
     order, payment = placed.order, placed.payment
     if order.status == OrderStatus.PENDING and payment is None:
-        payment = order_service.start_payment(session, order_id=order.id, now=now,
-                                              access_token=placed.access_token)
+        payment = order_service.start_payment(session, order_id=order.id, now=now, access_token=placed.access_token)
     out = _order_out(session, order, payment=payment, access_token=placed.access_token)
-    return JSONResponse(out.model_dump(mode="json"), status_code=201,
-                        headers={"Location": f"/api/v1/orders/{order.id}"})
+    return JSONResponse(
+        out.model_dump(mode="json"), status_code=201, headers={"Location": f"/api/v1/orders/{order.id}"}
+    )
 
 
 @router.get("/{order_id}", response_model=OrderOut)
@@ -161,8 +175,9 @@ def cancel_order(
     now: datetime = Depends(get_now),
 ) -> OrderOut:
     user = caller.user(session)
-    order = order_service.cancel_order(session, order_id=order_id, now=now, actor=user,
-                                       access_token=_order_token(x_order_token, token))
+    order = order_service.cancel_order(
+        session, order_id=order_id, now=now, actor=user, access_token=_order_token(x_order_token, token)
+    )
     return _order_out(session, order)
 
 
@@ -181,13 +196,18 @@ def test_payment(
     if not is_test_mode():
         raise NotFound()
     order = _order_for_caller(session, order_id, user, _order_token(x_order_token, token))
-    order_service.pay_with_test_provider(session, order_id=order.id, succeeded=body.outcome == "succeeded", now=now,
-                                         user=user, access_token=_order_token(x_order_token, token))
+    order_service.pay_with_test_provider(
+        session,
+        order_id=order.id,
+        succeeded=body.outcome == "succeeded",
+        now=now,
+        user=user,
+        access_token=_order_token(x_order_token, token),
+    )
     return _order_out(session, session.get(Order, order.id))
 
 
-@router.get("/{order_id}/tickets.pdf", response_class=Response,
-            responses={200: {"content": {"application/pdf": {}}}})
+@router.get("/{order_id}/tickets.pdf", response_class=Response, responses={200: {"content": {"application/pdf": {}}}})
 def tickets_pdf(
     order_id: uuid.UUID,
     request: Request,
@@ -204,13 +224,17 @@ def tickets_pdf(
         pdf = order_tickets_pdf(session, order, locale=normalize_locale(lang or order.locale, request_locale(request)))
     except MissingData as exc:
         raise ValidationFailed("error.order_not_paid") from exc
-    return Response(pdf, media_type="application/pdf",
-                    headers={"Content-Disposition": f'attachment; filename="tickets-{order.id.hex[:8]}.pdf"',
-                             "Cache-Control": "private, no-store"})
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="tickets-{order.id.hex[:8]}.pdf"',
+            "Cache-Control": "private, no-store",
+        },
+    )
 
 
-@router.get("/{order_id}/calendar.ics", response_class=Response,
-            responses={200: {"content": {"text/calendar": {}}}})
+@router.get("/{order_id}/calendar.ics", response_class=Response, responses={200: {"content": {"text/calendar": {}}}})
 def calendar(
     order_id: uuid.UUID,
     token: str | None = Query(None, max_length=100),
@@ -222,5 +246,6 @@ def calendar(
     order = _order_for_caller(session, order_id, user, _order_token(x_order_token, token))
     event = session.get(Event, order.event_id)
     ics = event_calendar(event, public_url=get_settings().public_url, stamp=order.paid_at or order.created_at)
-    return Response(ics, media_type="text/calendar",
-                    headers={"Content-Disposition": 'attachment; filename="event.ics"'})
+    return Response(
+        ics, media_type="text/calendar", headers={"Content-Disposition": 'attachment; filename="event.ics"'}
+    )

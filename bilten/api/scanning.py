@@ -10,7 +10,6 @@ from pydantic import BaseModel, Field
 from sqlmodel import Session
 
 from bilten.api.deps import Caller, get_caller, get_now, get_session
-from bilten.models import User
 from bilten.services import checkins, devices, staff
 
 router = APIRouter(prefix="/api/v1", tags=["scanning"])
@@ -97,47 +96,78 @@ def _verdict_out(verdict: checkins.ScanVerdict, nonce: str) -> VerdictOut:
 
 
 @router.post("/devices", status_code=201, response_model=DeviceOut)
-def sign_in_device(body: DeviceSignInIn, session: Session = Depends(get_session),
-                   now: datetime = Depends(get_now)) -> DeviceOut:
+def sign_in_device(
+    body: DeviceSignInIn, session: Session = Depends(get_session), now: datetime = Depends(get_now)
+) -> DeviceOut:
     signed_in = devices.sign_in_device(session, email=body.email, password=body.password, name=body.name, now=now)
-    return DeviceOut(device_id=signed_in.device.id, device_token=signed_in.token,
-                     expires_at=signed_in.device.expires_at, email=signed_in.user.email)
+    return DeviceOut(
+        device_id=signed_in.device.id,
+        device_token=signed_in.token,
+        expires_at=signed_in.device.expires_at,
+        email=signed_in.user.email,
+    )
 
 
 @router.delete("/devices/{device_id}", status_code=204)
-def revoke_device(device_id: uuid.UUID, caller: Caller = Depends(get_caller), session: Session = Depends(get_session),
-                  now: datetime = Depends(get_now)) -> None:
+def revoke_device(
+    device_id: uuid.UUID,
+    caller: Caller = Depends(get_caller),
+    session: Session = Depends(get_session),
+    now: datetime = Depends(get_now),
+) -> None:
     user = caller.require(session)
     devices.revoke_device(session, actor=user, device_id=device_id, now=now)
 
 
 @router.get("/scan/events")
-def my_scannable_events(caller: Caller = Depends(get_caller), session: Session = Depends(get_session),
-                        now: datetime = Depends(get_now)) -> list[dict]:
+def my_scannable_events(
+    caller: Caller = Depends(get_caller), session: Session = Depends(get_session), now: datetime = Depends(get_now)
+) -> list[dict]:
     user = caller.require(session)
     return [e.__dict__ for e in staff.scannable_events(session, actor=user, now=now)]
 
 
 @router.post("/orders/validate", response_model=VerdictOut)
-def validate(body: ValidateIn, caller: Caller = Depends(get_caller), session: Session = Depends(get_session),
-             now: datetime = Depends(get_now)) -> VerdictOut:
+def validate(
+    body: ValidateIn,
+    caller: Caller = Depends(get_caller),
+    session: Session = Depends(get_session),
+    now: datetime = Depends(get_now),
+) -> VerdictOut:
     user = caller.require(session)
-    verdict = checkins.scan_ticket(session, actor=user, event_id=body.event_id, code=body.code, nonce=body.nonce,
-                                   scanned_at=body.scanned_at or now, now=now, gate=body.gate,
-                                   device_id=body.device_id)
+    verdict = checkins.scan_ticket(
+        session,
+        actor=user,
+        event_id=body.event_id,
+        code=body.code,
+        nonce=body.nonce,
+        scanned_at=body.scanned_at or now,
+        now=now,
+        gate=body.gate,
+        device_id=body.device_id,
+    )
     return _verdict_out(verdict, body.nonce)
 
 
 @router.get("/events/{event_id}/scan-data", response_model=ScanDataOut)
-def scan_data(event_id: uuid.UUID, caller: Caller = Depends(get_caller), session: Session = Depends(get_session),
-              now: datetime = Depends(get_now)) -> ScanDataOut:
+def scan_data(
+    event_id: uuid.UUID,
+    caller: Caller = Depends(get_caller),
+    session: Session = Depends(get_session),
+    now: datetime = Depends(get_now),
+) -> ScanDataOut:
     user = caller.require(session)
     return ScanDataOut(**checkins.scan_data(session, actor=user, event_id=event_id, now=now).__dict__)
 
 
 @router.post("/events/{event_id}/checkins/offline", response_model=list[VerdictOut])
-def upload_offline(event_id: uuid.UUID, body: OfflineBatchIn, caller: Caller = Depends(get_caller),
-                   session: Session = Depends(get_session), now: datetime = Depends(get_now)) -> list[VerdictOut]:
+def upload_offline(
+    event_id: uuid.UUID,
+    body: OfflineBatchIn,
+    caller: Caller = Depends(get_caller),
+    session: Session = Depends(get_session),
+    now: datetime = Depends(get_now),
+) -> list[VerdictOut]:
     user = caller.require(session)
     scans = [checkins.OfflineScan(**scan.model_dump()) for scan in body.scans]
     verdicts = checkins.upload_offline_scans(session, actor=user, event_id=event_id, scans=scans, now=now)
@@ -145,47 +175,75 @@ def upload_offline(event_id: uuid.UUID, body: OfflineBatchIn, caller: Caller = D
 
 
 @router.get("/events/{event_id}/checkins")
-def checkin_list(event_id: uuid.UUID, search: str = Query("", max_length=200), caller: Caller = Depends(get_caller),
-                 session: Session = Depends(get_session)) -> dict:
+def checkin_list(
+    event_id: uuid.UUID,
+    search: str = Query("", max_length=200),
+    caller: Caller = Depends(get_caller),
+    session: Session = Depends(get_session),
+) -> dict:
     user = caller.require(session)
     rows = checkins.list_attendees(session, actor=user, event_id=event_id, search=search)
     counts = checkins.checkin_counts(session, event_id)
-    return {"checked_in": counts.checked_in, "expected": counts.expected,
-            "by_gate": {g.gate: g.checked_in for g in counts.by_gate},
-            "attendees": [row.__dict__ for row in rows]}
+    return {
+        "checked_in": counts.checked_in,
+        "expected": counts.expected,
+        "by_gate": {g.gate: g.checked_in for g in counts.by_gate},
+        "attendees": [row.__dict__ for row in rows],
+    }
 
 
 @router.post("/tickets/{ticket_id}/check-in", response_model=VerdictOut)
-def manual_check_in(ticket_id: uuid.UUID, caller: Caller = Depends(get_caller), session: Session = Depends(get_session),
-                    now: datetime = Depends(get_now)) -> VerdictOut:
+def manual_check_in(
+    ticket_id: uuid.UUID,
+    caller: Caller = Depends(get_caller),
+    session: Session = Depends(get_session),
+    now: datetime = Depends(get_now),
+) -> VerdictOut:
     user = caller.require(session)
     verdict = checkins.check_in_manually(session, actor=user, ticket_id=ticket_id, now=now)
     return _verdict_out(verdict, "")
 
 
 @router.post("/checkins/{checkin_id}/undo", status_code=204)
-def undo(checkin_id: uuid.UUID, caller: Caller = Depends(get_caller), session: Session = Depends(get_session),
-         now: datetime = Depends(get_now)) -> None:
+def undo(
+    checkin_id: uuid.UUID,
+    caller: Caller = Depends(get_caller),
+    session: Session = Depends(get_session),
+    now: datetime = Depends(get_now),
+) -> None:
     user = caller.require(session)
     checkins.undo_checkin(session, actor=user, checkin_id=checkin_id, now=now)
 
 
 @router.get("/events/{event_id}/staff")
-def event_staff(event_id: uuid.UUID, caller: Caller = Depends(get_caller),
-                session: Session = Depends(get_session)) -> list[dict]:
+def event_staff(
+    event_id: uuid.UUID, caller: Caller = Depends(get_caller), session: Session = Depends(get_session)
+) -> list[dict]:
     user = caller.require(session)
     return [row.__dict__ for row in staff.list_staff(session, actor=user, event_id=event_id)]
 
 
 @router.post("/events/{event_id}/staff", status_code=201)
-def add_staff(event_id: uuid.UUID, body: StaffIn, caller: Caller = Depends(get_caller),
-              session: Session = Depends(get_session), now: datetime = Depends(get_now)) -> dict:
+def add_staff(
+    event_id: uuid.UUID,
+    body: StaffIn,
+    caller: Caller = Depends(get_caller),
+    session: Session = Depends(get_session),
+    now: datetime = Depends(get_now),
+) -> dict:
     user = caller.require(session)
-    return staff.assign_staff(session, actor=user, event_id=event_id, email=body.email, gate=body.gate, now=now).__dict__
+    return staff.assign_staff(
+        session, actor=user, event_id=event_id, email=body.email, gate=body.gate, now=now
+    ).__dict__
 
 
 @router.delete("/events/{event_id}/staff/{user_id}", status_code=204)
-def delete_staff(event_id: uuid.UUID, user_id: uuid.UUID, caller: Caller = Depends(get_caller),
-                 session: Session = Depends(get_session), now: datetime = Depends(get_now)) -> None:
+def delete_staff(
+    event_id: uuid.UUID,
+    user_id: uuid.UUID,
+    caller: Caller = Depends(get_caller),
+    session: Session = Depends(get_session),
+    now: datetime = Depends(get_now),
+) -> None:
     user = caller.require(session)
     staff.remove_staff(session, actor=user, event_id=event_id, user_id=user_id, now=now)

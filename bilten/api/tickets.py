@@ -10,7 +10,6 @@ from pydantic import BaseModel, Field
 from sqlmodel import Session
 
 from bilten.api.deps import Caller, get_caller, get_now, get_session
-from bilten.models import User
 from bilten.services import tickets
 
 router = APIRouter(prefix="/api/v1", tags=["tickets"])
@@ -33,22 +32,40 @@ def _token(x_order_token: str | None, token: str | None) -> str:
 
 
 @router.put("/tickets/{ticket_id}/holder", response_model=TicketOut)
-def set_holder(ticket_id: uuid.UUID, body: HolderIn, token: str | None = Query(None, max_length=100),
-               x_order_token: str | None = Header(None, max_length=100), caller: Caller = Depends(get_caller),
-               session: Session = Depends(get_session), now: datetime = Depends(get_now)) -> TicketOut:
+def set_holder(
+    ticket_id: uuid.UUID,
+    body: HolderIn,
+    token: str | None = Query(None, max_length=100),
+    x_order_token: str | None = Header(None, max_length=100),
+    caller: Caller = Depends(get_caller),
+    session: Session = Depends(get_session),
+    now: datetime = Depends(get_now),
+) -> TicketOut:
     user = caller.user(session)
-    view = tickets.set_ticket_holder(session, ticket_id=ticket_id, holder_name=body.holder_name, now=now, user=user,
-                                     access_token=_token(x_order_token, token))
+    view = tickets.set_ticket_holder(
+        session,
+        ticket_id=ticket_id,
+        holder_name=body.holder_name,
+        now=now,
+        user=user,
+        access_token=_token(x_order_token, token),
+    )
     return TicketOut(**view.__dict__)
 
 
 @router.post("/tickets/{ticket_id}/reissue", response_model=TicketOut)
-def reissue(ticket_id: uuid.UUID, token: str | None = Query(None, max_length=100),
-            x_order_token: str | None = Header(None, max_length=100), caller: Caller = Depends(get_caller),
-            session: Session = Depends(get_session), now: datetime = Depends(get_now)) -> TicketOut:
+def reissue(
+    ticket_id: uuid.UUID,
+    token: str | None = Query(None, max_length=100),
+    x_order_token: str | None = Header(None, max_length=100),
+    caller: Caller = Depends(get_caller),
+    session: Session = Depends(get_session),
+    now: datetime = Depends(get_now),
+) -> TicketOut:
     user = caller.user(session)
-    view = tickets.reissue_ticket(session, ticket_id=ticket_id, now=now, user=user,
-                                  access_token=_token(x_order_token, token))
+    view = tickets.reissue_ticket(
+        session, ticket_id=ticket_id, now=now, user=user, access_token=_token(x_order_token, token)
+    )
     return TicketOut(**view.__dict__)
 
 
@@ -56,7 +73,10 @@ def reissue(ticket_id: uuid.UUID, token: str | None = Query(None, max_length=100
 def my_orders(caller: Caller = Depends(get_caller), session: Session = Depends(get_session)) -> list[dict]:
     user = caller.require(session)
     return [
-        {**{k: v for k, v in view.__dict__.items() if k not in ("lines", "tickets")},
-         "lines": [line.__dict__ for line in view.lines], "tickets": [t.__dict__ for t in view.tickets]}
+        {
+            **{k: v for k, v in view.__dict__.items() if k not in ("lines", "tickets")},
+            "lines": [line.__dict__ for line in view.lines],
+            "tickets": [t.__dict__ for t in view.tickets],
+        }
         for view in tickets.my_orders(session, user=user)
     ]

@@ -21,8 +21,9 @@ logger = logging.getLogger(__name__)
 
 
 @router.post("/stripe")
-async def stripe_webhook(request: Request, session: Session = Depends(get_session),
-                         now: datetime = Depends(get_now)) -> dict:
+async def stripe_webhook(
+    request: Request, session: Session = Depends(get_session), now: datetime = Depends(get_now)
+) -> dict:
     provider = get_provider(STRIPE_PROVIDER)
     if provider is None:
         raise NotFound()
@@ -32,8 +33,13 @@ async def stripe_webhook(request: Request, session: Session = Depends(get_sessio
     return await run_in_threadpool(_handle_stripe_event, provider, headers, raw_body, session, now)
 
 
-def _handle_stripe_event(provider, headers: dict[str, str], raw_body: bytes, session: Session,  # noqa: ANN001
-                         now: datetime) -> dict:
+def _handle_stripe_event(
+    provider,
+    headers: dict[str, str],
+    raw_body: bytes,
+    session: Session,  # noqa: ANN001
+    now: datetime,
+) -> dict:
     try:
         update = provider.parse_webhook(headers, raw_body)
     except InvalidWebhook as exc:

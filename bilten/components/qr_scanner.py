@@ -45,9 +45,7 @@ class QrScanner(rx.NoSSRComponent):
 
     def _get_dynamic_imports(self) -> str:
         # Point the decoder at our own copy of the wasm before the scanner first renders.
-        locate = (
-            f"(path, prefix) => path.endsWith('.wasm') ? {json.dumps(WASM_URL)} : prefix + path"
-        )
+        locate = f"(path, prefix) => path.endsWith('.wasm') ? {json.dumps(WASM_URL)} : prefix + path"
         return (
             f"const {self.tag} = ClientSide(() => import('{SCANNER_PACKAGE}').then((mod) => {{"
             f" mod.setZXingModuleOverrides({{ locateFile: {locate} }}); return mod.{self.tag}; }}),"

@@ -48,16 +48,22 @@ def tr(key: str) -> Var:
 
 
 def direction() -> Var:
-    """"rtl" or "ltr": the store's (kept for offline reloads) until the server said otherwise."""
+    """ "rtl" or "ltr": the store's (kept for offline reloads) until the server said otherwise."""
     live = LocaleState.dir
-    return Var(_js_expr=f"(scan.dir || {live!s})", _var_type=str,
-               _var_data=VarData.merge(_store_data(), live._get_all_var_data()))
+    return Var(
+        _js_expr=f"(scan.dir || {live!s})",
+        _var_type=str,
+        _var_data=VarData.merge(_store_data(), live._get_all_var_data()),
+    )
 
 
 def language() -> Var:
     live = LocaleState.lang
-    return Var(_js_expr=f"(scan.dir ? scan.lang : {live!s})", _var_type=str,
-               _var_data=VarData.merge(_store_data(), live._get_all_var_data()))
+    return Var(
+        _js_expr=f"(scan.dir ? scan.lang : {live!s})",
+        _var_type=str,
+        _var_data=VarData.merge(_store_data(), live._get_all_var_data()),
+    )
 
 
 def action(name: str) -> FunctionStringVar:
@@ -101,8 +107,11 @@ class ScanBridge(rx.Fragment):
         return [
             Var(
                 _js_expr=document,
-                _var_data=VarData.merge(where._get_all_var_data(), lang._get_all_var_data(),
-                                        VarData(imports={"react": [ImportVar(tag="useEffect")]})),
+                _var_data=VarData.merge(
+                    where._get_all_var_data(),
+                    lang._get_all_var_data(),
+                    VarData(imports={"react": [ImportVar(tag="useEffect")]}),
+                ),
             ),
             Var(
                 _js_expr=code,
@@ -111,7 +120,7 @@ class ScanBridge(rx.Fragment):
                     *(var._get_all_var_data() for var in values.values()),
                     VarData(imports={"react": [ImportVar(tag="useEffect")], MODULE: [ImportVar(tag="feed")]}),
                 ),
-            )
+            ),
         ]
 
 

@@ -48,8 +48,9 @@ class Notification(SQLModel, table=True):
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     outbox_event_id: uuid.UUID | None = Field(default=None)
     channel: str = Field(default="email", max_length=20)
-    status: NotificationStatus = Field(default=NotificationStatus.PENDING, sa_type=enum_type(NotificationStatus),
-                                       index=True)
+    status: NotificationStatus = Field(
+        default=NotificationStatus.PENDING, sa_type=enum_type(NotificationStatus), index=True
+    )
     recipient: str = Field(max_length=254)
     subject: str = Field(default="", max_length=300)
     content: str = Field(default="", sa_type=Text)  # the plain-text body as last rendered, secrets masked

@@ -50,8 +50,9 @@ def list_failed_notifications(session: Session, *, actor: User | None, limit: in
     return [NotificationPublic.of(notification) for notification in failed]
 
 
-def retry_notification(session: Session, *, actor: User | None, notification_id: uuid.UUID,
-                       now: datetime) -> NotificationPublic:
+def retry_notification(
+    session: Session, *, actor: User | None, notification_id: uuid.UUID, now: datetime
+) -> NotificationPublic:
     """Give a failed notification a fresh round of attempts, starting now."""
     admin = authorize(session, actor, Permission.ADMIN)
     notification = session.exec(
@@ -61,9 +62,15 @@ def retry_notification(session: Session, *, actor: User | None, notification_id:
         raise NotFound()
     if notification.status != NotificationStatus.FAILED:
         raise NotificationNotFailed()
-    record_audit(session, action="notification.retried", object_type="notification", object_id=notification.id,
-                 now=now, actor_user_id=admin.id,
-                 data={"attempts": notification.attempts, "last_error": notification.last_error})
+    record_audit(
+        session,
+        action="notification.retried",
+        object_type="notification",
+        object_id=notification.id,
+        now=now,
+        actor_user_id=admin.id,
+        data={"attempts": notification.attempts, "last_error": notification.last_error},
+    )
     notification.status = NotificationStatus.PENDING
     notification.attempts = 0
     notification.next_attempt_at = now

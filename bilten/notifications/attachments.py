@@ -100,15 +100,20 @@ def tickets_pdf(pages: list[TicketPage], *, rtl: bool, title: str) -> bytes:
         y = height - margin
         y = write(page.heading, y, size=10)
         y = write(page.event_title, y - 4, font=bold, size=20) - 6
-        for label, lines in (("when", (page.when,)), ("where", page.venue_lines),
-                             ("holder", (page.holder,)), ("ticket_type", (page.ticket_type,))):
+        for label, lines in (
+            ("when", (page.when,)),
+            ("where", page.venue_lines),
+            ("holder", (page.holder,)),
+            ("ticket_type", (page.ticket_type,)),
+        ):
             y = write(page.labels[label], y, font=bold, size=10)
             for line in lines:
                 y = write(line, y, size=12)
             y -= 6
         qr_size = 80 * mm
-        canvas.drawImage(ImageReader(io.BytesIO(qr_png(page.code))), (width - qr_size) / 2,
-                         y - qr_size - 10 * mm, qr_size, qr_size)
+        canvas.drawImage(
+            ImageReader(io.BytesIO(qr_png(page.code))), (width - qr_size) / 2, y - qr_size - 10 * mm, qr_size, qr_size
+        )
         write(page.labels["footer"], margin, size=9)
         canvas.showPage()
     canvas.save()

@@ -34,8 +34,9 @@ class Draft:
     locale: str
 
 
-def _order_recipient(session: Session, topic: str, payload: dict[str, Any], *,
-                     per_request: uuid.UUID | None = None) -> Draft | None:
+def _order_recipient(
+    session: Session, topic: str, payload: dict[str, Any], *, per_request: uuid.UUID | None = None
+) -> Draft | None:
     order = session.get(Order, uuid.UUID(str(payload["order_id"])))
     if order is None:
         return None
@@ -43,8 +44,9 @@ def _order_recipient(session: Session, topic: str, payload: dict[str, Any], *,
     return Draft(f"{topic}:{per_request or order.id}:{EMAIL}", order.buyer_email, normalize_locale(order.locale))
 
 
-def _user_recipient(session: Session, topic: str, payload: dict[str, Any], *,
-                    per_event: uuid.UUID | None = None) -> Draft | None:
+def _user_recipient(
+    session: Session, topic: str, payload: dict[str, Any], *, per_event: uuid.UUID | None = None
+) -> Draft | None:
     user = session.get(User, uuid.UUID(str(payload["user_id"])))
     if user is None:
         return None
@@ -58,8 +60,12 @@ def draft_for(session: Session, event: OutboxEvent) -> Draft | None:
         if event.topic in ("order.paid", "order.cancelled"):
             return _order_recipient(session, event.topic, event.payload)
         if event.topic == "order.tickets_resent":  # the buyer asked for the tickets email again
-            return _order_recipient(session, event.topic, event.payload,
-                                    per_request=uuid.UUID(str(event.payload.get("request_id") or event.id)))
+            return _order_recipient(
+                session,
+                event.topic,
+                event.payload,
+                per_request=uuid.UUID(str(event.payload.get("request_id") or event.id)),
+            )
         if event.topic == "user.registered":
             return _user_recipient(session, event.topic, event.payload)
         if event.topic == "password.reset_requested":
@@ -98,9 +104,15 @@ def dispatch_outbox(session: Session, *, now: datetime, limit: int = 100) -> lis
         draft = draft_for(session, event)
         if draft is not None:
             notification = Notification(
-                idempotency_key=draft.idempotency_key, topic=event.topic, payload=dict(event.payload),
-                outbox_event_id=event.id, channel=EMAIL, recipient=draft.recipient, locale=draft.locale,
-                next_attempt_at=now, created_at=now,
+                idempotency_key=draft.idempotency_key,
+                topic=event.topic,
+                payload=dict(event.payload),
+                outbox_event_id=event.id,
+                channel=EMAIL,
+                recipient=draft.recipient,
+                locale=draft.locale,
+                next_attempt_at=now,
+                created_at=now,
             )
             if _insert_once(session, notification):
                 created.append(notification.id)

@@ -204,11 +204,14 @@ def render_order_paid(session: Session, payload: dict[str, Any], texts: EmailTex
     if order.status != OrderStatus.PAID:
         raise MissingData(f"order is {order.status.value}, no longer paid: tickets not sent")
     lines = session.exec(
-        select(OrderLine, TicketType).join(TicketType, OrderLine.ticket_type_id == TicketType.id)
-        .where(OrderLine.order_id == order.id).order_by(TicketType.position, TicketType.name)
+        select(OrderLine, TicketType)
+        .join(TicketType, OrderLine.ticket_type_id == TicketType.id)
+        .where(OrderLine.order_id == order.id)
+        .order_by(TicketType.position, TicketType.name)
     ).all()
     tickets = session.exec(
-        select(Ticket, TicketType).join(TicketType, Ticket.ticket_type_id == TicketType.id)
+        select(Ticket, TicketType)
+        .join(TicketType, Ticket.ticket_type_id == TicketType.id)
         .where(Ticket.order_id == order.id, Ticket.status == TicketStatus.VALID)
         .order_by(TicketType.position, Ticket.issued_at, Ticket.id)
     ).all()
@@ -223,12 +226,20 @@ def render_order_paid(session: Session, payload: dict[str, Any], texts: EmailTex
     body.paragraph(texts.greeting(order.buyer_name))
     body.paragraph(tr("email.order_paid.intro", event=event.title))
     body.heading(tr("email.order_paid.summary"))
-    rows = [(tr("email.label.order"), order_reference(order)), (tr("email.label.event"), event.title),
-            (tr("email.label.when"), when)]
+    rows = [
+        (tr("email.label.order"), order_reference(order)),
+        (tr("email.label.event"), event.title),
+        (tr("email.label.when"), when),
+    ]
     if venue:
         rows.append((tr("email.label.where"), venue))
-    rows += [(tr("email.order_paid.line", quantity=line.quantity, ticket_type=ticket_type.name),
-              format_money(line.line_total_minor, order.currency, locale)) for line, ticket_type in lines]
+    rows += [
+        (
+            tr("email.order_paid.line", quantity=line.quantity, ticket_type=ticket_type.name),
+            format_money(line.line_total_minor, order.currency, locale),
+        )
+        for line, ticket_type in lines
+    ]
     rows.append((tr("email.label.total"), format_money(order.total_minor, order.currency, locale)))
     body.details(rows)
 
@@ -246,10 +257,16 @@ def render_order_paid(session: Session, payload: dict[str, Any], texts: EmailTex
     html, text = body.document(subject)
 
     attachments = [
-        Attachment("tickets.pdf", "application/pdf",
-                   tickets_pdf(pages, rtl=texts.rtl, title=tr("email.order_paid.subject", event=event.title))),
-        Attachment("event.ics", "text/calendar", event_calendar(event, public_url=public_url,
-                                                                stamp=order.paid_at or order.created_at)),
+        Attachment(
+            "tickets.pdf",
+            "application/pdf",
+            tickets_pdf(pages, rtl=texts.rtl, title=tr("email.order_paid.subject", event=event.title)),
+        ),
+        Attachment(
+            "event.ics",
+            "text/calendar",
+            event_calendar(event, public_url=public_url, stamp=order.paid_at or order.created_at),
+        ),
     ]
     return RenderedEmail(subject=subject, text=text, html=html, inline_images=images, attachments=attachments)
 
@@ -258,53 +275,81 @@ def _ticket_pages(order: Order, event: Event, tickets: list, texts: EmailTexts) 
     """One PDF page per (ticket, ticket type), every text in the reader's language."""
     tr = texts.tr
     when = format_datetime(event.starts_at, event.timezone, texts.locale)
-    labels = {"when": tr("email.label.when"), "where": tr("email.label.where"), "holder": tr("email.label.holder"),
-              "ticket_type": tr("email.label.ticket_type"), "footer": tr("email.ticket.pdf_footer")}
+    labels = {
+        "when": tr("email.label.when"),
+        "where": tr("email.label.where"),
+        "holder": tr("email.label.holder"),
+        "ticket_type": tr("email.label.ticket_type"),
+        "footer": tr("email.ticket.pdf_footer"),
+    }
     return [
-        TicketPage(heading=tr("email.ticket.heading", number=number, count=len(tickets)), event_title=event.title,
-                   when=when, venue_lines=_venue_lines(event),
-                   holder=ticket.holder_name or order.buyer_name or order.buyer_email,
-                   ticket_type=ticket_type.name, code=ticket.code, labels=labels)
+        TicketPage(
+            heading=tr("email.ticket.heading", number=number, count=len(tickets)),
+            event_title=event.title,
+            when=when,
+            venue_lines=_venue_lines(event),
+            holder=ticket.holder_name or order.buyer_name or order.buyer_email,
+            ticket_type=ticket_type.name,
+            code=ticket.code,
+            labels=labels,
+        )
         for number, (ticket, ticket_type) in enumerate(tickets, start=1)
     ]
 
 
 def event_calendar(event: Event, *, public_url: str, stamp: datetime) -> bytes:
-    return event_ics(CalendarEntry(
-        uid=f"{event.id}@bilten", title=event.title, starts_at=event.starts_at, ends_at=event.ends_at,
-        location=", ".join(_venue_lines(event)), description=event.description[:1000],
-        url=public_url.rstrip("/") + event_url(event.id), stamp=stamp,
-    ))
+    return event_ics(
+        CalendarEntry(
+            uid=f"{event.id}@bilten",
+            title=event.title,
+            starts_at=event.starts_at,
+            ends_at=event.ends_at,
+            location=", ".join(_venue_lines(event)),
+            description=event.description[:1000],
+            url=public_url.rstrip("/") + event_url(event.id),
+            stamp=stamp,
+        )
+    )
 
 
 def order_tickets_pdf(session: Session, order: Order, *, locale: str) -> bytes:
     """The PDF of a paid order's valid tickets, for download from the order page."""
     event = session.get(Event, order.event_id)
     tickets = session.exec(
-        select(Ticket, TicketType).join(TicketType, Ticket.ticket_type_id == TicketType.id)
+        select(Ticket, TicketType)
+        .join(TicketType, Ticket.ticket_type_id == TicketType.id)
         .where(Ticket.order_id == order.id, Ticket.status == TicketStatus.VALID)
         .order_by(TicketType.position, Ticket.issued_at, Ticket.id)
     ).all()
     if order.status != OrderStatus.PAID or not tickets:
         raise MissingData("no valid tickets")
     texts = EmailTexts(locale, "tickets.pdf")
-    return tickets_pdf(_ticket_pages(order, event, list(tickets), texts), rtl=texts.rtl,
-                       title=texts.tr("email.order_paid.subject", event=event.title))
+    return tickets_pdf(
+        _ticket_pages(order, event, list(tickets), texts),
+        rtl=texts.rtl,
+        title=texts.tr("email.order_paid.subject", event=event.title),
+    )
 
 
-def render_order_cancelled(session: Session, payload: dict[str, Any], texts: EmailTexts,
-                           public_url: str) -> RenderedEmail:
+def render_order_cancelled(
+    session: Session, payload: dict[str, Any], texts: EmailTexts, public_url: str
+) -> RenderedEmail:
     order, event = _load_order(session, payload)
     tr = texts.tr
     subject = tr("email.order_cancelled.subject", event=event.title)
     body = Body(texts)
     body.paragraph(texts.greeting(order.buyer_name))
     body.paragraph(tr("email.order_cancelled.body", order=order_reference(order), event=event.title))
-    body.details([(tr("email.label.event"), event.title),
-                  (tr("email.label.when"), format_datetime(event.starts_at, event.timezone, texts.locale))])
+    body.details(
+        [
+            (tr("email.label.event"), event.title),
+            (tr("email.label.when"), format_datetime(event.starts_at, event.timezone, texts.locale)),
+        ]
+    )
     if payload.get("refunded"):
-        body.paragraph(tr("email.order_cancelled.refunded",
-                          amount=format_money(order.total_minor, order.currency, texts.locale)))
+        body.paragraph(
+            tr("email.order_cancelled.refunded", amount=format_money(order.total_minor, order.currency, texts.locale))
+        )
     body.button(public_url.rstrip("/") + "/", tr("email.common.browse_events"))
     html, text = body.document(subject)
     return RenderedEmail(subject=subject, text=text, html=html)
@@ -322,8 +367,9 @@ def render_welcome(session: Session, payload: dict[str, Any], texts: EmailTexts,
     return RenderedEmail(subject=subject, text=text, html=html)
 
 
-def render_password_reset(session: Session, payload: dict[str, Any], texts: EmailTexts,
-                          public_url: str) -> RenderedEmail:
+def render_password_reset(
+    session: Session, payload: dict[str, Any], texts: EmailTexts, public_url: str
+) -> RenderedEmail:
     user = _load_user(session, payload)
     reset_url = str(payload.get("reset_url") or "")
     if not reset_url:
@@ -366,8 +412,9 @@ def message_id(idempotency_key: str, mail_from: str) -> str:
     return f"<{hashlib.sha256(idempotency_key.encode()).hexdigest()[:32]}@{domain}>"
 
 
-def build_message(rendered: RenderedEmail, *, mail_from: str, recipient: str, idempotency_key: str,
-                  locale: str, now: datetime) -> EmailMessage:
+def build_message(
+    rendered: RenderedEmail, *, mail_from: str, recipient: str, idempotency_key: str, locale: str, now: datetime
+) -> EmailMessage:
     """multipart/mixed [ alternative [ text, related [ html, QR images ] ], PDF, ICS ]."""
     message = EmailMessage()
     message["Subject"] = rendered.subject
@@ -380,8 +427,14 @@ def build_message(rendered: RenderedEmail, *, mail_from: str, recipient: str, id
     if rendered.inline_images:
         html_part = message.get_payload()[1]
         for image in rendered.inline_images:
-            html_part.add_related(image.png, maintype="image", subtype="png", cid=f"<{image.cid}>",
-                                  disposition="inline", filename=f"{image.cid.split('@')[0]}.png")
+            html_part.add_related(
+                image.png,
+                maintype="image",
+                subtype="png",
+                cid=f"<{image.cid}>",
+                disposition="inline",
+                filename=f"{image.cid.split('@')[0]}.png",
+            )
     for attachment in rendered.attachments:
         maintype, subtype = attachment.content_type.split("/")
         if maintype == "text":

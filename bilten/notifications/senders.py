@@ -48,8 +48,16 @@ class SmtpSender:
     After any error the connection is dropped, so the next message starts on a clean session.
     """
 
-    def __init__(self, *, host: str, port: int, user: str | None = None, password: str | None = None,
-                 starttls: bool = True, timeout: float = 20.0) -> None:
+    def __init__(
+        self,
+        *,
+        host: str,
+        port: int,
+        user: str | None = None,
+        password: str | None = None,
+        starttls: bool = True,
+        timeout: float = 20.0,
+    ) -> None:
         self.host = host
         self.port = port
         self.user = user
@@ -82,8 +90,9 @@ class SmtpSender:
 
     def _connect(self) -> smtplib.SMTP:
         if self.port == IMPLICIT_TLS_PORT:
-            connection: smtplib.SMTP = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout,
-                                                        context=ssl.create_default_context())
+            connection: smtplib.SMTP = smtplib.SMTP_SSL(
+                self.host, self.port, timeout=self.timeout, context=ssl.create_default_context()
+            )
         else:
             connection = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
             if self.starttls:
@@ -137,6 +146,12 @@ class FileSender:
 
 def make_sender(settings: Settings, *, timeout: float, mail_folder: Path) -> Sender:
     if settings.smtp_host:
-        return SmtpSender(host=settings.smtp_host, port=settings.smtp_port, user=settings.smtp_user,
-                          password=settings.smtp_password, starttls=settings.smtp_tls, timeout=timeout)
+        return SmtpSender(
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            user=settings.smtp_user,
+            password=settings.smtp_password,
+            starttls=settings.smtp_tls,
+            timeout=timeout,
+        )
     return FileSender(mail_folder)

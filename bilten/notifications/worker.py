@@ -53,16 +53,23 @@ def utc_now() -> datetime:
 class Delivery:
     """Everything one worker needs to deliver: database, sender factory, clock and configuration."""
 
-    def __init__(self, *, engine: Engine | None = None, settings: Settings | None = None,
-                 config: DeliveryConfig | None = None, clock: Clock = utc_now,
-                 sender_factory: Callable[[], Sender] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        engine: Engine | None = None,
+        settings: Settings | None = None,
+        config: DeliveryConfig | None = None,
+        clock: Clock = utc_now,
+        sender_factory: Callable[[], Sender] | None = None,
+    ) -> None:
         self.engine = engine or get_engine()
         self.settings = settings or get_settings()
         self.config = config or get_delivery_config()
         self.clock = clock
         self.sender_factory = sender_factory or (
-            lambda: make_sender(self.settings, timeout=self.config.smtp_timeout_seconds,
-                                mail_folder=self.config.mail_outbox_dir)
+            lambda: make_sender(
+                self.settings, timeout=self.config.smtp_timeout_seconds, mail_folder=self.config.mail_outbox_dir
+            )
         )
 
     def session(self) -> Session:
@@ -76,8 +83,14 @@ class Delivery:
         sender = self.sender_factory()
         try:
             with self.session() as session:
-                return send_due_notifications(session, sender, clock=self.clock, config=self.config,
-                                              mail_from=self.settings.mail_from, public_url=self.settings.public_url)
+                return send_due_notifications(
+                    session,
+                    sender,
+                    clock=self.clock,
+                    config=self.config,
+                    mail_from=self.settings.mail_from,
+                    public_url=self.settings.public_url,
+                )
         finally:
             sender.close()
 
@@ -85,8 +98,15 @@ class Delivery:
         sender = self.sender_factory()
         try:
             with self.session() as session:
-                send_notification(session, notification_id, sender, clock=self.clock, config=self.config,
-                                  mail_from=self.settings.mail_from, public_url=self.settings.public_url)
+                send_notification(
+                    session,
+                    notification_id,
+                    sender,
+                    clock=self.clock,
+                    config=self.config,
+                    mail_from=self.settings.mail_from,
+                    public_url=self.settings.public_url,
+                )
         finally:
             sender.close()
 
@@ -144,8 +164,14 @@ def declare_delivery_actor(broker: RedisBroker, delivery: Delivery) -> dramatiq.
     def deliver_notification(notification_id: str) -> None:
         delivery.send_one(uuid.UUID(notification_id))
 
-    return dramatiq.Actor(deliver_notification, broker=broker, actor_name=ACTOR_NAME, queue_name=QUEUE_NAME,
-                          priority=0, options={"max_retries": 0})
+    return dramatiq.Actor(
+        deliver_notification,
+        broker=broker,
+        actor_name=ACTOR_NAME,
+        queue_name=QUEUE_NAME,
+        priority=0,
+        options={"max_retries": 0},
+    )
 
 
 def pump_once(delivery: Delivery, actor: dramatiq.Actor) -> int:
@@ -154,12 +180,17 @@ def pump_once(delivery: Delivery, actor: dramatiq.Actor) -> int:
         fail_abandoned(session, now=delivery.clock(), config=delivery.config)
     delivery.dispatch()
     with delivery.session() as session:
-        return enqueue_due(session, now=delivery.clock(), config=delivery.config,
-                           enqueue=lambda notification_id: actor.send(str(notification_id)))
+        return enqueue_due(
+            session,
+            now=delivery.clock(),
+            config=delivery.config,
+            enqueue=lambda notification_id: actor.send(str(notification_id)),
+        )
 
 
-def run_queue_worker(stop_event: threading.Event, *, redis_url: str, delivery: Delivery | None = None,
-                     threads: int | None = None) -> None:
+def run_queue_worker(
+    stop_event: threading.Event, *, redis_url: str, delivery: Delivery | None = None, threads: int | None = None
+) -> None:
     """Consume the Redis queue with Dramatiq threads and pump the outbox until `stop_event` is set."""
     delivery = delivery or Delivery()
     broker = make_broker(redis_url)

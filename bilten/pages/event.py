@@ -200,9 +200,7 @@ def event_details() -> rx.Component:
     return rx.vstack(
         rx.link(
             rx.hstack(
-                rx.icon(
-                    "arrow-left", size=16, transform=rx.cond(LocaleState.dir == "rtl", "scaleX(-1)", "none")
-                ),
+                rx.icon("arrow-left", size=16, transform=rx.cond(LocaleState.dir == "rtl", "scaleX(-1)", "none")),
                 rx.text(LocaleState.t["common.back_home"]),
                 align="center",
             ),

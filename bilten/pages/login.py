@@ -22,7 +22,11 @@ def login_page() -> rx.Component:
                         rx.text(LocaleState.t["login.subtitle"], color_scheme="gray"),
                         error_text(AuthState.login_error, id="login-error", width="100%"),
                         field(
-                            LocaleState.t["login.email"], "email", type_="email", auto_complete="username", required=True
+                            LocaleState.t["login.email"],
+                            "email",
+                            type_="email",
+                            auto_complete="username",
+                            required=True,
                         ),
                         field(
                             LocaleState.t["login.password"],

@@ -11,7 +11,6 @@ from bilten.state.i18n import LocaleState
 from bilten.state.organizer import OrganizerState
 
 
-
 def event_row(row) -> rx.Component:  # noqa: ANN001 - an ObjectVar of OrganizerEventView
     return rx.table.row(
         rx.table.row_header_cell(

@@ -47,8 +47,9 @@ def sign_in_view() -> rx.Component:
         rx.text(tr("scan.sign_in_subtitle"), color_scheme="gray"),
         rx.cond(
             ScanState.device_notice != "",
-            rx.callout(ScanState.device_notice, icon="info", color_scheme="amber", id="scan-device-notice",
-                       width="100%"),
+            rx.callout(
+                ScanState.device_notice, icon="info", color_scheme="amber", id="scan-device-notice", width="100%"
+            ),
         ),
         rx.cond(
             ~store("online", bool),
@@ -58,8 +59,13 @@ def sign_in_view() -> rx.Component:
             rx.vstack(
                 rx.cond(
                     ScanState.sign_in_error != "",
-                    rx.callout(ScanState.sign_in_error, icon="triangle_alert", color_scheme="red",
-                               id="scan-sign-in-error", width="100%"),
+                    rx.callout(
+                        ScanState.sign_in_error,
+                        icon="triangle_alert",
+                        color_scheme="red",
+                        id="scan-sign-in-error",
+                        width="100%",
+                    ),
                 ),
                 _field(tr("scan.email"), "email", type_="email", auto_complete="username"),
                 _field(tr("scan.password"), "password", type_="password", auto_complete="current-password"),
@@ -101,8 +107,9 @@ def problem_view() -> rx.Component:
         rx.text(rx.cond(revoked, tr("scan.device_revoked"), tr("scan.not_allowed_detail")), size="4"),
         rx.cond(
             revoked,
-            big_button(tr("scan.sign_in_again"), on_click=[call("forgetDevice"), ScanState.sign_out],
-                       id="scan-sign-in-again"),
+            big_button(
+                tr("scan.sign_in_again"), on_click=[call("forgetDevice"), ScanState.sign_out], id="scan-sign-in-again"
+            ),
             big_button(tr("scan.change_event"), on_click=call("changeEvent"), id="scan-problem-change-event"),
         ),
         id="scan-problem",
@@ -130,8 +137,15 @@ def picker_view() -> rx.Component:
         rx.foreach(events, _event_button),
         rx.vstack(
             rx.el.label(rx.text(tr("scan.gate_label"), size="3", weight="medium"), html_for="scan-gate"),
-            rx.input(id="scan-gate", default_value=store("gate", str), on_change=action("setGate"), size="3",
-                     width="100%", max_length=60, placeholder=tr("scan.gate_hint")),
+            rx.input(
+                id="scan-gate",
+                default_value=store("gate", str),
+                on_change=action("setGate"),
+                size="3",
+                width="100%",
+                max_length=60,
+                placeholder=tr("scan.gate_hint"),
+            ),
             spacing="1",
             width="100%",
         ),
@@ -178,8 +192,12 @@ def _device_menu() -> rx.Component:
                 rx.vstack(
                     rx.text(_fill(tr("scan.sign_out_confirm"), count=store("queue", int))),
                     rx.hstack(
-                        rx.button(tr("scan.sign_out_anyway"), color_scheme="red", on_click=sign_out_now,
-                                  id="scan-sign-out-anyway"),
+                        rx.button(
+                            tr("scan.sign_out_anyway"),
+                            color_scheme="red",
+                            on_click=sign_out_now,
+                            id="scan-sign-out-anyway",
+                        ),
                         rx.button(tr("scan.cancel"), variant="soft", on_click=call("cancelSignOut")),
                         spacing="3",
                     ),
@@ -191,10 +209,22 @@ def _device_menu() -> rx.Component:
             ),
             rx.cond(
                 store("queue", int) > 0,
-                rx.button(tr("scan.sign_out"), variant="soft", color_scheme="gray", size="3",
-                          on_click=call("askSignOut"), id="scan-sign-out"),
-                rx.button(tr("scan.sign_out"), variant="soft", color_scheme="gray", size="3",
-                          on_click=sign_out_now, id="scan-sign-out"),
+                rx.button(
+                    tr("scan.sign_out"),
+                    variant="soft",
+                    color_scheme="gray",
+                    size="3",
+                    on_click=call("askSignOut"),
+                    id="scan-sign-out",
+                ),
+                rx.button(
+                    tr("scan.sign_out"),
+                    variant="soft",
+                    color_scheme="gray",
+                    size="3",
+                    on_click=sign_out_now,
+                    id="scan-sign-out",
+                ),
             ),
         ),
         spacing="3",
@@ -245,13 +275,18 @@ def counters() -> rx.Component:
         rx.hstack(
             rx.foreach(
                 by_gate,
-                lambda g: rx.badge(g["gate"].to(str) + ": " + g["n"].to(str), size="2", variant="soft",
-                                   class_name="scan-gate-count"),
+                lambda g: rx.badge(
+                    g["gate"].to(str) + ": " + g["n"].to(str), size="2", variant="soft", class_name="scan-gate-count"
+                ),
             ),
             rx.cond(
                 store("counts.pending", int) > 0,
-                rx.badge(_fill(tr("scan.pending"), count=store("counts.pending", int)), size="2",
-                         color_scheme="amber", id="scan-pending"),
+                rx.badge(
+                    _fill(tr("scan.pending"), count=store("counts.pending", int)),
+                    size="2",
+                    color_scheme="amber",
+                    id="scan-pending",
+                ),
             ),
             wrap="wrap",
             spacing="2",
@@ -275,8 +310,15 @@ def camera() -> rx.Component:
             problem != "",
             rx.vstack(
                 rx.icon("camera_off", size=40),
-                rx.text(Var(_js_expr="scan.t['scan.' + scan.camera] ?? ''", _var_type=str,
-                            _var_data=problem._get_all_var_data()), size="4", id="scan-camera-problem"),
+                rx.text(
+                    Var(
+                        _js_expr="scan.t['scan.' + scan.camera] ?? ''",
+                        _var_type=str,
+                        _var_data=problem._get_all_var_data(),
+                    ),
+                    size="4",
+                    id="scan-camera-problem",
+                ),
                 rx.button(tr("scan.restart_camera"), on_click=call("restartCamera"), size="3"),
                 position="absolute",
                 inset="0",
@@ -314,8 +356,13 @@ def manual_entry() -> rx.Component:
                 auto_capitalize="characters",
                 spell_check=False,
             ),
-            rx.button(tr("scan.manual_submit"), on_click=call("submitManual"), size="3", id="scan-manual-submit",
-                      min_width="6rem"),
+            rx.button(
+                tr("scan.manual_submit"),
+                on_click=call("submitManual"),
+                size="3",
+                id="scan-manual-submit",
+                min_width="6rem",
+            ),
             width="100%",
             spacing="2",
         ),
@@ -328,18 +375,30 @@ def data_status() -> rx.Component:
     return rx.hstack(
         rx.cond(
             store("swReady", bool) & store("hasData", bool),
-            rx.badge(rx.icon("check", size=14), tr("scan.offline_ready"), color_scheme="green", variant="soft",
-                     size="1", id="scan-offline-ready"),
+            rx.badge(
+                rx.icon("check", size=14),
+                tr("scan.offline_ready"),
+                color_scheme="green",
+                variant="soft",
+                size="1",
+                id="scan-offline-ready",
+            ),
         ),
         rx.cond(
             store("hasData", bool),
-            rx.text(_fill(tr("scan.data_from"), time=store("dataAtText", str)), size="1", color_scheme="gray",
-                    id="scan-data-status"),
+            rx.text(
+                _fill(tr("scan.data_from"), time=store("dataAtText", str)),
+                size="1",
+                color_scheme="gray",
+                id="scan-data-status",
+            ),
             rx.text(tr("scan.no_data"), size="1", color_scheme="amber", id="scan-data-status"),
         ),
         rx.cond(store("syncing", bool), rx.text(tr("scan.syncing"), size="1", color_scheme="gray")),
-        rx.cond(store("syncNote", str) != "", rx.text(store("syncNote", str), size="1", color_scheme="gray",
-                                                       id="scan-sync-note")),
+        rx.cond(
+            store("syncNote", str) != "",
+            rx.text(store("syncNote", str), size="1", color_scheme="gray", id="scan-sync-note"),
+        ),
         wrap="wrap",
         spacing="3",
     )
@@ -353,8 +412,9 @@ def conflicts_list() -> rx.Component:
             rx.el.summary(_fill(tr("scan.conflicts"), count=conflicts.length())),
             rx.foreach(
                 conflicts,
-                lambda c: rx.text(c["holder"].to(str) + " · " + c["text"].to(str), size="2",
-                                  class_name="scan-conflict"),
+                lambda c: rx.text(
+                    c["holder"].to(str) + " · " + c["text"].to(str), size="2", class_name="scan-conflict"
+                ),
             ),
             id="scan-conflicts",
             width="100%",
@@ -368,8 +428,16 @@ def scanner_view() -> rx.Component:
         rx.hstack(
             rx.vstack(
                 rx.text(event.to(dict)["title"].to(str), size="4", weight="bold", trim="both", id="scan-event-title"),
-                rx.text(Var(_js_expr="(scan.event?.gate || scan.gate || '')", _var_type=str,
-                            _var_data=event._get_all_var_data()), size="2", color_scheme="gray", id="scan-gate-name"),
+                rx.text(
+                    Var(
+                        _js_expr="(scan.event?.gate || scan.gate || '')",
+                        _var_type=str,
+                        _var_data=event._get_all_var_data(),
+                    ),
+                    size="2",
+                    color_scheme="gray",
+                    id="scan-gate-name",
+                ),
                 spacing="1",
                 flex="1",
                 min_width="0",
@@ -380,8 +448,14 @@ def scanner_view() -> rx.Component:
                 size="2",
                 id="scan-online",
             ),
-            rx.button(rx.icon("list", size=18), tr("scan.change_event"), variant="soft", size="2",
-                      on_click=call("changeEvent"), id="scan-change-event"),
+            rx.button(
+                rx.icon("list", size=18),
+                tr("scan.change_event"),
+                variant="soft",
+                size="2",
+                on_click=call("changeEvent"),
+                id="scan-change-event",
+            ),
             width="100%",
             align="center",
             spacing="3",
@@ -420,19 +494,42 @@ def verdict_overlay() -> rx.Component:
         store("verdict", bool),
         rx.el.div(
             icon,
-            rx.el.div(store("verdict?.title", str), id="scan-verdict-title",
-                      font_size="clamp(2.4rem, 12vw, 4.5rem)", font_weight="800", line_height="1.05"),
-            rx.cond(store("verdict?.holder", str) != "",
-                    rx.el.div(store("verdict?.holder", str), id="scan-verdict-holder",
-                              font_size="clamp(1.6rem, 8vw, 2.8rem)", font_weight="700")),
-            rx.cond(store("verdict?.ticketType", str) != "",
-                    rx.el.div(store("verdict?.ticketType", str), id="scan-verdict-type", font_size="1.5rem")),
-            rx.cond(store("verdict?.detail", str) != "",
-                    rx.el.div(store("verdict?.detail", str), id="scan-verdict-detail", font_size="1.35rem",
-                              max_width="28rem")),
-            rx.cond(store("verdict?.offline", bool),
-                    rx.el.div(tr("scan.offline_badge"), font_size="1rem", padding="0.2rem 0.8rem",
-                              border="2px solid rgba(255,255,255,0.8)", border_radius="999px")),
+            rx.el.div(
+                store("verdict?.title", str),
+                id="scan-verdict-title",
+                font_size="clamp(2.4rem, 12vw, 4.5rem)",
+                font_weight="800",
+                line_height="1.05",
+            ),
+            rx.cond(
+                store("verdict?.holder", str) != "",
+                rx.el.div(
+                    store("verdict?.holder", str),
+                    id="scan-verdict-holder",
+                    font_size="clamp(1.6rem, 8vw, 2.8rem)",
+                    font_weight="700",
+                ),
+            ),
+            rx.cond(
+                store("verdict?.ticketType", str) != "",
+                rx.el.div(store("verdict?.ticketType", str), id="scan-verdict-type", font_size="1.5rem"),
+            ),
+            rx.cond(
+                store("verdict?.detail", str) != "",
+                rx.el.div(
+                    store("verdict?.detail", str), id="scan-verdict-detail", font_size="1.35rem", max_width="28rem"
+                ),
+            ),
+            rx.cond(
+                store("verdict?.offline", bool),
+                rx.el.div(
+                    tr("scan.offline_badge"),
+                    font_size="1rem",
+                    padding="0.2rem 0.8rem",
+                    border="2px solid rgba(255,255,255,0.8)",
+                    border_radius="999px",
+                ),
+            ),
             rx.el.div(tr("scan.tap_to_continue"), font_size="1rem", opacity="0.85", margin_top="1.5rem"),
             id="scan-verdict",
             role="alert",

@@ -32,8 +32,9 @@ class StripePaymentProvider:
     identifier = STRIPE_PROVIDER
     local = False
 
-    def __init__(self, *, secret_key: str, webhook_secret: str, api_base: str | None = None,
-                 clock=lambda: datetime.now(UTC)) -> None:  # noqa: ANN001
+    def __init__(
+        self, *, secret_key: str, webhook_secret: str, api_base: str | None = None, clock=lambda: datetime.now(UTC)
+    ) -> None:  # noqa: ANN001
         base = {"api": api_base} if api_base else None
         self.client = stripe.StripeClient(secret_key, base_addresses=base, max_network_retries=2)
         self.webhook_secret = webhook_secret

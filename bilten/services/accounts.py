@@ -68,8 +68,9 @@ def register_user(
     )
     session.add(user)
     session.flush()
-    record_audit(session, action="user.registered", object_type="user", object_id=user.id, now=now,
-                 actor_user_id=user.id)
+    record_audit(
+        session, action="user.registered", object_type="user", object_id=user.id, now=now, actor_user_id=user.id
+    )
     emit_event(session, topic="user.registered", payload={"user_id": str(user.id)}, now=now)
     session.commit()
     return user
@@ -122,9 +123,7 @@ def check_credentials(session: Session, *, email: str, password: str, now: datet
     return user
 
 
-def log_in_web(
-    session: Session, *, email: str, password: str, now: datetime, user_agent: str = ""
-) -> tuple[User, str]:
+def log_in_web(session: Session, *, email: str, password: str, now: datetime, user_agent: str = "") -> tuple[User, str]:
     """Start a browser session. Returns the user and the token the browser keeps."""
     settings = get_settings()
     user = check_credentials(session, email=email, password=password, now=now)
@@ -139,8 +138,15 @@ def log_in_web(
             user_agent=user_agent[:300],
         )
     )
-    record_audit(session, action="user.logged_in", object_type="user", object_id=user.id, now=now,
-                 actor_user_id=user.id, data={"via": "web"})
+    record_audit(
+        session,
+        action="user.logged_in",
+        object_type="user",
+        object_id=user.id,
+        now=now,
+        actor_user_id=user.id,
+        data={"via": "web"},
+    )
     session.commit()
     return user, token
 
@@ -202,8 +208,15 @@ def _issue_token_pair(session: Session, *, user: User, family_id: uuid.UUID, now
 def log_in_api(session: Session, *, email: str, password: str, now: datetime) -> TokenPair:
     user = check_credentials(session, email=email, password=password, now=now)
     pair = _issue_token_pair(session, user=user, family_id=uuid.uuid4(), now=now)
-    record_audit(session, action="user.logged_in", object_type="user", object_id=user.id, now=now,
-                 actor_user_id=user.id, data={"via": "api"})
+    record_audit(
+        session,
+        action="user.logged_in",
+        object_type="user",
+        object_id=user.id,
+        now=now,
+        actor_user_id=user.id,
+        data={"via": "api"},
+    )
     session.commit()
     return pair
 
@@ -218,8 +231,14 @@ def refresh_api_tokens(session: Session, *, refresh_token: str, now: datetime) -
         raise InvalidToken()
     if stored.used_at is not None or stored.revoked_at is not None:
         _revoke_family(session, family_id=stored.family_id, now=now)
-        record_audit(session, action="user.refresh_token_reused", object_type="user", object_id=stored.user_id,
-                     now=now, data={"family_id": str(stored.family_id)})
+        record_audit(
+            session,
+            action="user.refresh_token_reused",
+            object_type="user",
+            object_id=stored.user_id,
+            now=now,
+            data={"family_id": str(stored.family_id)},
+        )
         session.commit()
         raise TokenReused()
     user = session.get(User, stored.user_id)
@@ -242,12 +261,21 @@ def _revoke_family(session: Session, *, family_id: uuid.UUID, now: datetime) -> 
 
 def log_out_api(session: Session, *, refresh_token: str, now: datetime) -> None:
     """Revoke the refresh token's family. Access tokens already out expire within minutes."""
-    stored = session.exec(select(RefreshToken).where(RefreshToken.token_hash == hash_token(refresh_token or ""))).first()
+    stored = session.exec(
+        select(RefreshToken).where(RefreshToken.token_hash == hash_token(refresh_token or ""))
+    ).first()
     if stored is None:
         raise InvalidToken()
     _revoke_family(session, family_id=stored.family_id, now=now)
-    record_audit(session, action="user.logged_out", object_type="user", object_id=stored.user_id, now=now,
-                 actor_user_id=stored.user_id, data={"via": "api"})
+    record_audit(
+        session,
+        action="user.logged_out",
+        object_type="user",
+        object_id=stored.user_id,
+        now=now,
+        actor_user_id=stored.user_id,
+        data={"via": "api"},
+    )
     session.commit()
 
 
@@ -295,8 +323,9 @@ def change_password(
         .where(RefreshToken.user_id == user.id, RefreshToken.revoked_at.is_(None))
         .values(revoked_at=now)
     )
-    record_audit(session, action="user.password_changed", object_type="user", object_id=user.id, now=now,
-                 actor_user_id=user.id)
+    record_audit(
+        session, action="user.password_changed", object_type="user", object_id=user.id, now=now, actor_user_id=user.id
+    )
     session.commit()
 
 
@@ -331,11 +360,15 @@ def request_password_reset(session: Session, *, email: str, now: datetime) -> No
     if recent is not None:
         return  # one email a minute at most: no mail bombing through this form
     token = new_opaque_token()
-    session.add(PasswordResetToken(user_id=user.id, token_hash=hash_token(token), created_at=now,
-                                   expires_at=now + PASSWORD_RESET_LIFETIME))
+    session.add(
+        PasswordResetToken(
+            user_id=user.id, token_hash=hash_token(token), created_at=now, expires_at=now + PASSWORD_RESET_LIFETIME
+        )
+    )
     reset_url = f"{get_settings().public_url.rstrip('/')}/reset-password?token={token}"
-    emit_event(session, topic="password.reset_requested", payload={"user_id": str(user.id), "reset_url": reset_url},
-               now=now)
+    emit_event(
+        session, topic="password.reset_requested", payload={"user_id": str(user.id), "reset_url": reset_url}, now=now
+    )
     record_audit(session, action="user.password_reset_requested", object_type="user", object_id=user.id, now=now)
     session.commit()
 
@@ -359,13 +392,15 @@ def reset_password(session: Session, *, token: str, new_password: str, now: date
         update(WebSession).where(WebSession.user_id == user.id, WebSession.revoked_at.is_(None)).values(revoked_at=now)
     )
     session.exec(
-        update(RefreshToken).where(RefreshToken.user_id == user.id, RefreshToken.revoked_at.is_(None))
+        update(RefreshToken)
+        .where(RefreshToken.user_id == user.id, RefreshToken.revoked_at.is_(None))
         .values(revoked_at=now)
     )
     throttle = session.get(LoginThrottle, user.email)
     if throttle is not None:
         session.delete(throttle)  # the owner proved control of the mailbox: unlock
-    record_audit(session, action="user.password_reset", object_type="user", object_id=user.id, now=now,
-                 actor_user_id=user.id)
+    record_audit(
+        session, action="user.password_reset", object_type="user", object_id=user.id, now=now, actor_user_id=user.id
+    )
     session.commit()
     return user

@@ -164,9 +164,16 @@ def scan_ticket(
     )
     session.add(checkin)
     if manual:
-        record_audit(session, action="ticket.checked_in", object_type="ticket", object_id=ticket.id if ticket else "-",
-                     now=now, actor_user_id=user.id, organization_id=event.organization_id,
-                     data={"manual": True, "result": result.value})
+        record_audit(
+            session,
+            action="ticket.checked_in",
+            object_type="ticket",
+            object_id=ticket.id if ticket else "-",
+            now=now,
+            actor_user_id=user.id,
+            organization_id=event.organization_id,
+            data={"manual": True, "result": result.value},
+        )
     try:
         session.commit()
     except IntegrityError:
@@ -175,9 +182,20 @@ def scan_ticket(
         replay = _verdict_for_nonce(session, nonce)
         if replay is not None:
             return replay
-        return scan_ticket(session, actor=actor, event_id=event_id, code=code, nonce=nonce, scanned_at=scanned_at,
-                           now=now, gate=gate, device_id=device_id, offline=offline, device_result=device_result,
-                           manual=manual)
+        return scan_ticket(
+            session,
+            actor=actor,
+            event_id=event_id,
+            code=code,
+            nonce=nonce,
+            scanned_at=scanned_at,
+            now=now,
+            gate=gate,
+            device_id=device_id,
+            offline=offline,
+            device_result=device_result,
+            manual=manual,
+        )
 
     if result == CheckInResult.VALID:
         first_scan = FirstScan(scanned_at=checkin.scanned_at, gate=checkin.gate, device_id=checkin.device_id)
@@ -197,8 +215,17 @@ def upload_offline_scans(
     verdicts = {}
     for scan in sorted(scans, key=lambda s: s.scanned_at):
         verdicts[scan.nonce] = scan_ticket(
-            session, actor=actor, event_id=event_id, code=scan.code, nonce=scan.nonce, scanned_at=scan.scanned_at,
-            now=now, gate=scan.gate, device_id=scan.device_id, offline=True, device_result=scan.device_result,
+            session,
+            actor=actor,
+            event_id=event_id,
+            code=scan.code,
+            nonce=scan.nonce,
+            scanned_at=scan.scanned_at,
+            now=now,
+            gate=scan.gate,
+            device_id=scan.device_id,
+            offline=True,
+            device_result=scan.device_result,
         )
     return [verdicts[scan.nonce] for scan in scans]
 
@@ -254,8 +281,9 @@ def _cached_first_scan(session: Session, event_id: uuid.UUID, ticket_id: uuid.UU
     changes it, and an undo clears the cache); "not in yet" is always read under the row lock."""
     cached = cache.get_json(_scan_state_key(event_id, ticket_id))
     if cached:
-        return FirstScan(scanned_at=datetime.fromisoformat(cached["scanned_at"]), gate=cached["gate"],
-                         device_id=cached["device_id"])
+        return FirstScan(
+            scanned_at=datetime.fromisoformat(cached["scanned_at"]), gate=cached["gate"], device_id=cached["device_id"]
+        )
     first = _live_first_scan(session, ticket_id)
     if first is None:
         return None
@@ -265,9 +293,11 @@ def _cached_first_scan(session: Session, event_id: uuid.UUID, ticket_id: uuid.UU
 
 
 def _remember_first_scan(event_id: uuid.UUID, ticket_id: uuid.UUID, first: FirstScan) -> None:
-    cache.set_json(_scan_state_key(event_id, ticket_id),
-                   {"scanned_at": first.scanned_at.isoformat(), "gate": first.gate, "device_id": first.device_id},
-                   ttl_seconds=SCAN_STATE_TTL_SECONDS)
+    cache.set_json(
+        _scan_state_key(event_id, ticket_id),
+        {"scanned_at": first.scanned_at.isoformat(), "gate": first.gate, "device_id": first.device_id},
+        ttl_seconds=SCAN_STATE_TTL_SECONDS,
+    )
 
 
 def _scan_state_key(event_id: uuid.UUID, ticket_id: uuid.UUID) -> str:
@@ -293,8 +323,13 @@ def _verdict(session: Session, checkin: CheckIn, first_scan: FirstScan | None) -
         ticket = session.get(Ticket, checkin.ticket_id)
         type_name = session.exec(select(TicketType.name).where(TicketType.id == ticket.ticket_type_id)).one()
         summary = TicketSummary(id=ticket.id, holder_name=ticket.holder_name, ticket_type=type_name)
-    return ScanVerdict(result=checkin.result, checkin_id=checkin.id, ticket=summary, first_scan=first_scan,
-                       conflict=checkin.is_conflict)
+    return ScanVerdict(
+        result=checkin.result,
+        checkin_id=checkin.id,
+        ticket=summary,
+        first_scan=first_scan,
+        conflict=checkin.is_conflict,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -330,26 +365,33 @@ def checkin_counts(session: Session, event_id: uuid.UUID) -> CheckInCounts:
     expected = session.exec(
         select(func.count()).select_from(Ticket).where(Ticket.event_id == event_id, Ticket.status == TicketStatus.VALID)
     ).one()
-    return CheckInCounts(checked_in=sum(n for _, n in by_gate), expected=expected,
-                         by_gate=[GateCount(gate=gate, checked_in=n) for gate, n in by_gate])
+    return CheckInCounts(
+        checked_in=sum(n for _, n in by_gate),
+        expected=expected,
+        by_gate=[GateCount(gate=gate, checked_in=n) for gate, n in by_gate],
+    )
 
 
 def _publish_counts(session: Session, event_id: uuid.UUID) -> None:
     counts = checkin_counts(session, event_id)
-    live.publish(live.checkins_channel(event_id), {
-        "event_id": str(event_id),
-        "checked_in": counts.checked_in,
-        "expected": counts.expected,
-        "by_gate": {g.gate: g.checked_in for g in counts.by_gate},
-    })
+    live.publish(
+        live.checkins_channel(event_id),
+        {
+            "event_id": str(event_id),
+            "checked_in": counts.checked_in,
+            "expected": counts.expected,
+            "by_gate": {g.gate: g.checked_in for g in counts.by_gate},
+        },
+    )
 
 
 # ---------------------------------------------------------------------------------------------
 # The organizer's check-in list
 
 
-def list_attendees(session: Session, *, actor: User | None, event_id: uuid.UUID, search: str = "",
-                   limit: int = 500) -> list[AttendeeRow]:
+def list_attendees(
+    session: Session, *, actor: User | None, event_id: uuid.UUID, search: str = "", limit: int = 500
+) -> list[AttendeeRow]:
     authorize(session, actor, Permission.EVENT_MANAGE, event_id=event_id)
     first_valid = (
         select(CheckIn.ticket_id, func.min(CheckIn.scanned_at).label("at"))
@@ -359,8 +401,12 @@ def list_attendees(session: Session, *, actor: User | None, event_id: uuid.UUID,
     )
     conflicts = (
         select(CheckIn.ticket_id, func.count().label("n"))
-        .where(CheckIn.event_id == event_id, CheckIn.offline.is_(True), CheckIn.device_result == "valid",
-               CheckIn.result == CheckInResult.ALREADY_USED)
+        .where(
+            CheckIn.event_id == event_id,
+            CheckIn.offline.is_(True),
+            CheckIn.device_result == "valid",
+            CheckIn.result == CheckInResult.ALREADY_USED,
+        )
         .group_by(CheckIn.ticket_id)
         .subquery()
     )
@@ -376,32 +422,52 @@ def list_attendees(session: Session, *, actor: User | None, event_id: uuid.UUID,
     )
     if search.strip():
         needle = search.strip().lower()
-        query = query.where(or_(
-            func.lower(Ticket.holder_name).contains(needle, autoescape=True),
-            func.lower(Order.buyer_email).contains(needle, autoescape=True),
-            func.lower(Ticket.code).contains(needle, autoescape=True),
-        ))
+        query = query.where(
+            or_(
+                func.lower(Ticket.holder_name).contains(needle, autoescape=True),
+                func.lower(Order.buyer_email).contains(needle, autoescape=True),
+                func.lower(Ticket.code).contains(needle, autoescape=True),
+            )
+        )
     rows = []
     for ticket, email, type_name, checked_in_at, conflict_count in session.exec(query).all():
         first = _live_first_scan(session, ticket.id) if checked_in_at else None
-        rows.append(AttendeeRow(
-            ticket_id=ticket.id, holder_name=ticket.holder_name, buyer_email=email, ticket_type=type_name,
-            ticket_status=ticket.status, checked_in_at=checked_in_at, gate=first.gate if first else "",
-            checkin_id=first.id if first else None, conflicts=int(conflict_count or 0),
-        ))
+        rows.append(
+            AttendeeRow(
+                ticket_id=ticket.id,
+                holder_name=ticket.holder_name,
+                buyer_email=email,
+                ticket_type=type_name,
+                ticket_status=ticket.status,
+                checked_in_at=checked_in_at,
+                gate=first.gate if first else "",
+                checkin_id=first.id if first else None,
+                conflicts=int(conflict_count or 0),
+            )
+        )
     return rows
 
 
-def check_in_manually(session: Session, *, actor: User | None, ticket_id: uuid.UUID, now: datetime,
-                      gate: str = "") -> ScanVerdict:
+def check_in_manually(
+    session: Session, *, actor: User | None, ticket_id: uuid.UUID, now: datetime, gate: str = ""
+) -> ScanVerdict:
     """The organizer lets a ticket in by hand (lost phone, unreadable screen): the same rules as a scan."""
     ticket = session.get(Ticket, ticket_id)
     if ticket is None:
         raise NotFound()
     user = authorize(session, actor, Permission.EVENT_MANAGE, event_id=ticket.event_id)
-    return scan_ticket(session, actor=user, event_id=ticket.event_id, code=ticket.code,
-                       nonce=f"manual-{uuid.uuid4()}", scanned_at=now, now=now, gate=gate or "manual",
-                       device_id="organizer", manual=True)
+    return scan_ticket(
+        session,
+        actor=user,
+        event_id=ticket.event_id,
+        code=ticket.code,
+        nonce=f"manual-{uuid.uuid4()}",
+        scanned_at=now,
+        now=now,
+        gate=gate or "manual",
+        device_id="organizer",
+        manual=True,
+    )
 
 
 def undo_checkin(session: Session, *, actor: User | None, checkin_id: uuid.UUID, now: datetime) -> None:
@@ -415,8 +481,15 @@ def undo_checkin(session: Session, *, actor: User | None, checkin_id: uuid.UUID,
     checkin.undone_at = now
     checkin.undone_by_user_id = user.id
     session.add(checkin)
-    record_audit(session, action="ticket.check_in_undone", object_type="ticket", object_id=checkin.ticket_id,
-                 now=now, actor_user_id=user.id, data={"checkin_id": str(checkin.id)})
+    record_audit(
+        session,
+        action="ticket.check_in_undone",
+        object_type="ticket",
+        object_id=checkin.ticket_id,
+        now=now,
+        actor_user_id=user.id,
+        data={"checkin_id": str(checkin.id)},
+    )
     session.commit()
     cache.delete(_scan_state_key(checkin.event_id, checkin.ticket_id))
     _publish_counts(session, checkin.event_id)

@@ -40,21 +40,56 @@ DEMO_ACCOUNTS = (
 
 # (title, days from now, hours long, tz, city, venue, description, [(type, price minor, currency, qty)])
 DEMO_EVENTS = (
-    ("Riverside Jazz Night", 9, 4, "Europe/Berlin", "Berlin", "Spree Hall",
-     "An evening of modern jazz by the river, with the Lina Haddad Quartet.",
-     [("Standing", 2500, "EUR", 300), ("Seated", 4500, "EUR", 80)]),
-    ("Bosphorus Tech Summit", 21, 9, "Europe/Istanbul", "Istanbul", "Galata Congress Center",
-     "Two tracks of talks on open-source infrastructure, payments and offline-first apps.",
-     [("Conference pass", 12000, "EUR", 500), ("Student pass", 3000, "EUR", 100)]),
-    ("Desert Lights Festival", 35, 8, "Asia/Dubai", "Dubai", "Al Qudra Open Grounds",
-     "Music, food and light installations under the desert sky.",
-     [("General admission", 19900, "AED", 2000), ("VIP", 59900, "AED", 150)]),
-    ("Lisbon Indie Film Premiere", 14, 3, "Europe/Lisbon", "Lisbon", "Cinema São Jorge",
-     "Premiere screening followed by a Q&A with the director.",
-     [("Ticket", 900, "EUR", 250)]),
-    ("Community Open Day", 5, 6, "Europe/Berlin", "Berlin", "Makerspace Kreuzberg",
-     "Free entry: workshops, repair café and a tour of the space. Registration required.",
-     [("Free entry", 0, "EUR", 120)]),
+    (
+        "Riverside Jazz Night",
+        9,
+        4,
+        "Europe/Berlin",
+        "Berlin",
+        "Spree Hall",
+        "An evening of modern jazz by the river, with the Lina Haddad Quartet.",
+        [("Standing", 2500, "EUR", 300), ("Seated", 4500, "EUR", 80)],
+    ),
+    (
+        "Bosphorus Tech Summit",
+        21,
+        9,
+        "Europe/Istanbul",
+        "Istanbul",
+        "Galata Congress Center",
+        "Two tracks of talks on open-source infrastructure, payments and offline-first apps.",
+        [("Conference pass", 12000, "EUR", 500), ("Student pass", 3000, "EUR", 100)],
+    ),
+    (
+        "Desert Lights Festival",
+        35,
+        8,
+        "Asia/Dubai",
+        "Dubai",
+        "Al Qudra Open Grounds",
+        "Music, food and light installations under the desert sky.",
+        [("General admission", 19900, "AED", 2000), ("VIP", 59900, "AED", 150)],
+    ),
+    (
+        "Lisbon Indie Film Premiere",
+        14,
+        3,
+        "Europe/Lisbon",
+        "Lisbon",
+        "Cinema São Jorge",
+        "Premiere screening followed by a Q&A with the director.",
+        [("Ticket", 900, "EUR", 250)],
+    ),
+    (
+        "Community Open Day",
+        5,
+        6,
+        "Europe/Berlin",
+        "Berlin",
+        "Makerspace Kreuzberg",
+        "Free entry: workshops, repair café and a tour of the space. Registration required.",
+        [("Free entry", 0, "EUR", 120)],
+    ),
 )
 
 
@@ -78,8 +113,11 @@ def seed_demo(session: Session, *, now: datetime) -> list[DemoAccount]:
     other_org = Organization(name="Harbor Events", slug="harbor-events", created_at=now)
     session.add_all([demo_org, other_org])
     session.flush()
-    session.add(Membership(organization_id=demo_org.id, user_id=users[Role.ORGANIZER].id,
-                           team_role=TeamRole.OWNER, created_at=now))
+    session.add(
+        Membership(
+            organization_id=demo_org.id, user_id=users[Role.ORGANIZER].id, team_role=TeamRole.OWNER, created_at=now
+        )
+    )
 
     day = now.replace(hour=18, minute=0, second=0, microsecond=0)
     events = []
@@ -88,21 +126,49 @@ def seed_demo(session: Session, *, now: datetime) -> list[DemoAccount]:
         session.add(event)
         session.flush()
         for position, (name, price, currency, quantity) in enumerate(types):
-            session.add(TicketType(event_id=event.id, name=name, price_minor=price, currency=currency,
-                                   quantity=quantity, max_per_order=10, position=position))
+            session.add(
+                TicketType(
+                    event_id=event.id,
+                    name=name,
+                    price_minor=price,
+                    currency=currency,
+                    quantity=quantity,
+                    max_per_order=10,
+                    position=position,
+                )
+            )
         events.append(event)
 
-    draft = _demo_event(demo_org, "Secret Warehouse Party", day + timedelta(days=60), 6, "Europe/Berlin",
-                        "Berlin", "To be announced", "Not announced yet.", now)
+    draft = _demo_event(
+        demo_org,
+        "Secret Warehouse Party",
+        day + timedelta(days=60),
+        6,
+        "Europe/Berlin",
+        "Berlin",
+        "To be announced",
+        "Not announced yet.",
+        now,
+    )
     draft.status = EventStatus.DRAFT
-    harbor = _demo_event(other_org, "Harbor Sunset Cruise", day + timedelta(days=12), 3, "Europe/Lisbon",
-                         "Lisbon", "Cais do Sodré pier", "A sunset cruise along the Tagus.", now)
+    harbor = _demo_event(
+        other_org,
+        "Harbor Sunset Cruise",
+        day + timedelta(days=12),
+        3,
+        "Europe/Lisbon",
+        "Lisbon",
+        "Cais do Sodré pier",
+        "A sunset cruise along the Tagus.",
+        now,
+    )
     session.add_all([draft, harbor])
     session.flush()
     session.add(TicketType(event_id=draft.id, name="Early bird", price_minor=1500, currency="EUR", quantity=200))
     session.add(TicketType(event_id=harbor.id, name="Boarding pass", price_minor=3500, currency="EUR", quantity=60))
-    session.add(StaffAssignment(event_id=events[0].id, user_id=users[Role.STAFF].id, gate="Main entrance",
-                                created_at=now))
+    session.add(
+        StaffAssignment(event_id=events[0].id, user_id=users[Role.STAFF].id, gate="Main entrance", created_at=now)
+    )
     record_audit(session, action="demo.seeded", object_type="platform", object_id="demo", now=now)
     session.commit()
     return list(DEMO_ACCOUNTS)

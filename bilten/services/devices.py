@@ -38,11 +38,24 @@ def is_device_token(token: str) -> bool:
 def sign_in_device(session: Session, *, email: str, password: str, name: str, now: datetime) -> DeviceSignIn:
     user = check_credentials(session, email=email, password=password, now=now)
     token = DEVICE_TOKEN_PREFIX + new_opaque_token()
-    device = ScanDevice(user_id=user.id, name=clean_name(name, max_length=100) or "Scanner", token_hash=hash_token(token),
-                        created_at=now, last_seen_at=now, expires_at=now + DEVICE_LIFETIME)
+    device = ScanDevice(
+        user_id=user.id,
+        name=clean_name(name, max_length=100) or "Scanner",
+        token_hash=hash_token(token),
+        created_at=now,
+        last_seen_at=now,
+        expires_at=now + DEVICE_LIFETIME,
+    )
     session.add(device)
-    record_audit(session, action="device.signed_in", object_type="device", object_id=device.id, now=now,
-                 actor_user_id=user.id, data={"name": device.name})
+    record_audit(
+        session,
+        action="device.signed_in",
+        object_type="device",
+        object_id=device.id,
+        now=now,
+        actor_user_id=user.id,
+        data={"name": device.name},
+    )
     session.commit()
     return DeviceSignIn(device=device, token=token, user=user)
 
@@ -71,11 +84,15 @@ def revoke_device(session: Session, *, actor: User | None, device_id: uuid.UUID,
     if device.revoked_at is None:
         device.revoked_at = now
         session.add(device)
-        record_audit(session, action="device.revoked", object_type="device", object_id=device.id, now=now,
-                     actor_user_id=actor.id)
+        record_audit(
+            session, action="device.revoked", object_type="device", object_id=device.id, now=now, actor_user_id=actor.id
+        )
         session.commit()
 
 
 def list_devices(session: Session, *, actor: User) -> list[ScanDevice]:
-    return list(session.exec(select(ScanDevice).where(ScanDevice.user_id == actor.id)
-                             .order_by(ScanDevice.created_at.desc())).all())
+    return list(
+        session.exec(
+            select(ScanDevice).where(ScanDevice.user_id == actor.id).order_by(ScanDevice.created_at.desc())
+        ).all()
+    )

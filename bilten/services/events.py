@@ -63,7 +63,11 @@ def list_upcoming_events(
 ) -> list[EventSummary]:
     """Published events that have not ended, soonest first, with their lowest ticket price."""
     lowest = (
-        select(TicketType.event_id, func.min(TicketType.price_minor).label("lowest"), func.min(TicketType.currency).label("currency"))
+        select(
+            TicketType.event_id,
+            func.min(TicketType.price_minor).label("lowest"),
+            func.min(TicketType.currency).label("currency"),
+        )
         .group_by(TicketType.event_id)
         .subquery()
     )

@@ -168,9 +168,16 @@ def place_order(
         lines.append(line)
         session.add(line)
     order.total_minor = sum(line.line_total_minor for line in lines)
-    record_audit(session, action="order.placed", object_type="order", object_id=order.id, now=now,
-                 actor_user_id=order.user_id, organization_id=event.organization_id,
-                 data={"lines": {str(line.ticket_type_id): line.quantity for line in lines}})
+    record_audit(
+        session,
+        action="order.placed",
+        object_type="order",
+        object_id=order.id,
+        now=now,
+        actor_user_id=order.user_id,
+        organization_id=event.organization_id,
+        data={"lines": {str(line.ticket_type_id): line.quantity for line in lines}},
+    )
     payment = None
     if order.total_minor == 0:
         _mark_paid(session, order, event=event, lines=lines, now=now)
@@ -276,8 +283,9 @@ def _load_types_for_sale(
         if ticket_type.sales_end and now >= ticket_type.sales_end:
             raise SalesClosed(name=ticket_type.name)
         if not ticket_type.min_per_order <= quantity <= ticket_type.max_per_order:
-            raise QuantityOutOfRange(name=ticket_type.name, min=ticket_type.min_per_order,
-                                     max=ticket_type.max_per_order)
+            raise QuantityOutOfRange(
+                name=ticket_type.name, min=ticket_type.min_per_order, max=ticket_type.max_per_order
+            )
     return event, list(types)
 
 
@@ -327,15 +335,18 @@ def _return_seats(session: Session, lines: list[OrderLine]) -> None:
 
 def _is_lock_timeout(exc: DBAPIError) -> bool:
     text = str(exc.orig if hasattr(exc, "orig") else exc).lower()
-    return "lock timeout" in text or "database is locked" in text or "lock_timeout" in text or "locknotavailable" in text
+    return (
+        "lock timeout" in text or "database is locked" in text or "lock_timeout" in text or "locknotavailable" in text
+    )
 
 
 # ---------------------------------------------------------------------------------------------
 # Paying
 
 
-def start_payment(session: Session, *, order_id: uuid.UUID, now: datetime, user: User | None = None,
-                  access_token: str = "") -> Payment:
+def start_payment(
+    session: Session, *, order_id: uuid.UUID, now: datetime, user: User | None = None, access_token: str = ""
+) -> Payment:
     """Open a checkout with the active provider for a pending order (or another one after a decline),
     for its buyer (signed link or account) or the event's organizers.
 
@@ -365,8 +376,9 @@ def start_payment(session: Session, *, order_id: uuid.UUID, now: datetime, user:
     return payment
 
 
-def _payment_request(order: Order, event: Event, lines: list[OrderLine], type_names: dict[uuid.UUID, str],
-                     payment_id: uuid.UUID) -> PaymentRequest:
+def _payment_request(
+    order: Order, event: Event, lines: list[OrderLine], type_names: dict[uuid.UUID, str], payment_id: uuid.UUID
+) -> PaymentRequest:
     base = get_settings().public_url.rstrip("/")
     token = order_access_token(order.id)
     return PaymentRequest(
@@ -376,15 +388,18 @@ def _payment_request(order: Order, event: Event, lines: list[OrderLine], type_na
         currency=order.currency,
         description=event.title,
         buyer_email=order.buyer_email,
-        line_items=[(f"{event.title}: {type_names[line.ticket_type_id]}", line.unit_price_minor, line.quantity)
-                    for line in lines],
+        line_items=[
+            (f"{event.title}: {type_names[line.ticket_type_id]}", line.unit_price_minor, line.quantity)
+            for line in lines
+        ],
         success_url=f"{base}/orders/{order.id}?token={token}&paid=1",
         cancel_url=f"{base}/orders/{order.id}?token={token}",
     )
 
 
-def _record_payment_start(session: Session, order: Order, provider: str, payment_id: uuid.UUID,
-                          started: PaymentStart, *, now: datetime) -> Payment:
+def _record_payment_start(
+    session: Session, order: Order, provider: str, payment_id: uuid.UUID, started: PaymentStart, *, now: datetime
+) -> Payment:
     payment = Payment(
         id=payment_id,
         order_id=order.id,
@@ -402,13 +417,20 @@ def _record_payment_start(session: Session, order: Order, provider: str, payment
     order.payment_provider = provider
     order.payment_reference = started.provider_reference
     session.add(order)
-    record_audit(session, action="payment.started", object_type="order", object_id=order.id, now=now,
-                 data={"provider": provider, "payment_id": str(payment_id)})
+    record_audit(
+        session,
+        action="payment.started",
+        object_type="order",
+        object_id=order.id,
+        now=now,
+        data={"provider": provider, "payment_id": str(payment_id)},
+    )
     return payment
 
 
-def _cancel_unpaid(session: Session, order_id: uuid.UUID, *, now: datetime, reason: str,
-                   actor: User | None = None) -> None:
+def _cancel_unpaid(
+    session: Session, order_id: uuid.UUID, *, now: datetime, reason: str, actor: User | None = None
+) -> None:
     order = session.exec(select(Order).where(Order.id == order_id).with_for_update()).one()
     if order.status != OrderStatus.PENDING:
         session.rollback()
@@ -417,8 +439,15 @@ def _cancel_unpaid(session: Session, order_id: uuid.UUID, *, now: datetime, reas
     order.cancelled_at = now
     session.add(order)
     _return_seats(session, _lines(session, order.id))
-    record_audit(session, action="order.cancelled", object_type="order", object_id=order.id, now=now,
-                 actor_user_id=actor.id if actor else None, data={"reason": reason})
+    record_audit(
+        session,
+        action="order.cancelled",
+        object_type="order",
+        object_id=order.id,
+        now=now,
+        actor_user_id=actor.id if actor else None,
+        data={"reason": reason},
+    )
     session.commit()
     _publish_availability(session, order.event_id)
 
@@ -454,8 +483,14 @@ def apply_payment_update(session: Session, *, provider: str, update: PaymentUpda
             payment.status = PaymentStatus.FAILED if update.kind == UpdateKind.FAILED else PaymentStatus.CANCELED
             payment.updated_at = now
             session.add(payment)
-            record_audit(session, action=f"payment.{payment.status.value}", object_type="order",
-                         object_id=order.id, now=now, data={"payment_id": str(payment.id)})
+            record_audit(
+                session,
+                action=f"payment.{payment.status.value}",
+                object_type="order",
+                object_id=order.id,
+                now=now,
+                data={"payment_id": str(payment.id)},
+            )
             result = payment.status.value
         session.commit()
         return PaymentOutcome(result=result, order_id=order.id, payment_id=payment.id)
@@ -475,8 +510,14 @@ def apply_payment_update(session: Session, *, provider: str, update: PaymentUpda
     payment.provider_payment_id = update.provider_payment_id or payment.provider_payment_id
     payment.updated_at = now
     session.add(payment)
-    record_audit(session, action="payment.confirmed", object_type="order", object_id=order.id, now=now,
-                 data={"payment_id": str(payment.id), "amount": payment.amount_minor})
+    record_audit(
+        session,
+        action="payment.confirmed",
+        object_type="order",
+        object_id=order.id,
+        now=now,
+        data={"payment_id": str(payment.id), "amount": payment.amount_minor},
+    )
     lines = _lines(session, order.id)
     event = session.get(Event, order.event_id)
 
@@ -494,8 +535,14 @@ def apply_payment_update(session: Session, *, provider: str, update: PaymentUpda
         _publish_availability(session, order.event_id)
         return PaymentOutcome(result="paid_late", order_id=order.id, payment_id=payment.id)
 
-    record_audit(session, action="payment.refund_required", object_type="order", object_id=order.id, now=now,
-                 data={"payment_id": str(payment.id), "order_status": order.status.value})
+    record_audit(
+        session,
+        action="payment.refund_required",
+        object_type="order",
+        object_id=order.id,
+        now=now,
+        data={"payment_id": str(payment.id), "order_status": order.status.value},
+    )
     session.commit()
     return PaymentOutcome(result="refund_needed", order_id=order.id, payment_id=payment.id)
 
@@ -533,8 +580,15 @@ def _mark_paid(session: Session, order: Order, *, event: Event, lines: list[Orde
                     issued_at=now,
                 )
             )
-    record_audit(session, action="order.paid", object_type="order", object_id=order.id, now=now,
-                 organization_id=event.organization_id, data={"total": order.total_minor})
+    record_audit(
+        session,
+        action="order.paid",
+        object_type="order",
+        object_id=order.id,
+        now=now,
+        organization_id=event.organization_id,
+        data={"total": order.total_minor},
+    )
     emit_event(session, topic="order.paid", payload={"order_id": str(order.id)}, now=now)
 
 
@@ -549,8 +603,11 @@ def refund_unbacked_payment(session: Session, *, payment_id: uuid.UUID, now: dat
         return False  # this payment backs the order: nothing to give back
     provider = get_provider(payment.provider)
     session.commit()  # no transaction open during the network call
-    refund_id = provider.refund(provider_payment_id=payment.provider_payment_id, amount_minor=payment.amount_minor,
-                                idempotency_key=f"refund-{payment.id}")
+    refund_id = provider.refund(
+        provider_payment_id=payment.provider_payment_id,
+        amount_minor=payment.amount_minor,
+        idempotency_key=f"refund-{payment.id}",
+    )
     payment = session.exec(select(Payment).where(Payment.id == payment_id).with_for_update()).one()
     if payment.status != PaymentStatus.CONFIRMED:
         session.rollback()
@@ -559,10 +616,20 @@ def refund_unbacked_payment(session: Session, *, payment_id: uuid.UUID, now: dat
     payment.refunded_minor = payment.amount_minor
     payment.updated_at = now
     session.add(payment)
-    record_audit(session, action="payment.refunded", object_type="order", object_id=payment.order_id, now=now,
-                 data={"payment_id": str(payment.id), "refund_id": refund_id, "reason": "late_payment"})
-    emit_event(session, topic="order.cancelled",
-               payload={"order_id": str(payment.order_id), "refunded": True, "reason": "late_payment"}, now=now)
+    record_audit(
+        session,
+        action="payment.refunded",
+        object_type="order",
+        object_id=payment.order_id,
+        now=now,
+        data={"payment_id": str(payment.id), "refund_id": refund_id, "reason": "late_payment"},
+    )
+    emit_event(
+        session,
+        topic="order.cancelled",
+        payload={"order_id": str(payment.order_id), "refunded": True, "reason": "late_payment"},
+        now=now,
+    )
     session.commit()
     return True
 
@@ -577,8 +644,15 @@ def pending_refunds(session: Session) -> list[uuid.UUID]:
     return list(session.exec(query).all())
 
 
-def pay_with_test_provider(session: Session, *, order_id: uuid.UUID, succeeded: bool, now: datetime,
-                           user: User | None = None, access_token: str = "") -> PaymentOutcome:
+def pay_with_test_provider(
+    session: Session,
+    *,
+    order_id: uuid.UUID,
+    succeeded: bool,
+    now: datetime,
+    user: User | None = None,
+    access_token: str = "",
+) -> PaymentOutcome:
     """The buyer's answer on the test-mode checkout, through the same path as a provider webhook."""
     order = session.get(Order, order_id)
     if order is None or get_provider(TEST_PROVIDER) is None:
@@ -666,8 +740,11 @@ def cancel_order(
         provider = get_provider(payment.provider)
         session.commit()  # no transaction open during the network call
         try:
-            refund_id = provider.refund(provider_payment_id=payment.provider_payment_id,
-                                        amount_minor=payment.amount_minor, idempotency_key=f"refund-{payment.id}")
+            refund_id = provider.refund(
+                provider_payment_id=payment.provider_payment_id,
+                amount_minor=payment.amount_minor,
+                idempotency_key=f"refund-{payment.id}",
+            )
         except ProviderUnavailable as exc:
             raise PaymentUnavailable() from exc
 
@@ -688,10 +765,24 @@ def cancel_order(
         payment.refunded_minor = payment.amount_minor
         payment.updated_at = now
         session.add(payment)
-        record_audit(session, action="payment.refunded", object_type="order", object_id=order.id, now=now,
-                     actor_user_id=actor.id, data={"payment_id": str(payment.id), "refund_id": refund_id})
-    record_audit(session, action="order.cancelled", object_type="order", object_id=order.id, now=now,
-                 actor_user_id=actor.id, data={"refunded": refunded})
+        record_audit(
+            session,
+            action="payment.refunded",
+            object_type="order",
+            object_id=order.id,
+            now=now,
+            actor_user_id=actor.id,
+            data={"payment_id": str(payment.id), "refund_id": refund_id},
+        )
+    record_audit(
+        session,
+        action="order.cancelled",
+        object_type="order",
+        object_id=order.id,
+        now=now,
+        actor_user_id=actor.id,
+        data={"refunded": refunded},
+    )
     emit_event(session, topic="order.cancelled", payload={"order_id": str(order.id), "refunded": refunded}, now=now)
     session.commit()
     _publish_availability(session, order.event_id)

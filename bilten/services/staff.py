@@ -36,8 +36,9 @@ class ScannableEvent:
     gate: str
 
 
-def assign_staff(session: Session, *, actor: User | None, event_id: uuid.UUID, email: str, gate: str,
-                 now: datetime) -> StaffRow:
+def assign_staff(
+    session: Session, *, actor: User | None, event_id: uuid.UUID, email: str, gate: str, now: datetime
+) -> StaffRow:
     organizer = authorize(session, actor, Permission.EVENT_MANAGE, event_id=event_id)
     user = session.exec(select(User).where(User.email == clean_email(email))).first()
     if user is None:
@@ -48,14 +49,22 @@ def assign_staff(session: Session, *, actor: User | None, event_id: uuid.UUID, e
     ).first() or StaffAssignment(event_id=event_id, user_id=user.id, created_at=now)
     assignment.gate = gate
     session.add(assignment)
-    record_audit(session, action="staff.assigned", object_type="event", object_id=event_id, now=now,
-                 actor_user_id=organizer.id, data={"user_id": str(user.id), "gate": gate})
+    record_audit(
+        session,
+        action="staff.assigned",
+        object_type="event",
+        object_id=event_id,
+        now=now,
+        actor_user_id=organizer.id,
+        data={"user_id": str(user.id), "gate": gate},
+    )
     session.commit()
     return StaffRow(user_id=user.id, email=user.email, full_name=user.full_name, gate=gate)
 
 
-def remove_staff(session: Session, *, actor: User | None, event_id: uuid.UUID, user_id: uuid.UUID,
-                 now: datetime) -> None:
+def remove_staff(
+    session: Session, *, actor: User | None, event_id: uuid.UUID, user_id: uuid.UUID, now: datetime
+) -> None:
     organizer = authorize(session, actor, Permission.EVENT_MANAGE, event_id=event_id)
     assignment = session.exec(
         select(StaffAssignment).where(StaffAssignment.event_id == event_id, StaffAssignment.user_id == user_id)
@@ -63,16 +72,25 @@ def remove_staff(session: Session, *, actor: User | None, event_id: uuid.UUID, u
     if assignment is None:
         raise NotFound()
     session.delete(assignment)
-    record_audit(session, action="staff.removed", object_type="event", object_id=event_id, now=now,
-                 actor_user_id=organizer.id, data={"user_id": str(user_id)})
+    record_audit(
+        session,
+        action="staff.removed",
+        object_type="event",
+        object_id=event_id,
+        now=now,
+        actor_user_id=organizer.id,
+        data={"user_id": str(user_id)},
+    )
     session.commit()
 
 
 def list_staff(session: Session, *, actor: User | None, event_id: uuid.UUID) -> list[StaffRow]:
     authorize(session, actor, Permission.EVENT_MANAGE, event_id=event_id)
     rows = session.exec(
-        select(StaffAssignment, User).join(User, User.id == StaffAssignment.user_id)
-        .where(StaffAssignment.event_id == event_id).order_by(User.email)
+        select(StaffAssignment, User)
+        .join(User, User.id == StaffAssignment.user_id)
+        .where(StaffAssignment.event_id == event_id)
+        .order_by(User.email)
     ).all()
     return [StaffRow(user_id=u.id, email=u.email, full_name=u.full_name, gate=a.gate) for a, u in rows]
 
@@ -90,5 +108,9 @@ def scannable_events(session: Session, *, actor: User | None, now: datetime) -> 
     if user.role != Role.ADMIN:
         member_of = select(Membership.organization_id).where(Membership.user_id == user.id)
         query = query.where(or_(StaffAssignment.id.is_not(None), Event.organization_id.in_(member_of)))
-    return [ScannableEvent(id=e.id, title=e.title, starts_at=e.starts_at, timezone=e.timezone,
-                           venue_name=e.venue_name, gate=gate or "") for e, gate in session.exec(query).all()]
+    return [
+        ScannableEvent(
+            id=e.id, title=e.title, starts_at=e.starts_at, timezone=e.timezone, venue_name=e.venue_name, gate=gate or ""
+        )
+        for e, gate in session.exec(query).all()
+    ]

@@ -107,8 +107,9 @@ def parse_code(code: str) -> ParsedCode:
     payload, signature = raw[:PAYLOAD_LENGTH], raw[PAYLOAD_LENGTH:]
     if payload[0] != CODE_VERSION:
         raise InvalidCode("unknown version")
-    return ParsedCode(event_tag=payload[1:5], ticket_id=uuid.UUID(bytes=payload[5:21]), payload=payload,
-                      signature=signature)
+    return ParsedCode(
+        event_tag=payload[1:5], ticket_id=uuid.UUID(bytes=payload[5:21]), payload=payload, signature=signature
+    )
 
 
 def verify_ticket_code(code: str, public_key: Ed25519PublicKey) -> ParsedCode:

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
-
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import func
 from sqlmodel import Session, select
@@ -94,27 +92,55 @@ def _view(session: Session, order: Order) -> OrderView:
         select(Payment).where(Payment.order_id == order.id).order_by(Payment.created_at.desc())
     ).first()
     tickets = session.exec(
-        select(Ticket).where(Ticket.order_id == order.id, Ticket.status != TicketStatus.REISSUED)
+        select(Ticket)
+        .where(Ticket.order_id == order.id, Ticket.status != TicketStatus.REISSUED)
         .order_by(Ticket.issued_at, Ticket.id)
     ).all()
     return OrderView(
-        id=order.id, status=order.status, event_id=event.id, event_title=event.title, event_starts_at=event.starts_at,
-        event_timezone=event.timezone, venue_name=event.venue_name, city=event.city, buyer_email=order.buyer_email,
-        buyer_name=order.buyer_name, total_minor=order.total_minor, currency=order.currency,
+        id=order.id,
+        status=order.status,
+        event_id=event.id,
+        event_title=event.title,
+        event_starts_at=event.starts_at,
+        event_timezone=event.timezone,
+        venue_name=event.venue_name,
+        city=event.city,
+        buyer_email=order.buyer_email,
+        buyer_name=order.buyer_name,
+        total_minor=order.total_minor,
+        currency=order.currency,
         hold_expires_at=order.hold_expires_at if order.status == OrderStatus.PENDING else None,
         created_at=order.created_at,
-        payment_provider=payment.provider if payment else "", payment_status=payment.status if payment else "",
+        payment_provider=payment.provider if payment else "",
+        payment_status=payment.status if payment else "",
         checkout_url=payment.checkout_url if payment else "",
-        lines=[OrderLineView(ticket_type=names[line.ticket_type_id], quantity=line.quantity,
-                             unit_price_minor=line.unit_price_minor, line_total_minor=line.line_total_minor)
-               for line in lines],
-        tickets=[TicketView(id=t.id, code=t.code, ticket_type=names[t.ticket_type_id], holder_name=t.holder_name,
-                            status=t.status) for t in tickets],
+        lines=[
+            OrderLineView(
+                ticket_type=names[line.ticket_type_id],
+                quantity=line.quantity,
+                unit_price_minor=line.unit_price_minor,
+                line_total_minor=line.line_total_minor,
+            )
+            for line in lines
+        ],
+        tickets=[
+            TicketView(
+                id=t.id, code=t.code, ticket_type=names[t.ticket_type_id], holder_name=t.holder_name, status=t.status
+            )
+            for t in tickets
+        ],
     )
 
 
-def set_ticket_holder(session: Session, *, ticket_id: uuid.UUID, holder_name: str, now: datetime,
-                      user: User | None = None, access_token: str = "") -> TicketView:
+def set_ticket_holder(
+    session: Session,
+    *,
+    ticket_id: uuid.UUID,
+    holder_name: str,
+    now: datetime,
+    user: User | None = None,
+    access_token: str = "",
+) -> TicketView:
     """Name the person who will use a ticket (the buyer, or the event's organizers)."""
     ticket, order = _ticket_and_order(session, ticket_id, user=user, access_token=access_token)
     name = clean_name(holder_name)
@@ -125,14 +151,22 @@ def set_ticket_holder(session: Session, *, ticket_id: uuid.UUID, holder_name: st
     old = ticket.holder_name
     ticket.holder_name = name
     session.add(ticket)
-    record_audit(session, action="ticket.holder_changed", object_type="ticket", object_id=ticket.id, now=now,
-                 actor_user_id=user.id if user else None, data={"from": old, "to": name})
+    record_audit(
+        session,
+        action="ticket.holder_changed",
+        object_type="ticket",
+        object_id=ticket.id,
+        now=now,
+        actor_user_id=user.id if user else None,
+        data={"from": old, "to": name},
+    )
     session.commit()
     return _ticket_view(session, ticket)
 
 
-def reissue_ticket(session: Session, *, ticket_id: uuid.UUID, now: datetime, user: User | None = None,
-                   access_token: str = "") -> TicketView:
+def reissue_ticket(
+    session: Session, *, ticket_id: uuid.UUID, now: datetime, user: User | None = None, access_token: str = ""
+) -> TicketView:
     """Replace a ticket's code (it was shared or leaked): the old code goes on the revocation list."""
     ticket, order = _ticket_and_order(session, ticket_id, user=user, access_token=access_token)
     if ticket.status != TicketStatus.VALID or order.status != OrderStatus.PAID:
@@ -142,21 +176,34 @@ def reissue_ticket(session: Session, *, ticket_id: uuid.UUID, now: datetime, use
     session.add(ticket)
     new_id = uuid.uuid4()
     replacement = Ticket(
-        id=new_id, order_id=ticket.order_id, order_line_id=ticket.order_line_id, event_id=ticket.event_id,
-        ticket_type_id=ticket.ticket_type_id, holder_name=ticket.holder_name, issued_at=now,
+        id=new_id,
+        order_id=ticket.order_id,
+        order_line_id=ticket.order_line_id,
+        event_id=ticket.event_id,
+        ticket_type_id=ticket.ticket_type_id,
+        holder_name=ticket.holder_name,
+        issued_at=now,
         replaces_ticket_id=ticket.id,
         code=sign_ticket_code(load_private_key(event.signing_private_key_sealed), event_id=event.id, ticket_id=new_id),
     )
     session.add(replacement)
-    record_audit(session, action="ticket.reissued", object_type="ticket", object_id=ticket.id, now=now,
-                 actor_user_id=user.id if user else None, organization_id=event.organization_id,
-                 data={"replacement": str(new_id)})
+    record_audit(
+        session,
+        action="ticket.reissued",
+        object_type="ticket",
+        object_id=ticket.id,
+        now=now,
+        actor_user_id=user.id if user else None,
+        organization_id=event.organization_id,
+        data={"replacement": str(new_id)},
+    )
     session.commit()
     return _ticket_view(session, replacement)
 
 
-def _ticket_and_order(session: Session, ticket_id: uuid.UUID, *, user: User | None,
-                      access_token: str) -> tuple[Ticket, Order]:
+def _ticket_and_order(
+    session: Session, ticket_id: uuid.UUID, *, user: User | None, access_token: str
+) -> tuple[Ticket, Order]:
     ticket = session.get(Ticket, ticket_id)
     order = session.get(Order, ticket.order_id) if ticket else None
     if order is None or not may_view_order(session, order, user=user, access_token=access_token):
@@ -166,16 +213,18 @@ def _ticket_and_order(session: Session, ticket_id: uuid.UUID, *, user: User | No
 
 def _ticket_view(session: Session, ticket: Ticket) -> TicketView:
     type_name = session.exec(select(TicketType.name).where(TicketType.id == ticket.ticket_type_id)).one()
-    return TicketView(id=ticket.id, code=ticket.code, ticket_type=type_name, holder_name=ticket.holder_name,
-                      status=ticket.status)
+    return TicketView(
+        id=ticket.id, code=ticket.code, ticket_type=type_name, holder_name=ticket.holder_name, status=ticket.status
+    )
 
 
 RESEND_LIMIT = 3
 RESEND_WINDOW = timedelta(hours=1)
 
 
-def resend_tickets_email(session: Session, *, order_id: uuid.UUID, now: datetime, user: User | None = None,
-                         access_token: str = "") -> None:
+def resend_tickets_email(
+    session: Session, *, order_id: uuid.UUID, now: datetime, user: User | None = None, access_token: str = ""
+) -> None:
     """Send the tickets email again (lost, spam folder), at most three times an hour per order."""
     order = session.get(Order, order_id)
     if order is None or not may_view_order(session, order, user=user, access_token=access_token):
@@ -183,16 +232,29 @@ def resend_tickets_email(session: Session, *, order_id: uuid.UUID, now: datetime
     if order.status != OrderStatus.PAID:
         raise ValidationFailed("error.order_not_paid")
     recent = session.exec(
-        select(func.count()).select_from(AuditEntry).where(
-            AuditEntry.action == "order.tickets_resent", AuditEntry.object_id == str(order.id),
+        select(func.count())
+        .select_from(AuditEntry)
+        .where(
+            AuditEntry.action == "order.tickets_resent",
+            AuditEntry.object_id == str(order.id),
             AuditEntry.created_at > now - RESEND_WINDOW,
         )
     ).one()
     if recent >= RESEND_LIMIT:
         raise TooManyRequests(minutes=int(RESEND_WINDOW.total_seconds() // 60))
     request_id = uuid.uuid4()
-    emit_event(session, topic="order.tickets_resent", payload={"order_id": str(order.id), "request_id": str(request_id)},
-               now=now)
-    record_audit(session, action="order.tickets_resent", object_type="order", object_id=order.id, now=now,
-                 actor_user_id=user.id if user else None)
+    emit_event(
+        session,
+        topic="order.tickets_resent",
+        payload={"order_id": str(order.id), "request_id": str(request_id)},
+        now=now,
+    )
+    record_audit(
+        session,
+        action="order.tickets_resent",
+        object_type="order",
+        object_id=order.id,
+        now=now,
+        actor_user_id=user.id if user else None,
+    )
     session.commit()

@@ -42,7 +42,14 @@ def set_user_role(session: Session, *, actor: User | None, user_id: uuid.UUID, r
     old_role = user.role
     user.role = new_role
     session.add(user)
-    record_audit(session, action="user.role_changed", object_type="user", object_id=user.id, now=now,
-                 actor_user_id=admin.id, data={"from": old_role, "to": new_role})
+    record_audit(
+        session,
+        action="user.role_changed",
+        object_type="user",
+        object_id=user.id,
+        now=now,
+        actor_user_id=admin.id,
+        data={"from": old_role, "to": new_role},
+    )
     session.commit()
     return UserPublic.of(user)

@@ -12,8 +12,18 @@ PASSWORD_MIN_LENGTH = 10
 PASSWORD_MAX_LENGTH = 128  # argon2 would take more, but nobody types 200 characters: reject
 COMMON_PASSWORDS = frozenset(
     {
-        "password12", "password123", "1234567890", "12345678910", "qwertyuiop", "iloveyou123",
-        "passw0rd123", "letmein123", "welcome123", "administrator", "abcdefghij", "0987654321",
+        "password12",
+        "password123",
+        "1234567890",
+        "12345678910",
+        "qwertyuiop",
+        "iloveyou123",
+        "passw0rd123",
+        "letmein123",
+        "welcome123",
+        "administrator",
+        "abcdefghij",
+        "0987654321",
     }
 )
 PHONE_PATTERN = re.compile(r"^\+?[0-9][0-9 ()\-]{5,19}$")

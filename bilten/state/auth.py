@@ -276,4 +276,3 @@ async def acting_user(state: rx.State, session: Session, now: datetime) -> User 
 
 def error_text(exc: BiltenError, locale: str) -> str:
     return translate(exc.key, locale, **exc.params)
-

@@ -139,4 +139,3 @@ def _iso_date(value: str) -> str:
 def _day_start(value: str) -> datetime | None:
     """Midnight UTC of a day: events spread over many time zones, so days are counted in UTC."""
     return datetime.combine(date.fromisoformat(value), time.min, tzinfo=UTC) if value else None
-

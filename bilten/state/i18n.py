@@ -40,9 +40,7 @@ class LocaleState(rx.State):
 
     @rx.var
     def dir(self) -> str:
-        return text_direction(
-            normalize_locale(self.locale or self.router.headers.accept_language, default_locale())
-        )
+        return text_direction(normalize_locale(self.locale or self.router.headers.accept_language, default_locale()))
 
     @rx.event
     async def set_locale(self, locale: str):

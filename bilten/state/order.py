@@ -293,8 +293,13 @@ class OrderState(rx.State):
         now = _now()
         try:
             with session_scope() as session:
-                pay_with_test_provider(session, order_id=self._loaded_order_id(), succeeded=succeeded, now=now,
-                                       access_token=self._link_token)
+                pay_with_test_provider(
+                    session,
+                    order_id=self._loaded_order_id(),
+                    succeeded=succeeded,
+                    now=now,
+                    access_token=self._link_token,
+                )
                 self._reload(session, await acting_user(self, session, now))
         except BiltenError as exc:
             self.action_error = error_text(exc, locale)
@@ -311,8 +316,9 @@ class OrderState(rx.State):
         now = _now()
         try:
             with session_scope() as session:
-                payment = start_payment(session, order_id=self._loaded_order_id(), now=now,
-                                        access_token=self._link_token)
+                payment = start_payment(
+                    session, order_id=self._loaded_order_id(), now=now, access_token=self._link_token
+                )
                 checkout_url, provider = payment.checkout_url, payment.provider
                 self._reload(session, await acting_user(self, session, now))
         except BiltenError as exc:
@@ -392,4 +398,3 @@ class OrderState(rx.State):
             self.resend_error = error_text(exc, locale)
             return None
         return rx.toast.success(translate("order.resent", locale, email=self._view.buyer_email if self._view else ""))
-

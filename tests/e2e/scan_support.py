@@ -34,8 +34,9 @@ class Ticket:
 
 def api(base_url: str, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None) -> Any:
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(base_url + path, data=data, method=method,
-                                     headers={"Content-Type": "application/json", **(headers or {})})
+    request = urllib.request.Request(
+        base_url + path, data=data, method=method, headers={"Content-Type": "application/json", **(headers or {})}
+    )
     try:
         with urllib.request.urlopen(request, timeout=20) as response:
             raw = response.read()
@@ -52,16 +53,32 @@ def buy_tickets(base_url: str, *, holder: str, count: int = 1, title: str = JAZZ
     """Paid tickets: an order, then the test provider's "succeeded" payment."""
     detail = api(base_url, "GET", f"/api/v1/events/{event_id(base_url, title)}")
     ticket_type = next(t for t in detail["ticket_types"] if t["available"] >= count)
-    order = api(base_url, "POST", "/api/v1/orders", {
-        "items": [{"ticket_type_id": ticket_type["id"], "quantity": count}],
-        "email": "door-test@example.org", "phone": "+49 30 1234567", "name": holder,
-    })
+    order = api(
+        base_url,
+        "POST",
+        "/api/v1/orders",
+        {
+            "items": [{"ticket_type_id": ticket_type["id"], "quantity": count}],
+            "email": "door-test@example.org",
+            "phone": "+49 30 1234567",
+            "name": holder,
+        },
+    )
     if order["status"] != "paid":
-        order = api(base_url, "POST", f"/api/v1/orders/{order['id']}/test-payment", {"outcome": "succeeded"},
-                    {"X-Order-Token": order["access_token"]})
+        order = api(
+            base_url,
+            "POST",
+            f"/api/v1/orders/{order['id']}/test-payment",
+            {"outcome": "succeeded"},
+            {"X-Order-Token": order["access_token"]},
+        )
     assert order["status"] == "paid", order
-    return [Ticket(id=t["id"], code=t["code"], holder_name=t["holder_name"], ticket_type=t["ticket_type"],
-                   order_id=order["id"]) for t in order["tickets"]]
+    return [
+        Ticket(
+            id=t["id"], code=t["code"], holder_name=t["holder_name"], ticket_type=t["ticket_type"], order_id=order["id"]
+        )
+        for t in order["tickets"]
+    ]
 
 
 @functools.cache
@@ -100,11 +117,28 @@ def presentation_video(payload: str, workdir: Path, *, shown_s: float = 2.0, hid
     Image.new("RGB", (VIDEO_SIZE, VIDEO_SIZE), (235, 235, 235)).save(blank)
     video = workdir / "ticket.y4m"
     subprocess.run(
-        [ffmpeg, "-y", "-loglevel", "error",
-         "-loop", "1", "-t", str(shown_s), "-i", str(qr),
-         "-loop", "1", "-t", str(hidden_s), "-i", str(blank),
-         "-filter_complex", f"[0:v][1:v]concat=n=2:v=1,scale={VIDEO_SIZE}:{VIDEO_SIZE},fps=15,format=yuv420p",
-         str(video)],
-        check=True, timeout=60,
+        [
+            ffmpeg,
+            "-y",
+            "-loglevel",
+            "error",
+            "-loop",
+            "1",
+            "-t",
+            str(shown_s),
+            "-i",
+            str(qr),
+            "-loop",
+            "1",
+            "-t",
+            str(hidden_s),
+            "-i",
+            str(blank),
+            "-filter_complex",
+            f"[0:v][1:v]concat=n=2:v=1,scale={VIDEO_SIZE}:{VIDEO_SIZE},fps=15,format=yuv420p",
+            str(video),
+        ],
+        check=True,
+        timeout=60,
     )
     return video

@@ -85,9 +85,7 @@ def _valid_codes(live_app: LiveApp, order_id: str) -> set[str]:
     return {code for (code,) in rows}
 
 
-def test_guest_buys_two_tickets_while_another_browser_sees_the_seats_go(
-    browser: Browser, live_app: LiveApp
-) -> None:
+def test_guest_buys_two_tickets_while_another_browser_sees_the_seats_go(browser: Browser, live_app: LiveApp) -> None:
     event_path = f"/events/{_event_id(live_app, 'Riverside Jazz Night')}"
     buyer_context = browser.new_context(base_url=live_app.base_url, locale="en-US")
     watcher_context = browser.new_context(base_url=live_app.base_url, locale="en-US")
@@ -240,8 +238,9 @@ def test_forgotten_password_is_reset_through_the_emailed_link(page: Page, live_a
         expect(page.locator("#reset-requested")).to_have_text(ENGLISH["forgot.sent"])
 
         reset_path = _reset_link(live_app, ATTENDEE[0])
-        assert not any("nobody-here@example.org" in path.read_text(errors="replace")
-                       for path in live_app.mail_dir.glob("*.eml"))
+        assert not any(
+            "nobody-here@example.org" in path.read_text(errors="replace") for path in live_app.mail_dir.glob("*.eml")
+        )
         open_page(page, reset_path, "reset-password")
         page.locator("#field-new_password").fill(new_password)
         page.locator("#field-new_password_confirm").fill(new_password)

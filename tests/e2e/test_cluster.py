@@ -44,7 +44,11 @@ def cluster_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
     with open(log_path, "wb") as log:
         server = subprocess.Popen(
             [str(VENV_BIN / "reflex"), "run", "--env", "prod", "--frontend-port", str(port)],
-            cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     base_url = f"http://localhost:{port}"
     try:
@@ -83,18 +87,30 @@ def test_sales_through_any_worker_reach_tabs_on_every_worker(cluster_app: LiveAp
             open_page(page, f"/events/{event_id}", "event")
         start = _standing_left(pages[0])
         for page in pages:
-            expect(page.locator(".ticket-type").filter(has=page.get_by_text("Standing", exact=True))
-                   .locator(".tickets-left")).to_contain_text(f"{start} left")
+            expect(
+                page.locator(".ticket-type")
+                .filter(has=page.get_by_text("Standing", exact=True))
+                .locator(".tickets-left")
+            ).to_contain_text(f"{start} left")
         bought = 0
         for round_number in range(3):  # each POST lands on whichever worker accepts it
-            response = httpx.post(cluster_app.url("/api/v1/orders"), timeout=10, json={
-                "items": [{"ticket_type_id": standing["id"], "quantity": 2}],
-                "email": f"cluster{round_number}@example.org", "phone": "+49 30 1234567"})
+            response = httpx.post(
+                cluster_app.url("/api/v1/orders"),
+                timeout=10,
+                json={
+                    "items": [{"ticket_type_id": standing["id"], "quantity": 2}],
+                    "email": f"cluster{round_number}@example.org",
+                    "phone": "+49 30 1234567",
+                },
+            )
             assert response.status_code == 201, response.text
             bought += 2
             for page in pages:  # no reload: the number changes in place on every tab
-                expect(page.locator(".ticket-type").filter(has=page.get_by_text("Standing", exact=True))
-                       .locator(".tickets-left")).to_contain_text(f"{start - bought} left", timeout=10_000)
+                expect(
+                    page.locator(".ticket-type")
+                    .filter(has=page.get_by_text("Standing", exact=True))
+                    .locator(".tickets-left")
+                ).to_contain_text(f"{start - bought} left", timeout=10_000)
     finally:
         for context in contexts:
             context.close()

@@ -94,7 +94,7 @@ def queue(page: Page) -> list[dict]:
 def one_char_changed(code: str) -> str:
     """The same ticket with one signature character changed (a tampered or forged code)."""
     at = len(code) - 10
-    return code[:at] + ("B" if code[at] != "B" else "C") + code[at + 1:]
+    return code[:at] + ("B" if code[at] != "B" else "C") + code[at + 1 :]
 
 
 # -- fixtures ---------------------------------------------------------------------------------
@@ -208,8 +208,9 @@ def test_offline_scans_are_decided_on_the_phone_then_uploaded_with_their_scan_ti
         time.sleep(1.5)  # the upload must keep the scan times, not take the upload time
         context.set_offline(False)
         expect(page.locator("#scan-offline-banner")).to_have_count(0, timeout=20_000)
-        page.wait_for_function("JSON.parse(localStorage.getItem('bilten_scan_queue') || '[]').length === 0",
-                               timeout=20_000)
+        page.wait_for_function(
+            "JSON.parse(localStorage.getItem('bilten_scan_queue') || '[]').length === 0", timeout=20_000
+        )
         expect(page.locator("#scan-sync-note")).to_contain_text(ENGLISH["scan.sync_done"].replace("{count}", "6"))
 
         row = attendee(base, event, first.id)
@@ -238,8 +239,9 @@ def test_the_same_ticket_let_in_offline_on_two_phones_is_a_conflict_on_the_secon
             pages.append(page)
 
         first_phone.set_offline(False)
-        pages[0].wait_for_function("JSON.parse(localStorage.getItem('bilten_scan_queue') || '[]').length === 0",
-                                   timeout=20_000)
+        pages[0].wait_for_function(
+            "JSON.parse(localStorage.getItem('bilten_scan_queue') || '[]').length === 0", timeout=20_000
+        )
         time.sleep(0.5)
         second_phone.set_offline(False)
         conflict = pages[1].locator('#scan-verdict[data-result="conflict"]')
@@ -291,8 +293,11 @@ def test_each_bad_input_gets_its_own_answer(browser: Browser, live_app: LiveApp)
         assert answer["result"] == "cancelled" and ENGLISH["scan.cancelled_detail"] in answer["text"], answer
 
         # Staff taken off the event: the scan says so instead of deciding.
-        staff_id = next(row["user_id"] for row in as_organizer(base, "GET", f"/api/v1/events/{event}/staff")
-                        if row["email"] == STAFF[0])
+        staff_id = next(
+            row["user_id"]
+            for row in as_organizer(base, "GET", f"/api/v1/events/{event}/staff")
+            if row["email"] == STAFF[0]
+        )
         as_organizer(base, "DELETE", f"/api/v1/events/{event}/staff/{staff_id}")
         try:
             page.locator("#scan-manual-code").fill(good.code)

@@ -8,12 +8,12 @@ from datetime import UTC, datetime
 
 import pytest
 import redis
-from alembic import command
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, SQLModel, create_engine
 
+from alembic import command
 from bilten.api import api
 from bilten.api.deps import get_now, get_session
 from bilten.cli import alembic_config

@@ -33,8 +33,9 @@ def test_admin_endpoints_refuse_everyone_but_admins(client, people):
     listed = client.get("/api/v1/admin/users", headers=admin)
     assert listed.status_code == 200 and len(listed.json()) == 4
     assert all("password_hash" not in user for user in listed.json())
-    promoted = client.put(f"/api/v1/admin/users/{people[Role.ATTENDEE].id}/role", json={"role": "organizer"},
-                          headers=admin)
+    promoted = client.put(
+        f"/api/v1/admin/users/{people[Role.ATTENDEE].id}/role", json={"role": "organizer"}, headers=admin
+    )
     assert promoted.status_code == 200 and promoted.json()["role"] == "organizer"
 
 

@@ -39,9 +39,14 @@ def test_register_login_me_refresh_logout(client):
     rotated = client.post("/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
     assert rotated.status_code == 200 and rotated.json()["refresh_token"] != tokens["refresh_token"]
 
-    assert client.post("/api/v1/auth/logout", json={"refresh_token": rotated.json()["refresh_token"]}).status_code == 204
-    assert_error(client.post("/api/v1/auth/refresh", json={"refresh_token": rotated.json()["refresh_token"]}),
-                 401, "token_reused")
+    assert (
+        client.post("/api/v1/auth/logout", json={"refresh_token": rotated.json()["refresh_token"]}).status_code == 204
+    )
+    assert_error(
+        client.post("/api/v1/auth/refresh", json={"refresh_token": rotated.json()["refresh_token"]}),
+        401,
+        "token_reused",
+    )
 
 
 def test_reused_refresh_token_revokes_the_whole_family(client):
@@ -59,8 +64,11 @@ def test_registration_refusals_change_nothing(client, pg_session):
     assert_error(register(client, email="x@example.org", password="Ab1-" * 50), 422, "validation_error")
     assert_error(register(client, email="not-an-email"), 422, "validation_error")
     assert_error(client.post("/api/v1/auth/register", json={"email": "x@example.org"}), 422, "validation_error")
-    assert_error(client.post("/api/v1/auth/register", content=b"{not json", headers={"content-type": "application/json"}),
-                 422, "validation_error")
+    assert_error(
+        client.post("/api/v1/auth/register", content=b"{not json", headers={"content-type": "application/json"}),
+        422,
+        "validation_error",
+    )
     assert [u.email for u in pg_session.exec(select(User)).all()] == ["lina@example.org"]
 
 
@@ -97,8 +105,11 @@ def test_expired_access_token_is_refused(client, clock):
 
 def test_errors_speak_the_callers_language(client):
     english = assert_error(login(client, email="nobody@example.org"), 401, "invalid_credentials")
-    arabic = client.post("/api/v1/auth/login", json={"email": "nobody@example.org", "password": "x" * 12},
-                         headers={"Accept-Language": "ar-EG,ar;q=0.9"}).json()["error"]["message"]
+    arabic = client.post(
+        "/api/v1/auth/login",
+        json={"email": "nobody@example.org", "password": "x" * 12},
+        headers={"Accept-Language": "ar-EG,ar;q=0.9"},
+    ).json()["error"]["message"]
     assert arabic != english and any("\u0600" <= ch <= "\u06ff" for ch in arabic)
 
 

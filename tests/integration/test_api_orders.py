@@ -15,14 +15,20 @@ def types(pg_session, clock):
     org = make_organization(pg_session, now=clock.now)
     event = make_event(pg_session, organization=org, now=clock.now, prices=(2500, 4000), quantity=3)
     other = make_event(pg_session, organization=org, now=clock.now, title="Other")
-    ours = pg_session.exec(select(TicketType).where(TicketType.event_id == event.id).order_by(TicketType.position)).all()
+    ours = pg_session.exec(
+        select(TicketType).where(TicketType.event_id == event.id).order_by(TicketType.position)
+    ).all()
     theirs = pg_session.exec(select(TicketType).where(TicketType.event_id == other.id)).one()
     return {"event": event, "a": ours[0], "b": ours[1], "other": theirs}
 
 
 def order_body(*items, email="guest@example.org", phone="+44 20 7946 0958", **extra):
-    return {"items": [{"ticket_type_id": str(t.id), "quantity": q} for t, q in items], "email": email,
-            "phone": phone, **extra}
+    return {
+        "items": [{"ticket_type_id": str(t.id), "quantity": q} for t, q in items],
+        "email": email,
+        "phone": phone,
+        **extra,
+    }
 
 
 def test_guest_buys_in_test_mode_and_reads_the_order_with_its_token(client, types):
@@ -37,19 +43,26 @@ def test_guest_buys_in_test_mode_and_reads_the_order_with_its_token(client, type
 
     assert client.get(f"/api/v1/orders/{body['id']}").status_code == 404  # no token, no order
     assert client.get(f"/api/v1/orders/{body['id']}", params={"token": "forged"}).status_code == 404
-    paid = client.post(f"/api/v1/orders/{body['id']}/test-payment", json={"outcome": "succeeded"},
-                       headers={"X-Order-Token": body["access_token"]})
+    paid = client.post(
+        f"/api/v1/orders/{body['id']}/test-payment",
+        json={"outcome": "succeeded"},
+        headers={"X-Order-Token": body["access_token"]},
+    )
     assert paid.status_code == 200 and paid.json()["status"] == "paid"
     assert len(paid.json()["tickets"]) == 3 and all(len(t["code"]) == 136 for t in paid.json()["tickets"])
-    again = client.post(f"/api/v1/orders/{body['id']}/test-payment", json={"outcome": "succeeded"},
-                        headers={"X-Order-Token": body["access_token"]})
+    again = client.post(
+        f"/api/v1/orders/{body['id']}/test-payment",
+        json={"outcome": "succeeded"},
+        headers={"X-Order-Token": body["access_token"]},
+    )
     assert again.status_code == 409 and again.json()["error"]["code"] == "order_not_payable"
 
 
 def test_declined_test_payment_keeps_the_order_pending(client, types):
     body = client.post("/api/v1/orders", json=order_body((types["a"], 1))).json()
-    declined = client.post(f"/api/v1/orders/{body['id']}/test-payment", json={"outcome": "failed"},
-                           params={"token": body["access_token"]})
+    declined = client.post(
+        f"/api/v1/orders/{body['id']}/test-payment", json={"outcome": "failed"}, params={"token": body["access_token"]}
+    )
     assert declined.json()["status"] == "pending" and declined.json()["payment"]["status"] == "failed"
 
 
@@ -60,19 +73,25 @@ def test_sold_out_answers_409_with_the_code(client, types):
     assert "0" in response.json()["error"]["message"] or "Type 0" in response.json()["error"]["message"]
 
 
-@pytest.mark.parametrize(("items", "code"), [
-    ([("a", 0)], "invalid_quantity"),
-    ([("a", -1)], "invalid_quantity"),
-    ([("a", 11)], "quantity_out_of_range"),
-    ([("a", "2")], "validation_error"),
-    ([("a", 1.5)], "validation_error"),
-    ([("a", 1), ("other", 1)], "unknown_ticket_type"),
-    ([("missing", 1)], "unknown_ticket_type"),
-])
+@pytest.mark.parametrize(
+    ("items", "code"),
+    [
+        ([("a", 0)], "invalid_quantity"),
+        ([("a", -1)], "invalid_quantity"),
+        ([("a", 11)], "quantity_out_of_range"),
+        ([("a", "2")], "validation_error"),
+        ([("a", 1.5)], "validation_error"),
+        ([("a", 1), ("other", 1)], "unknown_ticket_type"),
+        ([("missing", 1)], "unknown_ticket_type"),
+    ],
+)
 def test_bad_items_get_clear_errors_and_leave_nothing(client, types, pg_session, items, code):
     lookup = {**types, "missing": type("Missing", (), {"id": uuid.uuid4()})}
-    body = {"items": [{"ticket_type_id": str(lookup[name].id), "quantity": q} for name, q in items],
-            "email": "guest@example.org", "phone": "+44 20 7946 0958"}
+    body = {
+        "items": [{"ticket_type_id": str(lookup[name].id), "quantity": q} for name, q in items],
+        "email": "guest@example.org",
+        "phone": "+44 20 7946 0958",
+    }
     response = client.post("/api/v1/orders", json=body)
     assert response.status_code in (409, 422) and response.json()["error"]["code"] == code
     assert response.json()["error"]["message"]
@@ -80,8 +99,9 @@ def test_bad_items_get_clear_errors_and_leave_nothing(client, types, pg_session,
     assert pg_session.exec(select(func.sum(TicketType.reserved))).one() == 0
 
 
-@pytest.mark.parametrize(("email", "phone"), [("nope", "+44 20 7946 0958"), ("guest@example.org", "12"),
-                                               ("guest@example.org", "")])
+@pytest.mark.parametrize(
+    ("email", "phone"), [("nope", "+44 20 7946 0958"), ("guest@example.org", "12"), ("guest@example.org", "")]
+)
 def test_bad_contact_details(client, types, pg_session, email, phone):
     response = client.post("/api/v1/orders", json=order_body((types["a"], 1), email=email, phone=phone))
     assert response.status_code == 422 and response.json()["error"]["code"] == "validation_error"
@@ -103,14 +123,19 @@ def test_draft_event_and_closed_sales(client, types, pg_session, clock):
     event.status = EventStatus.DRAFT
     pg_session.add(event)
     pg_session.commit()
-    assert client.post("/api/v1/orders", json=order_body((types["b"], 1))).json()["error"]["code"] == "event_not_on_sale"
+    assert (
+        client.post("/api/v1/orders", json=order_body((types["b"], 1))).json()["error"]["code"] == "event_not_on_sale"
+    )
 
 
 def test_expired_order_cannot_be_paid(client, types, clock):
     body = client.post("/api/v1/orders", json=order_body((types["a"], 1))).json()
     clock.now += timedelta(minutes=15)
-    response = client.post(f"/api/v1/orders/{body['id']}/test-payment", json={"outcome": "succeeded"},
-                           params={"token": body["access_token"]})
+    response = client.post(
+        f"/api/v1/orders/{body['id']}/test-payment",
+        json={"outcome": "succeeded"},
+        params={"token": body["access_token"]},
+    )
     assert response.status_code == 409 and response.json()["error"]["code"] == "order_not_payable"
 
 
@@ -155,7 +180,8 @@ def test_paid_order_downloads_pdf_and_calendar_with_its_token_only(client, types
     body = client.post("/api/v1/orders", json=order_body((types["a"], 2))).json()
     token = {"token": body["access_token"]}
     assert client.get(f"/api/v1/orders/{body['id']}/tickets.pdf", params=token).json()["error"]["code"] == (
-        "validation_error")  # not paid yet: no tickets
+        "validation_error"
+    )  # not paid yet: no tickets
     client.post(f"/api/v1/orders/{body['id']}/test-payment", json={"outcome": "succeeded"}, params=token)
     pdf = client.get(f"/api/v1/orders/{body['id']}/tickets.pdf", params={**token, "lang": "ar"})
     assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"

@@ -1,11 +1,11 @@
 """The migrations build the whole schema from nothing, on both backends, and match the models."""
 
-from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 from sqlmodel import SQLModel
 
+from alembic import command
 from bilten.cli import alembic_config
 from bilten.db import make_engine
 from tests.integration.conftest import create_database, drop_database

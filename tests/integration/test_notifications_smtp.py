@@ -21,8 +21,9 @@ from bilten.settings import Settings
 from tests.factories import make_event, make_organization, make_user
 from tests.notifications_support import SmtpSink, emit, make_paid_order, parts, wait_until
 
-FAST = DeliveryConfig(retry_delays=(0.1, 0.1, 0.1, 0.1), lease_seconds=5, requeue_seconds=1, poll_seconds=0.05,
-                      smtp_timeout_seconds=1.5)  # "stall" waits for this; real replies come far sooner
+FAST = DeliveryConfig(
+    retry_delays=(0.1, 0.1, 0.1, 0.1), lease_seconds=5, requeue_seconds=1, poll_seconds=0.05, smtp_timeout_seconds=1.5
+)  # "stall" waits for this; real replies come far sooner
 
 
 @pytest.fixture
@@ -32,8 +33,13 @@ def sink():
 
 
 def smtp_settings(sink: SmtpSink) -> Settings:
-    return Settings(SMTP_HOST="127.0.0.1", SMTP_PORT=sink.port, SMTP_TLS=False,
-                    MAIL_FROM="Bilten <tickets@bilten.test>", PUBLIC_URL="https://bilten.test")
+    return Settings(
+        SMTP_HOST="127.0.0.1",
+        SMTP_PORT=sink.port,
+        SMTP_TLS=False,
+        MAIL_FROM="Bilten <tickets@bilten.test>",
+        PUBLIC_URL="https://bilten.test",
+    )
 
 
 class RunningWorkers:
@@ -41,8 +47,10 @@ class RunningWorkers:
 
     def __init__(self, delivery: Delivery, count: int = 1) -> None:
         self.stop = threading.Event()
-        self.threads = [threading.Thread(target=run_in_process_worker, args=(self.stop,),
-                                         kwargs={"delivery": delivery}) for _ in range(count)]
+        self.threads = [
+            threading.Thread(target=run_in_process_worker, args=(self.stop,), kwargs={"delivery": delivery})
+            for _ in range(count)
+        ]
 
     def __enter__(self) -> RunningWorkers:
         for thread in self.threads:
@@ -80,7 +88,7 @@ def test_a_paid_order_arrives_with_readable_qr_codes_a_pdf_and_a_calendar_file(p
     public_key = load_public_key(event.signing_public_key)
     decoded = set()
     for image in found["image/png"]:
-        assert f'cid:{image["Content-ID"].strip("<>")}' in html
+        assert f"cid:{image['Content-ID'].strip('<>')}" in html
         (result,) = zxingcpp.read_barcodes(Image.open(io.BytesIO(image.get_content())))
         decoded.add(verify_ticket_code(result.text, public_key).ticket_id)
     assert decoded == set(pg_session.exec(select(Ticket.id).where(Ticket.order_id == order.id)).all())
@@ -112,8 +120,10 @@ def test_time_outs_and_dropped_connections_are_retried(pg_engine, pg_session, no
     sink.faults = ["stall", "drop"]
 
     with RunningWorkers(Delivery(engine=pg_engine, settings=smtp_settings(sink), config=FAST)):
-        wait_until(lambda: _notification(pg_session, "unlucky@example.org").status == NotificationStatus.SENT,
-                   what="delivery after the faults")
+        wait_until(
+            lambda: _notification(pg_session, "unlucky@example.org").status == NotificationStatus.SENT,
+            what="delivery after the faults",
+        )
 
     stored = _notification(pg_session, "unlucky@example.org")
     assert sink.recipients() == ["unlucky@example.org"] and stored.attempts == 3
@@ -125,8 +135,9 @@ def test_a_server_that_is_down_is_retried_until_it_is_up(pg_engine, pg_session, 
     emit(pg_session, "user.registered", {"user_id": str(user.id)}, now)
     sink = SmtpSink()  # its port is reserved but nothing listens yet: connections are refused
     settings = smtp_settings(sink)
-    with RunningWorkers(Delivery(engine=pg_engine, settings=settings, config=FAST.model_copy(
-            update={"retry_delays": (0.3,) * 10}))):
+    with RunningWorkers(
+        Delivery(engine=pg_engine, settings=settings, config=FAST.model_copy(update={"retry_delays": (0.3,) * 10}))
+    ):
         wait_until(lambda: _notification(pg_session, "early@example.org").attempts >= 2, what="failed attempts")
         assert "Connection refused" in _notification(pg_session, "early@example.org").last_error
         with sink:
@@ -142,8 +153,12 @@ def test_concurrent_workers_split_the_work_and_send_each_email_once(pg_engine, p
 
     with RunningWorkers(Delivery(engine=pg_engine, settings=smtp_settings(sink), config=FAST), count=3):
         wait_until(lambda: len(sink.messages) >= 15, what="15 emails")
-        wait_until(lambda: all(n.status == NotificationStatus.SENT for n in pg_session.exec(
-            select(Notification).execution_options(populate_existing=True)).all()))
+        wait_until(
+            lambda: all(
+                n.status == NotificationStatus.SENT
+                for n in pg_session.exec(select(Notification).execution_options(populate_existing=True)).all()
+            )
+        )
 
     assert Counter(sink.recipients()) == Counter(recipients)
     assert sink.data_commands == 15

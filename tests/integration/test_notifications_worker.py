@@ -70,16 +70,28 @@ class WorkerProcess:
     """`python -m bilten.cli worker` as its own process, configured through the environment."""
 
     def __init__(self, *, database_url: str, sink: SmtpSink, redis_url: str | None) -> None:
-        self.env = {**os.environ, **FAST_ENV, "DATABASE_URL": database_url, "SMTP_HOST": "127.0.0.1",
-                    "SMTP_PORT": str(sink.port), "SMTP_TLS": "false", "PYTHONUNBUFFERED": "1"}
+        self.env = {
+            **os.environ,
+            **FAST_ENV,
+            "DATABASE_URL": database_url,
+            "SMTP_HOST": "127.0.0.1",
+            "SMTP_PORT": str(sink.port),
+            "SMTP_TLS": "false",
+            "PYTHONUNBUFFERED": "1",
+        }
         self.env.pop("REDIS_URL", None)
         if redis_url:
             self.env["REDIS_URL"] = redis_url
         self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
-        self.process = subprocess.Popen([sys.executable, "-m", "bilten.cli", "worker"], cwd=PROJECT_ROOT,
-                                        env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "bilten.cli", "worker"],
+            cwd=PROJECT_ROOT,
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
 
     def kill(self) -> None:
         self.process.send_signal(signal.SIGKILL)
@@ -106,8 +118,7 @@ def sqlite_url(tmp_path):
 
 
 @pytest.mark.parametrize("mode", ["redis-postgres", "in-process-sqlite"])
-def test_a_worker_killed_halfway_through_a_batch_loses_nothing_and_sends_nothing_twice(
-        mode, request, now, sink):
+def test_a_worker_killed_halfway_through_a_batch_loses_nothing_and_sends_nothing_twice(mode, request, now, sink):
     if mode == "redis-postgres":
         engine = request.getfixturevalue("pg_engine")
         request.getfixturevalue("pg_session")  # empties the tables afterwards
@@ -122,8 +133,11 @@ def test_a_worker_killed_halfway_through_a_batch_loses_nothing_and_sends_nothing
     worker = WorkerProcess(database_url=database_url, sink=sink, redis_url=redis_url)
     worker.start()
     try:
-        wait_until(lambda: sink.held >= 1 and _counts(engine)[NotificationStatus.SENT] == 3, timeout=20,
-                   what="three emails sent and the next one in flight")
+        wait_until(
+            lambda: sink.held >= 1 and _counts(engine)[NotificationStatus.SENT] == 3,
+            timeout=20,
+            what="three emails sent and the next one in flight",
+        )
         worker.kill()
         # The server notices the dead client and drops the half-sent messages: they were never delivered.
         wait_until(lambda: sink.abandoned == sink.held, what="held messages dropped")
@@ -131,23 +145,36 @@ def test_a_worker_killed_halfway_through_a_batch_loses_nothing_and_sends_nothing
         sink.open()
 
         worker.start()
-        wait_until(lambda: _counts(engine)[NotificationStatus.SENT] == len(expected), timeout=30,
-                   what="every email sent after the restart")
+        wait_until(
+            lambda: _counts(engine)[NotificationStatus.SENT] == len(expected),
+            timeout=30,
+            what="every email sent after the restart",
+        )
     finally:
         exit_code = worker.stop()
     assert Counter(sink.recipients()) == Counter(expected)  # each exactly once
     assert exit_code == 0  # SIGTERM stops the worker cleanly
 
 
-def test_redis_going_away_and_coming_back_delays_emails_but_loses_none(pg_engine, pg_session, now, sink, own_redis,
-                                                                       monkeypatch):
+def test_redis_going_away_and_coming_back_delays_emails_but_loses_none(
+    pg_engine, pg_session, now, sink, own_redis, monkeypatch
+):
     monkeypatch.setattr("dramatiq.worker.CONSUMER_RESTART_DELAY", 200)  # reconnect fast in the test
-    config = DeliveryConfig(retry_delays=(0.2,) * 5, lease_seconds=3, requeue_seconds=1, poll_seconds=0.1,
-                            smtp_timeout_seconds=2, worker_threads=2)
+    config = DeliveryConfig(
+        retry_delays=(0.2,) * 5,
+        lease_seconds=3,
+        requeue_seconds=1,
+        poll_seconds=0.1,
+        smtp_timeout_seconds=2,
+        worker_threads=2,
+    )
     settings = Settings(SMTP_HOST="127.0.0.1", SMTP_PORT=sink.port, SMTP_TLS=False)
     stop = threading.Event()
-    thread = threading.Thread(target=run_queue_worker, args=(stop,), kwargs={
-        "redis_url": own_redis.url, "delivery": Delivery(engine=pg_engine, settings=settings, config=config)})
+    thread = threading.Thread(
+        target=run_queue_worker,
+        args=(stop,),
+        kwargs={"redis_url": own_redis.url, "delivery": Delivery(engine=pg_engine, settings=settings, config=config)},
+    )
     thread.start()
     try:
         first = _fill(pg_session, now, users=3, orders=0)

@@ -30,8 +30,9 @@ def _rush(pg_url, ticket_type_id, now, buyers=BUYERS):
         start.wait()
         with Session(engine, expire_on_commit=False) as session:
             try:
-                orders.place_order(session, items=[(ticket_type_id, 1)], email=f"buyer{n}@example.org",
-                                   phone="+49 30 1234567", now=now)
+                orders.place_order(
+                    session, items=[(ticket_type_id, 1)], email=f"buyer{n}@example.org", phone="+49 30 1234567", now=now
+                )
                 return "ok"
             except SoldOut:
                 return "sold_out"

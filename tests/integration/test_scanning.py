@@ -39,9 +39,16 @@ def test_twenty_devices_scan_one_ticket_at_once_exactly_one_valid(pg_url, door, 
         start.wait()
         with Session(engine, expire_on_commit=False) as session:
             staff = session.get(type(door.staff), door.staff.id)
-            return checkins.scan_ticket(session, actor=staff, event_id=door.event.id, code=door.tickets[0].code,
-                                        nonce=f"device-{n}", scanned_at=clock.now, now=clock.now,
-                                        device_id=f"phone-{n}").result
+            return checkins.scan_ticket(
+                session,
+                actor=staff,
+                event_id=door.event.id,
+                code=door.tickets[0].code,
+                nonce=f"device-{n}",
+                scanned_at=clock.now,
+                now=clock.now,
+                device_id=f"phone-{n}",
+            ).result
 
     with ThreadPoolExecutor(max_workers=DEVICES) as pool:
         results = list(pool.map(device, range(DEVICES)))
@@ -58,8 +65,15 @@ def test_same_nonce_from_twenty_retries_at_once_records_one_checkin(pg_url, door
         start.wait()
         with Session(engine, expire_on_commit=False) as session:
             staff = session.get(type(door.staff), door.staff.id)
-            return checkins.scan_ticket(session, actor=staff, event_id=door.event.id, code=door.tickets[1].code,
-                                        nonce="the-same-nonce", scanned_at=clock.now, now=clock.now).result
+            return checkins.scan_ticket(
+                session,
+                actor=staff,
+                event_id=door.event.id,
+                code=door.tickets[1].code,
+                nonce="the-same-nonce",
+                scanned_at=clock.now,
+                now=clock.now,
+            ).result
 
     with ThreadPoolExecutor(max_workers=10) as pool:
         results = list(pool.map(retry, range(10)))
@@ -70,8 +84,13 @@ def test_same_nonce_from_twenty_retries_at_once_records_one_checkin(pg_url, door
 
 def test_scan_over_http_with_a_device_session(client, door, clock):
     headers, _ = device_headers(client, door.staff)
-    body = {"code": door.tickets[0].code, "event_id": str(door.event.id), "gate": "Main", "nonce": "abc-1",
-            "scanned_at": clock.now.isoformat()}
+    body = {
+        "code": door.tickets[0].code,
+        "event_id": str(door.event.id),
+        "gate": "Main",
+        "nonce": "abc-1",
+        "scanned_at": clock.now.isoformat(),
+    }
     first = client.post("/api/v1/orders/validate", json=body, headers=headers)
     assert first.status_code == 200 and first.json()["result"] == "valid"
     assert first.json()["ticket"]["holder_name"] == "Dana Fan"
@@ -102,24 +121,50 @@ def test_scan_data_is_for_the_events_staff_only(client, door, pg_session, clock)
     stranger = make_user(pg_session, role=Role.STAFF, now=clock.now)
     other_headers, _ = device_headers(client, stranger)
     assert client.get(f"/api/v1/events/{door.event.id}/scan-data", headers=other_headers).status_code == 403
-    assert client.post("/api/v1/orders/validate", headers=other_headers, json={
-        "code": door.tickets[0].code, "event_id": str(door.event.id), "nonce": "x"}).status_code == 403
+    assert (
+        client.post(
+            "/api/v1/orders/validate",
+            headers=other_headers,
+            json={"code": door.tickets[0].code, "event_id": str(door.event.id), "nonce": "x"},
+        ).status_code
+        == 403
+    )
     assert client.get(f"/api/v1/events/{door.event.id}/scan-data").status_code == 401
 
 
 def test_offline_upload_over_http_reports_the_conflict(client, door, clock):
     headers, _ = device_headers(client, door.staff)
     code = door.tickets[2].code
-    client.post("/api/v1/orders/validate", headers=headers, json={
-        "code": code, "event_id": str(door.event.id), "nonce": "online-1", "gate": "A",
-        "scanned_at": (clock.now + timedelta(minutes=5)).isoformat()})
-    upload = {"scans": [{"code": code, "nonce": "offline-1", "scanned_at": (clock.now + timedelta(minutes=6)).isoformat(),
-                         "gate": "B", "device_id": "phone-b", "device_result": "valid"}]}
+    client.post(
+        "/api/v1/orders/validate",
+        headers=headers,
+        json={
+            "code": code,
+            "event_id": str(door.event.id),
+            "nonce": "online-1",
+            "gate": "A",
+            "scanned_at": (clock.now + timedelta(minutes=5)).isoformat(),
+        },
+    )
+    upload = {
+        "scans": [
+            {
+                "code": code,
+                "nonce": "offline-1",
+                "scanned_at": (clock.now + timedelta(minutes=6)).isoformat(),
+                "gate": "B",
+                "device_id": "phone-b",
+                "device_result": "valid",
+            }
+        ]
+    }
     result = client.post(f"/api/v1/events/{door.event.id}/checkins/offline", json=upload, headers=headers).json()
     assert result[0]["result"] == "already_used" and result[0]["conflict"] is True
     organizer = client.post("/api/v1/auth/login", json={"email": door.organizer.email, "password": DEFAULT_PASSWORD})
-    listing = client.get(f"/api/v1/events/{door.event.id}/checkins",
-                         headers={"Authorization": f"Bearer {organizer.json()['access_token']}"}).json()
+    listing = client.get(
+        f"/api/v1/events/{door.event.id}/checkins",
+        headers={"Authorization": f"Bearer {organizer.json()['access_token']}"},
+    ).json()
     row = next(r for r in listing["attendees"] if r["ticket_id"] == str(door.tickets[2].id))
     assert row["conflicts"] == 1 and listing["checked_in"] == 1 and listing["expected"] == 3
     assert client.get(f"/api/v1/events/{door.event.id}/checkins", headers=headers).status_code == 403
@@ -127,11 +172,13 @@ def test_offline_upload_over_http_reports_the_conflict(client, door, clock):
 
 def test_bad_scan_requests(client, door):
     headers, _ = device_headers(client, door.staff)
-    missing_nonce = client.post("/api/v1/orders/validate", headers=headers,
-                                json={"code": "x", "event_id": str(door.event.id)})
+    missing_nonce = client.post(
+        "/api/v1/orders/validate", headers=headers, json={"code": "x", "event_id": str(door.event.id)}
+    )
     assert missing_nonce.status_code == 422
-    unknown_event = client.post("/api/v1/orders/validate", headers=headers,
-                                json={"code": "x", "event_id": str(uuid.uuid4()), "nonce": "n"})
+    unknown_event = client.post(
+        "/api/v1/orders/validate", headers=headers, json={"code": "x", "event_id": str(uuid.uuid4()), "nonce": "n"}
+    )
     assert unknown_event.status_code == 404
     bad_login = client.post("/api/v1/devices", json={"email": door.staff.email, "password": "wrong-password-1"})
     assert bad_login.status_code == 401
@@ -142,16 +189,44 @@ def test_already_used_answers_come_from_redis_after_the_first_scan(monkeypatch, 
     get_settings.cache_clear()
     try:
         ticket = door.tickets[0]
-        first = checkins.scan_ticket(pg_session, actor=door.staff, event_id=door.event.id, code=ticket.code,
-                                     nonce="r-1", scanned_at=clock.now, now=clock.now, gate="G")
+        first = checkins.scan_ticket(
+            pg_session,
+            actor=door.staff,
+            event_id=door.event.id,
+            code=ticket.code,
+            nonce="r-1",
+            scanned_at=clock.now,
+            now=clock.now,
+            gate="G",
+        )
         key = f"scan:{door.event.id}:{ticket.id}"
         assert cache.get_json(key)["gate"] == "G"
-        assert checkins.scan_ticket(pg_session, actor=door.staff, event_id=door.event.id, code=ticket.code,
-                                    nonce="r-2", scanned_at=clock.now, now=clock.now).result == "already_used"
+        assert (
+            checkins.scan_ticket(
+                pg_session,
+                actor=door.staff,
+                event_id=door.event.id,
+                code=ticket.code,
+                nonce="r-2",
+                scanned_at=clock.now,
+                now=clock.now,
+            ).result
+            == "already_used"
+        )
         checkins.undo_checkin(pg_session, actor=door.organizer, checkin_id=first.checkin_id, now=clock.now)
         assert cache.get_json(key) is None  # invalidated on the change
-        assert checkins.scan_ticket(pg_session, actor=door.staff, event_id=door.event.id, code=ticket.code,
-                                    nonce="r-3", scanned_at=clock.now, now=clock.now).result == "valid"
+        assert (
+            checkins.scan_ticket(
+                pg_session,
+                actor=door.staff,
+                event_id=door.event.id,
+                code=ticket.code,
+                nonce="r-3",
+                scanned_at=clock.now,
+                now=clock.now,
+            ).result
+            == "valid"
+        )
     finally:
         cache.delete(f"scan:{door.event.id}:{door.tickets[0].id}")
         get_settings.cache_clear()

@@ -14,7 +14,6 @@ from bilten import tasks
 from bilten.db import get_engine
 from bilten.models import Order, OrderStatus, OutboxEvent, Payment, PaymentStatus, Ticket, TicketType
 from bilten.payments import provider_registry
-from bilten.payments.stripe import StripePaymentProvider
 from bilten.services import orders
 from bilten.settings import get_settings
 from tests.factories import make_event, make_organization
@@ -49,15 +48,23 @@ def event_on_sale(pg_session, clock):
 
 
 def buy(client, ticket_type, quantity=2):
-    return client.post("/api/v1/orders", json={"items": [{"ticket_type_id": str(ticket_type.id), "quantity": quantity}],
-                                               "email": "buyer@example.org", "phone": "+49 30 1234567"})
+    return client.post(
+        "/api/v1/orders",
+        json={
+            "items": [{"ticket_type_id": str(ticket_type.id), "quantity": quantity}],
+            "email": "buyer@example.org",
+            "phone": "+49 30 1234567",
+        },
+    )
 
 
 def deliver(client, fake, event, *, secret=WEBHOOK_SECRET, timestamp=None):
     body = json.dumps(event).encode()
-    return client.post("/api/v1/webhooks/stripe", content=body,
-                       headers={"Stripe-Signature": fake.sign(body, secret, timestamp),
-                                "Content-Type": "application/json"})
+    return client.post(
+        "/api/v1/webhooks/stripe",
+        content=body,
+        headers={"Stripe-Signature": fake.sign(body, secret, timestamp), "Content-Type": "application/json"},
+    )
 
 
 def test_checkout_session_then_webhook_issues_tickets(client, stripe_fake, event_on_sale, pg_session):
@@ -92,8 +99,7 @@ def test_duplicate_and_concurrent_webhooks_issue_tickets_once(client, stripe_fak
     def apply(_):
         gate.wait()
         with Session(engine, expire_on_commit=False) as session:
-            return orders.apply_payment_update(session, provider="stripe", update=update,
-                                               now=orders_now()).result
+            return orders.apply_payment_update(session, provider="stripe", update=update, now=orders_now()).result
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         results = list(pool.map(apply, range(8)))
@@ -107,6 +113,7 @@ def test_duplicate_and_concurrent_webhooks_issue_tickets_once(client, stripe_fak
 
 def orders_now():
     from datetime import UTC, datetime
+
     return datetime(2026, 11, 22, 12, 1, tzinfo=UTC)
 
 
@@ -130,15 +137,25 @@ def test_forged_old_unknown_and_wrong_amount_webhooks_change_nothing(client, str
 
     bad_signature = deliver(client, stripe_fake, event, secret="whsec_attacker")
     too_old = deliver(client, stripe_fake, event, timestamp=int(time.time()) - 301)
-    unknown = deliver(client, stripe_fake, stripe_fake.event(
-        "checkout.session.completed", {**session, "metadata": {"order_id": "7d1f0c3e-0000-4000-8000-000000000000"},
-                                       "client_reference_id": None}))
-    wrong_amount = deliver(client, stripe_fake, stripe_fake.event("checkout.session.completed",
-                                                                  {**session, "amount_total": 1}))
+    unknown = deliver(
+        client,
+        stripe_fake,
+        stripe_fake.event(
+            "checkout.session.completed",
+            {**session, "metadata": {"order_id": "7d1f0c3e-0000-4000-8000-000000000000"}, "client_reference_id": None},
+        ),
+    )
+    wrong_amount = deliver(
+        client, stripe_fake, stripe_fake.event("checkout.session.completed", {**session, "amount_total": 1})
+    )
     unsigned = client.post("/api/v1/webhooks/stripe", content=json.dumps(event).encode())
-    for response, code in ((bad_signature, "invalid_signature"), (too_old, "invalid_signature"),
-                           (unknown, "unknown_order"), (wrong_amount, "amount_mismatch"),
-                           (unsigned, "invalid_signature")):
+    for response, code in (
+        (bad_signature, "invalid_signature"),
+        (too_old, "invalid_signature"),
+        (unknown, "unknown_order"),
+        (wrong_amount, "amount_mismatch"),
+        (unsigned, "invalid_signature"),
+    ):
         assert response.status_code == 400 and response.json()["error"]["code"] == code
     pg_session.expire_all()
     assert pg_session.get(Order, body["id"]).status == OrderStatus.PENDING
@@ -148,7 +165,8 @@ def test_forged_old_unknown_and_wrong_amount_webhooks_change_nothing(client, str
 
 
 def test_hold_expiry_expires_the_stripe_session_and_a_late_payment_for_sold_seats_is_refunded(
-        client, clock, stripe_fake, event_on_sale, pg_session):
+    client, clock, stripe_fake, event_on_sale, pg_session
+):
     _, ticket_type = event_on_sale
     late = buy(client, ticket_type).json()
     session_id = late["payment"]["reference"]
@@ -159,8 +177,11 @@ def test_hold_expiry_expires_the_stripe_session_and_a_late_payment_for_sold_seat
 
     clock.now += timedelta(minutes=17)
     rival = buy(client, ticket_type).json()  # the two seats go to someone else
-    deliver(client, stripe_fake, stripe_fake.event("checkout.session.completed",
-                                                   stripe_fake.pay(rival["payment"]["reference"])))
+    deliver(
+        client,
+        stripe_fake,
+        stripe_fake.event("checkout.session.completed", stripe_fake.pay(rival["payment"]["reference"])),
+    )
 
     # The first buyer's payment slipped through anyway.
     outcome = deliver(client, stripe_fake, stripe_fake.event("checkout.session.completed", stripe_fake.pay(session_id)))
@@ -189,25 +210,32 @@ def test_stripe_down_at_checkout_leaves_no_order_or_hold(client, stripe_fake, ev
 def test_test_payment_endpoint_is_gone_when_stripe_is_active(client, stripe_fake, event_on_sale):
     _, ticket_type = event_on_sale
     body = buy(client, ticket_type).json()
-    response = client.post(f"/api/v1/orders/{body['id']}/test-payment", json={"outcome": "succeeded"},
-                           params={"token": body["access_token"]})
+    response = client.post(
+        f"/api/v1/orders/{body['id']}/test-payment",
+        json={"outcome": "succeeded"},
+        params={"token": body["access_token"]},
+    )
     assert response.status_code == 404
 
 
 def test_organizer_refund_goes_through_stripe(client, stripe_fake, event_on_sale, pg_session, clock):
-    from bilten.models import Role
+    from bilten.models import Membership, Role, TeamRole
     from tests.factories import DEFAULT_PASSWORD, make_user
-    from bilten.models import Membership, TeamRole
+
     event, ticket_type = event_on_sale
     organizer = make_user(pg_session, role=Role.ORGANIZER, now=clock.now)
     pg_session.add(Membership(organization_id=event.organization_id, user_id=organizer.id, team_role=TeamRole.OWNER))
     pg_session.commit()
     body = buy(client, ticket_type).json()
-    deliver(client, stripe_fake, stripe_fake.event("checkout.session.completed",
-                                                   stripe_fake.pay(body["payment"]["reference"])))
+    deliver(
+        client,
+        stripe_fake,
+        stripe_fake.event("checkout.session.completed", stripe_fake.pay(body["payment"]["reference"])),
+    )
     tokens = client.post("/api/v1/auth/login", json={"email": organizer.email, "password": DEFAULT_PASSWORD}).json()
-    cancelled = client.post(f"/api/v1/orders/{body['id']}/cancel",
-                            headers={"Authorization": f"Bearer {tokens['access_token']}"})
+    cancelled = client.post(
+        f"/api/v1/orders/{body['id']}/cancel", headers={"Authorization": f"Bearer {tokens['access_token']}"}
+    )
     assert cancelled.status_code == 200 and cancelled.json()["status"] == "refunded"
     assert {t["status"] for t in cancelled.json()["tickets"]} == {"refunded"}
     assert [r["amount"] for r in stripe_fake.refunds.values()] == [5000]

@@ -80,10 +80,16 @@ def test_staff_scans_only_assigned_events_and_manages_nothing(session, world):
 
 
 def test_attendee_is_refused_everything_but_the_account(session, world):
-    for permission in (Permission.ADMIN, Permission.ORGANIZER_AREA, Permission.ORGANIZATION_MANAGE,
-                       Permission.EVENT_MANAGE, Permission.EVENT_SCAN):
-        assert not is_allowed(session, world["attendee"], permission, event_id=world["event"].id,
-                              organization_id=world["org"].id)
+    for permission in (
+        Permission.ADMIN,
+        Permission.ORGANIZER_AREA,
+        Permission.ORGANIZATION_MANAGE,
+        Permission.EVENT_MANAGE,
+        Permission.EVENT_SCAN,
+    ):
+        assert not is_allowed(
+            session, world["attendee"], permission, event_id=world["event"].id, organization_id=world["org"].id
+        )
 
 
 def test_unknown_event_is_not_found(session, world):

@@ -18,8 +18,9 @@ from tests.factories import DEFAULT_PASSWORD, make_user
 
 
 def test_register_stores_argon2id_hash_audit_and_outbox(session, now):
-    user = accounts.register_user(session, email="  Lina@Example.ORG ", password="Sunny-river-77", now=now,
-                                  full_name="Lina  Haddad", locale="ar")
+    user = accounts.register_user(
+        session, email="  Lina@Example.ORG ", password="Sunny-river-77", now=now, full_name="Lina  Haddad", locale="ar"
+    )
     assert user.email == "lina@example.org"
     assert user.full_name == "Lina Haddad"
     assert user.role == Role.ATTENDEE and user.locale == "ar"
@@ -105,7 +106,9 @@ def test_ten_failures_lock_the_address_for_a_while_even_with_the_right_password(
     with pytest.raises(TooManyAttempts):
         accounts.log_in_api(session, email="a@example.org", password=DEFAULT_PASSWORD, now=now + timedelta(minutes=1))
     assert session.exec(select(RefreshToken)).all() == []
-    pair = accounts.log_in_api(session, email="a@example.org", password=DEFAULT_PASSWORD, now=now + timedelta(minutes=16))
+    pair = accounts.log_in_api(
+        session, email="a@example.org", password=DEFAULT_PASSWORD, now=now + timedelta(minutes=16)
+    )
     assert pair.access_token
     assert session.get(LoginThrottle, "a@example.org") is None  # success clears the count
 
@@ -146,7 +149,9 @@ def test_access_token_lifetime_is_fifteen_minutes(session, now):
     user = make_user(session, email="a@example.org", now=now)
     pair = accounts.log_in_api(session, email="a@example.org", password=DEFAULT_PASSWORD, now=now)
     assert pair.expires_in == 900
-    assert accounts.user_for_access_token(session, token=pair.access_token, now=now + timedelta(minutes=14)).id == user.id
+    assert (
+        accounts.user_for_access_token(session, token=pair.access_token, now=now + timedelta(minutes=14)).id == user.id
+    )
     with pytest.raises(InvalidToken):
         accounts.user_for_access_token(session, token=pair.access_token, now=now + timedelta(minutes=15))
 
@@ -158,10 +163,17 @@ def test_change_password_signs_out_everywhere_else(session, now):
     pair = accounts.log_in_api(session, email="a@example.org", password=DEFAULT_PASSWORD, now=now)
     later = now + timedelta(minutes=2)
     with pytest.raises(InvalidCredentials):
-        accounts.change_password(session, user_id=user.id, current_password="Wrong-guess-1", new_password="New-secret-987",
-                                 now=later)
-    accounts.change_password(session, user_id=user.id, current_password=DEFAULT_PASSWORD, new_password="New-secret-987",
-                             now=later, keep_web_session_token=kept)
+        accounts.change_password(
+            session, user_id=user.id, current_password="Wrong-guess-1", new_password="New-secret-987", now=later
+        )
+    accounts.change_password(
+        session,
+        user_id=user.id,
+        current_password=DEFAULT_PASSWORD,
+        new_password="New-secret-987",
+        now=later,
+        keep_web_session_token=kept,
+    )
     assert accounts.user_for_web_session(session, token=kept, now=later) is not None
     assert accounts.user_for_web_session(session, token=other_browser, now=later) is None
     with pytest.raises(InvalidToken):
@@ -202,8 +214,9 @@ def test_password_reset_link_expires_after_an_hour(session, now):
     make_user(session, email="a@example.org", now=now)
     accounts.request_password_reset(session, email="a@example.org", now=now)
     with pytest.raises(InvalidToken):
-        accounts.reset_password(session, token=_reset_token(session), new_password="Fresh-start-2026",
-                                now=now + timedelta(hours=1))
+        accounts.reset_password(
+            session, token=_reset_token(session), new_password="Fresh-start-2026", now=now + timedelta(hours=1)
+        )
 
 
 def test_password_reset_request_reveals_nothing_and_is_rate_limited(session, now):

@@ -10,7 +10,7 @@ from bilten import cache
 from bilten.models import AuditEntry, CheckIn, CheckInResult, Role
 from bilten.services import checkins, orders, staff
 from bilten.services.errors import Forbidden, NotAuthenticated, ValidationFailed
-from tests.factories import make_event, make_organization, make_user
+from tests.factories import make_organization, make_user
 from tests.scanning_helpers import door_with_tickets
 
 
@@ -25,8 +25,16 @@ def door(session, now):
 
 
 def scan(session, door, code, now, *, nonce=None, who=None, **extra):
-    return checkins.scan_ticket(session, actor=who or door.staff, event_id=door.event.id, code=code,
-                                nonce=nonce or uuid.uuid4().hex, scanned_at=now, now=now, **extra)
+    return checkins.scan_ticket(
+        session,
+        actor=who or door.staff,
+        event_id=door.event.id,
+        code=code,
+        nonce=nonce or uuid.uuid4().hex,
+        scanned_at=now,
+        now=now,
+        **extra,
+    )
 
 
 def test_first_scan_valid_then_already_used_with_when_and_where(session, now, door):
@@ -87,8 +95,15 @@ def test_bad_nonce_is_refused(session, now, door):
 
 
 def test_device_clock_in_the_future_is_capped(session, now, door):
-    verdict = checkins.scan_ticket(session, actor=door.staff, event_id=door.event.id, code=door.tickets[0].code,
-                                   nonce="n", scanned_at=now + timedelta(days=2), now=now)
+    verdict = checkins.scan_ticket(
+        session,
+        actor=door.staff,
+        event_id=door.event.id,
+        code=door.tickets[0].code,
+        nonce="n",
+        scanned_at=now + timedelta(days=2),
+        now=now,
+    )
     assert session.get(CheckIn, verdict.checkin_id).scanned_at == now + timedelta(minutes=5)
 
 
@@ -96,18 +111,38 @@ def test_offline_upload_keeps_original_times_and_reports_conflicts(session, now,
     a, b = door.tickets[0], door.tickets[1]
     online = scan(session, door, a.code, now + timedelta(minutes=10), gate="Main")
     assert online.result == CheckInResult.VALID
-    uploaded = checkins.upload_offline_scans(session, actor=door.staff, event_id=door.event.id, now=now + timedelta(hours=1), scans=[
-        checkins.OfflineScan(code=b.code, nonce="off-1", scanned_at=now + timedelta(minutes=1), device_result="valid"),
-        checkins.OfflineScan(code=a.code, nonce="off-2", scanned_at=now + timedelta(minutes=12), device_result="valid"),
-        checkins.OfflineScan(code="garbage", nonce="off-3", scanned_at=now + timedelta(minutes=13), device_result="invalid"),
-    ])
+    uploaded = checkins.upload_offline_scans(
+        session,
+        actor=door.staff,
+        event_id=door.event.id,
+        now=now + timedelta(hours=1),
+        scans=[
+            checkins.OfflineScan(
+                code=b.code, nonce="off-1", scanned_at=now + timedelta(minutes=1), device_result="valid"
+            ),
+            checkins.OfflineScan(
+                code=a.code, nonce="off-2", scanned_at=now + timedelta(minutes=12), device_result="valid"
+            ),
+            checkins.OfflineScan(
+                code="garbage", nonce="off-3", scanned_at=now + timedelta(minutes=13), device_result="invalid"
+            ),
+        ],
+    )
     assert [v.result for v in uploaded] == [CheckInResult.VALID, CheckInResult.ALREADY_USED, CheckInResult.INVALID]
     assert [v.conflict for v in uploaded] == [False, True, False]
     assert session.get(CheckIn, uploaded[0].checkin_id).scanned_at == now + timedelta(minutes=1)
     # Uploading the same queue again (the network dropped mid-upload) changes nothing.
-    again = checkins.upload_offline_scans(session, actor=door.staff, event_id=door.event.id, now=now + timedelta(hours=2), scans=[
-        checkins.OfflineScan(code=b.code, nonce="off-1", scanned_at=now + timedelta(minutes=1), device_result="valid"),
-    ])
+    again = checkins.upload_offline_scans(
+        session,
+        actor=door.staff,
+        event_id=door.event.id,
+        now=now + timedelta(hours=2),
+        scans=[
+            checkins.OfflineScan(
+                code=b.code, nonce="off-1", scanned_at=now + timedelta(minutes=1), device_result="valid"
+            ),
+        ],
+    )
     assert again[0].replayed and again[0].result == CheckInResult.VALID
     assert len(session.exec(select(CheckIn)).all()) == 4
     rows = {r.ticket_id: r for r in checkins.list_attendees(session, actor=door.organizer, event_id=door.event.id)}
@@ -166,8 +201,9 @@ def test_counts_per_gate(session, now, door):
 
 
 def test_staff_assigned_to_a_gate_scan_as_that_gate(session, now, door):
-    staff.assign_staff(session, actor=door.organizer, event_id=door.event.id, email=door.staff.email, gate="VIP",
-                       now=now)
+    staff.assign_staff(
+        session, actor=door.organizer, event_id=door.event.id, email=door.staff.email, gate="VIP", now=now
+    )
     verdict = scan(session, door, door.tickets[0].code, now, gate="Main")
     assert session.get(CheckIn, verdict.checkin_id).gate == "VIP"
 
@@ -177,8 +213,9 @@ def test_staff_management_is_for_the_events_organizers(session, now, door):
     with pytest.raises(Forbidden):
         staff.assign_staff(session, actor=door.staff, event_id=door.event.id, email=newcomer.email, gate="", now=now)
     with pytest.raises(ValidationFailed):
-        staff.assign_staff(session, actor=door.organizer, event_id=door.event.id, email="nobody@example.org",
-                           gate="", now=now)
+        staff.assign_staff(
+            session, actor=door.organizer, event_id=door.event.id, email="nobody@example.org", gate="", now=now
+        )
     staff.assign_staff(session, actor=door.organizer, event_id=door.event.id, email=newcomer.email, gate="", now=now)
     assert [e.id for e in staff.scannable_events(session, actor=newcomer, now=now)] == [door.event.id]
     staff.remove_staff(session, actor=door.organizer, event_id=door.event.id, user_id=newcomer.id, now=now)

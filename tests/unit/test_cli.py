@@ -13,8 +13,9 @@ from bilten.services.security import verify_password
 
 def bilten(db_path, *args, stdin=""):
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{db_path}"}
-    return subprocess.run([sys.executable, "-m", "bilten.cli", *args], input=stdin, capture_output=True, text=True,
-                          env=env, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "bilten.cli", *args], input=stdin, capture_output=True, text=True, env=env, timeout=120
+    )
 
 
 def test_migrate_seed_and_create_admin(tmp_path):

@@ -40,8 +40,9 @@ def _order(session, event, now, *, quantity=1, email="other@example.org", name="
     )
     orders.start_payment(session, order_id=placed.order.id, now=now, access_token=link(placed.order.id))
     if pay:
-        orders.pay_with_test_provider(session, order_id=placed.order.id, succeeded=True, now=now,
-                                  access_token=link(placed.order.id))
+        orders.pay_with_test_provider(
+            session, order_id=placed.order.id, succeeded=True, now=now, access_token=link(placed.order.id)
+        )
     return placed.order
 
 
@@ -71,9 +72,10 @@ def test_orders_newest_first_with_buyer_total_and_ticket_count(session, now, doo
 
 def test_orders_search_by_email_or_name_case_insensitively(session, now, door):
     _order(session, door.event, now, email="zed@example.org", name="Zoë Zed")
-    search = lambda text: event_orders.list_event_orders(
-        session, actor=door.organizer, event_id=door.event.id, search=text
-    )
+
+    def search(text):
+        return event_orders.list_event_orders(session, actor=door.organizer, event_id=door.event.id, search=text)
+
     assert [r.buyer_email for r in search("ZED@")] == ["zed@example.org"]
     assert [r.buyer_email for r in search("dana")] == ["fan@example.org"]
     assert search("nobody") == []
@@ -83,9 +85,10 @@ def test_orders_search_by_email_or_name_case_insensitively(session, now, door):
 
 def test_orders_filter_by_status(session, now, door):
     _order(session, door.event, now)
-    by_status = lambda status: event_orders.list_event_orders(
-        session, actor=door.organizer, event_id=door.event.id, status=status
-    )
+
+    def by_status(status):
+        return event_orders.list_event_orders(session, actor=door.organizer, event_id=door.event.id, status=status)
+
     assert [r.status for r in by_status("paid")] == [OrderStatus.PAID]
     assert [r.status for r in by_status(OrderStatus.PENDING)] == [OrderStatus.PENDING]
     assert by_status("refunded") == []

@@ -7,7 +7,9 @@ from datetime import UTC, datetime
 from bilten.i18n import LOCALES_DIR, catalog, format_datetime, format_money, normalize_locale, text_direction, translate
 from bilten.settings import PROJECT_ROOT, SUPPORTED_LOCALES
 
-KEY_IN_CODE = re.compile(r"""(?:\bt\[|translate\(|ValidationFailed\(|\bkey = |\btr\()\s*["']([a-z][a-z0-9_]*(?:\.[a-z0-9_]+)+)["']""")
+KEY_IN_CODE = re.compile(
+    r"""(?:\bt\[|translate\(|ValidationFailed\(|\bkey = |\btr\()\s*["']([a-z][a-z0-9_]*(?:\.[a-z0-9_]+)+)["']"""
+)
 
 
 def _raw(locale: str) -> dict[str, str]:

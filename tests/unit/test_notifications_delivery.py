@@ -48,14 +48,19 @@ def _reload(session, notification):
 
 
 def _send(session, sender, clock, config=CONFIG):
-    return send_due_notifications(session, sender, clock=clock, config=config, mail_from="Bilten <t@bilten.test>",
-                                  public_url="http://bilten.test")
+    return send_due_notifications(
+        session, sender, clock=clock, config=config, mail_from="Bilten <t@bilten.test>", public_url="http://bilten.test"
+    )
 
 
 def test_the_retry_schedule_has_one_more_attempt_than_delays():
     assert CONFIG.max_attempts == 4
-    assert [CONFIG.delay_after(n) for n in (1, 2, 3, 4)] == [timedelta(seconds=30), timedelta(minutes=2),
-                                                             timedelta(minutes=10), None]
+    assert [CONFIG.delay_after(n) for n in (1, 2, 3, 4)] == [
+        timedelta(seconds=30),
+        timedelta(minutes=2),
+        timedelta(minutes=10),
+        None,
+    ]
     assert DeliveryConfig(NOTIFY_RETRY_DELAYS="1, 2.5").retry_delays == (1.0, 2.5)
 
 
@@ -176,8 +181,9 @@ def test_tickets_are_not_sent_for_an_order_cancelled_before_delivery(session, no
 
 def test_the_reset_link_is_not_kept_once_the_email_is_out(session, now, tmp_path):
     user = make_user(session, now=now)
-    emit(session, "password.reset_requested", {"user_id": str(user.id), "reset_url": "http://b.test/reset?t=s3cret"},
-         now)
+    emit(
+        session, "password.reset_requested", {"user_id": str(user.id), "reset_url": "http://b.test/reset?t=s3cret"}, now
+    )
     dispatch_outbox(session, now=now)
     assert _send(session, FileSender(tmp_path), Clock(now)).sent == 1
     assert "s3cret" in eml_files(tmp_path)[0].read_text()
@@ -189,8 +195,11 @@ def test_the_in_process_worker_dispatches_and_sends_until_stopped(sqlite_engine,
     make_user(session, now=now, email="loop@example.org")  # no event yet: nothing to send
     user = make_user(session, now=now, email="welcome@example.org")
     emit(session, "user.registered", {"user_id": str(user.id)}, now)
-    delivery = Delivery(engine=sqlite_engine, config=CONFIG.model_copy(update={"poll_seconds": 0.05}),
-                        sender_factory=lambda: FileSender(tmp_path))
+    delivery = Delivery(
+        engine=sqlite_engine,
+        config=CONFIG.model_copy(update={"poll_seconds": 0.05}),
+        sender_factory=lambda: FileSender(tmp_path),
+    )
     stop = threading.Event()
     thread = threading.Thread(target=run_in_process_worker, args=(stop,), kwargs={"delivery": delivery})
     thread.start()
@@ -205,8 +214,11 @@ def test_the_in_process_worker_dispatches_and_sends_until_stopped(sqlite_engine,
 def test_the_web_app_loop_runs_as_an_asyncio_task_and_stops_when_cancelled(sqlite_engine, session, now, tmp_path):
     user = make_user(session, now=now, email="async@example.org")
     emit(session, "user.registered", {"user_id": str(user.id)}, now)
-    delivery = Delivery(engine=sqlite_engine, config=CONFIG.model_copy(update={"poll_seconds": 0.05}),
-                        sender_factory=lambda: FileSender(tmp_path))
+    delivery = Delivery(
+        engine=sqlite_engine,
+        config=CONFIG.model_copy(update={"poll_seconds": 0.05}),
+        sender_factory=lambda: FileSender(tmp_path),
+    )
 
     async def scenario():
         task = asyncio.create_task(notification_loop(delivery=delivery))

@@ -37,8 +37,10 @@ def test_each_topic_becomes_one_email_notification_and_the_event_is_marked_dispa
     assert by_topic["order.cancelled"].payload == {"order_id": str(order.id), "refunded": True}
     assert by_topic["user.registered"].recipient == "amira@example.org"
     assert by_topic["password.reset_requested"].payload["reset_url"] == "http://x/reset?t=s3cret"
-    assert all(n.status == NotificationStatus.PENDING and n.next_attempt_at == now and n.channel == "email"
-               for n in notifications)
+    assert all(
+        n.status == NotificationStatus.PENDING and n.next_attempt_at == now and n.channel == "email"
+        for n in notifications
+    )
     outbox = session.exec(select(OutboxEvent)).all()
     assert all(event.dispatched_at == now for event in outbox)
     # The reset link lives on in the notification only, not in the outbox.
@@ -76,7 +78,9 @@ def test_every_resend_request_sends_the_tickets_email_again(session, now, tmp_pa
     from bilten.notifications.rendering import render_notification
 
     rendered = render_notification(session, resent[0], public_url="http://b.test")
-    assert rendered.subject == render_notification(session, _notifications(session)[0], public_url="http://b.test").subject
+    assert (
+        rendered.subject == render_notification(session, _notifications(session)[0], public_url="http://b.test").subject
+    )
     assert [a.filename for a in rendered.attachments] == ["tickets.pdf", "event.ics"]
 
 

@@ -26,16 +26,22 @@ PUBLIC_URL = "https://tickets.example.org"
 
 @pytest.fixture
 def event(session, now):
-    return make_event(session, organization=make_organization(session, now=now), now=now, title="Spring Gala",
-                      timezone="Asia/Dubai")
+    return make_event(
+        session, organization=make_organization(session, now=now), now=now, title="Spring Gala", timezone="Asia/Dubai"
+    )
 
 
 def _render(session, topic):
     notification = session.exec(select(Notification).where(Notification.topic == topic)).one()
     rendered = render_notification(session, notification, public_url=PUBLIC_URL)
-    message = build_message(rendered, mail_from="Bilten <tickets@bilten.test>", recipient=notification.recipient,
-                            idempotency_key=notification.idempotency_key, locale=notification.locale,
-                            now=datetime(2026, 11, 22, 12, 5, tzinfo=UTC))
+    message = build_message(
+        rendered,
+        mail_from="Bilten <tickets@bilten.test>",
+        recipient=notification.recipient,
+        idempotency_key=notification.idempotency_key,
+        locale=notification.locale,
+        now=datetime(2026, 11, 22, 12, 5, tzinfo=UTC),
+    )
     return rendered, message
 
 
@@ -140,8 +146,9 @@ def test_values_are_escaped_in_html(session, now):
 def test_a_missing_translation_falls_back_to_english_and_is_logged(session, now, monkeypatch, caplog):
     arabic_without_subject = {k: v for k, v in rendering._catalog("ar").items() if k != "email.welcome.subject"}
     real_catalog = rendering._catalog
-    monkeypatch.setattr(rendering, "_catalog", lambda locale: arabic_without_subject if locale == "ar"
-                        else real_catalog(locale))
+    monkeypatch.setattr(
+        rendering, "_catalog", lambda locale: arabic_without_subject if locale == "ar" else real_catalog(locale)
+    )
     user = make_user(session, now=now)
     user.locale = "ar"
     session.add(user)

@@ -7,6 +7,7 @@ from sqlmodel import func, select
 
 from bilten.models import (
     AuditEntry,
+    EventStatus,
     Order,
     OrderStatus,
     OutboxEvent,
@@ -17,7 +18,6 @@ from bilten.models import (
     TicketStatus,
     TicketType,
 )
-from bilten.models import EventStatus
 from bilten.payments.base import PaymentUpdate, UpdateKind
 from bilten.services import orders
 from bilten.services.errors import (
@@ -49,14 +49,21 @@ def shop(session, now):
     organizer = make_user(session, role=Role.ORGANIZER, now=now)
     org = make_organization(session, members=(organizer,), now=now)
     event = make_event(session, organization=org, now=now, prices=(2500, 0), quantity=5)
-    standard, free = session.exec(select(TicketType).where(TicketType.event_id == event.id)
-                                  .order_by(TicketType.position)).all()
+    standard, free = session.exec(
+        select(TicketType).where(TicketType.event_id == event.id).order_by(TicketType.position)
+    ).all()
     return {"organizer": organizer, "org": org, "event": event, "standard": standard, "free": free}
 
 
 def place(session, now, items, **kwargs):
-    return orders.place_order(session, items=items, email=kwargs.pop("email", "buyer@example.org"),
-                              phone=kwargs.pop("phone", "+49 30 1234567"), now=now, **kwargs)
+    return orders.place_order(
+        session,
+        items=items,
+        email=kwargs.pop("email", "buyer@example.org"),
+        phone=kwargs.pop("phone", "+49 30 1234567"),
+        now=now,
+        **kwargs,
+    )
 
 
 def counts(session):
@@ -70,8 +77,9 @@ def counts(session):
 def paid_order(session, now, shop, quantity=2):
     placed = place(session, now, [(shop["standard"].id, quantity)])
     orders.start_payment(session, order_id=placed.order.id, now=now, access_token=link(placed.order.id))
-    orders.pay_with_test_provider(session, order_id=placed.order.id, succeeded=True, now=now,
-                                  access_token=link(placed.order.id))
+    orders.pay_with_test_provider(
+        session, order_id=placed.order.id, succeeded=True, now=now, access_token=link(placed.order.id)
+    )
     return session.get(Order, placed.order.id)
 
 
@@ -134,6 +142,7 @@ def test_ticket_type_of_another_event_or_unknown(session, now, shop):
     with pytest.raises(UnknownTicketType):
         place(session, now, [(other_type.id, 1)], event_id=shop["event"].id)
     import uuid
+
     with pytest.raises(UnknownTicketType):
         place(session, now, [(uuid.uuid4(), 1)])
     assert counts(session)["orders"] == 0
@@ -160,8 +169,9 @@ def test_sales_window_and_event_status(session, now, shop):
     assert counts(session)["orders"] == 0
 
 
-@pytest.mark.parametrize(("email", "phone"), [("nope", "+49 30 1234567"), ("a@example.org", "call me"),
-                                               ("a@example.org", "")])
+@pytest.mark.parametrize(
+    ("email", "phone"), [("nope", "+49 30 1234567"), ("a@example.org", "call me"), ("a@example.org", "")]
+)
 def test_guest_needs_valid_email_and_phone(session, now, shop, email, phone):
     with pytest.raises(ValidationFailed):
         place(session, now, [(shop["standard"].id, 1)], email=email, phone=phone)
@@ -179,21 +189,25 @@ def test_test_payment_confirms_and_issues_tickets_once(session, now, shop):
     assert order.status == OrderStatus.PAID and order.hold_expires_at is None
     assert len(session.exec(select(Ticket).where(Ticket.order_id == order.id)).all()) == 2
     with pytest.raises(OrderNotPayable):  # already paid
-        orders.pay_with_test_provider(session, order_id=order.id, succeeded=True, now=now,
-                                  access_token=link(order.id))
+        orders.pay_with_test_provider(session, order_id=order.id, succeeded=True, now=now, access_token=link(order.id))
     assert len(session.exec(select(Ticket)).all()) == 2
 
 
 def test_declined_test_payment_keeps_the_hold_for_another_try(session, now, shop):
     order = place(session, now, [(shop["standard"].id, 1)]).order
     orders.start_payment(session, order_id=order.id, now=now, access_token=link(order.id))
-    outcome = orders.pay_with_test_provider(session, order_id=order.id, succeeded=False, now=now,
-                                  access_token=link(order.id))
+    outcome = orders.pay_with_test_provider(
+        session, order_id=order.id, succeeded=False, now=now, access_token=link(order.id)
+    )
     assert outcome.result == "failed"
     assert session.get(Order, order.id).status == OrderStatus.PENDING
     orders.start_payment(session, order_id=order.id, now=now + timedelta(minutes=1), access_token=link(order.id))
-    assert orders.pay_with_test_provider(session, order_id=order.id, succeeded=True, now=now,
-                                  access_token=link(order.id)).result == "paid"
+    assert (
+        orders.pay_with_test_provider(
+            session, order_id=order.id, succeeded=True, now=now, access_token=link(order.id)
+        ).result
+        == "paid"
+    )
 
 
 def test_expired_hold_returns_seats_and_cannot_be_paid(session, now, shop):
@@ -206,17 +220,23 @@ def test_expired_hold_returns_seats_and_cannot_be_paid(session, now, shop):
     assert session.get(TicketType, shop["standard"].id).reserved == 0
     assert session.exec(select(Payment)).one().status == PaymentStatus.CANCELED
     with pytest.raises(OrderNotPayable):
-        orders.pay_with_test_provider(session, order_id=order.id, succeeded=True, now=now + timedelta(minutes=16),
-                                      access_token=link(order.id))
+        orders.pay_with_test_provider(
+            session, order_id=order.id, succeeded=True, now=now + timedelta(minutes=16), access_token=link(order.id)
+        )
     with pytest.raises(OrderNotPayable):
-        orders.start_payment(session, order_id=order.id, now=now + timedelta(minutes=16),
-                             access_token=link(order.id))
+        orders.start_payment(session, order_id=order.id, now=now + timedelta(minutes=16), access_token=link(order.id))
 
 
 def _confirm(order, payment, **overrides):
-    values = dict(event_id="evt_1", kind=UpdateKind.CONFIRMED, provider_reference=payment.provider_reference,
-                  order_id=str(order.id), amount_minor=payment.amount_minor, currency=payment.currency,
-                  provider_payment_id="pi_1")
+    values = dict(
+        event_id="evt_1",
+        kind=UpdateKind.CONFIRMED,
+        provider_reference=payment.provider_reference,
+        order_id=str(order.id),
+        amount_minor=payment.amount_minor,
+        currency=payment.currency,
+        provider_payment_id="pi_1",
+    )
     values.update(overrides)
     return PaymentUpdate(**values)
 
@@ -225,8 +245,9 @@ def test_late_payment_with_seats_free_is_accepted(session, now, shop):
     order = place(session, now, [(shop["standard"].id, 2)]).order
     payment = orders.start_payment(session, order_id=order.id, now=now, access_token=link(order.id))
     orders.expire_holds(session, now=now + timedelta(minutes=20))
-    outcome = orders.apply_payment_update(session, provider="test", update=_confirm(order, payment),
-                                          now=now + timedelta(minutes=21))
+    outcome = orders.apply_payment_update(
+        session, provider="test", update=_confirm(order, payment), now=now + timedelta(minutes=21)
+    )
     assert outcome.result == "paid_late"
     assert session.get(Order, order.id).status == OrderStatus.PAID
     assert session.get(TicketType, shop["standard"].id).reserved == 2
@@ -237,8 +258,9 @@ def test_late_payment_for_sold_out_seats_is_refunded(session, now, shop):
     payment = orders.start_payment(session, order_id=order.id, now=now, access_token=link(order.id))
     orders.expire_holds(session, now=now + timedelta(minutes=20))
     place(session, now + timedelta(minutes=20), [(shop["standard"].id, 4)])  # someone else takes the seats
-    outcome = orders.apply_payment_update(session, provider="test", update=_confirm(order, payment),
-                                          now=now + timedelta(minutes=21))
+    outcome = orders.apply_payment_update(
+        session, provider="test", update=_confirm(order, payment), now=now + timedelta(minutes=21)
+    )
     assert outcome.result == "refund_needed"
     assert orders.pending_refunds(session) == [payment.id]
     assert orders.refund_unbacked_payment(session, payment_id=payment.id, now=now + timedelta(minutes=22))
@@ -256,13 +278,18 @@ def test_duplicate_and_out_of_order_updates_are_harmless(session, now, shop):
     payment = orders.start_payment(session, order_id=order.id, now=now, access_token=link(order.id))
     first = orders.apply_payment_update(session, provider="test", update=_confirm(order, payment), now=now)
     again = orders.apply_payment_update(session, provider="test", update=_confirm(order, payment), now=now)
-    other_id = orders.apply_payment_update(session, provider="test", update=_confirm(order, payment, event_id="evt_2"),
-                                           now=now)
+    other_id = orders.apply_payment_update(
+        session, provider="test", update=_confirm(order, payment, event_id="evt_2"), now=now
+    )
     late_expiry = orders.apply_payment_update(
         session, provider="test", update=_confirm(order, payment, event_id="evt_3", kind=UpdateKind.CANCELED), now=now
     )
-    assert (first.result, again.result, other_id.result, late_expiry.result) == ("paid", "duplicate", "duplicate",
-                                                                                  "ignored")
+    assert (first.result, again.result, other_id.result, late_expiry.result) == (
+        "paid",
+        "duplicate",
+        "duplicate",
+        "ignored",
+    )
     assert len(session.exec(select(Ticket)).all()) == 1
     assert session.get(Payment, payment.id).status == PaymentStatus.CONFIRMED
 
@@ -277,11 +304,14 @@ def test_wrong_amount_or_unknown_order_changes_nothing(session, now, shop):
     with pytest.raises(UnknownOrder):
         orders.apply_payment_update(session, provider="test", update=_confirm(order, payment, order_id="nope"), now=now)
     with pytest.raises(UnknownOrder):
-        orders.apply_payment_update(session, provider="test",
-                                    update=_confirm(order, payment, provider_reference="cs_other"), now=now)
+        orders.apply_payment_update(
+            session, provider="test", update=_confirm(order, payment, provider_reference="cs_other"), now=now
+        )
     assert session.get(Order, order.id).status == OrderStatus.PENDING
     # The rejected deliveries were not recorded as processed: a correct retry still works.
-    assert orders.apply_payment_update(session, provider="test", update=_confirm(order, payment), now=now).result == "paid"
+    assert (
+        orders.apply_payment_update(session, provider="test", update=_confirm(order, payment), now=now).result == "paid"
+    )
 
 
 def test_buyer_cancels_pending_order_with_the_signed_link_only(session, now, shop):
@@ -291,8 +321,7 @@ def test_buyer_cancels_pending_order_with_the_signed_link_only(session, now, sho
     stranger = make_user(session, now=now)
     with pytest.raises(NotFound):
         orders.cancel_order(session, order_id=order.id, now=now, actor=stranger)
-    cancelled = orders.cancel_order(session, order_id=order.id, now=now,
-                                    access_token=link(order.id))
+    cancelled = orders.cancel_order(session, order_id=order.id, now=now, access_token=link(order.id))
     assert cancelled.status == OrderStatus.CANCELLED
     assert session.get(TicketType, shop["standard"].id).reserved == 0
 

@@ -17,7 +17,7 @@ def _build(root: Path) -> Path:
     files = {
         "entry-A1.js": 'import{a}from"./shared-D4.js";',
         "route-C3.js": 'const l=()=>__vitePreload(()=>import("./scanner-E5.js"),__vite__mapDeps([0,1]));'
-                       'const deps=["assets/scanner-E5.js","assets/ed25519-F6.js"];',
+        'const deps=["assets/scanner-E5.js","assets/ed25519-F6.js"];',
         "shared-D4.js": "export const a=1;",
         "scanner-E5.js": 'import"./shared-D4.js";',
         "ed25519-F6.js": "export{}",
@@ -36,8 +36,16 @@ def test_the_page_its_chunks_and_the_decoder_are_precached(tmp_path):
     files = precache_files(_build(tmp_path))
     assert files[0] == "scan/index.html"
     assert set(files) == {
-        "scan/index.html", "assets/entry-A1.js", "assets/route-C3.js", "assets/shared-D4.js", "assets/scanner-E5.js",
-        "assets/ed25519-F6.js", "assets/style-B2.css", "zxing_reader.wasm", "manifest.json", "scan-icon-192.png",
+        "scan/index.html",
+        "assets/entry-A1.js",
+        "assets/route-C3.js",
+        "assets/shared-D4.js",
+        "assets/scanner-E5.js",
+        "assets/ed25519-F6.js",
+        "assets/style-B2.css",
+        "zxing_reader.wasm",
+        "manifest.json",
+        "scan-icon-192.png",
     }
 
 

@@ -43,5 +43,5 @@ def test_defaults(monkeypatch):
 
 
 def test_unsupported_default_locale_is_refused():
-    with pytest.raises(Exception):
+    with pytest.raises(ConfigurationError):
         Settings(DEFAULT_LOCALE="xx")

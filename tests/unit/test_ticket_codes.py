@@ -20,8 +20,11 @@ def keys():
 
 
 def _code(keys, event_id=None, ticket_id=None):
-    return sign_ticket_code(load_private_key(keys.encrypted_private_key), event_id=event_id or uuid.uuid4(),
-                            ticket_id=ticket_id or uuid.uuid4())
+    return sign_ticket_code(
+        load_private_key(keys.encrypted_private_key),
+        event_id=event_id or uuid.uuid4(),
+        ticket_id=ticket_id or uuid.uuid4(),
+    )
 
 
 def test_code_round_trip_names_ticket_and_event(keys):

@@ -33,14 +33,16 @@ def test_buyer_sees_the_order_with_its_tickets(session, now, door):
 
 def test_holder_name_is_set_by_the_buyer(session, now, door):
     ticket = door.tickets[0]
-    view = tickets.set_ticket_holder(session, ticket_id=ticket.id, holder_name="  Sam   Lee ", now=now,
-                                     access_token=token_for(door))
+    view = tickets.set_ticket_holder(
+        session, ticket_id=ticket.id, holder_name="  Sam   Lee ", now=now, access_token=token_for(door)
+    )
     assert view.holder_name == "Sam Lee" and view.code == ticket.code
     with pytest.raises(ValidationFailed):
         tickets.set_ticket_holder(session, ticket_id=ticket.id, holder_name=" ", now=now, access_token=token_for(door))
     with pytest.raises(ValidationFailed):
-        tickets.set_ticket_holder(session, ticket_id=ticket.id, holder_name="x" * 201, now=now,
-                                  access_token=token_for(door))
+        tickets.set_ticket_holder(
+            session, ticket_id=ticket.id, holder_name="x" * 201, now=now, access_token=token_for(door)
+        )
     with pytest.raises(NotFound):
         tickets.set_ticket_holder(session, ticket_id=ticket.id, holder_name="Eve", now=now, access_token="forged")
     with pytest.raises(NotFound):
@@ -55,8 +57,12 @@ def test_reissued_ticket_gets_a_new_code_and_the_old_one_is_revoked(session, now
     assert session.get(Ticket, old.id).status == TicketStatus.REISSUED
     data = checkins.scan_data(session, actor=door.staff, event_id=door.event.id, now=now)
     assert str(old.id) in data.revoked
-    scan = lambda code, nonce: checkins.scan_ticket(session, actor=door.staff, event_id=door.event.id, code=code,
-                                                    nonce=nonce, scanned_at=now, now=now).result
+
+    def scan(code, nonce):
+        return checkins.scan_ticket(
+            session, actor=door.staff, event_id=door.event.id, code=code, nonce=nonce, scanned_at=now, now=now
+        ).result
+
     assert scan(old.code, "a") == CheckInResult.CANCELLED
     assert scan(new.code, "b") == CheckInResult.VALID
     view = tickets.order_view(session, order_id=old.order_id, user=None, access_token=token_for(door))
@@ -67,8 +73,9 @@ def test_reissued_ticket_gets_a_new_code_and_the_old_one_is_revoked(session, now
 
 def test_my_orders_lists_only_mine(session, now, door):
     buyer = make_user(session, role=Role.ATTENDEE, now=now)
-    placed = orders.place_order(session, items=[(door.tickets[0].ticket_type_id, 1)], email=buyer.email, phone="",
-                                user=buyer, now=now)
+    placed = orders.place_order(
+        session, items=[(door.tickets[0].ticket_type_id, 1)], email=buyer.email, phone="", user=buyer, now=now
+    )
     mine = tickets.my_orders(session, user=buyer)
     assert [o.id for o in mine] == [placed.order.id] and len(mine[0].tickets) == 1
     assert tickets.my_orders(session, user=make_user(session, now=now)) == []
@@ -83,13 +90,16 @@ def test_resend_is_rate_limited_to_three_an_hour(session, now, door):
 
     order_id = door.tickets[0].order_id
     for minute in range(3):
-        tickets.resend_tickets_email(session, order_id=order_id, now=now + timedelta(minutes=minute),
-                                     access_token=token_for(door))
+        tickets.resend_tickets_email(
+            session, order_id=order_id, now=now + timedelta(minutes=minute), access_token=token_for(door)
+        )
     with pytest.raises(TooManyRequests):
-        tickets.resend_tickets_email(session, order_id=order_id, now=now + timedelta(minutes=10),
-                                     access_token=token_for(door))
-    tickets.resend_tickets_email(session, order_id=order_id, now=now + timedelta(minutes=61),
-                                 access_token=token_for(door))
+        tickets.resend_tickets_email(
+            session, order_id=order_id, now=now + timedelta(minutes=10), access_token=token_for(door)
+        )
+    tickets.resend_tickets_email(
+        session, order_id=order_id, now=now + timedelta(minutes=61), access_token=token_for(door)
+    )
     resent = session.exec(select(OutboxEvent).where(OutboxEvent.topic == "order.tickets_resent")).all()
     assert len(resent) == 4 and len({e.payload["request_id"] for e in resent}) == 4
     with pytest.raises(NotFound):
