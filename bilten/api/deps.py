@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Query, Request
 from sqlmodel import Session
 
 from bilten.db import get_engine
@@ -65,3 +65,11 @@ class Caller:
 
 async def get_caller(request: Request, now: datetime = Depends(get_now)) -> Caller:
     return Caller(token=bearer_token(request), now=now)
+
+
+async def get_order_link(
+    token: str | None = Query(None, max_length=100, description="the order's signed link token"),
+    x_order_token: str | None = Header(None, max_length=100),
+) -> str:
+    """A guest's proof of an order: the signed link token, as a query parameter or a header."""
+    return (x_order_token or token or "").strip()

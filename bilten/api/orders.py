@@ -5,12 +5,12 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from sqlmodel import Session, select
 
-from bilten.api.deps import Caller, get_caller, get_now, get_session
+from bilten.api.deps import Caller, get_caller, get_now, get_order_link, get_session
 from bilten.api.errors import request_locale
 from bilten.i18n import normalize_locale
 from bilten.models import Event, Order, OrderStatus, Payment, Ticket, TicketType, User
@@ -118,10 +118,6 @@ def _order_for_caller(session: Session, order_id: uuid.UUID, user: User | None, 
     return order
 
 
-def _order_token(x_order_token: str | None, token: str | None) -> str:
-    return (x_order_token or token or "").strip()
-
-
 @router.post("", status_code=201, response_model=OrderOut)
 def place_order(
     body: OrderIn,
@@ -155,29 +151,25 @@ def place_order(
 @router.get("/{order_id}", response_model=OrderOut)
 def get_order(
     order_id: uuid.UUID,
-    token: str | None = Query(None, max_length=100),
-    x_order_token: str | None = Header(None, max_length=100),
+    link: str = Depends(get_order_link),
     caller: Caller = Depends(get_caller),
     session: Session = Depends(get_session),
 ) -> OrderOut:
     user = caller.user(session)
-    order = _order_for_caller(session, order_id, user, _order_token(x_order_token, token))
+    order = _order_for_caller(session, order_id, user, link)
     return _order_out(session, order)
 
 
 @router.post("/{order_id}/cancel", response_model=OrderOut)
 def cancel_order(
     order_id: uuid.UUID,
-    token: str | None = Query(None, max_length=100),
-    x_order_token: str | None = Header(None, max_length=100),
+    link: str = Depends(get_order_link),
     caller: Caller = Depends(get_caller),
     session: Session = Depends(get_session),
     now: datetime = Depends(get_now),
 ) -> OrderOut:
     user = caller.user(session)
-    order = order_service.cancel_order(
-        session, order_id=order_id, now=now, actor=user, access_token=_order_token(x_order_token, token)
-    )
+    order = order_service.cancel_order(session, order_id=order_id, now=now, actor=user, access_token=link)
     return _order_out(session, order)
 
 
@@ -185,8 +177,7 @@ def cancel_order(
 def test_payment(
     order_id: uuid.UUID,
     body: TestPaymentIn,
-    token: str | None = Query(None, max_length=100),
-    x_order_token: str | None = Header(None, max_length=100),
+    link: str = Depends(get_order_link),
     caller: Caller = Depends(get_caller),
     session: Session = Depends(get_session),
     now: datetime = Depends(get_now),
@@ -195,14 +186,14 @@ def test_payment(
     user = caller.user(session)
     if not is_test_mode():
         raise NotFound()
-    order = _order_for_caller(session, order_id, user, _order_token(x_order_token, token))
+    order = _order_for_caller(session, order_id, user, link)
     order_service.pay_with_test_provider(
         session,
         order_id=order.id,
         succeeded=body.outcome == "succeeded",
         now=now,
         user=user,
-        access_token=_order_token(x_order_token, token),
+        access_token=link,
     )
     return _order_out(session, session.get(Order, order.id))
 
@@ -211,15 +202,14 @@ def test_payment(
 def tickets_pdf(
     order_id: uuid.UUID,
     request: Request,
-    token: str | None = Query(None, max_length=100),
     lang: str | None = Query(None, max_length=10),
-    x_order_token: str | None = Header(None, max_length=100),
+    link: str = Depends(get_order_link),
     caller: Caller = Depends(get_caller),
     session: Session = Depends(get_session),
 ) -> Response:
     """The paid order's tickets, one page each, in the reader's language."""
     user = caller.user(session)
-    order = _order_for_caller(session, order_id, user, _order_token(x_order_token, token))
+    order = _order_for_caller(session, order_id, user, link)
     try:
         pdf = order_tickets_pdf(session, order, locale=normalize_locale(lang or order.locale, request_locale(request)))
     except MissingData as exc:
@@ -237,13 +227,12 @@ def tickets_pdf(
 @router.get("/{order_id}/calendar.ics", response_class=Response, responses={200: {"content": {"text/calendar": {}}}})
 def calendar(
     order_id: uuid.UUID,
-    token: str | None = Query(None, max_length=100),
-    x_order_token: str | None = Header(None, max_length=100),
+    link: str = Depends(get_order_link),
     caller: Caller = Depends(get_caller),
     session: Session = Depends(get_session),
 ) -> Response:
     user = caller.user(session)
-    order = _order_for_caller(session, order_id, user, _order_token(x_order_token, token))
+    order = _order_for_caller(session, order_id, user, link)
     event = session.get(Event, order.event_id)
     ics = event_calendar(event, public_url=get_settings().public_url, stamp=order.paid_at or order.created_at)
     return Response(

@@ -5,11 +5,11 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from fastapi import APIRouter, Depends, Header, Query
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
-from bilten.api.deps import Caller, get_caller, get_now, get_session
+from bilten.api.deps import Caller, get_caller, get_now, get_order_link, get_session
 from bilten.services import tickets
 
 router = APIRouter(prefix="/api/v1", tags=["tickets"])
@@ -27,16 +27,11 @@ class TicketOut(BaseModel):
     status: str
 
 
-def _token(x_order_token: str | None, token: str | None) -> str:
-    return (x_order_token or token or "").strip()
-
-
 @router.put("/tickets/{ticket_id}/holder", response_model=TicketOut)
 def set_holder(
     ticket_id: uuid.UUID,
     body: HolderIn,
-    token: str | None = Query(None, max_length=100),
-    x_order_token: str | None = Header(None, max_length=100),
+    link: str = Depends(get_order_link),
     caller: Caller = Depends(get_caller),
     session: Session = Depends(get_session),
     now: datetime = Depends(get_now),
@@ -48,7 +43,7 @@ def set_holder(
         holder_name=body.holder_name,
         now=now,
         user=user,
-        access_token=_token(x_order_token, token),
+        access_token=link,
     )
     return TicketOut(**view.__dict__)
 
@@ -56,16 +51,13 @@ def set_holder(
 @router.post("/tickets/{ticket_id}/reissue", response_model=TicketOut)
 def reissue(
     ticket_id: uuid.UUID,
-    token: str | None = Query(None, max_length=100),
-    x_order_token: str | None = Header(None, max_length=100),
+    link: str = Depends(get_order_link),
     caller: Caller = Depends(get_caller),
     session: Session = Depends(get_session),
     now: datetime = Depends(get_now),
 ) -> TicketOut:
     user = caller.user(session)
-    view = tickets.reissue_ticket(
-        session, ticket_id=ticket_id, now=now, user=user, access_token=_token(x_order_token, token)
-    )
+    view = tickets.reissue_ticket(session, ticket_id=ticket_id, now=now, user=user, access_token=link)
     return TicketOut(**view.__dict__)
 
 
