@@ -3,6 +3,7 @@
 from bilten.models.audit import AuditEntry
 from bilten.models.checkin import CheckIn, CheckInResult, ScanDevice
 from bilten.models.event import Event, EventStatus, StaffAssignment, TicketType
+from bilten.models.export import ExportFormat, ExportJob, ExportKind, ExportStatus
 from bilten.models.notification import Notification, NotificationStatus, OutboxEvent
 from bilten.models.order import (
     Order,
@@ -14,7 +15,7 @@ from bilten.models.order import (
     Ticket,
     TicketStatus,
 )
-from bilten.models.organization import Membership, Organization, TeamRole
+from bilten.models.organization import Invitation, Membership, Organization, TeamRole
 from bilten.models.user import LoginThrottle, PasswordResetToken, RefreshToken, Role, User, UserPublic, WebSession
 
 __all__ = [
@@ -22,6 +23,11 @@ __all__ = [
     "CheckIn",
     "CheckInResult",
     "Event",
+    "ExportFormat",
+    "ExportJob",
+    "ExportKind",
+    "ExportStatus",
+    "Invitation",
     "EventStatus",
     "LoginThrottle",
     "Membership",

@@ -64,6 +64,8 @@ class TicketType(SQLModel, table=True):
     min_per_order: int = Field(default=1)
     max_per_order: int = Field(default=10)
     position: int = Field(default=0)
+    # Hidden types are not listed to buyers and cannot be bought through the public shop.
+    is_hidden: bool = Field(default=False)
 
 
 class StaffAssignment(SQLModel, table=True):

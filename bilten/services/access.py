@@ -1,8 +1,20 @@
-"""The one guard: who may do what. Pages, state handlers and API routes all ask `authorize`.
+"""The one guard: who may do what. Pages, state handlers, API routes and services all ask `authorize`.
 
-Platform admins may do everything. Organizers act on their own organizations' events through a
-team membership; staff scan at the events they are assigned to; every signed-in user manages
-their own account.
+Platform admins may do everything. Organizers act on their organizations' events through a team
+membership whose role decides how far they go:
+
+| permission            | owner | manager | viewer | staff                      |
+|-----------------------|-------|---------|--------|----------------------------|
+| ORGANIZATION_TEAM     | yes   |         |        |                            |
+| ORGANIZATION_MANAGE   | yes   | yes     |        |                            |
+| ORGANIZATION_VIEW     | yes   | yes     | yes    |                            |
+| EVENT_MANAGE          | yes   | yes     |        |                            |
+| EVENT_VIEW            | yes   | yes     | yes    |                            |
+| EVENT_SCAN            | yes   | yes     |        | events they are assigned to |
+
+Anyone assigned to scan at an event (StaffAssignment) may scan there, member or not. Every
+signed-in user manages their own account. Users with the platform role "organizer" reach the
+organizer area even before they belong to an organization, so they can create one.
 """
 
 from __future__ import annotations
@@ -12,17 +24,34 @@ from enum import StrEnum
 
 from sqlmodel import Session, select
 
-from bilten.models import Event, Membership, Role, StaffAssignment, User
+from bilten.models import Event, Membership, Role, StaffAssignment, TeamRole, User
 from bilten.services.errors import Forbidden, NotAuthenticated, NotFound
 
 
 class Permission(StrEnum):
     ACCOUNT = "account"  # any signed-in user, on their own account and orders
     ADMIN = "platform.admin"  # users, roles, the whole platform
-    ORGANIZER_AREA = "organizer.area"  # the organizer dashboard (some organization to work for)
-    ORGANIZATION_MANAGE = "organization.manage"  # one organization and all of its events
-    EVENT_MANAGE = "event.manage"  # one event: edit it, its orders, attendees, exports
+    ORGANIZER_AREA = "organizer.area"  # the organizer workspace (create or work for an organization)
+    ORGANIZATION_TEAM = "organization.team"  # invite members, change their roles, remove them
+    ORGANIZATION_MANAGE = "organization.manage"  # create events in an organization
+    ORGANIZATION_VIEW = "organization.view"  # the organization's dashboard and reports
+    EVENT_MANAGE = "event.manage"  # one event: edit it, its ticket types, orders, refunds, staff
+    EVENT_VIEW = "event.view"  # one event's dashboard, orders and attendee lists, exports (read-only)
     EVENT_SCAN = "event.scan"  # check tickets in at one event's doors
+
+
+_ROLES_ALLOWED: dict[Permission, frozenset[TeamRole]] = {
+    Permission.ORGANIZATION_TEAM: frozenset({TeamRole.OWNER}),
+    Permission.ORGANIZATION_MANAGE: frozenset({TeamRole.OWNER, TeamRole.MANAGER}),
+    Permission.ORGANIZATION_VIEW: frozenset({TeamRole.OWNER, TeamRole.MANAGER, TeamRole.VIEWER}),
+    Permission.EVENT_MANAGE: frozenset({TeamRole.OWNER, TeamRole.MANAGER}),
+    Permission.EVENT_VIEW: frozenset({TeamRole.OWNER, TeamRole.MANAGER, TeamRole.VIEWER}),
+    Permission.EVENT_SCAN: frozenset({TeamRole.OWNER, TeamRole.MANAGER}),
+}
+_EVENT_PERMISSIONS = frozenset({Permission.EVENT_MANAGE, Permission.EVENT_VIEW, Permission.EVENT_SCAN})
+_ORGANIZATION_PERMISSIONS = frozenset(
+    {Permission.ORGANIZATION_TEAM, Permission.ORGANIZATION_MANAGE, Permission.ORGANIZATION_VIEW}
+)
 
 
 def authorize(
@@ -33,27 +62,33 @@ def authorize(
     organization_id: uuid.UUID | None = None,
     event_id: uuid.UUID | None = None,
 ) -> User:
-    """Return the user when allowed; raise NotAuthenticated (nobody signed in) or Forbidden."""
+    """Return the user when allowed; raise NotAuthenticated (nobody signed in), NotFound (no such
+    event) or Forbidden."""
     if user is None or not user.is_active:
         raise NotAuthenticated()
     event = None
-    if permission in (Permission.EVENT_MANAGE, Permission.EVENT_SCAN):
+    if permission in _EVENT_PERMISSIONS:
         event = session.get(Event, event_id) if event_id else None
         if event is None:
             raise NotFound()  # for admins too: an unknown event is unknown to everyone
     if user.role == Role.ADMIN or permission == Permission.ACCOUNT:
         return user
+    if permission == Permission.ADMIN:
+        raise Forbidden()
     if permission == Permission.ORGANIZER_AREA:
-        if _member_organization_ids(session, user.id):
+        if user.role == Role.ORGANIZER or any(role != TeamRole.STAFF for role in team_roles(session, user.id).values()):
             return user
-    elif permission == Permission.ORGANIZATION_MANAGE:
-        if organization_id is not None and organization_id in _member_organization_ids(session, user.id):
+        raise Forbidden()
+    if permission in _ORGANIZATION_PERMISSIONS:
+        role = team_roles(session, user.id).get(organization_id) if organization_id else None
+        if role in _ROLES_ALLOWED[permission]:
             return user
-    elif event is not None:
-        if event.organization_id in _member_organization_ids(session, user.id):
-            return user
-        if permission == Permission.EVENT_SCAN and _is_assigned_staff(session, user.id, event.id):
-            return user
+        raise Forbidden()
+    assert event is not None
+    if team_roles(session, user.id).get(event.organization_id) in _ROLES_ALLOWED[permission]:
+        return user
+    if permission == Permission.EVENT_SCAN and _is_assigned_staff(session, user.id, event.id):
+        return user
     raise Forbidden()
 
 
@@ -65,8 +100,10 @@ def is_allowed(session: Session, user: User | None, permission: Permission, **sc
     return True
 
 
-def _member_organization_ids(session: Session, user_id: uuid.UUID) -> set[uuid.UUID]:
-    return set(session.exec(select(Membership.organization_id).where(Membership.user_id == user_id)).all())
+def team_roles(session: Session, user_id: uuid.UUID) -> dict[uuid.UUID, TeamRole]:
+    """The user's role in each organization they belong to."""
+    rows = session.exec(select(Membership.organization_id, Membership.team_role).where(Membership.user_id == user_id))
+    return dict(rows.all())
 
 
 def _is_assigned_staff(session: Session, user_id: uuid.UUID, event_id: uuid.UUID) -> bool:
@@ -74,6 +111,8 @@ def _is_assigned_staff(session: Session, user_id: uuid.UUID, event_id: uuid.UUID
     return session.exec(query).first() is not None
 
 
-def organization_ids_of(session: Session, user: User) -> set[uuid.UUID]:
-    """The organizations whose data this user may see (admins: pass None to mean all)."""
-    return _member_organization_ids(session, user.id)
+def organization_ids_of(session: Session, user: User, permission: Permission = Permission.ORGANIZATION_VIEW) -> set[uuid.UUID]:
+    """The organizations in which this user holds `permission` (admins hold it everywhere: callers
+    check for admins themselves and do not filter)."""
+    allowed = _ROLES_ALLOWED[permission]
+    return {org_id for org_id, role in team_roles(session, user.id).items() if role in allowed}

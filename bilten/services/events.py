@@ -68,6 +68,7 @@ def list_upcoming_events(
             func.min(TicketType.price_minor).label("lowest"),
             func.min(TicketType.currency).label("currency"),
         )
+        .where(TicketType.is_hidden == False)  # noqa: E712 (SQL, not Python)
         .group_by(TicketType.event_id)
         .subquery()
     )
@@ -103,7 +104,9 @@ def get_public_event(session: Session, *, event_id: uuid.UUID) -> EventDetail:
     if event is None or event.status == EventStatus.DRAFT:
         raise NotFound()
     types = session.exec(
-        select(TicketType).where(TicketType.event_id == event.id).order_by(TicketType.position, TicketType.price_minor)
+        select(TicketType)
+        .where(TicketType.event_id == event.id, TicketType.is_hidden == False)  # noqa: E712
+        .order_by(TicketType.position, TicketType.price_minor)
     ).all()
     summaries = [
         TicketTypeSummary(

@@ -266,7 +266,7 @@ def _load_types_for_sale(
     session: Session, wanted: dict[uuid.UUID, int], *, event_id: uuid.UUID | None, now: datetime
 ) -> tuple[Event, list[TicketType]]:
     rows = session.execute(_TYPES_FOR_SALE, {"ids": list(wanted)}).all()
-    types = [ticket_type for ticket_type, _ in rows]
+    types = [ticket_type for ticket_type, _ in rows if not ticket_type.is_hidden]
     if len(types) != len(wanted) or len({t.event_id for t in types}) != 1:
         raise UnknownTicketType()
     event = rows[0][1]

@@ -9,8 +9,8 @@ from datetime import datetime
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from bilten.models import Event, Membership, Organization, Role, TicketType, User
-from bilten.services.access import Permission, authorize
+from bilten.models import Event, Organization, Role, TicketType, User
+from bilten.services.access import Permission, authorize, organization_ids_of
 
 
 @dataclass(frozen=True)
@@ -44,8 +44,7 @@ def list_organizer_events(session: Session, *, actor: User | None) -> list[Organ
         .order_by(Event.starts_at.desc())
     )
     if user.role != Role.ADMIN:
-        member_of = select(Membership.organization_id).where(Membership.user_id == user.id)
-        query = query.where(Event.organization_id.in_(member_of))
+        query = query.where(Event.organization_id.in_(organization_ids_of(session, user)))
     return [
         OrganizerEventRow(
             id=event.id,

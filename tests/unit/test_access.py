@@ -4,7 +4,7 @@ import uuid
 
 import pytest
 
-from bilten.models import EventStatus, Role
+from bilten.models import EventStatus, Membership, Role, TeamRole
 from bilten.services import organizers, users
 from bilten.services.access import Permission, authorize, is_allowed
 from bilten.services.errors import Forbidden, NotAuthenticated, NotFound, ValidationFailed
@@ -61,11 +61,45 @@ def test_organizer_manages_own_organization_and_events_only(session, world):
         authorize(s, world["organizer"], Permission.EVENT_SCAN, event_id=world["rival_event"].id)
 
 
-def test_organizer_role_without_membership_gets_no_organizer_area(session, world, now):
+def test_organizer_role_without_membership_reaches_only_the_workspace(session, world, now):
+    """A new organizer must reach the workspace to create their organization, and nothing else."""
     loner = make_user(session, role=Role.ORGANIZER, now=now)
+    authorize(session, loner, Permission.ORGANIZER_AREA)
     with pytest.raises(Forbidden):
-        authorize(session, loner, Permission.ORGANIZER_AREA)
-    assert is_allowed(session, world["organizer"], Permission.ORGANIZER_AREA)
+        authorize(session, loner, Permission.ORGANIZATION_VIEW, organization_id=world["event"].organization_id)
+    with pytest.raises(Forbidden):
+        authorize(session, loner, Permission.EVENT_VIEW, event_id=world["event"].id)
+    attendee = make_user(session, role=Role.ATTENDEE, now=now)
+    assert not is_allowed(session, attendee, Permission.ORGANIZER_AREA)
+
+
+@pytest.mark.parametrize(
+    ("team_role", "allowed"),
+    [
+        (TeamRole.OWNER, {"team", "manage_org", "view_org", "manage", "view", "scan"}),
+        (TeamRole.MANAGER, {"manage_org", "view_org", "manage", "view", "scan"}),
+        (TeamRole.VIEWER, {"view_org", "view"}),
+        (TeamRole.STAFF, set()),
+    ],
+)
+def test_team_roles_grant_exactly_their_permissions(session, world, now, team_role, allowed):
+    event = world["event"]
+    member = make_user(session, role=Role.ORGANIZER, now=now)
+    session.add(Membership(organization_id=event.organization_id, user_id=member.id, team_role=team_role))
+    session.commit()
+    checks = {
+        "team": (Permission.ORGANIZATION_TEAM, {"organization_id": event.organization_id}),
+        "manage_org": (Permission.ORGANIZATION_MANAGE, {"organization_id": event.organization_id}),
+        "view_org": (Permission.ORGANIZATION_VIEW, {"organization_id": event.organization_id}),
+        "manage": (Permission.EVENT_MANAGE, {"event_id": event.id}),
+        "view": (Permission.EVENT_VIEW, {"event_id": event.id}),
+        "scan": (Permission.EVENT_SCAN, {"event_id": event.id}),
+    }
+    granted = {name for name, (permission, scope) in checks.items() if is_allowed(session, member, permission, **scope)}
+    assert granted == allowed
+    rival = world["rival_event"]
+    for permission in (Permission.EVENT_MANAGE, Permission.EVENT_VIEW, Permission.EVENT_SCAN):
+        assert not is_allowed(session, member, permission, event_id=rival.id)
 
 
 def test_staff_scans_only_assigned_events_and_manages_nothing(session, world):
