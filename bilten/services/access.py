@@ -111,7 +111,9 @@ def _is_assigned_staff(session: Session, user_id: uuid.UUID, event_id: uuid.UUID
     return session.exec(query).first() is not None
 
 
-def organization_ids_of(session: Session, user: User, permission: Permission = Permission.ORGANIZATION_VIEW) -> set[uuid.UUID]:
+def organization_ids_of(
+    session: Session, user: User, permission: Permission = Permission.ORGANIZATION_VIEW
+) -> set[uuid.UUID]:
     """The organizations in which this user holds `permission` (admins hold it everywhere: callers
     check for admins themselves and do not filter)."""
     allowed = _ROLES_ALLOWED[permission]
