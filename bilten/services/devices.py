@@ -10,6 +10,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, select
 
 from bilten.models import Role, ScanDevice, User
@@ -60,12 +61,20 @@ def sign_in_device(session: Session, *, email: str, password: str, name: str, no
     return DeviceSignIn(device=device, token=token, user=user)
 
 
+# Every scan authenticates its device: one prebuilt query for the device and its user.
+_DEVICE_WITH_USER = (
+    select(ScanDevice, User)
+    .join(User, User.id == ScanDevice.user_id)
+    .where(ScanDevice.token_hash == bindparam("token_hash"))
+)
+
+
 def user_for_device_token(session: Session, *, token: str, now: datetime) -> tuple[User, ScanDevice]:
-    device = session.exec(select(ScanDevice).where(ScanDevice.token_hash == hash_token(token))).first()
-    if device is None or device.revoked_at is not None or device.expires_at <= now:
+    row = session.execute(_DEVICE_WITH_USER, {"token_hash": hash_token(token)}).first()
+    if row is None:
         raise InvalidToken()
-    user = session.get(User, device.user_id)
-    if user is None or not user.is_active:
+    device, user = row
+    if device.revoked_at is not None or device.expires_at <= now or not user.is_active:
         raise InvalidToken()
     if now - device.last_seen_at >= SEEN_TOUCH_INTERVAL:
         device.last_seen_at = now
