@@ -18,11 +18,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import psycopg
-from sqlalchemy import bindparam, update
+from sqlalchemy import Engine, bindparam, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlmodel import Session, select
 
 from bilten import live
+from bilten.db import insert_new_rows
+from bilten.debounce import Debouncer
 from bilten.models import (
     Event,
     EventStatus,
@@ -197,9 +199,7 @@ def place_order(
         if _is_lock_timeout(exc):
             raise TryAgain() from exc
         raise
-    left = _seats_left(session, [t.id for t in types])
-    session.commit()  # ends the read transaction
-    _publish_seats_left(event.id, left)
+    _publish_availability(session, event.id)
     return PlacedOrder(order=order, access_token=order_access_token(order.id), payment=payment)
 
 
@@ -213,7 +213,7 @@ def _commit_in_one_round_trip(session: Session, types: list[TicketType], wanted:
     raw = session.connection().connection.driver_connection
     try:
         with raw.pipeline():
-            session.flush()
+            insert_new_rows(session)
             for ticket_type in types:  # sorted by id: two orders lock rows in the same order, no deadlock
                 session.execute(_ADD_SEATS, {"type_id": ticket_type.id, "n": wanted[ticket_type.id]})
             raw.commit()
@@ -812,8 +812,26 @@ def availability(session: Session, event_id: uuid.UUID) -> dict[str, int]:
 
 
 def _publish_availability(session: Session, event_id: uuid.UUID) -> None:
-    """Tell every open event page how many seats are left (after commit: never a rolled-back number)."""
-    _publish_seats_left(event_id, availability(session, event_id))
+    """Tell every open event page how many seats are left (after commit: never a rolled-back number),
+    within a quarter of a second: a rush of sales costs one count per quarter second and process.
+    (SQLite, one small process, publishes at once: its in-memory test databases share one connection
+    a timer thread must not use.)"""
+    engine = session.get_bind()
+    if engine.dialect.name == "sqlite":
+        _publish_seats_left(event_id, availability(session, event_id))
+        session.commit()  # ends the read transaction
+    else:
+        _availability_publisher.schedule(event_id, engine, event_id)
+
+
+def _publish_availability_in_new_session(engine: Engine, event_id: uuid.UUID) -> None:
+    with Session(engine) as session:
+        _publish_seats_left(event_id, availability(session, event_id))
+
+
+AVAILABILITY_PUBLISH_DELAY_SECONDS = 0.25
+_availability_publisher = Debouncer(AVAILABILITY_PUBLISH_DELAY_SECONDS, _publish_availability_in_new_session)
+wait_for_pending_publishes = _availability_publisher.wait
 
 
 def _publish_seats_left(event_id: uuid.UUID, left: dict[str, int]) -> None:

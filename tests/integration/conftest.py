@@ -18,6 +18,7 @@ from bilten.api import api
 from bilten.api.deps import get_now, get_session
 from bilten.cli import alembic_config
 from bilten.db import make_engine
+from bilten.services import checkins, orders
 from tests.conftest import POSTGRES_ADMIN_URL, REDIS_TEST_URL
 
 
@@ -66,6 +67,8 @@ def pg_engine(pg_url):
 def pg_session(pg_engine) -> Iterator[Session]:
     with Session(pg_engine, expire_on_commit=False) as session:
         yield session
+    checkins.wait_for_pending_publishes()  # live counters scheduled by scans and sales read this database
+    orders.wait_for_pending_publishes()
     tables = ", ".join(f'"{table.name}"' for table in SQLModel.metadata.sorted_tables)
     with pg_engine.begin() as connection:
         connection.execute(text(f"TRUNCATE {tables} CASCADE"))
