@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from bilten import routes
-from bilten.api import api
+from bilten.api import api, match_worker_threads_to_the_database_pool
 from bilten.components.scan_store import connection_overlay
 from bilten.notifications.worker import notification_loop
 from bilten.pages.account import account_page
@@ -13,7 +13,9 @@ from bilten.pages.admin import admin_page
 from bilten.pages.admin_notifications import admin_notifications_page
 from bilten.pages.back_office import back_office_page
 from bilten.pages.event import event_page
+from bilten.pages.event_editor import edit_event_page, new_event_page
 from bilten.pages.home import home_page
+from bilten.pages.join import join_page
 from bilten.pages.login import login_page
 from bilten.pages.my_tickets import my_tickets_page
 from bilten.pages.order import order_page
@@ -21,19 +23,23 @@ from bilten.pages.organizer import organizer_page
 from bilten.pages.password_reset import forgot_password_page, reset_password_page
 from bilten.pages.register import register_page
 from bilten.pages.scan import scan_page
+from bilten.pages.team import new_organization_page, team_page
 from bilten.state.account import AccountState
 from bilten.state.admin import AdminState
 from bilten.state.admin_notifications import AdminNotificationsState
 from bilten.state.auth import AuthState
 from bilten.state.back_office import BackOfficeState
 from bilten.state.event import EventState
+from bilten.state.event_editor import EventEditorState
 from bilten.state.home import HomeState
 from bilten.state.i18n import LocaleState
+from bilten.state.join import JoinState
 from bilten.state.my_tickets import MyTicketsState
 from bilten.state.order import OrderState
 from bilten.state.organizer import OrganizerState
 from bilten.state.password_reset import PasswordResetState
 from bilten.state.scan import ScanState
+from bilten.state.team import NewOrganizationState, TeamState
 from bilten.tasks import sweep_forever
 
 
@@ -106,6 +112,31 @@ app.add_page(
     # they belong to the page-load chain, so Reflex stops them when the tab leaves.
     on_load=BackOfficeState.load,
 )
+# The event editor: create an event, then edit it, its picture and ticket types, publish or cancel it.
+app.add_page(
+    new_event_page, route=routes.ORGANIZER_EVENT_NEW, title=title("editor.new_title"), on_load=EventEditorState.load_new
+)
+app.add_page(
+    edit_event_page,
+    route=routes.ORGANIZER_EVENT_EDIT,
+    title=EventEditorState.event.title + " · " + LocaleState.t["editor.title"],
+    on_load=EventEditorState.load_edit,
+)
+# Organizations and teams: found one, manage its team; invitation links (public: they show what the
+# invitation is for and send visitors to log in or register first).
+app.add_page(
+    new_organization_page,
+    route=routes.NEW_ORGANIZATION,
+    title=title("team.new_title"),
+    on_load=NewOrganizationState.load,
+)
+app.add_page(
+    team_page,
+    route=routes.ORGANIZATION_TEAM,
+    title=TeamState.organization_name + " · " + LocaleState.t["team.title"],
+    on_load=TeamState.load,
+)
+app.add_page(join_page, route=routes.JOIN, title=title("join.title"), on_load=[AuthState.refresh, JoinState.load])
 app.add_page(
     admin_notifications_page,
     route=routes.ADMIN_NOTIFICATIONS,
@@ -113,6 +144,8 @@ app.add_page(
     on_load=AdminNotificationsState.load,
 )
 
+# Requests queue fairly for worker threads, as many as there are database connections.
+app.register_lifespan_task(match_worker_threads_to_the_database_pool)
 # Housekeeping in every web worker (safe in parallel): expired holds give their seats back.
 app.register_lifespan_task(sweep_forever)
 # Email delivery in the web process when there is no Redis queue (`bilten worker` does it otherwise).

@@ -12,6 +12,7 @@ import asyncio
 import json
 import logging
 import threading
+import time
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -22,6 +23,7 @@ from bilten.settings import get_settings
 logger = logging.getLogger(__name__)
 CHANNEL_PREFIX = "bilten:live:"
 QUEUE_LIMIT = 100  # a slow tab drops old updates rather than growing without bound
+RECEIVED_AT = "_received_at"  # added to each delivered message: time.monotonic() of its arrival here
 
 
 def inventory_channel(event_id: object) -> str:
@@ -30,6 +32,11 @@ def inventory_channel(event_id: object) -> str:
 
 def checkins_channel(event_id: object) -> str:
     return f"checkins:{event_id}"
+
+
+def exports_channel(event_id: object) -> str:
+    """Progress of the event's background exports (attendees, orders)."""
+    return f"exports:{event_id}"
 
 
 class _LocalFanout:
@@ -52,6 +59,9 @@ class _LocalFanout:
     def deliver(self, channel: str, message: dict[str, Any]) -> None:
         with self._lock:
             targets = list(self._subscribers.get(channel, ()))
+        # When this process learned of the change: every tab's copy carries the same moment, so
+        # dashboards can share one re-read made after it (see `RECEIVED_AT`).
+        message = {**message, RECEIVED_AT: time.monotonic()}
         for loop, queue in targets:
             try:
                 loop.call_soon_threadsafe(_offer, queue, message)
@@ -95,18 +105,21 @@ def _publisher(url: str):  # noqa: ANN202
 
 
 @asynccontextmanager
-async def subscription(channel: str) -> AsyncIterator[asyncio.Queue]:
-    """A queue receiving every message published on the channel while the block runs."""
+async def subscription(*channels: str) -> AsyncIterator[asyncio.Queue]:
+    """A queue receiving every message published on these channels while the block runs (a
+    dashboard follows the sales and the check-ins of one event, or of all its organization's)."""
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue = asyncio.Queue(maxsize=QUEUE_LIMIT)
-    _fanout.add(channel, loop, queue)
+    for channel in channels:
+        _fanout.add(channel, loop, queue)
     url = get_settings().redis_url
     if url:
         _ensure_redis_listener(url)
     try:
         yield queue
     finally:
-        _fanout.remove(channel, loop, queue)
+        for channel in channels:
+            _fanout.remove(channel, loop, queue)
 
 
 def _ensure_redis_listener(url: str) -> None:

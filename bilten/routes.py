@@ -14,11 +14,16 @@ ADMIN = "/admin"
 ORGANIZER = "/organizer"
 SCAN = "/scan"
 ORGANIZER_EVENT = "/organizer/events/[event_id]"
+ORGANIZER_EVENT_NEW = "/organizer/events/new"
+ORGANIZER_EVENT_EDIT = "/organizer/events/[event_id]/edit"
 ADMIN_NOTIFICATIONS = "/admin/notifications"
 ORDER = "/orders/[order_id]"
 MY_TICKETS = "/my-tickets"
 FORGOT_PASSWORD = "/forgot-password"
 RESET_PASSWORD = "/reset-password"
+NEW_ORGANIZATION = "/organizer/organizations/new"
+ORGANIZATION_TEAM = "/organizer/organizations/[organization_id]/team"
+JOIN = "/join"
 
 NEXT_PARAM = "next"
 
@@ -41,9 +46,30 @@ def order_calendar_url(order_id: uuid.UUID | str, token: str) -> str:
     return f"/api/v1/orders/{order_id}/calendar.ics?token={quote(token, safe='')}"
 
 
+def event_editor_url(event_id: uuid.UUID | str) -> str:
+    """The organizers' editor of one event (details, picture, ticket types, publishing)."""
+    return f"/organizer/events/{event_id}/edit"
+
+
 def organizer_event_url(event_id: uuid.UUID | str, tab: str = "") -> str:
     """One event's back office, optionally opened on a tab (sales, orders, checkin, staff)."""
     return f"/organizer/events/{event_id}" + (f"?tab={tab}" if tab else "")
+
+
+def team_url(organization_id: uuid.UUID | str) -> str:
+    """An organization's team page: members, roles and invitations."""
+    return f"/organizer/organizations/{organization_id}/team"
+
+
+def join_url(token: str) -> str:
+    """Where an invitation's link leads: accept it (after logging in or registering)."""
+    return f"{JOIN}?token={quote(token, safe='')}"
+
+
+def register_url(next_path: str = "") -> str:
+    """The register page, coming back to `next_path` afterwards (only when it is a path on this site)."""
+    target = safe_next(next_path, default="")
+    return f"{REGISTER}?{NEXT_PARAM}={quote(target, safe='/')}" if target else REGISTER
 
 
 def login_url(next_path: str = "") -> str:

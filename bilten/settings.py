@@ -53,6 +53,12 @@ class Settings(BaseSettings):
 
     hold_minutes: int = Field(15, alias="HOLD_MINUTES")
     sweep_interval_seconds: int = Field(5, alias="SWEEP_INTERVAL_SECONDS")
+    # Background exports (attendees, orders): where their files are kept, and for how long.
+    export_dir: Path = Field(PROJECT_ROOT / "exports", alias="EXPORT_DIR")
+    export_retention_hours: int = Field(24, alias="EXPORT_RETENTION_HOURS")
+    # Uploaded event pictures (re-encoded, random names), served at /api/media/<name>.
+    media_dir: Path = Field(PROJECT_ROOT / "data" / "media", alias="MEDIA_DIR")
+    max_upload_mb: int = Field(5, alias="MAX_UPLOAD_MB")
 
     access_token_minutes: int = Field(15, alias="ACCESS_TOKEN_MINUTES")
     refresh_token_days: int = Field(30, alias="REFRESH_TOKEN_DAYS")

@@ -1,7 +1,8 @@
 """Periodic housekeeping, run by every web worker (and by `bilten worker`): safe to run in parallel.
 
 - holds that ran out release their seats, and their provider checkouts are made unpayable;
-- late payments that could not keep their seats are refunded (retried until the provider answers).
+- late payments that could not keep their seats are refunded (retried until the provider answers);
+- exports past EXPORT_RETENTION_HOURS are deleted, and exports whose worker died are marked failed.
 """
 
 from __future__ import annotations
@@ -9,12 +10,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from bilten.db import session_scope
 from bilten.payments import get_provider
 from bilten.payments.base import ProviderUnavailable
-from bilten.services import orders
+from bilten.services import exports, orders
 from bilten.settings import get_settings
 
 logger = logging.getLogger(__name__)
@@ -40,7 +41,10 @@ def sweep(now: datetime | None = None) -> dict[str, int]:
                 refunded += orders.refund_unbacked_payment(session, payment_id=payment_id, now=now)
             except ProviderUnavailable:
                 logger.warning("refund of payment %s deferred", payment_id, exc_info=True)
-    return {"expired": len(expired), "refunded": refunded}
+    with session_scope() as session:
+        retention = timedelta(hours=get_settings().export_retention_hours)
+        removed = exports.clean_up_exports(session, now=now, retention=retention)
+    return {"expired": len(expired), "refunded": refunded, "exports_removed": removed}
 
 
 def sweep_until(stop: threading.Event) -> None:

@@ -5,13 +5,15 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 from sqlmodel import Session
 
 from bilten.api.deps import Caller, get_caller, get_now, get_session
-from bilten.models import UserPublic
-from bilten.services import organizers, users
+from bilten.models import EventStatus, Role
+from bilten.services import organizers, platform, users
+from bilten.services.platform import EventPage, OrganizationPage
+from bilten.services.users import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, MAX_SEARCH_LENGTH, AdminUser, UserPage
 
 router = APIRouter(prefix="/api/v1", tags=["admin"])
 
@@ -31,24 +33,79 @@ class OrganizerEventOut(BaseModel):
     reserved: int
 
 
-@router.get("/admin/users", response_model=list[UserPublic])
+@router.get("/admin/users", response_model=UserPage)
 def admin_list_users(
-    search: str = "", caller: Caller = Depends(get_caller), session: Session = Depends(get_session)
-) -> list[UserPublic]:
+    search: str = Query("", max_length=MAX_SEARCH_LENGTH, description="part of the email or name"),
+    role: Role | None = None,
+    active: bool | None = Query(None, description="true: active accounts only; false: disabled ones only"),
+    limit: int = Query(DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE),
+    offset: int = Query(0, ge=0),
+    caller: Caller = Depends(get_caller),
+    session: Session = Depends(get_session),
+) -> UserPage:
     user = caller.require(session)
-    return users.list_users(session, actor=user, search=search)
+    return users.search_users(session, actor=user, search=search, role=role, active=active, limit=limit, offset=offset)
 
 
-@router.put("/admin/users/{user_id}/role", response_model=UserPublic)
+@router.put("/admin/users/{user_id}/role", response_model=AdminUser)
 def admin_set_role(
     user_id: uuid.UUID,
     body: RoleIn,
     caller: Caller = Depends(get_caller),
     session: Session = Depends(get_session),
     now: datetime = Depends(get_now),
-) -> UserPublic:
+) -> AdminUser:
     user = caller.require(session)
     return users.set_user_role(session, actor=user, user_id=user_id, role=body.role, now=now)
+
+
+@router.post("/admin/users/{user_id}/disable", response_model=AdminUser)
+def admin_disable_user(
+    user_id: uuid.UUID,
+    caller: Caller = Depends(get_caller),
+    session: Session = Depends(get_session),
+    now: datetime = Depends(get_now),
+) -> AdminUser:
+    """Disable the account and end all its sessions, refresh tokens and scanning devices at once."""
+    user = caller.require(session)
+    return users.disable_user(session, actor=user, user_id=user_id, now=now)
+
+
+@router.post("/admin/users/{user_id}/enable", response_model=AdminUser)
+def admin_enable_user(
+    user_id: uuid.UUID,
+    caller: Caller = Depends(get_caller),
+    session: Session = Depends(get_session),
+    now: datetime = Depends(get_now),
+) -> AdminUser:
+    user = caller.require(session)
+    return users.enable_user(session, actor=user, user_id=user_id, now=now)
+
+
+@router.get("/admin/organizations", response_model=OrganizationPage)
+def admin_list_organizations(
+    search: str = Query("", max_length=MAX_SEARCH_LENGTH, description="part of the name or slug"),
+    limit: int = Query(DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE),
+    offset: int = Query(0, ge=0),
+    caller: Caller = Depends(get_caller),
+    session: Session = Depends(get_session),
+) -> OrganizationPage:
+    user = caller.require(session)
+    return platform.list_organizations(session, actor=user, search=search, limit=limit, offset=offset)
+
+
+@router.get("/admin/events", response_model=EventPage)
+def admin_list_events(
+    search: str = Query("", max_length=MAX_SEARCH_LENGTH, description="part of the title"),
+    status: EventStatus | None = None,
+    limit: int = Query(DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE),
+    offset: int = Query(0, ge=0),
+    caller: Caller = Depends(get_caller),
+    session: Session = Depends(get_session),
+) -> EventPage:
+    """Every organization's events, with seats sold (paid orders) and capacity."""
+    user = caller.require(session)
+    return platform.list_all_events(session, actor=user, search=search, status=status, limit=limit, offset=offset)
 
 
 @router.get("/organizer/events", response_model=list[OrganizerEventOut])

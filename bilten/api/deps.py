@@ -19,7 +19,7 @@ from bilten.db import get_engine
 from bilten.models import User
 from bilten.services.accounts import user_for_access_token
 from bilten.services.devices import is_device_token, user_for_device_token
-from bilten.services.errors import NotAuthenticated
+from bilten.services.errors import InvalidToken, NotAuthenticated
 
 
 async def get_session() -> AsyncIterator[Session]:
@@ -49,11 +49,14 @@ class Caller:
     now: datetime
 
     def user(self, session: Session) -> User | None:
-        """The signed-in user, None for anonymous callers; a bad token is refused, not ignored."""
+        """The signed-in user, None for anonymous callers; a bad token is refused, not ignored.
+
+        A scanning device's token is refused here: a phone left at the door checks tickets in
+        (`scanner`), it does not manage the organization, its orders or its team."""
         if not self.token:
             return None
         if is_device_token(self.token):
-            return user_for_device_token(session, token=self.token, now=self.now)[0]
+            raise InvalidToken()
         return user_for_access_token(session, token=self.token, now=self.now)
 
     def require(self, session: Session) -> User:
@@ -61,6 +64,12 @@ class Caller:
         if user is None:
             raise NotAuthenticated()
         return user
+
+    def scanner(self, session: Session) -> User:
+        """For the door's endpoints: the user behind a scanning device's token or an access token."""
+        if is_device_token(self.token):
+            return user_for_device_token(session, token=self.token, now=self.now)[0]
+        return self.require(session)
 
 
 async def get_caller(request: Request, now: datetime = Depends(get_now)) -> Caller:

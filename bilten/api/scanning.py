@@ -115,7 +115,7 @@ def revoke_device(
     session: Session = Depends(get_session),
     now: datetime = Depends(get_now),
 ) -> None:
-    user = caller.require(session)
+    user = caller.scanner(session)
     devices.revoke_device(session, actor=user, device_id=device_id, now=now)
 
 
@@ -123,7 +123,7 @@ def revoke_device(
 def my_scannable_events(
     caller: Caller = Depends(get_caller), session: Session = Depends(get_session), now: datetime = Depends(get_now)
 ) -> list[dict]:
-    user = caller.require(session)
+    user = caller.scanner(session)
     return [e.__dict__ for e in staff.scannable_events(session, actor=user, now=now)]
 
 
@@ -134,7 +134,7 @@ def validate(
     session: Session = Depends(get_session),
     now: datetime = Depends(get_now),
 ) -> VerdictOut:
-    user = caller.require(session)
+    user = caller.scanner(session)
     verdict = checkins.scan_ticket(
         session,
         actor=user,
@@ -156,7 +156,7 @@ def scan_data(
     session: Session = Depends(get_session),
     now: datetime = Depends(get_now),
 ) -> ScanDataOut:
-    user = caller.require(session)
+    user = caller.scanner(session)
     return ScanDataOut(**checkins.scan_data(session, actor=user, event_id=event_id, now=now).__dict__)
 
 
@@ -168,7 +168,7 @@ def upload_offline(
     session: Session = Depends(get_session),
     now: datetime = Depends(get_now),
 ) -> list[VerdictOut]:
-    user = caller.require(session)
+    user = caller.scanner(session)
     scans = [checkins.OfflineScan(**scan.model_dump()) for scan in body.scans]
     verdicts = checkins.upload_offline_scans(session, actor=user, event_id=event_id, scans=scans, now=now)
     return [_verdict_out(v, s.nonce) for v, s in zip(verdicts, scans, strict=True)]

@@ -17,7 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
 from bilten.i18n import normalize_locale
-from bilten.models import Notification, Order, OutboxEvent, User
+from bilten.models import Event, EventStatus, Invitation, Notification, Order, OutboxEvent, User
 from bilten.notifications.delivery import SECRET_PAYLOAD_FIELDS
 
 logger = logging.getLogger(__name__)
@@ -54,10 +54,31 @@ def _user_recipient(
     return Draft(f"{topic}:{subject}:{EMAIL}", user.email, normalize_locale(user.locale))
 
 
+def _invitation_recipient(session: Session, topic: str, payload: dict[str, Any]) -> Draft | None:
+    """The invited address (maybe without an account yet), in the language chosen when inviting."""
+    invitation = session.get(Invitation, uuid.UUID(str(payload["invitation_id"])))
+    if invitation is None:
+        return None
+    return Draft(f"{topic}:{invitation.id}:{EMAIL}", invitation.email, normalize_locale(payload.get("locale")))
+
+
+def _covered_by_event_cancellation(session: Session, payload: dict[str, Any]) -> bool:
+    """An organizer's cancellation of an order of a cancelled event (not a late payment's refund)."""
+    if payload.get("reason"):
+        return False
+    order = session.get(Order, uuid.UUID(str(payload["order_id"])))
+    event = session.get(Event, order.event_id) if order is not None else None
+    return event is not None and event.status == EventStatus.CANCELLED
+
+
 def draft_for(session: Session, event: OutboxEvent) -> Draft | None:
     """The email an outbox event asks for, or None (a topic without email, or its subject is gone)."""
     try:
-        if event.topic in ("order.paid", "order.cancelled"):
+        if event.topic == "order.cancelled" and _covered_by_event_cancellation(session, event.payload):
+            # The buyer's "event cancelled" email (emitted when the event was cancelled) says it all:
+            # the same idempotency key makes the two facts one email, whichever is dispatched first.
+            return _order_recipient(session, "event.cancelled", event.payload)
+        if event.topic in ("order.paid", "order.cancelled", "event.cancelled"):
             return _order_recipient(session, event.topic, event.payload)
         if event.topic == "order.tickets_resent":  # the buyer asked for the tickets email again
             return _order_recipient(
@@ -71,6 +92,8 @@ def draft_for(session: Session, event: OutboxEvent) -> Draft | None:
         if event.topic == "password.reset_requested":
             # Every request gets its own email (each carries its own link).
             return _user_recipient(session, event.topic, event.payload, per_event=event.id)
+        if event.topic == "team.member_invited":
+            return _invitation_recipient(session, event.topic, event.payload)
     except (KeyError, ValueError):
         logger.error("outbox event %s (%s) has a malformed payload: %r", event.id, event.topic, event.payload)
     return None

@@ -24,7 +24,20 @@ from typing import Any
 from sqlmodel import Session, select
 
 from bilten.i18n import FALLBACK_LOCALE, LOCALES_DIR, format_datetime, format_money, is_rtl, text_direction
-from bilten.models import Event, Notification, Order, OrderLine, OrderStatus, Ticket, TicketStatus, TicketType, User
+from bilten.models import (
+    Event,
+    EventStatus,
+    Invitation,
+    Notification,
+    Order,
+    OrderLine,
+    OrderStatus,
+    Organization,
+    Ticket,
+    TicketStatus,
+    TicketType,
+    User,
+)
 from bilten.notifications.attachments import CalendarEntry, TicketPage, event_ics, qr_png, tickets_pdf
 from bilten.routes import event_url
 
@@ -335,6 +348,9 @@ def render_order_cancelled(
     session: Session, payload: dict[str, Any], texts: EmailTexts, public_url: str
 ) -> RenderedEmail:
     order, event = _load_order(session, payload)
+    if event.status == EventStatus.CANCELLED and not payload.get("reason"):
+        # Shares the "event cancelled" email's idempotency key (see outbox.draft_for): same text.
+        return render_event_cancelled(session, payload, texts, public_url)
     tr = texts.tr
     subject = tr("email.order_cancelled.subject", event=event.title)
     body = Body(texts)
@@ -385,13 +401,85 @@ def render_password_reset(
     return RenderedEmail(subject=subject, text=text, html=html, secrets=(reset_url,))
 
 
+def render_invitation(session: Session, payload: dict[str, Any], texts: EmailTexts, public_url: str) -> RenderedEmail:
+    """An invitation to join an organization's team, with its one-time accept link."""
+    invitation = session.get(Invitation, _uuid(payload, "invitation_id"))
+    if invitation is None:
+        raise MissingData("invitation not found")
+    if invitation.accepted_at is not None or invitation.revoked_at is not None:
+        raise MissingData("invitation already accepted or revoked: not sent")
+    organization = session.get(Organization, invitation.organization_id)
+    accept_url = str(payload.get("accept_url") or "")
+    if organization is None or not accept_url:
+        raise MissingData("payload has no accept_url or the organization is gone")
+    inviter = session.get(User, invitation.invited_by_user_id) if invitation.invited_by_user_id else None
+    invitee = session.exec(select(User).where(User.email == invitation.email)).first()
+    tr = texts.tr
+    role = tr(f"team.role.{invitation.team_role.value}")
+    subject = tr("email.invitation.subject", organization=organization.name)
+    body = Body(texts)
+    body.paragraph(texts.greeting(invitee.full_name if invitee else ""))
+    inviter_name = (inviter.full_name or inviter.email) if inviter else tr("email.invitation.someone")
+    body.paragraph(tr("email.invitation.body", inviter=inviter_name, organization=organization.name, role=role))
+    body.paragraph(tr(f"team.role_hint.{invitation.team_role.value}"))
+    if invitation.event_ids:
+        events = session.exec(
+            select(Event)
+            .where(Event.id.in_([uuid.UUID(value) for value in invitation.event_ids]))
+            .order_by(Event.starts_at)
+        ).all()
+        body.heading(tr("email.invitation.events"))
+        body.details(
+            [(event.title, format_datetime(event.starts_at, event.timezone, texts.locale)) for event in events]
+        )
+    body.button(accept_url, tr("email.invitation.button"))
+    expires = format_datetime(invitation.expires_at, "UTC", texts.locale)
+    body.paragraph(tr("email.invitation.expiry", email=invitation.email, expires=expires))
+    body.paragraph(tr("email.invitation.ignore"))
+    html, text = body.document(subject)
+    return RenderedEmail(subject=subject, text=text, html=html, secrets=(accept_url,))
+
+
+def render_event_cancelled(
+    session: Session, payload: dict[str, Any], texts: EmailTexts, public_url: str
+) -> RenderedEmail:
+    """The organizer cancelled the event: what happens to the buyer's order and money. Rendered at
+    each attempt, so it says "refunded" once the refund went through and "will be refunded" before."""
+    order, event = _load_order(session, payload)
+    tr, locale = texts.tr, texts.locale
+    subject = tr("email.event_cancelled.subject", event=event.title)
+    body = Body(texts)
+    body.paragraph(texts.greeting(order.buyer_name))
+    body.paragraph(tr("email.event_cancelled.body", event=event.title))
+    body.details(
+        [
+            (tr("email.label.order"), order_reference(order)),
+            (tr("email.label.event"), event.title),
+            (tr("email.label.when"), format_datetime(event.starts_at, event.timezone, locale)),
+        ]
+    )
+    amount = format_money(order.total_minor, order.currency, locale)
+    if order.status == OrderStatus.REFUNDED:
+        body.paragraph(tr("email.event_cancelled.refunded", amount=amount))
+    elif order.status == OrderStatus.PAID and order.total_minor > 0:
+        body.paragraph(tr("email.event_cancelled.refund_pending", amount=amount))
+    else:
+        body.paragraph(tr("email.event_cancelled.not_charged"))
+    body.paragraph(tr("email.event_cancelled.tickets_void"))
+    body.button(public_url.rstrip("/") + "/", tr("email.common.browse_events"))
+    html, text = body.document(subject)
+    return RenderedEmail(subject=subject, text=text, html=html)
+
+
 Renderer = Callable[[Session, dict[str, Any], EmailTexts, str], RenderedEmail]
 RENDERERS: dict[str, Renderer] = {
     "order.paid": render_order_paid,
     "order.tickets_resent": render_order_paid,  # the same tickets email, sent again on request
     "order.cancelled": render_order_cancelled,
+    "event.cancelled": render_event_cancelled,
     "user.registered": render_welcome,
     "password.reset_requested": render_password_reset,
+    "team.member_invited": render_invitation,
 }
 
 

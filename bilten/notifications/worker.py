@@ -195,6 +195,9 @@ def run_queue_worker(
     delivery = delivery or Delivery()
     broker = make_broker(redis_url)
     actor = declare_delivery_actor(broker, delivery)
+    from bilten.export_jobs import declare_export_actor
+
+    declare_export_actor(broker)  # background exports share the worker's threads (their own queue)
     worker = dramatiq.Worker(broker, worker_threads=threads or delivery.config.worker_threads, worker_timeout=200)
     worker.start()
     logger.info("notification worker consuming Redis queue %r", QUEUE_NAME)

@@ -1,4 +1,5 @@
-"""`/admin`: platform administration (admins only): users with a search and a role select."""
+"""`/admin`: platform administration (admins only): users, organizations, all events, failed
+notifications and the recent admin changes, one tab each."""
 
 from __future__ import annotations
 
@@ -7,72 +8,495 @@ import reflex as rx
 from bilten import routes
 from bilten.components.layout import page_header, page_shell
 from bilten.components.notice import forbidden_box
-from bilten.state.admin import ROLES, AdminState
+from bilten.state.admin import (
+    ALL,
+    EVENT_STATUSES,
+    ROLES,
+    AdminChangesState,
+    AdminEventsState,
+    AdminOrganizationsState,
+    AdminState,
+    AdminUsersState,
+)
 from bilten.state.auth import AuthState
 from bilten.state.i18n import LocaleState
 
+WIDE_ONLY = rx.breakpoints(initial="none", sm="table-cell")  # columns a phone can do without
+STATUS_COLORS = (("published", "green"), ("draft", "gray"), ("cancelled", "red"))
 
-def role_select(row) -> rx.Component:  # noqa: ANN001 - an ObjectVar of UserRow
+
+# -- pieces every tab uses ----------------------------------------------------------------------
+
+
+def section(loaded: rx.Var[bool], *children: rx.Component, name: str) -> rx.Component:
+    return rx.box(
+        rx.cond(
+            loaded, rx.vstack(*children, spacing="4", width="100%"), rx.center(rx.spinner(size="3"), padding="2rem")
+        ),
+        id=f"section-{name}",
+        custom_attrs={"data-section-loaded": rx.cond(loaded, "true", "false")},
+        width="100%",
+        padding_top="1.25rem",
+    )
+
+
+def search_form(
+    *,
+    on_submit,  # noqa: ANN001 - an event handler
+    value: rx.Var[str],
+    input_id: str,
+    placeholder: rx.Var[str],
+    label: rx.Var[str],
+    extras: tuple[rx.Component, ...] = (),
+) -> rx.Component:
+    return rx.form(
+        rx.flex(
+            rx.input(
+                rx.input.slot(rx.icon("search", size=16)),
+                name="search",
+                default_value=value,
+                placeholder=placeholder,
+                aria_label=label,
+                type="search",
+                id=input_id,
+                flex="1",
+                min_width="12rem",
+                max_length=200,
+            ),
+            *extras,
+            rx.button(LocaleState.t["common.search"], type="submit"),
+            spacing="3",
+            width="100%",
+            wrap="wrap",
+        ),
+        on_submit=on_submit,
+        reset_on_submit=False,
+        role="search",
+        width="100%",
+    )
+
+
+def filter_select(
+    *, items: list[tuple[str, rx.Var[str]]], value: rx.Var[str], on_change, label: rx.Var[str], select_id: str
+) -> rx.Component:  # noqa: ANN001
+    return rx.select.root(
+        rx.select.trigger(aria_label=label, id=select_id),
+        rx.select.content(*[rx.select.item(text, value=item_value) for item_value, text in items]),
+        value=value,
+        on_change=on_change,
+    )
+
+
+def pager(state: type[rx.State], name: str) -> rx.Component:
+    """ "1–25 of 60" and previous/next buttons under a list."""
+    back_icon = rx.icon("chevron-left", size=16, transform=rx.cond(LocaleState.dir == "rtl", "scaleX(-1)", "none"))
+    next_icon = rx.icon("chevron-right", size=16, transform=rx.cond(LocaleState.dir == "rtl", "scaleX(-1)", "none"))
+    return rx.flex(
+        rx.text(state.range_text, size="2", color_scheme="gray", id=f"{name}-range"),
+        rx.hstack(
+            rx.button(
+                back_icon,
+                LocaleState.t["admin.previous"],
+                on_click=state.previous_page,
+                disabled=~state.has_previous,
+                variant="soft",
+                size="2",
+                id=f"{name}-previous",
+            ),
+            rx.button(
+                LocaleState.t["admin.next"],
+                next_icon,
+                on_click=state.next_page,
+                disabled=~state.has_next,
+                variant="soft",
+                size="2",
+                id=f"{name}-next",
+            ),
+            spacing="2",
+        ),
+        justify="between",
+        align="center",
+        wrap="wrap",
+        gap="3",
+        width="100%",
+    )
+
+
+# -- users --------------------------------------------------------------------------------------
+
+
+def role_select(row) -> rx.Component:  # noqa: ANN001 - an ObjectVar of UserView
     return rx.select.root(
         rx.select.trigger(aria_label=LocaleState.t["admin.col_role"]),
         rx.select.content(*[rx.select.item(LocaleState.t[f"role.{role}"], value=role) for role in ROLES]),
         value=row.role,
-        on_change=lambda role: AdminState.change_role(row.id, role),
+        on_change=lambda role: AdminUsersState.change_role(row.id, role),
         size="2",
+    )
+
+
+def active_badge(row) -> rx.Component:  # noqa: ANN001
+    return rx.cond(
+        row.active,
+        rx.badge(LocaleState.t["admin.active"], color_scheme="green", variant="soft", class_name="user-status"),
+        rx.badge(LocaleState.t["admin.disabled"], color_scheme="red", variant="soft", class_name="user-status"),
+    )
+
+
+def toggle_button(row) -> rx.Component:  # noqa: ANN001
+    return rx.cond(
+        row.is_self,
+        rx.text(LocaleState.t["admin.you"], size="1", color_scheme="gray"),
+        rx.button(
+            rx.cond(row.active, LocaleState.t["admin.disable"], LocaleState.t["admin.enable"]),
+            on_click=AdminUsersState.ask_toggle(row.id),
+            color_scheme=rx.cond(row.active, "red", "green"),
+            variant="soft",
+            size="1",
+            white_space="nowrap",
+            class_name="toggle-user",
+        ),
     )
 
 
 def user_row(row) -> rx.Component:  # noqa: ANN001
     return rx.table.row(
-        rx.table.cell(rx.text(row.email), class_name="user-email"),
-        rx.table.cell(row.full_name),
+        rx.table.row_header_cell(rx.text(row.email), class_name="user-email"),
+        rx.table.cell(row.full_name, display=WIDE_ONLY),
         rx.table.cell(role_select(row)),
-        custom_attrs={"data-user-id": row.id},
+        rx.table.cell(active_badge(row)),
+        rx.table.cell(row.joined, white_space="nowrap", display=WIDE_ONLY),
+        rx.table.cell(toggle_button(row)),
+        custom_attrs={"data-user-id": row.id, "data-active": rx.cond(row.active, "true", "false")},
     )
 
 
-def users_table() -> rx.Component:
-    return rx.vstack(
-        rx.form(
+def toggle_dialog() -> rx.Component:
+    state = AdminUsersState
+    return rx.alert_dialog.root(
+        rx.alert_dialog.content(
+            rx.alert_dialog.title(
+                rx.cond(
+                    state.confirm_disable,
+                    LocaleState.t["admin.confirm_disable_title"],
+                    LocaleState.t["admin.confirm_enable_title"],
+                )
+            ),
+            rx.alert_dialog.description(state.confirm_text, size="2"),
             rx.flex(
-                rx.input(
-                    rx.input.slot(rx.icon("search", size=16)),
-                    name="search",
-                    default_value=AdminState.search,
-                    placeholder=LocaleState.t["admin.search_placeholder"],
-                    aria_label=LocaleState.t["admin.search_label"],
-                    type="search",
-                    id="user-search",
-                    flex="1",
+                rx.alert_dialog.cancel(
+                    rx.button(LocaleState.t["common.keep"], variant="soft", color_scheme="gray", id="keep-user")
                 ),
-                rx.button(LocaleState.t["common.search"], type="submit"),
+                rx.alert_dialog.action(
+                    rx.button(
+                        rx.cond(state.confirm_disable, LocaleState.t["admin.disable"], LocaleState.t["admin.enable"]),
+                        on_click=state.confirm_toggle,
+                        color_scheme=rx.cond(state.confirm_disable, "red", "green"),
+                        id="confirm-toggle",
+                    )
+                ),
+                spacing="3",
+                justify="end",
+                margin_top="1rem",
+            ),
+            id="toggle-dialog",
+            dir=LocaleState.dir,
+        ),
+        open=state.confirm_open,
+        on_open_change=state.set_confirm_open,
+    )
+
+
+def users_section() -> rx.Component:
+    state = AdminUsersState
+    role_filter = filter_select(
+        items=[(ALL, LocaleState.t["admin.all_roles"])] + [(role, LocaleState.t[f"role.{role}"]) for role in ROLES],
+        value=state.role_filter,
+        on_change=state.set_role_filter,
+        label=LocaleState.t["admin.role_filter"],
+        select_id="user-role-filter",
+    )
+    active_filter = filter_select(
+        items=[
+            (ALL, LocaleState.t["admin.all_accounts"]),
+            ("active", LocaleState.t["admin.active"]),
+            ("disabled", LocaleState.t["admin.disabled"]),
+        ],
+        value=state.active_filter,
+        on_change=state.set_active_filter,
+        label=LocaleState.t["admin.active_filter"],
+        select_id="user-active-filter",
+    )
+    return section(
+        state.loaded,
+        search_form(
+            on_submit=state.run_search,
+            value=state.search,
+            input_id="user-search",
+            placeholder=LocaleState.t["admin.search_placeholder"],
+            label=LocaleState.t["admin.search_label"],
+            extras=(role_filter, active_filter),
+        ),
+        rx.cond(
+            state.has_users,
+            rx.vstack(
+                rx.table.root(
+                    rx.table.header(
+                        rx.table.row(
+                            rx.table.column_header_cell(LocaleState.t["admin.col_email"]),
+                            rx.table.column_header_cell(LocaleState.t["admin.col_name"], display=WIDE_ONLY),
+                            rx.table.column_header_cell(LocaleState.t["admin.col_role"]),
+                            rx.table.column_header_cell(LocaleState.t["admin.col_status"]),
+                            rx.table.column_header_cell(LocaleState.t["admin.col_joined"], display=WIDE_ONLY),
+                            rx.table.column_header_cell(
+                                rx.el.span(LocaleState.t["office.col_actions"], class_name="rt-sr-only")
+                            ),
+                        )
+                    ),
+                    rx.table.body(rx.foreach(state.users, user_row)),
+                    width="100%",
+                    variant="surface",
+                    id="users-table",
+                ),
+                rx.text(LocaleState.t["admin.times_utc"], size="1", color_scheme="gray"),
+                pager(state, "users"),
                 spacing="3",
                 width="100%",
             ),
-            on_submit=AdminState.run_search,
-            reset_on_submit=False,
-            role="search",
-            width="100%",
+            rx.text(LocaleState.t["admin.no_users"], color_scheme="gray", id="no-users"),
+        ),
+        toggle_dialog(),
+        name="users",
+    )
+
+
+# -- organizations ------------------------------------------------------------------------------
+
+
+def organization_row(row) -> rx.Component:  # noqa: ANN001 - an ObjectVar of OrganizationView
+    return rx.table.row(
+        rx.table.row_header_cell(
+            rx.vstack(
+                rx.text(row.name, weight="medium"),
+                rx.code(row.slug, variant="ghost", size="1", color_scheme="gray"),
+                spacing="0",
+            )
+        ),
+        rx.table.cell(row.owners, max_width="18rem", overflow_wrap="anywhere"),
+        rx.table.cell(row.members, class_name="organization-members"),
+        rx.table.cell(row.events, class_name="organization-events"),
+        rx.table.cell(row.created, white_space="nowrap", display=WIDE_ONLY),
+        custom_attrs={"data-organization-id": row.id},
+    )
+
+
+def organizations_section() -> rx.Component:
+    state = AdminOrganizationsState
+    return section(
+        state.loaded,
+        search_form(
+            on_submit=state.run_search,
+            value=state.search,
+            input_id="organization-search",
+            placeholder=LocaleState.t["admin.organization_search_placeholder"],
+            label=LocaleState.t["admin.organization_search_label"],
         ),
         rx.cond(
-            AdminState.users.length() > 0,
-            rx.table.root(
-                rx.table.header(
-                    rx.table.row(
-                        rx.table.column_header_cell(LocaleState.t["admin.col_email"]),
-                        rx.table.column_header_cell(LocaleState.t["admin.col_name"]),
-                        rx.table.column_header_cell(LocaleState.t["admin.col_role"]),
-                    )
+            state.has_organizations,
+            rx.vstack(
+                rx.table.root(
+                    rx.table.header(
+                        rx.table.row(
+                            rx.table.column_header_cell(LocaleState.t["admin.col_organization"]),
+                            rx.table.column_header_cell(LocaleState.t["admin.col_owners"]),
+                            rx.table.column_header_cell(LocaleState.t["admin.col_members"]),
+                            rx.table.column_header_cell(LocaleState.t["admin.col_events"]),
+                            rx.table.column_header_cell(LocaleState.t["admin.col_created"], display=WIDE_ONLY),
+                        )
+                    ),
+                    rx.table.body(rx.foreach(state.organizations, organization_row)),
+                    width="100%",
+                    variant="surface",
+                    id="organizations-table",
                 ),
-                rx.table.body(rx.foreach(AdminState.users, user_row)),
+                rx.text(LocaleState.t["admin.times_utc"], size="1", color_scheme="gray"),
+                pager(state, "organizations"),
+                spacing="3",
                 width="100%",
-                variant="surface",
-                id="users-table",
             ),
-            rx.text(LocaleState.t["admin.no_users"], color_scheme="gray"),
+            rx.text(LocaleState.t["admin.no_organizations"], color_scheme="gray", id="no-organizations"),
         ),
-        spacing="4",
+        name="organizations",
+    )
+
+
+# -- events -------------------------------------------------------------------------------------
+
+
+def event_row(row) -> rx.Component:  # noqa: ANN001 - an ObjectVar of EventView
+    return rx.table.row(
+        rx.table.row_header_cell(rx.link(row.title, href=row.office_url, class_name="event-office-link")),
+        rx.table.cell(row.organization_name),
+        rx.table.cell(
+            rx.badge(
+                row.status_label,
+                color_scheme=rx.match(row.status, *STATUS_COLORS, "gray"),
+                variant="soft",
+                custom_attrs={"data-status": row.status},
+            )
+        ),
+        rx.table.cell(row.starts, white_space="nowrap", display=WIDE_ONLY),
+        rx.table.cell(rx.text(row.sold, dir="ltr"), class_name="event-sold"),
+        custom_attrs={"data-event-id": row.id},
+    )
+
+
+def events_section() -> rx.Component:
+    state = AdminEventsState
+    status_filter = filter_select(
+        items=[(ALL, LocaleState.t["admin.all_statuses"])]
+        + [(status, LocaleState.t[f"status.{status}"]) for status in EVENT_STATUSES],
+        value=state.status_filter,
+        on_change=state.set_status_filter,
+        label=LocaleState.t["admin.status_filter"],
+        select_id="event-status-filter",
+    )
+    return section(
+        state.loaded,
+        search_form(
+            on_submit=state.run_search,
+            value=state.search,
+            input_id="event-search",
+            placeholder=LocaleState.t["admin.event_search_placeholder"],
+            label=LocaleState.t["admin.event_search_label"],
+            extras=(status_filter,),
+        ),
+        rx.cond(
+            state.has_events,
+            rx.vstack(
+                rx.table.root(
+                    rx.table.header(
+                        rx.table.row(
+                            rx.table.column_header_cell(LocaleState.t["admin.col_event"]),
+                            rx.table.column_header_cell(LocaleState.t["admin.col_organization"]),
+                            rx.table.column_header_cell(LocaleState.t["office.col_status"]),
+                            rx.table.column_header_cell(LocaleState.t["admin.col_starts"], display=WIDE_ONLY),
+                            rx.table.column_header_cell(LocaleState.t["admin.col_sold"]),
+                        )
+                    ),
+                    rx.table.body(rx.foreach(state.events, event_row)),
+                    width="100%",
+                    variant="surface",
+                    id="events-table",
+                ),
+                rx.text(LocaleState.t["admin.events_times_note"], size="1", color_scheme="gray"),
+                pager(state, "events"),
+                spacing="3",
+                width="100%",
+            ),
+            rx.text(LocaleState.t["admin.no_events"], color_scheme="gray", id="no-events"),
+        ),
+        name="events",
+    )
+
+
+# -- notifications and recent changes -----------------------------------------------------------
+
+
+def notifications_section() -> rx.Component:
+    failed = AdminState.overview.failed_notifications
+    return rx.box(
+        rx.callout.root(
+            rx.callout.icon(rx.cond(failed > 0, rx.icon("mail-warning"), rx.icon("circle-check"))),
+            rx.callout.text(AdminState.failed_text, id="failed-count", custom_attrs={"data-count": failed}),
+            color_scheme=rx.cond(failed > 0, "amber", "green"),
+            width="100%",
+        ),
+        rx.link(
+            rx.button(rx.icon("mail-warning", size=16), LocaleState.t["admin.open_notifications"], variant="soft"),
+            href=routes.ADMIN_NOTIFICATIONS,
+            id="notifications-tab-link",
+        ),
+        id="section-notifications",
+        display="flex",
+        flex_direction="column",
+        gap="1rem",
+        align_items="start",
+        padding_top="1.25rem",
+    )
+
+
+def change_row(row) -> rx.Component:  # noqa: ANN001 - an ObjectVar of ChangeView
+    return rx.table.row(
+        rx.table.cell(row.when, white_space="nowrap"),
+        rx.table.cell(row.text),
+        custom_attrs={"data-action": row.action},
+    )
+
+
+def changes_section() -> rx.Component:
+    state = AdminChangesState
+    return section(
+        state.loaded,
+        rx.cond(
+            state.has_changes,
+            rx.vstack(
+                rx.table.root(
+                    rx.table.header(
+                        rx.table.row(
+                            rx.table.column_header_cell(LocaleState.t["admin.col_when"]),
+                            rx.table.column_header_cell(LocaleState.t["admin.col_change"]),
+                        )
+                    ),
+                    rx.table.body(rx.foreach(state.changes, change_row)),
+                    width="100%",
+                    variant="surface",
+                    id="changes-table",
+                ),
+                rx.text(LocaleState.t["admin.times_utc"], size="1", color_scheme="gray"),
+                spacing="3",
+                width="100%",
+            ),
+            rx.text(LocaleState.t["admin.no_changes"], color_scheme="gray", id="no-changes"),
+        ),
+        name="changes",
+    )
+
+
+# -- page ---------------------------------------------------------------------------------------
+
+
+def tab_trigger(tab: str, icon: str, count: rx.Var[int] | None = None) -> rx.Component:
+    parts = [
+        rx.icon(icon, size=16, aria_hidden="true", display=rx.breakpoints(initial="none", sm="block")),
+        rx.text(LocaleState.t[f"admin.tab_{tab}"]),
+    ]
+    if count is not None:
+        parts.append(rx.badge(count, variant="soft", radius="full", size="1"))
+    return rx.tabs.trigger(rx.hstack(*parts, align="center", spacing="2"), value=tab, id=f"tab-{tab}")
+
+
+def admin_area() -> rx.Component:
+    overview = AdminState.overview
+    return rx.tabs.root(
+        rx.tabs.list(
+            tab_trigger("users", "users", overview.users),
+            tab_trigger("organizations", "building-2", overview.organizations),
+            tab_trigger("events", "calendar", overview.events),
+            tab_trigger("notifications", "mail-warning", overview.failed_notifications),
+            tab_trigger("changes", "history"),
+            overflow_x="auto",
+            overflow_y="hidden",
+        ),
+        rx.tabs.content(users_section(), value="users"),
+        rx.tabs.content(organizations_section(), value="organizations"),
+        rx.tabs.content(events_section(), value="events"),
+        rx.tabs.content(notifications_section(), value="notifications"),
+        rx.tabs.content(changes_section(), value="changes"),
+        value=AdminState.tab,
+        on_change=AdminState.set_tab,
         width="100%",
+        dir=LocaleState.dir,
     )
 
 
@@ -81,9 +505,20 @@ def admin_page() -> rx.Component:
         rx.flex(
             page_header(LocaleState.t["admin.title"], LocaleState.t["admin.subtitle"]),
             rx.cond(
-                AuthState.can_admin,
+                AdminState.allowed,
                 rx.link(
-                    rx.button(rx.icon("mail-warning", size=16), LocaleState.t["notifications.title"], variant="soft"),
+                    rx.button(
+                        rx.icon("mail-warning", size=16),
+                        LocaleState.t["notifications.title"],
+                        rx.badge(
+                            AdminState.overview.failed_notifications,
+                            color_scheme=rx.cond(AdminState.overview.failed_notifications > 0, "red", "gray"),
+                            variant="solid",
+                            radius="full",
+                            size="1",
+                        ),
+                        variant="soft",
+                    ),
                     href=routes.ADMIN_NOTIFICATIONS,
                     id="admin-notifications-link",
                 ),
@@ -95,7 +530,7 @@ def admin_page() -> rx.Component:
         ),
         rx.cond(
             AdminState.loaded,
-            rx.cond(AuthState.denied, forbidden_box(), rx.cond(AuthState.can_admin, users_table())),
+            rx.cond(AuthState.denied, forbidden_box(), rx.cond(AdminState.allowed, admin_area())),
             rx.center(rx.spinner(size="3"), padding="3rem"),
         ),
         page="admin",

@@ -1,18 +1,22 @@
-"""`/organizer/events/[event_id]`: one event's back office: sales, orders, check-in, staff, CSV export."""
+"""`/organizer/events/[event_id]`: one event's back office: live dashboard, orders, check-in, staff, exports."""
 
 from __future__ import annotations
 
 import reflex as rx
 
 from bilten import routes
+from bilten.components.dashboard import figure, sales_chart
 from bilten.components.layout import page_shell
 from bilten.components.notice import forbidden_box, not_found_box
 from bilten.state.auth import AuthState
 from bilten.state.back_office import (
     ALL_STATUSES,
+    EXPORT_FORMATS,
+    EXPORT_KINDS,
     ORDER_STATUSES,
     BackOfficeState,
     OfficeCheckinState,
+    OfficeExportsState,
     OfficeOrdersState,
     OfficeStaffState,
 )
@@ -27,6 +31,10 @@ STATUS_COLORS = (
     ("cancelled", "red"),
     ("expired", "gray"),
     ("reissued", "gray"),
+    ("done", "green"),
+    ("running", "blue"),
+    ("queued", "amber"),
+    ("failed", "red"),
 )
 
 
@@ -96,17 +104,6 @@ def search_form(
     )
 
 
-def figure(label: rx.Var[str], value: rx.Var, figure_id: str, hint: rx.Var[str] | None = None) -> rx.Component:
-    return rx.card(
-        rx.vstack(
-            rx.text(label, size="2", color_scheme="gray", weight="medium"),
-            rx.text(value, size="6", weight="bold", id=figure_id),
-            *([rx.text(hint, size="1", color_scheme="gray")] if hint is not None else []),
-            spacing="1",
-        ),
-    )
-
-
 # -- header ------------------------------------------------------------------------------------
 
 
@@ -157,12 +154,10 @@ def office_header() -> rx.Component:
                         href=event.public_url,
                     ),
                 ),
-                rx.button(
-                    rx.icon("download", size=16),
-                    LocaleState.t["office.export_csv"],
-                    on_click=BackOfficeState.export_attendees,
-                    variant="outline",
-                    id="export-csv",
+                rx.link(  # the event editor: /organizer + /events/<id> + /edit (routes.event_editor_url)
+                    rx.button(rx.icon("pencil", size=16), LocaleState.t["editor.edit_event"], variant="soft"),
+                    href="/organizer" + event.public_url + "/edit",
+                    id="edit-event",
                 ),
                 spacing="3",
                 wrap="wrap",
@@ -178,7 +173,7 @@ def office_header() -> rx.Component:
     )
 
 
-# -- sales -------------------------------------------------------------------------------------
+# -- sales: the live dashboard -----------------------------------------------------------------
 
 
 def sales_row(row) -> rx.Component:  # noqa: ANN001 - an ObjectVar of SalesRowView
@@ -190,7 +185,7 @@ def sales_row(row) -> rx.Component:  # noqa: ANN001 - an ObjectVar of SalesRowVi
         ),
         rx.table.cell(row.sold, class_name="sold"),
         rx.table.cell(row.held, class_name="held"),
-        rx.table.cell(row.available),
+        rx.table.cell(row.available, class_name="remaining"),
         rx.table.cell(row.capacity),
         rx.table.cell(
             rx.progress(
@@ -207,20 +202,85 @@ def sales_row(row) -> rx.Component:  # noqa: ANN001 - an ObjectVar of SalesRowVi
     )
 
 
+def gate_badge(gate) -> rx.Component:  # noqa: ANN001 - an ObjectVar of GateView
+    return rx.badge(
+        gate.gate + ": " + gate.checked_in.to_string(), variant="surface", size="2", class_name="gate-count"
+    )
+
+
+def checkin_counters(prefix: str = "") -> rx.Component:
+    totals = BackOfficeState.sales_totals
+    counter = totals.checked_in.to_string() + " / " + totals.expected.to_string()
+    return rx.card(
+        rx.vstack(
+            rx.flex(
+                rx.vstack(
+                    rx.text(LocaleState.t["office.checked_in_label"], size="2", color_scheme="gray", weight="medium"),
+                    rx.text(
+                        counter,
+                        size="7",
+                        weight="bold",
+                        id=f"{prefix}checkin-counter",
+                        custom_attrs={"data-checked-in": totals.checked_in},
+                        dir="ltr",
+                    ),
+                    spacing="1",
+                ),
+                rx.hstack(
+                    rx.foreach(BackOfficeState.gates, gate_badge),
+                    spacing="2",
+                    wrap="wrap",
+                    aria_label=LocaleState.t["office.by_gate"],
+                    id=f"{prefix}gate-counts",
+                ),
+                justify="between",
+                align="end",
+                spacing="3",
+                wrap="wrap",
+                width="100%",
+            ),
+            rx.progress(
+                value=totals.checked_in_percent,
+                max=100,
+                aria_label=LocaleState.t["office.checked_in_label"],
+                transform=rtl_flip(),
+            ),
+            spacing="3",
+            width="100%",
+        ),
+        width="100%",
+    )
+
+
 def sales_section() -> rx.Component:
     totals = BackOfficeState.sales_totals
     return section_loading(
         BackOfficeState.loaded,
         rx.grid(
             figure(LocaleState.t["office.sold"], totals.sold, "total-sold", totals.capacity_note),
-            figure(LocaleState.t["office.held"], totals.held, "total-held", LocaleState.t["office.held_hint"]),
-            figure(LocaleState.t["office.available"], totals.available, "total-available"),
             figure(
                 LocaleState.t["office.revenue"], totals.revenue, "total-revenue", LocaleState.t["office.revenue_hint"]
             ),
-            columns=rx.breakpoints(initial="2", md="4"),
+            figure(LocaleState.t["office.available"], totals.available, "total-available"),
+            figure(LocaleState.t["office.held"], totals.held, "total-held", LocaleState.t["office.held_hint"]),
+            figure(
+                LocaleState.t["dashboard.checked_in"], totals.checked_in, "total-checked-in", totals.checked_in_note
+            ),
+            columns=rx.breakpoints(initial="2", md="5"),
             spacing="3",
             width="100%",
+        ),
+        sales_chart(
+            BackOfficeState.sales_chart,
+            title=rx.cond(
+                BackOfficeState.chart_per_hour,
+                LocaleState.t["dashboard.sales_per_hour"],
+                LocaleState.t["dashboard.sales_per_day"],
+            ),
+            series_name=LocaleState.t["dashboard.tickets_sold"],
+            empty_text=LocaleState.t["dashboard.no_sales_yet"],
+            rtl=LocaleState.dir == "rtl",
+            chart_id="sales-chart",
         ),
         rx.cond(
             BackOfficeState.sales_rows.length() > 0,
@@ -243,6 +303,7 @@ def sales_section() -> rx.Component:
             ),
             rx.text(LocaleState.t["event.no_tickets"], color_scheme="gray"),
         ),
+        checkin_counters("dashboard-"),
         rx.hstack(
             rx.icon("radio", size=14, aria_hidden="true"),
             rx.text(LocaleState.t["office.live_hint"], size="1"),
@@ -255,6 +316,54 @@ def sales_section() -> rx.Component:
 
 
 # -- orders ------------------------------------------------------------------------------------
+
+
+def pager(state, pager_id: str) -> rx.Component:  # noqa: ANN001 - a state class with page, pages, page_text
+    return rx.flex(
+        rx.text(state.page_text, size="2", color_scheme="gray", class_name="pager-text"),
+        rx.hstack(
+            rx.button(
+                rx.icon(rx.cond(LocaleState.dir == "rtl", "chevron-right", "chevron-left"), size=16),
+                LocaleState.t["office.previous_page"],
+                on_click=state.previous_page,
+                disabled=state.page <= 1,
+                variant="soft",
+                size="1",
+                class_name="pager-previous",
+            ),
+            rx.button(
+                LocaleState.t["office.next_page"],
+                rx.icon(rx.cond(LocaleState.dir == "rtl", "chevron-left", "chevron-right"), size=16),
+                on_click=state.next_page,
+                disabled=state.page >= state.pages,
+                variant="soft",
+                size="1",
+                class_name="pager-next",
+            ),
+            spacing="2",
+        ),
+        justify="between",
+        align="center",
+        wrap="wrap",
+        spacing="3",
+        width="100%",
+        id=pager_id,
+    )
+
+
+def cancel_button(order, **props) -> rx.Component:  # noqa: ANN001 - an OrderView or OrderDetailView var
+    return rx.cond(
+        BackOfficeState.can_manage & order.cancellable,
+        rx.button(
+            rx.cond(order.refund, LocaleState.t["office.cancel_refund"], LocaleState.t["office.cancel"]),
+            on_click=OfficeOrdersState.ask_cancel(order.id),
+            color_scheme="red",
+            variant="soft",
+            size="1",
+            white_space="nowrap",
+            **props,
+        ),
+    )
 
 
 def order_row(row) -> rx.Component:  # noqa: ANN001 - an ObjectVar of OrderView
@@ -272,17 +381,18 @@ def order_row(row) -> rx.Component:  # noqa: ANN001 - an ObjectVar of OrderView
         rx.table.cell(row.total, white_space="nowrap"),
         rx.table.cell(status_badge(row.status_label, row.status), class_name="order-status"),
         rx.table.cell(
-            rx.cond(
-                row.cancellable,
+            rx.hstack(
                 rx.button(
-                    rx.cond(row.refund, LocaleState.t["office.cancel_refund"], LocaleState.t["office.cancel"]),
-                    on_click=OfficeOrdersState.ask_cancel(row.id),
-                    color_scheme="red",
+                    LocaleState.t["office.details"],
+                    on_click=OfficeOrdersState.open_detail(row.id),
                     variant="soft",
+                    color_scheme="gray",
                     size="1",
                     white_space="nowrap",
-                    class_name="cancel-order",
+                    class_name="order-details",
                 ),
+                cancel_button(row, class_name="cancel-order"),
+                spacing="2",
             ),
         ),
         custom_attrs={"data-order-id": row.id},
@@ -343,6 +453,124 @@ def cancel_dialog() -> rx.Component:
     )
 
 
+def detail_fact(label: rx.Var[str], value: rx.Var[str], fact_id: str) -> rx.Component:
+    return rx.data_list.item(rx.data_list.label(label), rx.data_list.value(rx.text(value, id=fact_id)), align="center")
+
+
+def small_table(headers: list[rx.Var[str]], rows: rx.Var[list], render, table_id: str) -> rx.Component:  # noqa: ANN001
+    return rx.table.root(
+        rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in headers])),
+        rx.table.body(rx.foreach(rows, render)),
+        size="1",
+        width="100%",
+        variant="surface",
+        id=table_id,
+    )
+
+
+def detail_dialog() -> rx.Component:
+    detail = OfficeOrdersState.detail
+    t = LocaleState.t
+    return rx.dialog.root(
+        rx.dialog.content(
+            rx.dialog.title(
+                rx.hstack(
+                    rx.text(t["office.order_details"]),
+                    rx.code(detail.short_id, variant="ghost"),
+                    status_badge(detail.status_label, detail.status, class_name="detail-status"),
+                    align="center",
+                    spacing="3",
+                    wrap="wrap",
+                )
+            ),
+            rx.dialog.description(detail.buyer_email, size="2", color_scheme="gray"),
+            rx.vstack(
+                rx.data_list.root(
+                    detail_fact(t["office.col_buyer"], detail.buyer_name, "detail-buyer"),
+                    detail_fact(t["office.phone"], detail.buyer_phone, "detail-phone"),
+                    detail_fact(t["office.col_created"], detail.created, "detail-created"),
+                    detail_fact(t["office.paid_at"], detail.paid, "detail-paid"),
+                    detail_fact(t["office.col_total"], detail.total, "detail-total"),
+                    size="2",
+                ),
+                rx.heading(t["office.col_tickets"], size="3", as_="h3"),
+                small_table(
+                    [t["office.col_type"], t["office.col_holder"], t["office.col_status"], t["office.col_checked_in"]],
+                    OfficeOrdersState.detail_tickets,
+                    lambda ticket: rx.table.row(
+                        rx.table.cell(ticket.ticket_type),
+                        rx.table.cell(ticket.holder),
+                        rx.table.cell(status_badge(ticket.status_label, ticket.status)),
+                        rx.table.cell(ticket.checked_in),
+                    ),
+                    "detail-tickets",
+                ),
+                rx.cond(
+                    OfficeOrdersState.detail_payments.length() > 0,
+                    rx.vstack(
+                        rx.heading(t["office.payments"], size="3", as_="h3"),
+                        small_table(
+                            [
+                                t["office.payment_provider"],
+                                t["office.col_status"],
+                                t["office.amount"],
+                                t["office.refunded"],
+                            ],
+                            OfficeOrdersState.detail_payments,
+                            lambda p: rx.table.row(
+                                rx.table.cell(p.provider),
+                                rx.table.cell(p.status),
+                                rx.table.cell(p.amount),
+                                rx.table.cell(p.refunded),
+                            ),
+                            "detail-payments",
+                        ),
+                        width="100%",
+                    ),
+                ),
+                rx.heading(t["office.history"], size="3", as_="h3"),
+                small_table(
+                    [t["office.when"], t["office.what"], t["office.who"]],
+                    OfficeOrdersState.detail_history,
+                    lambda entry: rx.table.row(
+                        rx.table.cell(entry.when, white_space="nowrap"),
+                        rx.table.cell(entry.label),
+                        rx.table.cell(entry.actor),
+                        custom_attrs={"data-action": entry.action},
+                    ),
+                    "detail-history",
+                ),
+                spacing="3",
+                width="100%",
+                margin_top="1rem",
+            ),
+            rx.flex(
+                rx.cond(
+                    BackOfficeState.can_manage & detail.resendable,
+                    rx.button(
+                        rx.icon("send", size=16),
+                        t["office.resend_tickets"],
+                        on_click=OfficeOrdersState.resend(detail.id),
+                        variant="soft",
+                        id="resend-tickets",
+                    ),
+                ),
+                cancel_button(detail, id="detail-cancel"),
+                rx.dialog.close(rx.button(t["office.close"], variant="soft", color_scheme="gray", id="detail-close")),
+                spacing="3",
+                justify="end",
+                wrap="wrap",
+                margin_top="1rem",
+            ),
+            id="order-detail",
+            dir=LocaleState.dir,
+            max_width="48rem",
+        ),
+        open=OfficeOrdersState.detail_open,
+        on_open_change=OfficeOrdersState.set_detail_open,
+    )
+
+
 def orders_section() -> rx.Component:
     return section_loading(
         OfficeOrdersState.loaded,
@@ -356,82 +584,39 @@ def orders_section() -> rx.Component:
         ),
         rx.cond(
             OfficeOrdersState.has_orders,
-            rx.table.root(
-                rx.table.header(
-                    rx.table.row(
-                        rx.table.column_header_cell(LocaleState.t["office.col_order"], display=WIDE_ONLY),
-                        rx.table.column_header_cell(LocaleState.t["office.col_created"]),
-                        rx.table.column_header_cell(LocaleState.t["office.col_buyer"]),
-                        rx.table.column_header_cell(LocaleState.t["office.col_tickets"], display=WIDE_ONLY),
-                        rx.table.column_header_cell(LocaleState.t["office.col_total"]),
-                        rx.table.column_header_cell(LocaleState.t["office.col_status"]),
-                        rx.table.column_header_cell(
-                            rx.el.span(LocaleState.t["office.col_actions"], class_name="rt-sr-only")
-                        ),
-                    )
+            rx.vstack(
+                rx.table.root(
+                    rx.table.header(
+                        rx.table.row(
+                            rx.table.column_header_cell(LocaleState.t["office.col_order"], display=WIDE_ONLY),
+                            rx.table.column_header_cell(LocaleState.t["office.col_created"]),
+                            rx.table.column_header_cell(LocaleState.t["office.col_buyer"]),
+                            rx.table.column_header_cell(LocaleState.t["office.col_tickets"], display=WIDE_ONLY),
+                            rx.table.column_header_cell(LocaleState.t["office.col_total"]),
+                            rx.table.column_header_cell(LocaleState.t["office.col_status"]),
+                            rx.table.column_header_cell(
+                                rx.el.span(LocaleState.t["office.col_actions"], class_name="rt-sr-only")
+                            ),
+                        )
+                    ),
+                    rx.table.body(rx.foreach(OfficeOrdersState.orders, order_row)),
+                    width="100%",
+                    variant="surface",
+                    id="orders-table",
                 ),
-                rx.table.body(rx.foreach(OfficeOrdersState.orders, order_row)),
+                pager(OfficeOrdersState, "orders-pager"),
+                spacing="3",
                 width="100%",
-                variant="surface",
-                id="orders-table",
             ),
             rx.text(LocaleState.t["office.no_orders"], color_scheme="gray", id="no-orders"),
         ),
         cancel_dialog(),
+        detail_dialog(),
         section="orders",
     )
 
 
 # -- check-in ----------------------------------------------------------------------------------
-
-
-def gate_badge(gate) -> rx.Component:  # noqa: ANN001 - an ObjectVar of GateView
-    return rx.badge(
-        gate.gate + ": " + gate.checked_in.to_string(), variant="surface", size="2", class_name="gate-count"
-    )
-
-
-def checkin_counters() -> rx.Component:
-    counter = OfficeCheckinState.checked_in.to_string() + " / " + OfficeCheckinState.expected.to_string()
-    return rx.card(
-        rx.vstack(
-            rx.flex(
-                rx.vstack(
-                    rx.text(LocaleState.t["office.checked_in_label"], size="2", color_scheme="gray", weight="medium"),
-                    rx.text(
-                        counter,
-                        size="7",
-                        weight="bold",
-                        id="checkin-counter",
-                        custom_attrs={"data-checked-in": OfficeCheckinState.checked_in},
-                        dir="ltr",
-                    ),
-                    spacing="1",
-                ),
-                rx.hstack(
-                    rx.foreach(OfficeCheckinState.gates, gate_badge),
-                    spacing="2",
-                    wrap="wrap",
-                    aria_label=LocaleState.t["office.by_gate"],
-                    id="gate-counts",
-                ),
-                justify="between",
-                align="end",
-                spacing="3",
-                wrap="wrap",
-                width="100%",
-            ),
-            rx.progress(
-                value=OfficeCheckinState.checked_in_percent,
-                max=100,
-                aria_label=LocaleState.t["office.checked_in_label"],
-                transform=rtl_flip(),
-            ),
-            spacing="3",
-            width="100%",
-        ),
-        width="100%",
-    )
 
 
 def attendee_row(row) -> rx.Component:  # noqa: ANN001 - an ObjectVar of AttendeeView
@@ -470,26 +655,29 @@ def attendee_row(row) -> rx.Component:  # noqa: ANN001 - an ObjectVar of Attende
         ),
         rx.table.cell(
             rx.cond(
-                row.checked_in,
-                rx.button(
-                    rx.icon("undo-2", size=14),
-                    LocaleState.t["office.undo"],
-                    on_click=OfficeCheckinState.undo(row.checkin_id),
-                    variant="soft",
-                    color_scheme="gray",
-                    size="1",
-                    white_space="nowrap",
-                    class_name="undo-checkin",
-                ),
+                BackOfficeState.can_manage,
                 rx.cond(
-                    row.valid,
+                    row.checked_in,
                     rx.button(
-                        rx.icon("log-in", size=14),
-                        LocaleState.t["office.check_in"],
-                        on_click=OfficeCheckinState.check_in(row.ticket_id),
+                        rx.icon("undo-2", size=14),
+                        LocaleState.t["office.undo"],
+                        on_click=OfficeCheckinState.undo(row.checkin_id),
+                        variant="soft",
+                        color_scheme="gray",
                         size="1",
                         white_space="nowrap",
-                        class_name="check-in",
+                        class_name="undo-checkin",
+                    ),
+                    rx.cond(
+                        row.valid,
+                        rx.button(
+                            rx.icon("log-in", size=14),
+                            LocaleState.t["office.check_in"],
+                            on_click=OfficeCheckinState.check_in(row.ticket_id),
+                            size="1",
+                            white_space="nowrap",
+                            class_name="check-in",
+                        ),
                     ),
                 ),
             ),
@@ -535,23 +723,28 @@ def checkin_section() -> rx.Component:
         ),
         rx.cond(
             OfficeCheckinState.has_attendees,
-            rx.table.root(
-                rx.table.header(
-                    rx.table.row(
-                        rx.table.column_header_cell(LocaleState.t["office.col_holder"]),
-                        rx.table.column_header_cell(LocaleState.t["office.col_buyer"], display=WIDE_ONLY),
-                        rx.table.column_header_cell(LocaleState.t["office.col_type"], display=WIDE_ONLY),
-                        rx.table.column_header_cell(LocaleState.t["office.col_status"]),
-                        rx.table.column_header_cell(LocaleState.t["office.col_checked_in"]),
-                        rx.table.column_header_cell(
-                            rx.el.span(LocaleState.t["office.col_actions"], class_name="rt-sr-only")
-                        ),
-                    )
+            rx.vstack(
+                rx.table.root(
+                    rx.table.header(
+                        rx.table.row(
+                            rx.table.column_header_cell(LocaleState.t["office.col_holder"]),
+                            rx.table.column_header_cell(LocaleState.t["office.col_buyer"], display=WIDE_ONLY),
+                            rx.table.column_header_cell(LocaleState.t["office.col_type"], display=WIDE_ONLY),
+                            rx.table.column_header_cell(LocaleState.t["office.col_status"]),
+                            rx.table.column_header_cell(LocaleState.t["office.col_checked_in"]),
+                            rx.table.column_header_cell(
+                                rx.el.span(LocaleState.t["office.col_actions"], class_name="rt-sr-only")
+                            ),
+                        )
+                    ),
+                    rx.table.body(rx.foreach(OfficeCheckinState.attendees, attendee_row)),
+                    width="100%",
+                    variant="surface",
+                    id="attendees-table",
                 ),
-                rx.table.body(rx.foreach(OfficeCheckinState.attendees, attendee_row)),
+                pager(OfficeCheckinState, "attendees-pager"),
+                spacing="3",
                 width="100%",
-                variant="surface",
-                id="attendees-table",
             ),
             rx.text(LocaleState.t["office.no_attendees"], color_scheme="gray", id="no-attendees"),
         ),
@@ -655,6 +848,126 @@ def staff_section() -> rx.Component:
     )
 
 
+# -- exports -----------------------------------------------------------------------------------
+
+
+def export_row(row) -> rx.Component:  # noqa: ANN001 - an ObjectVar of ExportRowView
+    return rx.table.row(
+        rx.table.row_header_cell(
+            rx.vstack(
+                rx.text(row.kind + " · " + row.file_format, weight="medium"),
+                rx.text(row.created, size="1", color_scheme="gray"),
+                spacing="0",
+            )
+        ),
+        rx.table.cell(status_badge(row.status_label, row.status, class_name="export-status")),
+        rx.table.cell(
+            rx.vstack(
+                rx.progress(
+                    value=row.percent,
+                    max=100,
+                    size="2",
+                    min_width="8rem",
+                    aria_label=LocaleState.t["exports.progress"],
+                    transform=rtl_flip(),
+                    class_name="export-progress",
+                    custom_attrs={"data-percent": row.percent},
+                ),
+                rx.text(rx.cond(row.error != "", row.error, row.progress), size="1", color_scheme="gray"),
+                spacing="1",
+                width="100%",
+            ),
+            width="40%",
+        ),
+        rx.table.cell(
+            rx.cond(
+                row.done,
+                rx.button(
+                    # A plain link: a file from the REST API, no client-side routing.
+                    rx.el.a(
+                        rx.icon("download", size=14),
+                        LocaleState.t["exports.download"],
+                        href=row.download_url,
+                        class_name="export-download",
+                        custom_attrs={"download": ""},
+                    ),
+                    as_child=True,
+                    size="1",
+                ),
+            ),
+        ),
+        custom_attrs={"data-export-id": row.id, "data-status": row.status},
+    )
+
+
+def choice(label: rx.Var[str], values: tuple[str, ...], value, on_change, select_id: str, key: str) -> rx.Component:  # noqa: ANN001
+    return rx.vstack(
+        rx.text(label, size="2", weight="medium"),
+        rx.select.root(
+            rx.select.trigger(aria_label=label, id=select_id),
+            rx.select.content(*[rx.select.item(LocaleState.t[f"{key}{v}"], value=v) for v in values]),
+            value=value,
+            on_change=on_change,
+        ),
+        spacing="1",
+    )
+
+
+def exports_section() -> rx.Component:
+    return section_loading(
+        OfficeExportsState.loaded,
+        rx.text(LocaleState.t["exports.hint"], size="2", color_scheme="gray"),
+        rx.flex(
+            choice(
+                LocaleState.t["exports.what"],
+                EXPORT_KINDS,
+                OfficeExportsState.kind,
+                OfficeExportsState.set_kind,
+                "export-kind",
+                "exports.kind_",
+            ),
+            choice(
+                LocaleState.t["exports.format"],
+                EXPORT_FORMATS,
+                OfficeExportsState.file_format,
+                OfficeExportsState.set_file_format,
+                "export-format",
+                "exports.format_",
+            ),
+            rx.button(
+                rx.icon("file-down", size=16),
+                LocaleState.t["exports.start"],
+                on_click=OfficeExportsState.start,
+                id="export-start",
+            ),
+            spacing="3",
+            align="end",
+            wrap="wrap",
+        ),
+        rx.cond(
+            OfficeExportsState.has_exports,
+            rx.table.root(
+                rx.table.header(
+                    rx.table.row(
+                        rx.table.column_header_cell(LocaleState.t["exports.col_export"]),
+                        rx.table.column_header_cell(LocaleState.t["office.col_status"]),
+                        rx.table.column_header_cell(LocaleState.t["exports.progress"]),
+                        rx.table.column_header_cell(
+                            rx.el.span(LocaleState.t["office.col_actions"], class_name="rt-sr-only")
+                        ),
+                    )
+                ),
+                rx.table.body(rx.foreach(OfficeExportsState.exports, export_row)),
+                width="100%",
+                variant="surface",
+                id="exports-table",
+            ),
+            rx.text(LocaleState.t["exports.none"], color_scheme="gray", id="no-exports"),
+        ),
+        section="exports",
+    )
+
+
 # -- page --------------------------------------------------------------------------------------
 
 
@@ -679,14 +992,16 @@ def office() -> rx.Component:
                 tab_trigger("sales", "chart-column"),
                 tab_trigger("orders", "receipt"),
                 tab_trigger("checkin", "scan-line"),
-                tab_trigger("staff", "users"),
+                rx.cond(BackOfficeState.can_manage, tab_trigger("staff", "users")),
+                tab_trigger("exports", "file-down"),
                 overflow_x="auto",
                 overflow_y="hidden",
             ),
             rx.tabs.content(sales_section(), value="sales"),
             rx.tabs.content(orders_section(), value="orders"),
             rx.tabs.content(checkin_section(), value="checkin"),
-            rx.tabs.content(staff_section(), value="staff"),
+            rx.tabs.content(rx.cond(BackOfficeState.can_manage, staff_section()), value="staff"),
+            rx.tabs.content(exports_section(), value="exports"),
             value=BackOfficeState.tab,
             on_change=BackOfficeState.set_tab,
             width="100%",

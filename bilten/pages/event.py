@@ -8,8 +8,10 @@ from bilten import routes
 from bilten.components.forms import field
 from bilten.components.layout import page_shell
 from bilten.components.notice import error_text, not_found_box
+from bilten.pages.event_editor import markdown_view
 from bilten.state.auth import AuthState
 from bilten.state.event import EventState
+from bilten.state.event_editor import EventDescriptionState
 from bilten.state.i18n import LocaleState
 
 
@@ -235,7 +237,7 @@ def event_details() -> rx.Component:
             event.description != "",
             rx.vstack(
                 rx.heading(LocaleState.t["event.about"], size="5", as_="h2"),
-                rx.text(event.description, white_space="pre-line"),
+                markdown_view(EventDescriptionState.description_html, id="event-description"),  # safe HTML
                 spacing="2",
             ),
         ),

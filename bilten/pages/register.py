@@ -1,4 +1,4 @@
-"""`/register`: a new attendee account, signed in right away."""
+"""`/register`: a new account, signed in right away; organizers found their organization with it."""
 
 from __future__ import annotations
 
@@ -43,6 +43,28 @@ def register_page() -> rx.Component:
                             type_="password",
                             auto_complete="new-password",
                             required=True,
+                        ),
+                        rx.el.label(
+                            rx.hstack(
+                                rx.checkbox(
+                                    checked=AuthState.register_organizing,
+                                    on_change=AuthState.set_register_organizing,
+                                ),
+                                rx.text(LocaleState.t["register.organizing"], size="2", weight="medium"),
+                                align="center",
+                                spacing="2",
+                            ),
+                            id="register-organizing",
+                        ),
+                        rx.cond(
+                            AuthState.register_organizing,
+                            field(
+                                LocaleState.t["team.organization_name"],
+                                "organization_name",
+                                required=True,
+                                max_length=200,
+                                hint=LocaleState.t["register.organization_hint"],
+                            ),
                         ),
                         rx.button(
                             LocaleState.t["register.submit"],

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from sqlmodel import Session, select, update
 
 from bilten.models import LoginThrottle, PasswordResetToken, RefreshToken, Role, User, WebSession
+from bilten.services import teams
 from bilten.services.audit import emit_event, record_audit
 from bilten.services.errors import (
     EmailTaken,
@@ -51,10 +52,15 @@ def register_user(
     full_name: str = "",
     locale: str = "en",
     role: Role = Role.ATTENDEE,
+    organization_name: str | None = None,
 ) -> User:
+    """A new account; with `organization_name` (signing up as an organizer) also its organization,
+    owned by the new account, in the same transaction."""
     email = clean_email(email)
     check_password_strength(password, email=email)
     full_name = clean_name(full_name)
+    if organization_name is not None:
+        teams.clean_organization_name(organization_name)  # refuse a bad name before anything is made
     if session.exec(select(User.id).where(User.email == email)).first() is not None:
         raise EmailTaken()
     user = User(
@@ -71,6 +77,8 @@ def register_user(
     record_audit(
         session, action="user.registered", object_type="user", object_id=user.id, now=now, actor_user_id=user.id
     )
+    if organization_name is not None:
+        teams.add_owned_organization(session, owner=user, name=organization_name, now=now)
     emit_event(session, topic="user.registered", payload={"user_id": str(user.id)}, now=now)
     session.commit()
     return user
@@ -229,6 +237,9 @@ def refresh_api_tokens(session: Session, *, refresh_token: str, now: datetime) -
     ).first()
     if stored is None or stored.expires_at <= now:
         raise InvalidToken()
+    user = session.get(User, stored.user_id)
+    if user is None or not user.is_active:
+        raise InvalidToken()  # a disabled account: its tokens were revoked, no theft to report
     if stored.used_at is not None or stored.revoked_at is not None:
         _revoke_family(session, family_id=stored.family_id, now=now)
         record_audit(
@@ -241,9 +252,6 @@ def refresh_api_tokens(session: Session, *, refresh_token: str, now: datetime) -
         )
         session.commit()
         raise TokenReused()
-    user = session.get(User, stored.user_id)
-    if user is None or not user.is_active:
-        raise InvalidToken()
     stored.used_at = now
     session.add(stored)
     pair = _issue_token_pair(session, user=user, family_id=stored.family_id, now=now)

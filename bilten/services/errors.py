@@ -162,3 +162,73 @@ class TooManyRequests(BiltenError):
     code = "too_many_requests"
     key = "error.too_many_requests"
     status = 429
+
+
+class AlreadyMember(BiltenError):
+    code = "already_member"
+    key = "error.team_already_member"
+    status = 409
+
+
+class AlreadyInvited(BiltenError):
+    code = "already_invited"
+    key = "error.team_already_invited"
+    status = 409
+
+
+class LastOwner(BiltenError):
+    """An organization always keeps at least one owner: the last one can neither leave nor be demoted."""
+
+    code = "last_owner"
+    key = "error.team_last_owner"
+    status = 409
+
+
+class InvitationInvalid(BiltenError):
+    code = "invitation_invalid"
+    key = "error.invitation_invalid"
+    status = 404
+
+
+class InvitationExpired(BiltenError):
+    code = "invitation_expired"
+    key = "error.invitation_expired"
+    status = 410
+
+
+class InvitationRevoked(BiltenError):
+    code = "invitation_revoked"
+    key = "error.invitation_revoked"
+    status = 410
+
+
+class InvitationUsed(BiltenError):
+    code = "invitation_used"
+    key = "error.invitation_used"
+    status = 409
+
+
+class InvitationWrongAccount(BiltenError):
+    code = "invitation_wrong_account"
+    key = "error.invitation_wrong_account"
+    status = 403
+
+
+class EventCancelled(BiltenError):
+    """A cancelled event stays as it is: no more edits, ticket types or publishing."""
+
+    code = "event_cancelled"
+    key = "error.event_cancelled"
+    status = 409
+
+
+class UnsupportedImage(BiltenError):
+    code = "unsupported_image"
+    key = "error.image_unsupported"
+    status = 415
+
+
+class ImageTooLarge(BiltenError):
+    code = "image_too_large"
+    key = "error.image_too_large"
+    status = 413

@@ -1,53 +1,49 @@
-"""One event's back office: its orders, its sales figures and the attendee export.
+"""One event's orders and attendees for its back office: searchable pages, an order's details with
+its history, and resending an order's tickets.
 
-Read-only use cases for the organizer's event page (cancelling lives in `services.orders`).
-Every function asks `authorize(..., EVENT_MANAGE)` first: organizers of the event's organization
-and admins only; staff scanning at the door see none of this.
+Reading is for everyone who may see the event's reports (`EVENT_VIEW`: owners, managers,
+viewers, admins); resending is an action (`EVENT_MANAGE`). Cancelling and refunding live in
+`services.orders.cancel_order`, which checks `EVENT_MANAGE` itself. Staff scanning at the door
+see none of this.
+
+Lists are paginated in the database (LIMIT/OFFSET with a COUNT for the page numbers) and searched
+by buyer name or email, ticket holder, the order's or ticket's id (its first characters, as the
+back office shows them) or a ticket's full code (what a scanner reads).
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import uuid
-from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from zoneinfo import ZoneInfo
+from typing import Any
 
-from sqlalchemy import func, or_
+from sqlalchemy import String, and_, cast, exists, func, or_
 from sqlmodel import Session, select
 
 from bilten.models import (
+    AuditEntry,
     CheckIn,
     CheckInResult,
     Event,
-    EventStatus,
     Order,
     OrderLine,
     OrderStatus,
+    Payment,
     Ticket,
+    TicketStatus,
     TicketType,
     User,
 )
+from bilten.services import tickets as ticket_service
 from bilten.services.access import Permission, authorize
 from bilten.services.errors import NotFound, ValidationFailed
 
-MAX_ORDERS = 500
+DEFAULT_PAGE_SIZE = 25
+MAX_PAGE_SIZE = 200
 MAX_SEARCH_LENGTH = 200
-# Spreadsheet programs run a cell starting with one of these as a formula (CSV injection).
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-CSV_COLUMNS = (
-    "ticket_id",
-    "order_id",
-    "holder_name",
-    "ticket_type",
-    "buyer_email",
-    "buyer_name",
-    "ticket_status",
-    "checked_in_at",
-    "gate",
-)
+MIN_ID_PREFIX = 4  # shorter hex strings would match half the list by accident
+HEX_DIGITS = frozenset("0123456789abcdef")
 
 
 @dataclass(frozen=True)
@@ -73,33 +69,87 @@ class EventOrderRow:
 
 
 @dataclass(frozen=True)
-class TicketTypeSales:
-    ticket_type_id: uuid.UUID
-    name: str
-    price_minor: int
-    currency: str
-    capacity: int
-    sold: int  # seats of paid orders
-    held: int  # seats of pending orders (holds not released yet)
-    available: int  # capacity minus every seat taken, as the public page shows it
-    revenue_minor: int  # what paid orders paid for this type
+class AttendeeRow:
+    ticket_id: uuid.UUID
+    order_id: uuid.UUID
+    holder_name: str
+    buyer_email: str
+    buyer_name: str
+    ticket_type: str
+    ticket_status: TicketStatus
+    checked_in_at: datetime | None
+    gate: str
+    checkin_id: uuid.UUID | None
+    conflicts: int  # offline scans that let this ticket in a second time
 
 
 @dataclass(frozen=True)
-class SalesSummary:
+class Page:
+    """One page of a list, with what the pager needs."""
+
+    rows: list[Any]
+    total: int
+    page: int
+    page_size: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.page_size))
+
+
+@dataclass(frozen=True)
+class OrderLineDetail:
+    ticket_type: str
+    quantity: int
+    unit_price_minor: int
+    line_total_minor: int
+
+
+@dataclass(frozen=True)
+class OrderTicketDetail:
+    id: uuid.UUID
+    ticket_type: str
+    holder_name: str
+    status: TicketStatus
+    checked_in_at: datetime | None
+
+
+@dataclass(frozen=True)
+class PaymentDetail:
+    provider: str
+    status: str
+    amount_minor: int
+    refunded_minor: int
+    currency: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    at: datetime
+    action: str
+    actor_email: str
+    object_type: str
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class OrderDetail:
+    order: EventOrderRow
     event_id: uuid.UUID
-    title: str
-    status: EventStatus
-    starts_at: datetime
-    timezone: str
-    venue_name: str
-    city: str
-    ticket_types: list[TicketTypeSales]
-    capacity: int
-    sold: int
-    held: int
-    available: int
-    revenue: dict[str, int]  # currency -> minor units (one entry unless types differ in currency)
+    buyer_phone: str
+    locale: str
+    paid_at: datetime | None
+    cancelled_at: datetime | None
+    hold_expires_at: datetime | None
+    lines: list[OrderLineDetail] = field(default_factory=list)
+    tickets: list[OrderTicketDetail] = field(default_factory=list)
+    payments: list[PaymentDetail] = field(default_factory=list)
+    history: list[HistoryEntry] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------------------------------------
+# Orders
 
 
 def list_event_orders(
@@ -109,53 +159,280 @@ def list_event_orders(
     event_id: uuid.UUID,
     search: str = "",
     status: OrderStatus | str | None = None,
-    limit: int = 200,
-) -> list[EventOrderRow]:
-    """The event's orders, newest first, optionally narrowed by buyer email or name and by status."""
-    _managed_event(session, actor, event_id)
+    page: int = 1,
+    page_size: int = DEFAULT_PAGE_SIZE,
+) -> Page:
+    """One page of the event's orders, newest first, narrowed by a search and a status."""
+    _viewable_event(session, actor, event_id)
+    page, page_size = _page_args(page, page_size)
+    conditions = [Order.event_id == event_id]
     wanted_status = _order_status(status)
+    if wanted_status is not None:
+        conditions.append(Order.status == wanted_status)
+    needle = _needle(search)
+    if needle:
+        conditions.append(_order_matches(needle, code=search.strip()))
+    total = session.exec(select(func.count()).select_from(Order).where(*conditions)).one()
     seats = (
-        select(OrderLine.order_id, func.sum(OrderLine.quantity).label("seats")).group_by(OrderLine.order_id).subquery()
+        select(OrderLine.order_id, func.sum(OrderLine.quantity).label("seats"))
+        .join(Order, Order.id == OrderLine.order_id)
+        .where(Order.event_id == event_id)
+        .group_by(OrderLine.order_id)
+        .subquery()
     )
     query = (
         select(Order, seats.c.seats)
         .outerjoin(seats, seats.c.order_id == Order.id)
-        .where(Order.event_id == event_id)
+        .where(*conditions)
         .order_by(Order.created_at.desc(), Order.id)
-        .limit(max(1, min(limit, MAX_ORDERS)))
+        .offset((page - 1) * page_size)
+        .limit(page_size)
     )
-    needle = (search or "").strip().lower()[:MAX_SEARCH_LENGTH]
-    if needle:
-        query = query.where(
-            or_(
-                func.lower(Order.buyer_email).contains(needle, autoescape=True),
-                func.lower(Order.buyer_name).contains(needle, autoescape=True),
-            )
-        )
-    if wanted_status is not None:
-        query = query.where(Order.status == wanted_status)
-    return [
-        EventOrderRow(
-            id=order.id,
-            created_at=order.created_at,
-            buyer_email=order.buyer_email,
-            buyer_name=order.buyer_name,
-            status=OrderStatus(order.status),
-            total_minor=order.total_minor,
-            currency=order.currency,
-            ticket_count=int(count or 0),
-        )
-        for order, count in session.exec(query).all()
+    rows = [_order_row(order, count) for order, count in session.exec(query).all()]
+    return Page(rows=rows, total=int(total or 0), page=page, page_size=page_size)
+
+
+def _order_row(order: Order, ticket_count: int | None) -> EventOrderRow:
+    return EventOrderRow(
+        id=order.id,
+        created_at=order.created_at,
+        buyer_email=order.buyer_email,
+        buyer_name=order.buyer_name,
+        status=OrderStatus(order.status),
+        total_minor=order.total_minor,
+        currency=order.currency,
+        ticket_count=int(ticket_count or 0),
+    )
+
+
+def _order_matches(needle: str, *, code: str):  # noqa: ANN202 - an SQL condition
+    """Buyer email or name, the order id's first characters, or one of its tickets' full code."""
+    ticket_code = exists().where(Ticket.order_id == Order.id, Ticket.code == code)
+    clauses = [
+        func.lower(Order.buyer_email).contains(needle, autoescape=True),
+        func.lower(Order.buyer_name).contains(needle, autoescape=True),
+        ticket_code,
     ]
+    prefix = _id_prefix(needle)
+    if prefix:
+        clauses.append(_uuid_text(Order.id).startswith(prefix, autoescape=True))
+    return or_(*clauses)
 
 
-def _managed_event(session: Session, actor: User | None, event_id: uuid.UUID) -> Event:
-    """The event, once the actor may manage it (admins pass `authorize` for any id: check it exists)."""
-    authorize(session, actor, Permission.EVENT_MANAGE, event_id=event_id)
+def order_detail(session: Session, *, actor: User | None, order_id: uuid.UUID) -> OrderDetail:
+    """An order with its lines, tickets, payments and history (its audit entries and its tickets')."""
+    order = session.get(Order, order_id)
+    if order is None:
+        raise NotFound()
+    _viewable_event(session, actor, order.event_id)
+    lines = session.exec(
+        select(OrderLine, TicketType.name)
+        .join(TicketType, TicketType.id == OrderLine.ticket_type_id)
+        .where(OrderLine.order_id == order.id)
+        .order_by(TicketType.position, OrderLine.id)
+    ).all()
+    live_checkin = and_(
+        CheckIn.ticket_id == Ticket.id, CheckIn.result == CheckInResult.VALID, CheckIn.undone_at.is_(None)
+    )
+    tickets = session.exec(
+        select(Ticket, TicketType.name, CheckIn.scanned_at)
+        .join(TicketType, TicketType.id == Ticket.ticket_type_id)
+        .outerjoin(CheckIn, live_checkin)
+        .where(Ticket.order_id == order.id)
+        .order_by(Ticket.issued_at, Ticket.id)
+    ).all()
+    payments = session.exec(select(Payment).where(Payment.order_id == order.id).order_by(Payment.created_at)).all()
+    ticket_ids = [str(ticket.id) for ticket, _, _ in tickets]
+    about_order = and_(AuditEntry.object_type == "order", AuditEntry.object_id == str(order.id))
+    about_tickets = and_(AuditEntry.object_type == "ticket", AuditEntry.object_id.in_(ticket_ids))
+    history = session.exec(
+        select(AuditEntry, User.email)
+        .outerjoin(User, User.id == AuditEntry.actor_user_id)
+        .where(or_(about_order, about_tickets) if ticket_ids else about_order)
+        .order_by(AuditEntry.created_at, AuditEntry.id)
+    ).all()
+    return OrderDetail(
+        order=_order_row(order, sum(line.quantity for line, _ in lines)),
+        event_id=order.event_id,
+        buyer_phone=order.buyer_phone,
+        locale=order.locale,
+        paid_at=order.paid_at,
+        cancelled_at=order.cancelled_at,
+        hold_expires_at=order.hold_expires_at,
+        lines=[
+            OrderLineDetail(
+                ticket_type=name,
+                quantity=line.quantity,
+                unit_price_minor=line.unit_price_minor,
+                line_total_minor=line.line_total_minor,
+            )
+            for line, name in lines
+        ],
+        tickets=[
+            OrderTicketDetail(
+                id=ticket.id,
+                ticket_type=name,
+                holder_name=ticket.holder_name,
+                status=TicketStatus(ticket.status),
+                checked_in_at=scanned_at,
+            )
+            for ticket, name, scanned_at in tickets
+        ],
+        payments=[
+            PaymentDetail(
+                provider=p.provider,
+                status=str(p.status),
+                amount_minor=p.amount_minor,
+                refunded_minor=p.refunded_minor,
+                currency=p.currency,
+                created_at=p.created_at,
+            )
+            for p in payments
+        ],
+        history=[
+            HistoryEntry(
+                at=entry.created_at,
+                action=entry.action,
+                actor_email=email or "",
+                object_type=entry.object_type,
+                data=dict(entry.data or {}),
+            )
+            for entry, email in history
+        ],
+    )
+
+
+def resend_order_tickets(session: Session, *, actor: User | None, order_id: uuid.UUID, now: datetime) -> Order:
+    """Send the buyer their tickets email again (same limit as the buyer's own resend)."""
+    order = session.get(Order, order_id)
+    if order is None:
+        raise NotFound()
+    user = authorize(session, actor, Permission.EVENT_MANAGE, event_id=order.event_id)
+    ticket_service.resend_tickets_email(session, order_id=order.id, now=now, user=user)
+    return order
+
+
+# ---------------------------------------------------------------------------------------------
+# Attendees (one row per ticket)
+
+
+def list_event_attendees(
+    session: Session,
+    *,
+    actor: User | None,
+    event_id: uuid.UUID,
+    search: str = "",
+    page: int = 1,
+    page_size: int = DEFAULT_PAGE_SIZE,
+) -> Page:
+    """One page of the event's tickets with holder, buyer, type and whether (where, when) it is in."""
+    _viewable_event(session, actor, event_id)
+    page, page_size = _page_args(page, page_size)
+    conditions = [Ticket.event_id == event_id]
+    needle = _needle(search)
+    if needle:
+        clauses = [
+            func.lower(Ticket.holder_name).contains(needle, autoescape=True),
+            func.lower(Order.buyer_email).contains(needle, autoescape=True),
+            func.lower(Order.buyer_name).contains(needle, autoescape=True),
+            Ticket.code == search.strip(),  # codes are case-sensitive and whole: they are secrets
+        ]
+        prefix = _id_prefix(needle)
+        if prefix:
+            clauses.append(_uuid_text(Ticket.id).startswith(prefix, autoescape=True))
+            clauses.append(_uuid_text(Ticket.order_id).startswith(prefix, autoescape=True))
+        conditions.append(or_(*clauses))
+    total = session.exec(
+        select(func.count()).select_from(Ticket).join(Order, Order.id == Ticket.order_id).where(*conditions)
+    ).one()
+    # At most one live valid check-in per ticket (a unique index): a plain outer join.
+    live_checkin = and_(
+        CheckIn.ticket_id == Ticket.id, CheckIn.result == CheckInResult.VALID, CheckIn.undone_at.is_(None)
+    )
+    conflicts = (
+        select(CheckIn.ticket_id, func.count().label("n"))
+        .where(
+            CheckIn.event_id == event_id,
+            CheckIn.offline.is_(True),
+            CheckIn.device_result == CheckInResult.VALID.value,
+            CheckIn.result == CheckInResult.ALREADY_USED,
+        )
+        .group_by(CheckIn.ticket_id)
+        .subquery()
+    )
+    query = (
+        select(
+            Ticket,
+            Order.buyer_email,
+            Order.buyer_name,
+            TicketType.name,
+            CheckIn.id,
+            CheckIn.scanned_at,
+            CheckIn.gate,
+            conflicts.c.n,
+        )
+        .join(Order, Order.id == Ticket.order_id)
+        .join(TicketType, TicketType.id == Ticket.ticket_type_id)
+        .outerjoin(CheckIn, live_checkin)
+        .outerjoin(conflicts, conflicts.c.ticket_id == Ticket.id)
+        .where(*conditions)
+        .order_by(Ticket.holder_name, Order.buyer_email, Ticket.id)
+        .offset((page - 1) * page_size)
+        .limit(page_size)
+    )
+    rows = [
+        AttendeeRow(
+            ticket_id=ticket.id,
+            order_id=ticket.order_id,
+            holder_name=ticket.holder_name,
+            buyer_email=email,
+            buyer_name=buyer_name,
+            ticket_type=type_name,
+            ticket_status=TicketStatus(ticket.status),
+            checked_in_at=scanned_at,
+            gate=gate or "",
+            checkin_id=checkin_id,
+            conflicts=int(conflict_count or 0),
+        )
+        for ticket, email, buyer_name, type_name, checkin_id, scanned_at, gate, conflict_count in session.exec(
+            query
+        ).all()
+    ]
+    return Page(rows=rows, total=int(total or 0), page=page, page_size=page_size)
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers
+
+
+def _viewable_event(session: Session, actor: User | None, event_id: uuid.UUID) -> Event:
+    """The event, once the actor may see its reports."""
+    authorize(session, actor, Permission.EVENT_VIEW, event_id=event_id)
     event = session.get(Event, event_id)
     if event is None:
         raise NotFound()
     return event
+
+
+def _page_args(page: int, page_size: int) -> tuple[int, int]:
+    if page < 1 or not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise ValidationFailed("error.page_invalid", max=MAX_PAGE_SIZE)
+    return page, page_size
+
+
+def _needle(search: str) -> str:
+    return (search or "").strip().lower()[:MAX_SEARCH_LENGTH]
+
+
+def _id_prefix(needle: str) -> str:
+    """The hex digits of an id fragment ("3F2A-91", "3f2a91..."), or "" when it is no id."""
+    digits = needle.replace("-", "")
+    return digits if len(digits) >= MIN_ID_PREFIX and set(digits) <= HEX_DIGITS else ""
+
+
+def _uuid_text(column):  # noqa: ANN001, ANN202
+    """A UUID column as 32 lowercase hex digits on every backend (PostgreSQL prints dashes)."""
+    return func.replace(func.lower(cast(column, String)), "-", "")
 
 
 def _order_status(status: OrderStatus | str | None) -> OrderStatus | None:
@@ -165,108 +442,3 @@ def _order_status(status: OrderStatus | str | None) -> OrderStatus | None:
         return OrderStatus(status)
     except ValueError as exc:
         raise ValidationFailed("error.validation") from exc
-
-
-def event_sales_summary(session: Session, *, actor: User | None, event_id: uuid.UUID) -> SalesSummary:
-    """Per ticket type: capacity, seats sold (paid orders), seats held (pending orders), revenue."""
-    event = _managed_event(session, actor, event_id)
-    types = session.exec(
-        select(TicketType).where(TicketType.event_id == event_id).order_by(TicketType.position, TicketType.name)
-    ).all()
-    figures = session.exec(
-        select(
-            OrderLine.ticket_type_id,
-            Order.status,
-            func.sum(OrderLine.quantity),
-            func.sum(OrderLine.line_total_minor),
-        )
-        .join(Order, Order.id == OrderLine.order_id)
-        .where(Order.event_id == event_id, Order.status.in_((OrderStatus.PAID, OrderStatus.PENDING)))
-        .group_by(OrderLine.ticket_type_id, Order.status)
-    ).all()
-    seats: dict[tuple[uuid.UUID, OrderStatus], int] = defaultdict(int)
-    revenue: dict[uuid.UUID, int] = defaultdict(int)
-    for type_id, status, quantity, amount in figures:
-        seats[type_id, OrderStatus(status)] += int(quantity or 0)
-        if status == OrderStatus.PAID:
-            revenue[type_id] += int(amount or 0)
-
-    rows = [
-        TicketTypeSales(
-            ticket_type_id=t.id,
-            name=t.name,
-            price_minor=t.price_minor,
-            currency=t.currency,
-            capacity=t.quantity,
-            sold=seats[t.id, OrderStatus.PAID],
-            held=seats[t.id, OrderStatus.PENDING],
-            available=max(t.quantity - t.reserved, 0),
-            revenue_minor=revenue[t.id],
-        )
-        for t in types
-    ]
-    totals: dict[str, int] = defaultdict(int)
-    for row in rows:
-        totals[row.currency] += row.revenue_minor
-    return SalesSummary(
-        event_id=event.id,
-        title=event.title,
-        status=EventStatus(event.status),
-        starts_at=event.starts_at,
-        timezone=event.timezone,
-        venue_name=event.venue_name,
-        city=event.city,
-        ticket_types=rows,
-        capacity=sum(r.capacity for r in rows),
-        sold=sum(r.sold for r in rows),
-        held=sum(r.held for r in rows),
-        available=sum(r.available for r in rows),
-        revenue=dict(sorted(totals.items())),
-    )
-
-
-def export_attendees_csv(session: Session, *, actor: User | None, event_id: uuid.UUID) -> str:
-    """Every ticket of the event, one line each: holder, type, buyer, status and when (event's
-    time zone, ISO 8601 with offset) and where it was checked in. Cells a spreadsheet would run
-    as a formula are defused with a leading quote."""
-    event = _managed_event(session, actor, event_id)
-    zone = ZoneInfo(event.timezone)
-    # At most one live valid check-in per ticket (a unique index): a plain outer join.
-    live_checkin = (
-        (CheckIn.ticket_id == Ticket.id) & (CheckIn.result == CheckInResult.VALID) & (CheckIn.undone_at.is_(None))
-    )
-    query = (
-        select(Ticket, TicketType.name, Order.buyer_email, Order.buyer_name, CheckIn.scanned_at, CheckIn.gate)
-        .join(Order, Order.id == Ticket.order_id)
-        .join(TicketType, TicketType.id == Ticket.ticket_type_id)
-        .outerjoin(CheckIn, live_checkin)
-        .where(Ticket.event_id == event_id)
-        .order_by(TicketType.position, Ticket.holder_name, Order.buyer_email, Ticket.id)
-    )
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
-    for ticket, type_name, email, buyer_name, checked_in_at, gate in session.exec(query).all():
-        writer.writerow(
-            [
-                safe_cell(value)
-                for value in (
-                    ticket.id,
-                    ticket.order_id,
-                    ticket.holder_name,
-                    type_name,
-                    email,
-                    buyer_name,
-                    ticket.status,
-                    checked_in_at.astimezone(zone).isoformat(timespec="seconds") if checked_in_at else "",
-                    gate or "",
-                )
-            ]
-        )
-    return out.getvalue()
-
-
-def safe_cell(value: object) -> str:
-    """A CSV cell that spreadsheets show as text, never evaluate (OWASP "CSV injection")."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_PREFIXES) else text

@@ -1,4 +1,10 @@
-"""Platform administration of user accounts (admins only)."""
+"""Platform administration of user accounts (admins only): find them, change their role, disable
+and enable them. Every change is audited with the acting admin.
+
+Two rules keep the platform administrable: nobody disables their own account, and no change may
+leave the platform without an active admin (the admin rows are locked before they are counted, so
+two admins demoting each other at the same moment cannot both succeed).
+"""
 
 from __future__ import annotations
 
@@ -6,39 +12,110 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session, SQLModel, select, update
 
-from bilten.models import Role, User, UserPublic
+from bilten.models import RefreshToken, Role, ScanDevice, User, WebSession
 from bilten.services.access import Permission, authorize
 from bilten.services.audit import record_audit
-from bilten.services.errors import NotFound, ValidationFailed
+from bilten.services.errors import Forbidden, NotFound, ValidationFailed
 
-MAX_LISTED_USERS = 200
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 100
+MAX_SEARCH_LENGTH = 200
 
 
-def list_users(session: Session, *, actor: User | None, search: str = "") -> list[UserPublic]:
+class AdminUser(SQLModel):
+    """A user as the admin area shows them: never the password hash."""
+
+    id: uuid.UUID
+    email: str
+    full_name: str
+    role: Role
+    locale: str
+    is_active: bool
+    created_at: datetime
+
+    @classmethod
+    def of(cls, user: User) -> AdminUser:
+        return cls(
+            id=user.id,
+            email=user.email,
+            full_name=user.full_name,
+            role=user.role,
+            locale=user.locale,
+            is_active=user.is_active,
+            created_at=user.created_at,
+        )
+
+
+class UserPage(SQLModel):
+    items: list[AdminUser]
+    total: int
+    limit: int
+    offset: int
+
+
+def check_page(limit: int, offset: int) -> None:
+    if not 1 <= limit <= MAX_PAGE_SIZE or offset < 0:
+        raise ValidationFailed("error.page_invalid", max=MAX_PAGE_SIZE)
+
+
+def search_needle(search: str) -> str:
+    """The lower-cased search text; an over-long one is refused rather than silently cut."""
+    needle = (search or "").strip().lower()
+    if len(needle) > MAX_SEARCH_LENGTH:
+        raise ValidationFailed("error.search_too_long", max=MAX_SEARCH_LENGTH)
+    return needle
+
+
+def parse_role(role: str) -> Role:
+    try:
+        return Role(role)
+    except ValueError as exc:
+        raise ValidationFailed("error.role_invalid") from exc
+
+
+def search_users(
+    session: Session,
+    *,
+    actor: User | None,
+    search: str = "",
+    role: str | None = None,
+    active: bool | None = None,
+    limit: int = DEFAULT_PAGE_SIZE,
+    offset: int = 0,
+) -> UserPage:
+    """Users whose email or name contains `search`, optionally of one role and/or only active or
+    only disabled ones, newest first, one page at a time."""
     authorize(session, actor, Permission.ADMIN)
-    query = select(User).order_by(User.created_at.desc()).limit(MAX_LISTED_USERS)
-    if search.strip():
-        needle = search.strip().lower()
-        query = query.where(
+    check_page(limit, offset)
+    needle = search_needle(search)
+    conditions = []
+    if needle:
+        conditions.append(
             func.lower(User.email).contains(needle, autoescape=True)
             | func.lower(User.full_name).contains(needle, autoescape=True)
         )
-    return [UserPublic.of(user) for user in session.exec(query).all()]
+    if role:
+        conditions.append(User.role == parse_role(role))
+    if active is not None:
+        conditions.append(User.is_active == active)
+    total = session.exec(select(func.count()).select_from(User).where(*conditions)).one()
+    rows = session.exec(
+        select(User).where(*conditions).order_by(User.created_at.desc(), User.email).offset(offset).limit(limit)
+    ).all()
+    return UserPage(items=[AdminUser.of(user) for user in rows], total=total, limit=limit, offset=offset)
 
 
-def set_user_role(session: Session, *, actor: User | None, user_id: uuid.UUID, role: str, now: datetime) -> UserPublic:
+def set_user_role(session: Session, *, actor: User | None, user_id: uuid.UUID, role: str, now: datetime) -> AdminUser:
     admin = authorize(session, actor, Permission.ADMIN)
-    try:
-        new_role = Role(role)
-    except ValueError as exc:
-        raise ValidationFailed("error.role_invalid") from exc
-    user = session.get(User, user_id)
-    if user is None:
-        raise NotFound()
-    if user.id == admin.id and new_role != Role.ADMIN:
-        raise ValidationFailed("error.cannot_demote_self")
+    new_role = parse_role(role)
+    active_admins = _lock_active_admins(session, acting=admin)
+    user = _locked_user(session, user_id)
+    if user.role == new_role:
+        return AdminUser.of(user)
+    if active_admins == {user.id}:
+        raise ValidationFailed("error.last_admin_role")
     old_role = user.role
     user.role = new_role
     session.add(user)
@@ -49,7 +126,89 @@ def set_user_role(session: Session, *, actor: User | None, user_id: uuid.UUID, r
         object_id=user.id,
         now=now,
         actor_user_id=admin.id,
-        data={"from": old_role, "to": new_role},
+        data={"email": user.email, "from": old_role, "to": new_role},
     )
     session.commit()
-    return UserPublic.of(user)
+    return AdminUser.of(user)
+
+
+def disable_user(session: Session, *, actor: User | None, user_id: uuid.UUID, now: datetime) -> AdminUser:
+    """Close an account: it can no longer log in, and every browser session, API refresh token and
+    scanning device of it stops working at once (access tokens check the account on every call)."""
+    admin = authorize(session, actor, Permission.ADMIN)
+    if user_id == admin.id:
+        raise ValidationFailed("error.cannot_disable_self")
+    active_admins = _lock_active_admins(session, acting=admin)
+    user = _locked_user(session, user_id)
+    if not user.is_active:
+        return AdminUser.of(user)  # already disabled: nothing changes, nothing to audit
+    if active_admins == {user.id}:
+        raise ValidationFailed("error.last_admin_disable")
+    user.is_active = False
+    session.add(user)
+    sessions_ended = session.exec(
+        update(WebSession).where(WebSession.user_id == user.id, WebSession.revoked_at.is_(None)).values(revoked_at=now)
+    ).rowcount
+    tokens_revoked = session.exec(
+        update(RefreshToken)
+        .where(RefreshToken.user_id == user.id, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    ).rowcount
+    devices_revoked = session.exec(
+        update(ScanDevice).where(ScanDevice.user_id == user.id, ScanDevice.revoked_at.is_(None)).values(revoked_at=now)
+    ).rowcount
+    record_audit(
+        session,
+        action="user.disabled",
+        object_type="user",
+        object_id=user.id,
+        now=now,
+        actor_user_id=admin.id,
+        data={
+            "email": user.email,
+            "web_sessions_ended": sessions_ended,
+            "refresh_tokens_revoked": tokens_revoked,
+            "scan_devices_revoked": devices_revoked,
+        },
+    )
+    session.commit()
+    return AdminUser.of(user)
+
+
+def enable_user(session: Session, *, actor: User | None, user_id: uuid.UUID, now: datetime) -> AdminUser:
+    """Open a disabled account again. Its old sessions stay ended: the user logs in afresh."""
+    admin = authorize(session, actor, Permission.ADMIN)
+    user = _locked_user(session, user_id)
+    if user.is_active:
+        return AdminUser.of(user)
+    user.is_active = True
+    session.add(user)
+    record_audit(
+        session,
+        action="user.enabled",
+        object_type="user",
+        object_id=user.id,
+        now=now,
+        actor_user_id=admin.id,
+        data={"email": user.email},
+    )
+    session.commit()
+    return AdminUser.of(user)
+
+
+def _locked_user(session: Session, user_id: uuid.UUID) -> User:
+    user = session.exec(select(User).where(User.id == user_id).with_for_update()).first()
+    if user is None:
+        raise NotFound()
+    return user
+
+
+def _lock_active_admins(session: Session, *, acting: User) -> set[uuid.UUID]:
+    """The active admins' ids, their rows locked in id order before any other row, so concurrent
+    role changes and disables are counted one after the other and never deadlock. An actor who
+    lost the admin role while waiting for the lock is refused."""
+    query = select(User.id).where(User.role == Role.ADMIN, User.is_active.is_(True)).order_by(User.id)
+    admin_ids = set(session.exec(query.with_for_update()).all())
+    if acting.id not in admin_ids:
+        raise Forbidden()
+    return admin_ids

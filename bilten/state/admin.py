@@ -1,4 +1,11 @@
-"""Platform administration: the users list with a search and each user's role."""
+"""Platform administration (`/admin`): users, organizations, all events, notifications and the
+recent admin changes, one tab each.
+
+One state per tab, so a search or a page turn in one tab loads and saves only that tab's rows.
+`AdminState` holds the guard's verdict, the tab and the platform's counts. Rows are kept as the
+services' shapes in backend vars; computed vars turn them into what the browser shows, in the
+reader's language. Every handler goes through a service that checks the admin permission again.
+"""
 
 from __future__ import annotations
 
@@ -8,79 +15,578 @@ from datetime import UTC, datetime
 
 import reflex as rx
 
+from bilten import routes
 from bilten.db import session_scope
-from bilten.i18n import translate
-from bilten.models import Role
+from bilten.i18n import format_datetime, translate
+from bilten.models import EventStatus, Role
+from bilten.services import platform, users
 from bilten.services.access import Permission
 from bilten.services.errors import BiltenError
-from bilten.services.users import list_users, set_user_role
-from bilten.state.auth import acting_user, error_text, guard, private_state
-from bilten.state.i18n import current_locale
+from bilten.services.platform import AdminChange, AdminEvent, AdminOrganization, PlatformOverview
+from bilten.services.users import AdminUser
+from bilten.state.auth import AuthState, acting_user, error_text, guard, private_state
+from bilten.state.i18n import LocaleState, current_locale
 
+TABS = ("users", "organizations", "events", "notifications", "changes")
+ALL = "all"  # a select item cannot have an empty value
 ROLES = [role.value for role in Role]
+EVENT_STATUSES = [status.value for status in EventStatus]
+ACTIVE_FILTERS = ("active", "disabled")
+PAGE_SIZE = 25
+TIMEZONE = "UTC"  # accounts and organizations belong to no event: their times are shown in UTC, and say so
+MAX_SEARCH = 200
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _parse_uuid(value: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
+
+
+def _range_text(locale: str, offset: int, shown: int, total: int) -> str:
+    if total == 0:
+        return ""
+    return translate("admin.page_range", locale, first=offset + 1, last=offset + shown, total=total)
+
+
+# ---------------------------------------------------------------------------------------------
+# The page: guard, tabs, counts
 
 
 @dataclasses.dataclass(frozen=True)
-class UserRow:
-    id: str
-    email: str
-    full_name: str
-    role: str
+class OverviewView:
+    users: int = 0
+    disabled_users: int = 0
+    organizations: int = 0
+    events: int = 0
+    failed_notifications: int = 0
 
 
 @private_state
 class AdminState(rx.State):
     loaded: bool = False
-    search: str = ""
-    users: list[UserRow] = []
+    allowed: bool = False
+    tab: str = "users"
+    overview: OverviewView = OverviewView()
+
+    @rx.var
+    async def failed_text(self) -> str:
+        locale = (await self.get_state(LocaleState)).lang
+        return translate("admin.failed_count", locale, count=self.overview.failed_notifications)
 
     @rx.event
     async def load(self):
         """on_load: admins only; everyone else gets the guard's redirect or "not allowed"."""
         self.loaded = False
+        self.allowed = False
         with session_scope() as session:
-            access = await guard(self, session, Permission.ADMIN, now=datetime.now(UTC))
+            access = await guard(self, session, Permission.ADMIN, now=_now())
             if access.user is None:
-                self.users = []
+                for section in SECTION_STATES:
+                    (await self.get_state(section)).reset()
+                self.overview = OverviewView()
                 self.loaded = True
                 return access.redirect
-            self.users = _rows(list_users(session, actor=access.user, search=self.search))
+            self.overview = _overview(platform.platform_overview(session, actor=access.user))
+        requested = self.router.url.query_parameters.get("tab", "users")
+        self.tab = requested if requested in TABS else "users"
+        self.allowed = True
+        self.loaded = True
+        return _section_loader(self.tab)
+
+    @rx.event
+    def set_tab(self, tab: str):
+        if tab not in TABS or not self.allowed:
+            return None
+        self.tab = tab
+        return _section_loader(tab)
+
+    @rx.event
+    async def refresh_overview(self):
+        """After a change: the counts on the tabs follow."""
+        try:
+            with session_scope() as session:
+                actor = await acting_user(self, session, _now())
+                self.overview = _overview(platform.platform_overview(session, actor=actor))
+        except BiltenError:
+            return AdminState.load  # no longer an admin: the guard decides what to show
+
+
+def _overview(overview: PlatformOverview) -> OverviewView:
+    return OverviewView(**overview.model_dump())
+
+
+def _section_loader(tab: str):  # noqa: ANN202 - an event handler or None
+    return {
+        "users": AdminUsersState.load,
+        "organizations": AdminOrganizationsState.load,
+        "events": AdminEventsState.load,
+        "changes": AdminChangesState.load,
+    }.get(tab)
+
+
+# ---------------------------------------------------------------------------------------------
+# Users: search, filters, role, disable and enable
+
+
+@dataclasses.dataclass(frozen=True)
+class UserView:
+    id: str
+    email: str
+    full_name: str
+    role: str
+    active: bool
+    joined: str
+    is_self: bool
+
+
+@private_state
+class AdminUsersState(rx.State):
+    loaded: bool = False
+    search: str = ""
+    role_filter: str = ALL
+    active_filter: str = ALL
+    offset: int = 0
+    total: int = 0
+    confirm_open: bool = False
+    confirm_disable: bool = True  # the dialog asks to disable (True) or to enable (False)
+    confirm_text: str = ""
+    _confirm_user_id: str = ""
+    _rows: list[AdminUser] = []
+
+    @rx.var
+    async def users(self) -> list[UserView]:
+        locale = (await self.get_state(LocaleState)).lang
+        me = (await self.get_state(AuthState))._user_id
+        return [
+            UserView(
+                id=str(row.id),
+                email=row.email,
+                full_name=row.full_name,
+                role=str(row.role),
+                active=row.is_active,
+                joined=format_datetime(row.created_at, TIMEZONE, locale),
+                is_self=str(row.id) == me,
+            )
+            for row in self._rows
+        ]
+
+    @rx.var
+    def has_users(self) -> bool:
+        return bool(self._rows)
+
+    @rx.var
+    async def range_text(self) -> str:
+        locale = (await self.get_state(LocaleState)).lang
+        return _range_text(locale, self.offset, len(self._rows), self.total)
+
+    @rx.var
+    def has_previous(self) -> bool:
+        return self.offset > 0
+
+    @rx.var
+    def has_next(self) -> bool:
+        return self.offset + len(self._rows) < self.total
+
+    @rx.event
+    async def load(self):
+        """When the Users tab opens, and after each search, filter or page change."""
+        self.loaded = False
+        locale = await current_locale(self)
+        try:
+            with session_scope() as session:
+                actor = await acting_user(self, session, _now())
+                page = users.search_users(
+                    session,
+                    actor=actor,
+                    search=self.search,
+                    role=None if self.role_filter == ALL else self.role_filter,
+                    active=None if self.active_filter == ALL else self.active_filter == "active",
+                    limit=PAGE_SIZE,
+                    offset=self.offset,
+                )
+        except BiltenError as exc:
+            self._rows = []
+            self.total = 0
+            self.loaded = True
+            return rx.toast.error(error_text(exc, locale))
+        self._rows = page.items
+        self.total = page.total
         self.loaded = True
         return None
 
     @rx.event
-    async def run_search(self, form_data: dict[str, str]):
-        self.search = (form_data.get("search") or "")[:200]
-        locale = await current_locale(self)
-        try:
-            with session_scope() as session:
-                actor = await acting_user(self, session, datetime.now(UTC))
-                self.users = _rows(list_users(session, actor=actor, search=self.search))
-        except BiltenError as exc:
-            return rx.toast.error(error_text(exc, locale))
+    def run_search(self, form_data: dict[str, str]):
+        self.search = (form_data.get("search") or "").strip()[:MAX_SEARCH]
+        self.offset = 0
+        return AdminUsersState.load
+
+    @rx.event
+    def set_role_filter(self, role: str):
+        self.role_filter = role if role in ROLES else ALL
+        self.offset = 0
+        return AdminUsersState.load
+
+    @rx.event
+    def set_active_filter(self, value: str):
+        self.active_filter = value if value in ACTIVE_FILTERS else ALL
+        self.offset = 0
+        return AdminUsersState.load
+
+    @rx.event
+    def next_page(self):
+        if self.offset + len(self._rows) < self.total:
+            self.offset += PAGE_SIZE
+            return AdminUsersState.load
+        return None
+
+    @rx.event
+    def previous_page(self):
+        if self.offset > 0:
+            self.offset = max(self.offset - PAGE_SIZE, 0)
+            return AdminUsersState.load
         return None
 
     @rx.event
     async def change_role(self, user_id: str, role: str):
         locale = await current_locale(self)
+        wanted = _parse_uuid(user_id)
+        if wanted is None:
+            return rx.toast.error(translate("error.not_found", locale))
         try:
             with session_scope() as session:
-                actor = await acting_user(self, session, datetime.now(UTC))
-                changed = set_user_role(
-                    session, actor=actor, user_id=uuid.UUID(user_id), role=role, now=datetime.now(UTC)
-                )
-        except ValueError:
-            return rx.toast.error(translate("error.not_found", locale))
+                actor = await acting_user(self, session, _now())
+                changed = users.set_user_role(session, actor=actor, user_id=wanted, role=role, now=_now())
+                me = actor.id if actor else None
         except BiltenError as exc:
             # Show the unchanged role again: the select already moved in the browser.
-            self.users = list(self.users)
+            self._rows = list(self._rows)
             return rx.toast.error(error_text(exc, locale))
-        self.users = [
-            dataclasses.replace(row, role=str(changed.role)) if row.id == user_id else row for row in self.users
-        ]
+        self._replace_row(changed)
         role_name = translate(f"role.{changed.role}", locale)
-        return rx.toast.success(translate("admin.role_changed", locale, email=changed.email, role=role_name))
+        toast = rx.toast.success(translate("admin.role_changed", locale, email=changed.email, role=role_name))
+        if changed.id == me:
+            return [toast, AdminState.load]  # an admin who stepped down loses this page at once
+        return [toast, AdminState.refresh_overview]
+
+    @rx.event
+    async def ask_toggle(self, user_id: str):
+        """Open the confirmation to disable (or enable) one user of the list."""
+        row = next((r for r in self._rows if str(r.id) == user_id), None)
+        if row is None:
+            return
+        locale = await current_locale(self)
+        self._confirm_user_id = user_id
+        self.confirm_disable = row.is_active
+        key = "admin.confirm_disable_text" if row.is_active else "admin.confirm_enable_text"
+        self.confirm_text = translate(key, locale, email=row.email)
+        self.confirm_open = True
+
+    @rx.event
+    def set_confirm_open(self, is_open: bool):
+        self.confirm_open = is_open
+        if not is_open:
+            self._confirm_user_id = ""
+
+    @rx.event
+    async def confirm_toggle(self):
+        locale = await current_locale(self)
+        user_id = _parse_uuid(self._confirm_user_id)
+        disable = self.confirm_disable
+        self.confirm_open = False
+        self._confirm_user_id = ""
+        if user_id is None:
+            return None
+        change = users.disable_user if disable else users.enable_user
+        try:
+            with session_scope() as session:
+                actor = await acting_user(self, session, _now())
+                changed = change(session, actor=actor, user_id=user_id, now=_now())
+        except BiltenError as exc:
+            return rx.toast.error(error_text(exc, locale))
+        self._replace_row(changed)
+        key = "admin.user_disabled" if disable else "admin.user_enabled"
+        return [rx.toast.success(translate(key, locale, email=changed.email)), AdminState.refresh_overview]
+
+    def _replace_row(self, changed: AdminUser) -> None:
+        self._rows = [changed if row.id == changed.id else row for row in self._rows]
 
 
-def _rows(users: list) -> list[UserRow]:
-    return [UserRow(id=str(u.id), email=u.email, full_name=u.full_name, role=str(u.role)) for u in users]
+# ---------------------------------------------------------------------------------------------
+# Organizations
+
+
+@dataclasses.dataclass(frozen=True)
+class OrganizationView:
+    id: str
+    name: str
+    slug: str
+    members: int
+    events: int
+    owners: str
+    created: str
+
+
+@private_state
+class AdminOrganizationsState(rx.State):
+    loaded: bool = False
+    search: str = ""
+    offset: int = 0
+    total: int = 0
+    _rows: list[AdminOrganization] = []
+
+    @rx.var
+    async def organizations(self) -> list[OrganizationView]:
+        locale = (await self.get_state(LocaleState)).lang
+        return [
+            OrganizationView(
+                id=str(row.id),
+                name=row.name,
+                slug=row.slug,
+                members=row.members,
+                events=row.events,
+                owners=", ".join(row.owners) or "—",
+                created=format_datetime(row.created_at, TIMEZONE, locale),
+            )
+            for row in self._rows
+        ]
+
+    @rx.var
+    def has_organizations(self) -> bool:
+        return bool(self._rows)
+
+    @rx.var
+    async def range_text(self) -> str:
+        locale = (await self.get_state(LocaleState)).lang
+        return _range_text(locale, self.offset, len(self._rows), self.total)
+
+    @rx.var
+    def has_previous(self) -> bool:
+        return self.offset > 0
+
+    @rx.var
+    def has_next(self) -> bool:
+        return self.offset + len(self._rows) < self.total
+
+    @rx.event
+    async def load(self):
+        self.loaded = False
+        locale = await current_locale(self)
+        try:
+            with session_scope() as session:
+                actor = await acting_user(self, session, _now())
+                page = platform.list_organizations(
+                    session, actor=actor, search=self.search, limit=PAGE_SIZE, offset=self.offset
+                )
+        except BiltenError as exc:
+            self._rows = []
+            self.total = 0
+            self.loaded = True
+            return rx.toast.error(error_text(exc, locale))
+        self._rows = page.items
+        self.total = page.total
+        self.loaded = True
+        return None
+
+    @rx.event
+    def run_search(self, form_data: dict[str, str]):
+        self.search = (form_data.get("search") or "").strip()[:MAX_SEARCH]
+        self.offset = 0
+        return AdminOrganizationsState.load
+
+    @rx.event
+    def next_page(self):
+        if self.offset + len(self._rows) < self.total:
+            self.offset += PAGE_SIZE
+            return AdminOrganizationsState.load
+        return None
+
+    @rx.event
+    def previous_page(self):
+        if self.offset > 0:
+            self.offset = max(self.offset - PAGE_SIZE, 0)
+            return AdminOrganizationsState.load
+        return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Events of every organization
+
+
+@dataclasses.dataclass(frozen=True)
+class EventView:
+    id: str
+    title: str
+    status: str
+    status_label: str
+    organization_name: str
+    starts: str
+    sold: str
+    office_url: str
+
+
+@private_state
+class AdminEventsState(rx.State):
+    loaded: bool = False
+    search: str = ""
+    status_filter: str = ALL
+    offset: int = 0
+    total: int = 0
+    _rows: list[AdminEvent] = []
+
+    @rx.var
+    async def events(self) -> list[EventView]:
+        locale = (await self.get_state(LocaleState)).lang
+        return [
+            EventView(
+                id=str(row.id),
+                title=row.title,
+                status=str(row.status),
+                status_label=translate(f"status.{row.status}", locale),
+                organization_name=row.organization_name,
+                starts=format_datetime(row.starts_at, row.timezone, locale),
+                sold=f"{row.sold} / {row.capacity}",
+                office_url=routes.organizer_event_url(row.id),
+            )
+            for row in self._rows
+        ]
+
+    @rx.var
+    def has_events(self) -> bool:
+        return bool(self._rows)
+
+    @rx.var
+    async def range_text(self) -> str:
+        locale = (await self.get_state(LocaleState)).lang
+        return _range_text(locale, self.offset, len(self._rows), self.total)
+
+    @rx.var
+    def has_previous(self) -> bool:
+        return self.offset > 0
+
+    @rx.var
+    def has_next(self) -> bool:
+        return self.offset + len(self._rows) < self.total
+
+    @rx.event
+    async def load(self):
+        self.loaded = False
+        locale = await current_locale(self)
+        try:
+            with session_scope() as session:
+                actor = await acting_user(self, session, _now())
+                page = platform.list_all_events(
+                    session,
+                    actor=actor,
+                    search=self.search,
+                    status=None if self.status_filter == ALL else self.status_filter,
+                    limit=PAGE_SIZE,
+                    offset=self.offset,
+                )
+        except BiltenError as exc:
+            self._rows = []
+            self.total = 0
+            self.loaded = True
+            return rx.toast.error(error_text(exc, locale))
+        self._rows = page.items
+        self.total = page.total
+        self.loaded = True
+        return None
+
+    @rx.event
+    def run_search(self, form_data: dict[str, str]):
+        self.search = (form_data.get("search") or "").strip()[:MAX_SEARCH]
+        self.offset = 0
+        return AdminEventsState.load
+
+    @rx.event
+    def set_status_filter(self, status: str):
+        self.status_filter = status if status in EVENT_STATUSES else ALL
+        self.offset = 0
+        return AdminEventsState.load
+
+    @rx.event
+    def next_page(self):
+        if self.offset + len(self._rows) < self.total:
+            self.offset += PAGE_SIZE
+            return AdminEventsState.load
+        return None
+
+    @rx.event
+    def previous_page(self):
+        if self.offset > 0:
+            self.offset = max(self.offset - PAGE_SIZE, 0)
+            return AdminEventsState.load
+        return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Recent changes made through the admin area
+
+
+@dataclasses.dataclass(frozen=True)
+class ChangeView:
+    id: str
+    when: str
+    action: str
+    text: str
+
+
+@private_state
+class AdminChangesState(rx.State):
+    loaded: bool = False
+    _rows: list[AdminChange] = []
+
+    @rx.var
+    async def changes(self) -> list[ChangeView]:
+        locale = (await self.get_state(LocaleState)).lang
+        return [
+            ChangeView(
+                id=str(row.id),
+                when=format_datetime(row.created_at, TIMEZONE, locale),
+                action=row.action,
+                text=_change_text(row, locale),
+            )
+            for row in self._rows
+        ]
+
+    @rx.var
+    def has_changes(self) -> bool:
+        return bool(self._rows)
+
+    @rx.event
+    async def load(self):
+        self.loaded = False
+        locale = await current_locale(self)
+        try:
+            with session_scope() as session:
+                actor = await acting_user(self, session, _now())
+                self._rows = platform.recent_admin_changes(session, actor=actor)
+        except BiltenError as exc:
+            self._rows = []
+            self.loaded = True
+            return rx.toast.error(error_text(exc, locale))
+        self.loaded = True
+        return None
+
+
+def _change_text(change: AdminChange, locale: str) -> str:
+    """One sentence per change, e.g. "admin@x changed the role of y@x from Attendee to Organizer"."""
+    params: dict[str, object] = {"actor": change.actor_email or "—", "target": change.target}
+    if change.action == "user.role_changed":
+        params["old"] = translate(f"role.{change.data.get('from', '')}", locale)
+        params["new"] = translate(f"role.{change.data.get('to', '')}", locale)
+    return translate(f"admin.change.{change.action}", locale, **params)
+
+
+SECTION_STATES: tuple[type[rx.State], ...] = (
+    AdminUsersState,
+    AdminOrganizationsState,
+    AdminEventsState,
+    AdminChangesState,
+)

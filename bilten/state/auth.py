@@ -71,6 +71,8 @@ class AuthState(rx.State):
 
     login_error: str = ""
     register_error: str = ""
+    # The register form's "I organize events" choice: it asks for the organization's name too.
+    register_organizing: bool = False
     password_error: str = ""
 
     # -- helpers (not events) -------------------------------------------------------------
@@ -158,9 +160,14 @@ class AuthState(rx.State):
         ]
 
     @rx.event
+    def set_register_organizing(self, organizing: bool):
+        self.register_organizing = bool(organizing)
+
+    @rx.event
     async def register(self, form_data: dict[str, str]):
         locale = await current_locale(self)
         self.register_error = ""
+        organization_name = form_data.get("organization_name", "") if self.register_organizing else None
         password = form_data.get("password", "")
         if password != form_data.get("password_confirm", ""):
             self.register_error = translate("error.passwords_differ", locale)
@@ -175,6 +182,7 @@ class AuthState(rx.State):
                     full_name=form_data.get("full_name", ""),
                     locale=locale,
                     now=now,
+                    organization_name=organization_name,
                 )
                 user, token = accounts.log_in_web(
                     session, email=user.email, password=password, now=now, user_agent=self.router.headers.user_agent
@@ -184,7 +192,10 @@ class AuthState(rx.State):
             self.register_error = error_text(exc, locale)
             return None
         self.session_token = token
-        return [rx.toast.success(translate("register.welcome", locale)), rx.redirect(routes.ACCOUNT, replace=True)]
+        # Back where they came from (e.g. an invitation), else to what they signed up for.
+        default = routes.ORGANIZER if organization_name is not None else routes.ACCOUNT
+        target = routes.safe_next(self.router.url.query_parameters.get(routes.NEXT_PARAM), default=default)
+        return [rx.toast.success(translate("register.welcome", locale)), rx.redirect(target, replace=True)]
 
     @rx.event
     async def logout(self):

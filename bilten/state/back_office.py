@@ -1,9 +1,14 @@
-"""One event's back office (`/organizer/events/[event_id]`): sales, orders, check-in and staff.
+"""One event's back office (`/organizer/events/[event_id]`): live dashboard, orders, check-in,
+staff and exports.
 
-Four states, one per section, so an action on one section only loads and saves that section's
-data. `BackOfficeState` holds the guard's verdict and the sales figures; the other sections load
-when their tab opens. Two per-tab background loops (chained from on_load, cancelled by Reflex
-when the tab goes away) keep the sales figures and the check-in counters live.
+Owners, managers and viewers of the event's organization (and admins) open it
+(`Permission.EVENT_VIEW`); only owners, managers and admins act on it (`EVENT_MANAGE`: cancel and
+refund, resend tickets, manual check-in, staff). Viewers get the same figures and lists without
+the buttons, and the services refuse the actions anyway.
+
+One state per section, so an action on one section only loads and saves that section's data.
+`BackOfficeState` holds the guard's verdict and the dashboard's figures, kept live by a per-tab
+background loop chained from on_load (Reflex cancels it when the tab goes away).
 """
 
 from __future__ import annotations
@@ -16,32 +21,39 @@ from datetime import UTC, datetime
 
 import reflex as rx
 
-from bilten import live, routes
+from bilten import export_jobs, live, routes
 from bilten.db import session_scope
-from bilten.i18n import format_datetime, format_money, translate
-from bilten.models import CheckInResult, EventStatus, OrderStatus, TicketStatus
-from bilten.services import checkins
+from bilten.i18n import catalog, format_datetime, format_money, translate
+from bilten.models import CheckInResult, EventStatus, ExportStatus, OrderStatus, TicketStatus, User
+from bilten.services import checkins, event_orders, exports, reports
 from bilten.services import orders as order_service
 from bilten.services import staff as staff_service
-from bilten.services.access import Permission
-from bilten.services.checkins import AttendeeRow
+from bilten.services.access import Permission, is_allowed
 from bilten.services.errors import BiltenError, NotFound
-from bilten.services.event_orders import (
-    EventOrderRow,
-    SalesSummary,
-    event_sales_summary,
-    export_attendees_csv,
-    list_event_orders,
-)
+from bilten.services.event_orders import AttendeeRow, EventOrderRow, OrderDetail
+from bilten.services.exports import ExportView
+from bilten.services.reports import EventStats
 from bilten.services.staff import StaffRow
-from bilten.state.auth import acting_user, error_text, guard, private_state
+from bilten.state.auth import AuthState, acting_user, error_text, guard, private_state
+from bilten.state.dashboard import (
+    ACCESS_RECHECK_SECONDS,
+    chart_points,
+    gate_label,
+    money_text,
+    next_change,
+    percent,
+    shared_figures,
+)
 from bilten.state.i18n import LocaleState, current_locale
 
-TABS = ("sales", "orders", "checkin", "staff")
+TABS = ("sales", "orders", "checkin", "staff", "exports")
+MANAGER_TABS = frozenset({"staff"})  # viewers do not see who scans at the door
 ALL_STATUSES = "all"  # a select item cannot have an empty value
 ORDER_STATUSES = [status.value for status in OrderStatus]
-SALES_REFRESH_SECONDS = 1.0  # re-read the figures at most once a second, however busy the sale
-MANUAL_GATE = "manual"  # the gate `checkins.check_in_manually` records
+EXPORT_KINDS = ("attendees", "orders")
+EXPORT_FORMATS = ("csv", "xlsx")
+PAGE_SIZE = 25
+EXPORT_POLL_SECONDS = 2.0  # progress is pushed; this re-read only covers a lost message
 
 
 def _now() -> datetime:
@@ -56,21 +68,19 @@ def _parse_uuid(value: str) -> uuid.UUID | None:
 
 
 def _route_event_id(state: rx.State) -> uuid.UUID:
-    """The event named by the URL (services check the user may manage it)."""
+    """The event named by the URL (services check the user may see or manage it)."""
     event_id = _parse_uuid(state.event_id)
     if event_id is None:
         raise NotFound()
     return event_id
 
 
-def _drain(queue: asyncio.Queue) -> None:
-    """Drop the messages that piled up: the next read covers them all."""
-    while not queue.empty():
-        queue.get_nowait()
+def _money(amount_minor: int, currency: str, locale: str) -> str:
+    return format_money(amount_minor, currency, locale)
 
 
-def _percent(part: int, whole: int) -> int:
-    return min(100, round(100 * part / whole)) if whole else 0
+def _short(value: object) -> str:
+    return str(value)[:8].upper()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -111,6 +121,11 @@ class SalesTotalsView:
     revenue: str = ""
     percent: int = 0
     capacity_note: str = ""
+    paid_orders: int = 0
+    checked_in: int = 0
+    expected: int = 0
+    checked_in_percent: int = 0
+    checked_in_note: str = ""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -129,8 +144,62 @@ class OrderView:
 
 
 @dataclasses.dataclass(frozen=True)
+class DetailLineView:
+    name: str
+    quantity: int
+    unit_price: str
+    total: str
+
+
+@dataclasses.dataclass(frozen=True)
+class DetailTicketView:
+    id: str
+    short_id: str
+    ticket_type: str
+    holder: str
+    status: str
+    status_label: str
+    checked_in: str
+
+
+@dataclasses.dataclass(frozen=True)
+class DetailPaymentView:
+    provider: str
+    status: str
+    amount: str
+    refunded: str
+    created: str
+
+
+@dataclasses.dataclass(frozen=True)
+class HistoryView:
+    when: str
+    action: str
+    label: str
+    actor: str
+
+
+@dataclasses.dataclass(frozen=True)
+class OrderDetailView:
+    id: str = ""
+    short_id: str = ""
+    status: str = ""
+    status_label: str = ""
+    buyer_name: str = ""
+    buyer_email: str = ""
+    buyer_phone: str = ""
+    created: str = ""
+    paid: str = ""
+    total: str = ""
+    cancellable: bool = False
+    refund: bool = False
+    resendable: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
 class AttendeeView:
     ticket_id: str
+    short_id: str
     holder: str
     buyer_email: str
     ticket_type: str
@@ -159,18 +228,29 @@ class StaffView:
     gate: str
 
 
-def _gate_label(gate: str, locale: str) -> str:
-    if gate == MANUAL_GATE:
-        return translate("office.gate_manual", locale)
-    return gate or translate("office.gate_none", locale)
+@dataclasses.dataclass(frozen=True)
+class ExportRowView:
+    id: str
+    kind: str
+    file_format: str
+    created: str
+    status: str
+    status_label: str
+    percent: int
+    progress: str
+    active: bool
+    done: bool
+    download_url: str
+    error: str
 
 
-def _money(amount_minor: int, currency: str, locale: str) -> str:
-    return format_money(amount_minor, currency, locale)
+def _history_label(action: str, locale: str) -> str:
+    key = f"history.{action}"
+    return translate(key, locale) if key in catalog("en") else action
 
 
 # ---------------------------------------------------------------------------------------------
-# The page: guard, event header, sales, export
+# The page: guard, event header, live dashboard
 
 
 @private_state
@@ -181,36 +261,37 @@ class BackOfficeState(rx.State):
     not_found: bool = False
     tab: str = "sales"
     timezone: str = "UTC"
+    can_manage: bool = False  # owner, manager, admin: the action buttons show
     _event_id: str = ""
     _shown_event_id: str = ""  # the event the section states hold rows of (reset when it changes)
-    _summary: SalesSummary | None = None
+    _stats: EventStats | None = None
 
     @rx.var
     async def event(self) -> OfficeEventView:
-        summary = self._summary
-        if summary is None:
+        stats = self._stats
+        if stats is None:
             return OfficeEventView()
         locale = (await self.get_state(LocaleState)).lang
         return OfficeEventView(
-            title=summary.title,
-            when=format_datetime(summary.starts_at, summary.timezone, locale),
-            place=", ".join(part for part in (summary.venue_name, summary.city) if part),
-            status=str(summary.status),
-            status_label=translate(f"status.{summary.status}", locale),
-            timezone_note=translate("event.timezone_note", locale, timezone=summary.timezone),
-            public_url=routes.event_url(summary.event_id),
-            is_public=summary.status != EventStatus.DRAFT,
+            title=stats.title,
+            when=format_datetime(stats.starts_at, stats.timezone, locale),
+            place=", ".join(part for part in (stats.venue_name, stats.city) if part),
+            status=str(stats.status),
+            status_label=translate(f"status.{stats.status}", locale),
+            timezone_note=translate("event.timezone_note", locale, timezone=stats.timezone),
+            public_url=routes.event_url(stats.event_id),
+            is_public=stats.status != EventStatus.DRAFT,
         )
 
     @rx.var
     def ready(self) -> bool:
         """The guard let this user in and the event was read."""
-        return self._summary is not None
+        return self._stats is not None
 
     @rx.var
     async def sales_rows(self) -> list[SalesRowView]:
-        summary = self._summary
-        if summary is None:
+        stats = self._stats
+        if stats is None:
             return []
         locale = (await self.get_state(LocaleState)).lang
         return [
@@ -224,127 +305,145 @@ class BackOfficeState(rx.State):
                 ),
                 sold=row.sold,
                 held=row.held,
-                available=row.available,
+                available=row.remaining,
                 capacity=row.capacity,
                 revenue=_money(row.revenue_minor, row.currency, locale),
-                percent=_percent(row.sold, row.capacity),
+                percent=percent(row.sold, row.capacity),
             )
-            for row in summary.ticket_types
+            for row in stats.ticket_types
         ]
 
     @rx.var
     async def sales_totals(self) -> SalesTotalsView:
-        summary = self._summary
-        if summary is None:
+        stats = self._stats
+        if stats is None:
             return SalesTotalsView()
         locale = (await self.get_state(LocaleState)).lang
-        revenue = " + ".join(_money(amount, currency, locale) for currency, amount in summary.revenue.items())
         return SalesTotalsView(
-            sold=summary.sold,
-            held=summary.held,
-            available=summary.available,
-            capacity=summary.capacity,
-            revenue=revenue or "—",
-            percent=_percent(summary.sold, summary.capacity),
-            capacity_note=translate("office.of_capacity", locale, capacity=summary.capacity),
+            sold=stats.sold,
+            held=stats.held,
+            available=stats.remaining,
+            capacity=stats.capacity,
+            revenue=money_text(stats.revenue, locale),
+            percent=percent(stats.sold, stats.capacity),
+            capacity_note=translate("office.of_capacity", locale, capacity=stats.capacity),
+            paid_orders=stats.paid_orders,
+            checked_in=stats.checked_in,
+            expected=stats.expected,
+            checked_in_percent=percent(stats.checked_in, stats.expected),
+            checked_in_note=translate("dashboard.of_expected", locale, expected=stats.expected),
         )
+
+    @rx.var
+    def sales_chart(self) -> list[dict[str, str | int]]:
+        stats = self._stats
+        return chart_points(stats.sales_over_time, stats.bucket) if stats else []
+
+    @rx.var
+    def chart_per_hour(self) -> bool:
+        return self._stats is not None and self._stats.bucket == reports.HOUR
+
+    @rx.var
+    async def gates(self) -> list[GateView]:
+        stats = self._stats
+        if stats is None:
+            return []
+        locale = (await self.get_state(LocaleState)).lang
+        return [GateView(gate=gate_label(g.gate, locale), checked_in=g.checked_in) for g in stats.by_gate]
 
     @rx.event
     async def load(self):
-        """on_load: organizers of this event's organization and admins (Permission.EVENT_MANAGE)."""
+        """on_load: the event's team (owner, manager, viewer) and admins (Permission.EVENT_VIEW)."""
         self.loaded = False
         self.not_found = False
         event_id = _parse_uuid(self.event_id)  # the dynamic route argument
         if self._shown_event_id != str(event_id):
-            for section in (OfficeOrdersState, OfficeCheckinState, OfficeStaffState):
+            for section in (OfficeOrdersState, OfficeCheckinState, OfficeStaffState, OfficeExportsState):
                 (await self.get_state(section)).reset()  # another event's rows must not show here
             self._shown_event_id = str(event_id)
         self._event_id = ""
-        self._summary = None
+        self._stats = None
+        self.can_manage = False
         try:
             if event_id is None:
                 raise NotFound()
             with session_scope() as session:
-                access = await guard(self, session, Permission.EVENT_MANAGE, now=_now(), event_id=event_id)
+                access = await guard(self, session, Permission.EVENT_VIEW, now=_now(), event_id=event_id)
                 if access.user is None:
                     self.loaded = True
                     return access.redirect
-                self._summary = event_sales_summary(session, actor=access.user, event_id=event_id)
+                self._stats = reports.event_stats(session, actor=access.user, event_id=event_id, now=_now())
+                self.can_manage = is_allowed(session, access.user, Permission.EVENT_MANAGE, event_id=event_id)
         except NotFound:
             self.not_found = True
             self.loaded = True
             return None
         self._event_id = str(event_id)
-        self.timezone = self._summary.timezone
+        self.timezone = self._stats.timezone
         requested = self.router.url.query_parameters.get("tab", "sales")
-        self.tab = requested if requested in TABS else "sales"
+        allowed = requested in TABS and (self.can_manage or requested not in MANAGER_TABS)
+        self.tab = requested if allowed else "sales"
         self.loaded = True
-        # The live loops start only now that the guard let the user in. Chained from this on_load
-        # handler they belong to the page-load chain: Reflex cancels them when the tab navigates
-        # away, closes or drops its connection (a background event listed in on_load itself would
-        # start at once, before this handler finished).
+        # The live loop starts only now that the guard let the user in. Chained from this on_load
+        # handler it belongs to the page-load chain: Reflex cancels it when the tab navigates away,
+        # closes or drops its connection (a background event listed in on_load itself would start
+        # at once, before this handler finished).
         loader = _section_loader(self.tab)
-        return [*([loader] if loader else []), BackOfficeState.watch_sales, OfficeCheckinState.watch_checkins]
+        return [*([loader] if loader else []), BackOfficeState.watch_dashboard]
 
     @rx.event
     def set_tab(self, tab: str):
-        if tab not in TABS or not self._event_id:
+        if tab not in TABS or not self._event_id or (tab in MANAGER_TABS and not self.can_manage):
             return None
         self.tab = tab
         return _section_loader(tab)
 
-    @rx.event
-    async def export_attendees(self):
-        """The attendee list as a CSV file, straight to the browser (it has no API token)."""
-        locale = await current_locale(self)
-        event_id = _parse_uuid(self._event_id)
-        if event_id is None:
-            return rx.toast.error(translate("error.forbidden", locale))
-        try:
-            with session_scope() as session:
-                actor = await acting_user(self, session, _now())
-                data = export_attendees_csv(session, actor=actor, event_id=event_id)
-        except BiltenError as exc:
-            return rx.toast.error(error_text(exc, locale))
-        filename = f"attendees-{_now():%Y-%m-%d}-{str(event_id)[:8]}.csv"
-        # A byte order mark: spreadsheet programs then read the file as UTF-8 (Arabic names).
-        return rx.download(data="\ufeff" + data, filename=filename, mime_type="text/csv;charset=utf-8")
-
     @rx.event(background=True)
-    async def watch_sales(self):
-        """on_load: re-read the figures when seats change (`live.inventory_channel`), at most once
-        a second. Subscribes first, then reads, so no change falls between the two."""
+    async def watch_dashboard(self):
+        """on_load: re-read the figures after each sale, expiry, cancellation (`inventory_channel`)
+        and scan (`checkins_channel`) of this event: at most twice a second, shared by the tabs
+        of this process (see `bilten.state.dashboard`). Subscribes first, then reads, so no change
+        falls between the two."""
         async with self:
             event_id = self._event_id
+            auth_user = await acting_user_id(self)
         if not event_id:
             return
-        async with live.subscription(live.inventory_channel(event_id)) as queue:
-            if not await self._refresh_sales(event_id):
-                return
-            last = time.monotonic()
+        event_uuid = uuid.UUID(event_id)
+        channels = (live.inventory_channel(event_id), live.checkins_channel(event_id))
+        async with live.subscription(*channels) as queue:
+            fresh_after = time.monotonic()
+            checked_access = fresh_after
             while True:
-                await queue.get()
-                pause = last + SALES_REFRESH_SECONDS - time.monotonic()
-                if pause > 0:
-                    await asyncio.sleep(pause)
-                _drain(queue)
-                if not await self._refresh_sales(event_id):
-                    return
-                last = time.monotonic()
+                stats = await shared_figures.get(
+                    f"event:{event_id}", lambda: _read_event_stats(event_uuid), fresh_after=fresh_after
+                )
+                async with self:
+                    if self._event_id != event_id:
+                        return  # the tab moved on to another event
+                    self._stats = stats
+                fresh_after = await next_change(queue, last_refresh=time.monotonic())
+                if time.monotonic() - checked_access > ACCESS_RECHECK_SECONDS:
+                    if not await asyncio.to_thread(_may_view, auth_user, event_uuid):
+                        return
+                    checked_access = time.monotonic()
 
-    async def _refresh_sales(self, event_id: str) -> bool:
-        """Re-read the summary for this tab's user; False when the tab no longer shows that event
-        or the user lost access (the loop then ends)."""
-        async with self:
-            if self._event_id != event_id:
-                return False
-            try:
-                with session_scope() as session:
-                    actor = await acting_user(self, session, _now())
-                    self._summary = event_sales_summary(session, actor=actor, event_id=uuid.UUID(event_id))
-            except BiltenError:
-                return False
-        return True
+
+async def acting_user_id(state: rx.State) -> str:
+    """The signed-in user's id, for a background loop that re-checks access without the cookie."""
+    return (await state.get_state(AuthState))._user_id
+
+
+def _read_event_stats(event_id: uuid.UUID) -> EventStats:
+    with session_scope() as session:
+        return reports.compute_event_stats(session, event_id, now=_now())
+
+
+def _may_view(user_id: str, event_id: uuid.UUID) -> bool:
+    """Still on the team (a loop outlives a role change only by ACCESS_RECHECK_SECONDS)."""
+    with session_scope() as session:
+        user = session.get(User, uuid.UUID(user_id)) if user_id else None
+        return is_allowed(session, user, Permission.EVENT_VIEW, event_id=event_id)
 
 
 def _section_loader(tab: str):  # noqa: ANN202 - an event handler or None
@@ -352,11 +451,12 @@ def _section_loader(tab: str):  # noqa: ANN202 - an event handler or None
         "orders": OfficeOrdersState.load,
         "checkin": OfficeCheckinState.load,
         "staff": OfficeStaffState.load,
+        "exports": OfficeExportsState.load,
     }.get(tab)
 
 
 # ---------------------------------------------------------------------------------------------
-# Orders: search, filter, cancel (and refund) behind a confirmation
+# Orders: search, pages, details with history, resend, cancel (and refund) behind a confirmation
 
 
 @private_state
@@ -364,7 +464,14 @@ class OfficeOrdersState(rx.State):
     loaded: bool = False
     search: str = ""
     status_filter: str = ALL_STATUSES
+    page: int = 1
+    pages: int = 1
+    total: int = 0
     _rows: list[EventOrderRow] = []
+
+    # The order open in the details dialog.
+    detail_open: bool = False
+    _detail: OrderDetail | None = None
 
     # The confirmation dialog: which order, and what cancelling it does.
     confirm_open: bool = False
@@ -376,60 +483,230 @@ class OfficeOrdersState(rx.State):
     async def orders(self) -> list[OrderView]:
         office = await self.get_state(BackOfficeState)
         locale = (await self.get_state(LocaleState)).lang
-        return [
-            OrderView(
-                id=str(row.id),
-                short_id=str(row.id)[:8].upper(),
-                created=format_datetime(row.created_at, office.timezone, locale),
-                buyer_email=row.buyer_email,
-                buyer_name=row.buyer_name,
-                status=str(row.status),
-                status_label=translate(f"office.order_status.{row.status}", locale),
-                total=_money(row.total_minor, row.currency, locale),
-                tickets=row.ticket_count,
-                cancellable=row.cancellable,
-                refund=row.refund_on_cancel,
-            )
-            for row in self._rows
-        ]
+        return [self._order_view(row, office.timezone, locale) for row in self._rows]
+
+    @staticmethod
+    def _order_view(row: EventOrderRow, timezone: str, locale: str) -> OrderView:
+        return OrderView(
+            id=str(row.id),
+            short_id=_short(row.id),
+            created=format_datetime(row.created_at, timezone, locale),
+            buyer_email=row.buyer_email,
+            buyer_name=row.buyer_name,
+            status=str(row.status),
+            status_label=translate(f"office.order_status.{row.status}", locale),
+            total=_money(row.total_minor, row.currency, locale),
+            tickets=row.ticket_count,
+            cancellable=row.cancellable,
+            refund=row.refund_on_cancel,
+        )
 
     @rx.var
     def has_orders(self) -> bool:
         return bool(self._rows)
 
+    @rx.var
+    async def page_text(self) -> str:
+        locale = (await self.get_state(LocaleState)).lang
+        return translate("office.page_of", locale, page=self.page, pages=self.pages, total=self.total)
+
+    @rx.var
+    async def detail(self) -> OrderDetailView:
+        detail = self._detail
+        if detail is None:
+            return OrderDetailView()
+        office = await self.get_state(BackOfficeState)
+        locale = (await self.get_state(LocaleState)).lang
+        row = detail.order
+        return OrderDetailView(
+            id=str(row.id),
+            short_id=_short(row.id),
+            status=str(row.status),
+            status_label=translate(f"office.order_status.{row.status}", locale),
+            buyer_name=row.buyer_name,
+            buyer_email=row.buyer_email,
+            buyer_phone=detail.buyer_phone,
+            created=format_datetime(row.created_at, office.timezone, locale),
+            paid=format_datetime(detail.paid_at, office.timezone, locale) if detail.paid_at else "—",
+            total=_money(row.total_minor, row.currency, locale),
+            cancellable=row.cancellable,
+            refund=row.refund_on_cancel,
+            resendable=row.status == OrderStatus.PAID,
+        )
+
+    @rx.var
+    async def detail_lines(self) -> list[DetailLineView]:
+        detail = self._detail
+        if detail is None:
+            return []
+        locale = (await self.get_state(LocaleState)).lang
+        currency = detail.order.currency
+        return [
+            DetailLineView(
+                name=line.ticket_type,
+                quantity=line.quantity,
+                unit_price=_money(line.unit_price_minor, currency, locale),
+                total=_money(line.line_total_minor, currency, locale),
+            )
+            for line in detail.lines
+        ]
+
+    @rx.var
+    async def detail_tickets(self) -> list[DetailTicketView]:
+        detail = self._detail
+        if detail is None:
+            return []
+        office = await self.get_state(BackOfficeState)
+        locale = (await self.get_state(LocaleState)).lang
+        return [
+            DetailTicketView(
+                id=str(t.id),
+                short_id=_short(t.id),
+                ticket_type=t.ticket_type,
+                holder=t.holder_name or "—",
+                status=str(t.status),
+                status_label=translate(f"office.ticket_status.{t.status}", locale),
+                checked_in=format_datetime(t.checked_in_at, office.timezone, locale) if t.checked_in_at else "—",
+            )
+            for t in detail.tickets
+        ]
+
+    @rx.var
+    async def detail_payments(self) -> list[DetailPaymentView]:
+        detail = self._detail
+        if detail is None:
+            return []
+        office = await self.get_state(BackOfficeState)
+        locale = (await self.get_state(LocaleState)).lang
+        return [
+            DetailPaymentView(
+                provider=p.provider,
+                status=p.status,
+                amount=_money(p.amount_minor, p.currency, locale),
+                refunded=_money(p.refunded_minor, p.currency, locale) if p.refunded_minor else "—",
+                created=format_datetime(p.created_at, office.timezone, locale),
+            )
+            for p in detail.payments
+        ]
+
+    @rx.var
+    async def detail_history(self) -> list[HistoryView]:
+        detail = self._detail
+        if detail is None:
+            return []
+        office = await self.get_state(BackOfficeState)
+        locale = (await self.get_state(LocaleState)).lang
+        return [
+            HistoryView(
+                when=format_datetime(entry.at, office.timezone, locale),
+                action=entry.action,
+                label=_history_label(entry.action, locale),
+                actor=entry.actor_email or translate("history.system", locale),
+            )
+            for entry in detail.history
+        ]
+
     @rx.event
     async def load(self):
-        """When the Orders tab opens, and after each search or filter change."""
+        """When the Orders tab opens, and after each search, filter or page change."""
         self.loaded = False
         locale = await current_locale(self)
         status = None if self.status_filter == ALL_STATUSES else self.status_filter
         try:
             with session_scope() as session:
                 actor = await acting_user(self, session, _now())
-                self._rows = list_event_orders(
-                    session, actor=actor, event_id=_route_event_id(self), search=self.search, status=status
+                found = event_orders.list_event_orders(
+                    session,
+                    actor=actor,
+                    event_id=_route_event_id(self),
+                    search=self.search,
+                    status=status,
+                    page=self.page,
+                    page_size=PAGE_SIZE,
                 )
         except BiltenError as exc:
             self._rows = []
             self.loaded = True
             return rx.toast.error(error_text(exc, locale))
+        self._rows, self.total, self.pages = found.rows, found.total, found.pages
+        if self.page > found.pages:  # the list shrank under us: show its last page
+            self.page = found.pages
+            return OfficeOrdersState.load
         self.loaded = True
         return None
 
     @rx.event
     def run_search(self, form_data: dict[str, str]):
         self.search = (form_data.get("search") or "")[:200]
+        self.page = 1
         return OfficeOrdersState.load
 
     @rx.event
     def set_status_filter(self, status: str):
         self.status_filter = status if status in ORDER_STATUSES else ALL_STATUSES
+        self.page = 1
         return OfficeOrdersState.load
 
     @rx.event
+    def next_page(self):
+        if self.page < self.pages:
+            self.page += 1
+            return OfficeOrdersState.load
+        return None
+
+    @rx.event
+    def previous_page(self):
+        if self.page > 1:
+            self.page -= 1
+            return OfficeOrdersState.load
+        return None
+
+    @rx.event
+    async def open_detail(self, order_id: str):
+        locale = await current_locale(self)
+        order_uuid = _parse_uuid(order_id)
+        if order_uuid is None:
+            return None
+        try:
+            with session_scope() as session:
+                actor = await acting_user(self, session, _now())
+                self._detail = event_orders.order_detail(session, actor=actor, order_id=order_uuid)
+        except BiltenError as exc:
+            return rx.toast.error(error_text(exc, locale))
+        if str(self._detail.event_id) != str(_route_event_id(self)):
+            self._detail = None  # an order of another event: not on this page
+            return None
+        self.detail_open = True
+        return None
+
+    @rx.event
+    def set_detail_open(self, is_open: bool):
+        self.detail_open = is_open
+        if not is_open:
+            self._detail = None
+
+    @rx.event
+    async def resend(self, order_id: str):
+        """Send the buyer their tickets again (owners, managers, admins)."""
+        locale = await current_locale(self)
+        order_uuid = _parse_uuid(order_id)
+        if order_uuid is None:
+            return None
+        try:
+            with session_scope() as session:
+                actor = await acting_user(self, session, _now())
+                order = event_orders.resend_order_tickets(session, actor=actor, order_id=order_uuid, now=_now())
+                if self._detail is not None and self._detail.order.id == order_uuid:
+                    self._detail = event_orders.order_detail(session, actor=actor, order_id=order_uuid)
+        except BiltenError as exc:
+            return rx.toast.error(error_text(exc, locale))
+        return rx.toast.success(translate("office.tickets_resent", locale, email=order.buyer_email))
+
+    @rx.event
     async def ask_cancel(self, order_id: str):
-        """Open the confirmation for one order of the list."""
-        row = next((r for r in self._rows if str(r.id) == order_id and r.cancellable), None)
+        """Open the confirmation for one order of the list or of the details dialog."""
+        rows = list(self._rows) + ([self._detail.order] if self._detail is not None else [])
+        row = next((r for r in rows if str(r.id) == order_id and r.cancellable), None)
         if row is None:
             return
         locale = await current_locale(self)
@@ -459,6 +736,8 @@ class OfficeOrdersState(rx.State):
             with session_scope() as session:
                 actor = await acting_user(self, session, _now())
                 order = order_service.cancel_order(session, order_id=order_id, now=_now(), actor=actor)
+                if self._detail is not None and self._detail.order.id == order_id:
+                    self._detail = event_orders.order_detail(session, actor=actor, order_id=order_id)
         except BiltenError as exc:
             return rx.toast.error(error_text(exc, locale))
         status = OrderStatus(order.status)
@@ -470,16 +749,16 @@ class OfficeOrdersState(rx.State):
 
 
 # ---------------------------------------------------------------------------------------------
-# Check-in: the attendee list, manual check-in and undo, live counters
+# Check-in: the attendee list, manual check-in and undo (counters come with the dashboard)
 
 
 @private_state
 class OfficeCheckinState(rx.State):
     loaded: bool = False
     search: str = ""
-    checked_in: int = 0
-    expected: int = 0
-    _gates: dict[str, int] = {}
+    page: int = 1
+    pages: int = 1
+    total: int = 0
     _rows: list[AttendeeRow] = []
 
     @rx.var
@@ -489,6 +768,7 @@ class OfficeCheckinState(rx.State):
         return [
             AttendeeView(
                 ticket_id=str(row.ticket_id),
+                short_id=_short(row.ticket_id),
                 holder=row.holder_name or row.buyer_email,
                 buyer_email=row.buyer_email,
                 ticket_type=row.ticket_type,
@@ -497,7 +777,7 @@ class OfficeCheckinState(rx.State):
                 valid=row.ticket_status == TicketStatus.VALID,
                 checked_in=row.checkin_id is not None,
                 checked_in_at=format_datetime(row.checked_in_at, office.timezone, locale) if row.checked_in_at else "",
-                gate=_gate_label(row.gate, locale) if row.checkin_id else "",
+                gate=gate_label(row.gate, locale) if row.checkin_id else "",
                 checkin_id=str(row.checkin_id or ""),
                 conflicts=row.conflicts,
                 conflicts_label=translate("office.conflicts", locale, count=row.conflicts),
@@ -510,8 +790,13 @@ class OfficeCheckinState(rx.State):
         return bool(self._rows)
 
     @rx.var
+    async def page_text(self) -> str:
+        locale = (await self.get_state(LocaleState)).lang
+        return translate("office.page_of_tickets", locale, page=self.page, pages=self.pages, total=self.total)
+
+    @rx.var
     def conflict_tickets(self) -> int:
-        """Tickets two doors let in while offline (shown in red)."""
+        """Tickets two doors let in while offline (shown in red), on this page."""
         return sum(1 for row in self._rows if row.conflicts)
 
     @rx.var
@@ -519,41 +804,56 @@ class OfficeCheckinState(rx.State):
         locale = (await self.get_state(LocaleState)).lang
         return translate("office.conflict_tickets", locale, count=sum(1 for row in self._rows if row.conflicts))
 
-    @rx.var
-    def checked_in_percent(self) -> int:
-        return _percent(self.checked_in, self.expected)
-
-    @rx.var
-    async def gates(self) -> list[GateView]:
-        locale = (await self.get_state(LocaleState)).lang
-        return [GateView(gate=_gate_label(gate, locale), checked_in=n) for gate, n in sorted(self._gates.items())]
-
     @rx.event
     async def load(self):
-        """When the Check-in tab opens, and after each search."""
+        """When the Check-in tab opens, and after each search or page change."""
         self.loaded = False
         locale = await current_locale(self)
         try:
             with session_scope() as session:
                 actor = await acting_user(self, session, _now())
-                self._rows = checkins.list_attendees(
-                    session, actor=actor, event_id=_route_event_id(self), search=self.search[:200]
+                found = event_orders.list_event_attendees(
+                    session,
+                    actor=actor,
+                    event_id=_route_event_id(self),
+                    search=self.search[:200],
+                    page=self.page,
+                    page_size=PAGE_SIZE,
                 )
         except BiltenError as exc:
             self._rows = []
             self.loaded = True
             return rx.toast.error(error_text(exc, locale))
+        self._rows, self.total, self.pages = found.rows, found.total, found.pages
+        if self.page > found.pages:
+            self.page = found.pages
+            return OfficeCheckinState.load
         self.loaded = True
         return None
 
     @rx.event
     def run_search(self, form_data: dict[str, str]):
         self.search = (form_data.get("search") or "")[:200]
+        self.page = 1
         return OfficeCheckinState.load
 
     @rx.event
+    def next_page(self):
+        if self.page < self.pages:
+            self.page += 1
+            return OfficeCheckinState.load
+        return None
+
+    @rx.event
+    def previous_page(self):
+        if self.page > 1:
+            self.page -= 1
+            return OfficeCheckinState.load
+        return None
+
+    @rx.event
     async def check_in(self, ticket_id: str):
-        """Let a ticket in by hand (the service applies the door's rules and audits it)."""
+        """Let a ticket in by hand (the service applies the door's rules, checks EVENT_MANAGE, audits)."""
         locale = await current_locale(self)
         ticket_uuid = _parse_uuid(ticket_id)
         row = next((r for r in self._rows if r.ticket_id == ticket_uuid), None)
@@ -581,7 +881,7 @@ class OfficeCheckinState(rx.State):
             return [
                 OfficeCheckinState.load,  # a door let it in since the list was read: show that
                 rx.toast.warning(
-                    translate("office.already_in", locale, name=name, when=when, gate=_gate_label(first.gate, locale))
+                    translate("office.already_in", locale, name=name, when=when, gate=gate_label(first.gate, locale))
                 ),
             ]
         return rx.toast.error(
@@ -612,37 +912,9 @@ class OfficeCheckinState(rx.State):
         ]
         return rx.toast.success(translate("office.checkin_undone", locale, name=row.holder_name or row.buyer_email))
 
-    @rx.event(background=True)
-    async def watch_checkins(self):
-        """on_load: the counters follow every scan, manual check-in and undo at this event
-        (`live.checkins_channel` carries the new counts: no database read per scan)."""
-        async with self:
-            office = await self.get_state(BackOfficeState)
-            event_id = office._event_id
-        if not event_id:
-            return
-        async with live.subscription(live.checkins_channel(event_id)) as queue:
-            async with self:
-                # Read after subscribing: a scan in between is in this count or in the queue.
-                with session_scope() as session:
-                    counts = checkins.checkin_counts(session, uuid.UUID(event_id))
-                self.checked_in, self.expected = counts.checked_in, counts.expected
-                self._gates = {g.gate: g.checked_in for g in counts.by_gate}
-            while True:
-                message = await queue.get()
-                while not queue.empty():  # only the latest counts matter
-                    message = queue.get_nowait()
-                async with self:
-                    office = await self.get_state(BackOfficeState)
-                    if office._event_id != event_id:
-                        return
-                    self.checked_in = int(message.get("checked_in", 0))
-                    self.expected = int(message.get("expected", 0))
-                    self._gates = {str(k): int(v) for k, v in (message.get("by_gate") or {}).items()}
-
 
 # ---------------------------------------------------------------------------------------------
-# Staff: who scans at this event's doors
+# Staff: who scans at this event's doors (owners, managers, admins)
 
 
 @private_state
@@ -715,3 +987,131 @@ class OfficeStaffState(rx.State):
             return rx.toast.error(error_text(exc, locale))
         self._rows = [r for r in self._rows if r.user_id != user_uuid]
         return rx.toast.success(translate("office.staff_removed", locale, email=row.email))
+
+
+# ---------------------------------------------------------------------------------------------
+# Exports: attendees or orders as CSV or XLSX, made in the background with a progress bar
+
+
+@private_state
+class OfficeExportsState(rx.State):
+    loaded: bool = False
+    kind: str = "attendees"
+    file_format: str = "csv"
+    _rows: list[ExportView] = []
+    _watching: bool = False
+
+    @rx.var
+    async def exports(self) -> list[ExportRowView]:
+        office = await self.get_state(BackOfficeState)
+        locale = (await self.get_state(LocaleState)).lang
+        return [
+            ExportRowView(
+                id=str(job.id),
+                kind=translate(f"exports.kind_{job.kind}", locale),
+                file_format=job.file_format.value.upper(),
+                created=format_datetime(job.created_at, office.timezone, locale),
+                status=job.status.value,
+                status_label=translate(f"exports.status_{job.status}", locale),
+                percent=job.percent,
+                progress=translate("exports.rows_done", locale, done=job.rows_done, total=job.rows_total),
+                active=job.active,
+                done=job.status == ExportStatus.DONE,
+                download_url=f"/api/v1/exports/{job.id}/download" if job.status == ExportStatus.DONE else "",
+                error=translate(job.error, locale) if job.error else "",
+            )
+            for job in self._rows
+        ]
+
+    @rx.var
+    def has_exports(self) -> bool:
+        return bool(self._rows)
+
+    @rx.event
+    async def load(self):
+        self.loaded = False
+        locale = await current_locale(self)
+        try:
+            with session_scope() as session:
+                actor = await acting_user(self, session, _now())
+                self._rows = exports.list_exports(session, actor=actor, event_id=_route_event_id(self))
+        except BiltenError as exc:
+            self._rows = []
+            self.loaded = True
+            return rx.toast.error(error_text(exc, locale))
+        self.loaded = True
+        return OfficeExportsState.watch if any(job.active for job in self._rows) else None
+
+    @rx.event
+    def set_kind(self, kind: str):
+        self.kind = kind if kind in EXPORT_KINDS else "attendees"
+
+    @rx.event
+    def set_file_format(self, file_format: str):
+        self.file_format = file_format if file_format in EXPORT_FORMATS else "csv"
+
+    @rx.event
+    async def start(self):
+        """Queue the export and follow its progress; the file downloads from the list once done."""
+        locale = await current_locale(self)
+        try:
+            with session_scope() as session:
+                actor = await acting_user(self, session, _now())
+                job = exports.request_export(
+                    session,
+                    actor=actor,
+                    event_id=_route_event_id(self),
+                    kind=self.kind,
+                    file_format=self.file_format,
+                    now=_now(),
+                )
+        except BiltenError as exc:
+            return rx.toast.error(error_text(exc, locale))
+        if job.status == ExportStatus.QUEUED:
+            export_jobs.submit(job.id)
+        self._rows = [job, *[row for row in self._rows if row.id != job.id]][: exports.RECENT_EXPORTS]
+        return [OfficeExportsState.watch, rx.toast.info(translate("exports.started", locale))]
+
+    @rx.event(background=True)
+    async def watch(self):
+        """Follow the running exports of this event until they all finished (progress is pushed on
+        `live.exports_channel`; a re-read every few seconds covers a lost message)."""
+        async with self:
+            if self._watching:
+                return
+            self._watching = True
+            event_id = self.event_id
+            user_id = await acting_user_id(self)
+        try:
+            event_uuid = _parse_uuid(event_id)
+            if event_uuid is None:
+                return
+            deadline = time.monotonic() + exports.STALE_AFTER.total_seconds()
+            async with live.subscription(live.exports_channel(event_uuid)) as queue:
+                while time.monotonic() < deadline:
+                    rows = await asyncio.to_thread(_read_exports, user_id, event_uuid)
+                    async with self:
+                        if self.event_id != event_id:
+                            return
+                        self._rows = rows
+                    if not any(job.active for job in rows):
+                        return
+                    try:
+                        await asyncio.wait_for(queue.get(), timeout=EXPORT_POLL_SECONDS)
+                        await asyncio.sleep(0.2)  # let a burst of progress messages land in one re-read
+                        while not queue.empty():
+                            queue.get_nowait()
+                    except TimeoutError:
+                        pass
+        finally:
+            async with self:
+                self._watching = False
+
+
+def _read_exports(user_id: str, event_id: uuid.UUID) -> list[ExportView]:
+    with session_scope() as session:
+        user = session.get(User, uuid.UUID(user_id)) if user_id else None
+        try:
+            return exports.list_exports(session, actor=user, event_id=event_id)
+        except BiltenError:
+            return []

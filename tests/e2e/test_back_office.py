@@ -216,21 +216,6 @@ def test_organizer_adds_and_removes_staff(page: Page, live_app: LiveApp) -> None
     expect(table).to_contain_text(STAFF[0])
 
 
-def test_attendees_export_downloads_a_csv(page: Page, live_app: LiveApp) -> None:
-    holder = f"Cleo Export {secrets.token_hex(3)}"
-    _order(live_app, email=f"csv-{secrets.token_hex(3)}@example.org", name=holder)
-    _open_office(page, live_app)
-
-    with page.expect_download() as download_info:
-        page.locator("#export-csv").click()
-
-    download = download_info.value
-    assert download.suggested_filename.endswith(".csv")
-    text = download.path().read_text(encoding="utf-8-sig")
-    assert text.startswith("ticket_id,order_id,holder_name,")
-    assert holder in text
-
-
 def test_staff_and_other_organizers_get_not_allowed(page: Page, live_app: LiveApp) -> None:
     log_in(page, *STAFF)
     page.wait_for_url(re.compile(r"/account/?$"))

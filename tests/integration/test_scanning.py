@@ -113,6 +113,24 @@ def test_device_session_lasts_the_event_and_can_be_revoked(client, door, clock):
     assert client.get(f"/api/v1/events/{door.event.id}/scan-data", headers=fresh).status_code == 401
 
 
+def test_a_device_token_only_opens_the_door_endpoints(client, door, pg_session, clock):
+    """A phone left at the door checks tickets in; it cannot manage orders, staff or organizations,
+    even when its staff member is also an organizer."""
+    organizer_phone, _ = device_headers(client, door.organizer)
+    assert client.get(f"/api/v1/events/{door.event.id}/scan-data", headers=organizer_phone).status_code == 200
+    for method, path in [
+        ("GET", f"/api/v1/events/{door.event.id}/checkins"),
+        ("GET", f"/api/v1/events/{door.event.id}/staff"),
+        ("POST", f"/api/v1/tickets/{door.tickets[1].id}/check-in"),
+        ("GET", "/api/v1/organizations"),
+        ("GET", "/api/v1/auth/me"),
+    ]:
+        refused = client.request(method, path, headers=organizer_phone)
+        assert refused.status_code == 401, (path, refused.text)
+        assert refused.json()["error"]["code"] == "invalid_token"
+    assert pg_session.exec(select(CheckIn)).all() == []
+
+
 def test_scan_data_is_for_the_events_staff_only(client, door, pg_session, clock):
     headers, _ = device_headers(client, door.staff)
     data = client.get(f"/api/v1/events/{door.event.id}/scan-data", headers=headers).json()
@@ -167,7 +185,10 @@ def test_offline_upload_over_http_reports_the_conflict(client, door, clock):
     ).json()
     row = next(r for r in listing["attendees"] if r["ticket_id"] == str(door.tickets[2].id))
     assert row["conflicts"] == 1 and listing["checked_in"] == 1 and listing["expected"] == 3
-    assert client.get(f"/api/v1/events/{door.event.id}/checkins", headers=headers).status_code == 403
+    assert client.get(f"/api/v1/events/{door.event.id}/checkins", headers=headers).status_code == 401  # a device
+    staff = client.post("/api/v1/auth/login", json={"email": door.staff.email, "password": DEFAULT_PASSWORD})
+    staff_headers = {"Authorization": f"Bearer {staff.json()['access_token']}"}
+    assert client.get(f"/api/v1/events/{door.event.id}/checkins", headers=staff_headers).status_code == 403
 
 
 def test_bad_scan_requests(client, door):

@@ -148,11 +148,11 @@ def test_organizer_event_list_shows_only_own_organizations(session, world, now):
 
 
 def test_admin_user_management_is_admin_only(session, world, now):
-    assert len(users.list_users(session, actor=world["admin"])) == 5
-    assert "password_hash" not in users.list_users(session, actor=world["admin"])[0].model_dump()
+    assert users.search_users(session, actor=world["admin"]).total == 5
+    assert "password_hash" not in users.search_users(session, actor=world["admin"]).items[0].model_dump()
     for who in ("organizer", "staff", "attendee"):
         with pytest.raises(Forbidden):
-            users.list_users(session, actor=world[who])
+            users.search_users(session, actor=world[who])
         with pytest.raises(Forbidden):
             users.set_user_role(session, actor=world[who], user_id=world[who].id, role="admin", now=now)
     changed = users.set_user_role(session, actor=world["admin"], user_id=world["attendee"].id, role="staff", now=now)

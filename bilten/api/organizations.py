@@ -1,0 +1,216 @@
+"""`/api/v1/organizations/...`: found an organization, its team members and their invitations.
+
+Every rule (who may invite, the last owner, one pending invitation per address) lives in
+`bilten.services.teams`; these routes only translate JSON to service calls and back.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Response
+from pydantic import BaseModel, Field
+from sqlmodel import Session
+
+from bilten.api.deps import Caller, get_caller, get_now, get_session
+from bilten.services import teams
+
+router = APIRouter(prefix="/api/v1", tags=["organizations"])
+
+EventIds = list[Annotated[str, Field(max_length=64)]]
+
+
+class OrganizationIn(BaseModel):
+    name: str = Field(max_length=1000)
+
+
+class OrganizationOut(BaseModel):
+    id: uuid.UUID
+    name: str
+    slug: str
+    role: str | None
+
+
+class InvitationIn(BaseModel):
+    email: str = Field(max_length=320)
+    role: str = Field(max_length=40)
+    event_ids: EventIds = Field(default_factory=list, max_length=500)
+
+
+class InvitationOut(BaseModel):
+    id: uuid.UUID
+    email: str
+    role: str
+    event_ids: list[uuid.UUID]
+    created_at: datetime
+    expires_at: datetime
+    expired: bool
+
+
+class AcceptIn(BaseModel):
+    token: str = Field(max_length=200)
+
+
+class MemberOut(BaseModel):
+    user_id: uuid.UUID
+    email: str
+    full_name: str
+    role: str
+    joined_at: datetime
+    events: list[str]
+
+
+class MemberUpdateIn(BaseModel):
+    role: str = Field(max_length=40)
+    event_ids: EventIds | None = Field(default=None, max_length=500)
+
+
+def _organization_out(row: teams.OrganizationRow) -> OrganizationOut:
+    return OrganizationOut(id=row.id, name=row.name, slug=row.slug, role=row.role.value if row.role else None)
+
+
+def _invitation_out(row: teams.InvitationRow) -> InvitationOut:
+    return InvitationOut(
+        id=row.id,
+        email=row.email,
+        role=row.role.value,
+        event_ids=list(row.event_ids),
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+        expired=row.expired,
+    )
+
+
+def _member_out(row: teams.MemberRow) -> MemberOut:
+    return MemberOut(
+        user_id=row.user_id,
+        email=row.email,
+        full_name=row.full_name,
+        role=row.role.value,
+        joined_at=row.joined_at,
+        events=list(row.events),
+    )
+
+
+@router.post("/organizations", status_code=201, response_model=OrganizationOut)
+def create_organization(
+    body: OrganizationIn,
+    caller: Caller = Depends(get_caller),
+    session: Session = Depends(get_session),
+    now: datetime = Depends(get_now),
+) -> OrganizationOut:
+    """Found an organization; the caller becomes its owner."""
+    user = caller.require(session)
+    return _organization_out(teams.create_organization(session, actor=user, name=body.name, now=now))
+
+
+@router.get("/organizations", response_model=list[OrganizationOut])
+def my_organizations(caller: Caller = Depends(get_caller), session: Session = Depends(get_session)) -> list:
+    """The caller's organizations, with the caller's role in each."""
+    user = caller.require(session)
+    return [_organization_out(row) for row in teams.list_organizations(session, actor=user)]
+
+
+@router.post("/organizations/{organization_id}/invitations", status_code=201, response_model=InvitationOut)
+def invite(
+    organization_id: uuid.UUID,
+    body: InvitationIn,
+    caller: Caller = Depends(get_caller),
+    session: Session = Depends(get_session),
+    now: datetime = Depends(get_now),
+) -> InvitationOut:
+    """Owners invite an address with a role (staff: for `event_ids`); the link goes out by email."""
+    user = caller.require(session)
+    row = teams.invite_member(
+        session,
+        actor=user,
+        organization_id=organization_id,
+        email=body.email,
+        role=body.role,
+        event_ids=body.event_ids,
+        now=now,
+    )
+    return _invitation_out(row)
+
+
+@router.get("/organizations/{organization_id}/invitations", response_model=list[InvitationOut])
+def open_invitations(
+    organization_id: uuid.UUID,
+    caller: Caller = Depends(get_caller),
+    session: Session = Depends(get_session),
+    now: datetime = Depends(get_now),
+) -> list:
+    user = caller.require(session)
+    rows = teams.list_invitations(session, actor=user, organization_id=organization_id, now=now)
+    return [_invitation_out(row) for row in rows]
+
+
+@router.delete("/organizations/{organization_id}/invitations/{invitation_id}", status_code=204)
+def revoke_invitation(
+    organization_id: uuid.UUID,
+    invitation_id: uuid.UUID,
+    caller: Caller = Depends(get_caller),
+    session: Session = Depends(get_session),
+    now: datetime = Depends(get_now),
+) -> Response:
+    user = caller.require(session)
+    teams.revoke_invitation(session, actor=user, organization_id=organization_id, invitation_id=invitation_id, now=now)
+    return Response(status_code=204)
+
+
+@router.post("/invitations/accept", response_model=OrganizationOut)
+def accept_invitation(
+    body: AcceptIn,
+    caller: Caller = Depends(get_caller),
+    session: Session = Depends(get_session),
+    now: datetime = Depends(get_now),
+) -> OrganizationOut:
+    """Join with the token from the invitation email, signed in as the invited address."""
+    user = caller.require(session)
+    return _organization_out(teams.accept_invitation(session, actor=user, token=body.token, now=now))
+
+
+@router.get("/organizations/{organization_id}/members", response_model=list[MemberOut])
+def members(
+    organization_id: uuid.UUID, caller: Caller = Depends(get_caller), session: Session = Depends(get_session)
+) -> list:
+    user = caller.require(session)
+    return [_member_out(row) for row in teams.list_members(session, actor=user, organization_id=organization_id)]
+
+
+@router.patch("/organizations/{organization_id}/members/{user_id}", response_model=MemberOut)
+def change_member_role(
+    organization_id: uuid.UUID,
+    user_id: uuid.UUID,
+    body: MemberUpdateIn,
+    caller: Caller = Depends(get_caller),
+    session: Session = Depends(get_session),
+    now: datetime = Depends(get_now),
+) -> MemberOut:
+    user = caller.require(session)
+    row = teams.change_role(
+        session,
+        actor=user,
+        organization_id=organization_id,
+        user_id=user_id,
+        role=body.role,
+        event_ids=body.event_ids,
+        now=now,
+    )
+    return _member_out(row)
+
+
+@router.delete("/organizations/{organization_id}/members/{user_id}", status_code=204)
+def remove_member(
+    organization_id: uuid.UUID,
+    user_id: uuid.UUID,
+    caller: Caller = Depends(get_caller),
+    session: Session = Depends(get_session),
+    now: datetime = Depends(get_now),
+) -> Response:
+    """Owners remove a member; a member removes themselves to leave."""
+    user = caller.require(session)
+    teams.remove_member(session, actor=user, organization_id=organization_id, user_id=user_id, now=now)
+    return Response(status_code=204)

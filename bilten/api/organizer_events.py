@@ -1,0 +1,321 @@
+"""`/api/v1/events` for organizers (their access token): create and edit events and ticket types,
+publish, unpublish, duplicate, cancel, upload the picture; and `/api/media/<name>` serving pictures.
+
+Reading the catalogue stays in `api/events.py` (GET); these routes only add other methods and
+sub-paths, so the two routers never answer the same request.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Depends, File, UploadFile
+from fastapi.responses import FileResponse
+from pydantic import BaseModel, Field
+from sqlmodel import Session
+
+from bilten.api.deps import Caller, get_caller, get_session
+from bilten.models import EventStatus, TicketType
+from bilten.services import event_admin, media
+from bilten.services.access import Permission, authorize
+from bilten.services.errors import ImageTooLarge, ValidationFailed
+
+router = APIRouter(tags=["organizer events"])
+UPLOAD_CHUNK = 1024 * 1024
+
+
+class EventIn(BaseModel):
+    organization_id: uuid.UUID | None = None
+    title: str | None = Field(None, max_length=1000)
+    description: str | None = Field(None, max_length=100_000)
+    venue: str | None = Field(None, max_length=1000)
+    venue_address: str | None = Field(None, max_length=1000)
+    city: str | None = Field(None, max_length=1000)
+    timezone: str | None = Field(None, max_length=100)
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    status: str | None = Field(None, max_length=20)
+
+
+class TicketTypeIn(BaseModel):
+    name: str | None = Field(None, max_length=1000)
+    description: str | None = Field(None, max_length=10_000)
+    price: int | None = Field(None, strict=True, description="in minor units (cents)")
+    currency: str | None = Field(None, max_length=10)
+    quantity: int | None = Field(None, strict=True)
+    min_per_order: int | None = Field(None, strict=True)
+    max_per_order: int | None = Field(None, strict=True)
+    sales_start: datetime | None = None
+    sales_end: datetime | None = None
+    hidden: bool | None = None
+
+
+class TicketTypeAdminOut(BaseModel):
+    id: uuid.UUID
+    name: str
+    description: str
+    price: int
+    currency: str
+    quantity: int
+    sold_or_held: int
+    min_per_order: int
+    max_per_order: int
+    sales_start: datetime | None
+    sales_end: datetime | None
+    hidden: bool
+
+
+class EventAdminOut(BaseModel):
+    id: uuid.UUID
+    organization_id: uuid.UUID
+    title: str
+    description: str
+    venue: str
+    venue_address: str
+    city: str
+    timezone: str
+    starts_at: datetime
+    ends_at: datetime
+    status: str
+    image_url: str
+    ticket_types: list[TicketTypeAdminOut]
+
+
+class CancellationOut(BaseModel):
+    event: EventAdminOut
+    refunded_orders: int
+    cancelled_orders: int
+    failed_orders: list[uuid.UUID]
+
+
+def _event_fields(body: EventIn) -> event_admin.EventFields:
+    given: dict[str, Any] = {}
+    for name in body.model_fields_set & {"title", "description", "venue", "venue_address", "city", "timezone"}:
+        value = getattr(body, name)
+        if value is None and name in ("title", "timezone"):
+            raise ValidationFailed("error.request_invalid", field=name)
+        given["venue_name" if name == "venue" else name] = value or ""
+    for name in body.model_fields_set & {"starts_at", "ends_at"}:
+        if getattr(body, name) is None:
+            raise ValidationFailed("error.event_dates_required")
+        given[name] = getattr(body, name)
+    return event_admin.event_fields_from(given)
+
+
+def _type_fields(body: TicketTypeIn) -> event_admin.TicketTypeFields:
+    names = {"price": "price_minor", "hidden": "is_hidden"}
+    given = {}
+    for name in body.model_fields_set:
+        value = getattr(body, name)
+        if value is None and name not in ("sales_start", "sales_end"):
+            raise ValidationFailed("error.request_invalid", field=name)
+        given[names.get(name, name)] = value
+    return event_admin.ticket_type_fields_from(given)
+
+
+def _status(value: str | None) -> EventStatus | None:
+    if value is None:
+        return None
+    try:
+        return EventStatus(value)
+    except ValueError as exc:
+        raise ValidationFailed("error.event_status_invalid") from exc
+
+
+def _event_out(session: Session, user, event_id: uuid.UUID) -> EventAdminOut:  # noqa: ANN001
+    detail = event_admin.get_event_for_editing(session, actor=user, event_id=event_id)
+    return EventAdminOut(
+        id=detail.id,
+        organization_id=detail.organization_id,
+        title=detail.title,
+        description=detail.description,
+        venue=detail.venue_name,
+        venue_address=detail.venue_address,
+        city=detail.city,
+        timezone=detail.timezone,
+        starts_at=detail.starts_at,
+        ends_at=detail.ends_at,
+        status=detail.status,
+        image_url=detail.image_url,
+        ticket_types=[_type_out(t) for t in detail.ticket_types],
+    )
+
+
+def _type_out(t: event_admin.TicketTypeRow | TicketType) -> TicketTypeAdminOut:
+    return TicketTypeAdminOut(
+        id=t.id,
+        name=t.name,
+        description=t.description,
+        price=t.price_minor,
+        currency=t.currency,
+        quantity=t.quantity,
+        sold_or_held=t.reserved,
+        min_per_order=t.min_per_order,
+        max_per_order=t.max_per_order,
+        sales_start=t.sales_start,
+        sales_end=t.sales_end,
+        hidden=t.is_hidden,
+    )
+
+
+@router.post("/api/v1/events", status_code=201, response_model=EventAdminOut)
+def create_event(
+    body: EventIn, session: Session = Depends(get_session), caller: Caller = Depends(get_caller)
+) -> EventAdminOut:
+    """A new event (a draft) in one of the caller's organizations. `status` may only be "draft":
+    an event goes on sale through `/publish` once it has ticket types."""
+    user = caller.require(session)
+    if _status(body.status) not in (None, EventStatus.DRAFT):
+        raise ValidationFailed("error.event_needs_ticket_types")
+    event = event_admin.create_event(
+        session, actor=user, organization_id=body.organization_id, fields=_event_fields(body), now=caller.now
+    )
+    return _event_out(session, user, event.id)
+
+
+@router.get("/api/v1/events/{event_id}/manage", response_model=EventAdminOut)
+def read_event_for_organizers(
+    event_id: uuid.UUID, session: Session = Depends(get_session), caller: Caller = Depends(get_caller)
+) -> EventAdminOut:
+    """The event as its organizers see it: drafts and hidden ticket types included."""
+    return _event_out(session, caller.require(session), event_id)
+
+
+@router.patch("/api/v1/events/{event_id}", response_model=EventAdminOut)
+def update_event(
+    event_id: uuid.UUID,
+    body: EventIn,
+    session: Session = Depends(get_session),
+    caller: Caller = Depends(get_caller),
+) -> EventAdminOut:
+    """Change some fields; `status` "published"/"draft"/"cancelled" publishes, unpublishes or
+    cancels (like the matching POST actions)."""
+    user = caller.require(session)
+    status = _status(body.status)
+    if body.organization_id is not None:
+        event_admin.get_event_for_editing(session, actor=user, event_id=event_id)  # who asks, first
+        raise ValidationFailed("error.event_organization_fixed")
+    fields = _event_fields(body)
+    if fields != event_admin.EventFields():
+        event_admin.update_event(session, actor=user, event_id=event_id, fields=fields, now=caller.now)
+    if status == EventStatus.PUBLISHED:
+        event_admin.publish_event(session, actor=user, event_id=event_id, now=caller.now)
+    elif status == EventStatus.DRAFT:
+        event_admin.unpublish_event(session, actor=user, event_id=event_id, now=caller.now)
+    elif status == EventStatus.CANCELLED:
+        event_admin.cancel_event(session, actor=user, event_id=event_id, now=caller.now)
+    return _event_out(session, user, event_id)
+
+
+@router.post("/api/v1/events/{event_id}/publish", response_model=EventAdminOut)
+def publish_event(
+    event_id: uuid.UUID, session: Session = Depends(get_session), caller: Caller = Depends(get_caller)
+) -> EventAdminOut:
+    user = caller.require(session)
+    event_admin.publish_event(session, actor=user, event_id=event_id, now=caller.now)
+    return _event_out(session, user, event_id)
+
+
+@router.post("/api/v1/events/{event_id}/unpublish", response_model=EventAdminOut)
+def unpublish_event(
+    event_id: uuid.UUID, session: Session = Depends(get_session), caller: Caller = Depends(get_caller)
+) -> EventAdminOut:
+    user = caller.require(session)
+    event_admin.unpublish_event(session, actor=user, event_id=event_id, now=caller.now)
+    return _event_out(session, user, event_id)
+
+
+@router.post("/api/v1/events/{event_id}/duplicate", status_code=201, response_model=EventAdminOut)
+def duplicate_event(
+    event_id: uuid.UUID, session: Session = Depends(get_session), caller: Caller = Depends(get_caller)
+) -> EventAdminOut:
+    user = caller.require(session)
+    copy = event_admin.duplicate_event(session, actor=user, event_id=event_id, now=caller.now)
+    return _event_out(session, user, copy.id)
+
+
+@router.post("/api/v1/events/{event_id}/cancel", response_model=CancellationOut)
+def cancel_event(
+    event_id: uuid.UUID, session: Session = Depends(get_session), caller: Caller = Depends(get_caller)
+) -> CancellationOut:
+    """Cancel the event, refund its paid orders and email its buyers. `failed_orders` lists orders
+    whose refund did not go through: call again to retry them."""
+    user = caller.require(session)
+    report = event_admin.cancel_event(session, actor=user, event_id=event_id, now=caller.now)
+    return CancellationOut(
+        event=_event_out(session, user, event_id),
+        refunded_orders=report.refunded,
+        cancelled_orders=report.cancelled,
+        failed_orders=report.failed,
+    )
+
+
+@router.post("/api/v1/events/{event_id}/ticket-types", status_code=201, response_model=TicketTypeAdminOut)
+def create_ticket_type(
+    event_id: uuid.UUID,
+    body: TicketTypeIn,
+    session: Session = Depends(get_session),
+    caller: Caller = Depends(get_caller),
+) -> TicketTypeAdminOut:
+    user = caller.require(session)
+    ticket_type = event_admin.create_ticket_type(
+        session, actor=user, event_id=event_id, fields=_type_fields(body), now=caller.now
+    )
+    return _type_out(ticket_type)
+
+
+@router.patch("/api/v1/events/{event_id}/ticket-types/{type_id}", response_model=TicketTypeAdminOut)
+def update_ticket_type(
+    event_id: uuid.UUID,
+    type_id: uuid.UUID,
+    body: TicketTypeIn,
+    session: Session = Depends(get_session),
+    caller: Caller = Depends(get_caller),
+) -> TicketTypeAdminOut:
+    user = caller.require(session)
+    ticket_type = event_admin.update_ticket_type(
+        session, actor=user, event_id=event_id, ticket_type_id=type_id, fields=_type_fields(body), now=caller.now
+    )
+    return _type_out(ticket_type)
+
+
+@router.post("/api/v1/events/{event_id}/image", response_model=EventAdminOut)
+def upload_image(
+    event_id: uuid.UUID,
+    file: UploadFile = File(..., description="JPEG, PNG or WebP"),
+    session: Session = Depends(get_session),
+    caller: Caller = Depends(get_caller),
+) -> EventAdminOut:
+    user = caller.require(session)
+    authorize(session, user, Permission.EVENT_MANAGE, event_id=event_id)  # refuse before reading the upload
+    data = _read_limited(file, media.max_upload_bytes())
+    event_admin.set_event_image(session, actor=user, event_id=event_id, data=data, now=caller.now)
+    return _event_out(session, user, event_id)
+
+
+def _read_limited(file: UploadFile, limit: int) -> bytes:
+    """The upload's bytes, refused as soon as it passes the limit (never more is kept in memory)."""
+    chunks, size = [], 0
+    while chunk := file.file.read(UPLOAD_CHUNK):
+        size += len(chunk)
+        if size > limit:
+            raise ImageTooLarge(max_mb=round(limit / (1024 * 1024), 1))
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@router.get("/api/media/{name}", response_class=FileResponse, include_in_schema=False)
+def media_file(name: str) -> FileResponse:
+    """An event picture. Names are random and files never change: cached for a year."""
+    path, content_type = media.stored_file(name)
+    return FileResponse(
+        path,
+        media_type=content_type,
+        headers={
+            "Cache-Control": "public, max-age=31536000, immutable",
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "default-src 'none'; sandbox",
+        },
+    )

@@ -1,0 +1,479 @@
+"""Background exports of an event's attendees (one row per ticket) or orders, as CSV or XLSX.
+
+`request_export` records a queued `ExportJob` (anyone who may see the event's reports:
+`EVENT_VIEW`); `run_export` does the work outside any request (a Dramatiq job with Redis, a
+thread without: see `bilten.export_jobs`). It streams the rows from the database in batches (a
+server-side cursor on PostgreSQL), writes them straight to a file, and records its progress every
+few hundred rows, so memory stays flat and the back office shows a progress bar. Files are kept in
+EXPORT_DIR for EXPORT_RETENTION_HOURS and downloaded through an authenticated route.
+
+Spreadsheets run cells that start with = + - @ as formulas (CSV injection): CSV cells starting so
+get a leading apostrophe, XLSX cells are typed as text, never as formulas.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import logging
+import re
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from sqlalchemy import and_, delete, func, update
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from bilten import live
+from bilten.models import (
+    CheckIn,
+    CheckInResult,
+    Event,
+    ExportFormat,
+    ExportJob,
+    ExportKind,
+    ExportStatus,
+    Order,
+    OrderLine,
+    Ticket,
+    TicketType,
+    User,
+)
+from bilten.services.access import Permission, authorize
+from bilten.services.audit import record_audit
+from bilten.services.errors import Forbidden, NotFound, ValidationFailed
+from bilten.settings import get_settings
+
+logger = logging.getLogger(__name__)
+
+PROGRESS_EVERY = 500  # rows between two progress updates (one small UPDATE each)
+FETCH_BATCH = 1000  # rows fetched from the database at a time
+STALE_AFTER = timedelta(hours=1)  # a job queued or running this long died with its worker
+RECENT_EXPORTS = 10
+# Spreadsheet programs run a cell starting with one of these as a formula (OWASP "CSV injection").
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+ATTENDEE_COLUMNS = (
+    "ticket_id",
+    "order_id",
+    "holder_name",
+    "ticket_type",
+    "buyer_email",
+    "buyer_name",
+    "ticket_status",
+    "checked_in_at",
+    "gate",
+)
+ORDER_COLUMNS = (
+    "order_id",
+    "created_at",
+    "paid_at",
+    "status",
+    "buyer_email",
+    "buyer_name",
+    "buyer_phone",
+    "tickets",
+    "total",
+    "currency",
+)
+MEDIA_TYPES = {
+    ExportFormat.CSV: "text/csv; charset=utf-8",
+    ExportFormat.XLSX: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+@dataclass(frozen=True)
+class ExportView:
+    id: uuid.UUID
+    event_id: uuid.UUID
+    kind: ExportKind
+    file_format: ExportFormat
+    status: ExportStatus
+    rows_total: int
+    rows_done: int
+    created_at: datetime
+    finished_at: datetime | None
+    error: str  # a message key when it failed
+
+    @property
+    def percent(self) -> int:
+        if self.status == ExportStatus.DONE:
+            return 100
+        return min(100, (100 * self.rows_done) // self.rows_total) if self.rows_total else 0
+
+    @property
+    def active(self) -> bool:
+        return self.status in (ExportStatus.QUEUED, ExportStatus.RUNNING)
+
+
+@dataclass(frozen=True)
+class ExportFile:
+    path: Path
+    download_name: str
+    media_type: str
+
+
+def _view(job: ExportJob) -> ExportView:
+    return ExportView(
+        id=job.id,
+        event_id=job.event_id,
+        kind=ExportKind(job.kind),
+        file_format=ExportFormat(job.file_format),
+        status=ExportStatus(job.status),
+        rows_total=job.rows_total,
+        rows_done=job.rows_done,
+        created_at=job.created_at,
+        finished_at=job.finished_at,
+        error=job.error,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Asking for an export, following it, downloading it
+
+
+def request_export(
+    session: Session, *, actor: User | None, event_id: uuid.UUID, kind: str, file_format: str, now: datetime
+) -> ExportView:
+    """Queue an export (the caller then hands its id to `bilten.export_jobs.submit`). The same
+    export already queued or running for this user is returned instead of starting a second one."""
+    user = authorize(session, actor, Permission.EVENT_VIEW, event_id=event_id)
+    try:
+        kind, file_format = ExportKind(kind), ExportFormat(file_format)
+    except ValueError as exc:
+        raise ValidationFailed("error.export_invalid") from exc
+    event = session.get(Event, event_id)
+    running = session.exec(
+        select(ExportJob).where(
+            ExportJob.event_id == event_id,
+            ExportJob.requested_by_user_id == user.id,
+            ExportJob.kind == kind,
+            ExportJob.file_format == file_format,
+            ExportJob.status.in_((ExportStatus.QUEUED, ExportStatus.RUNNING)),
+            ExportJob.created_at > now - STALE_AFTER,
+        )
+    ).first()
+    if running is not None:
+        return _view(running)
+    job = ExportJob(
+        organization_id=event.organization_id,
+        event_id=event_id,
+        requested_by_user_id=user.id,
+        kind=kind,
+        file_format=file_format,
+        rows_total=_count_rows(session, kind, event_id),
+        created_at=now,
+    )
+    session.add(job)
+    record_audit(
+        session,
+        action="export.requested",
+        object_type="export",
+        object_id=job.id,
+        now=now,
+        actor_user_id=user.id,
+        organization_id=event.organization_id,
+        data={"event_id": str(event_id), "kind": kind.value, "format": file_format.value},
+    )
+    session.commit()
+    return _view(job)
+
+
+def list_exports(
+    session: Session, *, actor: User | None, event_id: uuid.UUID, limit: int = RECENT_EXPORTS
+) -> list[ExportView]:
+    """The event's most recent exports, newest first (everyone on the team sees them all)."""
+    authorize(session, actor, Permission.EVENT_VIEW, event_id=event_id)
+    jobs = session.exec(
+        select(ExportJob)
+        .where(ExportJob.event_id == event_id)
+        .order_by(ExportJob.created_at.desc(), ExportJob.id)
+        .limit(limit)
+    ).all()
+    return [_view(job) for job in jobs]
+
+
+def export_status(session: Session, *, actor: User | None, job_id: uuid.UUID) -> ExportView:
+    return _view(_visible_job(session, actor, job_id))
+
+
+def export_file(session: Session, *, actor: User | None, job_id: uuid.UUID) -> ExportFile:
+    """The finished file of an export and the name it downloads under."""
+    job = _visible_job(session, actor, job_id)
+    path = export_folder() / job.file_name if job.file_name else None
+    if job.status != ExportStatus.DONE or path is None or not path.is_file():
+        raise ValidationFailed("error.export_not_ready")
+    event = session.get(Event, job.event_id)
+    slug = re.sub(r"[^a-z0-9]+", "-", (event.slug or "event").lower()).strip("-")[:60] or "event"
+    name = f"{job.kind}-{slug}-{job.created_at:%Y%m%d-%H%M}.{job.file_format}"
+    return ExportFile(path=path, download_name=name, media_type=MEDIA_TYPES[ExportFormat(job.file_format)])
+
+
+def _visible_job(session: Session, actor: User | None, job_id: uuid.UUID) -> ExportJob:
+    """The job when the actor may see its event's reports. Another organization's job is "not
+    found", as if it did not exist."""
+    job = session.get(ExportJob, job_id)
+    if job is None:
+        raise NotFound()
+    try:
+        authorize(session, actor, Permission.EVENT_VIEW, event_id=job.event_id)
+    except Forbidden as exc:
+        raise NotFound() from exc
+    return job
+
+
+def export_folder() -> Path:
+    return Path(get_settings().export_dir)
+
+
+# ---------------------------------------------------------------------------------------------
+# Running one (outside any request)
+
+
+def run_export(
+    job_id: uuid.UUID,
+    *,
+    engine: Engine | None = None,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    progress_every: int = PROGRESS_EVERY,
+) -> ExportStatus:
+    """Write the file of a queued export. Safe to call twice (a retried job): only the call that
+    moves the job from queued to running does the work. Never raises: failures mark the job."""
+    if engine is None:
+        from bilten.db import get_engine
+
+        engine = get_engine()
+    with Session(engine, expire_on_commit=False) as writer:
+        claimed = writer.exec(
+            update(ExportJob)
+            .where(ExportJob.id == job_id, ExportJob.status == ExportStatus.QUEUED)
+            .values(status=ExportStatus.RUNNING, started_at=clock())
+        ).rowcount
+        writer.commit()
+        job = writer.get(ExportJob, job_id)
+        if not claimed or job is None:
+            return ExportStatus(job.status) if job else ExportStatus.FAILED
+        folder = export_folder()
+        file_name = f"{job.id}.{job.file_format}"
+        partial = folder / (file_name + ".part")
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            with Session(engine, expire_on_commit=False) as reader:
+                event = reader.get(Event, job.event_id)
+                total = _count_rows(reader, ExportKind(job.kind), job.event_id)
+                _set_progress(writer, job, rows_done=0, rows_total=total)
+                rows = _rows(reader, ExportKind(job.kind), event)
+                header = ATTENDEE_COLUMNS if job.kind == ExportKind.ATTENDEES else ORDER_COLUMNS
+
+                def progress(done: int) -> None:
+                    _set_progress(writer, job, rows_done=done, rows_total=max(total, done))
+
+                if job.file_format == ExportFormat.CSV:
+                    done = _write_csv(partial, header, rows, progress, progress_every)
+                else:
+                    done = _write_xlsx(partial, header, rows, progress, progress_every, sheet=str(job.kind))
+            partial.replace(folder / file_name)
+        except Exception:  # noqa: BLE001 - whatever broke, the job must not stay "running"
+            logger.exception("export %s failed", job_id)
+            writer.rollback()
+            with contextlib.suppress(OSError):
+                partial.unlink(missing_ok=True)
+            _finish(writer, job, status=ExportStatus.FAILED, now=clock(), error="error.export_failed")
+            return ExportStatus.FAILED
+        _finish(
+            writer,
+            job,
+            status=ExportStatus.DONE,
+            now=clock(),
+            rows_done=done,
+            rows_total=max(total, done),
+            file_name=file_name,
+        )
+        return ExportStatus.DONE
+
+
+def _set_progress(writer: Session, job: ExportJob, *, rows_done: int, rows_total: int) -> None:
+    writer.exec(update(ExportJob).where(ExportJob.id == job.id).values(rows_done=rows_done, rows_total=rows_total))
+    writer.commit()
+    _announce(job, status=ExportStatus.RUNNING, rows_done=rows_done, rows_total=rows_total)
+
+
+def _finish(writer: Session, job: ExportJob, *, status: ExportStatus, now: datetime, **values: object) -> None:
+    writer.exec(update(ExportJob).where(ExportJob.id == job.id).values(status=status, finished_at=now, **values))
+    writer.commit()
+    writer.refresh(job)
+    _announce(job, status=status, rows_done=job.rows_done, rows_total=job.rows_total)
+
+
+def _announce(job: ExportJob, *, status: ExportStatus, rows_done: int, rows_total: int) -> None:
+    live.publish(
+        live.exports_channel(job.event_id),
+        {"job_id": str(job.id), "status": status.value, "rows_done": rows_done, "rows_total": rows_total},
+    )
+
+
+def _write_csv(path: Path, header, rows: Iterator[list], progress, every: int) -> int:  # noqa: ANN001
+    done = 0
+    # A byte order mark: spreadsheet programs then read the file as UTF-8 (Arabic names).
+    with open(path, "w", newline="", encoding="utf-8-sig") as out:
+        writer = csv.writer(out, lineterminator="\r\n")
+        writer.writerow(header)
+        for row in rows:
+            writer.writerow([safe_cell(value) for value in row])
+            done += 1
+            if done % every == 0:
+                progress(done)
+    return done
+
+
+def _write_xlsx(path: Path, header, rows: Iterator[list], progress, every: int, *, sheet: str) -> int:  # noqa: ANN001
+    workbook = Workbook(write_only=True)  # rows go to a temporary file as they come, not to memory
+    worksheet = workbook.create_sheet(title=sheet)
+    worksheet.append(list(header))
+    done = 0
+    for row in rows:
+        worksheet.append([_xlsx_cell(worksheet, value) for value in row])
+        done += 1
+        if done % every == 0:
+            progress(done)
+    workbook.save(path)
+    return done
+
+
+def _xlsx_cell(worksheet, value: object):  # noqa: ANN001, ANN202
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    cell = WriteOnlyCell(worksheet, value="" if value is None else str(value))
+    cell.data_type = "s"  # text, even when it starts with "=": never a formula
+    return cell
+
+
+def safe_cell(value: object) -> str:
+    """A CSV cell that spreadsheets show as text, never evaluate."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+
+
+def _count_rows(session: Session, kind: ExportKind, event_id: uuid.UUID) -> int:
+    model = Ticket if kind == ExportKind.ATTENDEES else Order
+    return int(session.exec(select(func.count()).select_from(model).where(model.event_id == event_id)).one() or 0)
+
+
+def _rows(session: Session, kind: ExportKind, event: Event) -> Iterator[list]:
+    """The export's rows, fetched in batches (a server-side cursor on PostgreSQL)."""
+    zone = ZoneInfo(event.timezone)
+
+    def local(moment: datetime | None) -> str:
+        return moment.astimezone(zone).isoformat(timespec="seconds") if moment else ""
+
+    streaming = {"yield_per": FETCH_BATCH, "stream_results": True}
+    if kind == ExportKind.ATTENDEES:
+        # At most one live valid check-in per ticket (a unique index): a plain outer join.
+        live_checkin = and_(
+            CheckIn.ticket_id == Ticket.id, CheckIn.result == CheckInResult.VALID, CheckIn.undone_at.is_(None)
+        )
+        query = (
+            select(
+                Ticket.id,
+                Ticket.order_id,
+                Ticket.holder_name,
+                TicketType.name,
+                Order.buyer_email,
+                Order.buyer_name,
+                Ticket.status,
+                CheckIn.scanned_at,
+                CheckIn.gate,
+            )
+            .join(Order, Order.id == Ticket.order_id)
+            .join(TicketType, TicketType.id == Ticket.ticket_type_id)
+            .outerjoin(CheckIn, live_checkin)
+            .where(Ticket.event_id == event.id)
+            .order_by(TicketType.position, Ticket.holder_name, Order.buyer_email, Ticket.id)
+            .execution_options(**streaming)
+        )
+        for ticket_id, order_id, holder, type_name, email, buyer, status, scanned_at, gate in session.exec(query):
+            yield [
+                str(ticket_id),
+                str(order_id),
+                holder,
+                type_name,
+                email,
+                buyer,
+                str(status),
+                local(scanned_at),
+                gate or "",
+            ]
+        return
+    seats = (
+        select(OrderLine.order_id, func.sum(OrderLine.quantity).label("seats"))
+        .join(Order, Order.id == OrderLine.order_id)
+        .where(Order.event_id == event.id)
+        .group_by(OrderLine.order_id)
+        .subquery()
+    )
+    query = (
+        select(
+            Order.id,
+            Order.created_at,
+            Order.paid_at,
+            Order.status,
+            Order.buyer_email,
+            Order.buyer_name,
+            Order.buyer_phone,
+            seats.c.seats,
+            Order.total_minor,
+            Order.currency,
+        )
+        .outerjoin(seats, seats.c.order_id == Order.id)
+        .where(Order.event_id == event.id)
+        .order_by(Order.created_at, Order.id)
+        .execution_options(**streaming)
+    )
+    for order_id, created, paid, status, email, name, phone, count, total, currency in session.exec(query):
+        yield [
+            str(order_id),
+            local(created),
+            local(paid),
+            str(status),
+            email,
+            name,
+            phone,
+            int(count or 0),
+            total,
+            currency,
+        ]
+
+
+# ---------------------------------------------------------------------------------------------
+# Housekeeping (the sweeper)
+
+
+def clean_up_exports(session: Session, *, now: datetime, retention: timedelta) -> int:
+    """Fail jobs whose worker died, and delete exports (files and entries) past the retention
+    period. Returns how many exports were deleted."""
+    session.exec(
+        update(ExportJob)
+        .where(
+            ExportJob.status.in_((ExportStatus.QUEUED, ExportStatus.RUNNING)), ExportJob.created_at < now - STALE_AFTER
+        )
+        .values(status=ExportStatus.FAILED, finished_at=now, error="error.export_failed")
+    )
+    cutoff = now - retention
+    old = session.exec(
+        select(ExportJob.id, ExportJob.file_name).where(
+            ExportJob.status.in_((ExportStatus.DONE, ExportStatus.FAILED)), ExportJob.created_at < cutoff
+        )
+    ).all()
+    folder = export_folder()
+    for _, file_name in old:
+        if file_name:
+            (folder / file_name).unlink(missing_ok=True)
+    if old:
+        session.exec(delete(ExportJob).where(ExportJob.id.in_([job_id for job_id, _ in old])))
+    session.commit()
+    return len(old)

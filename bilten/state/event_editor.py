@@ -1,0 +1,534 @@
+"""The event editor (`/organizer/events/new`, `/organizer/events/[event_id]/edit`) and the safe
+Markdown description of the public event page.
+
+Handlers parse the form (times typed in the event's time zone, prices in major units), call one
+service of `services/event_admin.py` (which checks who asks) and show the result or a translated
+error. Forms are uncontrolled; `form_key` changes whenever fresh values were loaded so they redraw.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from datetime import UTC, datetime
+
+import reflex as rx
+
+from bilten import routes
+from bilten.db import session_scope
+from bilten.i18n import format_datetime, format_money, translate
+from bilten.models import EventStatus
+from bilten.services import event_admin
+from bilten.services.access import Permission
+from bilten.services.errors import BiltenError, NotFound, ValidationFailed
+from bilten.services.event_admin import EditableEvent, EventFields, TicketTypeFields
+from bilten.services.markdown import render_markdown
+from bilten.services.media import max_upload_bytes
+from bilten.state.auth import acting_user, error_text, guard, private_state
+from bilten.state.event import EventState
+from bilten.state.i18n import LocaleState, current_locale
+
+DEFAULT_TIMEZONE = "Europe/Berlin"
+DEFAULT_CURRENCY = "EUR"
+UPLOAD_ID = "event-image-upload"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _parse_uuid(value: str | None) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except (TypeError, ValueError):
+        return None
+
+
+def _whole(text: str, key: str) -> int:
+    try:
+        return int((text or "").strip())
+    except ValueError as exc:
+        raise ValidationFailed(key, min=0, max=event_admin.MAX_QUANTITY) from exc
+
+
+def _event_fields(form: dict[str, str]) -> EventFields:
+    timezone = event_admin.clean_timezone(form.get("timezone", ""))
+    return EventFields(
+        title=form.get("title", ""),
+        description=form.get("description", ""),
+        venue_name=form.get("venue_name", ""),
+        venue_address=form.get("venue_address", ""),
+        city=form.get("city", ""),
+        timezone=timezone,
+        starts_at=event_admin.parse_local_datetime(form.get("starts_at", ""), timezone),
+        ends_at=event_admin.parse_local_datetime(form.get("ends_at", ""), timezone),
+    )
+
+
+def _type_fields(form: dict[str, str], timezone: str) -> TicketTypeFields:
+    currency = event_admin.clean_currency(form.get("currency", ""))
+    return TicketTypeFields(
+        name=form.get("name", ""),
+        description=form.get("description", ""),
+        price_minor=event_admin.price_to_minor(form.get("price", ""), currency),
+        currency=currency,
+        quantity=_whole(form.get("quantity", ""), "error.ticket_quantity_invalid"),
+        min_per_order=_whole(form.get("min_per_order", ""), "error.order_limits_invalid"),
+        max_per_order=_whole(form.get("max_per_order", ""), "error.order_limits_invalid"),
+        sales_start=event_admin.parse_local_datetime(form.get("sales_start", ""), timezone),
+        sales_end=event_admin.parse_local_datetime(form.get("sales_end", ""), timezone),
+        is_hidden=form.get("is_hidden") in ("on", "true", "1"),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Public shapes
+
+
+@dataclasses.dataclass(frozen=True)
+class OrganizationOption:
+    id: str
+    name: str
+
+
+@dataclasses.dataclass(frozen=True)
+class EditorEventView:
+    id: str = ""
+    organization: str = ""
+    title: str = ""
+    description: str = ""
+    venue_name: str = ""
+    venue_address: str = ""
+    city: str = ""
+    timezone: str = ""
+    starts_at: str = ""  # datetime-local values, in the event's time zone
+    ends_at: str = ""
+    when: str = ""
+    status: str = ""
+    status_label: str = ""
+    image_url: str = ""
+    public_url: str = ""
+    office_url: str = ""
+    is_draft: bool = False
+    is_published: bool = False
+    is_cancelled: bool = False
+    cancel_warning: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class TicketTypeEditView:
+    id: str
+    name: str
+    price: str
+    quantity: int
+    sold: str
+    window: str
+    limits: str
+    hidden: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class TicketTypeFormView:
+    name: str = ""
+    description: str = ""
+    price: str = ""
+    currency: str = DEFAULT_CURRENCY
+    quantity: str = "100"
+    min_per_order: str = "1"
+    max_per_order: str = "10"
+    sales_start: str = ""
+    sales_end: str = ""
+    is_hidden: bool = False
+
+
+# ---------------------------------------------------------------------------------------------
+# The editor
+
+
+@private_state
+class EventEditorState(rx.State):
+    loaded: bool = False
+    not_found: bool = False
+    organizations: list[OrganizationOption] = []
+    form_key: int = 0
+    details_error: str = ""
+    type_error: str = ""
+    image_error: str = ""
+    saving: bool = False
+    uploading: bool = False
+    cancelling: bool = False
+    preview_html: str = ""
+    # The ticket type form: "" adds a new type, else the id of the type being edited.
+    editing_type_id: str = ""
+    type_form_open: bool = False
+    type_form: TicketTypeFormView = TicketTypeFormView()
+    _detail: EditableEvent | None = None
+
+    # -- what the page shows ------------------------------------------------------------------
+
+    @rx.var
+    def has_organizations(self) -> bool:
+        return bool(self.organizations)
+
+    @rx.var
+    def ready(self) -> bool:
+        return self._detail is not None
+
+    @rx.var
+    async def event(self) -> EditorEventView:
+        detail = self._detail
+        if detail is None:
+            return EditorEventView()
+        locale = (await self.get_state(LocaleState)).lang
+        tz = detail.timezone
+        return EditorEventView(
+            id=str(detail.id),
+            organization=detail.organization_name,
+            title=detail.title,
+            description=detail.description,
+            venue_name=detail.venue_name,
+            venue_address=detail.venue_address,
+            city=detail.city,
+            timezone=tz,
+            starts_at=event_admin.local_input_value(detail.starts_at, tz),
+            ends_at=event_admin.local_input_value(detail.ends_at, tz),
+            when=format_datetime(detail.starts_at, tz, locale),
+            status=str(detail.status),
+            status_label=translate(f"status.{detail.status}", locale),
+            image_url=detail.image_url,
+            public_url=routes.event_url(detail.id),
+            office_url=routes.organizer_event_url(detail.id),
+            is_draft=detail.status == EventStatus.DRAFT,
+            is_published=detail.status == EventStatus.PUBLISHED,
+            is_cancelled=detail.status == EventStatus.CANCELLED,
+            cancel_warning=translate(
+                "editor.cancel_warning", locale, paid=detail.paid_orders, pending=detail.pending_orders
+            ),
+        )
+
+    @rx.var
+    async def ticket_types(self) -> list[TicketTypeEditView]:
+        detail = self._detail
+        if detail is None:
+            return []
+        locale = (await self.get_state(LocaleState)).lang
+        views = []
+        for t in detail.ticket_types:
+            if t.sales_start or t.sales_end:
+                window = translate(
+                    "editor.window",
+                    locale,
+                    start=format_datetime(t.sales_start, detail.timezone, locale) if t.sales_start else "…",
+                    end=format_datetime(t.sales_end, detail.timezone, locale) if t.sales_end else "…",
+                )
+            else:
+                window = translate("editor.window_always", locale)
+            views.append(
+                TicketTypeEditView(
+                    id=str(t.id),
+                    name=t.name,
+                    price=(
+                        translate("event.free", locale)
+                        if t.price_minor == 0
+                        else format_money(t.price_minor, t.currency, locale)
+                    ),
+                    quantity=t.quantity,
+                    sold=translate("editor.sold_of", locale, sold=t.reserved, quantity=t.quantity),
+                    window=window,
+                    limits=translate("editor.limits", locale, min=t.min_per_order, max=t.max_per_order),
+                    hidden=t.is_hidden,
+                )
+            )
+        return views
+
+    @rx.var
+    def has_ticket_types(self) -> bool:
+        return bool(self._detail and self._detail.ticket_types)
+
+    @rx.var
+    def max_upload_mb(self) -> int:
+        return max_upload_bytes() // (1024 * 1024)
+
+    # -- loading ------------------------------------------------------------------------------
+
+    def _clear(self) -> None:
+        self.not_found = False
+        self.details_error = ""
+        self.type_error = ""
+        self.image_error = ""
+        self.type_form_open = False
+        self.editing_type_id = ""
+        self._detail = None
+        self.organizations = []
+        self.preview_html = ""
+
+    @rx.event
+    async def load_new(self):
+        """on_load of /organizer/events/new: anyone in the organizer area; the organizations
+        listed are those where they may create events."""
+        self.loaded = False
+        self._clear()
+        with session_scope() as session:
+            access = await guard(self, session, Permission.ORGANIZER_AREA, now=_now())
+            if access.user is None:
+                self.loaded = True
+                return access.redirect
+            choices = event_admin.manageable_organizations(session, actor=access.user)
+        self.organizations = [OrganizationOption(id=str(c.id), name=c.name) for c in choices]
+        self.form_key += 1
+        self.loaded = True
+        return None
+
+    @rx.event
+    async def load_edit(self):
+        """on_load of /organizer/events/[event_id]/edit: the event's managers (EVENT_MANAGE)."""
+        self.loaded = False
+        self._clear()
+        event_id = _parse_uuid(self.event_id)
+        try:
+            if event_id is None:
+                raise NotFound()
+            with session_scope() as session:
+                access = await guard(self, session, Permission.EVENT_MANAGE, now=_now(), event_id=event_id)
+                if access.user is None:
+                    self.loaded = True
+                    return access.redirect
+                self._detail = event_admin.get_event_for_editing(session, actor=access.user, event_id=event_id)
+        except NotFound:
+            self.not_found = True
+            self.loaded = True
+            return None
+        self.preview_html = render_markdown(self._detail.description)
+        self.form_key += 1
+        self.loaded = True
+        return None
+
+    def _reload(self, session, actor) -> None:  # noqa: ANN001
+        self._detail = event_admin.get_event_for_editing(session, actor=actor, event_id=self._detail.id)
+        self.preview_html = render_markdown(self._detail.description)
+        self.form_key += 1
+
+    # -- the event ----------------------------------------------------------------------------
+
+    @rx.event
+    def preview(self, text: str):
+        """The description as the public page will show it."""
+        self.preview_html = render_markdown(text or "")
+
+    @rx.event
+    async def create(self, form_data: dict[str, str]):
+        locale = await current_locale(self)
+        self.details_error = ""
+        organization_id = _parse_uuid(form_data.get("organization_id"))
+        if organization_id is None and len(self.organizations) == 1:
+            organization_id = _parse_uuid(self.organizations[0].id)
+        try:
+            with session_scope() as session:
+                actor = await acting_user(self, session, _now())
+                event = event_admin.create_event(
+                    session,
+                    actor=actor,
+                    organization_id=organization_id,
+                    fields=_event_fields(form_data),
+                    now=_now(),
+                )
+        except BiltenError as exc:
+            self.details_error = error_text(exc, locale)
+            return None
+        return [
+            rx.toast.success(translate("editor.created", locale)),
+            rx.redirect(routes.event_editor_url(event.id)),
+        ]
+
+    @rx.event
+    async def save_details(self, form_data: dict[str, str]):
+        locale = await current_locale(self)
+        self.details_error = ""
+        if self._detail is None:
+            return None
+        try:
+            with session_scope() as session:
+                actor = await acting_user(self, session, _now())
+                event_admin.update_event(
+                    session, actor=actor, event_id=self._detail.id, fields=_event_fields(form_data), now=_now()
+                )
+                self._reload(session, actor)
+        except BiltenError as exc:
+            self.details_error = error_text(exc, locale)
+            return None
+        return rx.toast.success(translate("editor.saved", locale))
+
+    async def _status_action(self, action, success_key: str):  # noqa: ANN001
+        locale = await current_locale(self)
+        if self._detail is None:
+            return None
+        try:
+            with session_scope() as session:
+                actor = await acting_user(self, session, _now())
+                action(session, actor=actor, event_id=self._detail.id, now=_now())
+                self._reload(session, actor)
+        except BiltenError as exc:
+            return rx.toast.error(error_text(exc, locale))
+        return rx.toast.success(translate(success_key, locale))
+
+    @rx.event
+    async def publish(self):
+        return await self._status_action(event_admin.publish_event, "editor.published")
+
+    @rx.event
+    async def unpublish(self):
+        return await self._status_action(event_admin.unpublish_event, "editor.unpublished")
+
+    @rx.event
+    async def duplicate(self):
+        locale = await current_locale(self)
+        if self._detail is None:
+            return None
+        try:
+            with session_scope() as session:
+                actor = await acting_user(self, session, _now())
+                copy = event_admin.duplicate_event(
+                    session,
+                    actor=actor,
+                    event_id=self._detail.id,
+                    now=_now(),
+                    title_suffix=translate("editor.copy_suffix", locale),
+                )
+        except BiltenError as exc:
+            return rx.toast.error(error_text(exc, locale))
+        return [rx.toast.success(translate("editor.duplicated", locale)), rx.redirect(routes.event_editor_url(copy.id))]
+
+    @rx.event(background=True)
+    async def cancel_event(self):
+        """After the confirmation dialog. Refunds go to the payment provider (network): this runs
+        in the background so the tab stays responsive."""
+        async with self:
+            if self._detail is None or self.cancelling:
+                return
+            self.cancelling = True
+            event_id = self._detail.id
+            locale = await current_locale(self)
+        message = None
+        try:
+            with session_scope() as session:
+                async with self:
+                    actor = await acting_user(self, session, _now())
+                report = event_admin.cancel_event(session, actor=actor, event_id=event_id, now=_now())
+        except BiltenError as exc:
+            message = rx.toast.error(error_text(exc, locale))
+        else:
+            if report.failed:
+                message = rx.toast.warning(translate("editor.cancel_partial", locale, failed=len(report.failed)))
+            else:
+                message = rx.toast.success(
+                    translate("editor.cancelled", locale, refunded=report.refunded, cancelled=report.cancelled)
+                )
+        async with self:
+            self.cancelling = False
+            try:
+                with session_scope() as session:
+                    self._reload(session, await acting_user(self, session, _now()))
+            except BiltenError:
+                pass
+        return message
+
+    # -- the picture --------------------------------------------------------------------------
+
+    @rx.event
+    async def upload_image(self, files: list[rx.UploadFile]):
+        locale = await current_locale(self)
+        self.image_error = ""
+        if self._detail is None or not files:
+            return None
+        limit = max_upload_bytes()
+        data = files[0].file.read(limit + 1)  # one byte more than allowed is enough to refuse
+        try:
+            with session_scope() as session:
+                actor = await acting_user(self, session, _now())
+                event_admin.set_event_image(session, actor=actor, event_id=self._detail.id, data=data, now=_now())
+                self._reload(session, actor)
+        except BiltenError as exc:
+            self.image_error = error_text(exc, locale)
+            return rx.clear_selected_files(UPLOAD_ID)
+        return [rx.clear_selected_files(UPLOAD_ID), rx.toast.success(translate("editor.image_saved", locale))]
+
+    # -- ticket types -------------------------------------------------------------------------
+
+    @rx.event
+    def new_type(self):
+        self.type_error = ""
+        self.editing_type_id = ""
+        currency = DEFAULT_CURRENCY
+        if self._detail and self._detail.ticket_types:
+            currency = self._detail.ticket_types[0].currency
+        self.type_form = TicketTypeFormView(currency=currency)
+        self.type_form_open = True
+        self.form_key += 1
+
+    @rx.event
+    def edit_type(self, type_id: str):
+        self.type_error = ""
+        detail = self._detail
+        found = next((t for t in detail.ticket_types if str(t.id) == type_id), None) if detail else None
+        if found is None:
+            return None
+        tz = detail.timezone
+        self.type_form = TicketTypeFormView(
+            name=found.name,
+            description=found.description,
+            price=event_admin.minor_to_price_text(found.price_minor, found.currency),
+            currency=found.currency,
+            quantity=str(found.quantity),
+            min_per_order=str(found.min_per_order),
+            max_per_order=str(found.max_per_order),
+            sales_start=event_admin.local_input_value(found.sales_start, tz),
+            sales_end=event_admin.local_input_value(found.sales_end, tz),
+            is_hidden=found.is_hidden,
+        )
+        self.editing_type_id = type_id
+        self.type_form_open = True
+        self.form_key += 1
+        return None
+
+    @rx.event
+    def close_type_form(self):
+        self.type_form_open = False
+        self.type_error = ""
+
+    @rx.event
+    async def save_type(self, form_data: dict[str, str]):
+        locale = await current_locale(self)
+        self.type_error = ""
+        detail = self._detail
+        if detail is None:
+            return None
+        try:
+            with session_scope() as session:
+                actor = await acting_user(self, session, _now())
+                fields = _type_fields(form_data, detail.timezone)
+                if self.editing_type_id:
+                    type_id = _parse_uuid(self.editing_type_id)
+                    if type_id is None:
+                        raise NotFound()
+                    event_admin.update_ticket_type(
+                        session, actor=actor, event_id=detail.id, ticket_type_id=type_id, fields=fields, now=_now()
+                    )
+                else:
+                    event_admin.create_ticket_type(session, actor=actor, event_id=detail.id, fields=fields, now=_now())
+                self._reload(session, actor)
+        except BiltenError as exc:
+            self.type_error = error_text(exc, locale)
+            return None
+        self.type_form_open = False
+        self.editing_type_id = ""
+        return rx.toast.success(translate("editor.type_saved", locale))
+
+
+class EventDescriptionState(rx.State):
+    """The public event page's description as safe HTML (recomputed only when the event changes)."""
+
+    @rx.var
+    async def description_html(self) -> str:
+        page = await self.get_state(EventState)
+        detail = page._detail
+        return render_markdown(detail.description) if detail is not None else ""

@@ -1,0 +1,405 @@
+"""Organizations and their teams in the organizer area: the list of one's organizations, founding
+a new one, and an organization's team page (members, roles, invitations)."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from datetime import UTC, datetime
+
+import reflex as rx
+
+from bilten import routes
+from bilten.db import session_scope
+from bilten.i18n import format_datetime, translate
+from bilten.models import TeamRole
+from bilten.services import teams
+from bilten.services.access import Permission
+from bilten.services.errors import BiltenError, NotFound
+from bilten.services.teams import EventChoice, InvitationRow, MemberRow, OrganizationRow
+from bilten.state.auth import acting_user, error_text, guard, private_state
+from bilten.state.i18n import LocaleState, current_locale
+
+ROLES = [role.value for role in (TeamRole.OWNER, TeamRole.MANAGER, TeamRole.VIEWER, TeamRole.STAFF)]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _parse_uuid(value: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Public shapes: display text only
+
+
+@dataclasses.dataclass(frozen=True)
+class OrganizationView:
+    id: str = ""
+    name: str = ""
+    role_label: str = ""
+    team_url: str = ""
+    is_owner: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class MemberView:
+    user_id: str
+    email: str
+    full_name: str
+    role: str
+    role_label: str
+    events: str
+    is_self: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class InvitationView:
+    id: str
+    email: str
+    role_label: str
+    events: str
+    expires: str
+    expired: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class EventChoiceView:
+    id: str
+    title: str
+    when: str
+    selected: bool
+
+
+# ---------------------------------------------------------------------------------------------
+# The user's organizations (a panel of the organizer page)
+
+
+@private_state
+class MyOrganizationsState(rx.State):
+    loaded: bool = False
+    _rows: list[OrganizationRow] = []
+
+    @rx.var
+    async def organizations(self) -> list[OrganizationView]:
+        locale = (await self.get_state(LocaleState)).lang
+        return [
+            OrganizationView(
+                id=str(row.id),
+                name=row.name,
+                role_label=translate(f"team.role.{row.role}", locale) if row.role else "",
+                team_url=routes.team_url(row.id),
+                is_owner=row.role == TeamRole.OWNER,
+            )
+            for row in self._rows
+        ]
+
+    @rx.event
+    async def load(self):
+        """When the organizer page's panel mounts: the organizations the user belongs to."""
+        with session_scope() as session:
+            user = await acting_user(self, session, _now())
+            try:
+                self._rows = teams.list_organizations(session, actor=user)
+            except BiltenError:
+                self._rows = []
+        self.loaded = True
+
+
+# ---------------------------------------------------------------------------------------------
+# Founding an organization
+
+
+class NewOrganizationState(rx.State):
+    loaded: bool = False
+    error: str = ""
+
+    @rx.event
+    async def load(self):
+        """on_load of /organizer/organizations/new: any signed-in user may found one."""
+        self.loaded = False
+        self.error = ""
+        with session_scope() as session:
+            access = await guard(self, session, Permission.ACCOUNT, now=_now())
+        self.loaded = True
+        return access.redirect
+
+    @rx.event
+    async def create(self, form_data: dict[str, str]):
+        locale = await current_locale(self)
+        self.error = ""
+        try:
+            with session_scope() as session:
+                user = await acting_user(self, session, _now())
+                created = teams.create_organization(
+                    session, actor=user, name=(form_data.get("name") or "")[:1000], now=_now()
+                )
+        except BiltenError as exc:
+            self.error = error_text(exc, locale)
+            return None
+        return [
+            rx.toast.success(translate("team.created", locale, name=created.name)),
+            rx.redirect(routes.team_url(created.id)),
+        ]
+
+
+# ---------------------------------------------------------------------------------------------
+# One organization's team page
+
+
+@private_state
+class TeamState(rx.State):
+    """The route gives this state the `organization_id` var; `_organization_id` is the one the guard allowed."""
+
+    loaded: bool = False
+    not_found: bool = False
+    organization_name: str = ""
+    invite_role: str = TeamRole.MANAGER.value
+    invite_error: str = ""
+    _organization_id: str = ""
+    _user_id: str = ""
+    _members: list[MemberRow] = []
+    _invitations: list[InvitationRow] = []
+    _events: list[EventChoice] = []
+    _invite_events: list[str] = []
+
+    # The removal confirmation: whom, and what it says.
+    confirm_open: bool = False
+    confirm_text: str = ""
+    _confirm_user_id: str = ""
+
+    @rx.var
+    async def members(self) -> list[MemberView]:
+        locale = (await self.get_state(LocaleState)).lang
+        return [
+            MemberView(
+                user_id=str(m.user_id),
+                email=m.email,
+                full_name=m.full_name,
+                role=m.role.value,
+                role_label=translate(f"team.role.{m.role.value}", locale),
+                events=", ".join(m.events),
+                is_self=str(m.user_id) == self._user_id,
+            )
+            for m in self._members
+        ]
+
+    @rx.var
+    async def invitations(self) -> list[InvitationView]:
+        locale = (await self.get_state(LocaleState)).lang
+        titles = {str(e.id): e.title for e in self._events}
+        return [
+            InvitationView(
+                id=str(i.id),
+                email=i.email,
+                role_label=translate(f"team.role.{i.role.value}", locale),
+                events=", ".join(titles.get(str(e), "—") for e in i.event_ids),
+                expires=format_datetime(i.expires_at, "UTC", locale),
+                expired=i.expired,
+            )
+            for i in self._invitations
+        ]
+
+    @rx.var
+    async def event_choices(self) -> list[EventChoiceView]:
+        locale = (await self.get_state(LocaleState)).lang
+        return [
+            EventChoiceView(
+                id=str(e.id),
+                title=e.title,
+                when=format_datetime(e.starts_at, e.timezone, locale),
+                selected=str(e.id) in self._invite_events,
+            )
+            for e in self._events
+        ]
+
+    @rx.var
+    def ready(self) -> bool:
+        return bool(self._organization_id)
+
+    @rx.var
+    def has_invitations(self) -> bool:
+        return bool(self._invitations)
+
+    @rx.var
+    def has_events(self) -> bool:
+        return bool(self._events)
+
+    def _route_organization_id(self) -> uuid.UUID:
+        """The organization the guard let this user manage (services check again at every action)."""
+        organization_id = _parse_uuid(self._organization_id)
+        if organization_id is None:
+            raise NotFound()
+        return organization_id
+
+    @rx.event
+    async def load(self):
+        """on_load: the organization's owners (and admins) only (Permission.ORGANIZATION_TEAM)."""
+        self.loaded = False
+        self.not_found = False
+        self._organization_id = ""
+        self._reset_invite_form()
+        organization_id = _parse_uuid(self.organization_id)  # the dynamic route argument
+        now = _now()
+        try:
+            if organization_id is None:
+                raise NotFound()
+            with session_scope() as session:
+                access = await guard(
+                    self, session, Permission.ORGANIZATION_TEAM, now=now, organization_id=organization_id
+                )
+                if access.user is None:
+                    self._members, self._invitations, self._events = [], [], []
+                    self.loaded = True
+                    return access.redirect
+                overview = teams.team_overview(session, actor=access.user, organization_id=organization_id, now=now)
+                self._user_id = str(access.user.id)
+        except NotFound:
+            self.not_found = True
+            self.loaded = True
+            return None
+        self._organization_id = str(organization_id)
+        self.organization_name = overview.organization.name
+        self._members = overview.members
+        self._invitations = overview.invitations
+        self._events = overview.events
+        self.loaded = True
+        return None
+
+    def _reset_invite_form(self) -> None:
+        self.invite_role = TeamRole.MANAGER.value
+        self.invite_error = ""
+        self._invite_events = []
+
+    @rx.event
+    def set_invite_role(self, role: str):
+        self.invite_role = role if role in ROLES else TeamRole.MANAGER.value
+
+    @rx.event
+    def toggle_invite_event(self, event_id: str, checked: bool):
+        chosen = [e for e in self._invite_events if e != event_id]
+        if checked and any(str(e.id) == event_id for e in self._events):
+            chosen.append(event_id)
+        self._invite_events = chosen
+
+    @rx.event
+    async def invite(self, form_data: dict[str, str]):
+        locale = await current_locale(self)
+        self.invite_error = ""
+        try:
+            with session_scope() as session:
+                actor = await acting_user(self, session, _now())
+                row = teams.invite_member(
+                    session,
+                    actor=actor,
+                    organization_id=self._route_organization_id(),
+                    email=(form_data.get("email") or "")[:320],
+                    role=self.invite_role,
+                    event_ids=self._invite_events if self.invite_role == TeamRole.STAFF else [],
+                    now=_now(),
+                )
+        except BiltenError as exc:
+            self.invite_error = error_text(exc, locale)
+            return None
+        self._invitations = [row, *self._invitations]
+        self._reset_invite_form()
+        return [
+            rx.toast.success(translate("team.invited", locale, email=row.email)),
+            rx.call_script("document.getElementById('invite-form')?.reset()"),
+        ]
+
+    @rx.event
+    async def revoke(self, invitation_id: str):
+        locale = await current_locale(self)
+        row = next((i for i in self._invitations if str(i.id) == invitation_id), None)
+        if row is None:
+            return None
+        try:
+            with session_scope() as session:
+                actor = await acting_user(self, session, _now())
+                teams.revoke_invitation(
+                    session,
+                    actor=actor,
+                    organization_id=self._route_organization_id(),
+                    invitation_id=row.id,
+                    now=_now(),
+                )
+        except BiltenError as exc:
+            return rx.toast.error(error_text(exc, locale))
+        self._invitations = [i for i in self._invitations if i.id != row.id]
+        return rx.toast.success(translate("team.revoked", locale, email=row.email))
+
+    @rx.event
+    async def change_role(self, user_id: str, role: str):
+        locale = await current_locale(self)
+        member = next((m for m in self._members if str(m.user_id) == user_id), None)
+        if member is None or role == member.role.value:
+            return None
+        try:
+            with session_scope() as session:
+                actor = await acting_user(self, session, _now())
+                changed = teams.change_role(
+                    session,
+                    actor=actor,
+                    organization_id=self._route_organization_id(),
+                    user_id=member.user_id,
+                    role=role,
+                    now=_now(),
+                )
+        except BiltenError as exc:
+            # The select shows the role the member still has (it was never changed).
+            self._members = list(self._members)
+            return rx.toast.error(error_text(exc, locale))
+        self._members = [changed if m.user_id == changed.user_id else m for m in self._members]
+        label = translate(f"team.role.{changed.role.value}", locale)
+        return rx.toast.success(translate("team.role_changed", locale, email=changed.email, role=label))
+
+    @rx.event
+    async def ask_remove(self, user_id: str):
+        member = next((m for m in self._members if str(m.user_id) == user_id), None)
+        if member is None:
+            return
+        locale = await current_locale(self)
+        self._confirm_user_id = user_id
+        key = "team.confirm_leave_text" if user_id == self._user_id else "team.confirm_remove_text"
+        self.confirm_text = translate(key, locale, email=member.email, organization=self.organization_name)
+        self.confirm_open = True
+
+    @rx.event
+    def set_confirm_open(self, is_open: bool):
+        self.confirm_open = is_open
+        if not is_open:
+            self._confirm_user_id = ""
+
+    @rx.event
+    async def confirm_remove(self):
+        locale = await current_locale(self)
+        member = next((m for m in self._members if str(m.user_id) == self._confirm_user_id), None)
+        self.confirm_open = False
+        self._confirm_user_id = ""
+        if member is None:
+            return None
+        try:
+            with session_scope() as session:
+                actor = await acting_user(self, session, _now())
+                teams.remove_member(
+                    session,
+                    actor=actor,
+                    organization_id=self._route_organization_id(),
+                    user_id=member.user_id,
+                    now=_now(),
+                )
+        except BiltenError as exc:
+            return rx.toast.error(error_text(exc, locale))
+        if str(member.user_id) == self._user_id:  # they left: this page is no longer theirs
+            return [
+                rx.toast.success(translate("team.left", locale, organization=self.organization_name)),
+                rx.redirect(routes.ORGANIZER),
+            ]
+        self._members = [m for m in self._members if m.user_id != member.user_id]
+        return rx.toast.success(translate("team.removed", locale, email=member.email))
