@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from bilten import routes
-from bilten.api import api, match_worker_threads_to_the_database_pool
+from bilten.api import api
 from bilten.components.scan_store import connection_overlay
 from bilten.notifications.worker import notification_loop
 from bilten.pages.account import account_page
@@ -144,8 +144,6 @@ app.add_page(
     on_load=AdminNotificationsState.load,
 )
 
-# Requests queue fairly for worker threads, as many as there are database connections.
-app.register_lifespan_task(match_worker_threads_to_the_database_pool)
 # Housekeeping in every web worker (safe in parallel): expired holds give their seats back.
 app.register_lifespan_task(sweep_forever)
 # Email delivery in the web process when there is no Redis queue (`bilten worker` does it otherwise).

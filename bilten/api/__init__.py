@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import anyio.to_thread
 from fastapi import FastAPI
 
 from bilten.api import (
@@ -19,7 +18,6 @@ from bilten.api import (
     webhooks,
 )
 from bilten.api.errors import install_error_handlers
-from bilten.settings import get_settings
 
 
 def create_api() -> FastAPI:
@@ -35,16 +33,6 @@ def create_api() -> FastAPI:
         app.include_router(module.router)
     app.include_router(organizer_events.router)  # only POST/PATCH and sub-paths under /api/v1/events
     return app
-
-
-def match_worker_threads_to_the_database_pool() -> None:
-    """A lifespan task: let as many requests run on worker threads as the process has database
-    connections. Requests beyond that wait their turn in anyio's queue, first come first served;
-    otherwise they wait inside SQLAlchemy's pool, which lets a thread that just returned a
-    connection take it straight back, so under a rush a few requests starve for seconds."""
-    settings = get_settings()
-    limiter = anyio.to_thread.current_default_thread_limiter()
-    limiter.total_tokens = max(settings.db_pool_size + settings.db_max_overflow, 1)
 
 
 api = create_api()

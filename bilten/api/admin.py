@@ -5,17 +5,18 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import Depends, Query
 from pydantic import BaseModel
 from sqlmodel import Session
 
 from bilten.api.deps import Caller, get_caller, get_now, get_session
+from bilten.api.routing import api_router
 from bilten.models import EventStatus, Role
 from bilten.services import organizers, platform, users
 from bilten.services.platform import EventPage, OrganizationPage
 from bilten.services.users import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, MAX_SEARCH_LENGTH, AdminUser, UserPage
 
-router = APIRouter(prefix="/api/v1", tags=["admin"])
+router = api_router(prefix="/api/v1", tags=["admin"])
 
 
 class RoleIn(BaseModel):

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
 from bilten.api.deps import Caller, get_caller, get_now, get_session
 from bilten.api.errors import request_locale
+from bilten.api.routing import api_router
 from bilten.models import UserPublic
 from bilten.services import accounts
 
-router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
+router = api_router(prefix="/api/v1/auth", tags=["auth"])
 
 
 class RegisterIn(BaseModel):

@@ -5,14 +5,15 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import Depends, Query
 from pydantic import BaseModel
 from sqlmodel import Session
 
 from bilten.api.deps import get_now, get_session
+from bilten.api.routing import api_router
 from bilten.services import events as event_service
 
-router = APIRouter(prefix="/api/v1/events", tags=["events"])
+router = api_router(prefix="/api/v1/events", tags=["events"])
 
 
 class TicketTypeOut(BaseModel):

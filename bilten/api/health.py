@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
+from bilten.api.routing import api_router
 from bilten.db import get_engine
 from bilten.settings import get_settings
 
-router = APIRouter(tags=["health"])
+router = api_router(tags=["health"])
 
 
 def check_database() -> str:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from sqlmodel import Session, select
 
 from bilten.api.deps import Caller, get_caller, get_now, get_order_link, get_session
 from bilten.api.errors import request_locale
+from bilten.api.routing import api_router
 from bilten.i18n import normalize_locale
 from bilten.models import Event, Order, OrderStatus, Payment, Ticket, TicketType, User
 from bilten.notifications.rendering import MissingData, event_calendar, order_tickets_pdf
@@ -20,7 +21,7 @@ from bilten.services import orders as order_service
 from bilten.services.errors import NotFound, ValidationFailed
 from bilten.settings import get_settings
 
-router = APIRouter(prefix="/api/v1/orders", tags=["orders"])
+router = api_router(prefix="/api/v1/orders", tags=["orders"])
 
 
 class OrderItemIn(BaseModel):

@@ -10,14 +10,15 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import Depends, Response
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
 from bilten.api.deps import Caller, get_caller, get_now, get_session
+from bilten.api.routing import api_router
 from bilten.services import teams
 
-router = APIRouter(prefix="/api/v1", tags=["organizations"])
+router = api_router(prefix="/api/v1", tags=["organizations"])
 
 EventIds = list[Annotated[str, Field(max_length=64)]]
 

@@ -11,18 +11,19 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Depends, File, UploadFile
+from fastapi import Depends, File, UploadFile
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
 from bilten.api.deps import Caller, get_caller, get_session
+from bilten.api.routing import api_router
 from bilten.models import EventStatus, TicketType
 from bilten.services import event_admin, media
 from bilten.services.access import Permission, authorize
 from bilten.services.errors import ImageTooLarge, ValidationFailed
 
-router = APIRouter(tags=["organizer events"])
+router = api_router(tags=["organizer events"])
 UPLOAD_CHUNK = 1024 * 1024
 
 

@@ -5,14 +5,15 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from fastapi import APIRouter, Depends
+from fastapi import Depends
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
 from bilten.api.deps import Caller, get_caller, get_now, get_order_link, get_session
+from bilten.api.routing import api_router
 from bilten.services import tickets
 
-router = APIRouter(prefix="/api/v1", tags=["tickets"])
+router = api_router(prefix="/api/v1", tags=["tickets"])
 
 
 class HolderIn(BaseModel):

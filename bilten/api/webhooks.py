@@ -5,18 +5,19 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from bilten.api.deps import get_now, get_session
+from bilten.api.routing import api_router
 from bilten.payments import get_provider
 from bilten.payments.base import InvalidWebhook, ProviderUnavailable
 from bilten.payments.stripe import STRIPE_PROVIDER
 from bilten.services import orders as order_service
 from bilten.services.errors import InvalidSignature, NotFound
 
-router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"])
+router = api_router(prefix="/api/v1/webhooks", tags=["webhooks"])
 logger = logging.getLogger(__name__)
 
 
