@@ -21,6 +21,7 @@ import anyio.lowlevel
 import anyio.to_thread
 from fastapi import APIRouter
 from fastapi.routing import APIRoute
+from sqlmodel import Session
 
 from bilten.settings import get_settings
 
@@ -41,7 +42,16 @@ def endpoint_threads() -> anyio.CapacityLimiter:
 def _on_a_worker_thread(function: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(function)  # FastAPI reads the parameters and types through __wrapped__
     async def endpoint(*args: Any, **kwargs: Any) -> Any:
-        call = functools.partial(function, *args, **kwargs)
+        def call() -> Any:
+            try:
+                return function(*args, **kwargs)
+            finally:
+                # The request's session gives its connection back now, not after the response
+                # has been serialized and sent (a client gone mid-request must not keep it).
+                for value in kwargs.values():
+                    if isinstance(value, Session):
+                        value.close()
+
         return await anyio.to_thread.run_sync(call, limiter=endpoint_threads())
 
     return endpoint
