@@ -27,7 +27,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 from sqlmodel import Session
 
-from bench.common import ROOT, drop_database, free_port, fresh_database, percentile
+from bench.common import ROOT, drop_database, free_port, fresh_database, percentile, settle_database
 from bench.server import start_backend, stop
 
 STAFF_EMAIL = "door@bench.example.org"
@@ -218,6 +218,7 @@ def main() -> None:
     process = None
     try:
         event_id, codes = make_tickets(url, args.tickets)
+        settle_database(url)
         process = start_backend(url, port, workers)
         token = device_token(port)
         with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:

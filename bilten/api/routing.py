@@ -29,12 +29,14 @@ _endpoint_threads: anyio.lowlevel.RunVar[anyio.CapacityLimiter] = anyio.lowlevel
 
 
 def endpoint_threads() -> anyio.CapacityLimiter:
-    """This event loop's queue for endpoint threads: one per database connection of the process."""
+    """This event loop's queue for endpoint threads: one per pooled database connection."""
     try:
         return _endpoint_threads.get()
     except LookupError:
         settings = get_settings()
-        limiter = anyio.CapacityLimiter(max(settings.db_pool_size + settings.db_max_overflow, 1))
+        # The pool's kept connections, not its overflow: a connection beyond `pool_size` is closed
+        # when given back, so more threads than that would open a PostgreSQL connection per request.
+        limiter = anyio.CapacityLimiter(max(settings.db_pool_size, 1))
         _endpoint_threads.set(limiter)
         return limiter
 
