@@ -24,7 +24,16 @@ import time
 
 import httpx
 
-from bench.common import ROOT, drop_database, free_port, fresh_database, hot_ticket_type, percentile, reserved
+from bench.common import (
+    ROOT,
+    drop_database,
+    free_port,
+    freeze_gc,
+    fresh_database,
+    hot_ticket_type,
+    percentile,
+    reserved,
+)
 from bench.server import start_backend, stop
 
 
@@ -115,6 +124,7 @@ def main() -> None:
             process = start_backend(url, port, workers)
             run_wrk(port, min(clients, 10), 2, type_id)  # warm-up: imports, pools, JIT-free but cold caches
             result = run_wrk(port, clients, args.seconds, type_id)
+            freeze_gc()
             promise = asyncio.run(steady(port, clients, args.rate, args.seconds, type_id))
             stop(process)  # no request still in flight while counting
             process = None

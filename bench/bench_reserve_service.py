@@ -25,7 +25,7 @@ import time
 from collections import deque
 from datetime import UTC, datetime
 
-from bench.common import drop_database, fresh_database, hot_ticket_type, reserved, summary
+from bench.common import drop_database, freeze_gc, fresh_database, hot_ticket_type, reserved, summary
 
 
 def run(
@@ -122,6 +122,7 @@ def _client_process(  # noqa: ANN001, PLR0913
     from bilten.services import orders
     from bilten.services.errors import SoldOut, TryAgain
 
+    freeze_gc()  # as the web app does once it has started
     engine = make_engine(url)
     engine.pool = QueuePool(engine.pool._creator, pool_size=connections, max_overflow=0, timeout=60)
     latencies, outcomes, lock = [], {"ok": 0, "sold_out": 0, "try_again": 0}, threading.Lock()

@@ -27,7 +27,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 from sqlmodel import Session
 
-from bench.common import ROOT, drop_database, free_port, fresh_database, percentile, settle_database
+from bench.common import ROOT, drop_database, free_port, freeze_gc, fresh_database, percentile, settle_database
 from bench.server import start_backend, stop
 
 STAFF_EMAIL = "door@bench.example.org"
@@ -236,6 +236,7 @@ def main() -> None:
                 f"p50 {result['p50']:.1f} ms  p95 {result['p95']:.1f} ms  p99 {result['p99']:.1f} ms  "
                 f"statuses {result['statuses']}  socket errors {result['errors']}"
             )
+        freeze_gc()
         for scanners in args.scanners:
             result = asyncio.run(steady(port, scanners, args.rate, args.seconds, event_id, token, codes))
             print(
