@@ -521,6 +521,24 @@ def apply_payment_update(session: Session, *, provider: str, update: PaymentUpda
     lines = _lines(session, order.id)
     event = session.get(Event, order.event_id)
 
+    if event.status == EventStatus.CANCELLED and order.status == OrderStatus.PENDING:
+        # The event was cancelled while this buyer was paying (or their order was placed in the
+        # instant before): no tickets for a cancelled event, the seats go back, the money is refunded.
+        order.status = OrderStatus.CANCELLED
+        order.cancelled_at = now
+        order.hold_expires_at = None
+        session.add(order)
+        _return_seats(session, lines)
+        record_audit(
+            session,
+            action="order.cancelled",
+            object_type="order",
+            object_id=order.id,
+            now=now,
+            organization_id=event.organization_id,
+            data={"reason": "event_cancelled"},
+        )
+
     if order.status == OrderStatus.PENDING:
         # The hold still counts its seats even if its time ran out and the sweeper has not run.
         _mark_paid(session, order, event=event, lines=lines, now=now)
@@ -528,7 +546,11 @@ def apply_payment_update(session: Session, *, provider: str, update: PaymentUpda
         _publish_availability(session, order.event_id)  # seats left are the same; held became sold
         return PaymentOutcome(result="paid", order_id=order.id, payment_id=payment.id)
 
-    if order.status in (OrderStatus.EXPIRED, OrderStatus.CANCELLED) and _retake_seats(session, lines):
+    if (
+        order.status in (OrderStatus.EXPIRED, OrderStatus.CANCELLED)
+        and event.status != EventStatus.CANCELLED
+        and _retake_seats(session, lines)
+    ):
         _mark_paid(session, order, event=event, lines=lines, now=now)
         record_audit(session, action="order.paid_late", object_type="order", object_id=order.id, now=now)
         session.commit()

@@ -7,6 +7,7 @@ from sqlmodel import func, select
 
 from bilten.models import (
     AuditEntry,
+    Event,
     EventStatus,
     Order,
     OrderStatus,
@@ -251,6 +252,24 @@ def test_late_payment_with_seats_free_is_accepted(session, now, shop):
     assert outcome.result == "paid_late"
     assert session.get(Order, order.id).status == OrderStatus.PAID
     assert session.get(TicketType, shop["standard"].id).reserved == 2
+
+
+def test_payment_for_an_event_cancelled_meanwhile_is_refunded_without_tickets(session, now, shop):
+    order = place(session, now, [(shop["standard"].id, 2)]).order
+    payment = orders.start_payment(session, order_id=order.id, now=now, access_token=link(order.id))
+    event = session.get(Event, order.event_id)
+    event.status = EventStatus.CANCELLED  # the organizer cancels while the buyer is on the checkout
+    session.add(event)
+    session.commit()
+    outcome = orders.apply_payment_update(
+        session, provider="test", update=_confirm(order, payment), now=now + timedelta(minutes=1)
+    )
+    assert outcome.result == "refund_needed"
+    assert session.get(Order, order.id).status == OrderStatus.CANCELLED
+    assert session.exec(select(Ticket).where(Ticket.order_id == order.id)).all() == []
+    assert session.get(TicketType, shop["standard"].id).reserved == 0
+    assert orders.refund_unbacked_payment(session, payment_id=payment.id, now=now + timedelta(minutes=2))
+    assert session.get(Payment, payment.id).status == PaymentStatus.REFUNDED
 
 
 def test_late_payment_for_sold_out_seats_is_refunded(session, now, shop):
