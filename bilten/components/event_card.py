@@ -10,6 +10,18 @@ from bilten.state.i18n import LocaleState
 def event_card(card) -> rx.Component:  # noqa: ANN001 - an ObjectVar of bilten.state.home.EventCard
     return rx.card(
         rx.vstack(
+            rx.cond(
+                card.image_url != "",
+                rx.image(
+                    src=card.image_url,
+                    alt="",  # decorative: the title below says what the event is
+                    width="100%",
+                    height="9rem",
+                    object_fit="cover",
+                    border_radius="var(--radius-3)",
+                    loading="lazy",
+                ),
+            ),
             rx.heading(rx.link(card.title, href=card.url, underline="hover"), size="4", as_="h2"),
             rx.hstack(
                 rx.icon("calendar", size=16, aria_hidden="true"),

@@ -209,6 +209,18 @@ def event_details() -> rx.Component:
             href=routes.HOME,
             size="2",
         ),
+        rx.cond(
+            event.image_url != "",
+            rx.image(
+                src=event.image_url,
+                alt="",  # decorative: the title says what the event is
+                width="100%",
+                max_height="22rem",
+                object_fit="cover",
+                border_radius="var(--radius-4)",
+                id="event-image",
+            ),
+        ),
         rx.heading(event.title, size="8", as_="h1", id="event-title"),
         rx.cond(
             event.cancelled,

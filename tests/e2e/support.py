@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from playwright.sync_api import BrowserContext, Page
+from playwright.sync_api import BrowserContext, Locator, Page, expect
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 LOADED_TIMEOUT_MS = 20_000
@@ -57,3 +58,44 @@ def wait_for_cookie(context: BrowserContext, name: str, value: str, timeout: flo
             return
         time.sleep(0.05)
     raise AssertionError(f"cookie {name}={value} never set; cookies: {[c['name'] for c in context.cookies()]}")
+
+
+# Buying, as a guest would on an event page.
+ORDER_URL = re.compile(r"/orders/[0-9a-f-]{36}/?\?token=[A-Za-z0-9_-]+$")
+
+
+def ticket_row(page: Page, name: str) -> Locator:
+    return page.locator(".ticket-type").filter(has=page.get_by_text(name, exact=True))
+
+
+def choose_tickets(page: Page, ticket_type: str, quantity: int) -> None:
+    row = ticket_row(page, ticket_type)
+    for _ in range(quantity):
+        row.locator(".qty-plus").click()
+    expect(row.locator(".qty-value")).to_have_text(str(quantity))
+
+
+def reserve_as_guest(page: Page, email: str) -> None:
+    page.locator("#buyer-email").fill(email)
+    page.locator("#buyer-phone").fill("+49 30 1234567")
+    page.locator("#buyer-name").fill("Gina Guest")
+    page.locator("#reserve").click()
+    page.wait_for_url(ORDER_URL)
+    wait_loaded(page, "order")
+
+
+# Live figures.
+def number_in(page: Page, selector: str) -> int:
+    locator = page.locator(selector)
+    expect(locator).to_have_text(re.compile(r"^\d+$"))
+    return int(locator.inner_text())
+
+
+def seconds_until_text(page: Page, selector: str, text: str, timeout: float = 5.0) -> float:
+    """Seconds until the element shows `text` (polled every 10 ms)."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if page.locator(selector).inner_text() == text:
+            return time.monotonic() - started
+        page.wait_for_timeout(10)
+    raise AssertionError(f"{selector} never showed {text!r}; it shows {page.locator(selector).inner_text()!r}")

@@ -19,13 +19,22 @@ import zxingcpp
 from PIL import Image
 from playwright.sync_api import Browser, Locator, Page, expect
 
-from tests.e2e.support import LiveApp, catalog, log_in, open_page, wait_loaded
+from tests.e2e.support import (
+    ORDER_URL,
+    LiveApp,
+    catalog,
+    choose_tickets,
+    log_in,
+    open_page,
+    reserve_as_guest,
+    ticket_row,
+    wait_loaded,
+)
 
 pytestmark = pytest.mark.e2e
 
 ENGLISH = catalog("en")
 ATTENDEE = ("attendee@demo.bilten.org", "Demo-attendee-2026")
-ORDER_URL = re.compile(r"/orders/[0-9a-f-]{36}/?\?token=[A-Za-z0-9_-]+$")
 
 
 def _db(live_app: LiveApp) -> sqlite3.Connection:
@@ -42,28 +51,8 @@ def _order_id(page: Page) -> str:
     return re.search(r"/orders/([0-9a-f-]{36})", page.url).group(1)
 
 
-def _ticket_row(page: Page, name: str) -> Locator:
-    return page.locator(".ticket-type").filter(has=page.get_by_text(name, exact=True))
-
-
 def _seats_left(row: Locator) -> int:
     return int(re.search(r"(\d+) left", row.locator(".tickets-left").inner_text()).group(1))
-
-
-def _choose(page: Page, ticket_type: str, quantity: int) -> None:
-    row = _ticket_row(page, ticket_type)
-    for _ in range(quantity):
-        row.locator(".qty-plus").click()
-    expect(row.locator(".qty-value")).to_have_text(str(quantity))
-
-
-def _reserve_as_guest(page: Page, email: str) -> None:
-    page.locator("#buyer-email").fill(email)
-    page.locator("#buyer-phone").fill("+49 30 1234567")
-    page.locator("#buyer-name").fill("Gina Guest")
-    page.locator("#reserve").click()
-    page.wait_for_url(ORDER_URL)
-    wait_loaded(page, "order")
 
 
 def _qr_payloads(page: Page) -> list[str]:
@@ -92,16 +81,16 @@ def test_guest_buys_two_tickets_while_another_browser_sees_the_seats_go(browser:
     try:
         watcher = watcher_context.new_page()
         open_page(watcher, event_path, "event")
-        watched_row = _ticket_row(watcher, "Standing")
+        watched_row = ticket_row(watcher, "Standing")
         before = _seats_left(watched_row)
         watcher.evaluate("window.__sameDocument = true")  # gone if the page reloads
 
         buyer = buyer_context.new_page()
         open_page(buyer, event_path, "event")
         expect(buyer.locator("#reserve")).to_be_disabled()  # nothing chosen yet
-        _choose(buyer, "Standing", 2)
+        choose_tickets(buyer, "Standing", 2)
         expect(buyer.locator("#checkout-total")).to_have_text("€50.00")
-        _reserve_as_guest(buyer, "gina.guest@example.org")
+        reserve_as_guest(buyer, "gina.guest@example.org")
 
         # The other browser's count drops in place: no reload, no navigation.
         expect(watched_row.locator(".tickets-left")).to_have_text(f"{before - 2} left")
@@ -136,8 +125,8 @@ def test_guest_buys_two_tickets_while_another_browser_sees_the_seats_go(browser:
 
 def test_declined_test_payment_can_be_tried_again(page: Page, live_app: LiveApp) -> None:
     open_page(page, f"/events/{_event_id(live_app, 'Lisbon Indie Film Premiere')}", "event")
-    _choose(page, "Ticket", 1)
-    _reserve_as_guest(page, "declined.once@example.org")
+    choose_tickets(page, "Ticket", 1)
+    reserve_as_guest(page, "declined.once@example.org")
 
     page.locator("#decline-test").click()
     expect(page.locator("#payment-declined")).to_contain_text(ENGLISH["order.declined"])
@@ -166,7 +155,7 @@ def test_attendee_gets_a_free_ticket_finds_it_and_names_the_holder(page: Page, l
     open_page(page, f"/events/{_event_id(live_app, 'Community Open Day')}", "event")
     expect(page.locator("#buyer-email")).to_have_value(ATTENDEE[0])  # prefilled from the account
     expect(page.get_by_text(ENGLISH["checkout.phone_optional"])).to_be_visible()
-    _choose(page, "Free entry", 1)
+    choose_tickets(page, "Free entry", 1)
     expect(page.locator("#checkout-total")).to_have_text(ENGLISH["event.free"])
     page.locator("#reserve").click()  # no phone: optional when signed in
     page.wait_for_url(ORDER_URL)

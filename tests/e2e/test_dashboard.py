@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 import secrets
-import time
 import urllib.error
 import urllib.request
 import uuid
@@ -22,7 +21,7 @@ from sqlmodel import Session, create_engine, select
 
 from bilten.models import Event, Membership, Role, TeamRole, User
 from bilten.services.security import hash_password
-from tests.e2e.support import LiveApp, catalog, log_in, wait_loaded
+from tests.e2e.support import LiveApp, catalog, log_in, number_in, seconds_until_text, wait_loaded
 from tests.e2e.test_back_office import ORGANIZER, RIVERSIDE, STAFF, _event_id, _order
 
 pytestmark = pytest.mark.e2e
@@ -37,30 +36,14 @@ def _open(page: Page, path: str, name: str, account: tuple[str, str] = ORGANIZER
     wait_loaded(page, name)
 
 
-def _number(page: Page, selector: str) -> int:
-    locator = page.locator(selector)
-    expect(locator).to_have_text(re.compile(r"^\d+$"))
-    return int(locator.inner_text())
-
-
-def _wait_for_text(page: Page, selector: str, text: str, timeout: float = 5.0) -> float:
-    """Seconds until the element shows `text` (polled every 10 ms)."""
-    started = time.monotonic()
-    while time.monotonic() - started < timeout:
-        if page.locator(selector).inner_text() == text:
-            return time.monotonic() - started
-        page.wait_for_timeout(10)
-    raise AssertionError(f"{selector} never showed {text!r}; it shows {page.locator(selector).inner_text()!r}")
-
-
 def test_event_dashboard_shows_a_sale_within_a_second_without_reload(page: Page, live_app: LiveApp) -> None:
     _open(page, f"/organizer/events/{_event_id(live_app, RIVERSIDE)}", "back-office")
     expect(page.locator("#sales-chart")).to_be_visible()
-    sold = _number(page, "#total-sold")
+    sold = number_in(page, "#total-sold")
 
     _order(live_app, email=f"dash-{secrets.token_hex(3)}@example.org", name="Dee Dashboard", quantity=2)
 
-    latency = _wait_for_text(page, "#total-sold", str(sold + 2))
+    latency = seconds_until_text(page, "#total-sold", str(sold + 2))
     assert latency < 1.0, f"the sale reached the dashboard after {latency:.2f} s"
     assert page.locator("#sales-chart .recharts-bar-rectangle").count() >= 1  # the chart has bars
 
@@ -69,13 +52,13 @@ def test_organization_dashboard_follows_sales_of_all_its_events(page: Page, live
     _open(page, "/organizer", "organizer")
     expect(page.locator("#organization-dashboard")).to_be_visible()
     expect(page.locator("#org-sales-chart")).to_be_visible()
-    sold = _number(page, "#org-sold")
+    sold = number_in(page, "#org-sold")
     row = page.locator(f'#dashboard-events tr[data-event-id="{_event_id(live_app, RIVERSIDE)}"]')
     expect(row).to_be_visible()
 
     _order(live_app, email=f"org-{secrets.token_hex(3)}@example.org", name="Otto Org", quantity=1)
 
-    latency = _wait_for_text(page, "#org-sold", str(sold + 1))
+    latency = seconds_until_text(page, "#org-sold", str(sold + 1))
     assert latency < 1.0, f"the sale reached the organization dashboard after {latency:.2f} s"
 
 

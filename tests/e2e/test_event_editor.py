@@ -1,5 +1,7 @@
-"""An organizer creates an event with two ticket types through the editor pages, publishes it, and
-buyers find it on the home page with both types and its description rendered safely."""
+"""An organizer creates an event with two ticket types through the editor pages and publishes it;
+buyers find it on the home page with both types, its picture and its description rendered safely;
+a buyer in a second browser buys a ticket and the organizer's dashboard shows the sale within a
+second, without reload."""
 
 from __future__ import annotations
 
@@ -11,9 +13,19 @@ from datetime import datetime, timedelta
 
 import pytest
 from PIL import Image
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.support import LiveApp, catalog, log_in, open_page, wait_loaded
+from tests.e2e.support import (
+    LiveApp,
+    catalog,
+    choose_tickets,
+    log_in,
+    number_in,
+    open_page,
+    reserve_as_guest,
+    seconds_until_text,
+    wait_loaded,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -43,7 +55,9 @@ def add_ticket_type(page: Page, name: str, price: str, quantity: str, *, hidden:
     expect(form).to_be_hidden()
 
 
-def test_organizer_creates_and_publishes_an_event_that_buyers_then_see(page: Page):
+def test_organizer_publishes_an_event_a_buyer_buys_and_the_dashboard_shows_it_live(
+    page: Page, browser: Browser, live_app: LiveApp
+):
     log_in(page, *ORGANIZER, next_path="/organizer")
     wait_loaded(page, "organizer")
     page.locator("#new-event").click()
@@ -118,10 +132,27 @@ def test_organizer_creates_and_publishes_an_event_that_buyers_then_see(page: Pag
     expect(description).to_contain_text("<b>raw</b>")
     expect(description.locator("a")).to_have_count(0)
     expect(description.locator("b")).to_have_count(0)
+    expect(page.locator("#event-image")).to_have_attribute("src", re.compile(r"^/api/media/[0-9a-f]{32}\.png$"))
+    event_path = page.url.removeprefix(page.url.split("/events/")[0])
+
+    # The organizer watches the event's dashboard while a buyer in a second browser buys a ticket:
+    # the sale shows within a second, without reload.
+    open_page(page, edit_url.removesuffix("/edit"), "back-office")
+    sold = number_in(page, "#total-sold")
+    buyer_context = browser.new_context(base_url=live_app.base_url, locale="en-US")
+    try:
+        buyer = buyer_context.new_page()
+        open_page(buyer, event_path, "event")
+        choose_tickets(buyer, "Regular", 1)
+        reserve_as_guest(buyer, f"fan-{uuid.uuid4().hex[:6]}@example.org")
+        buyer.locator("#test-mode-panel #pay-test").click()
+        expect(buyer.locator("#order-confirmed")).to_be_visible()
+        latency = seconds_until_text(page, "#total-sold", str(sold + 1))
+        assert latency < 1.0, f"the sale reached the dashboard {latency:.2f} s after the buyer saw it confirmed"
+    finally:
+        buyer_context.close()
 
     # Cancelling asks first, then the event is cancelled and its page says so.
-    page.go_back()
-    wait_loaded(page, "home")
     open_page(page, edit_url, "event-edit")
     page.locator("#cancel-event").click()
     page.locator("#confirm-cancel-event").click()
