@@ -182,6 +182,7 @@ def place_order(
     )
     payment = None
     if order.total_minor == 0:
+        _still_on_sale(session, event.id)
         _mark_paid(session, order, event=event, lines=lines, now=now)
     elif provider is not None and provider.local:
         # A provider that needs no network (test mode) opens its checkout in this same transaction.
@@ -201,6 +202,19 @@ def place_order(
         raise
     _publish_availability(session, event.id)
     return PlacedOrder(order=order, access_token=order_access_token(order.id), payment=payment)
+
+
+def _still_on_sale(session: Session, event_id: uuid.UUID) -> None:
+    """Before tickets are issued at once (a free order): read the event's status again under a share
+    lock. A cancellation holds the row until it commits, so an order racing it sees "cancelled" and
+    gets no tickets for an event that is not happening."""
+    with session.no_autoflush:
+        status = session.execute(
+            select(Event.status).where(Event.id == event_id).with_for_update(read=True)
+        ).scalar_one()
+    if status != EventStatus.PUBLISHED:
+        session.rollback()
+        raise EventNotOnSale()
 
 
 def _commit_in_one_round_trip(session: Session, types: list[TicketType], wanted: dict[uuid.UUID, int]) -> None:

@@ -1,6 +1,7 @@
 """Races on PostgreSQL: a rush never oversells, and every seat comes back when a hold runs out."""
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
@@ -8,9 +9,9 @@ from sqlalchemy.pool import QueuePool
 from sqlmodel import Session, func, select
 
 from bilten.db import make_engine
-from bilten.models import Order, OrderStatus, Ticket, TicketType
+from bilten.models import Event, EventStatus, Order, OrderStatus, Ticket, TicketType
 from bilten.services import orders
-from bilten.services.errors import SoldOut, TryAgain
+from bilten.services.errors import EventNotOnSale, SoldOut, TryAgain
 from tests.factories import make_event, make_organization
 
 BUYERS = 200
@@ -88,3 +89,39 @@ def test_expired_holds_return_their_seats_for_the_next_rush(pg_url, pg_session, 
 
     assert _rush(pg_url, ticket_type.id, later, buyers=30).count("ok") == 10
     assert pg_session.exec(select(func.count()).select_from(Ticket)).one() == 0
+
+
+def test_a_free_order_racing_the_events_cancellation_gets_no_tickets(pg_url, pg_session, clock):
+    now = clock.now
+    org = make_organization(pg_session, now=now)
+    event = make_event(pg_session, organization=org, now=now, quantity=10, prices=(0,))
+    ticket_type = pg_session.exec(select(TicketType).where(TicketType.event_id == event.id)).one()
+    engine = make_engine(pg_url)
+    outcome = {}
+
+    def buy():
+        with Session(engine, expire_on_commit=False) as session:
+            try:
+                orders.place_order(
+                    session, items=[(ticket_type.id, 1)], email="free@example.org", phone="+49 30 1234567", now=now
+                )
+                outcome["result"] = "paid"
+            except EventNotOnSale:
+                outcome["result"] = "not_on_sale"
+
+    with Session(engine) as organizer:  # the cancellation holds the event row until it commits
+        locked = organizer.exec(select(Event).where(Event.id == event.id).with_for_update()).one()
+        buyer = threading.Thread(target=buy)
+        buyer.start()
+        time.sleep(0.5)  # the buyer has read the event as published and now waits on its row
+        locked.status = EventStatus.CANCELLED
+        organizer.add(locked)
+        organizer.commit()
+    buyer.join(timeout=10)
+    engine.dispose()
+
+    assert outcome == {"result": "not_on_sale"}
+    assert pg_session.exec(select(func.count()).select_from(Ticket)).one() == 0
+    assert pg_session.exec(select(func.count()).select_from(Order)).one() == 0
+    pg_session.expire_all()
+    assert pg_session.get(TicketType, ticket_type.id).reserved == 0
