@@ -335,6 +335,66 @@ def remove_dialog() -> rx.Component:
     )
 
 
+def staff_event_checkbox(choice) -> rx.Component:  # noqa: ANN001 - an ObjectVar of EventChoiceView
+    return rx.el.label(
+        rx.hstack(
+            rx.checkbox(
+                checked=choice.selected,
+                on_change=lambda checked: TeamState.toggle_staff_event(choice.id, checked),
+                custom_attrs={"data-event-id": choice.id},
+                class_name="staff-event-choice",
+            ),
+            rx.text(choice.title, size="2", weight="medium"),
+            rx.text(choice.when, size="1", color_scheme="gray"),
+            align="center",
+            spacing="2",
+        ),
+    )
+
+
+def staff_events_dialog() -> rx.Component:
+    """Opened by choosing "staff" for a member: the events they will scan at, then Save or Cancel."""
+    return rx.dialog.root(
+        rx.dialog.content(
+            rx.dialog.title(LocaleState.t["team.staff_dialog_title"]),
+            rx.dialog.description(TeamState.staff_dialog_text, size="2"),
+            rx.vstack(
+                error_text(TeamState.staff_dialog_error, id="staff-events-error", width="100%"),
+                rx.text(LocaleState.t["team.staff_events"], size="2", weight="medium"),
+                rx.cond(
+                    TeamState.has_events,
+                    rx.foreach(TeamState.staff_event_choices, staff_event_checkbox),
+                    rx.text(LocaleState.t["team.no_events"], size="2", color_scheme="gray"),
+                ),
+                spacing="2",
+                margin_top="1rem",
+                id="staff-events",
+            ),
+            rx.flex(
+                rx.button(
+                    LocaleState.t["team.cancel_staff_events"],
+                    on_click=TeamState.set_staff_dialog_open(False),
+                    variant="soft",
+                    color_scheme="gray",
+                    id="cancel-staff-events",
+                ),
+                rx.button(
+                    LocaleState.t["team.save_staff_events"],
+                    on_click=TeamState.save_staff_events,
+                    id="save-staff-events",
+                ),
+                spacing="3",
+                justify="end",
+                margin_top="1rem",
+            ),
+            id="staff-events-dialog",
+            dir=LocaleState.dir,
+        ),
+        open=TeamState.staff_dialog_open,
+        on_open_change=TeamState.set_staff_dialog_open,
+    )
+
+
 def team() -> rx.Component:
     return rx.vstack(
         page_header(TeamState.organization_name, LocaleState.t["team.subtitle"]),
@@ -345,6 +405,7 @@ def team() -> rx.Component:
         rx.heading(LocaleState.t["team.pending"], size="5", as_="h2", margin_top="1rem"),
         invitations_table(),
         remove_dialog(),
+        staff_events_dialog(),
         spacing="4",
         width="100%",
     )

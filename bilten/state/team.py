@@ -173,6 +173,13 @@ class TeamState(rx.State):
     confirm_text: str = ""
     _confirm_user_id: str = ""
 
+    # The dialog that makes a member staff: whom, for which events, and what went wrong.
+    staff_dialog_open: bool = False
+    staff_dialog_text: str = ""
+    staff_dialog_error: str = ""
+    _staff_user_id: str = ""
+    _staff_events: list[str] = []
+
     @rx.var
     async def members(self) -> list[MemberView]:
         locale = (await self.get_state(LocaleState)).lang
@@ -219,6 +226,19 @@ class TeamState(rx.State):
         ]
 
     @rx.var
+    async def staff_event_choices(self) -> list[EventChoiceView]:
+        locale = (await self.get_state(LocaleState)).lang
+        return [
+            EventChoiceView(
+                id=str(e.id),
+                title=e.title,
+                when=format_datetime(e.starts_at, e.timezone, locale),
+                selected=str(e.id) in self._staff_events,
+            )
+            for e in self._events
+        ]
+
+    @rx.var
     def ready(self) -> bool:
         return bool(self._organization_id)
 
@@ -244,6 +264,7 @@ class TeamState(rx.State):
         self.not_found = False
         self._organization_id = ""
         self._reset_invite_form()
+        self._close_staff_dialog()
         organization_id = _parse_uuid(self.organization_id)  # the dynamic route argument
         now = _now()
         try:
@@ -340,6 +361,10 @@ class TeamState(rx.State):
         member = next((m for m in self._members if str(m.user_id) == user_id), None)
         if member is None or role == member.role.value:
             return None
+        if role == TeamRole.STAFF:
+            # Staff scan at chosen events: the dialog asks which before anything changes.
+            self._open_staff_dialog(member, locale)
+            return None
         try:
             with session_scope() as session:
                 actor = await acting_user(self, session, _now())
@@ -355,6 +380,62 @@ class TeamState(rx.State):
             # The select shows the role the member still has (it was never changed).
             self._members = list(self._members)
             return rx.toast.error(error_text(exc, locale))
+        self._members = [changed if m.user_id == changed.user_id else m for m in self._members]
+        label = translate(f"team.role.{changed.role.value}", locale)
+        return rx.toast.success(translate("team.role_changed", locale, email=changed.email, role=label))
+
+    def _open_staff_dialog(self, member: MemberRow, locale: str) -> None:
+        self._staff_user_id = str(member.user_id)
+        self._staff_events = []
+        self.staff_dialog_error = ""
+        self.staff_dialog_text = translate("team.staff_dialog_text", locale, email=member.email)
+        self.staff_dialog_open = True
+        self._members = list(self._members)  # the select keeps showing the current role meanwhile
+
+    def _close_staff_dialog(self) -> None:
+        self.staff_dialog_open = False
+        self.staff_dialog_error = ""
+        self._staff_user_id = ""
+        self._staff_events = []
+
+    @rx.event
+    def set_staff_dialog_open(self, is_open: bool):
+        """Closing the dialog (Cancel, Escape, a click outside) leaves the role as it was."""
+        if not is_open:
+            self._close_staff_dialog()
+            self._members = list(self._members)  # the select shows the unchanged role again
+
+    @rx.event
+    def toggle_staff_event(self, event_id: str, checked: bool):
+        chosen = [e for e in self._staff_events if e != event_id]
+        if checked and any(str(e.id) == event_id for e in self._events):
+            chosen.append(event_id)
+        self._staff_events = chosen
+
+    @rx.event
+    async def save_staff_events(self):
+        locale = await current_locale(self)
+        member = next((m for m in self._members if str(m.user_id) == self._staff_user_id), None)
+        if member is None:
+            self._close_staff_dialog()
+            return None
+        self.staff_dialog_error = ""
+        try:
+            with session_scope() as session:
+                actor = await acting_user(self, session, _now())
+                changed = teams.change_role(
+                    session,
+                    actor=actor,
+                    organization_id=self._route_organization_id(),
+                    user_id=member.user_id,
+                    role=TeamRole.STAFF,
+                    event_ids=list(self._staff_events),
+                    now=_now(),
+                )
+        except BiltenError as exc:
+            self.staff_dialog_error = error_text(exc, locale)
+            return None
+        self._close_staff_dialog()
         self._members = [changed if m.user_id == changed.user_id else m for m in self._members]
         label = translate(f"team.role.{changed.role.value}", locale)
         return rx.toast.success(translate("team.role_changed", locale, email=changed.email, role=label))

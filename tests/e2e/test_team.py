@@ -1,6 +1,7 @@
 """Teams in headless Chromium: the demo organizer invites a manager from the team page; the invitee
-follows the emailed link, creates an account, accepts and sees the organization's events. And an
-organizer signs up with their organization in one go."""
+follows the emailed link, creates an account, accepts and sees the organization's events; the owner
+then makes them staff for one event through the events dialog. And an organizer signs up with their
+organization in one go."""
 
 from __future__ import annotations
 
@@ -48,6 +49,24 @@ def _invitation_link(live_app: LiveApp, email: str) -> str:
             return url.removeprefix(live_app.base_url)
         time.sleep(0.2)
     raise AssertionError(f"no invitation email for {email} in {live_app.mail_dir}")
+
+
+def _scans_at(live_app: LiveApp, email: str) -> list[str]:
+    """The titles of the events a user has door assignments at, from the app's database."""
+    with sqlite3.connect(live_app.database_path) as db:
+        rows = db.execute(
+            "SELECT event.title FROM staff_assignment"
+            " JOIN event ON event.id = staff_assignment.event_id"
+            " JOIN user_account ON user_account.id = staff_assignment.user_id"
+            " WHERE user_account.email = ? ORDER BY event.title",
+            (email,),
+        ).fetchall()
+    return [title for (title,) in rows]
+
+
+def _choose_role(page: Page, email: str, role: str) -> None:
+    page.locator("#members-table tr", has_text=email).locator(".member-role").click()
+    page.get_by_role("option", name=ENGLISH[f"team.role.{role}"]).click()
 
 
 def test_owner_invites_a_manager_who_joins_through_the_emailed_link(browser: Browser, live_app: LiveApp) -> None:
@@ -110,7 +129,34 @@ def test_owner_invites_a_manager_who_joins_through_the_emailed_link(browser: Bro
         expect(row).to_have_attribute("data-role", "manager")
         expect(owner.locator("#no-invitations")).to_be_visible()
 
-        # A manager does not manage the team; nobody reaches another organization's team.
+        # Making them staff asks for their events; Cancel leaves them a manager.
+        dialog = owner.locator("#staff-events-dialog")
+        _choose_role(owner, invitee, "staff")
+        expect(dialog).to_be_visible()
+        expect(dialog).to_contain_text(invitee)
+        owner.locator("#cancel-staff-events").click()
+        expect(dialog).to_have_count(0)
+        expect(row).to_have_attribute("data-role", "manager")
+        expect(row.locator(".member-role")).to_have_text(ENGLISH["team.role.manager"])
+        assert _scans_at(live_app, invitee) == []
+
+        # Saving without an event is refused in the dialog; with one, they scan there as staff.
+        _choose_role(owner, invitee, "staff")
+        owner.locator("#save-staff-events").click()
+        expect(owner.locator("#staff-events-error")).to_have_text(ENGLISH["error.team_staff_needs_events"])
+        expect(row).to_have_attribute("data-role", "manager")
+        dialog.locator("label", has_text="Riverside Jazz Night").locator(".staff-event-choice").click()
+        owner.locator("#save-staff-events").click()
+        expect(dialog).to_have_count(0)
+        expect(row).to_have_attribute("data-role", "staff")
+        expect(row.locator(".member-events")).to_have_text("Riverside Jazz Night")
+        assert _scans_at(live_app, invitee) == ["Riverside Jazz Night"]
+        owner.reload()
+        wait_loaded(owner, "team")
+        expect(row).to_have_attribute("data-role", "staff")
+        expect(row.locator(".member-role")).to_have_text(ENGLISH["team.role.staff"])
+
+        # Staff do not manage the team; nobody reaches another organization's team.
         open_page(page, owner.url.removeprefix(live_app.base_url), "team")
         expect(page.locator("#forbidden")).to_be_visible()
         open_page(owner, f"/organizer/organizations/{_organization_id(live_app, OTHER_ORGANIZATION)}/team", "team")
