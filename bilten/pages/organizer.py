@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from bilten import routes
 from bilten.components.dashboard import figure, sales_chart
 from bilten.components.layout import page_header, page_shell
 from bilten.components.notice import forbidden_box
@@ -182,12 +183,16 @@ def organization_dashboard() -> rx.Component:
 def organizer_page() -> rx.Component:
     return page_shell(
         page_header(LocaleState.t["organizer.title"], LocaleState.t["organizer.subtitle"]),
-        rx.link(
-            rx.button(rx.icon("plus", size=16), LocaleState.t["editor.new_title"]),
-            href="/organizer/events/new",
-            id="new-event",
+        rx.vstack(
+            rx.link(
+                rx.button(rx.icon("plus", size=16), LocaleState.t["editor.new_title"]),
+                href=routes.ORGANIZER_EVENT_NEW,
+                id="new-event",
+            ),
+            organizations_panel(),  # the user's organizations, their team pages, "new organization" (pages/team.py)
+            spacing="4",
+            width="100%",
         ),
-        organizations_panel(),  # the user's organizations, their team pages, "new organization" (pages/team.py)
         rx.cond(
             OrganizerState.loaded,
             rx.cond(
