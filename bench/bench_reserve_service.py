@@ -2,7 +2,9 @@
 
     .venv/bin/python -m bench.bench_reserve_service [--seconds 10] [--clients 50 200] [--processes 2]
 
-Each client is a thread, spread over worker processes so the GIL is not the limit; each process
+Each client is a thread, spread over worker processes (default 4: a process with 100 client threads
+spends its time handing the GIL around, which the web app, with 5 threads per worker, never does);
+each process
 has a pool of database connections (`--connections` in all, default 20: like the web app's pool,
 where more connections only make more backends queue on the hot row inside PostgreSQL).
 Two measurements per client count, each with the oversell check:
@@ -174,7 +176,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--clients", type=int, nargs="+", default=[50, 200])
-    parser.add_argument("--processes", type=int, default=2)
+    parser.add_argument("--processes", type=int, default=4)
     parser.add_argument("--quantity", type=int, default=1_000_000, help="seats on the hot type")
     parser.add_argument("--connections", type=int, default=20, help="database connections, all processes together")
     parser.add_argument("--rate", type=float, default=500, help="reservations per second for the open-loop run")
