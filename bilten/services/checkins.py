@@ -330,6 +330,13 @@ def _remember_first_scan(event_id: uuid.UUID, ticket: TicketSummary, first: Firs
     )
 
 
+def forget_scan_states(event_id: uuid.UUID, ticket_ids: list[uuid.UUID]) -> None:
+    """After tickets were cancelled, refunded or reissued (committed): the door must answer
+    "cancelled" from now on, not a cached "already in"."""
+    for ticket_id in ticket_ids:
+        cache.delete(_scan_state_key(event_id, ticket_id))
+
+
 def _scan_state_key(event_id: uuid.UUID, ticket_id: uuid.UUID) -> str:
     return f"scan:{event_id}:{ticket_id}"
 

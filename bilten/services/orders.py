@@ -49,6 +49,7 @@ from bilten.payments.base import (
     UpdateKind,
 )
 from bilten.payments.test import TEST_PROVIDER
+from bilten.services import checkins
 from bilten.services.access import Permission, is_allowed
 from bilten.services.audit import emit_event, record_audit
 from bilten.services.errors import (
@@ -793,6 +794,7 @@ def cancel_order(
     order.cancelled_at = now
     session.add(order)
     ticket_status = TicketStatus.REFUNDED if refunded else TicketStatus.CANCELLED
+    ticket_ids = list(session.exec(select(Ticket.id).where(Ticket.order_id == order.id)).all())
     session.exec(update(Ticket).where(Ticket.order_id == order.id).values(status=ticket_status))
     _return_seats(session, _lines(session, order.id))
     if refunded:
@@ -821,6 +823,7 @@ def cancel_order(
     )
     emit_event(session, topic="order.cancelled", payload={"order_id": str(order.id), "refunded": refunded}, now=now)
     session.commit()
+    checkins.forget_scan_states(order.event_id, ticket_ids)
     _publish_availability(session, order.event_id)
     return order
 

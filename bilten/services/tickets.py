@@ -21,6 +21,7 @@ from bilten.models import (
     TicketType,
     User,
 )
+from bilten.services import checkins
 from bilten.services.audit import emit_event, record_audit
 from bilten.services.errors import NotFound, TooManyRequests, ValidationFailed
 from bilten.services.orders import may_view_order
@@ -198,6 +199,7 @@ def reissue_ticket(
         data={"replacement": str(new_id)},
     )
     session.commit()
+    checkins.forget_scan_states(ticket.event_id, [ticket.id])
     return _ticket_view(session, replacement)
 
 

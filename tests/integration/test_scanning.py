@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 from bilten import cache
 from bilten.db import make_engine
 from bilten.models import CheckIn, CheckInResult, Role
-from bilten.services import checkins
+from bilten.services import checkins, orders
 from bilten.settings import get_settings
 from tests.factories import DEFAULT_PASSWORD, make_user
 from tests.scanning_helpers import door_with_tickets
@@ -250,4 +250,32 @@ def test_already_used_answers_come_from_redis_after_the_first_scan(monkeypatch, 
         )
     finally:
         cache.delete(f"scan:{door.event.id}:{door.tickets[0].id}")
+        get_settings.cache_clear()
+
+
+def test_a_ticket_cancelled_after_it_got_in_answers_cancelled_not_a_cached_already_used(
+    monkeypatch, redis_url, pg_session, door, clock
+):
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    get_settings.cache_clear()
+    try:
+        ticket = door.tickets[1]
+
+        def scan(nonce):
+            return checkins.scan_ticket(
+                pg_session,
+                actor=door.staff,
+                event_id=door.event.id,
+                code=ticket.code,
+                nonce=nonce,
+                scanned_at=clock.now,
+                now=clock.now,
+            ).result
+
+        assert scan("c-1") == "valid"
+        assert cache.get_json(f"scan:{door.event.id}:{ticket.id}") is not None
+        orders.cancel_order(pg_session, order_id=ticket.order_id, now=clock.now, actor=door.organizer)
+        assert cache.get_json(f"scan:{door.event.id}:{ticket.id}") is None
+        assert scan("c-2") == "cancelled"
+    finally:
         get_settings.cache_clear()
