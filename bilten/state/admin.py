@@ -54,6 +54,42 @@ def _range_text(locale: str, offset: int, shown: int, total: int) -> str:
     return translate("admin.page_range", locale, first=offset + 1, last=offset + shown, total=total)
 
 
+class OffsetPaging(rx.State, mixin=True):
+    """Paging of one admin list: the list's `load` reads PAGE_SIZE rows from `offset` into `_rows`
+    and the number of all matching rows into `total`."""
+
+    offset: int = 0
+    total: int = 0
+    _rows: list = []
+
+    @rx.var
+    async def range_text(self) -> str:
+        locale = (await self.get_state(LocaleState)).lang
+        return _range_text(locale, self.offset, len(self._rows), self.total)
+
+    @rx.var
+    def has_previous(self) -> bool:
+        return self.offset > 0
+
+    @rx.var
+    def has_next(self) -> bool:
+        return self.offset + len(self._rows) < self.total
+
+    @rx.event
+    def next_page(self):
+        if self.offset + len(self._rows) < self.total:
+            self.offset += PAGE_SIZE
+            return type(self).load
+        return None
+
+    @rx.event
+    def previous_page(self):
+        if self.offset > 0:
+            self.offset = max(self.offset - PAGE_SIZE, 0)
+            return type(self).load
+        return None
+
+
 # ---------------------------------------------------------------------------------------------
 # The page: guard, tabs, counts
 
@@ -146,13 +182,11 @@ class UserView:
 
 
 @private_state
-class AdminUsersState(rx.State):
+class AdminUsersState(OffsetPaging, rx.State):
     loaded: bool = False
     search: str = ""
     role_filter: str = ALL
     active_filter: str = ALL
-    offset: int = 0
-    total: int = 0
     confirm_open: bool = False
     confirm_disable: bool = True  # the dialog asks to disable (True) or to enable (False)
     confirm_text: str = ""
@@ -179,19 +213,6 @@ class AdminUsersState(rx.State):
     @rx.var
     def has_users(self) -> bool:
         return bool(self._rows)
-
-    @rx.var
-    async def range_text(self) -> str:
-        locale = (await self.get_state(LocaleState)).lang
-        return _range_text(locale, self.offset, len(self._rows), self.total)
-
-    @rx.var
-    def has_previous(self) -> bool:
-        return self.offset > 0
-
-    @rx.var
-    def has_next(self) -> bool:
-        return self.offset + len(self._rows) < self.total
 
     @rx.event
     async def load(self):
@@ -237,20 +258,6 @@ class AdminUsersState(rx.State):
         self.active_filter = value if value in ACTIVE_FILTERS else ALL
         self.offset = 0
         return AdminUsersState.load
-
-    @rx.event
-    def next_page(self):
-        if self.offset + len(self._rows) < self.total:
-            self.offset += PAGE_SIZE
-            return AdminUsersState.load
-        return None
-
-    @rx.event
-    def previous_page(self):
-        if self.offset > 0:
-            self.offset = max(self.offset - PAGE_SIZE, 0)
-            return AdminUsersState.load
-        return None
 
     @rx.event
     async def change_role(self, user_id: str, role: str):
@@ -333,11 +340,9 @@ class OrganizationView:
 
 
 @private_state
-class AdminOrganizationsState(rx.State):
+class AdminOrganizationsState(OffsetPaging, rx.State):
     loaded: bool = False
     search: str = ""
-    offset: int = 0
-    total: int = 0
     _rows: list[AdminOrganization] = []
 
     @rx.var
@@ -359,19 +364,6 @@ class AdminOrganizationsState(rx.State):
     @rx.var
     def has_organizations(self) -> bool:
         return bool(self._rows)
-
-    @rx.var
-    async def range_text(self) -> str:
-        locale = (await self.get_state(LocaleState)).lang
-        return _range_text(locale, self.offset, len(self._rows), self.total)
-
-    @rx.var
-    def has_previous(self) -> bool:
-        return self.offset > 0
-
-    @rx.var
-    def has_next(self) -> bool:
-        return self.offset + len(self._rows) < self.total
 
     @rx.event
     async def load(self):
@@ -399,20 +391,6 @@ class AdminOrganizationsState(rx.State):
         self.offset = 0
         return AdminOrganizationsState.load
 
-    @rx.event
-    def next_page(self):
-        if self.offset + len(self._rows) < self.total:
-            self.offset += PAGE_SIZE
-            return AdminOrganizationsState.load
-        return None
-
-    @rx.event
-    def previous_page(self):
-        if self.offset > 0:
-            self.offset = max(self.offset - PAGE_SIZE, 0)
-            return AdminOrganizationsState.load
-        return None
-
 
 # ---------------------------------------------------------------------------------------------
 # Events of every organization
@@ -431,12 +409,10 @@ class EventView:
 
 
 @private_state
-class AdminEventsState(rx.State):
+class AdminEventsState(OffsetPaging, rx.State):
     loaded: bool = False
     search: str = ""
     status_filter: str = ALL
-    offset: int = 0
-    total: int = 0
     _rows: list[AdminEvent] = []
 
     @rx.var
@@ -459,19 +435,6 @@ class AdminEventsState(rx.State):
     @rx.var
     def has_events(self) -> bool:
         return bool(self._rows)
-
-    @rx.var
-    async def range_text(self) -> str:
-        locale = (await self.get_state(LocaleState)).lang
-        return _range_text(locale, self.offset, len(self._rows), self.total)
-
-    @rx.var
-    def has_previous(self) -> bool:
-        return self.offset > 0
-
-    @rx.var
-    def has_next(self) -> bool:
-        return self.offset + len(self._rows) < self.total
 
     @rx.event
     async def load(self):
@@ -509,20 +472,6 @@ class AdminEventsState(rx.State):
         self.status_filter = status if status in EVENT_STATUSES else ALL
         self.offset = 0
         return AdminEventsState.load
-
-    @rx.event
-    def next_page(self):
-        if self.offset + len(self._rows) < self.total:
-            self.offset += PAGE_SIZE
-            return AdminEventsState.load
-        return None
-
-    @rx.event
-    def previous_page(self):
-        if self.offset > 0:
-            self.offset = max(self.offset - PAGE_SIZE, 0)
-            return AdminEventsState.load
-        return None
 
 
 # ---------------------------------------------------------------------------------------------

@@ -41,7 +41,6 @@ from bilten.services.errors import (
     ValidationFailed,
 )
 from bilten.state import admin as admin_state
-from bilten.state import auth as auth_state
 from bilten.state.admin import AdminChangesState, AdminEventsState, AdminOrganizationsState, AdminState, AdminUsersState
 from bilten.state.auth import AuthState
 from tests.factories import DEFAULT_PASSWORD, make_event, make_organization, make_user
@@ -415,15 +414,9 @@ def test_recent_changes_list_admin_actions_newest_first(session, people, now):
 
 @pytest.fixture
 def app_states(sqlite_engine, monkeypatch):
-    """A fresh tab's state tree whose handlers use this test's database."""
-
-    @contextmanager
-    def test_session_scope() -> Iterator[Session]:
-        with Session(sqlite_engine, expire_on_commit=False) as session:
-            yield session
-
-    monkeypatch.setattr(admin_state, "session_scope", test_session_scope)
-    monkeypatch.setattr(auth_state, "session_scope", test_session_scope)
+    """A fresh tab's state tree whose handlers use this test's database (every `session_scope`
+    opens its session on `bilten.db.get_engine()`)."""
+    monkeypatch.setattr("bilten.db.get_engine", lambda: sqlite_engine)
     return State(_reflex_internal_init=True)
 
 
@@ -504,3 +497,27 @@ async def test_the_admin_page_and_its_handlers_work_for_admins(app_states, sessi
     changes = await app_states.get_state(AdminChangesState)
     await run(changes, "load")
     assert [view.action for view in await changes.changes] == ["user.disabled", "user.role_changed"]
+
+
+@pytest.mark.anyio
+async def test_admin_lists_page_through_their_rows(app_states, session, people, now):
+    for n in range(30):  # 34 accounts with the four people: two pages of 25
+        make_user(session, email=f"fan{n:02d}@example.org", now=now)
+
+    def turn(state, handler):  # the page buttons' handlers are plain functions
+        return type(state).event_handlers[handler].fn(state)
+
+    await signed_in_tab(app_states, session, people["admin"], now)
+    tab = await app_states.get_state(AdminUsersState)
+    await run(tab, "load")
+    assert (tab.offset, tab.total, len(tab._rows)) == (0, 34, admin_state.PAGE_SIZE)
+    assert tab.has_next and not tab.has_previous
+
+    assert turn(tab, "previous_page") is None  # nothing before the first page
+    follow_up = turn(tab, "next_page")
+    assert follow_up is AdminUsersState.load and tab.offset == admin_state.PAGE_SIZE
+    await run(tab, "load")
+    assert len(tab._rows) == 9 and not tab.has_next and tab.has_previous
+    assert turn(tab, "next_page") is None  # nothing after the last page
+
+    assert turn(tab, "previous_page") is AdminUsersState.load and tab.offset == 0
