@@ -8,6 +8,7 @@ import reflex as rx
 from bilten import routes
 from bilten.components.layout import page_header, page_shell
 from bilten.components.notice import forbidden_box
+from bilten.components.pager import pager
 from bilten.state.admin import (
     ALL,
     EVENT_STATUSES,
@@ -84,41 +85,6 @@ def filter_select(
         rx.select.content(*[rx.select.item(text, value=item_value) for item_value, text in items]),
         value=value,
         on_change=on_change,
-    )
-
-
-def pager(state: type[rx.State], name: str) -> rx.Component:
-    """ "1–25 of 60" and previous/next buttons under a list."""
-    back_icon = rx.icon("chevron-left", size=16, transform=rx.cond(LocaleState.dir == "rtl", "scaleX(-1)", "none"))
-    next_icon = rx.icon("chevron-right", size=16, transform=rx.cond(LocaleState.dir == "rtl", "scaleX(-1)", "none"))
-    return rx.flex(
-        rx.text(state.range_text, size="2", color_scheme="gray", id=f"{name}-range"),
-        rx.hstack(
-            rx.button(
-                back_icon,
-                LocaleState.t["admin.previous"],
-                on_click=state.previous_page,
-                disabled=~state.has_previous,
-                variant="soft",
-                size="2",
-                id=f"{name}-previous",
-            ),
-            rx.button(
-                LocaleState.t["admin.next"],
-                next_icon,
-                on_click=state.next_page,
-                disabled=~state.has_next,
-                variant="soft",
-                size="2",
-                id=f"{name}-next",
-            ),
-            spacing="2",
-        ),
-        justify="between",
-        align="center",
-        wrap="wrap",
-        gap="3",
-        width="100%",
     )
 
 

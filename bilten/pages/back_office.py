@@ -8,6 +8,7 @@ from bilten import routes
 from bilten.components.dashboard import figure, sales_chart
 from bilten.components.layout import page_shell
 from bilten.components.notice import forbidden_box, not_found_box
+from bilten.components.pager import pager
 from bilten.state.auth import AuthState
 from bilten.state.back_office import (
     ALL_STATUSES,
@@ -316,39 +317,6 @@ def sales_section() -> rx.Component:
 
 
 # -- orders ------------------------------------------------------------------------------------
-
-
-def pager(state, pager_id: str) -> rx.Component:  # noqa: ANN001 - a state class with page, pages, page_text
-    return rx.flex(
-        rx.text(state.page_text, size="2", color_scheme="gray", class_name="pager-text"),
-        rx.hstack(
-            rx.button(
-                rx.icon(rx.cond(LocaleState.dir == "rtl", "chevron-right", "chevron-left"), size=16),
-                LocaleState.t["office.previous_page"],
-                on_click=state.previous_page,
-                disabled=state.page <= 1,
-                variant="soft",
-                size="1",
-                class_name="pager-previous",
-            ),
-            rx.button(
-                LocaleState.t["office.next_page"],
-                rx.icon(rx.cond(LocaleState.dir == "rtl", "chevron-left", "chevron-right"), size=16),
-                on_click=state.next_page,
-                disabled=state.page >= state.pages,
-                variant="soft",
-                size="1",
-                class_name="pager-next",
-            ),
-            spacing="2",
-        ),
-        justify="between",
-        align="center",
-        wrap="wrap",
-        spacing="3",
-        width="100%",
-        id=pager_id,
-    )
 
 
 def cancel_button(order, **props) -> rx.Component:  # noqa: ANN001 - an OrderView or OrderDetailView var

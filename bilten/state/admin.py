@@ -26,13 +26,13 @@ from bilten.services.platform import AdminChange, AdminEvent, AdminOrganization,
 from bilten.services.users import AdminUser
 from bilten.state.auth import AuthState, acting_user, error_text, guard, private_state
 from bilten.state.i18n import LocaleState, current_locale
+from bilten.state.paging import PAGE_SIZE, OffsetPaging
 
 TABS = ("users", "organizations", "events", "notifications", "changes")
 ALL = "all"  # a select item cannot have an empty value
 ROLES = [role.value for role in Role]
 EVENT_STATUSES = [status.value for status in EventStatus]
 ACTIVE_FILTERS = ("active", "disabled")
-PAGE_SIZE = 25
 TIMEZONE = "UTC"  # accounts and organizations belong to no event: their times are shown in UTC, and say so
 MAX_SEARCH = 200
 
@@ -45,48 +45,6 @@ def _parse_uuid(value: str) -> uuid.UUID | None:
     try:
         return uuid.UUID(str(value))
     except ValueError:
-        return None
-
-
-def _range_text(locale: str, offset: int, shown: int, total: int) -> str:
-    if total == 0:
-        return ""
-    return translate("admin.page_range", locale, first=offset + 1, last=offset + shown, total=total)
-
-
-class OffsetPaging(rx.State, mixin=True):
-    """Paging of one admin list: the list's `load` reads PAGE_SIZE rows from `offset` into `_rows`
-    and the number of all matching rows into `total`."""
-
-    offset: int = 0
-    total: int = 0
-    _rows: list = []
-
-    @rx.var
-    async def range_text(self) -> str:
-        locale = (await self.get_state(LocaleState)).lang
-        return _range_text(locale, self.offset, len(self._rows), self.total)
-
-    @rx.var
-    def has_previous(self) -> bool:
-        return self.offset > 0
-
-    @rx.var
-    def has_next(self) -> bool:
-        return self.offset + len(self._rows) < self.total
-
-    @rx.event
-    def next_page(self):
-        if self.offset + len(self._rows) < self.total:
-            self.offset += PAGE_SIZE
-            return type(self).load
-        return None
-
-    @rx.event
-    def previous_page(self):
-        if self.offset > 0:
-            self.offset = max(self.offset - PAGE_SIZE, 0)
-            return type(self).load
         return None
 
 

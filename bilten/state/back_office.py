@@ -45,6 +45,7 @@ from bilten.state.dashboard import (
     shared_figures,
 )
 from bilten.state.i18n import LocaleState, current_locale
+from bilten.state.paging import PAGE_SIZE, PagePaging
 
 TABS = ("sales", "orders", "checkin", "staff", "exports")
 MANAGER_TABS = frozenset({"staff"})  # viewers do not see who scans at the door
@@ -52,7 +53,6 @@ ALL_STATUSES = "all"  # a select item cannot have an empty value
 ORDER_STATUSES = [status.value for status in OrderStatus]
 EXPORT_KINDS = ("attendees", "orders")
 EXPORT_FORMATS = ("csv", "xlsx")
-PAGE_SIZE = 25
 EXPORT_POLL_SECONDS = 2.0  # progress is pushed; this re-read only covers a lost message
 
 
@@ -460,13 +460,10 @@ def _section_loader(tab: str):  # noqa: ANN202 - an event handler or None
 
 
 @private_state
-class OfficeOrdersState(rx.State):
+class OfficeOrdersState(PagePaging, rx.State):
     loaded: bool = False
     search: str = ""
     status_filter: str = ALL_STATUSES
-    page: int = 1
-    pages: int = 1
-    total: int = 0
     _rows: list[EventOrderRow] = []
 
     # The order open in the details dialog.
@@ -504,11 +501,6 @@ class OfficeOrdersState(rx.State):
     @rx.var
     def has_orders(self) -> bool:
         return bool(self._rows)
-
-    @rx.var
-    async def page_text(self) -> str:
-        locale = (await self.get_state(LocaleState)).lang
-        return translate("office.page_of", locale, page=self.page, pages=self.pages, total=self.total)
 
     @rx.var
     async def detail(self) -> OrderDetailView:
@@ -648,20 +640,6 @@ class OfficeOrdersState(rx.State):
         return OfficeOrdersState.load
 
     @rx.event
-    def next_page(self):
-        if self.page < self.pages:
-            self.page += 1
-            return OfficeOrdersState.load
-        return None
-
-    @rx.event
-    def previous_page(self):
-        if self.page > 1:
-            self.page -= 1
-            return OfficeOrdersState.load
-        return None
-
-    @rx.event
     async def open_detail(self, order_id: str):
         locale = await current_locale(self)
         order_uuid = _parse_uuid(order_id)
@@ -753,12 +731,10 @@ class OfficeOrdersState(rx.State):
 
 
 @private_state
-class OfficeCheckinState(rx.State):
+class OfficeCheckinState(PagePaging, rx.State):
     loaded: bool = False
     search: str = ""
-    page: int = 1
-    pages: int = 1
-    total: int = 0
+    _page_text_key: str = "office.page_of_tickets"
     _rows: list[AttendeeRow] = []
 
     @rx.var
@@ -788,11 +764,6 @@ class OfficeCheckinState(rx.State):
     @rx.var
     def has_attendees(self) -> bool:
         return bool(self._rows)
-
-    @rx.var
-    async def page_text(self) -> str:
-        locale = (await self.get_state(LocaleState)).lang
-        return translate("office.page_of_tickets", locale, page=self.page, pages=self.pages, total=self.total)
 
     @rx.var
     def conflict_tickets(self) -> int:
@@ -836,20 +807,6 @@ class OfficeCheckinState(rx.State):
         self.search = (form_data.get("search") or "")[:200]
         self.page = 1
         return OfficeCheckinState.load
-
-    @rx.event
-    def next_page(self):
-        if self.page < self.pages:
-            self.page += 1
-            return OfficeCheckinState.load
-        return None
-
-    @rx.event
-    def previous_page(self):
-        if self.page > 1:
-            self.page -= 1
-            return OfficeCheckinState.load
-        return None
 
     @rx.event
     async def check_in(self, ticket_id: str):
