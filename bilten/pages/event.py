@@ -7,8 +7,8 @@ import reflex as rx
 from bilten import routes
 from bilten.components.forms import field
 from bilten.components.layout import page_shell
+from bilten.components.markdown import markdown_view
 from bilten.components.notice import error_text, not_found_box
-from bilten.pages.event_editor import markdown_view
 from bilten.state.auth import AuthState
 from bilten.state.event import EventState
 from bilten.state.event_editor import EventDescriptionState

@@ -7,6 +7,7 @@ import reflex as rx
 
 from bilten.components.forms import field
 from bilten.components.layout import page_header, page_shell
+from bilten.components.markdown import markdown_view
 from bilten.components.notice import error_text, forbidden_box, not_found_box
 from bilten.services.event_admin import known_timezones
 from bilten.state.auth import AuthState
@@ -15,11 +16,6 @@ from bilten.state.i18n import LocaleState
 
 TIMEZONE_LIST_ID = "timezones"
 t = LocaleState.t
-
-
-def markdown_view(html: rx.Var[str], **props) -> rx.Component:
-    """HTML made by services/markdown.py (raw HTML escaped, unsafe links dropped)."""
-    return rx.html(html, class_name="markdown-body", **props)
 
 
 def timezone_options() -> rx.Component:
