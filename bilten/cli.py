@@ -11,11 +11,11 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
-from datetime import UTC, datetime
 
 from alembic.config import Config
 
 from alembic import command
+from bilten import clock
 from bilten.db import session_scope
 from bilten.i18n import translate
 from bilten.services.errors import BiltenError
@@ -39,7 +39,7 @@ def seed_demo(_args: argparse.Namespace) -> int:
     from bilten.services.demo import seed_demo as load_demo
 
     with session_scope() as session:
-        accounts = load_demo(session, now=datetime.now(UTC))
+        accounts = load_demo(session, now=clock.now())
     if not accounts:
         print("Database already has data: demo data not loaded.")
         return 0
@@ -56,7 +56,7 @@ def create_admin(args: argparse.Namespace) -> int:
     password = args.password or getpass.getpass("Password: ")
     try:
         with session_scope() as session:
-            user = make_admin(session, email=email, password=password, now=datetime.now(UTC))
+            user = make_admin(session, email=email, password=password, now=clock.now())
     except BiltenError as exc:
         print(f"error: {translate(exc.key, 'en', **exc.params)}", file=sys.stderr)
         return 2

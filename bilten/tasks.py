@@ -10,8 +10,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
+from bilten import clock
 from bilten.db import session_scope
 from bilten.payments import get_provider
 from bilten.payments.base import ProviderUnavailable
@@ -22,7 +23,7 @@ logger = logging.getLogger(__name__)
 
 
 def sweep(now: datetime | None = None) -> dict[str, int]:
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     with session_scope() as session:
         expired = orders.expire_holds(session, now=now)
     for hold in expired:

@@ -1,4 +1,4 @@
-"""Shared test set-up: settings from the environment, a fixed clock, a database per test."""
+"""Shared test set-up: settings from the environment, one clock set by the tests, a database per test."""
 
 from __future__ import annotations
 
@@ -18,11 +18,25 @@ os.environ.setdefault("DATABASE_URL", f"sqlite:///{_SCRATCH / 'default.db'}")
 os.environ.pop("REDIS_URL", None)
 os.environ.pop("STRIPE_SECRET_KEY", None)
 
+if "faketime" in os.environ.get("LD_PRELOAD", ""):
+    # libfaketime 0.9.10 (Debian 12) fails every absolute clock_nanosleep with EINVAL, so under
+    # `faketime` Python's time.sleep raises at once. Sleep on a select() timeout instead: the suite
+    # runs with the calendar moved, and a sleep still sleeps.
+    import select
+    import time
+
+    def _sleep_despite_faketime(seconds: float) -> None:
+        if seconds > 0:
+            select.select([], [], [], seconds)
+
+    time.sleep = _sleep_despite_faketime
+
 import pytest  # noqa: E402
 from sqlalchemy.pool import StaticPool  # noqa: E402
 from sqlmodel import Session, SQLModel, create_engine  # noqa: E402
 
 import bilten.models  # noqa: E402,F401
+from bilten import clock  # noqa: E402
 from bilten.db import make_engine  # noqa: E402
 
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -31,9 +45,21 @@ POSTGRES_ADMIN_URL = os.environ.get(
 REDIS_TEST_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
+# The tests' "now": the start of the hour the run began in, so tests never depend on the day they
+# were written (the unit suite passes under `faketime -f +400d`) and hourly figures fall on whole hours.
+TEST_NOW = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+
+
 @pytest.fixture
 def now() -> datetime:
-    return datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+    return TEST_NOW
+
+
+@pytest.fixture(autouse=True)
+def app_clock(now) -> Iterator[clock.FrozenClock]:
+    """The app's own clock (state handlers, API, workers in this process) stands at `now` too."""
+    with clock.frozen_at(now) as frozen:
+        yield frozen
 
 
 @pytest.fixture

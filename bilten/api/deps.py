@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from fastapi import Depends, Header, Query, Request
 from sqlmodel import Session
 
+from bilten import clock
 from bilten.db import get_engine
 from bilten.models import User
 from bilten.services.accounts import user_for_access_token
@@ -32,7 +33,7 @@ async def get_session() -> AsyncIterator[Session]:
 
 
 async def get_now() -> datetime:
-    return datetime.now(UTC)
+    return clock.now()
 
 
 def bearer_token(request: Request) -> str:

@@ -9,9 +9,11 @@ from sqlalchemy import DateTime
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.types import TypeDecorator
 
+from bilten import clock
+
 
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    return clock.now()
 
 
 def new_uuid() -> uuid.UUID:

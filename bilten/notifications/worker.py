@@ -18,13 +18,14 @@ import signal
 import threading
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 
 import dramatiq
 from dramatiq.brokers.redis import RedisBroker
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from bilten import clock
 from bilten.db import get_engine
 from bilten.notifications.config import DeliveryConfig, get_delivery_config
 from bilten.notifications.delivery import (
@@ -47,7 +48,7 @@ REDIS_NAMESPACE = "bilten"
 
 
 def utc_now() -> datetime:
-    return datetime.now(UTC)
+    return clock.now()
 
 
 class Delivery:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import stripe
 
+from bilten import clock as app_clock
 from bilten.payments.base import (
     InvalidWebhook,
     PaymentRequest,
@@ -33,7 +32,7 @@ class StripePaymentProvider:
     local = False
 
     def __init__(
-        self, *, secret_key: str, webhook_secret: str, api_base: str | None = None, clock=lambda: datetime.now(UTC)
+        self, *, secret_key: str, webhook_secret: str, api_base: str | None = None, clock=app_clock.now
     ) -> None:  # noqa: ANN001
         base = {"api": api_base} if api_base else None
         self.client = stripe.StripeClient(secret_key, base_addresses=base, max_network_retries=2)

@@ -20,7 +20,7 @@ import re
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -30,6 +30,7 @@ from sqlalchemy import and_, delete, func, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from bilten import clock as app_clock
 from bilten import live
 from bilten.models import (
     CheckIn,
@@ -239,7 +240,7 @@ def run_export(
     job_id: uuid.UUID,
     *,
     engine: Engine | None = None,
-    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    clock: Callable[[], datetime] = app_clock.now,
     progress_every: int = PROGRESS_EVERY,
 ) -> ExportStatus:
     """Write the file of a queued export. Safe to call twice (a retried job): only the call that

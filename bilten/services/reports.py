@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from bilten import clock
 from bilten.models import (
     CheckIn,
     CheckInResult,
@@ -255,7 +256,7 @@ def _sales_over_time(
         return HOUR, []
     first, last = _aware(first), _aware(last)
     unit = HOUR if last - first <= HOURLY_SPAN else DAY
-    bucket = _bucket_expression(session, unit, zone, now=now or datetime.now(UTC))
+    bucket = _bucket_expression(session, unit, zone, now=now or clock.now())
     rows = session.exec(
         select(
             bucket.label("bucket"), Order.currency, func.sum(OrderLine.quantity), func.sum(OrderLine.line_total_minor)

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import reflex as rx
 
+from bilten import clock
 from bilten.db import session_scope
 from bilten.i18n import LANGUAGE_NAMES
 from bilten.services.access import Permission
@@ -22,7 +21,7 @@ class AccountState(rx.State):
         """on_load: only for signed-in users; the profile shown is AuthState's public facts."""
         self.loaded = False
         with session_scope() as session:
-            access = await guard(self, session, Permission.ACCOUNT, now=datetime.now(UTC))
+            access = await guard(self, session, Permission.ACCOUNT, now=clock.now())
             if access.user is None:
                 return access.redirect
             self.language_name = LANGUAGE_NAMES.get(access.user.locale, access.user.locale)

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from datetime import UTC, datetime
 
 import reflex as rx
 
-from bilten import routes
+from bilten import clock, routes
 from bilten.db import session_scope
 from bilten.i18n import format_datetime, translate
 from bilten.models import EventStatus, Role
@@ -36,9 +35,6 @@ ACTIVE_FILTERS = ("active", "disabled")
 TIMEZONE = "UTC"  # accounts and organizations belong to no event: their times are shown in UTC, and say so
 MAX_SEARCH = 200
 
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _parse_uuid(value: str) -> uuid.UUID | None:
@@ -79,7 +75,7 @@ class AdminState(rx.State):
         self.loaded = False
         self.allowed = False
         with session_scope() as session:
-            access = await guard(self, session, Permission.ADMIN, now=_now())
+            access = await guard(self, session, Permission.ADMIN, now=clock.now())
             if access.user is None:
                 for section in SECTION_STATES:
                     (await self.get_state(section)).reset()
@@ -105,7 +101,7 @@ class AdminState(rx.State):
         """After a change: the counts on the tabs follow."""
         try:
             with session_scope() as session:
-                actor = await acting_user(self, session, _now())
+                actor = await acting_user(self, session, clock.now())
                 self.overview = _overview(platform.platform_overview(session, actor=actor))
         except BiltenError:
             return AdminState.load  # no longer an admin: the guard decides what to show
@@ -179,7 +175,7 @@ class AdminUsersState(OffsetPaging, rx.State):
         locale = await current_locale(self)
         try:
             with session_scope() as session:
-                actor = await acting_user(self, session, _now())
+                actor = await acting_user(self, session, clock.now())
                 page = users.search_users(
                     session,
                     actor=actor,
@@ -225,8 +221,8 @@ class AdminUsersState(OffsetPaging, rx.State):
             return rx.toast.error(translate("error.not_found", locale))
         try:
             with session_scope() as session:
-                actor = await acting_user(self, session, _now())
-                changed = users.set_user_role(session, actor=actor, user_id=wanted, role=role, now=_now())
+                actor = await acting_user(self, session, clock.now())
+                changed = users.set_user_role(session, actor=actor, user_id=wanted, role=role, now=clock.now())
                 me = actor.id if actor else None
         except BiltenError as exc:
             # Show the unchanged role again: the select already moved in the browser.
@@ -270,8 +266,8 @@ class AdminUsersState(OffsetPaging, rx.State):
         change = users.disable_user if disable else users.enable_user
         try:
             with session_scope() as session:
-                actor = await acting_user(self, session, _now())
-                changed = change(session, actor=actor, user_id=user_id, now=_now())
+                actor = await acting_user(self, session, clock.now())
+                changed = change(session, actor=actor, user_id=user_id, now=clock.now())
         except BiltenError as exc:
             return rx.toast.error(error_text(exc, locale))
         self._replace_row(changed)
@@ -329,7 +325,7 @@ class AdminOrganizationsState(OffsetPaging, rx.State):
         locale = await current_locale(self)
         try:
             with session_scope() as session:
-                actor = await acting_user(self, session, _now())
+                actor = await acting_user(self, session, clock.now())
                 page = platform.list_organizations(
                     session, actor=actor, search=self.search, limit=PAGE_SIZE, offset=self.offset
                 )
@@ -400,7 +396,7 @@ class AdminEventsState(OffsetPaging, rx.State):
         locale = await current_locale(self)
         try:
             with session_scope() as session:
-                actor = await acting_user(self, session, _now())
+                actor = await acting_user(self, session, clock.now())
                 page = platform.list_all_events(
                     session,
                     actor=actor,
@@ -472,7 +468,7 @@ class AdminChangesState(rx.State):
         locale = await current_locale(self)
         try:
             with session_scope() as session:
-                actor = await acting_user(self, session, _now())
+                actor = await acting_user(self, session, clock.now())
                 self._rows = platform.recent_admin_changes(session, actor=actor)
         except BiltenError as exc:
             self._rows = []

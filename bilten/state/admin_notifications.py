@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from datetime import UTC, datetime
 
 import reflex as rx
 
+from bilten import clock
 from bilten.db import session_scope
 from bilten.i18n import format_datetime, translate
 from bilten.notifications import NotificationPublic, list_failed_notifications, retry_notification
@@ -62,7 +62,7 @@ class AdminNotificationsState(rx.State):
         """on_load: admins only."""
         self.loaded = False
         with session_scope() as session:
-            access = await guard(self, session, Permission.ADMIN, now=datetime.now(UTC))
+            access = await guard(self, session, Permission.ADMIN, now=clock.now())
             if access.user is None:
                 self._rows = []
                 self.loaded = True
@@ -80,8 +80,8 @@ class AdminNotificationsState(rx.State):
             return rx.toast.error(translate("error.not_found", locale))
         try:
             with session_scope() as session:
-                actor = await acting_user(self, session, datetime.now(UTC))
-                retried = retry_notification(session, actor=actor, notification_id=wanted, now=datetime.now(UTC))
+                actor = await acting_user(self, session, clock.now())
+                retried = retry_notification(session, actor=actor, notification_id=wanted, now=clock.now())
         except BiltenError as exc:
             return [AdminNotificationsState.load, rx.toast.error(error_text(exc, locale))]
         self._rows = [row for row in self._rows if row.id != retried.id]

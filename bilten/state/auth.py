@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import NamedTuple
 
 import reflex as rx
 from reflex_base.event import EventSpec
 from sqlmodel import Session
 
-from bilten import routes
+from bilten import clock, routes
 from bilten.db import session_scope
 from bilten.i18n import translate
 from bilten.models import User
@@ -31,9 +31,6 @@ def private_state(cls: type[rx.State]) -> type[rx.State]:
     _PRIVATE_STATES.append(cls)
     return cls
 
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _session_cookie() -> rx.Cookie:
@@ -112,7 +109,7 @@ class AuthState(rx.State):
     def refresh(self):
         """on_load of public pages: who is signed in (for the navbar)."""
         with session_scope() as session:
-            self._current_user(session, _now())
+            self._current_user(session, clock.now())
         self.denied = False
         self.checked = True
 
@@ -122,7 +119,7 @@ class AuthState(rx.State):
         self.login_error = ""
         self.register_error = ""
         with session_scope() as session:
-            user = self._current_user(session, _now())
+            user = self._current_user(session, clock.now())
         self.denied = False
         self.checked = True
         if user is not None:
@@ -140,7 +137,7 @@ class AuthState(rx.State):
                     session,
                     email=form_data.get("email", ""),
                     password=form_data.get("password", ""),
-                    now=_now(),
+                    now=clock.now(),
                     user_agent=self.router.headers.user_agent,
                 )
                 self._remember(session, user)
@@ -172,7 +169,7 @@ class AuthState(rx.State):
         if password != form_data.get("password_confirm", ""):
             self.register_error = translate("error.passwords_differ", locale)
             return None
-        now = _now()
+        now = clock.now()
         try:
             with session_scope() as session:
                 user = accounts.register_user(
@@ -201,7 +198,7 @@ class AuthState(rx.State):
     async def logout(self):
         locale = await current_locale(self)
         with session_scope() as session:
-            accounts.log_out_web(session, token=self.session_token, now=_now())
+            accounts.log_out_web(session, token=self.session_token, now=clock.now())
         self.session_token = ""
         self._forget()
         for state_cls in _PRIVATE_STATES:
@@ -225,7 +222,7 @@ class AuthState(rx.State):
                     user_id=uuid.UUID(self._user_id),
                     current_password=form_data.get("current_password", ""),
                     new_password=new_password,
-                    now=_now(),
+                    now=clock.now(),
                     keep_web_session_token=self.session_token,
                 )
         except BiltenError as exc:

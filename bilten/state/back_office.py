@@ -17,11 +17,10 @@ import asyncio
 import dataclasses
 import time
 import uuid
-from datetime import UTC, datetime
 
 import reflex as rx
 
-from bilten import export_jobs, live, routes
+from bilten import clock, export_jobs, live, routes
 from bilten.db import session_scope
 from bilten.i18n import catalog, format_datetime, format_money, translate
 from bilten.models import CheckInResult, EventStatus, ExportStatus, OrderStatus, TicketStatus, User
@@ -55,9 +54,6 @@ EXPORT_KINDS = ("attendees", "orders")
 EXPORT_FORMATS = ("csv", "xlsx")
 EXPORT_POLL_SECONDS = 2.0  # progress is pushed; this re-read only covers a lost message
 
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _parse_uuid(value: str) -> uuid.UUID | None:
@@ -368,11 +364,11 @@ class BackOfficeState(rx.State):
             if event_id is None:
                 raise NotFound()
             with session_scope() as session:
-                access = await guard(self, session, Permission.EVENT_VIEW, now=_now(), event_id=event_id)
+                access = await guard(self, session, Permission.EVENT_VIEW, now=clock.now(), event_id=event_id)
                 if access.user is None:
                     self.loaded = True
                     return access.redirect
-                self._stats = reports.event_stats(session, actor=access.user, event_id=event_id, now=_now())
+                self._stats = reports.event_stats(session, actor=access.user, event_id=event_id, now=clock.now())
                 self.can_manage = is_allowed(session, access.user, Permission.EVENT_MANAGE, event_id=event_id)
         except NotFound:
             self.not_found = True
@@ -436,7 +432,7 @@ async def acting_user_id(state: rx.State) -> str:
 
 def _read_event_stats(event_id: uuid.UUID) -> EventStats:
     with session_scope() as session:
-        return reports.compute_event_stats(session, event_id, now=_now())
+        return reports.compute_event_stats(session, event_id, now=clock.now())
 
 
 def _may_view(user_id: str, event_id: uuid.UUID) -> bool:
@@ -606,7 +602,7 @@ class OfficeOrdersState(PagePaging, rx.State):
         status = None if self.status_filter == ALL_STATUSES else self.status_filter
         try:
             with session_scope() as session:
-                actor = await acting_user(self, session, _now())
+                actor = await acting_user(self, session, clock.now())
                 found = event_orders.list_event_orders(
                     session,
                     actor=actor,
@@ -647,7 +643,7 @@ class OfficeOrdersState(PagePaging, rx.State):
             return None
         try:
             with session_scope() as session:
-                actor = await acting_user(self, session, _now())
+                actor = await acting_user(self, session, clock.now())
                 self._detail = event_orders.order_detail(session, actor=actor, order_id=order_uuid)
         except BiltenError as exc:
             return rx.toast.error(error_text(exc, locale))
@@ -672,8 +668,8 @@ class OfficeOrdersState(PagePaging, rx.State):
             return None
         try:
             with session_scope() as session:
-                actor = await acting_user(self, session, _now())
-                order = event_orders.resend_order_tickets(session, actor=actor, order_id=order_uuid, now=_now())
+                actor = await acting_user(self, session, clock.now())
+                order = event_orders.resend_order_tickets(session, actor=actor, order_id=order_uuid, now=clock.now())
                 if self._detail is not None and self._detail.order.id == order_uuid:
                     self._detail = event_orders.order_detail(session, actor=actor, order_id=order_uuid)
         except BiltenError as exc:
@@ -712,8 +708,8 @@ class OfficeOrdersState(PagePaging, rx.State):
             return None
         try:
             with session_scope() as session:
-                actor = await acting_user(self, session, _now())
-                order = order_service.cancel_order(session, order_id=order_id, now=_now(), actor=actor)
+                actor = await acting_user(self, session, clock.now())
+                order = order_service.cancel_order(session, order_id=order_id, now=clock.now(), actor=actor)
                 if self._detail is not None and self._detail.order.id == order_id:
                     self._detail = event_orders.order_detail(session, actor=actor, order_id=order_id)
         except BiltenError as exc:
@@ -782,7 +778,7 @@ class OfficeCheckinState(PagePaging, rx.State):
         locale = await current_locale(self)
         try:
             with session_scope() as session:
-                actor = await acting_user(self, session, _now())
+                actor = await acting_user(self, session, clock.now())
                 found = event_orders.list_event_attendees(
                     session,
                     actor=actor,
@@ -818,8 +814,8 @@ class OfficeCheckinState(PagePaging, rx.State):
             return None
         try:
             with session_scope() as session:
-                actor = await acting_user(self, session, _now())
-                verdict = checkins.check_in_manually(session, actor=actor, ticket_id=ticket_uuid, now=_now())
+                actor = await acting_user(self, session, clock.now())
+                verdict = checkins.check_in_manually(session, actor=actor, ticket_id=ticket_uuid, now=clock.now())
         except BiltenError as exc:
             return rx.toast.error(error_text(exc, locale))
         name = row.holder_name or row.buyer_email
@@ -859,8 +855,8 @@ class OfficeCheckinState(PagePaging, rx.State):
             return None
         try:
             with session_scope() as session:
-                actor = await acting_user(self, session, _now())
-                checkins.undo_checkin(session, actor=actor, checkin_id=checkin_uuid, now=_now())
+                actor = await acting_user(self, session, clock.now())
+                checkins.undo_checkin(session, actor=actor, checkin_id=checkin_uuid, now=clock.now())
         except BiltenError as exc:
             return [OfficeCheckinState.load, rx.toast.error(error_text(exc, locale))]
         self._rows = [
@@ -895,7 +891,7 @@ class OfficeStaffState(rx.State):
         locale = await current_locale(self)
         try:
             with session_scope() as session:
-                actor = await acting_user(self, session, _now())
+                actor = await acting_user(self, session, clock.now())
                 self._rows = staff_service.list_staff(session, actor=actor, event_id=_route_event_id(self))
         except BiltenError as exc:
             self._rows = []
@@ -909,14 +905,14 @@ class OfficeStaffState(rx.State):
         locale = await current_locale(self)
         try:
             with session_scope() as session:
-                actor = await acting_user(self, session, _now())
+                actor = await acting_user(self, session, clock.now())
                 added = staff_service.assign_staff(
                     session,
                     actor=actor,
                     event_id=_route_event_id(self),
                     email=(form_data.get("email") or "")[:254],
                     gate=(form_data.get("gate") or "")[:60],
-                    now=_now(),
+                    now=clock.now(),
                 )
         except BiltenError as exc:
             return rx.toast.error(error_text(exc, locale))
@@ -936,9 +932,9 @@ class OfficeStaffState(rx.State):
             return None
         try:
             with session_scope() as session:
-                actor = await acting_user(self, session, _now())
+                actor = await acting_user(self, session, clock.now())
                 staff_service.remove_staff(
-                    session, actor=actor, event_id=_route_event_id(self), user_id=user_uuid, now=_now()
+                    session, actor=actor, event_id=_route_event_id(self), user_id=user_uuid, now=clock.now()
                 )
         except BiltenError as exc:
             return rx.toast.error(error_text(exc, locale))
@@ -990,7 +986,7 @@ class OfficeExportsState(rx.State):
         locale = await current_locale(self)
         try:
             with session_scope() as session:
-                actor = await acting_user(self, session, _now())
+                actor = await acting_user(self, session, clock.now())
                 self._rows = exports.list_exports(session, actor=actor, event_id=_route_event_id(self))
         except BiltenError as exc:
             self._rows = []
@@ -1013,14 +1009,14 @@ class OfficeExportsState(rx.State):
         locale = await current_locale(self)
         try:
             with session_scope() as session:
-                actor = await acting_user(self, session, _now())
+                actor = await acting_user(self, session, clock.now())
                 job = exports.request_export(
                     session,
                     actor=actor,
                     event_id=_route_event_id(self),
                     kind=self.kind,
                     file_format=self.file_format,
-                    now=_now(),
+                    now=clock.now(),
                 )
         except BiltenError as exc:
             return rx.toast.error(error_text(exc, locale))

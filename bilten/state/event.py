@@ -6,11 +6,11 @@ import asyncio
 import dataclasses
 import uuid
 from collections import defaultdict
-from datetime import UTC, datetime
+from datetime import datetime
 
 import reflex as rx
 
-from bilten import live, routes
+from bilten import clock, live, routes
 from bilten.db import session_scope
 from bilten.i18n import format_datetime, format_money, translate
 from bilten.models import EventStatus
@@ -54,9 +54,6 @@ class TicketTypeView:
     can_add: bool
     can_remove: bool
 
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _sale_problem(ticket: TicketTypeSummary, left: int, now: datetime) -> str:
@@ -120,7 +117,7 @@ class EventState(rx.State):
         if detail is None:
             return []
         locale = (await self.get_state(LocaleState)).lang
-        now = _now()
+        now = clock.now()
         sellable = self._sellable(now)
         views = []
         for ticket in detail.ticket_types:
@@ -174,9 +171,9 @@ class EventState(rx.State):
     def can_buy(self) -> bool:
         """Some ticket type of this event is on sale now: the checkout form is shown."""
         detail = self._detail
-        if detail is None or not self._sellable(_now()):
+        if detail is None or not self._sellable(clock.now()):
             return False
-        now = _now()
+        now = clock.now()
         return any(
             _sale_problem(ticket, self._available.get(str(ticket.id), ticket.available), now) == ""
             for ticket in detail.ticket_types
@@ -305,7 +302,7 @@ class EventState(rx.State):
         if ticket is None:
             return
         left = self._available.get(type_id, ticket.available)
-        if not self._sellable(_now()) or _sale_problem(ticket, left, _now()):
+        if not self._sellable(clock.now()) or _sale_problem(ticket, left, clock.now()):
             return
         quantity = max(self.quantities.get(type_id, 0) + 1, ticket.min_per_order)
         if quantity <= self._limit(ticket):
@@ -335,7 +332,7 @@ class EventState(rx.State):
             return
         self.reserving = True
         yield  # the button shows it is busy; a second click waits and then finds `reserving`
-        now = _now()
+        now = clock.now()
         try:
             with session_scope() as session:
                 user = await acting_user(self, session, now)

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from datetime import UTC, datetime
 
 import reflex as rx
 
-from bilten import routes
+from bilten import clock, routes
 from bilten.db import session_scope
 from bilten.i18n import format_datetime, format_money, translate
 from bilten.models import EventStatus
@@ -32,9 +31,6 @@ DEFAULT_TIMEZONE = "Europe/Berlin"
 DEFAULT_CURRENCY = "EUR"
 UPLOAD_ID = "event-image-upload"
 
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _parse_uuid(value: str | None) -> uuid.UUID | None:
@@ -269,7 +265,7 @@ class EventEditorState(rx.State):
         self.loaded = False
         self._clear()
         with session_scope() as session:
-            access = await guard(self, session, Permission.ORGANIZER_AREA, now=_now())
+            access = await guard(self, session, Permission.ORGANIZER_AREA, now=clock.now())
             if access.user is None:
                 self.loaded = True
                 return access.redirect
@@ -289,7 +285,7 @@ class EventEditorState(rx.State):
             if event_id is None:
                 raise NotFound()
             with session_scope() as session:
-                access = await guard(self, session, Permission.EVENT_MANAGE, now=_now(), event_id=event_id)
+                access = await guard(self, session, Permission.EVENT_MANAGE, now=clock.now(), event_id=event_id)
                 if access.user is None:
                     self.loaded = True
                     return access.redirect
@@ -324,13 +320,13 @@ class EventEditorState(rx.State):
             organization_id = _parse_uuid(self.organizations[0].id)
         try:
             with session_scope() as session:
-                actor = await acting_user(self, session, _now())
+                actor = await acting_user(self, session, clock.now())
                 event = event_admin.create_event(
                     session,
                     actor=actor,
                     organization_id=organization_id,
                     fields=_event_fields(form_data),
-                    now=_now(),
+                    now=clock.now(),
                 )
         except BiltenError as exc:
             self.details_error = error_text(exc, locale)
@@ -348,9 +344,9 @@ class EventEditorState(rx.State):
             return None
         try:
             with session_scope() as session:
-                actor = await acting_user(self, session, _now())
+                actor = await acting_user(self, session, clock.now())
                 event_admin.update_event(
-                    session, actor=actor, event_id=self._detail.id, fields=_event_fields(form_data), now=_now()
+                    session, actor=actor, event_id=self._detail.id, fields=_event_fields(form_data), now=clock.now()
                 )
                 self._reload(session, actor)
         except BiltenError as exc:
@@ -364,8 +360,8 @@ class EventEditorState(rx.State):
             return None
         try:
             with session_scope() as session:
-                actor = await acting_user(self, session, _now())
-                action(session, actor=actor, event_id=self._detail.id, now=_now())
+                actor = await acting_user(self, session, clock.now())
+                action(session, actor=actor, event_id=self._detail.id, now=clock.now())
                 self._reload(session, actor)
         except BiltenError as exc:
             return rx.toast.error(error_text(exc, locale))
@@ -386,12 +382,12 @@ class EventEditorState(rx.State):
             return None
         try:
             with session_scope() as session:
-                actor = await acting_user(self, session, _now())
+                actor = await acting_user(self, session, clock.now())
                 copy = event_admin.duplicate_event(
                     session,
                     actor=actor,
                     event_id=self._detail.id,
-                    now=_now(),
+                    now=clock.now(),
                     title_suffix=translate("editor.copy_suffix", locale),
                 )
         except BiltenError as exc:
@@ -412,8 +408,8 @@ class EventEditorState(rx.State):
         try:
             with session_scope() as session:
                 async with self:
-                    actor = await acting_user(self, session, _now())
-                report = event_admin.cancel_event(session, actor=actor, event_id=event_id, now=_now())
+                    actor = await acting_user(self, session, clock.now())
+                report = event_admin.cancel_event(session, actor=actor, event_id=event_id, now=clock.now())
         except BiltenError as exc:
             message = rx.toast.error(error_text(exc, locale))
         else:
@@ -427,7 +423,7 @@ class EventEditorState(rx.State):
             self.cancelling = False
             try:
                 with session_scope() as session:
-                    self._reload(session, await acting_user(self, session, _now()))
+                    self._reload(session, await acting_user(self, session, clock.now()))
             except BiltenError:
                 pass
         return message
@@ -444,8 +440,8 @@ class EventEditorState(rx.State):
         data = files[0].file.read(limit + 1)  # one byte more than allowed is enough to refuse
         try:
             with session_scope() as session:
-                actor = await acting_user(self, session, _now())
-                event_admin.set_event_image(session, actor=actor, event_id=self._detail.id, data=data, now=_now())
+                actor = await acting_user(self, session, clock.now())
+                event_admin.set_event_image(session, actor=actor, event_id=self._detail.id, data=data, now=clock.now())
                 self._reload(session, actor)
         except BiltenError as exc:
             self.image_error = error_text(exc, locale)
@@ -504,17 +500,17 @@ class EventEditorState(rx.State):
             return None
         try:
             with session_scope() as session:
-                actor = await acting_user(self, session, _now())
+                actor = await acting_user(self, session, clock.now())
                 fields = _type_fields(form_data, detail.timezone)
                 if self.editing_type_id:
                     type_id = _parse_uuid(self.editing_type_id)
                     if type_id is None:
                         raise NotFound()
                     event_admin.update_ticket_type(
-                        session, actor=actor, event_id=detail.id, ticket_type_id=type_id, fields=fields, now=_now()
+                        session, actor=actor, event_id=detail.id, ticket_type_id=type_id, fields=fields, now=clock.now()
                     )
                 else:
-                    event_admin.create_ticket_type(session, actor=actor, event_id=detail.id, fields=fields, now=_now())
+                    event_admin.create_ticket_type(session, actor=actor, event_id=detail.id, fields=fields, now=clock.now())
                 self._reload(session, actor)
         except BiltenError as exc:
             self.type_error = error_text(exc, locale)

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import reflex as rx
 
-from bilten import routes
+from bilten import clock, routes
 from bilten.db import session_scope
 from bilten.i18n import format_datetime, format_money, translate
 from bilten.services.events import EventSummary, list_upcoming_events
@@ -119,7 +119,7 @@ class HomeState(rx.State):
         with session_scope() as session:
             self._events = list_upcoming_events(
                 session,
-                now=datetime.now(UTC),
+                now=clock.now(),
                 text=self.text,
                 city="" if self.city == ALL_CITIES else self.city,
                 starts_from=starts_from,

@@ -3,11 +3,9 @@ the visitor accepts it; otherwise they log in or register first and come back he
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import reflex as rx
 
-from bilten import routes
+from bilten import clock, routes
 from bilten.db import session_scope
 from bilten.i18n import translate
 from bilten.models import TeamRole
@@ -50,7 +48,7 @@ class JoinState(rx.State):
         self.loaded = False
         self.error = ""
         self._token = (self.router.url.query_parameters.get("token") or "")[:MAX_TOKEN_LENGTH]
-        now = datetime.now(UTC)
+        now = clock.now()
         with session_scope() as session:
             user = await acting_user(self, session, now)
             self.signed_in = user is not None
@@ -74,8 +72,8 @@ class JoinState(rx.State):
         self.error = ""
         try:
             with session_scope() as session:
-                user = await acting_user(self, session, datetime.now(UTC))
-                joined = teams.accept_invitation(session, actor=user, token=self._token, now=datetime.now(UTC))
+                user = await acting_user(self, session, clock.now())
+                joined = teams.accept_invitation(session, actor=user, token=self._token, now=clock.now())
         except BiltenError as exc:
             self.error = error_text(exc, locale)
             return None

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from datetime import UTC, datetime
 
 import reflex as rx
 
-from bilten import routes
+from bilten import clock, routes
 from bilten.db import session_scope
 from bilten.i18n import format_datetime, format_money, translate
 from bilten.services.access import Permission
@@ -46,7 +45,7 @@ class MyTicketsState(rx.State):
     @rx.var
     async def orders(self) -> list[MyOrderDisplay]:
         locale = (await self.get_state(LocaleState)).lang
-        now = datetime.now(UTC)
+        now = clock.now()
         displays = []
         for order in self._orders:
             phase = order_phase(order, now)
@@ -79,7 +78,7 @@ class MyTicketsState(rx.State):
         """on_load: signed-in users only; their orders with a QR image per ticket that gets in."""
         self.loaded = False
         with session_scope() as session:
-            access = await guard(self, session, Permission.ACCOUNT, now=datetime.now(UTC))
+            access = await guard(self, session, Permission.ACCOUNT, now=clock.now())
             if access.user is None:
                 self._orders = []
                 self._qr = {}

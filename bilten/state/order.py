@@ -12,12 +12,12 @@ import asyncio
 import base64
 import dataclasses
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 
 import reflex as rx
 from sqlmodel import Session
 
-from bilten import routes
+from bilten import clock, routes
 from bilten.db import session_scope
 from bilten.i18n import format_datetime, format_money, translate
 from bilten.models import OrderStatus, PaymentStatus, TicketStatus
@@ -112,9 +112,6 @@ def ticket_displays(view: OrderView, qr: dict[str, str], locale: str) -> list[Ti
     ]
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
 
 def _read_order(order_id: uuid.UUID, link_token: str) -> tuple[OrderView, dict[str, str]]:
     """For background tasks: the order view and its QR images, off the event loop."""
@@ -148,7 +145,7 @@ class OrderState(rx.State):
         if view is None:
             return OrderSummary()
         locale = (await self.get_state(LocaleState)).lang
-        phase = order_phase(view, _now())
+        phase = order_phase(view, clock.now())
         declined = view.payment_status in (PaymentStatus.FAILED, PaymentStatus.CANCELED)
         if view.payment_status != PaymentStatus.PENDING:
             payment = "retry"
@@ -238,7 +235,7 @@ class OrderState(rx.State):
         query = self.router.url.query_parameters
         self._token = (query.get("token") or "")[:100]
         self._returned_paid = query.get("paid") == "1"
-        now = _now()
+        now = clock.now()
         try:
             order_id = self._order_uuid()
             with session_scope() as session:
@@ -290,7 +287,7 @@ class OrderState(rx.State):
         """The test-mode panel's "Pay now" / "Decline": no money moves."""
         locale = await current_locale(self)
         self.action_error = ""
-        now = _now()
+        now = clock.now()
         try:
             with session_scope() as session:
                 pay_with_test_provider(
@@ -313,7 +310,7 @@ class OrderState(rx.State):
         """After a declined or abandoned payment: open a new one (same order, same seats)."""
         locale = await current_locale(self)
         self.action_error = ""
-        now = _now()
+        now = clock.now()
         try:
             with session_scope() as session:
                 payment = start_payment(
@@ -333,7 +330,7 @@ class OrderState(rx.State):
         """The buyer drops a pending order: its seats go back on sale at once."""
         locale = await current_locale(self)
         self.action_error = ""
-        now = _now()
+        now = clock.now()
         try:
             with session_scope() as session:
                 user = await acting_user(self, session, now)
@@ -348,7 +345,7 @@ class OrderState(rx.State):
     async def set_holder(self, form_data: dict[str, str]):
         """The inline form under a ticket: who will use it."""
         locale = await current_locale(self)
-        now = _now()
+        now = clock.now()
         try:
             ticket_id = uuid.UUID(form_data.get("ticket_id", ""))
             with session_scope() as session:
@@ -372,7 +369,7 @@ class OrderState(rx.State):
     async def reissue(self, ticket_id: str):
         """Replace a ticket's code (confirmed in a dialog first): the old QR stops working."""
         locale = await current_locale(self)
-        now = _now()
+        now = clock.now()
         try:
             with session_scope() as session:
                 user = await acting_user(self, session, now)
@@ -389,7 +386,7 @@ class OrderState(rx.State):
     async def resend_email(self):
         locale = await current_locale(self)
         self.resend_error = ""
-        now = _now()
+        now = clock.now()
         try:
             with session_scope() as session:
                 user = await acting_user(self, session, now)

@@ -7,11 +7,10 @@ import asyncio
 import dataclasses
 import time
 import uuid
-from datetime import UTC, datetime
 
 import reflex as rx
 
-from bilten import live, routes
+from bilten import clock, live, routes
 from bilten.db import session_scope
 from bilten.i18n import format_datetime, translate
 from bilten.models import User
@@ -168,7 +167,7 @@ class OrganizerState(rx.State):
         """on_load: organizers (and admins) only."""
         self.loaded = False
         with session_scope() as session:
-            access = await guard(self, session, Permission.ORGANIZER_AREA, now=datetime.now(UTC))
+            access = await guard(self, session, Permission.ORGANIZER_AREA, now=clock.now())
             if access.user is None:
                 self._rows = []
                 self.loaded = True
@@ -180,7 +179,7 @@ class OrganizerState(rx.State):
             chosen = chosen or (self._organizations[0] if self._organizations else None)
             self.selected_org = str(chosen.id) if chosen else ""
             self._org_stats = (
-                reports.organization_stats(session, actor=access.user, organization_id=chosen.id, now=datetime.now(UTC))
+                reports.organization_stats(session, actor=access.user, organization_id=chosen.id, now=clock.now())
                 if chosen
                 else None
             )
@@ -233,7 +232,7 @@ class OrganizerState(rx.State):
 
 def _read_organization_stats(org_id: uuid.UUID) -> OrganizationStats:
     with session_scope() as session:
-        return reports.compute_organization_stats(session, org_id, now=datetime.now(UTC))
+        return reports.compute_organization_stats(session, org_id, now=clock.now())
 
 
 def _may_view(user_id: str, org_id: uuid.UUID) -> bool:

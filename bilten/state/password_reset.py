@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import reflex as rx
 
+from bilten import clock
 from bilten.db import session_scope
 from bilten.i18n import translate
 from bilten.services.accounts import request_password_reset, reset_password
@@ -32,7 +31,7 @@ class PasswordResetState(rx.State):
     @rx.event
     def request_reset(self, form_data: dict[str, str]):
         with session_scope() as session:
-            request_password_reset(session, email=form_data.get("email", ""), now=datetime.now(UTC))
+            request_password_reset(session, email=form_data.get("email", ""), now=clock.now())
         self.requested = True
 
     @rx.event
@@ -54,7 +53,7 @@ class PasswordResetState(rx.State):
             return None
         try:
             with session_scope() as session:
-                reset_password(session, token=self._token, new_password=password, now=datetime.now(UTC))
+                reset_password(session, token=self._token, new_password=password, now=clock.now())
         except InvalidToken:
             # Used up or too old: the page offers to ask for a new link instead of the form.
             self._token = ""

@@ -11,13 +11,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 import reflex as rx
 from sqlmodel import Session
 
-from bilten import live, routes
+from bilten import clock, live, routes
 from bilten.db import session_scope
 from bilten.i18n import format_datetime, translate
 from bilten.services import checkins, devices, staff
@@ -30,9 +29,6 @@ DEVICE_KEY = "bilten_scan_device"
 EMAIL_KEY = "bilten_scan_email"
 DEFAULT_DEVICE_NAME = "Scanner"
 
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _counts(session: Session, event_id: uuid.UUID) -> dict[str, Any]:
@@ -86,7 +82,7 @@ class ScanState(rx.State):
             self._forget_device()
             self.loaded = True
             return None
-        now = _now()
+        now = clock.now()
         with session_scope() as session:
             try:
                 user, _device = devices.user_for_device_token(session, token=self.device_token, now=now)
@@ -160,7 +156,7 @@ class ScanState(rx.State):
                     email=form_data.get("email", ""),
                     password=form_data.get("password", ""),
                     name=name,
-                    now=_now(),
+                    now=clock.now(),
                 )
         except BiltenError as exc:
             self.sign_in_error = translate(exc.key, locale, **exc.params)
@@ -176,7 +172,7 @@ class ScanState(rx.State):
     async def sign_out(self):
         """Sign this phone out: its token is revoked on the server and forgotten here."""
         if self.device_token:
-            now = _now()
+            now = clock.now()
             with session_scope() as session:
                 try:
                     user, device = devices.user_for_device_token(session, token=self.device_token, now=now)

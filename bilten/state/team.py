@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from datetime import UTC, datetime
 
 import reflex as rx
 
-from bilten import routes
+from bilten import clock, routes
 from bilten.db import session_scope
 from bilten.i18n import format_datetime, translate
 from bilten.models import TeamRole
@@ -22,9 +21,6 @@ from bilten.state.i18n import LocaleState, current_locale
 
 ROLES = [role.value for role in (TeamRole.OWNER, TeamRole.MANAGER, TeamRole.VIEWER, TeamRole.STAFF)]
 
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _parse_uuid(value: str) -> uuid.UUID | None:
@@ -103,7 +99,7 @@ class MyOrganizationsState(rx.State):
     async def load(self):
         """When the organizer page's panel mounts: the organizations the user belongs to."""
         with session_scope() as session:
-            user = await acting_user(self, session, _now())
+            user = await acting_user(self, session, clock.now())
             try:
                 self._rows = teams.list_organizations(session, actor=user)
             except BiltenError:
@@ -125,7 +121,7 @@ class NewOrganizationState(rx.State):
         self.loaded = False
         self.error = ""
         with session_scope() as session:
-            access = await guard(self, session, Permission.ACCOUNT, now=_now())
+            access = await guard(self, session, Permission.ACCOUNT, now=clock.now())
         self.loaded = True
         return access.redirect
 
@@ -135,9 +131,9 @@ class NewOrganizationState(rx.State):
         self.error = ""
         try:
             with session_scope() as session:
-                user = await acting_user(self, session, _now())
+                user = await acting_user(self, session, clock.now())
                 created = teams.create_organization(
-                    session, actor=user, name=(form_data.get("name") or "")[:1000], now=_now()
+                    session, actor=user, name=(form_data.get("name") or "")[:1000], now=clock.now()
                 )
         except BiltenError as exc:
             self.error = error_text(exc, locale)
@@ -266,7 +262,7 @@ class TeamState(rx.State):
         self._reset_invite_form()
         self._close_staff_dialog()
         organization_id = _parse_uuid(self.organization_id)  # the dynamic route argument
-        now = _now()
+        now = clock.now()
         try:
             if organization_id is None:
                 raise NotFound()
@@ -314,7 +310,7 @@ class TeamState(rx.State):
         self.invite_error = ""
         try:
             with session_scope() as session:
-                actor = await acting_user(self, session, _now())
+                actor = await acting_user(self, session, clock.now())
                 row = teams.invite_member(
                     session,
                     actor=actor,
@@ -322,7 +318,7 @@ class TeamState(rx.State):
                     email=(form_data.get("email") or "")[:320],
                     role=self.invite_role,
                     event_ids=self._invite_events if self.invite_role == TeamRole.STAFF else [],
-                    now=_now(),
+                    now=clock.now(),
                 )
         except BiltenError as exc:
             self.invite_error = error_text(exc, locale)
@@ -342,13 +338,13 @@ class TeamState(rx.State):
             return None
         try:
             with session_scope() as session:
-                actor = await acting_user(self, session, _now())
+                actor = await acting_user(self, session, clock.now())
                 teams.revoke_invitation(
                     session,
                     actor=actor,
                     organization_id=self._route_organization_id(),
                     invitation_id=row.id,
-                    now=_now(),
+                    now=clock.now(),
                 )
         except BiltenError as exc:
             return rx.toast.error(error_text(exc, locale))
@@ -367,14 +363,14 @@ class TeamState(rx.State):
             return None
         try:
             with session_scope() as session:
-                actor = await acting_user(self, session, _now())
+                actor = await acting_user(self, session, clock.now())
                 changed = teams.change_role(
                     session,
                     actor=actor,
                     organization_id=self._route_organization_id(),
                     user_id=member.user_id,
                     role=role,
-                    now=_now(),
+                    now=clock.now(),
                 )
         except BiltenError as exc:
             # The select shows the role the member still has (it was never changed).
@@ -422,7 +418,7 @@ class TeamState(rx.State):
         self.staff_dialog_error = ""
         try:
             with session_scope() as session:
-                actor = await acting_user(self, session, _now())
+                actor = await acting_user(self, session, clock.now())
                 changed = teams.change_role(
                     session,
                     actor=actor,
@@ -430,7 +426,7 @@ class TeamState(rx.State):
                     user_id=member.user_id,
                     role=TeamRole.STAFF,
                     event_ids=list(self._staff_events),
-                    now=_now(),
+                    now=clock.now(),
                 )
         except BiltenError as exc:
             self.staff_dialog_error = error_text(exc, locale)
@@ -467,13 +463,13 @@ class TeamState(rx.State):
             return None
         try:
             with session_scope() as session:
-                actor = await acting_user(self, session, _now())
+                actor = await acting_user(self, session, clock.now())
                 teams.remove_member(
                     session,
                     actor=actor,
                     organization_id=self._route_organization_id(),
                     user_id=member.user_id,
-                    now=_now(),
+                    now=clock.now(),
                 )
         except BiltenError as exc:
             return rx.toast.error(error_text(exc, locale))

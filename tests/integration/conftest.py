@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 
 import pytest
 import redis
@@ -17,6 +17,7 @@ from alembic import command
 from bilten.api import api
 from bilten.api.deps import get_now, get_session
 from bilten.cli import alembic_config
+from bilten.clock import RunningClock, set_clock, using
 from bilten.db import make_engine
 from bilten.services import checkins, orders
 from tests.conftest import POSTGRES_ADMIN_URL, REDIS_TEST_URL
@@ -74,17 +75,28 @@ def pg_session(pg_engine) -> Iterator[Session]:
         connection.execute(text(f"TRUNCATE {tables} CASCADE"))
 
 
+@pytest.fixture(autouse=True)
+def app_clock(now) -> Iterator[RunningClock]:
+    """Here the app's clock starts at `now` and runs: workers and retries see time pass."""
+    with using(RunningClock(now)) as running:
+        yield running
+
+
 class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+    """The API's clock in a test: starts at the tests' `now`, moved by setting `clock.now`."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start
 
     def __call__(self) -> datetime:
         return self.now
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock(now, app_clock) -> Iterator[Clock]:
+    test_clock = Clock(now)
+    set_clock(test_clock)  # the app's clock follows it (reset by `app_clock` afterwards)
+    yield test_clock
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from openpyxl import load_workbook
@@ -96,7 +97,8 @@ def test_event_stats(client, team, pg_session, clock):
     assert stats["revenue"] == {"EUR": 7 * 2500} and stats["paid_orders"] == 7
     assert stats["checked_in"] == 1 and stats["by_gate"] == [{"gate": "East", "checked_in": 1}]
     assert stats["bucket"] == "hour"
-    assert stats["sales_over_time"] == [{"start": "2026-11-22T13:00", "tickets": 7, "revenue": {"EUR": 17500}}]
+    sale_hour = f"{clock.now.astimezone(ZoneInfo('Europe/Berlin')):%Y-%m-%dT%H:00}"  # the event's time zone
+    assert stats["sales_over_time"] == [{"start": sale_hour, "tickets": 7, "revenue": {"EUR": 17500}}]
     assert stats["ticket_types"][0]["sold"] == 7
 
 

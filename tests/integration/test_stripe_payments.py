@@ -16,6 +16,7 @@ from bilten.models import Order, OrderStatus, OutboxEvent, Payment, PaymentStatu
 from bilten.payments import provider_registry
 from bilten.services import orders
 from bilten.settings import get_settings
+from tests.conftest import TEST_NOW
 from tests.factories import make_event, make_organization
 from tests.stripe_fake import FakeStripe
 
@@ -67,7 +68,7 @@ def deliver(client, fake, event, *, secret=WEBHOOK_SECRET, timestamp=None):
     )
 
 
-def test_checkout_session_then_webhook_issues_tickets(client, stripe_fake, event_on_sale, pg_session):
+def test_checkout_session_then_webhook_issues_tickets(client, stripe_fake, event_on_sale, pg_session, app_clock):
     _, ticket_type = event_on_sale
     placed = buy(client, ticket_type)
     assert placed.status_code == 201, placed.text
@@ -77,7 +78,8 @@ def test_checkout_session_then_webhook_issues_tickets(client, stripe_fake, event
     session_id = body["payment"]["reference"]
     created = stripe_fake.sessions[session_id]
     assert created["amount_total"] == 5000 and created["metadata"]["order_id"] == body["id"]
-    assert created["expires_at"] >= int(time.time()) + 30 * 60  # Stripe's minimum; our sweeper expires it sooner
+    # Stripe's minimum, on the app's clock; our sweeper expires it sooner.
+    assert created["expires_at"] >= int(app_clock().timestamp()) + 30 * 60
 
     paid = deliver(client, stripe_fake, stripe_fake.event("checkout.session.completed", stripe_fake.pay(session_id)))
     assert paid.status_code == 200 and paid.json()["result"] == "paid"
@@ -112,9 +114,7 @@ def test_duplicate_and_concurrent_webhooks_issue_tickets_once(client, stripe_fak
 
 
 def orders_now():
-    from datetime import UTC, datetime
-
-    return datetime(2026, 11, 22, 12, 1, tzinfo=UTC)
+    return TEST_NOW + timedelta(minutes=1)
 
 
 def test_out_of_order_expired_event_after_completion_is_ignored(client, stripe_fake, event_on_sale):

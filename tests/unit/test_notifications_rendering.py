@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import io
 import logging
-from datetime import UTC, datetime
+from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import zxingcpp
@@ -18,6 +19,7 @@ from bilten.notifications import rendering
 from bilten.notifications.outbox import dispatch_outbox
 from bilten.notifications.rendering import build_message, render_notification
 from bilten.services.ticket_codes import load_public_key, verify_ticket_code
+from tests.conftest import TEST_NOW
 from tests.factories import make_event, make_organization, make_user
 from tests.notifications_support import emit, make_paid_order, parts
 
@@ -40,7 +42,7 @@ def _render(session, topic):
         recipient=notification.recipient,
         idempotency_key=notification.idempotency_key,
         locale=notification.locale,
-        now=datetime(2026, 11, 22, 12, 5, tzinfo=UTC),
+        now=TEST_NOW + timedelta(minutes=5),
     )
     return rendered, message
 
@@ -63,8 +65,9 @@ def test_paid_order_email_has_summary_inline_qr_codes_pdf_and_calendar(session, 
     html = found["text/html"][0].get_content()
     assert order.id.hex[:8].upper() in text and "€75.00" in text and "Omar" in text
     assert '<html lang="en" dir="ltr">' in html and "Spring Gala" in html
-    # Dubai is UTC+4: the event starts at 12:00 UTC, shown as 4:00 PM at the venue.
-    assert "4:00:00" in text or "16:00" in text
+    # Shown at the venue's time (Dubai, UTC+4), not in UTC.
+    venue = event.starts_at.astimezone(ZoneInfo("Asia/Dubai"))
+    assert f"{venue.hour % 12 or 12}:{venue:%M}" in text or f"{venue:%H:%M}" in text
 
     images = found["image/png"]
     assert len(images) == 3

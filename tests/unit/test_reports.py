@@ -1,6 +1,7 @@
 """Dashboards: an event's and an organization's figures, sales over time, and who may see them."""
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlmodel import select
@@ -10,6 +11,8 @@ from bilten.services import checkins, orders, reports
 from bilten.services.errors import Forbidden, NotAuthenticated, NotFound
 from tests.factories import make_event, make_organization, make_user
 from tests.scanning_helpers import door_with_tickets
+
+BERLIN = ZoneInfo("Europe/Berlin")
 
 
 def link(order_id):
@@ -72,20 +75,21 @@ def test_revenue_per_currency_and_sales_per_hour_in_the_event_time_zone(session,
     session.add(usd)
     session.commit()
     eur = types_of(session, event)[0]
-    buy(session, eur.id, now, quantity=2)  # 12:00 UTC = 13:00 in Berlin
+    buy(session, eur.id, now, quantity=2)  # `now` is on a whole hour
     buy(session, eur.id, now + timedelta(minutes=20), quantity=1)
-    buy(session, usd.id, now + timedelta(hours=3), quantity=1)  # 16:00 in Berlin
+    buy(session, usd.id, now + timedelta(hours=3), quantity=1)
 
     stats = reports.event_stats(session, actor=organizer, event_id=event.id, now=now)
 
     assert stats.revenue == {"EUR": 3000, "USD": 5000} and stats.sold == 4
     assert stats.bucket == reports.HOUR
     series = [(b.start, b.tickets, b.revenue) for b in stats.sales_over_time]
+    berlin_hour = [f"{(now + timedelta(hours=h)).astimezone(BERLIN):%Y-%m-%dT%H:00}" for h in range(4)]
     assert series == [
-        ("2026-11-22T13:00", 3, {"EUR": 3000}),
-        ("2026-11-22T14:00", 0, {}),  # empty hours are filled in: an even time axis
-        ("2026-11-22T15:00", 0, {}),
-        ("2026-11-22T16:00", 1, {"USD": 5000}),
+        (berlin_hour[0], 3, {"EUR": 3000}),
+        (berlin_hour[1], 0, {}),  # empty hours are filled in: an even time axis
+        (berlin_hour[2], 0, {}),
+        (berlin_hour[3], 1, {"USD": 5000}),
     ]
     assert sum(b.tickets for b in stats.sales_over_time) == stats.sold
 
@@ -96,7 +100,9 @@ def test_sales_spread_over_days_are_charted_per_day(session, now, door):
     stats = reports.event_stats(session, actor=door.organizer, event_id=door.event.id, now=now)
     assert stats.bucket == reports.DAY
     series = [(b.start, b.tickets) for b in stats.sales_over_time]
-    assert series == [("2026-11-22", 3), ("2026-11-23", 0), ("2026-11-24", 0), ("2026-11-25", 2)]
+    first_day = now.astimezone(BERLIN).date()
+    days = [(first_day + timedelta(days=n)).isoformat() for n in range(4)]
+    assert series == [(days[0], 3), (days[1], 0), (days[2], 0), (days[3], 2)]
 
 
 def test_an_event_without_sales_has_an_empty_chart(session, now):
