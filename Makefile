@@ -40,6 +40,8 @@ $(BUN):
 
 test: test-deps services
 	$(BIN)/pytest
+	@echo "Unit suite again with the calendar moved 400 days ahead:"
+	FAKETIME_DONT_FAKE_MONOTONIC=1 faketime -f +400d $(BIN)/pytest tests/unit -q -p no:cacheprovider
 
 test-deps: install $(VENV)/.test-installed
 	scripts/install-system-deps.sh
