@@ -6,6 +6,7 @@ import reflex as rx
 
 from bilten import routes
 from bilten.components.dashboard import figure, sales_chart
+from bilten.components.download_link import download_link
 from bilten.components.layout import page_shell
 from bilten.components.notice import forbidden_box, not_found_box
 from bilten.components.pager import pager
@@ -851,13 +852,11 @@ def export_row(row) -> rx.Component:  # noqa: ANN001 - an ObjectVar of ExportRow
             rx.cond(
                 row.done,
                 rx.button(
-                    # A plain link: a file from the REST API, no client-side routing.
-                    rx.el.a(
-                        rx.icon("download", size=14),
+                    download_link(
+                        rx.icon("download", size=14, aria_hidden="true"),
                         LocaleState.t["exports.download"],
                         href=row.download_url,
                         class_name="export-download",
-                        custom_attrs={"download": ""},
                     ),
                     as_child=True,
                     size="1",
