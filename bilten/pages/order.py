@@ -337,7 +337,9 @@ def paid_view() -> rx.Component:
         ),
         error_text(OrderState.resend_error, id="resend-error", width="100%"),
         rx.heading(LocaleState.t["order.your_tickets"], size="5", as_="h2"),
-        rx.text(LocaleState.t["order.show_code"], size="2", color_scheme="gray"),
+        rx.text(
+            LocaleState.t["order.show_code"], " ", LocaleState.t["ticket.reference_hint"], size="2", color_scheme="gray"
+        ),
         tickets_grid(),
         order_lines(),
         spacing="4",
