@@ -36,29 +36,29 @@ def _draw(taken: set[str]) -> str:
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("ticket", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("reference", sqlmodel.sql.sqltypes.AutoString(length=10), nullable=True))
-
+    # Plain ALTER TABLE statements, no batch copy: on SQLite a batch recreates `ticket`, and dropping
+    # the old table fails while check-ins and replacement tickets point at it (foreign keys are on).
+    # SQLite adds a NOT NULL column only with a default: '' until every row is filled just below.
+    op.add_column(
+        "ticket",
+        sa.Column("reference", sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False, server_default=""),
+    )
     connection = op.get_bind()
     ticket = sa.table("ticket", sa.column("id", sa.Uuid()), sa.column("reference", sa.String(10)))
     taken: set[str] = set()
     while True:
-        ids = (
-            connection.execute(sa.select(ticket.c.id).where(ticket.c.reference.is_(None)).limit(BATCH)).scalars().all()
-        )
+        ids = connection.execute(sa.select(ticket.c.id).where(ticket.c.reference == "").limit(BATCH)).scalars().all()
         if not ids:
             break
         connection.execute(
             ticket.update().where(ticket.c.id == sa.bindparam("ticket_id")).values(reference=sa.bindparam("ref")),
             [{"ticket_id": ticket_id, "ref": _draw(taken)} for ticket_id in ids],
         )
-
-    with op.batch_alter_table("ticket", schema=None) as batch_op:
-        batch_op.alter_column("reference", existing_type=sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False)
-        batch_op.create_index(batch_op.f("ix_ticket_reference"), ["reference"], unique=True)
+    op.create_index(op.f("ix_ticket_reference"), "ticket", ["reference"], unique=True)
+    if connection.dialect.name != "sqlite":  # SQLite cannot drop a default in place; the app always sets one
+        op.alter_column("ticket", "reference", server_default=None)
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("ticket", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_ticket_reference"))
-        batch_op.drop_column("reference")
+    op.drop_index(op.f("ix_ticket_reference"), table_name="ticket")
+    op.drop_column("ticket", "reference")  # SQLite >= 3.35 drops a column in place

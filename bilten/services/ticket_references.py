@@ -22,7 +22,7 @@ REFERENCE_LENGTH = 10
 GROUPS = (4, 4, 2)  # K7QM-4XHT-2P
 MAX_DRAWS = 20  # a collision is about 10^-15 per pair: twenty in a row means a broken random source
 LOOK_ALIKES = str.maketrans({"O": "0", "I": "1", "L": "1"})
-IGNORED = str.maketrans("", "", " -\t\u00a0")
+DASHES = str.maketrans("", "", "-\u2010\u2011\u2012\u2013\u2014\u2212")
 
 _system_random = secrets.SystemRandom()
 
@@ -35,7 +35,7 @@ def generate_reference(rng: random.Random = _system_random) -> str:
 def normalize_reference(text: str) -> str | None:
     """What a person typed, as stored: upper case, no spaces or dashes, look-alikes mapped.
     None when it cannot be a reference (wrong length, a character outside the alphabet)."""
-    compact = (text or "")[: REFERENCE_LENGTH * 3].translate(IGNORED).upper().translate(LOOK_ALIKES)
+    compact = "".join((text or "")[: REFERENCE_LENGTH * 4].split()).translate(DASHES).upper().translate(LOOK_ALIKES)
     if len(compact) != REFERENCE_LENGTH or any(character not in ALPHABET for character in compact):
         return None
     return compact
@@ -64,4 +64,3 @@ def unused_references(session: Session, count: int, rng: random.Random = _system
     if len(chosen) == count:
         return chosen
     raise RuntimeError("could not draw unused ticket references")
-
