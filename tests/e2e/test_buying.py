@@ -19,6 +19,7 @@ import zxingcpp
 from PIL import Image
 from playwright.sync_api import Browser, Locator, Page, expect
 
+from bilten.services.ticket_references import format_reference
 from tests.e2e.support import (
     ORDER_URL,
     LiveApp,
@@ -168,6 +169,11 @@ def test_attendee_gets_a_free_ticket_finds_it_and_names_the_holder(page: Page, l
     order = page.locator(f'.my-order[data-order-id="{order_id}"]')
     expect(order).to_contain_text("Community Open Day")
     expect(order.locator("img.ticket-qr")).to_have_count(1)
+    with _db(live_app) as db:
+        (reference,) = db.execute(
+            "SELECT reference FROM ticket WHERE order_id = ?", (uuid.UUID(order_id).hex,)
+        ).fetchone()
+    expect(order.locator(".ticket-reference")).to_have_text(format_reference(reference))  # typed if the QR fails
 
     order.locator(".order-link").click()
     page.wait_for_url(re.compile(rf"/orders/{order_id}/?$"))  # the owner needs no token
