@@ -464,9 +464,16 @@ def detail_dialog() -> rx.Component:
                 ),
                 rx.heading(t["office.col_tickets"], size="3", as_="h3"),
                 small_table(
-                    [t["office.col_type"], t["office.col_holder"], t["office.col_status"], t["office.col_checked_in"]],
+                    [
+                        t["ticket.reference"],
+                        t["office.col_type"],
+                        t["office.col_holder"],
+                        t["office.col_status"],
+                        t["office.col_checked_in"],
+                    ],
                     OfficeOrdersState.detail_tickets,
                     lambda ticket: rx.table.row(
+                        rx.table.cell(rx.code(ticket.reference, variant="ghost", class_name="detail-reference")),
                         rx.table.cell(ticket.ticket_type),
                         rx.table.cell(ticket.holder),
                         rx.table.cell(status_badge(ticket.status_label, ticket.status)),

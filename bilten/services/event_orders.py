@@ -110,6 +110,7 @@ class OrderLineDetail:
 @dataclass(frozen=True)
 class OrderTicketDetail:
     id: uuid.UUID
+    reference: str  # as stored; format_reference for people
     ticket_type: str
     holder_name: str
     status: TicketStatus
@@ -276,6 +277,7 @@ def order_detail(session: Session, *, actor: User | None, order_id: uuid.UUID) -
         tickets=[
             OrderTicketDetail(
                 id=ticket.id,
+                reference=ticket.reference,
                 ticket_type=name,
                 holder_name=ticket.holder_name,
                 status=TicketStatus(ticket.status),

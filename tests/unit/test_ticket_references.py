@@ -213,3 +213,8 @@ def test_back_office_searches_find_a_ticket_by_its_reference(session, now, door)
         session, actor=door.organizer, event_id=door.event.id, search=other.tickets[0].reference
     )
     assert foreign.rows == []  # another event's reference finds nothing here
+
+
+def test_the_order_details_show_each_tickets_reference(session, door):
+    detail = event_orders.order_detail(session, actor=door.organizer, order_id=door.tickets[0].order_id)
+    assert {t.id: t.reference for t in detail.tickets} == {t.id: t.reference for t in door.tickets}
