@@ -88,6 +88,23 @@ export function parseCode(raw) {
   };
 }
 
+// Ticket references (bilten/services/ticket_references.py): typed at the door when a QR will not
+// scan. Crockford base32 without I, L, O, U; case, spaces and dashes ignored; O reads 0, I and L read 1.
+const REFERENCE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+const REFERENCE_LENGTH = 10;
+const REFERENCE_LOOK_ALIKES = { O: "0", I: "1", L: "1" };
+
+/** What a person typed, as the server stores it, or "" when it cannot be a reference. */
+export function normalizeReference(raw) {
+  const text = String(raw ?? "")
+    .slice(0, REFERENCE_LENGTH * 4)
+    .replace(/[\s\u00a0\-\u2010-\u2014\u2212]+/g, "")
+    .toUpperCase()
+    .replace(/[OIL]/g, (char) => REFERENCE_LOOK_ALIKES[char]);
+  if (text.length !== REFERENCE_LENGTH) return "";
+  return [...text].every((char) => REFERENCE_ALPHABET.includes(char)) ? text : "";
+}
+
 const eventTag = (eventId) => String(eventId).replace(/-/g, "").slice(0, 8).toLowerCase();
 
 function base64UrlDecode(text) {
@@ -598,9 +615,11 @@ async function submit(rawCode) {
   const started = performance.now();
   const seq = ++scanSeq;
   const parsed = parseCode(rawCode);
+  // Not a QR's code but perhaps a typed reference: the server decides it (it knows every reference).
+  parsed.reference = parsed.ok ? "" : normalizeReference(rawCode);
   const scan = {
     event_id: state.eventId,
-    code: parsed.text,
+    code: parsed.reference || parsed.text,
     nonce: newNonce(),
     scanned_at: new Date().toISOString(),
     gate: gateOf(),
@@ -626,6 +645,10 @@ async function submit(rawCode) {
       // late-arriving online scan and its queued copy count once.
     }
   }
+  if (!verdict && parsed.reference) {
+    // The device holds no references (they would let anyone in if a phone were lost): only online.
+    verdict = { kind: "error", detail: tr("scan.reference_offline_detail"), offline: true };
+  }
   if (!verdict) verdict = await offlineVerdict(parsed, scan);
   if (seq < shownSeq) return; // a newer scan already answered
   shownSeq = seq;
@@ -647,6 +670,7 @@ async function fromServer(answer, parsed) {
       return { ...base, kind: "cancelled", detail: tr("scan.cancelled_detail") };
     default: {
       // The server says "invalid"; tell the door why when the device can see it.
+      if (parsed.reference) return { ...base, kind: "invalid", detail: tr("scan.reference_not_found_detail") };
       const forged = parsed.ok && data?.public_key && !(await verifySignature(data.public_key, parsed));
       const kind = !parsed.ok ? "not_ours" : forged ? "forged" : "invalid";
       return { ...base, kind, detail: tr(`scan.${kind}_detail`) };

@@ -52,6 +52,7 @@ def make_tickets(url: str, count: int) -> tuple[uuid.UUID, list[str]]:
     )
     from bilten.services.security import hash_password
     from bilten.services.ticket_codes import generate_event_keys, load_private_key, sign_ticket_code
+    from bilten.services.ticket_references import generate_reference
 
     now = datetime.now(UTC)
     engine = make_engine(url)
@@ -107,6 +108,7 @@ def make_tickets(url: str, count: int) -> tuple[uuid.UUID, list[str]]:
                     event_id=event.id,
                     ticket_type_id=ticket_type.id,
                     code=code,
+                    reference=generate_reference(),
                     holder_name=f"Guest {n}",
                 )
             )

@@ -23,6 +23,7 @@ from sqlmodel import Session, select
 
 from bilten.models import Event, Order, OrderLine, OrderStatus, OutboxEvent, Ticket, TicketType
 from bilten.services.ticket_codes import load_private_key, sign_ticket_code
+from bilten.services.ticket_references import generate_reference
 
 
 def free_port() -> int:
@@ -204,6 +205,7 @@ def make_paid_order(
                 issued_at=now,
                 holder_name=holders[number] if number < len(holders) else "",
                 code=sign_ticket_code(private_key, event_id=event.id, ticket_id=ticket_id),
+                reference=generate_reference(),
             )
         )
     session.add(OutboxEvent(topic="order.paid", payload={"order_id": str(order.id)}, created_at=now))

@@ -19,6 +19,7 @@ from bilten.notifications.rendering import MissingData, event_calendar, order_ti
 from bilten.payments import active_provider, is_test_mode
 from bilten.services import orders as order_service
 from bilten.services.errors import NotFound, ValidationFailed
+from bilten.services.ticket_references import format_reference
 from bilten.settings import get_settings
 
 router = api_router(prefix="/api/v1/orders", tags=["orders"])
@@ -51,6 +52,7 @@ class PaymentOut(BaseModel):
 class TicketOut(BaseModel):
     id: uuid.UUID
     code: str
+    reference: str  # K7QM-4XHT-2P: what a person types at the door when the QR will not scan
     ticket_type_id: uuid.UUID
     ticket_type: str
     holder_name: str
@@ -84,6 +86,7 @@ def _order_out(
             TicketOut(
                 id=t.id,
                 code=t.code,
+                reference=format_reference(t.reference),
                 ticket_type_id=t.ticket_type_id,
                 ticket_type=names[t.ticket_type_id],
                 holder_name=t.holder_name,

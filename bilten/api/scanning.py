@@ -30,7 +30,10 @@ class DeviceOut(BaseModel):
 
 
 class ValidateIn(BaseModel):
-    code: str = Field(max_length=2000)
+    code: str = Field(
+        max_length=2000,
+        description="The QR's code, or the ticket's reference as typed (K7QM-4XHT-2P; any case, spaces and dashes)",
+    )
     event_id: uuid.UUID
     gate: str = Field(default="", max_length=200)
     nonce: str = Field(min_length=1, max_length=100)

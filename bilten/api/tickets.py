@@ -12,6 +12,8 @@ from sqlmodel import Session
 from bilten.api.deps import Caller, get_caller, get_now, get_order_link, get_session
 from bilten.api.routing import api_router
 from bilten.services import tickets
+from bilten.services.ticket_references import format_reference
+from bilten.services.tickets import TicketView
 
 router = api_router(prefix="/api/v1", tags=["tickets"])
 
@@ -23,6 +25,7 @@ class HolderIn(BaseModel):
 class TicketOut(BaseModel):
     id: uuid.UUID
     code: str
+    reference: str  # K7QM-4XHT-2P
     ticket_type: str
     holder_name: str
     status: str
@@ -46,7 +49,7 @@ def set_holder(
         user=user,
         access_token=link,
     )
-    return TicketOut(**view.__dict__)
+    return _ticket_out(view)
 
 
 @router.post("/tickets/{ticket_id}/reissue", response_model=TicketOut)
@@ -59,7 +62,7 @@ def reissue(
 ) -> TicketOut:
     user = caller.user(session)
     view = tickets.reissue_ticket(session, ticket_id=ticket_id, now=now, user=user, access_token=link)
-    return TicketOut(**view.__dict__)
+    return _ticket_out(view)
 
 
 @router.get("/me/orders")
@@ -69,7 +72,11 @@ def my_orders(caller: Caller = Depends(get_caller), session: Session = Depends(g
         {
             **{k: v for k, v in view.__dict__.items() if k not in ("lines", "tickets")},
             "lines": [line.__dict__ for line in view.lines],
-            "tickets": [t.__dict__ for t in view.tickets],
+            "tickets": [_ticket_out(t).model_dump(mode="json") for t in view.tickets],
         }
         for view in tickets.my_orders(session, user=user)
     ]
+
+
+def _ticket_out(view: TicketView) -> TicketOut:
+    return TicketOut(**{**view.__dict__, "reference": format_reference(view.reference)})

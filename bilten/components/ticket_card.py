@@ -43,6 +43,25 @@ def ticket_card(ticket, *extra: rx.Component, qr_size: str = "200px") -> rx.Comp
                     class_name="ticket-void",
                 ),
             ),
+            rx.cond(
+                ticket.valid,
+                rx.hstack(
+                    rx.text(LocaleState.t["ticket.reference"], size="2", color_scheme="gray"),
+                    # Letters and digits read left to right in every language; spaced out for reading aloud.
+                    rx.el.bdi(
+                        ticket.reference,
+                        dir="ltr",
+                        class_name="ticket-reference",
+                        style={
+                            "font_family": "var(--code-font-family)",
+                            "font_weight": "bold",
+                            "letter_spacing": "0.08em",
+                        },
+                    ),
+                    spacing="2",
+                    align="baseline",
+                ),
+            ),
             rx.hstack(
                 rx.text(LocaleState.t["order.holder"], size="2", color_scheme="gray"),
                 rx.text(

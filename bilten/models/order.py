@@ -69,6 +69,8 @@ class Ticket(SQLModel, table=True):
     event_id: uuid.UUID = Field(foreign_key="event.id", index=True)
     ticket_type_id: uuid.UUID = Field(foreign_key="ticket_type.id", index=True)
     code: str = Field(max_length=200, unique=True, index=True)
+    # What a person types at the door (bilten.services.ticket_references), stored without dashes.
+    reference: str = Field(max_length=10, unique=True, index=True)
     holder_name: str = Field(default="", max_length=200)
     replaces_ticket_id: uuid.UUID | None = Field(default=None, foreign_key="ticket.id")
     status: TicketStatus = Field(default=TicketStatus.VALID, sa_type=enum_type(TicketStatus))

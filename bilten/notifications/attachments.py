@@ -57,7 +57,8 @@ class TicketPage:
     holder: str
     ticket_type: str
     code: str
-    labels: dict[str, str]  # "when", "where", "holder", "ticket_type", "footer"
+    reference: str  # K7QM-4XHT-2P, printed under the QR for typing at the door
+    labels: dict[str, str]  # "when", "where", "holder", "ticket_type", "reference", "footer"
 
 
 @lru_cache
@@ -111,9 +112,13 @@ def tickets_pdf(pages: list[TicketPage], *, rtl: bool, title: str) -> bytes:
                 y = write(line, y, size=12)
             y -= 6
         qr_size = 80 * mm
-        canvas.drawImage(
-            ImageReader(io.BytesIO(qr_png(page.code))), (width - qr_size) / 2, y - qr_size - 10 * mm, qr_size, qr_size
-        )
+        qr_bottom = y - qr_size - 10 * mm
+        canvas.drawImage(ImageReader(io.BytesIO(qr_png(page.code))), (width - qr_size) / 2, qr_bottom, qr_size, qr_size)
+        # The reference, centred under the QR: Latin letters and digits, the same in every language.
+        canvas.setFont(regular, 10)
+        canvas.drawCentredString(width / 2, qr_bottom - 8 * mm, _visual(page.labels["reference"]))
+        canvas.setFont(bold, 18)
+        canvas.drawCentredString(width / 2, qr_bottom - 16 * mm, page.reference)
         write(page.labels["footer"], margin, size=9)
         canvas.showPage()
     canvas.save()

@@ -40,6 +40,7 @@ from bilten.models import (
 )
 from bilten.notifications.attachments import CalendarEntry, TicketPage, event_ics, qr_png, tickets_pdf
 from bilten.routes import event_url
+from bilten.services.ticket_references import format_reference
 
 logger = logging.getLogger(__name__)
 
@@ -261,10 +262,16 @@ def render_order_paid(session: Session, payload: dict[str, Any], texts: EmailTex
     for number, ((ticket, ticket_type), page) in enumerate(zip(tickets, pages, strict=True), start=1):
         cid = f"ticket-{ticket.id}@bilten"
         body.heading(page.heading)
-        body.details([(tr("email.label.ticket_type"), ticket_type.name), (tr("email.label.holder"), page.holder)])
+        body.details(
+            [
+                (tr("email.label.ticket_type"), ticket_type.name),
+                (tr("email.label.holder"), page.holder),
+                (tr("ticket.reference"), page.reference),
+            ]
+        )
         body.image(cid, tr("email.ticket.qr_alt", number=number))
         images.append(InlineImage(cid=cid, png=qr_png(ticket.code)))
-    body.paragraph(tr("email.order_paid.show_code"))
+    body.paragraph(tr("email.order_paid.show_code") + " " + tr("ticket.reference_hint"))
     body.paragraph(tr("email.order_paid.calendar"))
     body.button(public_url.rstrip("/") + event_url(event.id), tr("email.order_paid.view_event"))
     html, text = body.document(subject)
@@ -293,6 +300,7 @@ def _ticket_pages(order: Order, event: Event, tickets: list, texts: EmailTexts) 
         "where": tr("email.label.where"),
         "holder": tr("email.label.holder"),
         "ticket_type": tr("email.label.ticket_type"),
+        "reference": tr("ticket.reference"),
         "footer": tr("email.ticket.pdf_footer"),
     }
     return [
@@ -304,6 +312,7 @@ def _ticket_pages(order: Order, event: Event, tickets: list, texts: EmailTexts) 
             holder=ticket.holder_name or order.buyer_name or order.buyer_email,
             ticket_type=ticket_type.name,
             code=ticket.code,
+            reference=format_reference(ticket.reference),
             labels=labels,
         )
         for number, (ticket, ticket_type) in enumerate(tickets, start=1)

@@ -6,6 +6,7 @@ import reflex as rx
 
 from bilten import routes
 from bilten.components.dashboard import figure, sales_chart
+from bilten.components.download_link import download_link
 from bilten.components.layout import page_shell
 from bilten.components.notice import forbidden_box, not_found_box
 from bilten.components.pager import pager
@@ -463,9 +464,16 @@ def detail_dialog() -> rx.Component:
                 ),
                 rx.heading(t["office.col_tickets"], size="3", as_="h3"),
                 small_table(
-                    [t["office.col_type"], t["office.col_holder"], t["office.col_status"], t["office.col_checked_in"]],
+                    [
+                        t["ticket.reference"],
+                        t["office.col_type"],
+                        t["office.col_holder"],
+                        t["office.col_status"],
+                        t["office.col_checked_in"],
+                    ],
                     OfficeOrdersState.detail_tickets,
                     lambda ticket: rx.table.row(
+                        rx.table.cell(rx.code(ticket.reference, variant="ghost", class_name="detail-reference")),
                         rx.table.cell(ticket.ticket_type),
                         rx.table.cell(ticket.holder),
                         rx.table.cell(status_badge(ticket.status_label, ticket.status)),
@@ -851,13 +859,11 @@ def export_row(row) -> rx.Component:  # noqa: ANN001 - an ObjectVar of ExportRow
             rx.cond(
                 row.done,
                 rx.button(
-                    # A plain link: a file from the REST API, no client-side routing.
-                    rx.el.a(
-                        rx.icon("download", size=14),
+                    download_link(
+                        rx.icon("download", size=14, aria_hidden="true"),
                         LocaleState.t["exports.download"],
                         href=row.download_url,
                         class_name="export-download",
-                        custom_attrs={"download": ""},
                     ),
                     as_child=True,
                     size="1",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from bilten.components.countdown import hold_countdown
+from bilten.components.download_link import download_link
 from bilten.components.layout import page_shell
 from bilten.components.notice import error_text, not_found_box
 from bilten.components.ticket_card import ticket_card
@@ -299,9 +300,9 @@ def tickets_grid() -> rx.Component:
 
 
 def download_button(icon: str, label: rx.Var[str], href: rx.Var[str], link_id: str) -> rx.Component:
-    """A plain link to a REST download (files, not pages: no client-side routing)."""
+    """A REST download styled as a button (a file, not a page: the browser downloads it)."""
     return rx.button(
-        rx.el.a(rx.icon(icon, size=16), label, href=href, id=link_id, custom_attrs={"download": ""}),
+        download_link(rx.icon(icon, size=16, aria_hidden="true"), label, href=href, id=link_id),
         as_child=True,
         variant="soft",
     )
@@ -336,7 +337,9 @@ def paid_view() -> rx.Component:
         ),
         error_text(OrderState.resend_error, id="resend-error", width="100%"),
         rx.heading(LocaleState.t["order.your_tickets"], size="5", as_="h2"),
-        rx.text(LocaleState.t["order.show_code"], size="2", color_scheme="gray"),
+        rx.text(
+            LocaleState.t["order.show_code"], " ", LocaleState.t["ticket.reference_hint"], size="2", color_scheme="gray"
+        ),
         tickets_grid(),
         order_lines(),
         spacing="4",

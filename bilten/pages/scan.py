@@ -344,11 +344,13 @@ def camera() -> rx.Component:
 
 def manual_entry() -> rx.Component:
     return rx.vstack(
-        rx.el.label(rx.text(tr("scan.manual_label"), size="2", color_scheme="gray"), html_for="scan-manual-code"),
+        rx.el.label(
+            rx.text(tr("scan.manual_reference_label"), size="2", color_scheme="gray"), html_for="scan-manual-code"
+        ),
         rx.hstack(
             rx.input(
                 id="scan-manual-code",
-                placeholder=tr("scan.manual_placeholder"),
+                placeholder=tr("scan.manual_reference_placeholder"),
                 on_key_down=action("onManualKey"),
                 size="3",
                 flex="1",

@@ -32,6 +32,7 @@ from bilten.services.access import Permission, authorize, authorize_scan
 from bilten.services.audit import record_audit
 from bilten.services.errors import NotFound, ValidationFailed
 from bilten.services.ticket_codes import InvalidCode, event_tag, load_public_key, parse_code, verify_ticket_code
+from bilten.services.ticket_references import normalize_reference
 
 MAX_NONCE_LENGTH = 100
 MAX_CODE_LENGTH = 500
@@ -239,7 +240,15 @@ def _judge_code(
     try:
         parsed = parse_code(code)
     except InvalidCode:
-        return CheckInResult.INVALID, None, None
+        # Not a QR's code: perhaps a reference typed at the door. Only this event's tickets answer;
+        # any other reference is "invalid" (never another event's verdict, nor a hint that it exists).
+        reference = normalize_reference(code)
+        if reference is None:
+            return CheckInResult.INVALID, None, None
+        row = session.execute(_TICKET_BY_REFERENCE, {"reference": reference, "event_id": event.id}).first()
+        if row is None:
+            return CheckInResult.INVALID, None, None
+        return _decide(event, row)
     if parsed.event_tag != event_tag(event.id):
         # Ours, but for another event? Only if that event's key signed it.
         other = session.get(Ticket, parsed.ticket_id)
@@ -257,6 +266,11 @@ def _judge_code(
     row = session.execute(_TICKET_FOR_SCAN, {"ticket_id": parsed.ticket_id}).first()
     if row is None or row.event_id != event.id or row.code != code.strip().upper():
         return CheckInResult.INVALID, None, None
+    return _decide(event, row)
+
+
+def _decide(event: Event, row) -> tuple[CheckInResult, TicketSummary, FirstScan | None]:  # noqa: ANN001 - a row of _TICKET_FOR_SCAN
+    """The verdict on this event's ticket, read under its row lock with its live check-in."""
     ticket = TicketSummary(id=row.id, holder_name=row.holder_name, ticket_type=row.type_name)
     if row.status != TicketStatus.VALID:
         return CheckInResult.CANCELLED, ticket, None
@@ -270,7 +284,7 @@ def _judge_code(
 _INSERT_CHECKIN = insert(CheckIn)
 # At most one live valid check-in per ticket (unique index), so the outer join adds no rows.
 _LIVE_VALID = and_(CheckIn.ticket_id == Ticket.id, CheckIn.result == CheckInResult.VALID, CheckIn.undone_at.is_(None))
-_TICKET_FOR_SCAN = (
+_TICKET_FOR_SCAN_BASE = (
     select(
         Ticket.id,
         Ticket.event_id,
@@ -284,8 +298,11 @@ _TICKET_FOR_SCAN = (
     )
     .join(TicketType, TicketType.id == Ticket.ticket_type_id)
     .outerjoin(CheckIn, _LIVE_VALID)
-    .where(Ticket.id == bindparam("ticket_id"))
     .with_for_update(of=Ticket)
+)
+_TICKET_FOR_SCAN = _TICKET_FOR_SCAN_BASE.where(Ticket.id == bindparam("ticket_id"))
+_TICKET_BY_REFERENCE = _TICKET_FOR_SCAN_BASE.where(
+    Ticket.reference == bindparam("reference"), Ticket.event_id == bindparam("event_id")
 )
 
 
@@ -484,6 +501,7 @@ def list_attendees(
                 func.lower(Ticket.holder_name).contains(needle, autoescape=True),
                 func.lower(Order.buyer_email).contains(needle, autoescape=True),
                 func.lower(Ticket.code).contains(needle, autoescape=True),
+                Ticket.reference == (normalize_reference(needle) or "-"),
             )
         )
     rows = []

@@ -8,7 +8,8 @@ see none of this.
 
 Lists are paginated in the database (LIMIT/OFFSET with a COUNT for the page numbers) and searched
 by buyer name or email, ticket holder, the order's or ticket's id (its first characters, as the
-back office shows them) or a ticket's full code (what a scanner reads).
+back office shows them), a ticket's full code (what a scanner reads) or its reference (K7QM-4XHT-2P,
+what a person reads out).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from bilten.models import (
 from bilten.services import tickets as ticket_service
 from bilten.services.access import Permission, authorize
 from bilten.services.errors import NotFound, ValidationFailed
+from bilten.services.ticket_references import normalize_reference
 
 DEFAULT_PAGE_SIZE = 25
 MAX_PAGE_SIZE = 200
@@ -108,6 +110,7 @@ class OrderLineDetail:
 @dataclass(frozen=True)
 class OrderTicketDetail:
     id: uuid.UUID
+    reference: str  # as stored; format_reference for people
     ticket_type: str
     holder_name: str
     status: TicketStatus
@@ -206,13 +209,16 @@ def _order_row(order: Order, ticket_count: int | None) -> EventOrderRow:
 
 
 def _order_matches(needle: str, *, code: str):  # noqa: ANN202 - an SQL condition
-    """Buyer email or name, the order id's first characters, or one of its tickets' full code."""
+    """Buyer email or name, the order id's first characters, or one of its tickets' full code or reference."""
     ticket_code = exists().where(Ticket.order_id == Order.id, Ticket.code == code)
     clauses = [
         func.lower(Order.buyer_email).contains(needle, autoescape=True),
         func.lower(Order.buyer_name).contains(needle, autoescape=True),
         ticket_code,
     ]
+    reference = normalize_reference(code)
+    if reference:
+        clauses.append(exists().where(Ticket.order_id == Order.id, Ticket.reference == reference))
     prefix = _id_prefix(needle)
     if prefix:
         clauses.append(_uuid_text(Order.id).startswith(prefix, autoescape=True))
@@ -271,6 +277,7 @@ def order_detail(session: Session, *, actor: User | None, order_id: uuid.UUID) -
         tickets=[
             OrderTicketDetail(
                 id=ticket.id,
+                reference=ticket.reference,
                 ticket_type=name,
                 holder_name=ticket.holder_name,
                 status=TicketStatus(ticket.status),
@@ -337,6 +344,9 @@ def list_event_attendees(
             func.lower(Order.buyer_name).contains(needle, autoescape=True),
             Ticket.code == search.strip(),  # codes are case-sensitive and whole: they are secrets
         ]
+        reference = normalize_reference(search)
+        if reference:  # typed as a person reads it: any case, dashes, O for 0
+            clauses.append(Ticket.reference == reference)
         prefix = _id_prefix(needle)
         if prefix:
             clauses.append(_uuid_text(Ticket.id).startswith(prefix, autoescape=True))

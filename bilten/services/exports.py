@@ -49,6 +49,7 @@ from bilten.models import (
 from bilten.services.access import Permission, authorize
 from bilten.services.audit import record_audit
 from bilten.services.errors import Forbidden, NotFound, ValidationFailed
+from bilten.services.ticket_references import format_reference
 from bilten.settings import get_settings
 
 logger = logging.getLogger(__name__)
@@ -69,6 +70,7 @@ ATTENDEE_COLUMNS = (
     "ticket_status",
     "checked_in_at",
     "gate",
+    "reference",  # what door staff type when a QR will not scan (last: older columns keep their places)
 )
 ORDER_COLUMNS = (
     "order_id",
@@ -381,6 +383,7 @@ def _rows(session: Session, kind: ExportKind, event: Event) -> Iterator[list]:
         query = (
             select(
                 Ticket.id,
+                Ticket.reference,
                 Ticket.order_id,
                 Ticket.holder_name,
                 TicketType.name,
@@ -397,7 +400,9 @@ def _rows(session: Session, kind: ExportKind, event: Event) -> Iterator[list]:
             .order_by(TicketType.position, Ticket.holder_name, Order.buyer_email, Ticket.id)
             .execution_options(**streaming)
         )
-        for ticket_id, order_id, holder, type_name, email, buyer, status, scanned_at, gate in session.exec(query):
+        for ticket_id, reference, order_id, holder, type_name, email, buyer, status, scanned_at, gate in session.exec(
+            query
+        ):
             yield [
                 str(ticket_id),
                 str(order_id),
@@ -408,6 +413,7 @@ def _rows(session: Session, kind: ExportKind, event: Event) -> Iterator[list]:
                 str(status),
                 local(scanned_at),
                 gate or "",
+                format_reference(reference),
             ]
         return
     seats = (

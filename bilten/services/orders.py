@@ -69,6 +69,7 @@ from bilten.services.errors import (
     UnknownTicketType,
 )
 from bilten.services.ticket_codes import load_private_key, sign_ticket_code
+from bilten.services.ticket_references import unused_references
 from bilten.services.validation import clean_email, clean_name, clean_phone
 from bilten.settings import get_secret_key, get_settings
 
@@ -602,6 +603,7 @@ def _mark_paid(session: Session, order: Order, *, event: Event, lines: list[Orde
     order.hold_expires_at = None
     session.add(order)
     signing_key = load_private_key(event.signing_private_key_sealed)
+    references = iter(unused_references(session, sum(line.quantity for line in lines)))
     for line in lines:
         for _ in range(line.quantity):
             ticket_id = uuid.uuid4()
@@ -613,6 +615,7 @@ def _mark_paid(session: Session, order: Order, *, event: Event, lines: list[Orde
                     event_id=event.id,
                     ticket_type_id=line.ticket_type_id,
                     code=sign_ticket_code(signing_key, event_id=event.id, ticket_id=ticket_id),
+                    reference=next(references),
                     holder_name=order.buyer_name,
                     issued_at=now,
                 )

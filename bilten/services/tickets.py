@@ -26,6 +26,7 @@ from bilten.services.audit import emit_event, record_audit
 from bilten.services.errors import NotFound, TooManyRequests, ValidationFailed
 from bilten.services.orders import may_view_order
 from bilten.services.ticket_codes import load_private_key, sign_ticket_code
+from bilten.services.ticket_references import unused_references
 from bilten.services.validation import clean_name
 
 
@@ -33,6 +34,7 @@ from bilten.services.validation import clean_name
 class TicketView:
     id: uuid.UUID
     code: str
+    reference: str  # as stored (K7QM4XHT2P); ticket_references.format_reference for people
     ticket_type: str
     holder_name: str
     status: str
@@ -126,7 +128,12 @@ def _view(session: Session, order: Order) -> OrderView:
         ],
         tickets=[
             TicketView(
-                id=t.id, code=t.code, ticket_type=names[t.ticket_type_id], holder_name=t.holder_name, status=t.status
+                id=t.id,
+                code=t.code,
+                reference=t.reference,
+                ticket_type=names[t.ticket_type_id],
+                holder_name=t.holder_name,
+                status=t.status,
             )
             for t in tickets
         ],
@@ -186,6 +193,7 @@ def reissue_ticket(
         issued_at=now,
         replaces_ticket_id=ticket.id,
         code=sign_ticket_code(load_private_key(event.signing_private_key_sealed), event_id=event.id, ticket_id=new_id),
+        reference=unused_references(session, 1)[0],  # a new one: the old reference is as leaked as the old code
     )
     session.add(replacement)
     record_audit(
@@ -216,7 +224,12 @@ def _ticket_and_order(
 def _ticket_view(session: Session, ticket: Ticket) -> TicketView:
     type_name = session.exec(select(TicketType.name).where(TicketType.id == ticket.ticket_type_id)).one()
     return TicketView(
-        id=ticket.id, code=ticket.code, ticket_type=type_name, holder_name=ticket.holder_name, status=ticket.status
+        id=ticket.id,
+        code=ticket.code,
+        reference=ticket.reference,
+        ticket_type=type_name,
+        holder_name=ticket.holder_name,
+        status=ticket.status,
     )
 
 

@@ -33,6 +33,7 @@ from bilten.services.event_orders import AttendeeRow, EventOrderRow, OrderDetail
 from bilten.services.exports import ExportView
 from bilten.services.reports import EventStats
 from bilten.services.staff import StaffRow
+from bilten.services.ticket_references import format_reference
 from bilten.state.auth import AuthState, acting_user, error_text, guard, private_state
 from bilten.state.dashboard import (
     ACCESS_RECHECK_SECONDS,
@@ -53,7 +54,6 @@ ORDER_STATUSES = [status.value for status in OrderStatus]
 EXPORT_KINDS = ("attendees", "orders")
 EXPORT_FORMATS = ("csv", "xlsx")
 EXPORT_POLL_SECONDS = 2.0  # progress is pushed; this re-read only covers a lost message
-
 
 
 def _parse_uuid(value: str) -> uuid.UUID | None:
@@ -151,6 +151,7 @@ class DetailLineView:
 class DetailTicketView:
     id: str
     short_id: str
+    reference: str  # K7QM-4XHT-2P
     ticket_type: str
     holder: str
     status: str
@@ -550,6 +551,7 @@ class OfficeOrdersState(PagePaging, rx.State):
             DetailTicketView(
                 id=str(t.id),
                 short_id=_short(t.id),
+                reference=format_reference(t.reference),
                 ticket_type=t.ticket_type,
                 holder=t.holder_name or "—",
                 status=str(t.status),

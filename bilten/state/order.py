@@ -25,6 +25,7 @@ from bilten.notifications.attachments import qr_png
 from bilten.payments.test import TEST_PROVIDER
 from bilten.services.errors import BiltenError, NotFound
 from bilten.services.orders import cancel_order, order_access_token, pay_with_test_provider, start_payment
+from bilten.services.ticket_references import format_reference
 from bilten.services.tickets import (
     OrderView,
     TicketView,
@@ -50,6 +51,7 @@ class TicketDisplay:
     valid: bool
     status_label: str
     qr: str  # a data: URI ("" for tickets that no longer get in)
+    reference: str  # K7QM-4XHT-2P: typed at the door when the QR will not scan
 
 
 @dataclasses.dataclass(frozen=True)
@@ -107,10 +109,10 @@ def ticket_displays(view: OrderView, qr: dict[str, str], locale: str) -> list[Ti
             valid=ticket.status == TicketStatus.VALID,
             status_label=translate(f"ticket.status.{ticket.status}", locale),
             qr=qr.get(str(ticket.id), ""),
+            reference=format_reference(ticket.reference),
         )
         for number, ticket in enumerate(view.tickets, start=1)
     ]
-
 
 
 def _read_order(order_id: uuid.UUID, link_token: str) -> tuple[OrderView, dict[str, str]]:

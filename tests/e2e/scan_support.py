@@ -30,6 +30,7 @@ class Ticket:
     holder_name: str
     ticket_type: str
     order_id: str
+    reference: str = ""  # K7QM-4XHT-2P, what door staff type when the QR will not scan
 
 
 def api(base_url: str, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None) -> Any:
@@ -75,7 +76,12 @@ def buy_tickets(base_url: str, *, holder: str, count: int = 1, title: str = JAZZ
     assert order["status"] == "paid", order
     return [
         Ticket(
-            id=t["id"], code=t["code"], holder_name=t["holder_name"], ticket_type=t["ticket_type"], order_id=order["id"]
+            id=t["id"],
+            code=t["code"],
+            holder_name=t["holder_name"],
+            ticket_type=t["ticket_type"],
+            order_id=order["id"],
+            reference=t["reference"],
         )
         for t in order["tickets"]
     ]

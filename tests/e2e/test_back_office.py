@@ -158,6 +158,25 @@ def test_organizer_cancels_and_refunds_a_paid_order(page: Page, live_app: LiveAp
     expect(page.locator("#orders-table .order-status", has_text=ENGLISH["office.order_status.paid"])).to_have_count(0)
 
 
+def test_organizer_finds_an_order_by_a_ticket_reference_read_out_on_the_phone(page: Page, live_app: LiveApp) -> None:
+    email = f"reference-{secrets.token_hex(4)}@example.org"
+    order = _order(live_app, email=email, name="Remy Reference", quantity=2)
+    paid = _api(live_app, "GET", f"/api/v1/orders/{order['id']}", headers={"X-Order-Token": order["access_token"]})
+    references = {ticket["reference"] for ticket in paid["tickets"]}
+    assert len(references) == 2
+    _open_office(page, live_app, "orders")
+
+    # Read out over the phone and typed as heard: lower case, spaces, O for zero.
+    heard = sorted(references)[0].lower().replace("-", " ").replace("0", "o")
+    page.locator("#order-search").fill(heard)
+    page.locator("#order-search").press("Enter")
+    row = page.locator(f'#orders-table tr[data-order-id="{order["id"]}"]')
+    expect(page.locator("#orders-table tbody tr")).to_have_count(1)
+    row.locator(".order-details").click()
+    expect(page.locator("#detail-tickets .detail-reference")).to_have_count(2)
+    assert set(page.locator("#detail-tickets .detail-reference").all_inner_texts()) == references
+
+
 def test_organizer_checks_a_ticket_in_by_hand_and_undoes_it(page: Page, live_app: LiveApp) -> None:
     holder = f"Chris Checkin {secrets.token_hex(3)}"
     _order(live_app, email=f"door-{secrets.token_hex(3)}@example.org", name=holder)

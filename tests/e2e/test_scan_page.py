@@ -273,6 +273,46 @@ def test_a_signed_in_phone_keeps_scanning_after_a_reload(browser: Browser, live_
         context.close()
 
 
+def test_a_typed_reference_gets_in_once_online_only_and_only_at_its_event(browser: Browser, live_app: LiveApp) -> None:
+    base = live_app.base_url
+    mine, later = buy_tickets(base, holder="Rita Reference", count=2)
+    (elsewhere,) = buy_tickets(base, holder="Otto Other", title="Community Open Day")
+    context = phone(browser, live_app)
+    page = context.new_page()
+    try:
+        sign_in(page)
+        wait_for_ticket_data(page)
+        expect(page.locator("#scan-manual-code")).to_have_attribute(
+            "placeholder", ENGLISH["scan.manual_reference_placeholder"]
+        )
+
+        # Typed from paper as people do: lower case, spaces for dashes, O for zero.
+        typed = mine.reference.lower().replace("-", " ").replace("0", "o")
+        first = scan_by_hand(page, typed)
+        assert first["result"] == "valid" and first["offline"] == "false", first
+        expect(page.locator("#scan-verdict-holder")).to_have_text("Rita Reference")
+        again = scan_by_hand(page, mine.reference)
+        assert again["result"] == "already_used" and STAFF_GATE in again["text"], again
+        assert scan_by_hand(page, mine.code)["result"] == "already_used"  # the QR knows too
+
+        foreign = scan_by_hand(page, elsewhere.reference)  # another event's ticket: no verdict of its own
+        assert foreign["result"] == "invalid" and ENGLISH["scan.reference_not_found_detail"] in foreign["text"]
+
+        # Offline the phone holds no references: it says so, lets no one in and queues nothing.
+        context.set_offline(True)
+        expect(page.locator("#scan-offline-banner")).to_be_visible()
+        offline = scan_by_hand(page, later.reference)
+        assert offline["result"] == "error" and ENGLISH["scan.reference_offline_detail"] in offline["text"], offline
+        assert queue(page) == []
+    finally:
+        context.close()
+    # The organizer's check-in list finds each ticket by its reference: one in, one not.
+    for ticket, is_in in ((mine, True), (later, False)):
+        path = f"/api/v1/events/{event_id(base)}/checkins?search={ticket.reference}"
+        (row,) = as_organizer(base, "GET", path)["attendees"]
+        assert row["ticket_id"] == ticket.id and (row["checked_in_at"] is not None) == is_in
+
+
 def test_each_bad_input_gets_its_own_answer(browser: Browser, live_app: LiveApp) -> None:
     base = live_app.base_url
     event = event_id(base)

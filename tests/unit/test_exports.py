@@ -14,6 +14,7 @@ from bilten import live
 from bilten.models import ExportJob, ExportStatus, Membership, Role, TeamRole, Ticket
 from bilten.services import checkins, exports
 from bilten.services.errors import Forbidden, NotAuthenticated, NotFound, ValidationFailed
+from bilten.services.ticket_references import format_reference
 from bilten.settings import get_settings
 from tests.conftest import make_sqlite_file_engine
 from tests.factories import make_user
@@ -89,6 +90,7 @@ def test_attendees_csv_lists_every_ticket_with_check_in_in_the_event_time_zone(s
         "Type 0",
     )
     assert first["checked_in_at"] == berlin_time(now) and first["gate"] == "North"  # in the event's time zone
+    assert first["reference"] == format_reference(door.tickets[0].reference)  # typed at the door when a QR fails
     assert all(by_id[str(t.id)]["checked_in_at"] == "" for t in door.tickets[1:])
     done = exports.export_status(session, actor=door.organizer, job_id=job.id)
     assert (done.status, done.rows_done, done.rows_total, done.percent) == (ExportStatus.DONE, 3, 3, 100)

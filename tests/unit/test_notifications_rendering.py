@@ -19,6 +19,7 @@ from bilten.notifications import rendering
 from bilten.notifications.outbox import dispatch_outbox
 from bilten.notifications.rendering import build_message, render_notification
 from bilten.services.ticket_codes import load_public_key, verify_ticket_code
+from bilten.services.ticket_references import format_reference
 from tests.conftest import TEST_NOW
 from tests.factories import make_event, make_organization, make_user
 from tests.notifications_support import emit, make_paid_order, parts
@@ -164,3 +165,40 @@ def test_a_missing_translation_falls_back_to_english_and_is_logged(session, now,
     assert welcome.subject == "Welcome to Bilten"
     assert 'dir="rtl"' in welcome.html  # the rest stays Arabic
     assert "no ar translation for 'email.welcome.subject'" in caplog.text
+
+
+@pytest.mark.parametrize("locale", ["en", "ar"])
+def test_each_tickets_reference_is_in_the_email_and_on_its_pdf_page(session, now, event, locale):
+    order = make_paid_order(session, event=event, now=now, tickets=2, locale=locale, holders=("Omar", "Sara"))
+    dispatch_outbox(session, now=now)
+    rendered, message = _render(session, "order.paid")
+    found = parts(message)
+    text = found["text/plain"][0].get_content()
+    html = found["text/html"][0].get_content()
+    label = rendering.EmailTexts(locale, "order.paid").tr("ticket.reference")
+
+    references = {
+        t.holder_name: format_reference(t.reference)
+        for t in session.exec(select(Ticket).where(Ticket.order_id == order.id)).all()
+    }
+    for reference in references.values():
+        assert f"{label}: {reference}" in text
+        assert f">{reference}</td>" in html
+    # One page per ticket, each with its own holder's reference (and no other).
+    pages = [page.extract_text() for page in PdfReader(io.BytesIO(found["application/pdf"][0].get_content())).pages]
+    for holder, reference in references.items():
+        (page,) = [page for page in pages if reference in page]
+        other = next(r for h, r in references.items() if h != holder)
+        assert other not in page
+    assert all(label in page or locale == "ar" for page in pages)
+
+
+def test_the_downloaded_pdf_carries_the_references(session, now, event):
+    order = make_paid_order(session, event=event, now=now, tickets=2)
+    text = "\n".join(
+        page.extract_text()
+        for page in PdfReader(io.BytesIO(rendering.order_tickets_pdf(session, order, locale="en"))).pages
+    )
+    for ticket in session.exec(select(Ticket).where(Ticket.order_id == order.id)).all():
+        assert format_reference(ticket.reference) in text
+    assert "Reference" in text
