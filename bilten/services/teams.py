@@ -23,7 +23,7 @@ from sqlmodel import Session, delete, select
 
 from bilten import routes
 from bilten.models import Event, Invitation, Membership, Organization, Role, StaffAssignment, TeamRole, User
-from bilten.services.access import Permission, authorize
+from bilten.services.access import Permission, authorize, require_verified
 from bilten.services.audit import emit_event, record_audit
 from bilten.services.errors import (
     AlreadyInvited,
@@ -158,8 +158,9 @@ def add_owned_organization(session: Session, *, owner: User, name: str, now: dat
 
 
 def create_organization(session: Session, *, actor: User | None, name: str, now: datetime) -> OrganizationRow:
-    """Any signed-in user may found an organization; they become its owner."""
+    """Any signed-in user with a confirmed email address may found an organization; they become its owner."""
     user = authorize(session, actor, Permission.ACCOUNT)
+    require_verified(user)
     organization = add_owned_organization(session, owner=user, name=name, now=now)
     try:
         session.commit()
