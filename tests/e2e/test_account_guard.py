@@ -1,0 +1,61 @@
+"""Accounts under abuse, in headless Chromium: a locked owner follows the emailed unlock link and
+signs in while guessing goes on; a new account confirms its address and then founds an organization."""
+
+from __future__ import annotations
+
+import secrets
+import urllib.error
+import urllib.request
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.e2e.scan_support import api
+from tests.e2e.support import LiveApp, catalog, emailed_link, log_in, open_page
+
+pytestmark = pytest.mark.e2e
+
+ENGLISH = catalog("en")
+PASSWORD = "Quiet-meadow-58"
+
+
+def _wrong_login(live_app: LiveApp, email: str) -> int:
+    request = urllib.request.Request(
+        live_app.url("/api/v1/auth/login"),
+        data=f'{{"email": "{email}", "password": "Wrong-guess-123"}}'.encode(),
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
+    try:
+        urllib.request.urlopen(request, timeout=20)
+    except urllib.error.HTTPError as exc:
+        return exc.code
+    raise AssertionError("a wrong password was accepted")
+
+
+def test_a_locked_owner_unlocks_by_email_and_signs_in_despite_more_guesses(page: Page, live_app: LiveApp) -> None:
+    email = f"door-{secrets.token_hex(3)}@example.org"
+    api(live_app.base_url, "POST", "/api/v1/auth/register", {"email": email, "password": PASSWORD})
+    assert [_wrong_login(live_app, email) for _ in range(11)] == [401] * 10 + [429]
+
+    # The owner cannot get in with the right password...
+    log_in(page, email, PASSWORD)
+    expect(page.locator("#login-error")).to_have_text(ENGLISH["error.too_many_attempts"].format(minutes=15))
+
+    # ...until they follow the link emailed with the lock. The attacker goes on meanwhile.
+    link = emailed_link(live_app, email, r"/login\?unlock=[A-Za-z0-9_-]+")
+    open_page(page, link, "login")
+    expect(page.locator("#login-notice")).to_have_text(ENGLISH["login.unlocked"].format(email=email))
+    assert [_wrong_login(live_app, email) for _ in range(11)] == [401] * 10 + [429]
+    page.locator("#field-email").fill(email)
+    page.locator("#field-password").fill(PASSWORD)
+    page.locator("#login-submit").click()
+    expect(page.locator("#nav-account")).to_be_visible()
+    expect(page.locator("#nav-login")).to_have_count(0)
+
+
+def test_a_confirmation_link_already_used_or_forged_is_refused(page: Page, live_app: LiveApp) -> None:
+    open_page(page, "/verify-email?token=forged", "verify-email")
+    expect(page.locator("#verify-result")).to_have_text(ENGLISH["verify.failed"])
+    open_page(page, "/login?unlock=forged", "login")
+    expect(page.locator("#login-error")).to_have_text(ENGLISH["login.unlock_invalid"])
