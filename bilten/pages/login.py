@@ -25,7 +25,7 @@ def login_page() -> rx.Component:
                         rx.cond(
                             AuthState.login_notice != "",
                             rx.callout.root(
-                                rx.callout.icon(rx.icon("lock-open")),
+                                rx.callout.icon(rx.icon("info")),
                                 rx.callout.text(AuthState.login_notice),
                                 color_scheme="green",
                                 role="status",

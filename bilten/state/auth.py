@@ -121,11 +121,15 @@ class AuthState(rx.State):
     @rx.event
     async def load_login(self):
         """on_load of the login and register pages: signed-in visitors go where they wanted to be.
-        `/login?unlock=<token>` (the link emailed with a lock) lifts the lock first."""
+        `/login?unlock=<token>` (the link emailed with a lock) lifts the lock first;
+        `&registered=1` (after signing up) says what to do next."""
         self.login_error = ""
         self.login_notice = ""
         self.register_error = ""
-        unlock_token = (self.router.url.query_parameters.get("unlock") or "")[:200]
+        query = self.router.url.query_parameters
+        unlock_token = (query.get("unlock") or "")[:200]
+        if query.get("registered"):
+            self.login_notice = translate("login.after_register", await current_locale(self))
         with session_scope() as session:
             user = self._current_user(session, clock.now())
             if user is None and unlock_token:
@@ -189,39 +193,24 @@ class AuthState(rx.State):
         if password != form_data.get("password_confirm", ""):
             self.register_error = translate("error.passwords_differ", locale)
             return None
-        now = clock.now()
         try:
             with session_scope() as session:
-                signup = accounts.register_user(
+                accounts.register_user(
                     session,
                     email=form_data.get("email", ""),
                     password=password,
                     full_name=form_data.get("full_name", ""),
                     locale=locale,
-                    now=now,
+                    now=clock.now(),
                     organization_name=organization_name,
                 )
-                if signup.user is not None:
-                    user, token = accounts.log_in_web(
-                        session,
-                        email=signup.user.email,
-                        password=password,
-                        now=now,
-                        user_agent=self.router.headers.user_agent,
-                    )
-                    self._remember(session, user)
         except BiltenError as exc:
             self.register_error = error_text(exc, locale)
             return None
-        check_email = rx.toast.info(translate("register.check_email", locale))
-        if signup.user is None:
-            # The address has an account: its owner was emailed; the visitor is sent to log in.
-            return [check_email, rx.redirect(routes.login_url(self._next_path()), replace=True)]
-        self.session_token = token
-        # Back where they came from (e.g. an invitation), else to the account page, which says the
-        # address waits for confirmation (an organizer's organization is founded then).
-        target = routes.safe_next(self.router.url.query_parameters.get(routes.NEXT_PARAM), default=routes.ACCOUNT)
-        return [rx.toast.success(translate("register.welcome", locale)), check_email, rx.redirect(target, replace=True)]
+        # New address or one with an account (whose owner was just emailed): the same answer, so
+        # the form reveals nobody. The visitor signs in next, then goes where they were headed.
+        login = routes.login_url(self._next_path())
+        return rx.redirect(login + ("&" if "?" in login else "?") + "registered=1", replace=True)
 
     @rx.event
     async def resend_verification(self):

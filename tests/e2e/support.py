@@ -71,6 +71,17 @@ def log_in(page: Page, email: str, password: str, *, next_path: str = "") -> Non
     page.locator("#login-submit").click()
 
 
+def sign_in_after_signing_up(page: Page, email: str, password: str) -> None:
+    """Signing up leads to the login page (the same answer whether or not the address had an
+    account); the new account signs in there and goes on where it was headed."""
+    page.wait_for_url(re.compile(r"/login/?\?.*registered=1"))
+    wait_loaded(page, "login")
+    expect(page.locator("#login-notice")).to_be_visible()
+    page.locator("#field-email").fill(email)
+    page.locator("#field-password").fill(password)
+    page.locator("#login-submit").click()
+
+
 def wait_for_cookie(context: BrowserContext, name: str, value: str, timeout: float = 10.0) -> None:
     """Wait until the browser stored a cookie (Reflex writes state cookies when the update arrives)."""
     deadline = time.monotonic() + timeout

@@ -3,6 +3,7 @@ signs in while guessing goes on; a new account confirms its address and then fou
 
 from __future__ import annotations
 
+import re
 import secrets
 import urllib.error
 import urllib.request
@@ -11,7 +12,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.scan_support import api
-from tests.e2e.support import LiveApp, catalog, emailed_link, log_in, open_page
+from tests.e2e.support import LiveApp, catalog, emailed_link, log_in, open_page, wait_loaded
 
 pytestmark = pytest.mark.e2e
 
@@ -59,3 +60,28 @@ def test_a_confirmation_link_already_used_or_forged_is_refused(page: Page, live_
     expect(page.locator("#verify-result")).to_have_text(ENGLISH["verify.failed"])
     open_page(page, "/login?unlock=forged", "login")
     expect(page.locator("#login-error")).to_have_text(ENGLISH["login.unlock_invalid"])
+
+
+def _sign_up(page: Page, email: str, password: str) -> str:
+    open_page(page, "/register", "register")
+    page.locator("#field-full_name").fill("Sam Stranger")
+    page.locator("#field-email").fill(email)
+    page.locator("#field-password").fill(password)
+    page.locator("#field-password_confirm").fill(password)
+    page.locator("#register-submit").click()
+    page.wait_for_url(re.compile(r"/login/?\?.*registered=1"))
+    wait_loaded(page, "login")
+    return page.locator("#app-root").inner_text()
+
+
+def test_signing_up_with_a_taken_address_looks_the_same_and_tells_the_owner(page: Page, live_app: LiveApp) -> None:
+    taken = f"owner-{secrets.token_hex(3)}@example.org"
+    api(live_app.base_url, "POST", "/api/v1/auth/register", {"email": taken, "password": PASSWORD})
+    fresh = f"fresh-{secrets.token_hex(3)}@example.org"
+    shown_for_fresh = _sign_up(page, fresh, "Other-meadow-77")
+    fresh_url = page.url
+    shown_for_taken = _sign_up(page, taken, "Other-meadow-77")
+    assert shown_for_taken == shown_for_fresh and page.url == fresh_url
+    expect(page.locator("#login-notice")).to_have_text(ENGLISH["login.after_register"])
+    # Only the owner learns about it, by email.
+    assert emailed_link(live_app, taken, r"/forgot-password") == "/forgot-password"

@@ -15,7 +15,15 @@ from email.parser import BytesParser
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.support import LiveApp, catalog, emailed_link, log_in, open_page, wait_loaded
+from tests.e2e.support import (
+    LiveApp,
+    catalog,
+    emailed_link,
+    log_in,
+    open_page,
+    sign_in_after_signing_up,
+    wait_loaded,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -110,6 +118,7 @@ def test_owner_invites_a_manager_who_joins_through_the_emailed_link(browser: Bro
         page.locator("#field-password").fill(PASSWORD)
         page.locator("#field-password_confirm").fill(PASSWORD)
         page.locator("#register-submit").click()
+        sign_in_after_signing_up(page, invitee, PASSWORD)
         page.wait_for_url(re.compile(r"/join/?\?token="))
         wait_loaded(page, "join")
         page.locator("#join-accept").click()
@@ -176,6 +185,7 @@ def test_an_organizer_signs_up_with_their_organization(page: Page, live_app: Liv
     page.locator("#register-organizing").click()
     page.locator("#field-organization_name").fill("Farah's Festivals")
     page.locator("#register-submit").click()
+    sign_in_after_signing_up(page, email, PASSWORD)
 
     # The organization waits for the confirmed address: the account page says so.
     page.wait_for_url(re.compile(r"/account/?$"))
