@@ -21,7 +21,7 @@ from bilten.models import (
 )
 from bilten.notifications.outbox import dispatch_outbox
 from bilten.notifications.rendering import render_notification
-from bilten.services import accounts, event_admin, login_guard, security, teams, verification
+from bilten.services import accounts, event_admin, login_guard, orders, security, teams, tickets, verification
 from bilten.services.errors import (
     EmailNotVerified,
     InvalidCredentials,
@@ -32,6 +32,7 @@ from bilten.services.errors import (
 )
 from bilten.services.text import clean_text
 from tests.factories import DEFAULT_PASSWORD, make_event, make_organization, make_user
+from tests.scanning_helpers import door_with_tickets
 
 WRONG = "Wrong-guess-123"
 PUBLIC_URL = "https://tickets.example.org"
@@ -362,3 +363,17 @@ def test_hostile_names_are_stored_clean_and_hostile_emails_refused(session, now)
             session, actor=owner, organization_id=organization.id, email="x\u202e@example.org", role="viewer", now=now
         )
     assert refused.value.key == "error.invalid_characters"
+
+
+def test_hostile_ticket_holder_names_are_stored_clean(session, now):
+    door = door_with_tickets(session, now=now, count=1)
+    token = orders.order_access_token(door.tickets[0].order_id)
+    view = tickets.set_ticket_holder(
+        session, ticket_id=door.tickets[0].id, holder_name="Sam\u202e\u0000 Lee\u2066", now=now, access_token=token
+    )
+    assert view.holder_name == "Sam Lee"
+    with pytest.raises(ValidationFailed) as refused:  # nothing visible left: no name at all
+        tickets.set_ticket_holder(
+            session, ticket_id=door.tickets[0].id, holder_name="\u202e\u0000\u200f", now=now, access_token=token
+        )
+    assert refused.value.key == "error.holder_name_required"
