@@ -63,7 +63,7 @@ def resend_verification(session: Session, *, user_id: uuid.UUID, now: datetime) 
         .order_by(EmailVerification.created_at.desc())
     ).first()
     if pending is not None and pending.created_at > now - RESEND_COOLDOWN:
-        raise TooManyRequests()
+        raise TooManyRequests(minutes=int(RESEND_COOLDOWN.total_seconds() // 60))
     # A pending organization name travels to the new link (the old links keep working too).
     organization_name = pending.organization_name if pending is not None else None
     verify_url = new_verification_link(session, user=user, now=now, organization_name=organization_name)

@@ -85,3 +85,23 @@ def test_signing_up_with_a_taken_address_looks_the_same_and_tells_the_owner(page
     expect(page.locator("#login-notice")).to_have_text(ENGLISH["login.after_register"])
     # Only the owner learns about it, by email.
     assert emailed_link(live_app, taken, r"/forgot-password") == "/forgot-password"
+
+
+def test_the_account_page_shows_the_unconfirmed_address_until_the_link_is_followed(
+    page: Page, live_app: LiveApp
+) -> None:
+    email = f"new-{secrets.token_hex(3)}@example.org"
+    api(live_app.base_url, "POST", "/api/v1/auth/register", {"email": email, "password": PASSWORD})
+    log_in(page, email, PASSWORD, next_path="/account")
+    page.wait_for_url(re.compile(r"/account/?$"))
+    wait_loaded(page, "account")
+    expect(page.locator("#email-unconfirmed")).to_have_text(ENGLISH["account.email_unconfirmed"])
+    page.locator("#resend-verification").click()  # a link went out a moment ago: not yet another
+    expect(page.get_by_text(ENGLISH["error.too_many_requests"].format(minutes=1))).to_be_visible()
+    open_page(page, emailed_link(live_app, email, r"/verify-email\?token=[A-Za-z0-9_-]+"), "verify-email")
+    expect(page.locator("#verify-result")).to_have_text(ENGLISH["verify.done"])
+    page.locator("#verify-to-account").click()
+    page.wait_for_url(re.compile(r"/account/?$"))
+    wait_loaded(page, "account")
+    expect(page.locator("#email-confirmed")).to_have_text(ENGLISH["account.email_confirmed"])
+    expect(page.locator("#resend-verification")).to_have_count(0)
