@@ -452,7 +452,8 @@ _STATUS_ERRORS = {"used": InvitationUsed, "revoked": InvitationRevoked, "expired
 
 def accept_invitation(session: Session, *, actor: User | None, token: str, now: datetime) -> OrganizationRow:
     """Join the team: the signed-in account must be the invited address. Staff also get the door
-    assignments of the invitation's events (those still in the organization)."""
+    assignments of the invitation's events (those still in the organization). The link came by
+    email to that address, so following it also confirms the address."""
     user = authorize(session, actor, Permission.ACCOUNT)
     invitation = _invitation_by_token(session, token, lock=True)
     status = _status(invitation, now)
@@ -488,6 +489,9 @@ def accept_invitation(session: Session, *, actor: User | None, token: str, now: 
             assigned.append(str(event_id))
     invitation.accepted_at = now
     session.add(invitation)
+    if user.email_verified_at is None:
+        user.email_verified_at = now
+        session.add(user)
     record_audit(
         session,
         action="team.invitation_accepted",

@@ -1,14 +1,15 @@
 """Email verification: a new account proves it reads its mailbox before it acts in public.
 
-Until then it may buy tickets, accept invitations and browse, but not found an organization or
-publish an event (`require_verified`), so nobody creates organizations or puts events on sale in
+Until then it may buy tickets and browse, but not found an organization or publish an event
+(`require_verified`), so nobody creates organizations or puts events on sale in
 someone else's name, and bots cannot squat organization names by the thousand.
 
 Signing up as an organizer keeps the organization's name with the verification link, and the
 organization is created when the link is followed (not before): an unconfirmed address owns
 nothing, and the slug stays free for whoever really runs the organization. Links are one-time,
 only their hash is stored, and work for `EMAIL_VERIFICATION_HOURS`; asking for a new one at most
-once a minute. Accounts that existed before verification was introduced count as verified.
+once a minute. Accepting a team invitation confirms the address too (its link came by email to
+that address). Accounts that existed before verification was introduced count as verified.
 """
 
 from __future__ import annotations

@@ -377,3 +377,16 @@ def test_hostile_ticket_holder_names_are_stored_clean(session, now):
             session, ticket_id=door.tickets[0].id, holder_name="\u202e\u0000\u200f", now=now, access_token=token
         )
     assert refused.value.key == "error.holder_name_required"
+
+
+def test_accepting_an_emailed_invitation_confirms_the_address(session, now):
+    owner = make_user(session, now=now)
+    organization = make_organization(session, members=(owner,), now=now)
+    teams.invite_member(
+        session, actor=owner, organization_id=organization.id, email="mona@example.org", role="manager", now=now
+    )
+    invited = _events(session, "team.member_invited")[-1].payload["accept_url"].split("token=")[1]
+    mona = accounts.register_user(session, email="mona@example.org", password="Correct-horse-42", now=now).user
+    assert mona.email_verified_at is None
+    teams.accept_invitation(session, actor=mona, token=invited, now=now + timedelta(minutes=3))
+    assert session.get(User, mona.id).email_verified_at == now + timedelta(minutes=3)
