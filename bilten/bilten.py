@@ -26,6 +26,7 @@ from bilten.pages.password_reset import forgot_password_page, reset_password_pag
 from bilten.pages.register import register_page
 from bilten.pages.scan import scan_page
 from bilten.pages.team import new_organization_page, team_page
+from bilten.pages.verify_email import verify_email_page
 from bilten.state.account import AccountState
 from bilten.state.admin import AdminState
 from bilten.state.admin_notifications import AdminNotificationsState
@@ -42,6 +43,7 @@ from bilten.state.organizer import OrganizerState
 from bilten.state.password_reset import PasswordResetState
 from bilten.state.scan import ScanState
 from bilten.state.team import NewOrganizationState, TeamState
+from bilten.state.verify_email import VerifyEmailState
 from bilten.tasks import sweep_forever
 
 
@@ -89,6 +91,12 @@ app.add_page(
     route=routes.RESET_PASSWORD,
     title=title("reset.title"),
     on_load=[AuthState.refresh, PasswordResetState.load_reset],
+)
+app.add_page(
+    verify_email_page,
+    route=routes.VERIFY_EMAIL,
+    title=title("verify.title"),
+    on_load=[AuthState.refresh, VerifyEmailState.load],
 )
 app.add_page(login_page, route=routes.LOGIN, title=title("login.title"), on_load=AuthState.load_login)
 app.add_page(register_page, route=routes.REGISTER, title=title("register.title"), on_load=AuthState.load_login)

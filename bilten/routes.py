@@ -24,6 +24,7 @@ RESET_PASSWORD = "/reset-password"
 NEW_ORGANIZATION = "/organizer/organizations/new"
 ORGANIZATION_TEAM = "/organizer/organizations/[organization_id]/team"
 JOIN = "/join"
+VERIFY_EMAIL = "/verify-email"
 
 NEXT_PARAM = "next"
 

@@ -66,6 +66,10 @@ class Settings(BaseSettings):
     session_max_days: int = Field(14, alias="SESSION_MAX_DAYS")
     login_max_failures: int = Field(10, alias="LOGIN_MAX_FAILURES")
     login_lock_minutes: int = Field(15, alias="LOGIN_LOCK_MINUTES")
+    # The unlock link emailed with a lock lets its owner in for this long after they follow it.
+    login_unlock_pass_minutes: int = Field(60, alias="LOGIN_UNLOCK_PASS_MINUTES")
+    # How long the link in the email-verification message works.
+    email_verification_hours: int = Field(48, alias="EMAIL_VERIFICATION_HOURS")
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -31,6 +31,7 @@ def make_user(
     email: str | None = None,
     password: str = DEFAULT_PASSWORD,
     now: datetime,
+    verified: bool = True,
 ) -> User:
     user = User(
         email=email or f"user{next(_counter)}@example.org",
@@ -38,6 +39,7 @@ def make_user(
         role=role,
         created_at=now,
         password_changed_at=now,
+        email_verified_at=now if verified else None,
     )
     session.add(user)
     session.commit()

@@ -16,7 +16,17 @@ from bilten.models.order import (
     TicketStatus,
 )
 from bilten.models.organization import Invitation, Membership, Organization, TeamRole
-from bilten.models.user import LoginThrottle, PasswordResetToken, RefreshToken, Role, User, UserPublic, WebSession
+from bilten.models.user import (
+    EmailVerification,
+    LoginThrottle,
+    LoginUnlock,
+    PasswordResetToken,
+    RefreshToken,
+    Role,
+    User,
+    UserPublic,
+    WebSession,
+)
 
 __all__ = [
     "AuditEntry",
@@ -29,7 +39,9 @@ __all__ = [
     "ExportStatus",
     "Invitation",
     "EventStatus",
+    "EmailVerification",
     "LoginThrottle",
+    "LoginUnlock",
     "Membership",
     "Notification",
     "NotificationStatus",

@@ -33,6 +33,8 @@ class User(SQLModel, table=True):
     is_active: bool = Field(default=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     password_changed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # Set when the owner followed the verification link; founding and publishing wait for it.
+    email_verified_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class WebSession(SQLModel, table=True):
@@ -90,6 +92,38 @@ class LoginThrottle(SQLModel, table=True):
     locked_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
+class LoginUnlock(SQLModel, table=True):
+    """The link emailed to an account's owner when their address gets locked: following it lifts
+    the lock, and the token then lets one correct password in despite any new lock (only its
+    hash is stored; a few wrong passwords with it use it up)."""
+
+    __tablename__ = "login_unlock"
+
+    id: uuid.UUID = Field(default_factory=new_uuid, primary_key=True)
+    user_id: uuid.UUID = Field(foreign_key="user_account.id", index=True, ondelete="CASCADE")
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    opened_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    failures: int = Field(default=0)
+    used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class EmailVerification(SQLModel, table=True):
+    """A one-time link proving the account's owner reads its mailbox; only the token's hash is
+    stored. Signing up as an organizer keeps the organization's name here until then."""
+
+    __tablename__ = "email_verification"
+
+    id: uuid.UUID = Field(default_factory=new_uuid, primary_key=True)
+    user_id: uuid.UUID = Field(foreign_key="user_account.id", index=True, ondelete="CASCADE")
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    organization_name: str | None = Field(default=None, max_length=200)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
 class UserPublic(SQLModel):
     """What may leave the server about a user: never the password hash."""
 
@@ -98,7 +132,15 @@ class UserPublic(SQLModel):
     full_name: str
     role: Role
     locale: str
+    email_verified: bool = False
 
     @classmethod
     def of(cls, user: User) -> UserPublic:
-        return cls(id=user.id, email=user.email, full_name=user.full_name, role=user.role, locale=user.locale)
+        return cls(
+            id=user.id,
+            email=user.email,
+            full_name=user.full_name,
+            role=user.role,
+            locale=user.locale,
+            email_verified=user.email_verified_at is not None,
+        )

@@ -26,7 +26,12 @@ from bilten.notifications.senders import DeliveryError, Sender
 logger = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
-SECRET_PAYLOAD_FIELDS = ("reset_url", "accept_url")  # removed from the stored payload once the email is out
+SECRET_PAYLOAD_FIELDS = (
+    "reset_url",
+    "accept_url",
+    "verify_url",
+    "unlock_url",
+)  # removed from the stored payload once the email is out
 
 
 @dataclass(frozen=True)

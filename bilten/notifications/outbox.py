@@ -89,8 +89,10 @@ def draft_for(session: Session, event: OutboxEvent) -> Draft | None:
             )
         if event.topic == "user.registered":
             return _user_recipient(session, event.topic, event.payload)
-        if event.topic == "password.reset_requested":
+        if event.topic in ("password.reset_requested", "user.verification_requested", "account.locked"):
             # Every request gets its own email (each carries its own link).
+            return _user_recipient(session, event.topic, event.payload, per_event=event.id)
+        if event.topic == "user.signup_attempted":  # at most one an hour (services/accounts.py)
             return _user_recipient(session, event.topic, event.payload, per_event=event.id)
         if event.topic == "team.member_invited":
             return _invitation_recipient(session, event.topic, event.payload)

@@ -381,15 +381,78 @@ def render_order_cancelled(
 
 
 def render_welcome(session: Session, payload: dict[str, Any], texts: EmailTexts, public_url: str) -> RenderedEmail:
+    """Welcome, with the link that confirms the new account's address."""
     user = _load_user(session, payload)
+    verify_url = str(payload.get("verify_url") or "")
     tr = texts.tr
     subject = tr("email.welcome.subject")
     body = Body(texts)
     body.paragraph(texts.greeting(user.full_name))
     body.paragraph(tr("email.welcome.body", email=user.email))
-    body.button(public_url.rstrip("/") + "/", tr("email.common.browse_events"))
+    if verify_url and user.email_verified_at is None:
+        body.paragraph(tr("email.verify.body"))
+        body.button(verify_url, tr("email.verify.button"))
+        body.paragraph(tr("email.verify.ignore"))
+    else:
+        body.button(public_url.rstrip("/") + "/", tr("email.common.browse_events"))
+    html, text = body.document(subject)
+    return RenderedEmail(subject=subject, text=text, html=html, secrets=(verify_url,) if verify_url else ())
+
+
+def render_verification(session: Session, payload: dict[str, Any], texts: EmailTexts, public_url: str) -> RenderedEmail:
+    """A new link confirming the account's address, asked for from the account page or the API."""
+    user = _load_user(session, payload)
+    verify_url = str(payload.get("verify_url") or "")
+    if not verify_url:
+        raise MissingData("payload has no verify_url")
+    if user.email_verified_at is not None:
+        raise MissingData("address confirmed already: not sent")
+    tr = texts.tr
+    subject = tr("email.verify.subject")
+    body = Body(texts)
+    body.paragraph(texts.greeting(user.full_name))
+    body.paragraph(tr("email.verify.body"))
+    body.button(verify_url, tr("email.verify.button"))
+    body.paragraph(tr("email.verify.ignore"))
+    html, text = body.document(subject)
+    return RenderedEmail(subject=subject, text=text, html=html, secrets=(verify_url,))
+
+
+def render_signup_attempted(
+    session: Session, payload: dict[str, Any], texts: EmailTexts, public_url: str
+) -> RenderedEmail:
+    """Someone signed up with an address that has an account: tell its owner, nobody else."""
+    user = _load_user(session, payload)
+    tr = texts.tr
+    base = public_url.rstrip("/")
+    subject = tr("email.signup_attempted.subject")
+    body = Body(texts)
+    body.paragraph(texts.greeting(user.full_name))
+    body.paragraph(tr("email.signup_attempted.body", email=user.email))
+    body.button(base + "/login", tr("email.signup_attempted.login"))
+    body.button(base + "/forgot-password", tr("email.signup_attempted.reset"))
+    body.paragraph(tr("email.signup_attempted.ignore"))
     html, text = body.document(subject)
     return RenderedEmail(subject=subject, text=text, html=html)
+
+
+def render_account_locked(
+    session: Session, payload: dict[str, Any], texts: EmailTexts, public_url: str
+) -> RenderedEmail:
+    """Failed logins locked the owner's address: the link that lets them in again."""
+    user = _load_user(session, payload)
+    unlock_url = str(payload.get("unlock_url") or "")
+    if not unlock_url:
+        raise MissingData("payload has no unlock_url")
+    tr = texts.tr
+    subject = tr("email.account_locked.subject")
+    body = Body(texts)
+    body.paragraph(texts.greeting(user.full_name))
+    body.paragraph(tr("email.account_locked.body", email=user.email, minutes=payload.get("minutes", "")))
+    body.button(unlock_url, tr("email.account_locked.button"))
+    body.paragraph(tr("email.account_locked.not_you"))
+    html, text = body.document(subject)
+    return RenderedEmail(subject=subject, text=text, html=html, secrets=(unlock_url,))
 
 
 def render_password_reset(
@@ -487,6 +550,9 @@ RENDERERS: dict[str, Renderer] = {
     "order.cancelled": render_order_cancelled,
     "event.cancelled": render_event_cancelled,
     "user.registered": render_welcome,
+    "user.verification_requested": render_verification,
+    "user.signup_attempted": render_signup_attempted,
+    "account.locked": render_account_locked,
     "password.reset_requested": render_password_reset,
     "team.member_invited": render_invitation,
 }

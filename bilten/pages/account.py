@@ -17,6 +17,26 @@ def profile_row(label: rx.Var[str], value: rx.Component) -> rx.Component:
     return rx.data_list.item(rx.data_list.label(label), rx.data_list.value(value))
 
 
+def email_status() -> rx.Component:
+    """Confirmed, or what is waiting for the confirmation and a way to get a new link."""
+    return rx.cond(
+        AuthState.email_verified,
+        rx.badge(LocaleState.t["account.email_confirmed"], color_scheme="green", id="email-confirmed"),
+        rx.vstack(
+            rx.text(LocaleState.t["account.email_unconfirmed"], size="2", id="email-unconfirmed"),
+            rx.button(
+                LocaleState.t["account.resend_verification"],
+                on_click=AuthState.resend_verification,
+                variant="soft",
+                size="2",
+                id="resend-verification",
+            ),
+            spacing="2",
+            align="start",
+        ),
+    )
+
+
 def profile_card() -> rx.Component:
     return rx.card(
         rx.vstack(
@@ -36,6 +56,7 @@ def profile_card() -> rx.Component:
                     rx.badge(LocaleState.t["role." + AuthState.role], id="account-role"),
                 ),
                 profile_row(LocaleState.t["account.language"], rx.text(AccountState.language_name)),
+                profile_row(LocaleState.t["account.email_status"], email_status()),
                 orientation=rx.breakpoints(initial="vertical", sm="horizontal"),
             ),
             spacing="4",

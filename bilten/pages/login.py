@@ -1,4 +1,5 @@
-"""`/login`: email and password; `?next=/path` comes back to where the visitor was sent from."""
+"""`/login`: email and password; `?next=/path` comes back to where the visitor was sent from;
+`?unlock=<token>` (the link emailed when failed logins locked the address) lifts the lock."""
 
 from __future__ import annotations
 
@@ -21,6 +22,17 @@ def login_page() -> rx.Component:
                         rx.heading(LocaleState.t["login.title"], size="7", as_="h1"),
                         rx.text(LocaleState.t["login.subtitle"], color_scheme="gray"),
                         error_text(AuthState.login_error, id="login-error", width="100%"),
+                        rx.cond(
+                            AuthState.login_notice != "",
+                            rx.callout.root(
+                                rx.callout.icon(rx.icon("info")),
+                                rx.callout.text(AuthState.login_notice),
+                                color_scheme="green",
+                                role="status",
+                                id="login-notice",
+                                width="100%",
+                            ),
+                        ),
                         field(
                             LocaleState.t["login.email"],
                             "email",

@@ -15,6 +15,9 @@ membership whose role decides how far they go:
 Anyone assigned to scan at an event (StaffAssignment) may scan there, member or not. Every
 signed-in user manages their own account. Users with the platform role "organizer" reach the
 organizer area even before they belong to an organization, so they can create one.
+
+Acting in public (founding an organization, publishing an event) also needs a confirmed email
+address: `require_verified` (see `services/verification.py`).
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from sqlalchemy import and_, bindparam
 from sqlmodel import Session, select
 
 from bilten.models import Event, Membership, Role, StaffAssignment, TeamRole, User
-from bilten.services.errors import Forbidden, NotAuthenticated, NotFound
+from bilten.services.errors import EmailNotVerified, Forbidden, NotAuthenticated, NotFound
 
 
 class Permission(StrEnum):
@@ -156,3 +159,9 @@ def organization_ids_of(
     check for admins themselves and do not filter)."""
     allowed = _ROLES_ALLOWED[permission]
     return {org_id for org_id, role in team_roles(session, user.id).items() if role in allowed}
+
+
+def require_verified(user: User) -> None:
+    """Refuse an account whose email address is not confirmed yet."""
+    if user.email_verified_at is None:
+        raise EmailNotVerified()

@@ -8,11 +8,19 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, select, update
 
-from bilten.models import LoginThrottle, PasswordResetToken, RefreshToken, Role, User, WebSession
-from bilten.services import teams
+from bilten.models import (
+    AuditEntry,
+    LoginThrottle,
+    PasswordResetToken,
+    RefreshToken,
+    Role,
+    User,
+    UserPublic,
+    WebSession,
+)
+from bilten.services import login_guard, teams, verification
 from bilten.services.audit import emit_event, record_audit
 from bilten.services.errors import (
-    EmailTaken,
     InvalidCredentials,
     InvalidToken,
     NotAuthenticated,
@@ -43,6 +51,17 @@ class TokenPair:
     token_type: str = "bearer"
 
 
+@dataclass(frozen=True)
+class SignUp:
+    """What signing up answers: the same shape whether or not the address had an account."""
+
+    public: UserPublic
+    user: User | None  # the new account; None when the address was taken (its owner was emailed)
+
+
+SIGNUP_NOTICE_COOLDOWN = timedelta(hours=1)
+
+
 def register_user(
     session: Session,
     *,
@@ -53,22 +72,32 @@ def register_user(
     locale: str = "en",
     role: Role = Role.ATTENDEE,
     organization_name: str | None = None,
-) -> User:
-    """A new account; with `organization_name` (signing up as an organizer) also its organization,
-    owned by the new account, in the same transaction."""
+) -> SignUp:
+    """A new account, and an email with the link that confirms its address (the welcome email).
+    With `organization_name` (signing up as an organizer) the organization is founded when that
+    link is followed (see `services/verification.py`).
+
+    An address that has an account already gets the same answer, after the same work (an argon2
+    hash), so sign-up reveals nothing about who has an account; its owner is emailed instead
+    ("someone tried to sign up with your address"), at most once an hour."""
     email = clean_email(email)
     check_password_strength(password, email=email)
     full_name = clean_name(full_name)
+    locale = locale if locale in SUPPORTED_LOCALES else "en"
     if organization_name is not None:
-        teams.clean_organization_name(organization_name)  # refuse a bad name before anything is made
-    if session.exec(select(User.id).where(User.email == email)).first() is not None:
-        raise EmailTaken()
+        organization_name = teams.clean_organization_name(organization_name)  # refuse a bad name first
+    password_hash = hash_password(password)
+    existing = session.exec(select(User).where(User.email == email)).first()
+    if existing is not None:
+        _tell_owner_of_signup_attempt(session, user=existing, now=now)
+        shadow = UserPublic(id=uuid.uuid4(), email=email, full_name=full_name, role=Role.ATTENDEE, locale=locale)
+        return SignUp(public=shadow, user=None)
     user = User(
         email=email,
-        password_hash=hash_password(password),
+        password_hash=password_hash,
         full_name=full_name,
         role=role,
-        locale=locale if locale in SUPPORTED_LOCALES else "en",
+        locale=locale,
         created_at=now,
         password_changed_at=now,
     )
@@ -77,11 +106,25 @@ def register_user(
     record_audit(
         session, action="user.registered", object_type="user", object_id=user.id, now=now, actor_user_id=user.id
     )
-    if organization_name is not None:
-        teams.add_owned_organization(session, owner=user, name=organization_name, now=now)
-    emit_event(session, topic="user.registered", payload={"user_id": str(user.id)}, now=now)
+    verify_url = verification.new_verification_link(session, user=user, now=now, organization_name=organization_name)
+    emit_event(session, topic="user.registered", payload={"user_id": str(user.id), "verify_url": verify_url}, now=now)
     session.commit()
-    return user
+    return SignUp(public=UserPublic.of(user), user=user)
+
+
+def _tell_owner_of_signup_attempt(session: Session, *, user: User, now: datetime) -> None:
+    recent = session.exec(
+        select(AuditEntry.id).where(
+            AuditEntry.action == "user.signup_attempted",
+            AuditEntry.object_id == str(user.id),
+            AuditEntry.created_at > now - SIGNUP_NOTICE_COOLDOWN,
+        )
+    ).first()
+    if recent is not None or not user.is_active:
+        return  # no mail bombing through the sign-up form
+    record_audit(session, action="user.signup_attempted", object_type="user", object_id=user.id, now=now)
+    emit_event(session, topic="user.signup_attempted", payload={"user_id": str(user.id)}, now=now)
+    session.commit()
 
 
 def create_admin(session: Session, *, email: str, password: str, now: datetime) -> User:
@@ -95,6 +138,7 @@ def create_admin(session: Session, *, email: str, password: str, now: datetime) 
     user.password_changed_at = now
     user.role = Role.ADMIN
     user.is_active = True
+    user.email_verified_at = user.email_verified_at or now  # the operator vouches for the address
     session.add(user)
     session.flush()
     record_audit(session, action="user.made_admin", object_type="user", object_id=user.id, now=now)
@@ -102,39 +146,42 @@ def create_admin(session: Session, *, email: str, password: str, now: datetime) 
     return user
 
 
-def check_credentials(session: Session, *, email: str, password: str, now: datetime) -> User:
-    """The user behind a correct email and password. Wrong answers are counted per email address
-    (known or not) and lock it for a while; failures commit their count before raising."""
-    settings = get_settings()
+def check_credentials(session: Session, *, email: str, password: str, now: datetime, unlock_token: str = "") -> User:
+    """The user behind a correct email and password. Attempts are counted per email address
+    (known or not) before the password is checked, and lock it for a while; an unlock link's
+    token lets its owner in despite a lock (the rule: `services/login_guard.py`)."""
     try:
         email = clean_email(email)
     except ValidationFailed:
         burn_password_check(password)
         raise InvalidCredentials() from None
-    throttle = session.get(LoginThrottle, email)
+    unlock = login_guard.take_unlock_pass(session, token=unlock_token, email=email, now=now) if unlock_token else None
+    if unlock is None:
+        attempt = login_guard.take_attempt(session, email=email, now=now)
+        if not attempt.allowed:
+            raise TooManyAttempts(minutes=get_settings().login_lock_minutes)
     user = session.exec(select(User).where(User.email == email)).first()
-    password_ok = verify_password(password, user.password_hash) if user else burn_password_check(password)
-    if throttle and throttle.locked_until and throttle.locked_until > now:
-        raise TooManyAttempts(minutes=settings.login_lock_minutes)
+    if user is None:
+        burn_password_check(password)  # "no such user" costs as much time as a wrong password
+        password_ok = False
+    else:
+        password_ok = verify_password(password, user.password_hash)
     if user is None or not password_ok or not user.is_active:
-        throttle = throttle or LoginThrottle(email=email)
-        throttle.failures += 1
-        throttle.last_failure_at = now
-        if throttle.failures >= settings.login_max_failures:
-            throttle.locked_until = now + timedelta(minutes=settings.login_lock_minutes)
-            throttle.failures = 0
-        session.add(throttle)
-        session.commit()
+        if unlock is None and attempt.locks:
+            login_guard.send_unlock_link(session, user=user, now=now)
         raise InvalidCredentials()
-    if throttle:
-        session.delete(throttle)
+    login_guard.clear_attempts(session, email=email)
+    if unlock is not None:
+        login_guard.use_unlock_pass(session, unlock=unlock, now=now)
     return user
 
 
-def log_in_web(session: Session, *, email: str, password: str, now: datetime, user_agent: str = "") -> tuple[User, str]:
+def log_in_web(
+    session: Session, *, email: str, password: str, now: datetime, user_agent: str = "", unlock_token: str = ""
+) -> tuple[User, str]:
     """Start a browser session. Returns the user and the token the browser keeps."""
     settings = get_settings()
-    user = check_credentials(session, email=email, password=password, now=now)
+    user = check_credentials(session, email=email, password=password, now=now, unlock_token=unlock_token)
     token = new_opaque_token()
     session.add(
         WebSession(
@@ -213,8 +260,8 @@ def _issue_token_pair(session: Session, *, user: User, family_id: uuid.UUID, now
     return TokenPair(access_token=access, refresh_token=refresh, expires_in=int(lifetime.total_seconds()))
 
 
-def log_in_api(session: Session, *, email: str, password: str, now: datetime) -> TokenPair:
-    user = check_credentials(session, email=email, password=password, now=now)
+def log_in_api(session: Session, *, email: str, password: str, now: datetime, unlock_token: str = "") -> TokenPair:
+    user = check_credentials(session, email=email, password=password, now=now, unlock_token=unlock_token)
     pair = _issue_token_pair(session, user=user, family_id=uuid.uuid4(), now=now)
     record_audit(
         session,

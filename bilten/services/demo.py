@@ -106,6 +106,7 @@ def seed_demo(session: Session, *, now: datetime) -> list[DemoAccount]:
             role=account.role,
             created_at=now,
             password_changed_at=now,
+            email_verified_at=now,  # demo accounts can found and publish at once
         )
         session.add(user)
         users[account.role] = user

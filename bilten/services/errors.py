@@ -54,10 +54,12 @@ class NotFound(BiltenError):
     status = 404
 
 
-class EmailTaken(BiltenError):
-    code = "email_taken"
-    key = "error.email_taken"
-    status = 409
+class EmailNotVerified(BiltenError):
+    """Founding an organization or publishing an event waits until the account's address is confirmed."""
+
+    code = "email_not_verified"
+    key = "error.email_not_verified"
+    status = 403
 
 
 class InvalidCredentials(BiltenError):

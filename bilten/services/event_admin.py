@@ -31,11 +31,12 @@ from sqlmodel import Session, select
 
 from bilten.models import Event, EventStatus, Order, OrderStatus, Organization, Role, TicketType, User
 from bilten.services import media
-from bilten.services.access import Permission, authorize, organization_ids_of
+from bilten.services.access import Permission, authorize, organization_ids_of, require_verified
 from bilten.services.audit import emit_event, record_audit
 from bilten.services.errors import BiltenError, EventCancelled, NotFound, TryAgain, ValidationFailed
 from bilten.services.markdown import MAX_DESCRIPTION_LENGTH
 from bilten.services.orders import cancel_order
+from bilten.services.text import clean_text
 from bilten.services.ticket_codes import generate_event_keys
 from bilten.services.validation import clean_name
 
@@ -261,10 +262,7 @@ def _multiline(value: Any, *, max_length: int) -> str:
     """A description: line breaks kept (Markdown needs them)."""
     if not isinstance(value, str):
         raise ValidationFailed("error.request_invalid", field="-")
-    value = value.replace("\r\n", "\n").strip()
-    if len(value) > max_length:
-        raise ValidationFailed("error.description_too_long", max=max_length)
-    return value
+    return clean_text(value, max_length=max_length, multiline=True, too_long_key="error.description_too_long")
 
 
 def _resolve_event_fields(fields_in: EventFields, current: Event | None, *, now: datetime) -> dict[str, Any]:
@@ -437,8 +435,10 @@ def update_event(
 
 
 def publish_event(session: Session, *, actor: User | None, event_id: uuid.UUID, now: datetime) -> Event:
-    """Put a draft on sale: it needs dates still ahead and at least one ticket type buyers can see."""
+    """Put a draft on sale: it needs dates still ahead, at least one ticket type buyers can see, and
+    a publisher whose email address is confirmed."""
     user = authorize(session, actor, Permission.EVENT_MANAGE, event_id=event_id)
+    require_verified(user)  # an unconfirmed address puts nothing on sale
     event = _lock_event(session, event_id)
     _refuse_cancelled(event)
     if event.status == EventStatus.PUBLISHED:

@@ -23,7 +23,7 @@ from sqlmodel import Session, delete, select
 
 from bilten import routes
 from bilten.models import Event, Invitation, Membership, Organization, Role, StaffAssignment, TeamRole, User
-from bilten.services.access import Permission, authorize
+from bilten.services.access import Permission, authorize, require_verified
 from bilten.services.audit import emit_event, record_audit
 from bilten.services.errors import (
     AlreadyInvited,
@@ -158,8 +158,9 @@ def add_owned_organization(session: Session, *, owner: User, name: str, now: dat
 
 
 def create_organization(session: Session, *, actor: User | None, name: str, now: datetime) -> OrganizationRow:
-    """Any signed-in user may found an organization; they become its owner."""
+    """Any signed-in user with a confirmed email address may found an organization; they become its owner."""
     user = authorize(session, actor, Permission.ACCOUNT)
+    require_verified(user)
     organization = add_owned_organization(session, owner=user, name=name, now=now)
     try:
         session.commit()
@@ -451,7 +452,8 @@ _STATUS_ERRORS = {"used": InvitationUsed, "revoked": InvitationRevoked, "expired
 
 def accept_invitation(session: Session, *, actor: User | None, token: str, now: datetime) -> OrganizationRow:
     """Join the team: the signed-in account must be the invited address. Staff also get the door
-    assignments of the invitation's events (those still in the organization)."""
+    assignments of the invitation's events (those still in the organization). The link came by
+    email to that address, so following it also confirms the address."""
     user = authorize(session, actor, Permission.ACCOUNT)
     invitation = _invitation_by_token(session, token, lock=True)
     status = _status(invitation, now)
@@ -487,6 +489,9 @@ def accept_invitation(session: Session, *, actor: User | None, token: str, now: 
             assigned.append(str(event_id))
     invitation.accepted_at = now
     session.add(invitation)
+    if user.email_verified_at is None:
+        user.email_verified_at = now
+        session.add(user)
     record_audit(
         session,
         action="team.invitation_accepted",

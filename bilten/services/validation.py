@@ -7,6 +7,7 @@ import re
 from email_validator import EmailNotValidError, validate_email
 
 from bilten.services.errors import ValidationFailed
+from bilten.services.text import clean_text, refuse_hidden_characters
 
 PASSWORD_MIN_LENGTH = 10
 PASSWORD_MAX_LENGTH = 128  # argon2 would take more, but nobody types 200 characters: reject
@@ -31,7 +32,7 @@ PHONE_PATTERN = re.compile(r"^\+?[0-9][0-9 ()\-]{5,19}$")
 
 def clean_email(raw: str) -> str:
     """A normalized email address (lower-case domain and local part), or a validation error."""
-    value = (raw or "").strip()
+    value = refuse_hidden_characters(raw or "").strip()
     if not value or len(value) > 254:
         raise ValidationFailed("error.email_invalid")
     try:
@@ -66,7 +67,6 @@ def clean_phone(raw: str, *, required: bool = False) -> str:
 
 
 def clean_name(raw: str, *, max_length: int = 200) -> str:
-    value = " ".join((raw or "").split())
-    if len(value) > max_length:
-        raise ValidationFailed("error.name_too_long", max=max_length)
-    return value
+    """One line of display text (a person's, organization's, event's or ticket type's name, a
+    place): hidden characters dropped, NFC, spaces collapsed (see `services/text.py`)."""
+    return clean_text(raw, max_length=max_length)

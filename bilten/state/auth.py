@@ -14,7 +14,7 @@ from bilten import clock, routes
 from bilten.db import session_scope
 from bilten.i18n import translate
 from bilten.models import User
-from bilten.services import accounts
+from bilten.services import accounts, login_guard, verification
 from bilten.services.access import Permission, authorize, is_allowed
 from bilten.services.errors import BiltenError, Forbidden, NotAuthenticated
 from bilten.settings import get_settings
@@ -30,7 +30,6 @@ def private_state(cls: type[rx.State]) -> type[rx.State]:
     """Class decorator: forget this state's data when the user logs out."""
     _PRIVATE_STATES.append(cls)
     return cls
-
 
 
 def _session_cookie() -> rx.Cookie:
@@ -60,6 +59,7 @@ class AuthState(rx.State):
     is_authenticated: bool = False
     can_admin: bool = False
     can_organize: bool = False
+    email_verified: bool = False
 
     # The page guard's verdict for the current page: signed in but not allowed.
     denied: bool = False
@@ -67,6 +67,9 @@ class AuthState(rx.State):
     checked: bool = False
 
     login_error: str = ""
+    # The login page opened from an unlock link: the lock is lifted, and this login carries the pass.
+    login_notice: str = ""
+    _unlock_token: str = ""
     register_error: str = ""
     # The register form's "I organize events" choice: it asks for the organization's name too.
     register_organizing: bool = False
@@ -82,6 +85,7 @@ class AuthState(rx.State):
         self.is_authenticated = True
         self.can_admin = is_allowed(session, user, Permission.ADMIN)
         self.can_organize = is_allowed(session, user, Permission.ORGANIZER_AREA)
+        self.email_verified = user.email_verified_at is not None
 
     def _forget(self) -> None:
         self._user_id = ""
@@ -91,6 +95,7 @@ class AuthState(rx.State):
         self.is_authenticated = False
         self.can_admin = False
         self.can_organize = False
+        self.email_verified = False
 
     def _current_user(self, session: Session, now: datetime) -> User | None:
         """The user of this browser's session, refreshing (or clearing) the public facts about them."""
@@ -114,12 +119,28 @@ class AuthState(rx.State):
         self.checked = True
 
     @rx.event
-    def load_login(self):
-        """on_load of the login and register pages: signed-in visitors go where they wanted to be."""
+    async def load_login(self):
+        """on_load of the login and register pages: signed-in visitors go where they wanted to be.
+        `/login?unlock=<token>` (the link emailed with a lock) lifts the lock first;
+        `&registered=1` (after signing up) says what to do next."""
         self.login_error = ""
+        self.login_notice = ""
         self.register_error = ""
+        query = self.router.url.query_parameters
+        unlock_token = (query.get("unlock") or "")[:200]
+        if query.get("registered"):
+            self.login_notice = translate("login.after_register", await current_locale(self))
         with session_scope() as session:
             user = self._current_user(session, clock.now())
+            if user is None and unlock_token:
+                locale = await current_locale(self)
+                try:
+                    email = login_guard.unlock_login(session, token=unlock_token, now=clock.now())
+                except BiltenError:
+                    self.login_error = translate("login.unlock_invalid", locale)
+                else:
+                    self._unlock_token = unlock_token
+                    self.login_notice = translate("login.unlocked", locale, email=email)
         self.denied = False
         self.checked = True
         if user is not None:
@@ -139,6 +160,7 @@ class AuthState(rx.State):
                     password=form_data.get("password", ""),
                     now=clock.now(),
                     user_agent=self.router.headers.user_agent,
+                    unlock_token=self._unlock_token,
                 )
                 self._remember(session, user)
                 # The latest explicit choice wins: one made in this browser goes to the account,
@@ -149,6 +171,8 @@ class AuthState(rx.State):
             self.login_error = error_text(exc, locale)
             return None
         self.session_token = token
+        self._unlock_token = ""
+        self.login_notice = ""
         if not locale_state.locale:
             locale_state.locale = user.locale
         return [
@@ -169,30 +193,39 @@ class AuthState(rx.State):
         if password != form_data.get("password_confirm", ""):
             self.register_error = translate("error.passwords_differ", locale)
             return None
-        now = clock.now()
         try:
             with session_scope() as session:
-                user = accounts.register_user(
+                accounts.register_user(
                     session,
                     email=form_data.get("email", ""),
                     password=password,
                     full_name=form_data.get("full_name", ""),
                     locale=locale,
-                    now=now,
+                    now=clock.now(),
                     organization_name=organization_name,
                 )
-                user, token = accounts.log_in_web(
-                    session, email=user.email, password=password, now=now, user_agent=self.router.headers.user_agent
-                )
-                self._remember(session, user)
         except BiltenError as exc:
             self.register_error = error_text(exc, locale)
             return None
-        self.session_token = token
-        # Back where they came from (e.g. an invitation), else to what they signed up for.
-        default = routes.ORGANIZER if organization_name is not None else routes.ACCOUNT
-        target = routes.safe_next(self.router.url.query_parameters.get(routes.NEXT_PARAM), default=default)
-        return [rx.toast.success(translate("register.welcome", locale)), rx.redirect(target, replace=True)]
+        # New address or one with an account (whose owner was just emailed): the same answer, so
+        # the form reveals nobody. The visitor signs in next, then goes where they were headed.
+        login = routes.login_url(self._next_path())
+        return rx.redirect(login + ("&" if "?" in login else "?") + "registered=1", replace=True)
+
+    @rx.event
+    async def resend_verification(self):
+        locale = await current_locale(self)
+        if not self._user_id:
+            return rx.redirect(routes.login_url(routes.ACCOUNT))
+        try:
+            with session_scope() as session:
+                sent = verification.resend_verification(session, user_id=uuid.UUID(self._user_id), now=clock.now())
+        except BiltenError as exc:
+            return rx.toast.error(error_text(exc, locale))
+        if not sent:
+            self.email_verified = True
+            return rx.toast.info(translate("account.already_verified", locale))
+        return rx.toast.success(translate("account.verification_sent", locale))
 
     @rx.event
     async def logout(self):

@@ -33,6 +33,27 @@ class LiveApp:
         return self.database_path.parent / "mail"
 
 
+def emailed_link(live_app: LiveApp, recipient: str, path_pattern: str, timeout: float = 20.0) -> str:
+    """The path and query of the first link matching `path_pattern` (e.g. r"/verify-email\\?token=\\S+")
+    in an email to `recipient`, read from the .eml files the app's notification worker writes."""
+    from email import policy
+    from email.parser import BytesParser
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for path in sorted(live_app.mail_dir.glob("*.eml")):
+            with path.open("rb") as file:
+                message = BytesParser(policy=policy.default).parse(file)
+            if message["To"] != recipient:
+                continue
+            text = message.get_body(preferencelist=("plain",)).get_content()
+            found = re.search(re.escape(live_app.base_url) + path_pattern, text)
+            if found:
+                return found.group(0).removeprefix(live_app.base_url)
+        time.sleep(0.2)
+    raise AssertionError(f"no email to {recipient} with a link like {path_pattern}")
+
+
 def wait_loaded(page: Page, name: str) -> None:
     """Wait until the page `name` rendered its data-loaded flag (its on_load handlers all ran)."""
     page.locator(f'#app-root[data-page="{name}"][data-loaded="true"]').wait_for(timeout=LOADED_TIMEOUT_MS)
@@ -45,6 +66,17 @@ def open_page(page: Page, path: str, name: str) -> None:
 
 def log_in(page: Page, email: str, password: str, *, next_path: str = "") -> None:
     open_page(page, "/login" + (f"?next={next_path}" if next_path else ""), "login")
+    page.locator("#field-email").fill(email)
+    page.locator("#field-password").fill(password)
+    page.locator("#login-submit").click()
+
+
+def sign_in_after_signing_up(page: Page, email: str, password: str) -> None:
+    """Signing up leads to the login page (the same answer whether or not the address had an
+    account); the new account signs in there and goes on where it was headed."""
+    page.wait_for_url(re.compile(r"/login/?\?.*registered=1"))
+    wait_loaded(page, "login")
+    expect(page.locator("#login-notice")).to_be_visible()
     page.locator("#field-email").fill(email)
     page.locator("#field-password").fill(password)
     page.locator("#login-submit").click()

@@ -12,7 +12,15 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from bilten.i18n import format_datetime
-from tests.e2e.support import LiveApp, catalog, log_in, open_page, wait_for_cookie, wait_loaded
+from tests.e2e.support import (
+    LiveApp,
+    catalog,
+    log_in,
+    open_page,
+    sign_in_after_signing_up,
+    wait_for_cookie,
+    wait_loaded,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -117,6 +125,7 @@ def test_language_choice_follows_the_account(browser: Browser, live_app: LiveApp
     page.locator("#field-password").fill(password)
     page.locator("#field-password_confirm").fill(password)
     page.locator("#register-submit").click()
+    sign_in_after_signing_up(page, email, password)
     page.wait_for_url(re.compile(r"/account/?$"))
     wait_loaded(page, "account")
     expect(page.locator("#account-email")).to_have_text(email)

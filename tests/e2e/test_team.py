@@ -15,7 +15,15 @@ from email.parser import BytesParser
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.support import LiveApp, catalog, log_in, open_page, wait_loaded
+from tests.e2e.support import (
+    LiveApp,
+    catalog,
+    emailed_link,
+    log_in,
+    open_page,
+    sign_in_after_signing_up,
+    wait_loaded,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -110,6 +118,7 @@ def test_owner_invites_a_manager_who_joins_through_the_emailed_link(browser: Bro
         page.locator("#field-password").fill(PASSWORD)
         page.locator("#field-password_confirm").fill(PASSWORD)
         page.locator("#register-submit").click()
+        sign_in_after_signing_up(page, invitee, PASSWORD)
         page.wait_for_url(re.compile(r"/join/?\?token="))
         wait_loaded(page, "join")
         page.locator("#join-accept").click()
@@ -176,7 +185,15 @@ def test_an_organizer_signs_up_with_their_organization(page: Page, live_app: Liv
     page.locator("#register-organizing").click()
     page.locator("#field-organization_name").fill("Farah's Festivals")
     page.locator("#register-submit").click()
+    sign_in_after_signing_up(page, email, PASSWORD)
 
+    # The organization waits for the confirmed address: the account page says so.
+    page.wait_for_url(re.compile(r"/account/?$"))
+    wait_loaded(page, "account")
+    expect(page.locator("#email-unconfirmed")).to_be_visible()
+    open_page(page, emailed_link(live_app, email, r"/verify-email\?token=[A-Za-z0-9_-]+"), "verify-email")
+    expect(page.locator("#verify-result")).to_contain_text("Farah's Festivals")
+    page.locator("#verify-to-organizer").click()
     page.wait_for_url(re.compile(r"/organizer/?$"))
     wait_loaded(page, "organizer")
     expect(page.locator("#organizer-events")).to_have_count(0)
