@@ -6,7 +6,7 @@ name of an organizer's sign-up) and login_unlock (the links emailed when guessin
 address).
 
 Revision ID: 0004
-Revises: 0002
+Revises: 0003
 Create Date: 2026-12-04 03:00:00.000000
 """
 
@@ -19,7 +19,7 @@ import bilten.models.base
 from alembic import op
 
 revision: str = "0004"
-down_revision: str | None = "0002"
+down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
