@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import multiprocessing
 import os
 import re
 import secrets
@@ -31,6 +32,7 @@ import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 import httpx
@@ -60,10 +62,23 @@ class Tab:
     live: socketio.AsyncClient | None = None
     loaded: asyncio.Event = field(default_factory=asyncio.Event)
     start_left: int | None = None
-    counts: list[tuple[float, int]] = field(default_factory=list)  # (perf_counter, seats left)
+    counts: list[tuple[float, int]] = field(
+        default_factory=list
+    )  # (time.monotonic(), seats left): one clock for all processes
     state_deltas: int = 0
 
     async def open(self, base_url: str, event_id: str, type_id: str) -> None:
+        """Like a browser, try again when a connection is refused under load (a busy machine)."""
+        for attempt in range(3):
+            try:
+                return await self._open(base_url, event_id, type_id)
+            except socketio.exceptions.ConnectionError:
+                await self.close()
+                if attempt == 2:
+                    raise
+                await asyncio.sleep(1 + attempt)
+
+    async def _open(self, base_url: str, event_id: str, type_id: str) -> None:
         path = f"/events/{event_id}"
         boot = {
             "name": HYDRATE_AND_LOAD,
@@ -93,7 +108,7 @@ class Tab:
         async def on_counts(message: dict) -> None:
             left = (message.get("available") or {}).get(type_id)
             if left is not None:
-                self.counts.append((time.perf_counter(), int(left)))
+                self.counts.append((time.monotonic(), int(left)))
 
         await self.live.connect(
             base_url, namespaces=[NAMESPACE], socketio_path=REFLEX_NAMESPACE, transports=["websocket"]
@@ -116,20 +131,20 @@ async def sell(base_url: str, type_id: str, *, rate: float, seconds: float, clie
     interval = clients / rate
     connections = [httpx.AsyncClient(base_url=base_url, timeout=30) for _ in range(clients)]
     await asyncio.gather(*(client.get("/api/v1/events") for client in connections))
-    start = time.perf_counter() + 0.3
+    start = time.monotonic() + 0.3
 
     async def buyer(n: int) -> None:
         client = connections[n]
         due = start + interval * n / clients
         while due < start + seconds:
-            await asyncio.sleep(max(due - time.perf_counter(), 0))
+            await asyncio.sleep(max(due - time.monotonic(), 0))
             body = {
                 "items": [{"ticket_type_id": type_id, "quantity": 1}],
                 "email": f"live{n}.{len(latencies)}@bench.example.org",
                 "phone": "+49 30 1234567",
             }
             response = await client.post("/api/v1/orders", json=body)
-            now = time.perf_counter()
+            now = time.monotonic()
             latencies.append((now - due) * 1000)
             statuses[str(response.status_code)] = statuses.get(str(response.status_code), 0) + 1
             if response.status_code == 201:
@@ -178,42 +193,99 @@ def redis_memory() -> int:
     return int(redis.Redis.from_url(REDIS_URL).info("memory")["used_memory"])
 
 
-async def with_pages(base_url: str, event_id: str, type_id: str, args: argparse.Namespace, process) -> dict:  # noqa: ANN001
-    # Warm-up tabs first: each worker's first pages pay for imports, caches and pools, not per page.
-    warm = [Tab() for _ in range(WARM_UP_TABS)]
-    await asyncio.gather(*(tab.open(base_url, event_id, type_id) for tab in warm))
-    await asyncio.gather(*(tab.close() for tab in warm))
-    await asyncio.sleep(1)
-    tabs = [Tab() for _ in range(args.pages)]
-    rss_before, redis_before = workers_rss(process), redis_memory()
+def tab_process(base_url: str, event_id: str, type_id: str, count: int, pipe: Connection) -> None:
+    """A process of simulated tabs (the load generator must not share a CPU-starved event loop with
+    the buyers it times): opens them, then reports what they were told between two commands."""
+    freeze_gc()
+    asyncio.run(_tabs(base_url, event_id, type_id, count, pipe))
+
+
+async def _tabs(base_url: str, event_id: str, type_id: str, count: int, pipe: Connection) -> None:
+    loop = asyncio.get_running_loop()
+    tabs = [Tab() for _ in range(count)]
     gate = asyncio.Semaphore(OPEN_CONCURRENCY)
-    opened_at = time.perf_counter()
 
     async def open_tab(tab: Tab) -> None:
         async with gate:
             await tab.open(base_url, event_id, type_id)
 
     await asyncio.gather(*(open_tab(tab) for tab in tabs))
-    open_seconds = time.perf_counter() - opened_at
-    await asyncio.sleep(3)  # the page loads' writes settle
-    rss_after, redis_after = workers_rss(process), redis_memory()
+    pipe.send("ready")
+    await loop.run_in_executor(None, pipe.recv)  # "measure"
     deltas_before = sum(tab.state_deltas for tab in tabs)
     for tab in tabs:
         tab.counts.clear()
-    sales = await sell(base_url, type_id, rate=args.rate, seconds=args.seconds, clients=args.clients)
-    await asyncio.sleep(2)  # the last sale's count reaches every tab
-    latencies = update_latencies(tabs, sales["answered"])
-    result = {
+    await loop.run_in_executor(None, pipe.recv)  # "report"
+    pipe.send(
+        {
+            "tabs": [(tab.start_left, tab.counts) for tab in tabs],
+            "state_deltas": sum(tab.state_deltas for tab in tabs) - deltas_before,
+        }
+    )
+    await asyncio.gather(*(tab.close() for tab in tabs), return_exceptions=True)
+
+
+def with_pages(base_url: str, event_id: str, type_id: str, args: argparse.Namespace, process) -> dict:  # noqa: ANN001
+    # Warm-up tabs first: each worker's first pages pay for imports, caches and pools, not per page.
+    async def warm_up() -> None:
+        warm = [Tab() for _ in range(WARM_UP_TABS)]
+        gate = asyncio.Semaphore(OPEN_CONCURRENCY)
+
+        async def open_tab(tab: Tab) -> None:
+            async with gate:
+                await tab.open(base_url, event_id, type_id)
+
+        await asyncio.gather(*(open_tab(tab) for tab in warm))
+        await asyncio.gather(*(tab.close() for tab in warm))
+
+    asyncio.run(warm_up())
+    time.sleep(1)
+    rss_before, redis_before = workers_rss(process), redis_memory()
+    context = multiprocessing.get_context("spawn")
+    shares = [len(part) for part in _split(args.pages, args.tab_processes)]
+    pipes, children = [], []
+    opened_at = time.monotonic()
+    for share in shares:
+        ours, theirs = context.Pipe()
+        child = context.Process(target=tab_process, args=(base_url, event_id, type_id, share, theirs), daemon=True)
+        child.start()
+        pipes.append(ours)
+        children.append(child)
+    for pipe in pipes:
+        assert pipe.recv() == "ready"
+    open_seconds = time.monotonic() - opened_at
+    time.sleep(3)  # the page loads' writes settle
+    rss_after, redis_after = workers_rss(process), redis_memory()
+    for pipe in pipes:
+        pipe.send("measure")
+    sales = asyncio.run(sell(base_url, type_id, rate=args.rate, seconds=args.seconds, clients=args.clients))
+    time.sleep(2)  # the last sale's count reaches every tab
+    reports = []
+    for pipe in pipes:
+        pipe.send("report")
+        reports.append(pipe.recv())
+    for child in children:
+        child.join(timeout=60)
+    tabs = []
+    for report in reports:
+        for start_left, counts in report["tabs"]:
+            tab = Tab()
+            tab.start_left, tab.counts = start_left, counts
+            tabs.append(tab)
+    return {
         "sales": sales,
-        "latencies": latencies,
+        "latencies": update_latencies(tabs, sales["answered"]),
         "open_seconds": open_seconds,
-        "rss_per_page": (rss_after - rss_before) / len(tabs),
-        "redis_per_page": (redis_after - redis_before) / len(tabs),
-        "state_deltas_during_sales": sum(tab.state_deltas for tab in tabs) - deltas_before,
+        "rss_per_page": (rss_after - rss_before) / args.pages,
+        "redis_per_page": (redis_after - redis_before) / args.pages,
+        "state_deltas_during_sales": sum(report["state_deltas"] for report in reports),
         "messages": sum(len(tab.counts) for tab in tabs),
     }
-    await asyncio.gather(*(tab.close() for tab in tabs), return_exceptions=True)
-    return result
+
+
+def _split(total: int, parts: int) -> list[range]:
+    size = -(-total // parts)
+    return [range(start, min(start + size, total)) for start in range(0, total, size)]
 
 
 PGBENCH_SCRIPT = """\
@@ -283,6 +355,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20, help="length of each selling run")
     parser.add_argument("--clients", type=int, default=20, help="buyers' keep-alive connections")
     parser.add_argument("--workers", type=int, default=3, help="granian workers")
+    parser.add_argument("--tab-processes", type=int, default=2, help="processes holding the simulated tabs")
     parser.add_argument("--pgbench-clients", type=int, default=50)
     parser.add_argument("--pgbench-seconds", type=int, default=10)
     args = parser.parse_args()
@@ -299,7 +372,7 @@ def main() -> None:
         asyncio.run(sell(base_url, type_id, rate=20, seconds=2, clients=5))  # warm-up
         freeze_gc()
         baseline = asyncio.run(sell(base_url, type_id, rate=args.rate, seconds=args.seconds, clients=args.clients))
-        loaded = asyncio.run(with_pages(base_url, event_id, type_id, args, process))
+        loaded = with_pages(base_url, event_id, type_id, args, process)
         stop(process)
         process = None
         counter, in_lines, capacity = reserved(url, type_id)

@@ -32,6 +32,7 @@ logger = logging.getLogger(__name__)
 NAMESPACE = "/live"
 INVENTORY_EVENT = "inventory"  # server -> tab: {"event_id", "available": {ticket type id: seats left}}
 START_TIMEOUT_SECONDS = 10
+RELAY_MIN_GAP_SECONDS = 0.25  # at most four messages a second per event and process
 
 
 def room_name(event_id: str) -> str:
@@ -150,10 +151,18 @@ class InventoryNamespace(socketio.AsyncNamespace):
                     return
                 relay.latest, relay.public = start, True
                 relay.ready.set()
+                loop = asyncio.get_running_loop()
+                sent_at = 0.0
                 while True:
                     message = await queue.get()
                     changed = dict(message.get("available") or {})
-                    while not queue.empty():  # a burst of sales: one message to the tabs
+                    # Every process publishes its own sales (each at most every 250 ms): the first
+                    # change after a quiet moment goes out at once, later ones wait for the gap and
+                    # go out together, so a room gets a few messages a second, not one per process.
+                    gap = sent_at + RELAY_MIN_GAP_SECONDS - loop.time()
+                    if gap > 0:
+                        await asyncio.sleep(gap)
+                    while not queue.empty():
                         changed.update(queue.get_nowait().get("available") or {})
                     changed = {k: int(v) for k, v in changed.items() if k in relay.latest}
                     if not changed:
@@ -162,6 +171,7 @@ class InventoryNamespace(socketio.AsyncNamespace):
                     await self.emit(
                         INVENTORY_EVENT, {"event_id": event_id, "available": relay.latest}, room=room_name(event_id)
                     )
+                    sent_at = loop.time()
         except asyncio.CancelledError:
             raise
         except Exception:  # noqa: BLE001 - a display aid: log it, the next watch starts a new relay
