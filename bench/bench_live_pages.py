@@ -50,6 +50,7 @@ REFLEX_NAMESPACE = "/_event"
 HYDRATE_AND_LOAD = "reflex___state____state.hydrate_and_load"
 OPEN_CONCURRENCY = 25  # tabs connecting at once while the crowd gathers
 WARM_UP_TABS = 30
+WITHOUT_LIVE = "BENCH_TABS_WITHOUT_LIVE"  # set by --without-live, read by the tab processes too
 LOADED = re.compile(r"\"loaded(_rx_state_)?\":true")  # the event page finished its on_load
 
 
@@ -102,6 +103,8 @@ class Tab:
         )
         await asyncio.wait_for(self.loaded.wait(), 60)
 
+        if os.environ.get(WITHOUT_LIVE):
+            return
         self.live = socketio.AsyncClient(reconnection=False)
 
         @self.live.on(INVENTORY_EVENT, namespace=NAMESPACE)
@@ -170,6 +173,8 @@ def update_latencies(tabs: list[Tab], answered: list[float]) -> list[float]:
     before the answer arrived counts as 0; never told counts as infinite."""
     latencies = []
     for tab in tabs:
+        if tab.start_left is None:  # --without-live: nothing followed
+            continue
         counts = tab.counts
         position = 0
         for number, answered_at in enumerate(answered, start=1):
@@ -356,10 +361,17 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=20, help="buyers' keep-alive connections")
     parser.add_argument("--workers", type=int, default=3, help="granian workers")
     parser.add_argument("--tab-processes", type=int, default=2, help="processes holding the simulated tabs")
+    parser.add_argument(
+        "--without-live",
+        action="store_true",
+        help="tabs open only Reflex's websocket (to see what the /live connection costs)",
+    )
     parser.add_argument("--pgbench-clients", type=int, default=50)
     parser.add_argument("--pgbench-seconds", type=int, default=10)
     args = parser.parse_args()
     os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(48))
+    if args.without_live:
+        os.environ[WITHOUT_LIVE] = "1"
     redis.Redis.from_url(REDIS_URL).flushdb()
     url = fresh_database()
     port = free_port()
