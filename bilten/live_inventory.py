@@ -105,6 +105,8 @@ class InventoryNamespace(socketio.AsyncNamespace):
         if not relay.public:
             return {"error": "not_found"}
         if sid not in self._watching:  # it disconnected meanwhile
+            if not self._watchers.get(key):
+                self._stop_relay(key)  # nobody else came: no relay without a room
             return {"error": "gone"}
         if key not in watching:
             watching.add(key)
@@ -136,9 +138,12 @@ class InventoryNamespace(socketio.AsyncNamespace):
         watchers.discard(sid)
         if not watchers:  # the last tab of this process left: stop following the event
             del self._watchers[event_id]
-            relay = self._relays.pop(event_id, None)
-            if relay is not None and relay.task is not None:
-                relay.task.cancel()
+            self._stop_relay(event_id)
+
+    def _stop_relay(self, event_id: str) -> None:
+        relay = self._relays.pop(event_id, None)
+        if relay is not None and relay.task is not None:
+            relay.task.cancel()
 
     async def _follow(self, event_id: str, relay: _Relay) -> None:
         """Subscribe first, then read the start, so no sale slips in between."""

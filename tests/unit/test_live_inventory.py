@@ -34,10 +34,15 @@ def database(sqlite_engine, monkeypatch):
 
 
 @pytest.fixture
-def live_server(database, monkeypatch) -> Iterator[str]:
+def namespace() -> InventoryNamespace:
+    return InventoryNamespace()
+
+
+@pytest.fixture
+def live_server(database, namespace, monkeypatch) -> Iterator[str]:
     monkeypatch.setattr("bilten.live_inventory.get_settings", lambda: _Limits())
     server = socketio.AsyncServer(async_mode="asgi", transports=["websocket"])
-    server.register_namespace(InventoryNamespace())
+    server.register_namespace(namespace)
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -96,7 +101,7 @@ async def _until(condition, seconds: float = 3.0) -> None:  # noqa: ANN001
 
 
 @pytest.mark.anyio
-async def test_a_published_change_reaches_every_watching_tab_once_and_hides_the_hidden(live_server, events):
+async def test_a_published_change_reaches_every_watching_tab_once_and_hides_the_hidden(live_server, namespace, events):
     first, first_got = await _tab(live_server)
     second, second_got = await _tab(live_server)
     bystander, bystander_got = await _tab(live_server)
@@ -123,9 +128,11 @@ async def test_a_published_change_reaches_every_watching_tab_once_and_hides_the_
         # Joining later: the answer carries the latest counts, not the page's stale ones.
         again = await first.call("watch", events["public"], namespace=NAMESPACE, timeout=5)
         assert again["available"] == {events["visible"]: 36}
+        assert list(namespace._relays) == [events["public"]]  # one relay for both tabs
     finally:
         for client in (first, second, bystander):
             await client.disconnect()
+    await _until(lambda: not namespace._relays)  # the last tab gone: the event is no longer followed
 
 
 @pytest.mark.anyio
