@@ -1,7 +1,7 @@
 // Live "N left" on event pages, pushed by the server's socket.io namespace `/live`
 // (bilten/live_inventory.py): one connection per tab, one message per sale burst, rendered here
 // in the browser. No Reflex event or state round trip is involved.
-import { createElement, useEffect, useSyncExternalStore } from "react";
+import { Children, cloneElement, createElement, isValidElement, useEffect, useSyncExternalStore } from "react";
 import { Badge } from "@radix-ui/themes";
 import io from "socket.io-client";
 import env from "$/env.json";
@@ -86,5 +86,15 @@ export function LiveSeatsLeft({ eventId, typeId, initial, leftText, soldOutText,
     Badge,
     { ...rest, color: left > 0 ? "green" : "red", variant: "soft", size: "2", "data-left": String(left) },
     text,
+  );
+}
+
+// Wraps a quantity picker's "+" button: disabled as soon as one more would not fit in the seats
+// left now (the server's own limit comes from the page's load; the database judges the order).
+export function LiveAddGuard({ eventId, typeId, initial, quantity, minPerOrder, children }) {
+  const left = useSeatsLeft(eventId, typeId, initial);
+  const blocked = Math.max(Number(quantity || 0) + 1, Number(minPerOrder || 1)) > left;
+  return Children.map(children, (child) =>
+    isValidElement(child) ? cloneElement(child, { disabled: Boolean(child.props.disabled) || blocked }) : child,
   );
 }

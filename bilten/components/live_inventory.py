@@ -26,4 +26,18 @@ class LiveSeatsLeft(rx.Component):
     sold_out_text: Var[str]  # translated
 
 
+class LiveAddGuard(rx.Component):
+    """Wraps a "+" button: disables it when one more of the type no longer fits the live count."""
+
+    library = _SCRIPT.importable_path
+    tag = "LiveAddGuard"
+
+    event_id: Var[str]
+    type_id: Var[str]
+    initial: Var[int]
+    quantity: Var[int]  # how many the buyer chose so far
+    min_per_order: Var[int]
+
+
 live_seats_left = LiveSeatsLeft.create
+live_add_guard = LiveAddGuard.create

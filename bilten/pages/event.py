@@ -7,7 +7,7 @@ import reflex as rx
 from bilten import routes
 from bilten.components.forms import field
 from bilten.components.layout import page_shell
-from bilten.components.live_inventory import live_seats_left
+from bilten.components.live_inventory import live_add_guard, live_seats_left
 from bilten.components.markdown import markdown_view
 from bilten.components.notice import error_text, not_found_box
 from bilten.state.auth import AuthState
@@ -45,15 +45,22 @@ def quantity_picker(ticket) -> rx.Component:  # noqa: ANN001 - an ObjectVar of T
             class_name="qty-value",
             aria_live="polite",
         ),
-        rx.icon_button(
-            rx.icon("plus", size=16),
-            on_click=EventState.add_ticket(ticket.id),
-            disabled=~ticket.can_add,
-            variant="soft",
-            size="2",
-            type="button",
-            aria_label=LocaleState.t["checkout.add_one"] + " · " + ticket.name,
-            class_name="qty-plus",
+        live_add_guard(  # follows the live count in the browser, like the badge
+            rx.icon_button(
+                rx.icon("plus", size=16),
+                on_click=EventState.add_ticket(ticket.id),
+                disabled=~ticket.can_add,
+                variant="soft",
+                size="2",
+                type="button",
+                aria_label=LocaleState.t["checkout.add_one"] + " · " + ticket.name,
+                class_name="qty-plus",
+            ),
+            event_id=EventState.event_id,
+            type_id=ticket.id,
+            initial=ticket.left,
+            quantity=ticket.quantity,
+            min_per_order=ticket.min_per_order,
         ),
         align="center",
         spacing="2",

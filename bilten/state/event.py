@@ -50,7 +50,8 @@ class TicketTypeView:
     name: str
     description: str
     price: str
-    left: int  # seats left when the page loaded; the badge follows the live count
+    left: int  # seats left when the page loaded; the badge and the "+" follow the live count
+    min_per_order: int
     on_sale: bool  # the quantity picker is shown
     sale_note: str  # instead of the picker: sold out, not open yet (with when), ended
     limits: str  # "Up to 10 per order"
@@ -135,6 +136,7 @@ class EventState(LocalizedState, rx.State):
                         else format_money(ticket.price_minor, ticket.currency, locale)
                     ),
                     left=left,
+                    min_per_order=ticket.min_per_order,
                     on_sale=problem == "",
                     sale_note=(
                         translate(

@@ -302,3 +302,41 @@ def test_one_connection_follows_a_limited_number_of_events(cluster_app: LiveApp)
     assert all("available" in answer for answer in answers[:limit])
     assert all(answer == {"error": "too_many_events"} for answer in answers[limit : len(public_ids)])
     assert answers[-1]["event_id"] == public_ids[limit]  # leaving one frees its place
+
+
+def test_the_plus_button_stops_where_the_live_count_ends(cluster_app: LiveApp, browser: Browser):
+    """A buyer who chose 2 of a type sees "+" turn off once others leave only 2 seats: no reload."""
+    events = httpx.get(cluster_app.url("/api/v1/events"), timeout=10).json()
+    event_id = next(e["id"] for e in events if e["title"] == "Bosphorus Tech Summit")
+    detail = httpx.get(cluster_app.url(f"/api/v1/events/{event_id}"), timeout=10).json()
+    students = next(t for t in detail["ticket_types"] if t["name"] == "Student pass")
+    context = browser.new_context(base_url=cluster_app.base_url, locale="en-US")
+    try:
+        page = context.new_page()
+        open_page(page, f"/events/{event_id}", "event")
+        row = ticket_row(page, "Student pass")
+        left = int(re.search(r"(\d+) left", row.locator(".tickets-left").inner_text()).group(1))
+        assert left > 12
+        for _ in range(2):
+            row.locator(".qty-plus").click()
+        expect(row.locator(".qty-value")).to_have_text("2")
+        expect(row.locator(".qty-plus")).to_be_enabled()
+
+        to_sell = left - 2
+        for number in range(0, to_sell, 10):  # others buy all but 2, ten per order at most
+            response = httpx.post(
+                cluster_app.url("/api/v1/orders"),
+                timeout=10,
+                json={
+                    "items": [{"ticket_type_id": students["id"], "quantity": min(10, to_sell - number)}],
+                    "email": f"student{number}@example.org",
+                    "phone": "+49 30 1234567",
+                },
+            )
+            assert response.status_code == 201, response.text
+
+        expect(row.locator(".tickets-left")).to_have_text("2 left")
+        expect(row.locator(".qty-plus")).to_be_disabled()  # a third would not fit any more
+        expect(row.locator(".qty-value")).to_have_text("2")  # the two chosen still fit
+    finally:
+        context.close()
