@@ -6,7 +6,7 @@ import gc
 
 import reflex as rx
 
-from bilten import routes
+from bilten import live_inventory, routes
 from bilten.api import api
 from bilten.components.scan_store import connection_overlay
 from bilten.notifications.worker import notification_loop
@@ -63,6 +63,10 @@ app = rx.App(
     api_transformer=api,
 )
 
+# Live "N left": event pages follow their counts on the `/live` namespace of Reflex's own
+# socket.io server, one relay per event and process instead of a state round trip per tab.
+live_inventory.register(app.sio)
+
 # The scan page works offline and shows its own banner instead of Reflex's "cannot connect" toast.
 app.app_wraps[(5, "Overlay")] = connection_overlay
 
@@ -72,7 +76,7 @@ app.add_page(
     event_page,
     route=routes.EVENT,
     title=EventState.event.title + " · " + LocaleState.t["app.name"],
-    on_load=[AuthState.refresh, EventState.load],  # load chains the live "N left" loop
+    on_load=[AuthState.refresh, EventState.load],
 )
 app.add_page(
     order_page,

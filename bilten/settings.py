@@ -53,6 +53,8 @@ class Settings(BaseSettings):
 
     hold_minutes: int = Field(15, alias="HOLD_MINUTES")
     sweep_interval_seconds: int = Field(5, alias="SWEEP_INTERVAL_SECONDS")
+    # Live "N left" (bilten/live_inventory.py): how many events one browser connection may follow.
+    live_events_per_connection: int = Field(4, alias="LIVE_EVENTS_PER_CONNECTION", ge=1)
     # Background exports (attendees, orders): where their files are kept, and for how long.
     export_dir: Path = Field(PROJECT_ROOT / "exports", alias="EXPORT_DIR")
     export_retention_hours: int = Field(24, alias="EXPORT_RETENTION_HOURS")

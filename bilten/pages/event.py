@@ -7,11 +7,11 @@ import reflex as rx
 from bilten import routes
 from bilten.components.forms import field
 from bilten.components.layout import page_shell
+from bilten.components.live_inventory import live_add_guard, live_seats_left
 from bilten.components.markdown import markdown_view
 from bilten.components.notice import error_text, not_found_box
 from bilten.state.auth import AuthState
 from bilten.state.event import EventState
-from bilten.state.event_editor import EventDescriptionState
 from bilten.state.i18n import LocaleState
 
 
@@ -45,15 +45,22 @@ def quantity_picker(ticket) -> rx.Component:  # noqa: ANN001 - an ObjectVar of T
             class_name="qty-value",
             aria_live="polite",
         ),
-        rx.icon_button(
-            rx.icon("plus", size=16),
-            on_click=EventState.add_ticket(ticket.id),
-            disabled=~ticket.can_add,
-            variant="soft",
-            size="2",
-            type="button",
-            aria_label=LocaleState.t["checkout.add_one"] + " · " + ticket.name,
-            class_name="qty-plus",
+        live_add_guard(  # follows the live count in the browser, like the badge
+            rx.icon_button(
+                rx.icon("plus", size=16),
+                on_click=EventState.add_ticket(ticket.id),
+                disabled=~ticket.can_add,
+                variant="soft",
+                size="2",
+                type="button",
+                aria_label=LocaleState.t["checkout.add_one"] + " · " + ticket.name,
+                class_name="qty-plus",
+            ),
+            event_id=EventState.event_id,
+            type_id=ticket.id,
+            initial=ticket.left,
+            quantity=ticket.quantity,
+            min_per_order=ticket.min_per_order,
         ),
         align="center",
         spacing="2",
@@ -70,11 +77,12 @@ def ticket_row(ticket) -> rx.Component:  # noqa: ANN001 - an ObjectVar of Ticket
                 rx.cond(ticket.description != "", rx.text(ticket.description, size="2", color_scheme="gray")),
                 rx.hstack(
                     rx.text(ticket.price, weight="bold", size="3", class_name="ticket-price"),
-                    rx.badge(
-                        ticket.availability,
-                        color_scheme=rx.cond(ticket.sold_out, "red", "green"),
-                        variant="soft",
-                        size="2",
+                    live_seats_left(  # follows the sales over /live, not through EventState
+                        event_id=EventState.event_id,
+                        type_id=ticket.id,
+                        initial=ticket.left,
+                        left_text=LocaleState.t["event.left"],
+                        sold_out_text=LocaleState.t["event.sold_out"],
                         class_name="tickets-left",
                     ),
                     align="center",
@@ -249,7 +257,7 @@ def event_details() -> rx.Component:
             event.description != "",
             rx.vstack(
                 rx.heading(LocaleState.t["event.about"], size="5", as_="h2"),
-                markdown_view(EventDescriptionState.description_html, id="event-description"),  # safe HTML
+                markdown_view(EventState.description_html, id="event-description"),  # safe HTML
                 spacing="2",
             ),
         ),

@@ -23,8 +23,8 @@ from bilten.services.access import Permission
 from bilten.services.errors import BiltenError
 from bilten.services.platform import AdminChange, AdminEvent, AdminOrganization, PlatformOverview
 from bilten.services.users import AdminUser
-from bilten.state.auth import AuthState, acting_user, error_text, guard, private_state
-from bilten.state.i18n import LocaleState, current_locale
+from bilten.state.auth import acting_user, error_text, guard, private_state
+from bilten.state.i18n import LocalizedState
 from bilten.state.paging import PAGE_SIZE, OffsetPaging
 
 TABS = ("users", "organizations", "events", "notifications", "changes")
@@ -34,7 +34,6 @@ EVENT_STATUSES = [status.value for status in EventStatus]
 ACTIVE_FILTERS = ("active", "disabled")
 TIMEZONE = "UTC"  # accounts and organizations belong to no event: their times are shown in UTC, and say so
 MAX_SEARCH = 200
-
 
 
 def _parse_uuid(value: str) -> uuid.UUID | None:
@@ -58,20 +57,21 @@ class OverviewView:
 
 
 @private_state
-class AdminState(rx.State):
+class AdminState(LocalizedState, rx.State):
     loaded: bool = False
     allowed: bool = False
     tab: str = "users"
     overview: OverviewView = OverviewView()
 
     @rx.var
-    async def failed_text(self) -> str:
-        locale = (await self.get_state(LocaleState)).lang
+    def failed_text(self) -> str:
+        locale = self._display_locale()
         return translate("admin.failed_count", locale, count=self.overview.failed_notifications)
 
     @rx.event
     async def load(self):
         """on_load: admins only; everyone else gets the guard's redirect or "not allowed"."""
+        await self._remember_locale()
         self.loaded = False
         self.allowed = False
         with session_scope() as session:
@@ -146,11 +146,14 @@ class AdminUsersState(OffsetPaging, rx.State):
     confirm_text: str = ""
     _confirm_user_id: str = ""
     _rows: list[AdminUser] = []
+    # Who is looking, kept by `load`: reading AuthState here would load this tab with every
+    # AuthState event of every page.
+    _viewer_id: str = ""
 
     @rx.var
-    async def users(self) -> list[UserView]:
-        locale = (await self.get_state(LocaleState)).lang
-        me = (await self.get_state(AuthState))._user_id
+    def users(self) -> list[UserView]:
+        locale = self._display_locale()
+        me = self._viewer_id
         return [
             UserView(
                 id=str(row.id),
@@ -172,10 +175,11 @@ class AdminUsersState(OffsetPaging, rx.State):
     async def load(self):
         """When the Users tab opens, and after each search, filter or page change."""
         self.loaded = False
-        locale = await current_locale(self)
+        locale = await self._remember_locale()
         try:
             with session_scope() as session:
                 actor = await acting_user(self, session, clock.now())
+                self._viewer_id = str(actor.id) if actor else ""
                 page = users.search_users(
                     session,
                     actor=actor,
@@ -215,7 +219,7 @@ class AdminUsersState(OffsetPaging, rx.State):
 
     @rx.event
     async def change_role(self, user_id: str, role: str):
-        locale = await current_locale(self)
+        locale = await self._remember_locale()
         wanted = _parse_uuid(user_id)
         if wanted is None:
             return rx.toast.error(translate("error.not_found", locale))
@@ -241,7 +245,7 @@ class AdminUsersState(OffsetPaging, rx.State):
         row = next((r for r in self._rows if str(r.id) == user_id), None)
         if row is None:
             return
-        locale = await current_locale(self)
+        locale = await self._remember_locale()
         self._confirm_user_id = user_id
         self.confirm_disable = row.is_active
         key = "admin.confirm_disable_text" if row.is_active else "admin.confirm_enable_text"
@@ -256,7 +260,7 @@ class AdminUsersState(OffsetPaging, rx.State):
 
     @rx.event
     async def confirm_toggle(self):
-        locale = await current_locale(self)
+        locale = await self._remember_locale()
         user_id = _parse_uuid(self._confirm_user_id)
         disable = self.confirm_disable
         self.confirm_open = False
@@ -300,8 +304,8 @@ class AdminOrganizationsState(OffsetPaging, rx.State):
     _rows: list[AdminOrganization] = []
 
     @rx.var
-    async def organizations(self) -> list[OrganizationView]:
-        locale = (await self.get_state(LocaleState)).lang
+    def organizations(self) -> list[OrganizationView]:
+        locale = self._display_locale()
         return [
             OrganizationView(
                 id=str(row.id),
@@ -322,7 +326,7 @@ class AdminOrganizationsState(OffsetPaging, rx.State):
     @rx.event
     async def load(self):
         self.loaded = False
-        locale = await current_locale(self)
+        locale = await self._remember_locale()
         try:
             with session_scope() as session:
                 actor = await acting_user(self, session, clock.now())
@@ -370,8 +374,8 @@ class AdminEventsState(OffsetPaging, rx.State):
     _rows: list[AdminEvent] = []
 
     @rx.var
-    async def events(self) -> list[EventView]:
-        locale = (await self.get_state(LocaleState)).lang
+    def events(self) -> list[EventView]:
+        locale = self._display_locale()
         return [
             EventView(
                 id=str(row.id),
@@ -393,7 +397,7 @@ class AdminEventsState(OffsetPaging, rx.State):
     @rx.event
     async def load(self):
         self.loaded = False
-        locale = await current_locale(self)
+        locale = await self._remember_locale()
         try:
             with session_scope() as session:
                 actor = await acting_user(self, session, clock.now())
@@ -441,13 +445,13 @@ class ChangeView:
 
 
 @private_state
-class AdminChangesState(rx.State):
+class AdminChangesState(LocalizedState, rx.State):
     loaded: bool = False
     _rows: list[AdminChange] = []
 
     @rx.var
-    async def changes(self) -> list[ChangeView]:
-        locale = (await self.get_state(LocaleState)).lang
+    def changes(self) -> list[ChangeView]:
+        locale = self._display_locale()
         return [
             ChangeView(
                 id=str(row.id),
@@ -465,7 +469,7 @@ class AdminChangesState(rx.State):
     @rx.event
     async def load(self):
         self.loaded = False
-        locale = await current_locale(self)
+        locale = await self._remember_locale()
         try:
             with session_scope() as session:
                 actor = await acting_user(self, session, clock.now())

@@ -14,7 +14,7 @@ from bilten.notifications import NotificationPublic, list_failed_notifications, 
 from bilten.services.access import Permission
 from bilten.services.errors import BiltenError
 from bilten.state.auth import acting_user, error_text, guard, private_state
-from bilten.state.i18n import LocaleState, current_locale
+from bilten.state.i18n import LocalizedState
 
 TIMEZONE = "UTC"  # notifications belong to no event: their times are shown in UTC, and say so
 
@@ -32,13 +32,13 @@ class FailedNotificationView:
 
 
 @private_state
-class AdminNotificationsState(rx.State):
+class AdminNotificationsState(LocalizedState, rx.State):
     loaded: bool = False
     _rows: list[NotificationPublic] = []
 
     @rx.var
-    async def notifications(self) -> list[FailedNotificationView]:
-        locale = (await self.get_state(LocaleState)).lang
+    def notifications(self) -> list[FailedNotificationView]:
+        locale = self._display_locale()
         return [
             FailedNotificationView(
                 id=str(row.id),
@@ -60,6 +60,7 @@ class AdminNotificationsState(rx.State):
     @rx.event
     async def load(self):
         """on_load: admins only."""
+        await self._remember_locale()
         self.loaded = False
         with session_scope() as session:
             access = await guard(self, session, Permission.ADMIN, now=clock.now())
@@ -73,7 +74,7 @@ class AdminNotificationsState(rx.State):
 
     @rx.event
     async def retry(self, notification_id: str):
-        locale = await current_locale(self)
+        locale = await self._remember_locale()
         try:
             wanted = uuid.UUID(notification_id)
         except ValueError:

@@ -44,7 +44,7 @@ from bilten.state.dashboard import (
     percent,
     shared_figures,
 )
-from bilten.state.i18n import LocaleState, current_locale
+from bilten.state.i18n import LocalizedState, current_locale
 from bilten.state.paging import PAGE_SIZE, PagePaging
 
 TABS = ("sales", "orders", "checkin", "staff", "exports")
@@ -251,7 +251,7 @@ def _history_label(action: str, locale: str) -> str:
 
 
 @private_state
-class BackOfficeState(rx.State):
+class BackOfficeState(LocalizedState, rx.State):
     """The route gives this state the `event_id` var; `_event_id` is the one the guard allowed."""
 
     loaded: bool = False
@@ -264,11 +264,11 @@ class BackOfficeState(rx.State):
     _stats: EventStats | None = None
 
     @rx.var
-    async def event(self) -> OfficeEventView:
+    def event(self) -> OfficeEventView:
         stats = self._stats
         if stats is None:
             return OfficeEventView()
-        locale = (await self.get_state(LocaleState)).lang
+        locale = self._display_locale()
         return OfficeEventView(
             title=stats.title,
             when=format_datetime(stats.starts_at, stats.timezone, locale),
@@ -286,11 +286,11 @@ class BackOfficeState(rx.State):
         return self._stats is not None
 
     @rx.var
-    async def sales_rows(self) -> list[SalesRowView]:
+    def sales_rows(self) -> list[SalesRowView]:
         stats = self._stats
         if stats is None:
             return []
-        locale = (await self.get_state(LocaleState)).lang
+        locale = self._display_locale()
         return [
             SalesRowView(
                 id=str(row.ticket_type_id),
@@ -311,11 +311,11 @@ class BackOfficeState(rx.State):
         ]
 
     @rx.var
-    async def sales_totals(self) -> SalesTotalsView:
+    def sales_totals(self) -> SalesTotalsView:
         stats = self._stats
         if stats is None:
             return SalesTotalsView()
-        locale = (await self.get_state(LocaleState)).lang
+        locale = self._display_locale()
         return SalesTotalsView(
             sold=stats.sold,
             held=stats.held,
@@ -341,16 +341,17 @@ class BackOfficeState(rx.State):
         return self._stats is not None and self._stats.bucket == reports.HOUR
 
     @rx.var
-    async def gates(self) -> list[GateView]:
+    def gates(self) -> list[GateView]:
         stats = self._stats
         if stats is None:
             return []
-        locale = (await self.get_state(LocaleState)).lang
+        locale = self._display_locale()
         return [GateView(gate=gate_label(g.gate, locale), checked_in=g.checked_in) for g in stats.by_gate]
 
     @rx.event
     async def load(self):
         """on_load: the event's team (owner, manager, viewer) and admins (Permission.EVENT_VIEW)."""
+        await self._remember_locale()
         self.loaded = False
         self.not_found = False
         event_id = _parse_uuid(self.event_id)  # the dynamic route argument
@@ -462,6 +463,9 @@ class OfficeOrdersState(PagePaging, rx.State):
     search: str = ""
     status_filter: str = ALL_STATUSES
     _rows: list[EventOrderRow] = []
+    # The event's time zone, copied by `load`: a computed var reading BackOfficeState would load
+    # this tab with every event of the back office (its live figures too).
+    _timezone: str = "UTC"
 
     # The order open in the details dialog.
     detail_open: bool = False
@@ -474,10 +478,9 @@ class OfficeOrdersState(PagePaging, rx.State):
     _confirm_order_id: str = ""
 
     @rx.var
-    async def orders(self) -> list[OrderView]:
-        office = await self.get_state(BackOfficeState)
-        locale = (await self.get_state(LocaleState)).lang
-        return [self._order_view(row, office.timezone, locale) for row in self._rows]
+    def orders(self) -> list[OrderView]:
+        locale = self._display_locale()
+        return [self._order_view(row, self._timezone, locale) for row in self._rows]
 
     @staticmethod
     def _order_view(row: EventOrderRow, timezone: str, locale: str) -> OrderView:
@@ -500,12 +503,11 @@ class OfficeOrdersState(PagePaging, rx.State):
         return bool(self._rows)
 
     @rx.var
-    async def detail(self) -> OrderDetailView:
+    def detail(self) -> OrderDetailView:
         detail = self._detail
         if detail is None:
             return OrderDetailView()
-        office = await self.get_state(BackOfficeState)
-        locale = (await self.get_state(LocaleState)).lang
+        locale = self._display_locale()
         row = detail.order
         return OrderDetailView(
             id=str(row.id),
@@ -515,8 +517,8 @@ class OfficeOrdersState(PagePaging, rx.State):
             buyer_name=row.buyer_name,
             buyer_email=row.buyer_email,
             buyer_phone=detail.buyer_phone,
-            created=format_datetime(row.created_at, office.timezone, locale),
-            paid=format_datetime(detail.paid_at, office.timezone, locale) if detail.paid_at else "—",
+            created=format_datetime(row.created_at, self._timezone, locale),
+            paid=format_datetime(detail.paid_at, self._timezone, locale) if detail.paid_at else "—",
             total=_money(row.total_minor, row.currency, locale),
             cancellable=row.cancellable,
             refund=row.refund_on_cancel,
@@ -524,11 +526,11 @@ class OfficeOrdersState(PagePaging, rx.State):
         )
 
     @rx.var
-    async def detail_lines(self) -> list[DetailLineView]:
+    def detail_lines(self) -> list[DetailLineView]:
         detail = self._detail
         if detail is None:
             return []
-        locale = (await self.get_state(LocaleState)).lang
+        locale = self._display_locale()
         currency = detail.order.currency
         return [
             DetailLineView(
@@ -541,12 +543,11 @@ class OfficeOrdersState(PagePaging, rx.State):
         ]
 
     @rx.var
-    async def detail_tickets(self) -> list[DetailTicketView]:
+    def detail_tickets(self) -> list[DetailTicketView]:
         detail = self._detail
         if detail is None:
             return []
-        office = await self.get_state(BackOfficeState)
-        locale = (await self.get_state(LocaleState)).lang
+        locale = self._display_locale()
         return [
             DetailTicketView(
                 id=str(t.id),
@@ -556,39 +557,37 @@ class OfficeOrdersState(PagePaging, rx.State):
                 holder=t.holder_name or "—",
                 status=str(t.status),
                 status_label=translate(f"office.ticket_status.{t.status}", locale),
-                checked_in=format_datetime(t.checked_in_at, office.timezone, locale) if t.checked_in_at else "—",
+                checked_in=format_datetime(t.checked_in_at, self._timezone, locale) if t.checked_in_at else "—",
             )
             for t in detail.tickets
         ]
 
     @rx.var
-    async def detail_payments(self) -> list[DetailPaymentView]:
+    def detail_payments(self) -> list[DetailPaymentView]:
         detail = self._detail
         if detail is None:
             return []
-        office = await self.get_state(BackOfficeState)
-        locale = (await self.get_state(LocaleState)).lang
+        locale = self._display_locale()
         return [
             DetailPaymentView(
                 provider=p.provider,
                 status=p.status,
                 amount=_money(p.amount_minor, p.currency, locale),
                 refunded=_money(p.refunded_minor, p.currency, locale) if p.refunded_minor else "—",
-                created=format_datetime(p.created_at, office.timezone, locale),
+                created=format_datetime(p.created_at, self._timezone, locale),
             )
             for p in detail.payments
         ]
 
     @rx.var
-    async def detail_history(self) -> list[HistoryView]:
+    def detail_history(self) -> list[HistoryView]:
         detail = self._detail
         if detail is None:
             return []
-        office = await self.get_state(BackOfficeState)
-        locale = (await self.get_state(LocaleState)).lang
+        locale = self._display_locale()
         return [
             HistoryView(
-                when=format_datetime(entry.at, office.timezone, locale),
+                when=format_datetime(entry.at, self._timezone, locale),
                 action=entry.action,
                 label=_history_label(entry.action, locale),
                 actor=entry.actor_email or translate("history.system", locale),
@@ -600,7 +599,8 @@ class OfficeOrdersState(PagePaging, rx.State):
     async def load(self):
         """When the Orders tab opens, and after each search, filter or page change."""
         self.loaded = False
-        locale = await current_locale(self)
+        locale = await self._remember_locale()
+        self._timezone = (await self.get_state(BackOfficeState)).timezone
         status = None if self.status_filter == ALL_STATUSES else self.status_filter
         try:
             with session_scope() as session:
@@ -639,7 +639,7 @@ class OfficeOrdersState(PagePaging, rx.State):
 
     @rx.event
     async def open_detail(self, order_id: str):
-        locale = await current_locale(self)
+        locale = await self._remember_locale()
         order_uuid = _parse_uuid(order_id)
         if order_uuid is None:
             return None
@@ -664,7 +664,7 @@ class OfficeOrdersState(PagePaging, rx.State):
     @rx.event
     async def resend(self, order_id: str):
         """Send the buyer their tickets again (owners, managers, admins)."""
-        locale = await current_locale(self)
+        locale = await self._remember_locale()
         order_uuid = _parse_uuid(order_id)
         if order_uuid is None:
             return None
@@ -685,7 +685,7 @@ class OfficeOrdersState(PagePaging, rx.State):
         row = next((r for r in rows if str(r.id) == order_id and r.cancellable), None)
         if row is None:
             return
-        locale = await current_locale(self)
+        locale = await self._remember_locale()
         self._confirm_order_id = order_id
         self.confirm_refund = row.refund_on_cancel
         key = "office.confirm_refund_text" if row.refund_on_cancel else "office.confirm_cancel_text"
@@ -702,7 +702,7 @@ class OfficeOrdersState(PagePaging, rx.State):
 
     @rx.event
     async def confirm_cancel(self):
-        locale = await current_locale(self)
+        locale = await self._remember_locale()
         order_id = _parse_uuid(self._confirm_order_id)
         self.confirm_open = False
         self._confirm_order_id = ""
@@ -734,11 +734,13 @@ class OfficeCheckinState(PagePaging, rx.State):
     search: str = ""
     _page_text_key: str = "office.page_of_tickets"
     _rows: list[AttendeeRow] = []
+    # The event's time zone, copied by `load`: a computed var reading BackOfficeState would load
+    # this tab with every event of the back office (its live figures too).
+    _timezone: str = "UTC"
 
     @rx.var
-    async def attendees(self) -> list[AttendeeView]:
-        office = await self.get_state(BackOfficeState)
-        locale = (await self.get_state(LocaleState)).lang
+    def attendees(self) -> list[AttendeeView]:
+        locale = self._display_locale()
         return [
             AttendeeView(
                 ticket_id=str(row.ticket_id),
@@ -750,7 +752,7 @@ class OfficeCheckinState(PagePaging, rx.State):
                 status_label=translate(f"office.ticket_status.{row.ticket_status}", locale),
                 valid=row.ticket_status == TicketStatus.VALID,
                 checked_in=row.checkin_id is not None,
-                checked_in_at=format_datetime(row.checked_in_at, office.timezone, locale) if row.checked_in_at else "",
+                checked_in_at=format_datetime(row.checked_in_at, self._timezone, locale) if row.checked_in_at else "",
                 gate=gate_label(row.gate, locale) if row.checkin_id else "",
                 checkin_id=str(row.checkin_id or ""),
                 conflicts=row.conflicts,
@@ -769,15 +771,16 @@ class OfficeCheckinState(PagePaging, rx.State):
         return sum(1 for row in self._rows if row.conflicts)
 
     @rx.var
-    async def conflicts_text(self) -> str:
-        locale = (await self.get_state(LocaleState)).lang
+    def conflicts_text(self) -> str:
+        locale = self._display_locale()
         return translate("office.conflict_tickets", locale, count=sum(1 for row in self._rows if row.conflicts))
 
     @rx.event
     async def load(self):
         """When the Check-in tab opens, and after each search or page change."""
         self.loaded = False
-        locale = await current_locale(self)
+        locale = await self._remember_locale()
+        self._timezone = (await self.get_state(BackOfficeState)).timezone
         try:
             with session_scope() as session:
                 actor = await acting_user(self, session, clock.now())
@@ -809,7 +812,7 @@ class OfficeCheckinState(PagePaging, rx.State):
     @rx.event
     async def check_in(self, ticket_id: str):
         """Let a ticket in by hand (the service applies the door's rules, checks EVENT_MANAGE, audits)."""
-        locale = await current_locale(self)
+        locale = await self._remember_locale()
         ticket_uuid = _parse_uuid(ticket_id)
         row = next((r for r in self._rows if r.ticket_id == ticket_uuid), None)
         if row is None:
@@ -850,7 +853,7 @@ class OfficeCheckinState(PagePaging, rx.State):
 
     @rx.event
     async def undo(self, checkin_id: str):
-        locale = await current_locale(self)
+        locale = await self._remember_locale()
         checkin_uuid = _parse_uuid(checkin_id)
         row = next((r for r in self._rows if checkin_uuid and r.checkin_id == checkin_uuid), None)
         if row is None:
@@ -949,23 +952,25 @@ class OfficeStaffState(rx.State):
 
 
 @private_state
-class OfficeExportsState(rx.State):
+class OfficeExportsState(LocalizedState, rx.State):
     loaded: bool = False
     kind: str = "attendees"
     file_format: str = "csv"
     _rows: list[ExportView] = []
+    # The event's time zone, copied by `load`: a computed var reading BackOfficeState would load
+    # this tab with every event of the back office (its live figures too).
+    _timezone: str = "UTC"
     _watching: bool = False
 
     @rx.var
-    async def exports(self) -> list[ExportRowView]:
-        office = await self.get_state(BackOfficeState)
-        locale = (await self.get_state(LocaleState)).lang
+    def exports(self) -> list[ExportRowView]:
+        locale = self._display_locale()
         return [
             ExportRowView(
                 id=str(job.id),
                 kind=translate(f"exports.kind_{job.kind}", locale),
                 file_format=job.file_format.value.upper(),
-                created=format_datetime(job.created_at, office.timezone, locale),
+                created=format_datetime(job.created_at, self._timezone, locale),
                 status=job.status.value,
                 status_label=translate(f"exports.status_{job.status}", locale),
                 percent=job.percent,
@@ -985,7 +990,8 @@ class OfficeExportsState(rx.State):
     @rx.event
     async def load(self):
         self.loaded = False
-        locale = await current_locale(self)
+        locale = await self._remember_locale()
+        self._timezone = (await self.get_state(BackOfficeState)).timezone
         try:
             with session_scope() as session:
                 actor = await acting_user(self, session, clock.now())
@@ -1008,7 +1014,7 @@ class OfficeExportsState(rx.State):
     @rx.event
     async def start(self):
         """Queue the export and follow its progress; the file downloads from the list once done."""
-        locale = await current_locale(self)
+        locale = await self._remember_locale()
         try:
             with session_scope() as session:
                 actor = await acting_user(self, session, clock.now())

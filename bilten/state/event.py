@@ -1,8 +1,12 @@
-"""One event's public page: details, ticket types with live "N left", and reserving tickets."""
+"""One event's public page: details, ticket types, and reserving tickets.
+
+The live "N left" does not pass through this state: the page's badges follow the event over the
+`/live` socket.io namespace (bilten/live_inventory.py, components/live_inventory.py). The counts
+here are those of the page's load; the database judges every reservation anyway.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import uuid
 from collections import defaultdict
@@ -10,18 +14,19 @@ from datetime import datetime
 
 import reflex as rx
 
-from bilten import clock, live, routes
+from bilten import clock, routes
 from bilten.db import session_scope
 from bilten.i18n import format_datetime, format_money, translate
 from bilten.models import EventStatus
 from bilten.payments import active_provider
 from bilten.services.errors import BiltenError, InvalidQuantity, NotFound
 from bilten.services.events import EventDetail, TicketTypeSummary, get_public_event
-from bilten.services.orders import availability, place_order, start_payment
+from bilten.services.markdown import render_markdown
+from bilten.services.orders import place_order, start_payment
 from bilten.settings import get_settings
 from bilten.state.auth import AuthState, acting_user, error_text
 from bilten.state.home import place_text, price_text
-from bilten.state.i18n import LocaleState, current_locale
+from bilten.state.i18n import LocalizedState
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,15 +50,14 @@ class TicketTypeView:
     name: str
     description: str
     price: str
-    availability: str  # "12 left" / "Sold out"
-    sold_out: bool
+    left: int  # seats left when the page loaded; the badge and the "+" follow the live count
+    min_per_order: int
     on_sale: bool  # the quantity picker is shown
     sale_note: str  # instead of the picker: sold out, not open yet (with when), ended
     limits: str  # "Up to 10 per order"
     quantity: int
     can_add: bool
     can_remove: bool
-
 
 
 def _sale_problem(ticket: TicketTypeSummary, left: int, now: datetime) -> str:
@@ -67,12 +71,7 @@ def _sale_problem(ticket: TicketTypeSummary, left: int, now: datetime) -> str:
     return ""
 
 
-def _read_availability(event_id: uuid.UUID) -> dict[str, int]:
-    with session_scope() as session:
-        return availability(session, event_id)
-
-
-class EventState(rx.State):
+class EventState(LocalizedState, rx.State):
     """The route `/events/[event_id]` gives this state the `event_id` var."""
 
     loaded: bool = False
@@ -84,19 +83,20 @@ class EventState(rx.State):
     buyer_name: str = ""
     checkout_error: str = ""
     reserving: bool = False
+    # The description as safe HTML, rendered once per load (not a computed var of another
+    # state: that would make every event of this page load that state too).
+    description_html: str = ""
 
     _detail: EventDetail | None = None
-    _available: dict[str, int] = {}  # seats left per ticket type id, kept live by watch_availability
-    _watch_generation: int = 0
 
     # -- what the page shows ------------------------------------------------------------------
 
     @rx.var
-    async def event(self) -> EventView:
+    def event(self) -> EventView:
         detail = self._detail
         if detail is None:
             return EventView()
-        locale = (await self.get_state(LocaleState)).lang
+        locale = self._display_locale()
         return EventView(
             title=detail.title,
             starts=format_datetime(detail.starts_at, detail.timezone, locale),
@@ -112,17 +112,17 @@ class EventState(rx.State):
         )
 
     @rx.var
-    async def ticket_types(self) -> list[TicketTypeView]:
+    def ticket_types(self) -> list[TicketTypeView]:
         detail = self._detail
         if detail is None:
             return []
-        locale = (await self.get_state(LocaleState)).lang
+        locale = self._display_locale()
         now = clock.now()
         sellable = self._sellable(now)
         views = []
         for ticket in detail.ticket_types:
             type_id = str(ticket.id)
-            left = self._available.get(type_id, ticket.available)
+            left = ticket.available
             quantity = self.quantities.get(type_id, 0)
             problem = _sale_problem(ticket, left, now) if sellable else "event.not_on_sale"
             views.append(
@@ -135,12 +135,8 @@ class EventState(rx.State):
                         if ticket.price_minor == 0
                         else format_money(ticket.price_minor, ticket.currency, locale)
                     ),
-                    availability=(
-                        translate("event.sold_out", locale)
-                        if left <= 0
-                        else translate("event.left", locale, count=left)
-                    ),
-                    sold_out=left <= 0,
+                    left=left,
+                    min_per_order=ticket.min_per_order,
                     on_sale=problem == "",
                     sale_note=(
                         translate(
@@ -174,14 +170,11 @@ class EventState(rx.State):
         if detail is None or not self._sellable(clock.now()):
             return False
         now = clock.now()
-        return any(
-            _sale_problem(ticket, self._available.get(str(ticket.id), ticket.available), now) == ""
-            for ticket in detail.ticket_types
-        )
+        return any(_sale_problem(ticket, ticket.available, now) == "" for ticket in detail.ticket_types)
 
     @rx.var
-    async def hold_note(self) -> str:
-        locale = (await self.get_state(LocaleState)).lang
+    def hold_note(self) -> str:
+        locale = self._display_locale()
         return translate("checkout.hold_note", locale, minutes=get_settings().hold_minutes)
 
     @rx.var
@@ -189,12 +182,12 @@ class EventState(rx.State):
         return sum(self.quantities.values())
 
     @rx.var
-    async def total(self) -> str:
+    def total(self) -> str:
         """The order total in the reader's language ("" before anything is chosen)."""
         detail = self._detail
         if detail is None or not self.quantities:
             return ""
-        locale = (await self.get_state(LocaleState)).lang
+        locale = self._display_locale()
         sums: dict[str, int] = defaultdict(int)
         for ticket in detail.ticket_types:
             quantity = self.quantities.get(str(ticket.id), 0)
@@ -219,7 +212,7 @@ class EventState(rx.State):
 
     def _limit(self, ticket: TicketTypeSummary) -> int:
         """The most of one type this buyer may pick: the per-order maximum, or the seats left."""
-        return min(ticket.max_per_order, self._available.get(str(ticket.id), ticket.available))
+        return min(ticket.max_per_order, ticket.available)
 
     def _set_quantity(self, type_id: str, quantity: int) -> None:
         chosen = {key: value for key, value in self.quantities.items() if key != type_id}
@@ -227,25 +220,16 @@ class EventState(rx.State):
             chosen[type_id] = quantity
         self.quantities = chosen
 
-    def _apply_availability(self, left: dict[str, int]) -> None:
-        """Merge live seat counts; a choice that no longer fits shrinks to what is left."""
-        known = {str(t.id) for t in self._detail.ticket_types} if self._detail else set()
-        self._available = {**self._available, **{k: int(v) for k, v in left.items() if k in known}}
-        for type_id, quantity in list(self.quantities.items()):
-            ticket = self._ticket(type_id)
-            limit = self._limit(ticket) if ticket else 0
-            if quantity > limit:
-                self._set_quantity(type_id, limit if ticket and limit >= ticket.min_per_order else 0)
-
     # -- events -------------------------------------------------------------------------------
 
     @rx.event
     async def load(self):
         """on_load: the event named by the URL, or a "not found" box."""
+        await self._remember_locale()
         self.loaded = False
         self.not_found = False
         self._detail = None
-        self._available = {}
+        self.description_html = ""
         self.quantities = {}
         self.checkout_error = ""
         self.reserving = False
@@ -255,45 +239,11 @@ class EventState(rx.State):
                 self._detail = get_public_event(session, event_id=event_id)
         except (ValueError, NotFound):
             self.not_found = True
-        self._available = {str(t.id): t.available for t in self._detail.ticket_types} if self._detail else {}
+        self.description_html = render_markdown(self._detail.description) if self._detail else ""
         auth = await self.get_state(AuthState)  # refreshed by the page's first on_load handler
         self.buyer_email = auth.email
         self.buyer_name = auth.full_name
         self.loaded = True
-        # Chained from here (not listed beside it in on_load, where a background task would start
-        # before this handler finished): it stays part of the page's load, which Reflex cancels
-        # when the tab navigates away, closes or disconnects.
-        return EventState.watch_availability if self._detail else None
-
-    @rx.event(background=True)
-    async def watch_availability(self):
-        """Chained from `load`: keep this tab's "N left" current until it leaves the page.
-
-        Subscribes first, then reads the starting counts, so no change slips in between; waits
-        outside the state lock and applies each update in a short locked block. Reflex cancels
-        the loop when the tab closes or navigates away; a newer loop of the same tab ends this one.
-        """
-        async with self:
-            if self._detail is None:
-                return
-            event_id = self._detail.id
-            self._watch_generation += 1
-            generation = self._watch_generation
-        async with live.subscription(live.inventory_channel(event_id)) as queue:
-            start = await asyncio.to_thread(_read_availability, event_id)
-            async with self:
-                if self._watch_generation != generation or self._detail is None or self._detail.id != event_id:
-                    return
-                self._apply_availability(start)
-            while True:
-                message = await queue.get()
-                left = dict(message.get("available") or {})
-                while not queue.empty():  # a burst of sales: apply it as one update
-                    left.update(queue.get_nowait().get("available") or {})
-                async with self:
-                    if self._watch_generation != generation or self._detail is None or self._detail.id != event_id:
-                        return
-                    self._apply_availability(left)
 
     @rx.event
     def add_ticket(self, type_id: str):
@@ -301,8 +251,7 @@ class EventState(rx.State):
         ticket = self._ticket(type_id)
         if ticket is None:
             return
-        left = self._available.get(type_id, ticket.available)
-        if not self._sellable(clock.now()) or _sale_problem(ticket, left, clock.now()):
+        if not self._sellable(clock.now()) or _sale_problem(ticket, ticket.available, clock.now()):
             return
         quantity = max(self.quantities.get(type_id, 0) + 1, ticket.min_per_order)
         if quantity <= self._limit(ticket):
@@ -324,7 +273,7 @@ class EventState(rx.State):
         """Hold the chosen seats and go to the order page to pay (or to the provider's checkout)."""
         if self.reserving or self._detail is None:
             return
-        locale = await current_locale(self)
+        locale = await self._remember_locale()
         self.checkout_error = ""
         items = [(uuid.UUID(type_id), quantity) for type_id, quantity in self.quantities.items() if quantity > 0]
         if not items:

@@ -24,13 +24,11 @@ from bilten.services.event_admin import EditableEvent, EventFields, TicketTypeFi
 from bilten.services.markdown import render_markdown
 from bilten.services.media import max_upload_bytes
 from bilten.state.auth import acting_user, error_text, guard, private_state
-from bilten.state.event import EventState
-from bilten.state.i18n import LocaleState, current_locale
+from bilten.state.i18n import LocalizedState
 
 DEFAULT_TIMEZONE = "Europe/Berlin"
 DEFAULT_CURRENCY = "EUR"
 UPLOAD_ID = "event-image-upload"
-
 
 
 def _parse_uuid(value: str | None) -> uuid.UUID | None:
@@ -142,7 +140,7 @@ class TicketTypeFormView:
 
 
 @private_state
-class EventEditorState(rx.State):
+class EventEditorState(LocalizedState, rx.State):
     loaded: bool = False
     not_found: bool = False
     organizations: list[OrganizationOption] = []
@@ -171,11 +169,11 @@ class EventEditorState(rx.State):
         return self._detail is not None
 
     @rx.var
-    async def event(self) -> EditorEventView:
+    def event(self) -> EditorEventView:
         detail = self._detail
         if detail is None:
             return EditorEventView()
-        locale = (await self.get_state(LocaleState)).lang
+        locale = self._display_locale()
         tz = detail.timezone
         return EditorEventView(
             id=str(detail.id),
@@ -203,11 +201,11 @@ class EventEditorState(rx.State):
         )
 
     @rx.var
-    async def ticket_types(self) -> list[TicketTypeEditView]:
+    def ticket_types(self) -> list[TicketTypeEditView]:
         detail = self._detail
         if detail is None:
             return []
-        locale = (await self.get_state(LocaleState)).lang
+        locale = self._display_locale()
         views = []
         for t in detail.ticket_types:
             if t.sales_start or t.sales_end:
@@ -262,6 +260,7 @@ class EventEditorState(rx.State):
     async def load_new(self):
         """on_load of /organizer/events/new: anyone in the organizer area; the organizations
         listed are those where they may create events."""
+        await self._remember_locale()
         self.loaded = False
         self._clear()
         with session_scope() as session:
@@ -278,6 +277,7 @@ class EventEditorState(rx.State):
     @rx.event
     async def load_edit(self):
         """on_load of /organizer/events/[event_id]/edit: the event's managers (EVENT_MANAGE)."""
+        await self._remember_locale()
         self.loaded = False
         self._clear()
         event_id = _parse_uuid(self.event_id)
@@ -313,7 +313,7 @@ class EventEditorState(rx.State):
 
     @rx.event
     async def create(self, form_data: dict[str, str]):
-        locale = await current_locale(self)
+        locale = await self._remember_locale()
         self.details_error = ""
         organization_id = _parse_uuid(form_data.get("organization_id"))
         if organization_id is None and len(self.organizations) == 1:
@@ -338,7 +338,7 @@ class EventEditorState(rx.State):
 
     @rx.event
     async def save_details(self, form_data: dict[str, str]):
-        locale = await current_locale(self)
+        locale = await self._remember_locale()
         self.details_error = ""
         if self._detail is None:
             return None
@@ -355,7 +355,7 @@ class EventEditorState(rx.State):
         return rx.toast.success(translate("editor.saved", locale))
 
     async def _status_action(self, action, success_key: str):  # noqa: ANN001
-        locale = await current_locale(self)
+        locale = await self._remember_locale()
         if self._detail is None:
             return None
         try:
@@ -377,7 +377,7 @@ class EventEditorState(rx.State):
 
     @rx.event
     async def duplicate(self):
-        locale = await current_locale(self)
+        locale = await self._remember_locale()
         if self._detail is None:
             return None
         try:
@@ -403,7 +403,7 @@ class EventEditorState(rx.State):
                 return
             self.cancelling = True
             event_id = self._detail.id
-            locale = await current_locale(self)
+            locale = await self._remember_locale()
         message = None
         try:
             with session_scope() as session:
@@ -432,7 +432,7 @@ class EventEditorState(rx.State):
 
     @rx.event
     async def upload_image(self, files: list[rx.UploadFile]):
-        locale = await current_locale(self)
+        locale = await self._remember_locale()
         self.image_error = ""
         if self._detail is None or not files:
             return None
@@ -493,7 +493,7 @@ class EventEditorState(rx.State):
 
     @rx.event
     async def save_type(self, form_data: dict[str, str]):
-        locale = await current_locale(self)
+        locale = await self._remember_locale()
         self.type_error = ""
         detail = self._detail
         if detail is None:
@@ -510,7 +510,9 @@ class EventEditorState(rx.State):
                         session, actor=actor, event_id=detail.id, ticket_type_id=type_id, fields=fields, now=clock.now()
                     )
                 else:
-                    event_admin.create_ticket_type(session, actor=actor, event_id=detail.id, fields=fields, now=clock.now())
+                    event_admin.create_ticket_type(
+                        session, actor=actor, event_id=detail.id, fields=fields, now=clock.now()
+                    )
                 self._reload(session, actor)
         except BiltenError as exc:
             self.type_error = error_text(exc, locale)
@@ -518,13 +520,3 @@ class EventEditorState(rx.State):
         self.type_form_open = False
         self.editing_type_id = ""
         return rx.toast.success(translate("editor.type_saved", locale))
-
-
-class EventDescriptionState(rx.State):
-    """The public event page's description as safe HTML (recomputed only when the event changes)."""
-
-    @rx.var
-    async def description_html(self) -> str:
-        page = await self.get_state(EventState)
-        detail = page._detail
-        return render_markdown(detail.description) if detail is not None else ""

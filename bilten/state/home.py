@@ -11,7 +11,7 @@ from bilten import clock, routes
 from bilten.db import session_scope
 from bilten.i18n import format_datetime, format_money, translate
 from bilten.services.events import EventSummary, list_upcoming_events
-from bilten.state.i18n import LocaleState
+from bilten.state.i18n import LocalizedState
 
 ALL_CITIES = "__all__"  # a select item cannot have an empty value
 
@@ -42,7 +42,7 @@ def place_text(venue_name: str, city: str) -> str:
     return " · ".join(part for part in (venue_name, city) if part)
 
 
-class HomeState(rx.State):
+class HomeState(LocalizedState, rx.State):
     text: str = ""
     city: str = ALL_CITIES
     # The date range, as the date inputs give it ("YYYY-MM-DD", "" for open-ended).
@@ -53,9 +53,9 @@ class HomeState(rx.State):
     _events: list[EventSummary] = []
 
     @rx.var
-    async def events(self) -> list[EventCard]:
+    def events(self) -> list[EventCard]:
         """The listed events, formatted in the reader's language and each event's own time zone."""
-        locale = (await self.get_state(LocaleState)).lang
+        locale = self._display_locale()
         return [
             EventCard(
                 id=str(event.id),
@@ -74,8 +74,9 @@ class HomeState(rx.State):
         return bool(self._events)
 
     @rx.event
-    def load(self):
+    async def load(self):
         """on_load: every upcoming event; the city choices come from this unfiltered list."""
+        await self._remember_locale()
         self._fetch()
         if self.text == "" and self.city == ALL_CITIES and not self.starts_from and not self.starts_until:
             self.cities = sorted({event.city for event in self._events if event.city})

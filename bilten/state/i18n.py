@@ -53,8 +53,50 @@ class LocaleState(rx.State):
         if auth.is_authenticated and auth._user_id:
             with session_scope() as session:
                 set_user_locale(session, user_id=uuid.UUID(auth._user_id), locale=chosen)
+        # The states that format values keep their own copy of the locale (see LocalizedState):
+        # a switch is rare, so it may load them all once and reformat whatever the page shows.
+        for state_cls in localized_states():
+            (await self.get_state(state_cls))._locale = chosen
 
 
 async def current_locale(state: rx.State) -> str:
-    """The locale to translate messages and format values in, from any state's handler."""
+    """The locale to translate messages and format values in, from any state's handler.
+
+    Handlers only: a computed var that awaits `get_state(LocaleState)` makes Reflex load its
+    state together with LocaleState, that is with every event of every page. Computed vars
+    read `LocalizedState._display_locale()` instead.
+    """
     return (await state.get_state(LocaleState)).lang
+
+
+class LocalizedState(rx.State, mixin=True):
+    """Mixed into a state whose computed vars format text in the reader's language.
+
+    The state keeps the locale as a backend var: its handlers set it (`await
+    self._remember_locale()`) when they load what the computed vars show, and
+    `LocaleState.set_locale` updates it on every such state. So its computed vars depend on
+    this state only, and an event of this page loads the root, LocaleState and this state.
+    """
+
+    _locale: str = ""
+
+    def _display_locale(self) -> str:
+        """For computed vars: the locale to format in (the default one before any load)."""
+        return self._locale or default_locale()
+
+    async def _remember_locale(self) -> str:
+        """For handlers: the reader's locale, kept for this state's computed vars."""
+        self._locale = await current_locale(self)
+        return self._locale
+
+
+def localized_states() -> list[type[rx.State]]:
+    """Every state class of the app that mixes in LocalizedState."""
+    found: list[type[rx.State]] = []
+    pending = list(rx.State.get_substates())
+    while pending:
+        state_cls = pending.pop()
+        pending.extend(state_cls.get_substates())
+        if issubclass(state_cls, LocalizedState):
+            found.append(state_cls)
+    return sorted(found, key=lambda cls: cls.get_full_name())

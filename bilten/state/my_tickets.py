@@ -14,7 +14,7 @@ from bilten.services.access import Permission
 from bilten.services.tickets import OrderView, my_orders
 from bilten.state.auth import guard, private_state
 from bilten.state.home import place_text
-from bilten.state.i18n import LocaleState
+from bilten.state.i18n import LocalizedState
 from bilten.state.order import TicketDisplay, order_phase, ticket_displays, ticket_qr_images
 
 
@@ -37,14 +37,14 @@ def _qr_images(orders: list[OrderView]) -> dict[str, str]:
 
 
 @private_state
-class MyTicketsState(rx.State):
+class MyTicketsState(LocalizedState, rx.State):
     loaded: bool = False
     _orders: list[OrderView] = []
     _qr: dict[str, str] = {}
 
     @rx.var
-    async def orders(self) -> list[MyOrderDisplay]:
-        locale = (await self.get_state(LocaleState)).lang
+    def orders(self) -> list[MyOrderDisplay]:
+        locale = self._display_locale()
         now = clock.now()
         displays = []
         for order in self._orders:
@@ -76,6 +76,7 @@ class MyTicketsState(rx.State):
     @rx.event
     async def load(self):
         """on_load: signed-in users only; their orders with a QR image per ticket that gets in."""
+        await self._remember_locale()
         self.loaded = False
         with session_scope() as session:
             access = await guard(self, session, Permission.ACCOUNT, now=clock.now())

@@ -36,7 +36,7 @@ from bilten.services.tickets import (
 )
 from bilten.state.auth import acting_user, error_text, private_state
 from bilten.state.home import place_text
-from bilten.state.i18n import LocaleState, current_locale
+from bilten.state.i18n import LocalizedState
 
 CONFIRM_POLL_SECONDS = 2
 CONFIRM_POLL_ATTEMPTS = 30  # a minute for the provider's webhook after a checkout came back "paid"
@@ -123,7 +123,7 @@ def _read_order(order_id: uuid.UUID, link_token: str) -> tuple[OrderView, dict[s
 
 
 @private_state
-class OrderState(rx.State):
+class OrderState(LocalizedState, rx.State):
     """The route `/orders/[order_id]` gives this state the `order_id` var."""
 
     loaded: bool = False
@@ -142,11 +142,11 @@ class OrderState(rx.State):
     # -- what the page shows ------------------------------------------------------------------
 
     @rx.var
-    async def summary(self) -> OrderSummary:
+    def summary(self) -> OrderSummary:
         view = self._view
         if view is None:
             return OrderSummary()
-        locale = (await self.get_state(LocaleState)).lang
+        locale = self._display_locale()
         phase = order_phase(view, clock.now())
         declined = view.payment_status in (PaymentStatus.FAILED, PaymentStatus.CANCELED)
         if view.payment_status != PaymentStatus.PENDING:
@@ -180,11 +180,11 @@ class OrderState(rx.State):
         )
 
     @rx.var
-    async def lines(self) -> list[OrderLineDisplay]:
+    def lines(self) -> list[OrderLineDisplay]:
         view = self._view
         if view is None:
             return []
-        locale = (await self.get_state(LocaleState)).lang
+        locale = self._display_locale()
         return [
             OrderLineDisplay(
                 label=translate("order.line", locale, quantity=line.quantity, ticket_type=line.ticket_type),
@@ -198,10 +198,10 @@ class OrderState(rx.State):
         ]
 
     @rx.var
-    async def tickets(self) -> list[TicketDisplay]:
+    def tickets(self) -> list[TicketDisplay]:
         if self._view is None:
             return []
-        locale = (await self.get_state(LocaleState)).lang
+        locale = self._display_locale()
         return ticket_displays(self._view, self._qr, locale)
 
     # -- helpers (not events) -----------------------------------------------------------------
@@ -226,6 +226,7 @@ class OrderState(rx.State):
     @rx.event
     async def load(self):
         """on_load: the order, if this visitor may see it (else the same "not found" as a wrong id)."""
+        await self._remember_locale()
         self.loaded = False
         self.not_found = False
         self.busy = False
@@ -287,7 +288,7 @@ class OrderState(rx.State):
     @rx.event
     async def pay_test(self, succeeded: bool):
         """The test-mode panel's "Pay now" / "Decline": no money moves."""
-        locale = await current_locale(self)
+        locale = await self._remember_locale()
         self.action_error = ""
         now = clock.now()
         try:
@@ -310,7 +311,7 @@ class OrderState(rx.State):
     @rx.event
     async def retry_payment(self):
         """After a declined or abandoned payment: open a new one (same order, same seats)."""
-        locale = await current_locale(self)
+        locale = await self._remember_locale()
         self.action_error = ""
         now = clock.now()
         try:
@@ -330,7 +331,7 @@ class OrderState(rx.State):
     @rx.event
     async def cancel(self):
         """The buyer drops a pending order: its seats go back on sale at once."""
-        locale = await current_locale(self)
+        locale = await self._remember_locale()
         self.action_error = ""
         now = clock.now()
         try:
@@ -346,7 +347,7 @@ class OrderState(rx.State):
     @rx.event
     async def set_holder(self, form_data: dict[str, str]):
         """The inline form under a ticket: who will use it."""
-        locale = await current_locale(self)
+        locale = await self._remember_locale()
         now = clock.now()
         try:
             ticket_id = uuid.UUID(form_data.get("ticket_id", ""))
@@ -370,7 +371,7 @@ class OrderState(rx.State):
     @rx.event
     async def reissue(self, ticket_id: str):
         """Replace a ticket's code (confirmed in a dialog first): the old QR stops working."""
-        locale = await current_locale(self)
+        locale = await self._remember_locale()
         now = clock.now()
         try:
             with session_scope() as session:
@@ -386,7 +387,7 @@ class OrderState(rx.State):
 
     @rx.event
     async def resend_email(self):
-        locale = await current_locale(self)
+        locale = await self._remember_locale()
         self.resend_error = ""
         now = clock.now()
         try:

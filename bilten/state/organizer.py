@@ -20,7 +20,7 @@ from bilten.services.organizers import OrganizerEventRow, list_organizer_events
 from bilten.services.reports import OrganizationChoice, OrganizationStats
 from bilten.state.auth import AuthState, guard, private_state
 from bilten.state.dashboard import ACCESS_RECHECK_SECONDS, chart_points, money_text, next_change, shared_figures
-from bilten.state.i18n import LocaleState
+from bilten.state.i18n import LocalizedState
 
 ORG_PARAM = "org"  # /organizer?org=<id> picks the organization whose dashboard shows
 
@@ -74,7 +74,7 @@ class DashboardEventView:
 
 
 @private_state
-class OrganizerState(rx.State):
+class OrganizerState(LocalizedState, rx.State):
     loaded: bool = False
     selected_org: str = ""
     _rows: list[OrganizerEventRow] = []
@@ -82,8 +82,8 @@ class OrganizerState(rx.State):
     _org_stats: OrganizationStats | None = None
 
     @rx.var
-    async def events(self) -> list[OrganizerEventView]:
-        locale = (await self.get_state(LocaleState)).lang
+    def events(self) -> list[OrganizerEventView]:
+        locale = self._display_locale()
         return [
             OrganizerEventView(
                 id=str(row.id),
@@ -113,11 +113,11 @@ class OrganizerState(rx.State):
         return self._org_stats is not None
 
     @rx.var
-    async def org_totals(self) -> OrganizationTotalsView:
+    def org_totals(self) -> OrganizationTotalsView:
         stats = self._org_stats
         if stats is None:
             return OrganizationTotalsView()
-        locale = (await self.get_state(LocaleState)).lang
+        locale = self._display_locale()
         return OrganizationTotalsView(
             name=stats.name,
             sold=stats.sold,
@@ -140,11 +140,11 @@ class OrganizerState(rx.State):
         return self._org_stats is not None and self._org_stats.bucket == reports.HOUR
 
     @rx.var
-    async def org_events(self) -> list[DashboardEventView]:
+    def org_events(self) -> list[DashboardEventView]:
         stats = self._org_stats
         if stats is None:
             return []
-        locale = (await self.get_state(LocaleState)).lang
+        locale = self._display_locale()
         return [
             DashboardEventView(
                 id=str(row.event_id),
@@ -165,6 +165,7 @@ class OrganizerState(rx.State):
     @rx.event
     async def load(self):
         """on_load: organizers (and admins) only."""
+        await self._remember_locale()
         self.loaded = False
         with session_scope() as session:
             access = await guard(self, session, Permission.ORGANIZER_AREA, now=clock.now())

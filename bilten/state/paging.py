@@ -9,12 +9,12 @@ from __future__ import annotations
 import reflex as rx
 
 from bilten.i18n import translate
-from bilten.state.i18n import LocaleState
+from bilten.state.i18n import LocalizedState
 
 PAGE_SIZE = 25
 
 
-class OffsetPaging(rx.State, mixin=True):
+class OffsetPaging(LocalizedState, mixin=True):
     """Rows from `offset`: "1–25 of 60"."""
 
     offset: int = 0
@@ -22,10 +22,10 @@ class OffsetPaging(rx.State, mixin=True):
     _rows: list = []
 
     @rx.var
-    async def range_text(self) -> str:
+    def range_text(self) -> str:
         if self.total == 0:
             return ""
-        locale = (await self.get_state(LocaleState)).lang
+        locale = self._display_locale()
         first, last = self.offset + 1, self.offset + len(self._rows)
         return translate("admin.page_range", locale, first=first, last=last, total=self.total)
 
@@ -52,7 +52,7 @@ class OffsetPaging(rx.State, mixin=True):
         return None
 
 
-class PagePaging(rx.State, mixin=True):
+class PagePaging(LocalizedState, mixin=True):
     """Numbered pages: "Page 2 of 3 · 60 orders", worded by each list's `_page_text_key`."""
 
     page: int = 1
@@ -61,8 +61,8 @@ class PagePaging(rx.State, mixin=True):
     _page_text_key: str = "office.page_of"
 
     @rx.var
-    async def range_text(self) -> str:
-        locale = (await self.get_state(LocaleState)).lang
+    def range_text(self) -> str:
+        locale = self._display_locale()
         return translate(self._page_text_key, locale, page=self.page, pages=self.pages, total=self.total)
 
     @rx.var

@@ -17,10 +17,9 @@ from bilten.services.access import Permission
 from bilten.services.errors import BiltenError, NotFound
 from bilten.services.teams import EventChoice, InvitationRow, MemberRow, OrganizationRow
 from bilten.state.auth import acting_user, error_text, guard, private_state
-from bilten.state.i18n import LocaleState, current_locale
+from bilten.state.i18n import LocalizedState, current_locale
 
 ROLES = [role.value for role in (TeamRole.OWNER, TeamRole.MANAGER, TeamRole.VIEWER, TeamRole.STAFF)]
-
 
 
 def _parse_uuid(value: str) -> uuid.UUID | None:
@@ -77,13 +76,13 @@ class EventChoiceView:
 
 
 @private_state
-class MyOrganizationsState(rx.State):
+class MyOrganizationsState(LocalizedState, rx.State):
     loaded: bool = False
     _rows: list[OrganizationRow] = []
 
     @rx.var
-    async def organizations(self) -> list[OrganizationView]:
-        locale = (await self.get_state(LocaleState)).lang
+    def organizations(self) -> list[OrganizationView]:
+        locale = self._display_locale()
         return [
             OrganizationView(
                 id=str(row.id),
@@ -98,6 +97,7 @@ class MyOrganizationsState(rx.State):
     @rx.event
     async def load(self):
         """When the organizer page's panel mounts: the organizations the user belongs to."""
+        await self._remember_locale()
         with session_scope() as session:
             user = await acting_user(self, session, clock.now())
             try:
@@ -149,7 +149,7 @@ class NewOrganizationState(rx.State):
 
 
 @private_state
-class TeamState(rx.State):
+class TeamState(LocalizedState, rx.State):
     """The route gives this state the `organization_id` var; `_organization_id` is the one the guard allowed."""
 
     loaded: bool = False
@@ -177,8 +177,8 @@ class TeamState(rx.State):
     _staff_events: list[str] = []
 
     @rx.var
-    async def members(self) -> list[MemberView]:
-        locale = (await self.get_state(LocaleState)).lang
+    def members(self) -> list[MemberView]:
+        locale = self._display_locale()
         return [
             MemberView(
                 user_id=str(m.user_id),
@@ -193,8 +193,8 @@ class TeamState(rx.State):
         ]
 
     @rx.var
-    async def invitations(self) -> list[InvitationView]:
-        locale = (await self.get_state(LocaleState)).lang
+    def invitations(self) -> list[InvitationView]:
+        locale = self._display_locale()
         titles = {str(e.id): e.title for e in self._events}
         return [
             InvitationView(
@@ -209,8 +209,8 @@ class TeamState(rx.State):
         ]
 
     @rx.var
-    async def event_choices(self) -> list[EventChoiceView]:
-        locale = (await self.get_state(LocaleState)).lang
+    def event_choices(self) -> list[EventChoiceView]:
+        locale = self._display_locale()
         return [
             EventChoiceView(
                 id=str(e.id),
@@ -222,8 +222,8 @@ class TeamState(rx.State):
         ]
 
     @rx.var
-    async def staff_event_choices(self) -> list[EventChoiceView]:
-        locale = (await self.get_state(LocaleState)).lang
+    def staff_event_choices(self) -> list[EventChoiceView]:
+        locale = self._display_locale()
         return [
             EventChoiceView(
                 id=str(e.id),
@@ -256,6 +256,7 @@ class TeamState(rx.State):
     @rx.event
     async def load(self):
         """on_load: the organization's owners (and admins) only (Permission.ORGANIZATION_TEAM)."""
+        await self._remember_locale()
         self.loaded = False
         self.not_found = False
         self._organization_id = ""
@@ -306,7 +307,7 @@ class TeamState(rx.State):
 
     @rx.event
     async def invite(self, form_data: dict[str, str]):
-        locale = await current_locale(self)
+        locale = await self._remember_locale()
         self.invite_error = ""
         try:
             with session_scope() as session:
@@ -332,7 +333,7 @@ class TeamState(rx.State):
 
     @rx.event
     async def revoke(self, invitation_id: str):
-        locale = await current_locale(self)
+        locale = await self._remember_locale()
         row = next((i for i in self._invitations if str(i.id) == invitation_id), None)
         if row is None:
             return None
@@ -353,7 +354,7 @@ class TeamState(rx.State):
 
     @rx.event
     async def change_role(self, user_id: str, role: str):
-        locale = await current_locale(self)
+        locale = await self._remember_locale()
         member = next((m for m in self._members if str(m.user_id) == user_id), None)
         if member is None or role == member.role.value:
             return None
@@ -410,7 +411,7 @@ class TeamState(rx.State):
 
     @rx.event
     async def save_staff_events(self):
-        locale = await current_locale(self)
+        locale = await self._remember_locale()
         member = next((m for m in self._members if str(m.user_id) == self._staff_user_id), None)
         if member is None:
             self._close_staff_dialog()
@@ -441,7 +442,7 @@ class TeamState(rx.State):
         member = next((m for m in self._members if str(m.user_id) == user_id), None)
         if member is None:
             return
-        locale = await current_locale(self)
+        locale = await self._remember_locale()
         self._confirm_user_id = user_id
         key = "team.confirm_leave_text" if user_id == self._user_id else "team.confirm_remove_text"
         self.confirm_text = translate(key, locale, email=member.email, organization=self.organization_name)
@@ -455,7 +456,7 @@ class TeamState(rx.State):
 
     @rx.event
     async def confirm_remove(self):
-        locale = await current_locale(self)
+        locale = await self._remember_locale()
         member = next((m for m in self._members if str(m.user_id) == self._confirm_user_id), None)
         self.confirm_open = False
         self._confirm_user_id = ""

@@ -112,6 +112,28 @@ def test_arabic_turns_the_page_right_to_left_and_sticks(page: Page, context: Bro
     expect(page.locator("#nav-login")).to_have_text(ARABIC["nav.login"])
 
 
+def test_switching_language_on_an_event_page_reformats_it_in_place(page: Page, live_app: LiveApp) -> None:
+    """The event page's state keeps its own locale: a switch reformats dates and the live badges
+    at once, without a reload."""
+    title, starts_at, timezone = _events(live_app, "published")[0]
+    open_page(page, "/", "home")
+    page.locator(".event-card").filter(has_text=title).get_by_role("link", name=title).click()
+    page.wait_for_url(re.compile(r"/events/[0-9a-f-]{36}/?$"))
+    wait_loaded(page, "event")
+    expect(page.locator("#event-starts")).to_have_text(format_datetime(starts_at, timezone, "en"))
+    badge = page.locator(".tickets-left").first
+    expect(badge).to_have_text(re.compile(r"^\d+ left$|^Sold out$"))
+    left = badge.get_attribute("data-left")
+    page.evaluate("window.__sameDocument = true")
+
+    page.locator("#lang-ar").click()
+
+    expect(page.locator("#event-starts")).to_have_text(format_datetime(starts_at, timezone, "ar"))
+    arabic = ARABIC["event.left"].format(count=left) if int(left) > 0 else ARABIC["event.sold_out"]
+    expect(badge).to_have_text(arabic)
+    assert page.evaluate("window.__sameDocument") is True
+
+
 def test_language_choice_follows_the_account(browser: Browser, live_app: LiveApp) -> None:
     """A signed-in user's choice is stored on the account and applied at the next login elsewhere."""
     email = f"reader-{secrets.token_hex(4)}@example.org"

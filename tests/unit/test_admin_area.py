@@ -478,7 +478,7 @@ async def test_the_admin_page_and_its_handlers_work_for_admins(app_states, sessi
     tab = await app_states.get_state(AdminUsersState)
     await run(tab, "load")
     assert tab.total == 4
-    views = {view.email: view for view in await tab.users}
+    views = {view.email: view for view in tab.users}
     assert views["root@example.org"].is_self and not views["ada@example.org"].is_self
 
     target = people["attendee"]
@@ -493,11 +493,11 @@ async def test_the_admin_page_and_its_handlers_work_for_admins(app_states, sessi
 
     events = await app_states.get_state(AdminEventsState)
     await run(events, "load")
-    (shown,) = await events.events
+    (shown,) = events.events
     assert shown.title == "Jazz night" and shown.office_url.startswith("/organizer/events/")
     changes = await app_states.get_state(AdminChangesState)
     await run(changes, "load")
-    assert [view.action for view in await changes.changes] == ["user.disabled", "user.role_changed"]
+    assert [view.action for view in changes.changes] == ["user.disabled", "user.role_changed"]
 
 
 @pytest.mark.anyio

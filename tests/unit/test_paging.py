@@ -20,9 +20,9 @@ async def test_numbered_pages_move_within_their_bounds_and_say_where_they_are():
     assert turn(orders, "next_page") is OfficeOrdersState.load and orders.page == 2
     orders.page = 3
     assert turn(orders, "next_page") is None and orders.page == 3 and orders.has_previous
-    assert await orders.range_text == "Page 3 of 3 · 60 orders"
+    assert orders.range_text == "Page 3 of 3 · 60 orders"
 
     attendees = await root.get_state(OfficeCheckinState)  # the same paging, its own wording
     attendees.page, attendees.pages, attendees.total = 2, 2, 30
-    assert await attendees.range_text == "Page 2 of 2 · 30 tickets"
+    assert attendees.range_text == "Page 2 of 2 · 30 tickets"
     assert turn(attendees, "previous_page") is OfficeCheckinState.load and attendees.page == 1

@@ -1,0 +1,434 @@
+"""Live "N left" on many open event pages while sales run through `POST /api/v1/orders`.
+
+    .venv/bin/python -m bench.bench_live_pages --pages 200 --rate 50 --seconds 20
+    .venv/bin/python -m bench.bench_live_pages --pages 2000 --rate 300 --seconds 30   # issue #13's target
+
+Starts the real backend (3 granian workers, PostgreSQL, Redis state manager), then:
+1. sells at a steady rate with no page open (the baseline);
+2. opens N simulated tabs of one event page. A tab is what Chromium opens: a socket.io client on
+   Reflex's `/_event` namespace whose CONNECT carries the hydrate + on_load of `/events/<id>`
+   (so its state is loaded and saved like a real tab's), and a second connection on the `/live`
+   namespace following the event's counts (bilten/live_inventory.py);
+3. sells at the same rate again, and measures for every (tab, sale) pair the time from the sale's
+   answer until that tab was told a count that includes it ("N left" latency), the sales' latency
+   and achieved rate, the Reflex state deltas the tabs received meanwhile (should be 0: a sale no
+   longer touches a tab's state), and the workers' and Redis's memory per open page;
+4. runs pgbench's bare hot-row transaction (one guarded UPDATE + one INSERT) on the same database,
+   for the ratio to what PostgreSQL alone can do on this machine at this moment.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing
+import os
+import re
+import secrets
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+import httpx
+import psutil
+import redis
+import socketio
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from bench.common import drop_database, free_port, freeze_gc, fresh_database, hot_ticket_type, percentile, reserved
+from bench.server import REDIS_URL, start_backend, stop
+from bilten.live_inventory import INVENTORY_EVENT, NAMESPACE
+
+REFLEX_NAMESPACE = "/_event"
+HYDRATE_AND_LOAD = "reflex___state____state.hydrate_and_load"
+OPEN_CONCURRENCY = 25  # tabs connecting at once while the crowd gathers
+WARM_UP_TABS = 30
+WITHOUT_LIVE = "BENCH_TABS_WITHOUT_LIVE"  # set by --without-live, read by the tab processes too
+LOADED = re.compile(r"\"loaded(_rx_state_)?\":true")  # the event page finished its on_load
+
+
+@dataclass
+class Tab:
+    """One simulated browser tab on the event page."""
+
+    token: str = field(default_factory=lambda: str(uuid.uuid4()))
+    state: socketio.AsyncClient | None = None
+    live: socketio.AsyncClient | None = None
+    loaded: asyncio.Event = field(default_factory=asyncio.Event)
+    start_left: int | None = None
+    counts: list[tuple[float, int]] = field(
+        default_factory=list
+    )  # (time.monotonic(), seats left): one clock for all processes
+    state_deltas: int = 0
+
+    async def open(self, base_url: str, event_id: str, type_id: str) -> None:
+        """Like a browser, try again when a connection is refused under load (a busy machine)."""
+        for attempt in range(3):
+            try:
+                return await self._open(base_url, event_id, type_id)
+            except socketio.exceptions.ConnectionError:
+                await self.close()
+                if attempt == 2:
+                    raise
+                await asyncio.sleep(1 + attempt)
+
+    async def _open(self, base_url: str, event_id: str, type_id: str) -> None:
+        path = f"/events/{event_id}"
+        boot = {
+            "name": HYDRATE_AND_LOAD,
+            "payload": {},
+            "router_data": {"pathname": path, "asPath": path, "query": {"event_id": event_id}},
+        }
+        self.state = socketio.AsyncClient(reconnection=False)
+
+        @self.state.on("event", namespace=REFLEX_NAMESPACE)
+        async def on_delta(update: object) -> None:
+            self.state_deltas += 1
+            if LOADED.search(json.dumps(update, separators=(",", ":"))):
+                self.loaded.set()
+
+        await self.state.connect(
+            f"{base_url}?token={self.token}",
+            namespaces=[REFLEX_NAMESPACE],
+            socketio_path=REFLEX_NAMESPACE,
+            transports=["websocket"],
+            auth={"event": boot},
+        )
+        await asyncio.wait_for(self.loaded.wait(), 60)
+
+        if os.environ.get(WITHOUT_LIVE):
+            return
+        self.live = socketio.AsyncClient(reconnection=False)
+
+        @self.live.on(INVENTORY_EVENT, namespace=NAMESPACE)
+        async def on_counts(message: dict) -> None:
+            left = (message.get("available") or {}).get(type_id)
+            if left is not None:
+                self.counts.append((time.monotonic(), int(left)))
+
+        await self.live.connect(
+            base_url, namespaces=[NAMESPACE], socketio_path=REFLEX_NAMESPACE, transports=["websocket"]
+        )
+        answer = await self.live.call("watch", event_id, namespace=NAMESPACE, timeout=30)
+        self.start_left = int(answer["available"][type_id])
+
+    async def close(self) -> None:
+        for client in (self.live, self.state):
+            if client is not None and client.connected:
+                await client.disconnect()
+
+
+async def sell(base_url: str, type_id: str, *, rate: float, seconds: float, clients: int) -> dict:
+    """`clients` keep-alive buyers together start `rate` orders per second on a fixed schedule;
+    latency counts from when each was due. Also returns when each successful answer arrived."""
+    latencies: list[float] = []
+    answered: list[float] = []
+    statuses: dict[str, int] = {}
+    interval = clients / rate
+    connections = [httpx.AsyncClient(base_url=base_url, timeout=30) for _ in range(clients)]
+    await asyncio.gather(*(client.get("/api/v1/events") for client in connections))
+    start = time.monotonic() + 0.3
+
+    async def buyer(n: int) -> None:
+        client = connections[n]
+        due = start + interval * n / clients
+        while due < start + seconds:
+            await asyncio.sleep(max(due - time.monotonic(), 0))
+            body = {
+                "items": [{"ticket_type_id": type_id, "quantity": 1}],
+                "email": f"live{n}.{len(latencies)}@bench.example.org",
+                "phone": "+49 30 1234567",
+            }
+            response = await client.post("/api/v1/orders", json=body)
+            now = time.monotonic()
+            latencies.append((now - due) * 1000)
+            statuses[str(response.status_code)] = statuses.get(str(response.status_code), 0) + 1
+            if response.status_code == 201:
+                answered.append(now)
+            due += interval
+
+    try:
+        await asyncio.gather(*(buyer(n) for n in range(clients)))
+    finally:
+        await asyncio.gather(*(client.aclose() for client in connections))
+    return {
+        "rate": statuses.get("201", 0) / seconds,
+        "p50": percentile(latencies, 0.5),
+        "p95": percentile(latencies, 0.95),
+        "statuses": statuses,
+        "answered": sorted(answered),
+    }
+
+
+def update_latencies(tabs: list[Tab], answered: list[float]) -> list[float]:
+    """For every tab and every sale (in the order answered): seconds from the answer until the tab
+    was told a count that includes it (i sales answered -> a count <= its start - i). A count told
+    before the answer arrived counts as 0; never told counts as infinite."""
+    latencies = []
+    for tab in tabs:
+        if tab.start_left is None:  # --without-live: nothing followed
+            continue
+        counts = tab.counts
+        position = 0
+        for number, answered_at in enumerate(answered, start=1):
+            target = tab.start_left - number
+            while position < len(counts) and counts[position][1] > target:
+                position += 1
+            if position == len(counts):
+                latencies.extend([float("inf")] * (len(answered) - number + 1))
+                break
+            latencies.append(max(counts[position][0] - answered_at, 0.0))
+    return latencies
+
+
+def workers_rss(process: subprocess.Popen) -> int:
+    """Resident memory of the server's processes (granian's workers and its main process)."""
+    root = psutil.Process(process.pid)
+    return sum(p.memory_info().rss for p in [root, *root.children(recursive=True)] if p.is_running())
+
+
+def redis_memory() -> int:
+    return int(redis.Redis.from_url(REDIS_URL).info("memory")["used_memory"])
+
+
+def tab_process(base_url: str, event_id: str, type_id: str, count: int, pipe: Connection) -> None:
+    """A process of simulated tabs (the load generator must not share a CPU-starved event loop with
+    the buyers it times): opens them, then reports what they were told between two commands."""
+    freeze_gc()
+    asyncio.run(_tabs(base_url, event_id, type_id, count, pipe))
+
+
+async def _tabs(base_url: str, event_id: str, type_id: str, count: int, pipe: Connection) -> None:
+    loop = asyncio.get_running_loop()
+    tabs = [Tab() for _ in range(count)]
+    gate = asyncio.Semaphore(OPEN_CONCURRENCY)
+
+    async def open_tab(tab: Tab) -> None:
+        async with gate:
+            await tab.open(base_url, event_id, type_id)
+
+    await asyncio.gather(*(open_tab(tab) for tab in tabs))
+    pipe.send("ready")
+    await loop.run_in_executor(None, pipe.recv)  # "measure"
+    deltas_before = sum(tab.state_deltas for tab in tabs)
+    for tab in tabs:
+        tab.counts.clear()
+    await loop.run_in_executor(None, pipe.recv)  # "report"
+    pipe.send(
+        {
+            "tabs": [(tab.start_left, tab.counts) for tab in tabs],
+            "state_deltas": sum(tab.state_deltas for tab in tabs) - deltas_before,
+        }
+    )
+    await asyncio.gather(*(tab.close() for tab in tabs), return_exceptions=True)
+
+
+def with_pages(base_url: str, event_id: str, type_id: str, args: argparse.Namespace, process) -> dict:  # noqa: ANN001
+    # Warm-up tabs first: each worker's first pages pay for imports, caches and pools, not per page.
+    async def warm_up() -> None:
+        warm = [Tab() for _ in range(WARM_UP_TABS)]
+        gate = asyncio.Semaphore(OPEN_CONCURRENCY)
+
+        async def open_tab(tab: Tab) -> None:
+            async with gate:
+                await tab.open(base_url, event_id, type_id)
+
+        await asyncio.gather(*(open_tab(tab) for tab in warm))
+        await asyncio.gather(*(tab.close() for tab in warm))
+
+    asyncio.run(warm_up())
+    time.sleep(1)
+    rss_before, redis_before = workers_rss(process), redis_memory()
+    context = multiprocessing.get_context("spawn")
+    shares = [len(part) for part in _split(args.pages, args.tab_processes)]
+    pipes, children = [], []
+    opened_at = time.monotonic()
+    for share in shares:
+        ours, theirs = context.Pipe()
+        child = context.Process(target=tab_process, args=(base_url, event_id, type_id, share, theirs), daemon=True)
+        child.start()
+        pipes.append(ours)
+        children.append(child)
+    for pipe in pipes:
+        assert pipe.recv() == "ready"
+    open_seconds = time.monotonic() - opened_at
+    time.sleep(3)  # the page loads' writes settle
+    rss_after, redis_after = workers_rss(process), redis_memory()
+    for pipe in pipes:
+        pipe.send("measure")
+    sales = asyncio.run(sell(base_url, type_id, rate=args.rate, seconds=args.seconds, clients=args.clients))
+    time.sleep(2)  # the last sale's count reaches every tab
+    reports = []
+    for pipe in pipes:
+        pipe.send("report")
+        reports.append(pipe.recv())
+    for child in children:
+        child.join(timeout=60)
+    tabs = []
+    for report in reports:
+        for start_left, counts in report["tabs"]:
+            tab = Tab()
+            tab.start_left, tab.counts = start_left, counts
+            tabs.append(tab)
+    return {
+        "sales": sales,
+        "latencies": update_latencies(tabs, sales["answered"]),
+        "open_seconds": open_seconds,
+        "rss_per_page": (rss_after - rss_before) / args.pages,
+        "redis_per_page": (redis_after - redis_before) / args.pages,
+        "state_deltas_during_sales": sum(report["state_deltas"] for report in reports),
+        "messages": sum(len(tab.counts) for tab in tabs),
+    }
+
+
+def _split(total: int, parts: int) -> list[range]:
+    size = -(-total // parts)
+    return [range(start, min(start + size, total)) for start in range(0, total, size)]
+
+
+PGBENCH_SCRIPT = """\
+BEGIN;
+UPDATE ticket_type SET reserved = reserved + 1 WHERE id = '{type_id}' AND reserved + 1 <= quantity;
+INSERT INTO bench_hot_row (ticket_type_id, quantity) VALUES ('{type_id}', 1);
+END;
+"""
+
+
+def pgbench_hot_row(url: str, type_id: str, *, clients: int, seconds: int) -> float:
+    """Transactions per second of the bare hot-row transaction (pgbench, same database)."""
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(
+            text(
+                "CREATE TABLE IF NOT EXISTS bench_hot_row (id bigserial PRIMARY KEY, ticket_type_id uuid, quantity int)"
+            )
+        )
+    engine.dispose()
+    parsed = make_url(url)
+    with tempfile.TemporaryDirectory() as directory:
+        script = Path(directory) / "hot_row.sql"
+        script.write_text(PGBENCH_SCRIPT.format(type_id=type_id))
+        output = subprocess.run(
+            [
+                "pgbench",
+                "-n",
+                "-c",
+                str(clients),
+                "-j",
+                "2",
+                "-T",
+                str(seconds),
+                "-f",
+                str(script),
+                "-h",
+                parsed.host or "127.0.0.1",
+                "-p",
+                str(parsed.port or 5432),
+                "-U",
+                parsed.username or "postgres",
+                parsed.database,
+            ],
+            env={**os.environ, "PGPASSWORD": parsed.password or ""},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    return float(re.search(r"tps = ([\d.]+)", output).group(1))
+
+
+def event_of(url: str, type_id: str) -> str:
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        event_id = connection.execute(
+            text("SELECT event_id FROM ticket_type WHERE id = :id"), {"id": type_id}
+        ).scalar_one()
+    engine.dispose()
+    return str(event_id)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pages", type=int, default=200, help="simulated open event pages")
+    parser.add_argument("--rate", type=float, default=50, help="orders per second")
+    parser.add_argument("--seconds", type=float, default=20, help="length of each selling run")
+    parser.add_argument("--clients", type=int, default=20, help="buyers' keep-alive connections")
+    parser.add_argument("--workers", type=int, default=3, help="granian workers")
+    parser.add_argument("--tab-processes", type=int, default=2, help="processes holding the simulated tabs")
+    parser.add_argument(
+        "--without-live",
+        action="store_true",
+        help="tabs open only Reflex's websocket (to see what the /live connection costs)",
+    )
+    parser.add_argument("--pgbench-clients", type=int, default=50)
+    parser.add_argument("--pgbench-seconds", type=int, default=10)
+    args = parser.parse_args()
+    os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(48))
+    if args.without_live:
+        os.environ[WITHOUT_LIVE] = "1"
+    redis.Redis.from_url(REDIS_URL).flushdb()
+    url = fresh_database()
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    process = None
+    try:
+        type_id = str(hot_ticket_type(url, quantity=10_000_000))
+        event_id = event_of(url, type_id)
+        process = start_backend(url, port, args.workers)
+        asyncio.run(sell(base_url, type_id, rate=20, seconds=2, clients=5))  # warm-up
+        freeze_gc()
+        baseline = asyncio.run(sell(base_url, type_id, rate=args.rate, seconds=args.seconds, clients=args.clients))
+        loaded = with_pages(base_url, event_id, type_id, args, process)
+        stop(process)
+        process = None
+        counter, in_lines, capacity = reserved(url, type_id)
+        pgbench_tps = pgbench_hot_row(url, type_id, clients=args.pgbench_clients, seconds=args.pgbench_seconds)
+    finally:
+        if process:
+            stop(process)
+        drop_database(url)
+        redis.Redis.from_url(REDIS_URL).flushdb()
+    oversold = max(counter - capacity, 0) + abs(counter - in_lines)
+    latencies = loaded["latencies"]
+    finite = [value * 1000 for value in latencies if value != float("inf")]
+    within = sum(1 for value in latencies if value <= 1.0) / len(latencies) * 100 if latencies else float("nan")
+    sales = loaded["sales"]
+    print(
+        f"live pages: {args.pages} open event pages, {args.workers} granian workers + Redis, {os.cpu_count()} cores, "
+        f"sales at {args.rate:.0f}/s for {args.seconds:.0f} s through POST /api/v1/orders"
+    )
+    print(f"  pages opened in {loaded['open_seconds']:.1f} s (hydrate + on_load, then /live watch)")
+    print(
+        f'  "N left" update: p50 {percentile(finite, 0.5):.0f} ms  p95 {percentile(finite, 0.95):.0f} ms  '
+        f"p99 {percentile(finite, 0.99):.0f} ms  within 1 s {within:.1f} %  "
+        f"({len(latencies)} tab x sale pairs, {len(latencies) - len(finite)} never shown, "
+        f"{loaded['messages']} /live messages)"
+    )
+    print(f"  Reflex state deltas sent to the tabs during the sales: {loaded['state_deltas_during_sales']}")
+    print(
+        f"  sales without pages: p50 {baseline['p50']:.1f} ms  p95 {baseline['p95']:.1f} ms  "
+        f"{baseline['rate']:.1f}/s  {baseline['statuses']}"
+    )
+    print(
+        f"  sales with pages:    p50 {sales['p50']:.1f} ms  p95 {sales['p95']:.1f} ms  "
+        f"{sales['rate']:.1f}/s  {sales['statuses']}  oversold {oversold}"
+    )
+    print(
+        f"  memory per open page: workers {loaded['rss_per_page'] / 1024:.0f} KB  "
+        f"Redis {loaded['redis_per_page'] / 1024:.0f} KB"
+    )
+    print(
+        f"  pgbench hot-row transaction (guarded UPDATE + INSERT, {args.pgbench_clients} clients, same run): "
+        f"{pgbench_tps:.0f}/s"
+    )
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
