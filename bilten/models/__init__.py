@@ -16,9 +16,21 @@ from bilten.models.order import (
     TicketStatus,
 )
 from bilten.models.organization import Invitation, Membership, Organization, TeamRole
-from bilten.models.user import LoginThrottle, PasswordResetToken, RefreshToken, Role, User, UserPublic, WebSession
+from bilten.models.user import (
+    ApiSession,
+    LoginThrottle,
+    PasswordResetToken,
+    RefreshToken,
+    Role,
+    SignInMethod,
+    SignInRecord,
+    User,
+    UserPublic,
+    WebSession,
+)
 
 __all__ = [
+    "ApiSession",
     "AuditEntry",
     "CheckIn",
     "CheckInResult",
@@ -45,6 +57,8 @@ __all__ = [
     "RefreshToken",
     "Role",
     "ScanDevice",
+    "SignInMethod",
+    "SignInRecord",
     "StaffAssignment",
     "TeamRole",
     "Ticket",

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import datetime
+from http.cookies import CookieError, SimpleCookie
 from typing import NamedTuple
 
 import reflex as rx
@@ -17,10 +19,9 @@ from bilten.models import User
 from bilten.services import accounts
 from bilten.services.access import Permission, authorize, is_allowed
 from bilten.services.errors import BiltenError, Forbidden, NotAuthenticated
-from bilten.settings import get_settings
 from bilten.state.i18n import LocaleState, current_locale
 
-SESSION_COOKIE = "bilten_session"
+SESSION_COOKIE = routes.WEB_SESSION_COOKIE
 
 # States holding what only the signed-in user may see; logging out resets them in this tab.
 _PRIVATE_STATES: list[type[rx.State]] = []
@@ -32,26 +33,35 @@ def private_state(cls: type[rx.State]) -> type[rx.State]:
     return cls
 
 
+def session_token_from_cookie_header(header: str) -> str:
+    """The session token in a request's Cookie header ("" when absent or unreadable)."""
+    try:
+        morsel = SimpleCookie(header or "").get(SESSION_COOKIE)
+    except CookieError:
+        return ""
+    return morsel.value if morsel is not None else ""
 
-def _session_cookie() -> rx.Cookie:
-    settings = get_settings()
-    return rx.Cookie(
-        "",
-        name=SESSION_COOKIE,
-        same_site="strict",
-        max_age=settings.session_max_days * 24 * 60 * 60,
-        secure=settings.public_url.startswith("https://"),
-    )
+
+def navigate(url: str) -> EventSpec:
+    """A full page load (not the client-side router), replacing this page in the history: for the
+    endpoints that set or clear the session cookie."""
+    return rx.call_script(f"window.location.replace({json.dumps(url)})")
 
 
 class AuthState(rx.State):
     """The browser keeps an opaque session token; the user behind it is looked up on every page load.
 
+    The token lives in an HttpOnly cookie that the server sets (bilten/api/auth.py): scripts on the
+    page cannot read it and no state var sent to the browser holds it. The state reads it from the
+    websocket handshake's Cookie header, which stays on the server (Reflex never serializes it),
+    into the backend-only `_session_token`. A reload or a reconnect opens a new websocket that
+    carries the cookie again.
+
     Only public facts about the user reach the browser (email, name, role, what the navbar may
     link to). The user id stays on the server.
     """
 
-    session_token: str = _session_cookie()
+    _session_token: str = ""
     _user_id: str = ""
 
     email: str = ""
@@ -94,14 +104,16 @@ class AuthState(rx.State):
 
     def _current_user(self, session: Session, now: datetime) -> User | None:
         """The user of this browser's session, refreshing (or clearing) the public facts about them."""
-        user = accounts.user_for_web_session(session, token=self.session_token, now=now)
+        self._session_token = session_token_from_cookie_header(self.router.headers.cookie)
+        user = accounts.user_for_web_session(session, token=self._session_token, now=now)
         if user is None:
-            if self.session_token:
-                self.session_token = ""  # expired or revoked: drop the dead cookie
             self._forget()
         else:
             self._remember(session, user)
         return user
+
+    def _client(self) -> dict[str, str]:
+        return {"user_agent": self.router.headers.user_agent, "client_address": self.router.session.client_ip}
 
     # -- events ---------------------------------------------------------------------------
 
@@ -133,14 +145,13 @@ class AuthState(rx.State):
         locale_state = await self.get_state(LocaleState)
         try:
             with session_scope() as session:
-                user, token = accounts.log_in_web(
+                user, grant = accounts.start_web_login(
                     session,
                     email=form_data.get("email", ""),
                     password=form_data.get("password", ""),
                     now=clock.now(),
-                    user_agent=self.router.headers.user_agent,
+                    **self._client(),
                 )
-                self._remember(session, user)
                 # The latest explicit choice wins: one made in this browser goes to the account,
                 # else the account's language comes to this browser.
                 if locale_state.locale and locale_state.lang != user.locale:
@@ -148,13 +159,10 @@ class AuthState(rx.State):
         except BiltenError as exc:
             self.login_error = error_text(exc, locale)
             return None
-        self.session_token = token
         if not locale_state.locale:
             locale_state.locale = user.locale
-        return [
-            rx.toast.success(translate("login.welcome", locale_state.lang)),
-            rx.redirect(self._next_path(), replace=True),
-        ]
+        # The endpoint sets the cookie and sends the browser on; the page reloads signed in.
+        return navigate(routes.web_session_start_url(grant, self._next_path()))
 
     @rx.event
     def set_register_organizing(self, organizing: bool):
@@ -181,29 +189,30 @@ class AuthState(rx.State):
                     now=now,
                     organization_name=organization_name,
                 )
-                user, token = accounts.log_in_web(
-                    session, email=user.email, password=password, now=now, user_agent=self.router.headers.user_agent
-                )
-                self._remember(session, user)
+                grant = accounts.grant_web_session(session, user=user, now=now, **self._client())
         except BiltenError as exc:
             self.register_error = error_text(exc, locale)
             return None
-        self.session_token = token
         # Back where they came from (e.g. an invitation), else to what they signed up for.
         default = routes.ORGANIZER if organization_name is not None else routes.ACCOUNT
         target = routes.safe_next(self.router.url.query_parameters.get(routes.NEXT_PARAM), default=default)
-        return [rx.toast.success(translate("register.welcome", locale)), rx.redirect(target, replace=True)]
+        return navigate(routes.web_session_start_url(grant, target))
 
     @rx.event
     async def logout(self):
-        locale = await current_locale(self)
         with session_scope() as session:
-            accounts.log_out_web(session, token=self.session_token, now=clock.now())
-        self.session_token = ""
+            accounts.log_out_web(
+                session, token=session_token_from_cookie_header(self.router.headers.cookie), now=clock.now()
+            )
+        await self._forget_everything()
+        # The endpoint clears the HttpOnly cookie (no script here can).
+        return navigate(routes.web_session_end_url(routes.HOME))
+
+    async def _forget_everything(self) -> None:
+        self._session_token = ""
         self._forget()
         for state_cls in _PRIVATE_STATES:
             (await self.get_state(state_cls)).reset()
-        return [rx.toast.info(translate("account.logged_out", locale)), rx.redirect(routes.HOME)]
 
     @rx.event
     async def change_password(self, form_data: dict[str, str]):
@@ -223,7 +232,7 @@ class AuthState(rx.State):
                     current_password=form_data.get("current_password", ""),
                     new_password=new_password,
                     now=clock.now(),
-                    keep_web_session_token=self.session_token,
+                    keep_web_session_token=session_token_from_cookie_header(self.router.headers.cookie),
                 )
         except BiltenError as exc:
             self.password_error = error_text(exc, locale)
