@@ -1,4 +1,4 @@
-"""`/account`: the signed-in user's profile, a password change and logging out."""
+"""`/account`: the signed-in user's profile, a password change, sign-in history, sessions, logging out."""
 
 from __future__ import annotations
 
@@ -116,6 +116,107 @@ def logout_card() -> rx.Component:
     )
 
 
+def session_row(row: rx.Var[dict[str, str]]) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(
+            rx.hstack(
+                rx.badge(row["kind"], variant="soft"),
+                rx.cond(
+                    row["current"] != "",
+                    rx.badge(LocaleState.t["account.session_current"], color_scheme="green", class_name="current"),
+                ),
+                spacing="2",
+            )
+        ),
+        rx.table.cell(rx.text(row["user_agent"], size="1", class_name="user-agent")),
+        rx.table.cell(rx.text(row["client_address"], size="1")),
+        rx.table.cell(rx.text(row["last_seen"], size="1")),
+        rx.table.cell(
+            rx.button(
+                LocaleState.t["account.session_end"],
+                on_click=AccountState.end_session(row["id"]),
+                size="1",
+                variant="soft",
+                color_scheme="red",
+                class_name="end-session",
+            )
+        ),
+        class_name="session-row",
+    )
+
+
+def sessions_card() -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.heading(LocaleState.t["account.sessions"], size="5", as_="h2"),
+            rx.text(LocaleState.t["account.sessions_hint"], size="2", color_scheme="gray"),
+            rx.table.root(
+                rx.table.header(
+                    rx.table.row(
+                        rx.table.column_header_cell(LocaleState.t["account.session_kind"]),
+                        rx.table.column_header_cell(LocaleState.t["account.user_agent"]),
+                        rx.table.column_header_cell(LocaleState.t["account.client_address"]),
+                        rx.table.column_header_cell(LocaleState.t["account.last_active"]),
+                        rx.table.column_header_cell(""),
+                    )
+                ),
+                rx.table.body(rx.foreach(AccountState.sessions, session_row)),
+                size="1",
+                width="100%",
+                id="sessions",
+            ),
+            rx.button(
+                rx.icon("log-out", size=16),
+                LocaleState.t["account.sign_out_everywhere"],
+                on_click=AccountState.end_all_sessions,
+                color_scheme="red",
+                id="sign-out-everywhere",
+            ),
+            rx.text(LocaleState.t["account.sign_out_everywhere_hint"], size="1", color_scheme="gray"),
+            spacing="3",
+            width="100%",
+        ),
+        size="3",
+        grid_column="1 / -1",
+    )
+
+
+def sign_in_row(row: rx.Var[dict[str, str]]) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(rx.text(row["at"], size="1")),
+        rx.table.cell(rx.text(row["method"], size="1", class_name="sign-in-method")),
+        rx.table.cell(rx.text(row["client_address"], size="1")),
+        rx.table.cell(rx.text(row["user_agent"], size="1")),
+        class_name="sign-in-row",
+    )
+
+
+def sign_ins_card() -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.heading(LocaleState.t["account.sign_ins"], size="5", as_="h2"),
+            rx.table.root(
+                rx.table.header(
+                    rx.table.row(
+                        rx.table.column_header_cell(LocaleState.t["account.signed_in_at"]),
+                        rx.table.column_header_cell(LocaleState.t["account.sign_in_method"]),
+                        rx.table.column_header_cell(LocaleState.t["account.client_address"]),
+                        rx.table.column_header_cell(LocaleState.t["account.user_agent"]),
+                    )
+                ),
+                rx.table.body(rx.foreach(AccountState.sign_ins, sign_in_row)),
+                size="1",
+                width="100%",
+                id="sign-ins",
+            ),
+            spacing="3",
+            width="100%",
+        ),
+        size="3",
+        grid_column="1 / -1",
+    )
+
+
 def account_page() -> rx.Component:
     return page_shell(
         page_header(LocaleState.t["account.title"]),
@@ -125,6 +226,8 @@ def account_page() -> rx.Component:
                 profile_card(),
                 password_card(),
                 logout_card(),
+                sessions_card(),
+                sign_ins_card(),
                 columns=rx.breakpoints(initial="1", md="2"),
                 spacing="4",
                 width="100%",
