@@ -1,11 +1,12 @@
-"""sessions: HttpOnly web login grants, API sessions (access tokens revocable), sign-in history
+"""sessions: HttpOnly web login grants, API sessions (access tokens revocable), sign-in history,
+two-factor sign-in (TOTP secrets sealed with the app key, hashed recovery codes)
 
 Every refresh-token family still alive becomes an API session, so tokens issued before this
 migration keep refreshing (their next access token carries the new `sid` claim).
 
 Revision ID: 0005
 Revises: 0002
-Create Date: 2026-12-04 02:52:42.851867
+Create Date: 2026-12-04 03:06:01.135506
 """
 
 from collections.abc import Sequence
@@ -39,6 +40,19 @@ def upgrade() -> None:
     with op.batch_alter_table('api_session', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_api_session_user_id'), ['user_id'], unique=False)
 
+    op.create_table('recovery_code',
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('user_id', sa.Uuid(), nullable=False),
+    sa.Column('code_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('created_at', bilten.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('used_at', bilten.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('recovery_code', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_recovery_code_code_hash'), ['code_hash'], unique=True)
+        batch_op.create_index(batch_op.f('ix_recovery_code_user_id'), ['user_id'], unique=False)
+
     op.create_table('sign_in',
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('user_id', sa.Uuid(), nullable=False),
@@ -52,6 +66,15 @@ def upgrade() -> None:
     with op.batch_alter_table('sign_in', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_sign_in_user_id'), ['user_id'], unique=False)
 
+    op.create_table('two_factor',
+    sa.Column('user_id', sa.Uuid(), nullable=False),
+    sa.Column('secret_sealed', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('created_at', bilten.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('confirmed_at', bilten.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_used_step', sa.BigInteger(), nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('user_id')
+    )
     with op.batch_alter_table('web_session', schema=None) as batch_op:
         batch_op.add_column(sa.Column('client_address', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False, server_default=''))
         batch_op.add_column(sa.Column('grant_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True))
@@ -74,10 +97,16 @@ def downgrade() -> None:
         batch_op.drop_column('grant_hash')
         batch_op.drop_column('client_address')
 
+    op.drop_table('two_factor')
     with op.batch_alter_table('sign_in', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_sign_in_user_id'))
 
     op.drop_table('sign_in')
+    with op.batch_alter_table('recovery_code', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_recovery_code_user_id'))
+        batch_op.drop_index(batch_op.f('ix_recovery_code_code_hash'))
+
+    op.drop_table('recovery_code')
     with op.batch_alter_table('api_session', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_api_session_user_id'))
 

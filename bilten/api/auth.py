@@ -16,7 +16,7 @@ from bilten.api.deps import Caller, get_caller, get_now, get_session
 from bilten.api.errors import request_locale
 from bilten.api.routing import api_router
 from bilten.models import UserPublic
-from bilten.services import accounts, sessions
+from bilten.services import accounts, sessions, two_factor
 from bilten.services.errors import InvalidToken
 from bilten.settings import get_settings
 
@@ -33,6 +33,21 @@ class RegisterIn(BaseModel):
 class LoginIn(BaseModel):
     email: str = Field(max_length=320)
     password: str = Field(max_length=1000)
+    # Accounts with two-factor sign-in: a first try without it answers 401 `two_factor_required`.
+    otp: str = Field(default="", max_length=40, description="one-time code or recovery code")
+
+
+class TwoFactorSetupOut(BaseModel):
+    secret: str
+    otpauth_uri: str
+
+
+class TwoFactorConfirmIn(BaseModel):
+    code: str = Field(max_length=40)
+
+
+class RecoveryCodesOut(BaseModel):
+    recovery_codes: list[str]
 
 
 class RefreshIn(BaseModel):
@@ -94,6 +109,7 @@ def login(
         now=now,
         user_agent=request.headers.get("user-agent", ""),
         client_address=client_address(request),
+        otp=body.otp,
     )
     return _token_out(pair)
 
@@ -157,6 +173,22 @@ def end_session(session_id: uuid.UUID, caller: Caller = Depends(get_caller), ses
 def log_out_everywhere(caller: Caller = Depends(get_caller), session: Session = Depends(get_session)) -> None:
     """Sign out every browser and API login of the caller, this access token included."""
     sessions.end_all_sessions(session, user=caller.require(session), now=caller.now)
+
+
+@router.post("/two-factor/setup", response_model=TwoFactorSetupOut)
+def set_up_two_factor(caller: Caller = Depends(get_caller), session: Session = Depends(get_session)):
+    """A new TOTP secret for the caller (not in force until confirmed with a code)."""
+    enrolment = two_factor.begin_enrolment(session, user=caller.require(session), now=caller.now)
+    return TwoFactorSetupOut(secret=enrolment.secret, otpauth_uri=enrolment.otpauth_uri)
+
+
+@router.post("/two-factor/confirm", response_model=RecoveryCodesOut)
+def confirm_two_factor(
+    body: TwoFactorConfirmIn, caller: Caller = Depends(get_caller), session: Session = Depends(get_session)
+) -> RecoveryCodesOut:
+    """Turn two-factor sign-in on with a first code; the recovery codes are shown this once."""
+    codes = two_factor.confirm_enrolment(session, user=caller.require(session), code=body.code, now=caller.now)
+    return RecoveryCodesOut(recovery_codes=codes)
 
 
 # -- the web UI's session cookie ----------------------------------------------------------------

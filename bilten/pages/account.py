@@ -11,6 +11,7 @@ from bilten.services.validation import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
 from bilten.state.account import AccountState
 from bilten.state.auth import AuthState
 from bilten.state.i18n import LocaleState
+from bilten.state.two_factor import TwoFactorState
 
 
 def profile_row(label: rx.Var[str], value: rx.Component) -> rx.Component:
@@ -217,6 +218,86 @@ def sign_ins_card() -> rx.Component:
     )
 
 
+def two_factor_card() -> rx.Component:
+    enrolling = rx.vstack(
+        rx.text(LocaleState.t["account.two_factor_scan"], size="2"),
+        rx.image(src=TwoFactorState.qr_image, width="200px", height="200px", alt="otpauth QR", id="two-factor-qr"),
+        rx.text(LocaleState.t["account.two_factor_secret"], size="2"),
+        rx.code(TwoFactorState.secret, id="two-factor-secret", size="3"),
+        rx.form(
+            rx.vstack(
+                field(
+                    LocaleState.t["account.two_factor_code"],
+                    "code",
+                    auto_complete="one-time-code",
+                    input_mode="numeric",
+                    required=True,
+                    max_length=10,
+                ),
+                rx.button(LocaleState.t["account.two_factor_confirm"], type="submit", id="two-factor-confirm"),
+                spacing="2",
+                width="100%",
+            ),
+            on_submit=TwoFactorState.confirm,
+            reset_on_submit=True,
+        ),
+        spacing="3",
+        width="100%",
+    )
+    return rx.card(
+        rx.vstack(
+            rx.heading(LocaleState.t["account.two_factor"], size="5", as_="h2"),
+            rx.cond(
+                TwoFactorState.must_enrol,
+                rx.callout(LocaleState.t["account.two_factor_required"], icon="shield-alert", color_scheme="orange"),
+            ),
+            error_text(TwoFactorState.error, id="two-factor-error", width="100%"),
+            rx.cond(
+                TwoFactorState.recovery_codes.length() > 0,
+                rx.vstack(
+                    rx.text(LocaleState.t["account.recovery_codes_hint"], size="2", weight="medium"),
+                    rx.el.ul(
+                        rx.foreach(TwoFactorState.recovery_codes, lambda code: rx.el.li(rx.code(code))),
+                        id="recovery-codes",
+                    ),
+                    spacing="2",
+                ),
+            ),
+            rx.cond(
+                TwoFactorState.enabled,
+                rx.text(
+                    LocaleState.t["account.two_factor_on"],
+                    " (",
+                    TwoFactorState.recovery_codes_left,
+                    " ",
+                    LocaleState.t["account.recovery_codes_left"],
+                    ")",
+                    id="two-factor-status",
+                    size="2",
+                ),
+                rx.cond(
+                    TwoFactorState.secret != "",
+                    enrolling,
+                    rx.vstack(
+                        rx.text(LocaleState.t["account.two_factor_hint"], size="2", color_scheme="gray"),
+                        rx.button(
+                            rx.icon("shield-check", size=16),
+                            LocaleState.t["account.two_factor_start"],
+                            on_click=TwoFactorState.start,
+                            id="two-factor-start",
+                        ),
+                        spacing="2",
+                    ),
+                ),
+            ),
+            spacing="3",
+            width="100%",
+        ),
+        size="3",
+        id="two-factor",
+    )
+
+
 def account_page() -> rx.Component:
     return page_shell(
         page_header(LocaleState.t["account.title"]),
@@ -226,6 +307,7 @@ def account_page() -> rx.Component:
                 profile_card(),
                 password_card(),
                 logout_card(),
+                two_factor_card(),
                 sessions_card(),
                 sign_ins_card(),
                 columns=rx.breakpoints(initial="1", md="2"),

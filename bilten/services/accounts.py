@@ -20,15 +20,17 @@ from bilten.models import (
     User,
     WebSession,
 )
-from bilten.services import teams
+from bilten.services import teams, two_factor
 from bilten.services.audit import emit_event, record_audit
 from bilten.services.errors import (
     EmailTaken,
     InvalidCredentials,
+    InvalidOneTimeCode,
     InvalidToken,
     NotAuthenticated,
     TokenReused,
     TooManyAttempts,
+    TwoFactorRequired,
     ValidationFailed,
 )
 from bilten.services.security import (
@@ -114,9 +116,18 @@ def create_admin(session: Session, *, email: str, password: str, now: datetime) 
     return user
 
 
-def check_credentials(session: Session, *, email: str, password: str, now: datetime) -> User:
-    """The user behind a correct email and password. Wrong answers are counted per email address
-    (known or not) and lock it for a while; failures commit their count before raising."""
+def check_credentials(session: Session, *, email: str, password: str, now: datetime, otp: str = "") -> User:
+    """The user behind a correct email and password (and one-time code, see `authenticate`)."""
+    return authenticate(session, email=email, password=password, now=now, otp=otp)[0]
+
+
+def authenticate(
+    session: Session, *, email: str, password: str, now: datetime, otp: str = ""
+) -> tuple[User, SignInMethod]:
+    """The user behind a correct email and password, and how they proved it. Wrong answers are
+    counted per email address (known or not) and lock it for a while; failures commit their count
+    before raising. An account with two-factor sign-in also needs a one-time (or recovery) code:
+    without one TwoFactorRequired, and a wrong one counts as a failed login."""
     settings = get_settings()
     try:
         email = clean_email(email)
@@ -129,18 +140,32 @@ def check_credentials(session: Session, *, email: str, password: str, now: datet
     if throttle and throttle.locked_until and throttle.locked_until > now:
         raise TooManyAttempts(minutes=settings.login_lock_minutes)
     if user is None or not password_ok or not user.is_active:
-        throttle = throttle or LoginThrottle(email=email)
-        throttle.failures += 1
-        throttle.last_failure_at = now
-        if throttle.failures >= settings.login_max_failures:
-            throttle.locked_until = now + timedelta(minutes=settings.login_lock_minutes)
-            throttle.failures = 0
-        session.add(throttle)
-        session.commit()
+        _count_failure(session, throttle=throttle, email=email, now=now)
         raise InvalidCredentials()
+    method = SignInMethod.PASSWORD
+    if two_factor.is_enrolled(session, user):
+        if not otp:
+            raise TwoFactorRequired()
+        if not two_factor.accept_second_factor(session, user=user, code=otp, now=now):
+            _count_failure(session, throttle=throttle, email=email, now=now)
+            raise InvalidOneTimeCode()
+        method = SignInMethod.TWO_FACTOR
     if throttle:
         session.delete(throttle)
-    return user
+    return user, method
+
+
+def _count_failure(session: Session, *, throttle: LoginThrottle | None, email: str, now: datetime) -> None:
+    """One more failed login for this address; enough of them lock it. Commits (the caller raises)."""
+    settings = get_settings()
+    throttle = throttle or LoginThrottle(email=email)
+    throttle.failures += 1
+    throttle.last_failure_at = now
+    if throttle.failures >= settings.login_max_failures:
+        throttle.locked_until = now + timedelta(minutes=settings.login_lock_minutes)
+        throttle.failures = 0
+    session.add(throttle)
+    session.commit()
 
 
 def _open_web_session(
@@ -183,18 +208,20 @@ def record_sign_in(
 
 
 def log_in_web(
-    session: Session, *, email: str, password: str, now: datetime, user_agent: str = "", client_address: str = ""
+    session: Session,
+    *,
+    email: str,
+    password: str,
+    now: datetime,
+    user_agent: str = "",
+    client_address: str = "",
+    otp: str = "",
 ) -> tuple[User, str]:
     """Start a browser session. Returns the user and the session token (CLI, tests; the web UI
     uses `start_web_login`, so the token never passes through the page)."""
-    user = check_credentials(session, email=email, password=password, now=now)
+    user, method = authenticate(session, email=email, password=password, now=now, otp=otp)
     _, token = _open_web_session(
-        session,
-        user=user,
-        now=now,
-        user_agent=user_agent,
-        client_address=client_address,
-        method=SignInMethod.PASSWORD,
+        session, user=user, now=now, user_agent=user_agent, client_address=client_address, method=method
     )
     session.commit()
     return user, token
@@ -225,11 +252,20 @@ def grant_web_session(
 
 
 def start_web_login(
-    session: Session, *, email: str, password: str, now: datetime, user_agent: str = "", client_address: str = ""
+    session: Session,
+    *,
+    email: str,
+    password: str,
+    now: datetime,
+    user_agent: str = "",
+    client_address: str = "",
+    otp: str = "",
 ) -> tuple[User, str]:
-    """The login form: check the password, open a session; returns the user and a one-time grant."""
-    user = check_credentials(session, email=email, password=password, now=now)
-    grant = grant_web_session(session, user=user, now=now, user_agent=user_agent, client_address=client_address)
+    """The login form: check the password (and code), open a session; returns the user and a one-time grant."""
+    user, method = authenticate(session, email=email, password=password, now=now, otp=otp)
+    grant = grant_web_session(
+        session, user=user, now=now, user_agent=user_agent, client_address=client_address, method=method
+    )
     return user, grant
 
 
@@ -312,9 +348,17 @@ def _issue_token_pair(session: Session, *, user: User, family_id: uuid.UUID, now
 
 
 def log_in_api(
-    session: Session, *, email: str, password: str, now: datetime, user_agent: str = "", client_address: str = ""
+    session: Session,
+    *,
+    email: str,
+    password: str,
+    now: datetime,
+    user_agent: str = "",
+    client_address: str = "",
+    otp: str = "",
 ) -> TokenPair:
-    user = check_credentials(session, email=email, password=password, now=now)
+    """An API login (answers TwoFactorRequired when the account needs a code: send it as `otp`)."""
+    user = check_credentials(session, email=email, password=password, now=now, otp=otp)
     api_session = ApiSession(
         user_id=user.id,
         created_at=now,

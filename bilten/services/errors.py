@@ -232,3 +232,23 @@ class ImageTooLarge(BiltenError):
     code = "image_too_large"
     key = "error.image_too_large"
     status = 413
+
+
+class TwoFactorRequired(BiltenError):
+    """The password was right; the account signs in with a one-time code too (send `otp`)."""
+
+    code = "two_factor_required"
+    key = "error.two_factor_required"
+    status = 401
+
+
+class InvalidOneTimeCode(BiltenError):
+    code = "invalid_code"
+    key = "error.invalid_code"
+    status = 401
+
+
+class TwoFactorAlreadyOn(BiltenError):
+    code = "two_factor_already_on"
+    key = "error.two_factor_already_on"
+    status = 409

@@ -16,9 +16,9 @@ from bilten import clock, routes
 from bilten.db import session_scope
 from bilten.i18n import translate
 from bilten.models import User
-from bilten.services import accounts
+from bilten.services import accounts, two_factor
 from bilten.services.access import Permission, authorize, is_allowed
-from bilten.services.errors import BiltenError, Forbidden, NotAuthenticated
+from bilten.services.errors import BiltenError, Forbidden, NotAuthenticated, TwoFactorRequired
 from bilten.state.i18n import LocaleState, current_locale
 
 SESSION_COOKIE = routes.WEB_SESSION_COOKIE
@@ -77,6 +77,8 @@ class AuthState(rx.State):
     checked: bool = False
 
     login_error: str = ""
+    # The password was right and the account asks for a one-time code: the form shows its field.
+    otp_needed: bool = False
     register_error: str = ""
     # The register form's "I organize events" choice: it asks for the organization's name too.
     register_organizing: bool = False
@@ -130,6 +132,7 @@ class AuthState(rx.State):
         """on_load of the login and register pages: signed-in visitors go where they wanted to be."""
         self.login_error = ""
         self.register_error = ""
+        self.otp_needed = False
         with session_scope() as session:
             user = self._current_user(session, clock.now())
         self.denied = False
@@ -149,6 +152,7 @@ class AuthState(rx.State):
                     session,
                     email=form_data.get("email", ""),
                     password=form_data.get("password", ""),
+                    otp=form_data.get("otp", "") if self.otp_needed else "",
                     now=clock.now(),
                     **self._client(),
                 )
@@ -156,6 +160,9 @@ class AuthState(rx.State):
                 # else the account's language comes to this browser.
                 if locale_state.locale and locale_state.lang != user.locale:
                     accounts.set_user_locale(session, user_id=user.id, locale=locale_state.lang)
+        except TwoFactorRequired:
+            self.otp_needed = True
+            return None
         except BiltenError as exc:
             self.login_error = error_text(exc, locale)
             return None
@@ -282,7 +289,14 @@ async def guard(
         auth.denied = True
         return PageAccess(None)
     auth.denied = False
+    if permission not in _NO_TWO_FACTOR_NEEDED and two_factor.must_enrol(session, allowed):
+        # Admins and owners set up two-factor sign-in (REQUIRE_2FA) before they use these areas.
+        return PageAccess(None, rx.redirect(routes.ACCOUNT + "?two_factor=required", replace=True))
     return PageAccess(allowed)
+
+
+# Pages any signed-in user needs, and the door, which must keep working while someone enrols.
+_NO_TWO_FACTOR_NEEDED = frozenset({Permission.ACCOUNT, Permission.EVENT_SCAN})
 
 
 async def acting_user(state: rx.State, session: Session, now: datetime) -> User | None:
