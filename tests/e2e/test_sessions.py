@@ -1,17 +1,24 @@
-"""The browser session as a script on the page would see it: the token stays out of reach."""
+"""The browser session as a script on the page would see it (the token stays out of reach), and
+signing in with two-factor codes."""
 
 from __future__ import annotations
 
+import json
 import re
+import secrets
+import urllib.request
+from datetime import UTC, datetime
 
 import pytest
 from playwright.sync_api import BrowserContext, Page, WebSocket, expect
 
-from tests.e2e.support import log_in, open_page, wait_loaded
+from bilten.services.two_factor import time_step, totp_code
+from tests.e2e.support import LiveApp, catalog, log_in, open_page, wait_loaded
 
 pytestmark = pytest.mark.e2e
 
 ATTENDEE = ("attendee@demo.bilten.org", "Demo-attendee-2026")
+ENGLISH = catalog("en")
 
 
 class Frames:
@@ -92,3 +99,51 @@ def test_no_script_can_read_the_session_token(page: Page, context: BrowserContex
     context.add_cookies([{**cookie, "value": token}])
     page.goto("/account")
     page.wait_for_url(re.compile(r"/login/?\?next=/account/?$"))
+
+
+def register_by_api(live_app: LiveApp, email: str, password: str) -> None:
+    request = urllib.request.Request(
+        live_app.url("/api/v1/auth/register"),
+        data=json.dumps({"email": email, "password": password}).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - the local test server
+        assert response.status == 201
+
+
+def test_enrol_in_two_factor_then_sign_in_with_a_code(page: Page, live_app: LiveApp) -> None:
+    email, password = f"tfa-{secrets.token_hex(4)}@example.org", "Long-enough-pass-42"
+    register_by_api(live_app, email, password)
+    log_in(page, email, password)
+    page.wait_for_url(re.compile(r"/account/?$"))
+    wait_loaded(page, "account")
+
+    page.locator("#two-factor-start").click()
+    secret_box = page.locator("#two-factor-secret")
+    expect(secret_box).to_have_text(re.compile(r"^[A-Z2-7]{32}$"))
+    secret = secret_box.inner_text()
+    expect(page.locator("#two-factor-qr")).to_have_attribute("src", re.compile(r"^data:image/svg\+xml;base64,"))
+    page.locator("#two-factor #field-code").fill(totp_code(secret, time_step(datetime.now(UTC))))
+    page.locator("#two-factor-confirm").click()
+    expect(page.locator("#recovery-codes li")).to_have_count(10)
+    expect(page.locator("#two-factor-status")).to_contain_text(ENGLISH["account.two_factor_on"])
+
+    page.locator("#logout").click()
+    page.wait_for_url(re.compile(r"^http://[^/]+/$"))
+
+    log_in(page, email, password)
+    otp = page.locator("#field-otp")
+    expect(otp).to_be_visible()
+    assert re.search(r"/login/?$", page.url)
+    otp.fill("000000")
+    page.locator("#login-submit").click()
+    expect(page.locator("#login-error")).to_contain_text(ENGLISH["error.invalid_code"])
+    # The code that confirmed the enrolment was used up: the next time step's code signs in.
+    otp.fill(totp_code(secret, time_step(datetime.now(UTC)) + 1))
+    page.locator("#login-submit").click()
+    page.wait_for_url(re.compile(r"/account/?$"))
+    wait_loaded(page, "account")
+    expect(page.locator("#account-email")).to_have_text(email)
+    expect(page.locator(".sign-in-method").first).to_have_text(ENGLISH["account.method.two_factor"])
+    expect(page.locator(".session-row .current")).to_have_count(1)
