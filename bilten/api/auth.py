@@ -194,6 +194,12 @@ def confirm_two_factor(
 # -- the web UI's session cookie ----------------------------------------------------------------
 
 
+def _from_this_site(request: Request) -> bool:
+    """A navigation from one of this site's pages, or typed in (browsers say so in Sec-Fetch-Site;
+    clients that send no such header are not browsers another site could steer)."""
+    return request.headers.get("sec-fetch-site", "same-origin") in ("same-origin", "none")
+
+
 def _cookie_options() -> dict:
     settings = get_settings()
     return {
@@ -207,14 +213,18 @@ def _cookie_options() -> dict:
 
 @router.get(routes.WEB_SESSION_START.removeprefix("/api/v1/auth"), include_in_schema=False)
 def start_web_session(
+    request: Request,
     grant: str = Query("", max_length=100),
     next_path: str = Query("", alias=routes.NEXT_PARAM, max_length=2000),
     session: Session = Depends(get_session),
     now: datetime = Depends(get_now),
 ) -> RedirectResponse:
     """The login page sends the browser here with a one-time grant: set the cookie, go on to `next`
-    (a path on this site only). A used, expired or forged grant goes back to the login page."""
+    (a path on this site only). A used, expired or forged grant goes back to the login page, and so
+    does a navigation from another site (it could sign the visitor in to someone else's account)."""
     target = routes.safe_next(next_path)
+    if not _from_this_site(request):
+        return RedirectResponse(routes.login_url(target), status_code=303)
     try:
         token = accounts.redeem_web_login_grant(session, grant=grant, now=now)
     except InvalidToken:
@@ -237,7 +247,7 @@ def end_web_session(
     Only for navigations from this site (or typed in): another site linking here cannot sign
     the visitor out (the browser's Sec-Fetch-Site header says where the navigation came from)."""
     response = RedirectResponse(routes.safe_next(next_path, default=routes.HOME), status_code=303)
-    if request.headers.get("sec-fetch-site", "same-origin") in ("same-origin", "none"):
+    if _from_this_site(request):
         accounts.log_out_web(session, token=request.cookies.get(routes.WEB_SESSION_COOKIE, ""), now=now)
         response.delete_cookie(**_cookie_options())
     response.headers["Cache-Control"] = "no-store"

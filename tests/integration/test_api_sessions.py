@@ -263,6 +263,24 @@ def test_the_grant_endpoint_is_no_open_redirect(client, users, pg_session, clock
     assert response.status_code == 303 and response.headers["location"] == routes.ACCOUNT
 
 
+def test_another_site_cannot_sign_the_visitor_in_with_its_grant(client, users, pg_session, clock):
+    """Login CSRF: a page elsewhere sending the visitor to the endpoint with the attacker's grant."""
+    grant = start_grant(pg_session, clock)
+    response = client.get(
+        routes.web_session_start_url(grant, "/account"),
+        headers={"Sec-Fetch-Site": "cross-site"},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303 and response.headers["location"].startswith("/login")
+    assert not response.headers.get_list("set-cookie")
+    same_site = client.get(
+        routes.web_session_start_url(grant, "/account"),
+        headers={"Sec-Fetch-Site": "same-origin"},
+        follow_redirects=False,
+    )
+    assert routes.WEB_SESSION_COOKIE in set_cookie_header(same_site)  # the grant was not spent by the refusal
+
+
 def test_a_late_or_forged_grant_sets_no_cookie(client, users, pg_session, clock):
     grant = start_grant(pg_session, clock)
     clock.now += timedelta(minutes=2)
