@@ -31,6 +31,7 @@ from bilten.services.errors import (
     TokenReused,
     TooManyAttempts,
     TwoFactorRequired,
+    TwoFactorSetupRequired,
     ValidationFailed,
 )
 from bilten.services.security import (
@@ -357,8 +358,13 @@ def log_in_api(
     client_address: str = "",
     otp: str = "",
 ) -> TokenPair:
-    """An API login (answers TwoFactorRequired when the account needs a code: send it as `otp`)."""
+    """An API login (answers TwoFactorRequired when the account needs a code: send it as `otp`).
+
+    Accounts that REQUIRE_2FA covers get no API tokens before they set two-factor sign-in up (on
+    the account page), as the web guard keeps them out of the admin and organizer areas."""
     user = check_credentials(session, email=email, password=password, now=now, otp=otp)
+    if two_factor.must_enrol(session, user):
+        raise TwoFactorSetupRequired()
     api_session = ApiSession(
         user_id=user.id,
         created_at=now,
@@ -386,6 +392,8 @@ def refresh_api_tokens(session: Session, *, refresh_token: str, now: datetime) -
     user = session.get(User, stored.user_id)
     if user is None or not user.is_active:
         raise InvalidToken()  # a disabled account: its tokens were revoked, no theft to report
+    if two_factor.must_enrol(session, user):
+        raise TwoFactorSetupRequired()  # the requirement came after the login: no new tokens until set up
     if stored.used_at is not None or stored.revoked_at is not None:
         _revoke_family(session, family_id=stored.family_id, now=now)
         record_audit(

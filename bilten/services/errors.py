@@ -252,3 +252,11 @@ class TwoFactorAlreadyOn(BiltenError):
     code = "two_factor_already_on"
     key = "error.two_factor_already_on"
     status = 409
+
+
+class TwoFactorSetupRequired(BiltenError):
+    """REQUIRE_2FA covers this account and it has no two-factor sign-in yet: set it up on the web first."""
+
+    code = "two_factor_setup_required"
+    key = "error.two_factor_setup_required"
+    status = 403

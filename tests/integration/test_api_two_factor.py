@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from bilten.models import Role
 from bilten.services import two_factor
+from bilten.settings import get_settings
 from tests.factories import DEFAULT_PASSWORD, make_user
 
 EMAIL = "ada@example.org"
@@ -76,3 +78,33 @@ def test_a_user_without_two_factor_logs_in_with_the_password_only(client, pg_ses
     make_user(pg_session, email=EMAIL, now=clock.now)
     assert login(client).status_code == 200
     assert login(client, "123456").status_code == 200  # a stray code changes nothing
+
+
+def test_an_admin_who_must_use_two_factor_gets_no_api_tokens_before_setting_it_up(
+    client, pg_session, clock, monkeypatch
+):
+    monkeypatch.setattr(get_settings(), "require_2fa", frozenset({"admins"}))
+    admin = make_user(pg_session, email="root@example.org", role=Role.ADMIN, now=clock.now)
+    make_user(pg_session, email=EMAIL, now=clock.now)
+    assert_error(login(client, email=admin.email), 403, "two_factor_setup_required")
+    assert login(client).status_code == 200  # an attendee is not concerned
+
+    secret = two_factor.begin_enrolment(pg_session, user=admin, now=clock.now).secret
+    two_factor.confirm_enrolment(pg_session, user=admin, code=code_at(secret, clock.now), now=clock.now)
+    assert_error(login(client, email=admin.email), 401, "two_factor_required")
+    clock.now += timedelta(seconds=30)
+    tokens = login(client, code_at(secret, clock.now), email=admin.email)
+    assert tokens.status_code == 200
+    assert (
+        client.get(
+            "/api/v1/admin/users", headers={"Authorization": f"Bearer {tokens.json()['access_token']}"}
+        ).status_code
+        == 200
+    )
+
+
+def test_a_requirement_added_later_stops_token_refresh_until_set_up(client, pg_session, clock, monkeypatch):
+    admin = make_user(pg_session, email="root@example.org", role=Role.ADMIN, now=clock.now)
+    refresh = login(client, email=admin.email).json()["refresh_token"]
+    monkeypatch.setattr(get_settings(), "require_2fa", frozenset({"admins"}))
+    assert_error(client.post("/api/v1/auth/refresh", json={"refresh_token": refresh}), 403, "two_factor_setup_required")

@@ -41,7 +41,6 @@ from bilten.services.errors import (
     TokenReused,
     ValidationFailed,
 )
-from bilten.settings import get_settings
 from bilten.state import admin as admin_state
 from bilten.state.admin import AdminChangesState, AdminEventsState, AdminOrganizationsState, AdminState, AdminUsersState
 from bilten.state.auth import SESSION_COOKIE, AuthState
@@ -419,8 +418,6 @@ def app_states(sqlite_engine, monkeypatch):
     """A fresh tab's state tree whose handlers use this test's database (every `session_scope`
     opens its session on `bilten.db.get_engine()`)."""
     monkeypatch.setattr("bilten.db.get_engine", lambda: sqlite_engine)
-    # The two-factor requirement has its own tests (test_two_factor.py): here admins pass without it.
-    monkeypatch.setattr(get_settings(), "require_2fa", frozenset())
     return State(_reflex_internal_init=True)
 
 
