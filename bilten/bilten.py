@@ -43,6 +43,7 @@ from bilten.state.organizer import OrganizerState
 from bilten.state.password_reset import PasswordResetState
 from bilten.state.scan import ScanState
 from bilten.state.team import NewOrganizationState, TeamState
+from bilten.state.two_factor import TwoFactorState
 from bilten.state.verify_email import VerifyEmailState
 from bilten.tasks import sweep_forever
 
@@ -105,7 +106,9 @@ app.add_page(
 app.add_page(login_page, route=routes.LOGIN, title=title("login.title"), on_load=AuthState.load_login)
 app.add_page(register_page, route=routes.REGISTER, title=title("register.title"), on_load=AuthState.load_login)
 # Protected pages: their on_load starts with the guard (bilten.state.auth.guard).
-app.add_page(account_page, route=routes.ACCOUNT, title=title("account.title"), on_load=AccountState.load)
+app.add_page(
+    account_page, route=routes.ACCOUNT, title=title("account.title"), on_load=[AccountState.load, TwoFactorState.load]
+)
 app.add_page(my_tickets_page, route=routes.MY_TICKETS, title=title("my_tickets.title"), on_load=MyTicketsState.load)
 app.add_page(admin_page, route=routes.ADMIN, title=title("admin.title"), on_load=AdminState.load)
 app.add_page(organizer_page, route=routes.ORGANIZER, title=title("organizer.title"), on_load=OrganizerState.load)

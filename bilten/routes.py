@@ -28,6 +28,24 @@ VERIFY_EMAIL = "/verify-email"
 
 NEXT_PARAM = "next"
 
+# The browser's session token lives only in this HttpOnly cookie, set and cleared by the two
+# endpoints below (bilten/api/auth.py): page scripts and websocket state never see it.
+WEB_SESSION_COOKIE = "bilten_session"
+WEB_SESSION_START = "/api/v1/auth/web-session"
+WEB_SESSION_END = "/api/v1/auth/web-session/end"
+
+
+def web_session_start_url(grant: str, next_path: str) -> str:
+    """Where the login page sends the browser: trade the one-time grant for the cookie, then go on."""
+    target = safe_next(next_path)
+    return f"{WEB_SESSION_START}?grant={quote(grant, safe='')}&{NEXT_PARAM}={quote(target, safe='/')}"
+
+
+def web_session_end_url(next_path: str = HOME) -> str:
+    """Logging out: the endpoint revokes the cookie's session, clears the cookie and goes on."""
+    target = safe_next(next_path, default=HOME)
+    return f"{WEB_SESSION_END}?{NEXT_PARAM}={quote(target, safe='/')}"
+
 
 def event_url(event_id: uuid.UUID | str) -> str:
     return f"/events/{event_id}"

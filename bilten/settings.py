@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SUPPORTED_LOCALES = ("en", "ar")
 MIN_SECRET_KEY_LENGTH = 32
+TWO_FACTOR_GROUPS = frozenset({"admins", "owners"})
 
 
 class ConfigurationError(RuntimeError):
@@ -66,6 +67,10 @@ class Settings(BaseSettings):
     refresh_token_days: int = Field(30, alias="REFRESH_TOKEN_DAYS")
     session_idle_minutes: int = Field(60 * 24, alias="SESSION_IDLE_MINUTES")
     session_max_days: int = Field(14, alias="SESSION_MAX_DAYS")
+    # Who must sign in with a one-time code (TOTP) before using the admin or organizer areas:
+    # "admins", "owners" (organization owners), both, or "none". Unset: both, except in demo mode
+    # (BILTEN_DEMO=1), where nobody is forced (the demo accounts may still enrol).
+    require_2fa: Annotated[frozenset[str] | None, NoDecode] = Field(None, alias="REQUIRE_2FA")
     login_max_failures: int = Field(10, alias="LOGIN_MAX_FAILURES")
     login_lock_minutes: int = Field(15, alias="LOGIN_LOCK_MINUTES")
     # The unlock link emailed with a lock lets its owner in for this long after they follow it.
@@ -79,6 +84,24 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [origin.strip().rstrip("/") for origin in value.split(",") if origin.strip()]
         return value
+
+    @field_validator("require_2fa", mode="before")
+    @classmethod
+    def _split_require_2fa(cls, value: object) -> object:
+        if isinstance(value, str):
+            groups = {part.strip().lower() for part in value.split(",") if part.strip()} - {"none"}
+            unknown = groups - TWO_FACTOR_GROUPS
+            if unknown:
+                raise ConfigurationError(f"REQUIRE_2FA takes admins, owners or none, not {', '.join(sorted(unknown))}")
+            return frozenset(groups)
+        return value
+
+    @property
+    def two_factor_groups(self) -> frozenset[str]:
+        """Who must use two-factor sign-in (see REQUIRE_2FA)."""
+        if self.require_2fa is not None:
+            return self.require_2fa
+        return frozenset() if self.demo else TWO_FACTOR_GROUPS
 
     @model_validator(mode="after")
     def _check(self) -> Settings:

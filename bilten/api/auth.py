@@ -1,18 +1,24 @@
-"""`/api/v1/auth/...`: register, confirm the email address, log in (and unlock), rotate tokens, log out, who am I."""
+"""`/api/v1/auth/...`: register, confirm the email address, log in (and unlock), rotate tokens, log out,
+who am I, sessions; and the two browser endpoints that set and clear the HttpOnly session cookie of the web UI."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
+from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
+from bilten import routes
 from bilten.api.deps import Caller, get_caller, get_now, get_session
 from bilten.api.errors import request_locale
 from bilten.api.routing import api_router
 from bilten.models import UserPublic
-from bilten.services import accounts, login_guard, verification
+from bilten.services import accounts, login_guard, sessions, two_factor, verification
+from bilten.services.errors import InvalidToken
+from bilten.settings import get_settings
 
 router = api_router(prefix="/api/v1/auth", tags=["auth"])
 
@@ -29,6 +35,21 @@ class LoginIn(BaseModel):
     password: str = Field(max_length=1000)
     # From the link emailed when failed logins locked the address: lets its owner in despite the lock.
     unlock_token: str = Field(default="", max_length=200)
+    # Accounts with two-factor sign-in: a first try without it answers 401 `two_factor_required`.
+    otp: str = Field(default="", max_length=40, description="one-time code or recovery code")
+
+
+class TwoFactorSetupOut(BaseModel):
+    secret: str
+    otpauth_uri: str
+
+
+class TwoFactorConfirmIn(BaseModel):
+    code: str = Field(max_length=40)
+
+
+class RecoveryCodesOut(BaseModel):
+    recovery_codes: list[str]
 
 
 class TokenIn(BaseModel):
@@ -93,11 +114,25 @@ def register(
     return signup.public
 
 
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else ""
+
+
 @router.post("/login", response_model=TokenPairOut)
-def login(body: LoginIn, session: Session = Depends(get_session), now: datetime = Depends(get_now)) -> TokenPairOut:
-    return _token_out(
-        accounts.log_in_api(session, email=body.email, password=body.password, now=now, unlock_token=body.unlock_token)
+def login(
+    body: LoginIn, request: Request, session: Session = Depends(get_session), now: datetime = Depends(get_now)
+) -> TokenPairOut:
+    pair = accounts.log_in_api(
+        session,
+        email=body.email,
+        password=body.password,
+        now=now,
+        user_agent=request.headers.get("user-agent", ""),
+        client_address=client_address(request),
+        otp=body.otp,
+        unlock_token=body.unlock_token,
     )
+    return _token_out(pair)
 
 
 @router.post("/unlock", response_model=UnlockOut)
@@ -154,3 +189,111 @@ def confirm_password_reset(
     body: ResetConfirmIn, session: Session = Depends(get_session), now: datetime = Depends(get_now)
 ) -> None:
     accounts.reset_password(session, token=body.token, new_password=body.password, now=now)
+
+
+@router.get("/sessions", response_model=list[sessions.SessionView])
+def list_sessions(
+    caller: Caller = Depends(get_caller), session: Session = Depends(get_session)
+) -> list[sessions.SessionView]:
+    """The caller's live sessions, browsers and API logins; `current` marks the one asking."""
+    user = caller.require(session)
+    return sessions.active_sessions(
+        session, user=user, now=caller.now, current_api_session_id=accounts.access_token_session_id(caller.token)
+    )
+
+
+@router.get("/sign-ins", response_model=list[sessions.SignInView])
+def list_sign_ins(
+    caller: Caller = Depends(get_caller), session: Session = Depends(get_session)
+) -> list[sessions.SignInView]:
+    return sessions.recent_sign_ins(session, user=caller.require(session))
+
+
+@router.delete("/sessions/{session_id}", status_code=204)
+def end_session(session_id: uuid.UUID, caller: Caller = Depends(get_caller), session: Session = Depends(get_session)):
+    sessions.end_session(session, user=caller.require(session), session_id=session_id, now=caller.now)
+
+
+@router.post("/logout-all", status_code=204)
+def log_out_everywhere(caller: Caller = Depends(get_caller), session: Session = Depends(get_session)) -> None:
+    """Sign out every browser and API login of the caller, this access token included."""
+    sessions.end_all_sessions(session, user=caller.require(session), now=caller.now)
+
+
+@router.post("/two-factor/setup", response_model=TwoFactorSetupOut)
+def set_up_two_factor(caller: Caller = Depends(get_caller), session: Session = Depends(get_session)):
+    """A new TOTP secret for the caller (not in force until confirmed with a code)."""
+    enrolment = two_factor.begin_enrolment(session, user=caller.require(session), now=caller.now)
+    return TwoFactorSetupOut(secret=enrolment.secret, otpauth_uri=enrolment.otpauth_uri)
+
+
+@router.post("/two-factor/confirm", response_model=RecoveryCodesOut)
+def confirm_two_factor(
+    body: TwoFactorConfirmIn, caller: Caller = Depends(get_caller), session: Session = Depends(get_session)
+) -> RecoveryCodesOut:
+    """Turn two-factor sign-in on with a first code; the recovery codes are shown this once."""
+    codes = two_factor.confirm_enrolment(session, user=caller.require(session), code=body.code, now=caller.now)
+    return RecoveryCodesOut(recovery_codes=codes)
+
+
+# -- the web UI's session cookie ----------------------------------------------------------------
+
+
+def _from_this_site(request: Request) -> bool:
+    """A navigation from one of this site's pages, or typed in (browsers say so in Sec-Fetch-Site;
+    clients that send no such header are not browsers another site could steer)."""
+    return request.headers.get("sec-fetch-site", "same-origin") in ("same-origin", "none")
+
+
+def _cookie_options() -> dict:
+    settings = get_settings()
+    return {
+        "key": routes.WEB_SESSION_COOKIE,
+        "path": "/",
+        "httponly": True,  # no script on the page can read it
+        "secure": settings.public_url.startswith("https://"),
+        "samesite": "lax",
+    }
+
+
+@router.get(routes.WEB_SESSION_START.removeprefix("/api/v1/auth"), include_in_schema=False)
+def start_web_session(
+    request: Request,
+    grant: str = Query("", max_length=100),
+    next_path: str = Query("", alias=routes.NEXT_PARAM, max_length=2000),
+    session: Session = Depends(get_session),
+    now: datetime = Depends(get_now),
+) -> RedirectResponse:
+    """The login page sends the browser here with a one-time grant: set the cookie, go on to `next`
+    (a path on this site only). A used, expired or forged grant goes back to the login page, and so
+    does a navigation from another site (it could sign the visitor in to someone else's account)."""
+    target = routes.safe_next(next_path)
+    if not _from_this_site(request):
+        return RedirectResponse(routes.login_url(target), status_code=303)
+    try:
+        token = accounts.redeem_web_login_grant(session, grant=grant, now=now)
+    except InvalidToken:
+        return RedirectResponse(routes.login_url(target), status_code=303)
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(value=token, max_age=get_settings().session_max_days * 24 * 60 * 60, **_cookie_options())
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@router.get(routes.WEB_SESSION_END.removeprefix("/api/v1/auth"), include_in_schema=False)
+def end_web_session(
+    request: Request,
+    next_path: str = Query("", alias=routes.NEXT_PARAM, max_length=2000),
+    session: Session = Depends(get_session),
+    now: datetime = Depends(get_now),
+) -> RedirectResponse:
+    """Logging out of the web UI: revoke the cookie's session and clear the cookie.
+
+    Only for navigations from this site (or typed in): another site linking here cannot sign
+    the visitor out (the browser's Sec-Fetch-Site header says where the navigation came from)."""
+    response = RedirectResponse(routes.safe_next(next_path, default=routes.HOME), status_code=303)
+    if _from_this_site(request):
+        accounts.log_out_web(session, token=request.cookies.get(routes.WEB_SESSION_COOKIE, ""), now=now)
+        response.delete_cookie(**_cookie_options())
+    response.headers["Cache-Control"] = "no-store"
+    return response

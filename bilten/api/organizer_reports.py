@@ -16,7 +16,7 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
-from bilten import export_jobs
+from bilten import export_jobs, routes
 from bilten.api.deps import Caller, get_caller, get_now, get_session
 from bilten.api.routing import api_router
 from bilten.models import User
@@ -25,8 +25,6 @@ from bilten.services.accounts import user_for_web_session
 from bilten.services.errors import NotAuthenticated
 
 router = api_router(prefix="/api/v1", tags=["organizer reports"])
-
-WEB_SESSION_COOKIE = "bilten_session"  # bilten.state.auth.SESSION_COOKIE (the API does not import Reflex)
 
 
 class OrderRowOut(BaseModel):
@@ -315,7 +313,7 @@ def _token_or_cookie_user(request: Request, caller: Caller, session: Session) ->
     """A bearer token when given, else the browser's web session (a link in the back office)."""
     if caller.token:
         return caller.require(session)
-    cookie = unquote(request.cookies.get(WEB_SESSION_COOKIE, ""))
+    cookie = unquote(request.cookies.get(routes.WEB_SESSION_COOKIE, ""))
     user = user_for_web_session(session, token=cookie, now=caller.now)
     if user is None:
         raise NotAuthenticated()

@@ -20,6 +20,7 @@ class DeviceSignInIn(BaseModel):
     email: str = Field(max_length=320)
     password: str = Field(max_length=1000)
     name: str = Field(default="", max_length=200)
+    otp: str = Field(default="", max_length=40)  # the one-time code, for accounts with two-factor sign-in
 
 
 class DeviceOut(BaseModel):
@@ -103,7 +104,9 @@ def _verdict_out(verdict: checkins.ScanVerdict, nonce: str) -> VerdictOut:
 def sign_in_device(
     body: DeviceSignInIn, session: Session = Depends(get_session), now: datetime = Depends(get_now)
 ) -> DeviceOut:
-    signed_in = devices.sign_in_device(session, email=body.email, password=body.password, name=body.name, now=now)
+    signed_in = devices.sign_in_device(
+        session, email=body.email, password=body.password, name=body.name, now=now, otp=body.otp
+    )
     return DeviceOut(
         device_id=signed_in.device.id,
         device_token=signed_in.token,

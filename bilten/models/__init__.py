@@ -17,18 +17,24 @@ from bilten.models.order import (
 )
 from bilten.models.organization import Invitation, Membership, Organization, TeamRole
 from bilten.models.user import (
+    ApiSession,
     EmailVerification,
     LoginThrottle,
     LoginUnlock,
     PasswordResetToken,
+    RecoveryCode,
     RefreshToken,
     Role,
+    SignInMethod,
+    SignInRecord,
+    TwoFactor,
     User,
     UserPublic,
     WebSession,
 )
 
 __all__ = [
+    "ApiSession",
     "AuditEntry",
     "CheckIn",
     "CheckInResult",
@@ -54,14 +60,18 @@ __all__ = [
     "Payment",
     "PaymentStatus",
     "ProcessedWebhook",
+    "RecoveryCode",
     "RefreshToken",
     "Role",
     "ScanDevice",
+    "SignInMethod",
+    "SignInRecord",
     "StaffAssignment",
     "TeamRole",
     "Ticket",
     "TicketStatus",
     "TicketType",
+    "TwoFactor",
     "User",
     "UserPublic",
     "WebSession",

@@ -6,6 +6,7 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
+from sqlalchemy import BigInteger
 from sqlmodel import Field, SQLModel
 
 from bilten.models.base import UTCDateTime, enum_type, new_uuid, utcnow
@@ -50,6 +51,70 @@ class WebSession(SQLModel, table=True):
     expires_at: datetime = Field(sa_type=UTCDateTime)
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     user_agent: str = Field(default="", max_length=300)
+    client_address: str = Field(default="", max_length=64)
+    # Set at login, cleared when the browser trades it (once, within a minute) for its cookie: the
+    # session token itself never travels through the page or its websocket.
+    grant_hash: str | None = Field(default=None, max_length=64, unique=True, index=True)
+    grant_expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class ApiSession(SQLModel, table=True):
+    """An API login: one per refresh-token family (same id). Its access tokens name it in their
+    `sid` claim, so logging out, revoking the family or "sign out everywhere" ends them at once."""
+
+    __tablename__ = "api_session"
+
+    id: uuid.UUID = Field(default_factory=new_uuid, primary_key=True)
+    user_id: uuid.UUID = Field(foreign_key="user_account.id", index=True, ondelete="CASCADE")
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    last_seen_at: datetime = Field(sa_type=UTCDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    user_agent: str = Field(default="", max_length=300)
+    client_address: str = Field(default="", max_length=64)
+
+
+class SignInMethod(StrEnum):
+    PASSWORD = "password"
+    TWO_FACTOR = "two_factor"
+    API = "api"
+
+
+class SignInRecord(SQLModel, table=True):
+    """One successful sign-in, for the account page's history."""
+
+    __tablename__ = "sign_in"
+
+    id: uuid.UUID = Field(default_factory=new_uuid, primary_key=True)
+    user_id: uuid.UUID = Field(foreign_key="user_account.id", index=True, ondelete="CASCADE")
+    at: datetime = Field(sa_type=UTCDateTime)
+    method: SignInMethod = Field(sa_type=enum_type(SignInMethod))
+    client_address: str = Field(default="", max_length=64)
+    user_agent: str = Field(default="", max_length=300)
+
+
+class TwoFactor(SQLModel, table=True):
+    """A user's TOTP (RFC 6238) secret, sealed with the app key; in force once confirmed with a code."""
+
+    __tablename__ = "two_factor"
+
+    user_id: uuid.UUID = Field(foreign_key="user_account.id", primary_key=True, ondelete="CASCADE")
+    secret_sealed: str = Field(max_length=200)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    confirmed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The newest time step accepted: a code works once, an older one never again.
+    last_used_step: int = Field(default=0, sa_type=BigInteger)
+
+
+class RecoveryCode(SQLModel, table=True):
+    """A one-time recovery code for two-factor sign-in; only its SHA-256 is stored (80 random bits)."""
+
+    __tablename__ = "recovery_code"
+
+    id: uuid.UUID = Field(default_factory=new_uuid, primary_key=True)
+    user_id: uuid.UUID = Field(foreign_key="user_account.id", index=True, ondelete="CASCADE")
+    code_hash: str = Field(max_length=64, unique=True, index=True)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class RefreshToken(SQLModel, table=True):

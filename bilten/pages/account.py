@@ -1,4 +1,4 @@
-"""`/account`: the signed-in user's profile, a password change and logging out."""
+"""`/account`: the signed-in user's profile, a password change, sign-in history, sessions, logging out."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from bilten.services.validation import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
 from bilten.state.account import AccountState
 from bilten.state.auth import AuthState
 from bilten.state.i18n import LocaleState
+from bilten.state.two_factor import TwoFactorState
 
 
 def profile_row(label: rx.Var[str], value: rx.Component) -> rx.Component:
@@ -137,6 +138,187 @@ def logout_card() -> rx.Component:
     )
 
 
+def session_row(row: rx.Var[dict[str, str]]) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(
+            rx.hstack(
+                rx.badge(row["kind"], variant="soft"),
+                rx.cond(
+                    row["current"] != "",
+                    rx.badge(LocaleState.t["account.session_current"], color_scheme="green", class_name="current"),
+                ),
+                spacing="2",
+            )
+        ),
+        rx.table.cell(rx.text(row["user_agent"], size="1", class_name="user-agent")),
+        rx.table.cell(rx.text(row["client_address"], size="1")),
+        rx.table.cell(rx.text(row["last_seen"], size="1")),
+        rx.table.cell(
+            rx.button(
+                LocaleState.t["account.session_end"],
+                on_click=AccountState.end_session(row["id"]),
+                size="1",
+                variant="soft",
+                color_scheme="red",
+                class_name="end-session",
+            )
+        ),
+        class_name="session-row",
+    )
+
+
+def sessions_card() -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.heading(LocaleState.t["account.sessions"], size="5", as_="h2"),
+            rx.text(LocaleState.t["account.sessions_hint"], size="2", color_scheme="gray"),
+            rx.table.root(
+                rx.table.header(
+                    rx.table.row(
+                        rx.table.column_header_cell(LocaleState.t["account.session_kind"]),
+                        rx.table.column_header_cell(LocaleState.t["account.user_agent"]),
+                        rx.table.column_header_cell(LocaleState.t["account.client_address"]),
+                        rx.table.column_header_cell(LocaleState.t["account.last_active"]),
+                        rx.table.column_header_cell(""),
+                    )
+                ),
+                rx.table.body(rx.foreach(AccountState.sessions, session_row)),
+                size="1",
+                width="100%",
+                id="sessions",
+            ),
+            rx.button(
+                rx.icon("log-out", size=16),
+                LocaleState.t["account.sign_out_everywhere"],
+                on_click=AccountState.end_all_sessions,
+                color_scheme="red",
+                id="sign-out-everywhere",
+            ),
+            rx.text(LocaleState.t["account.sign_out_everywhere_hint"], size="1", color_scheme="gray"),
+            spacing="3",
+            width="100%",
+        ),
+        size="3",
+        grid_column="1 / -1",
+    )
+
+
+def sign_in_row(row: rx.Var[dict[str, str]]) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(rx.text(row["at"], size="1")),
+        rx.table.cell(rx.text(row["method"], size="1", class_name="sign-in-method")),
+        rx.table.cell(rx.text(row["client_address"], size="1")),
+        rx.table.cell(rx.text(row["user_agent"], size="1")),
+        class_name="sign-in-row",
+    )
+
+
+def sign_ins_card() -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.heading(LocaleState.t["account.sign_ins"], size="5", as_="h2"),
+            rx.table.root(
+                rx.table.header(
+                    rx.table.row(
+                        rx.table.column_header_cell(LocaleState.t["account.signed_in_at"]),
+                        rx.table.column_header_cell(LocaleState.t["account.sign_in_method"]),
+                        rx.table.column_header_cell(LocaleState.t["account.client_address"]),
+                        rx.table.column_header_cell(LocaleState.t["account.user_agent"]),
+                    )
+                ),
+                rx.table.body(rx.foreach(AccountState.sign_ins, sign_in_row)),
+                size="1",
+                width="100%",
+                id="sign-ins",
+            ),
+            spacing="3",
+            width="100%",
+        ),
+        size="3",
+        grid_column="1 / -1",
+    )
+
+
+def two_factor_card() -> rx.Component:
+    enrolling = rx.vstack(
+        rx.text(LocaleState.t["account.two_factor_scan"], size="2"),
+        rx.image(src=TwoFactorState.qr_image, width="200px", height="200px", alt="otpauth QR", id="two-factor-qr"),
+        rx.text(LocaleState.t["account.two_factor_secret"], size="2"),
+        rx.code(TwoFactorState.secret, id="two-factor-secret", size="3"),
+        rx.form(
+            rx.vstack(
+                field(
+                    LocaleState.t["account.two_factor_code"],
+                    "code",
+                    auto_complete="one-time-code",
+                    input_mode="numeric",
+                    required=True,
+                    max_length=10,
+                ),
+                rx.button(LocaleState.t["account.two_factor_confirm"], type="submit", id="two-factor-confirm"),
+                spacing="2",
+                width="100%",
+            ),
+            on_submit=TwoFactorState.confirm,
+            reset_on_submit=True,
+        ),
+        spacing="3",
+        width="100%",
+    )
+    return rx.card(
+        rx.vstack(
+            rx.heading(LocaleState.t["account.two_factor"], size="5", as_="h2"),
+            rx.cond(
+                TwoFactorState.must_enrol,
+                rx.callout(LocaleState.t["account.two_factor_required"], icon="shield-alert", color_scheme="orange"),
+            ),
+            error_text(TwoFactorState.error, id="two-factor-error", width="100%"),
+            rx.cond(
+                TwoFactorState.recovery_codes.length() > 0,
+                rx.vstack(
+                    rx.text(LocaleState.t["account.recovery_codes_hint"], size="2", weight="medium"),
+                    rx.el.ul(
+                        rx.foreach(TwoFactorState.recovery_codes, lambda code: rx.el.li(rx.code(code))),
+                        id="recovery-codes",
+                    ),
+                    spacing="2",
+                ),
+            ),
+            rx.cond(
+                TwoFactorState.enabled,
+                rx.text(
+                    LocaleState.t["account.two_factor_on"],
+                    " (",
+                    TwoFactorState.recovery_codes_left,
+                    " ",
+                    LocaleState.t["account.recovery_codes_left"],
+                    ")",
+                    id="two-factor-status",
+                    size="2",
+                ),
+                rx.cond(
+                    TwoFactorState.secret != "",
+                    enrolling,
+                    rx.vstack(
+                        rx.text(LocaleState.t["account.two_factor_hint"], size="2", color_scheme="gray"),
+                        rx.button(
+                            rx.icon("shield-check", size=16),
+                            LocaleState.t["account.two_factor_start"],
+                            on_click=TwoFactorState.start,
+                            id="two-factor-start",
+                        ),
+                        spacing="2",
+                    ),
+                ),
+            ),
+            spacing="3",
+            width="100%",
+        ),
+        size="3",
+        id="two-factor",
+    )
+
+
 def account_page() -> rx.Component:
     return page_shell(
         page_header(LocaleState.t["account.title"]),
@@ -146,6 +328,9 @@ def account_page() -> rx.Component:
                 profile_card(),
                 password_card(),
                 logout_card(),
+                two_factor_card(),
+                sessions_card(),
+                sign_ins_card(),
                 columns=rx.breakpoints(initial="1", md="2"),
                 spacing="4",
                 width="100%",

@@ -1,5 +1,6 @@
-"""`/login`: email and password; `?next=/path` comes back to where the visitor was sent from;
-`?unlock=<token>` (the link emailed when failed logins locked the address) lifts the lock."""
+"""`/login`: email and password, then a one-time code for accounts with two-factor sign-in;
+`?next=/path` comes back to where the visitor was sent from; `?unlock=<token>` (the link emailed
+when failed logins locked the address) lifts the lock."""
 
 from __future__ import annotations
 
@@ -46,6 +47,19 @@ def login_page() -> rx.Component:
                             type_="password",
                             auto_complete="current-password",
                             required=True,
+                        ),
+                        rx.cond(
+                            AuthState.otp_needed,
+                            field(
+                                LocaleState.t["login.otp"],
+                                "otp",
+                                hint=LocaleState.t["login.otp_hint"],
+                                auto_complete="one-time-code",
+                                input_mode="numeric",
+                                auto_focus=True,
+                                required=True,
+                                max_length=40,
+                            ),
                         ),
                         rx.link(
                             LocaleState.t["login.forgot_link"], href=routes.FORGOT_PASSWORD, size="2", id="forgot-link"

@@ -6,26 +6,33 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import jwt
 from sqlmodel import Session, select, update
 
 from bilten.models import (
+    ApiSession,
     AuditEntry,
     LoginThrottle,
     PasswordResetToken,
     RefreshToken,
     Role,
+    SignInMethod,
+    SignInRecord,
     User,
     UserPublic,
     WebSession,
 )
-from bilten.services import login_guard, teams, verification
+from bilten.services import login_guard, teams, two_factor, verification
 from bilten.services.audit import emit_event, record_audit
 from bilten.services.errors import (
     InvalidCredentials,
+    InvalidOneTimeCode,
     InvalidToken,
     NotAuthenticated,
     TokenReused,
     TooManyAttempts,
+    TwoFactorRequired,
+    TwoFactorSetupRequired,
     ValidationFailed,
 )
 from bilten.services.security import (
@@ -41,6 +48,7 @@ from bilten.services.validation import check_password_strength, clean_email, cle
 from bilten.settings import SUPPORTED_LOCALES, get_secret_key, get_settings
 
 SESSION_TOUCH_INTERVAL = timedelta(minutes=1)
+WEB_LOGIN_GRANT_LIFETIME = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -146,10 +154,23 @@ def create_admin(session: Session, *, email: str, password: str, now: datetime) 
     return user
 
 
-def check_credentials(session: Session, *, email: str, password: str, now: datetime, unlock_token: str = "") -> User:
-    """The user behind a correct email and password. Attempts are counted per email address
-    (known or not) before the password is checked, and lock it for a while; an unlock link's
-    token lets its owner in despite a lock (the rule: `services/login_guard.py`)."""
+def check_credentials(
+    session: Session, *, email: str, password: str, now: datetime, otp: str = "", unlock_token: str = ""
+) -> User:
+    """The user behind a correct email and password (and one-time code, see `authenticate`)."""
+    return authenticate(session, email=email, password=password, now=now, otp=otp, unlock_token=unlock_token)[0]
+
+
+def authenticate(
+    session: Session, *, email: str, password: str, now: datetime, otp: str = "", unlock_token: str = ""
+) -> tuple[User, SignInMethod]:
+    """The user behind a correct email and password, and how they proved it.
+
+    Attempts are counted per email address (known or not) before the password is checked, and lock
+    it for a while; an unlock link's token lets its owner in despite a lock (the rule:
+    `services/login_guard.py`). An account with two-factor sign-in also needs a one-time (or
+    recovery) code: without one TwoFactorRequired; a wrong one has used up its attempt like a wrong
+    password. The counter is cleared only when every factor was right."""
     try:
         email = clean_email(email)
     except ValidationFailed:
@@ -170,27 +191,47 @@ def check_credentials(session: Session, *, email: str, password: str, now: datet
         if unlock is None and attempt.locks:
             login_guard.send_unlock_link(session, user=user, now=now)
         raise InvalidCredentials()
+    method = SignInMethod.PASSWORD
+    if two_factor.is_enrolled(session, user):
+        if not otp:
+            raise TwoFactorRequired()
+        if not two_factor.accept_second_factor(session, user=user, code=otp, now=now):
+            if unlock is None and attempt.locks:
+                login_guard.send_unlock_link(session, user=user, now=now)
+            raise InvalidOneTimeCode()
+        method = SignInMethod.TWO_FACTOR
     login_guard.clear_attempts(session, email=email)
     if unlock is not None:
         login_guard.use_unlock_pass(session, unlock=unlock, now=now)
-    return user
+    return user, method
 
 
-def log_in_web(
-    session: Session, *, email: str, password: str, now: datetime, user_agent: str = "", unlock_token: str = ""
-) -> tuple[User, str]:
-    """Start a browser session. Returns the user and the token the browser keeps."""
-    settings = get_settings()
-    user = check_credentials(session, email=email, password=password, now=now, unlock_token=unlock_token)
+def _open_web_session(
+    session: Session, *, user: User, now: datetime, user_agent: str, client_address: str, method: SignInMethod
+) -> tuple[WebSession, str]:
+    """A new browser session row, its sign-in record and audit entry (the caller commits)."""
     token = new_opaque_token()
+    web_session = WebSession(
+        user_id=user.id,
+        token_hash=hash_token(token),
+        created_at=now,
+        last_seen_at=now,
+        expires_at=now + timedelta(days=get_settings().session_max_days),
+        user_agent=user_agent[:300],
+        client_address=client_address[:64],
+    )
+    session.add(web_session)
+    record_sign_in(session, user=user, now=now, method=method, user_agent=user_agent, client_address=client_address)
+    return web_session, token
+
+
+def record_sign_in(
+    session: Session, *, user: User, now: datetime, method: SignInMethod, user_agent: str, client_address: str
+) -> None:
+    """The account page's sign-in history and the audit log, in the caller's transaction."""
     session.add(
-        WebSession(
-            user_id=user.id,
-            token_hash=hash_token(token),
-            created_at=now,
-            last_seen_at=now,
-            expires_at=now + timedelta(days=settings.session_max_days),
-            user_agent=user_agent[:300],
+        SignInRecord(
+            user_id=user.id, at=now, method=method, user_agent=user_agent[:300], client_address=client_address[:64]
         )
     )
     record_audit(
@@ -200,10 +241,99 @@ def log_in_web(
         object_id=user.id,
         now=now,
         actor_user_id=user.id,
-        data={"via": "web"},
+        data={"via": "api" if method == SignInMethod.API else "web", "method": str(method)},
+    )
+
+
+def log_in_web(
+    session: Session,
+    *,
+    email: str,
+    password: str,
+    now: datetime,
+    user_agent: str = "",
+    client_address: str = "",
+    otp: str = "",
+    unlock_token: str = "",
+) -> tuple[User, str]:
+    """Start a browser session. Returns the user and the session token (CLI, tests; the web UI
+    uses `start_web_login`, so the token never passes through the page)."""
+    user, method = authenticate(
+        session, email=email, password=password, now=now, otp=otp, unlock_token=unlock_token
+    )
+    _, token = _open_web_session(
+        session, user=user, now=now, user_agent=user_agent, client_address=client_address, method=method
     )
     session.commit()
     return user, token
+
+
+def grant_web_session(
+    session: Session,
+    *,
+    user: User,
+    now: datetime,
+    user_agent: str = "",
+    client_address: str = "",
+    method: SignInMethod = SignInMethod.PASSWORD,
+) -> str:
+    """Open a browser session for a user who just proved who they are; returns a one-time grant.
+
+    The page sends the browser with the grant to `redeem_web_login_grant` (an HTTP endpoint), which
+    sets the session token as an HttpOnly cookie: neither the page's scripts nor the websocket's state
+    ever hold the token itself. Commits."""
+    web_session, _ = _open_web_session(
+        session, user=user, now=now, user_agent=user_agent, client_address=client_address, method=method
+    )
+    grant = new_opaque_token()
+    web_session.grant_hash = hash_token(grant)
+    web_session.grant_expires_at = now + WEB_LOGIN_GRANT_LIFETIME
+    session.commit()
+    return grant
+
+
+def start_web_login(
+    session: Session,
+    *,
+    email: str,
+    password: str,
+    now: datetime,
+    user_agent: str = "",
+    client_address: str = "",
+    otp: str = "",
+    unlock_token: str = "",
+) -> tuple[User, str]:
+    """The login form: check the password (and code), open a session; returns the user and a one-time grant."""
+    user, method = authenticate(
+        session, email=email, password=password, now=now, otp=otp, unlock_token=unlock_token
+    )
+    grant = grant_web_session(
+        session, user=user, now=now, user_agent=user_agent, client_address=client_address, method=method
+    )
+    return user, grant
+
+
+def redeem_web_login_grant(session: Session, *, grant: str, now: datetime) -> str:
+    """Trade a login grant (once, within a minute) for the session token the cookie keeps."""
+    web_session = session.exec(
+        select(WebSession).where(WebSession.grant_hash == hash_token(grant or "")).with_for_update()
+    ).first()
+    if (
+        web_session is None
+        or web_session.revoked_at is not None
+        or web_session.grant_expires_at is None
+        or web_session.grant_expires_at <= now
+    ):
+        raise InvalidToken()
+    # The token made at login was never shown to anyone; the browser gets a fresh one.
+    token = new_opaque_token()
+    web_session.token_hash = hash_token(token)
+    web_session.grant_hash = None
+    web_session.grant_expires_at = None
+    web_session.last_seen_at = now
+    session.add(web_session)
+    session.commit()
+    return token
 
 
 def user_for_web_session(session: Session, *, token: str, now: datetime) -> User | None:
@@ -252,6 +382,7 @@ def _issue_token_pair(session: Session, *, user: User, family_id: uuid.UUID, now
     lifetime = timedelta(minutes=settings.access_token_minutes)
     access = encode_access_token(
         user_id=user.id,
+        session_id=family_id,
         password_epoch=int(user.password_changed_at.timestamp()),
         now=now,
         lifetime=lifetime,
@@ -260,17 +391,37 @@ def _issue_token_pair(session: Session, *, user: User, family_id: uuid.UUID, now
     return TokenPair(access_token=access, refresh_token=refresh, expires_in=int(lifetime.total_seconds()))
 
 
-def log_in_api(session: Session, *, email: str, password: str, now: datetime, unlock_token: str = "") -> TokenPair:
-    user = check_credentials(session, email=email, password=password, now=now, unlock_token=unlock_token)
-    pair = _issue_token_pair(session, user=user, family_id=uuid.uuid4(), now=now)
-    record_audit(
-        session,
-        action="user.logged_in",
-        object_type="user",
-        object_id=user.id,
-        now=now,
-        actor_user_id=user.id,
-        data={"via": "api"},
+def log_in_api(
+    session: Session,
+    *,
+    email: str,
+    password: str,
+    now: datetime,
+    user_agent: str = "",
+    client_address: str = "",
+    otp: str = "",
+    unlock_token: str = "",
+) -> TokenPair:
+    """An API login (answers TwoFactorRequired when the account needs a code: send it as `otp`).
+
+    Accounts that REQUIRE_2FA covers get no API tokens before they set two-factor sign-in up (on
+    the account page), as the web guard keeps them out of the admin and organizer areas."""
+    user = check_credentials(
+        session, email=email, password=password, now=now, otp=otp, unlock_token=unlock_token
+    )
+    if two_factor.must_enrol(session, user):
+        raise TwoFactorSetupRequired()
+    api_session = ApiSession(
+        user_id=user.id,
+        created_at=now,
+        last_seen_at=now,
+        user_agent=user_agent[:300],
+        client_address=client_address[:64],
+    )
+    session.add(api_session)
+    pair = _issue_token_pair(session, user=user, family_id=api_session.id, now=now)
+    record_sign_in(
+        session, user=user, now=now, method=SignInMethod.API, user_agent=user_agent, client_address=client_address
     )
     session.commit()
     return pair
@@ -287,6 +438,8 @@ def refresh_api_tokens(session: Session, *, refresh_token: str, now: datetime) -
     user = session.get(User, stored.user_id)
     if user is None or not user.is_active:
         raise InvalidToken()  # a disabled account: its tokens were revoked, no theft to report
+    if two_factor.must_enrol(session, user):
+        raise TwoFactorSetupRequired()  # the requirement came after the login: no new tokens until set up
     if stored.used_at is not None or stored.revoked_at is not None:
         _revoke_family(session, family_id=stored.family_id, now=now)
         record_audit(
@@ -301,21 +454,44 @@ def refresh_api_tokens(session: Session, *, refresh_token: str, now: datetime) -
         raise TokenReused()
     stored.used_at = now
     session.add(stored)
+    session.exec(update(ApiSession).where(ApiSession.id == stored.family_id).values(last_seen_at=now))
     pair = _issue_token_pair(session, user=user, family_id=stored.family_id, now=now)
     session.commit()
     return pair
 
 
 def _revoke_family(session: Session, *, family_id: uuid.UUID, now: datetime) -> None:
+    """End an API session: its refresh tokens and (through the `sid` claim) its access tokens."""
     session.exec(
         update(RefreshToken)
         .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
         .values(revoked_at=now)
     )
+    session.exec(
+        update(ApiSession).where(ApiSession.id == family_id, ApiSession.revoked_at.is_(None)).values(revoked_at=now)
+    )
+
+
+def revoke_all_user_sessions(session: Session, *, user_id: uuid.UUID, now: datetime, keep_web_token: str = "") -> None:
+    """Every browser session (but the one kept), refresh token and API session of a user; the caller commits."""
+    keep_hash = hash_token(keep_web_token) if keep_web_token else ""
+    session.exec(
+        update(WebSession)
+        .where(WebSession.user_id == user_id, WebSession.revoked_at.is_(None), WebSession.token_hash != keep_hash)
+        .values(revoked_at=now)
+    )
+    session.exec(
+        update(RefreshToken)
+        .where(RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    session.exec(
+        update(ApiSession).where(ApiSession.user_id == user_id, ApiSession.revoked_at.is_(None)).values(revoked_at=now)
+    )
 
 
 def log_out_api(session: Session, *, refresh_token: str, now: datetime) -> None:
-    """Revoke the refresh token's family. Access tokens already out expire within minutes."""
+    """End the refresh token's API session: its refresh tokens and its access tokens, at once."""
     stored = session.exec(
         select(RefreshToken).where(RefreshToken.token_hash == hash_token(refresh_token or ""))
     ).first()
@@ -335,17 +511,40 @@ def log_out_api(session: Session, *, refresh_token: str, now: datetime) -> None:
 
 
 def user_for_access_token(session: Session, *, token: str, now: datetime) -> User:
+    """The user behind a live access token. One query: the user joined to the token's API session
+    by primary keys, so a logged-out, revoked or disabled session answers 401 at once."""
     if not token:
         raise NotAuthenticated()
     claims = decode_access_token(token, secret=get_secret_key(), now=now)
     try:
-        user = session.get(User, uuid.UUID(claims["sub"]))
+        user_id = uuid.UUID(str(claims["sub"]))
+        session_id = uuid.UUID(str(claims["sid"]))
     except ValueError as exc:
         raise InvalidToken() from exc
+    row = session.exec(
+        select(User, ApiSession.revoked_at)
+        .join(ApiSession, ApiSession.user_id == User.id)
+        .where(ApiSession.id == session_id, User.id == user_id)
+    ).first()
+    if row is None:
+        raise InvalidToken()
+    user, session_revoked_at = row
     # A password change invalidates every access token issued before it.
-    if user is None or not user.is_active or claims.get("pwd") != int(user.password_changed_at.timestamp()):
+    if (
+        session_revoked_at is not None
+        or not user.is_active
+        or claims.get("pwd") != int(user.password_changed_at.timestamp())
+    ):
         raise InvalidToken()
     return user
+
+
+def access_token_session_id(token: str) -> uuid.UUID | None:
+    """The API session an access token belongs to (already verified by `user_for_access_token`)."""
+    try:
+        return uuid.UUID(str(jwt.decode(token, options={"verify_signature": False}).get("sid", "")))
+    except (jwt.PyJWTError, ValueError):
+        return None
 
 
 def change_password(
@@ -367,17 +566,7 @@ def change_password(
     user.password_hash = hash_password(new_password)
     user.password_changed_at = now
     session.add(user)
-    keep_hash = hash_token(keep_web_session_token) if keep_web_session_token else ""
-    session.exec(
-        update(WebSession)
-        .where(WebSession.user_id == user.id, WebSession.revoked_at.is_(None), WebSession.token_hash != keep_hash)
-        .values(revoked_at=now)
-    )
-    session.exec(
-        update(RefreshToken)
-        .where(RefreshToken.user_id == user.id, RefreshToken.revoked_at.is_(None))
-        .values(revoked_at=now)
-    )
+    revoke_all_user_sessions(session, user_id=user.id, now=now, keep_web_token=keep_web_session_token)
     record_audit(
         session, action="user.password_changed", object_type="user", object_id=user.id, now=now, actor_user_id=user.id
     )
@@ -443,14 +632,7 @@ def reset_password(session: Session, *, token: str, new_password: str, now: date
     user.password_changed_at = now
     stored.used_at = now
     session.add_all([user, stored])
-    session.exec(
-        update(WebSession).where(WebSession.user_id == user.id, WebSession.revoked_at.is_(None)).values(revoked_at=now)
-    )
-    session.exec(
-        update(RefreshToken)
-        .where(RefreshToken.user_id == user.id, RefreshToken.revoked_at.is_(None))
-        .values(revoked_at=now)
-    )
+    revoke_all_user_sessions(session, user_id=user.id, now=now)
     throttle = session.get(LoginThrottle, user.email)
     if throttle is not None:
         session.delete(throttle)  # the owner proved control of the mailbox: unlock

@@ -36,8 +36,10 @@ def is_device_token(token: str) -> bool:
     return token.startswith(DEVICE_TOKEN_PREFIX)
 
 
-def sign_in_device(session: Session, *, email: str, password: str, name: str, now: datetime) -> DeviceSignIn:
-    user = check_credentials(session, email=email, password=password, now=now)
+def sign_in_device(
+    session: Session, *, email: str, password: str, name: str, now: datetime, otp: str = ""
+) -> DeviceSignIn:
+    user = check_credentials(session, email=email, password=password, now=now, otp=otp)
     token = DEVICE_TOKEN_PREFIX + new_opaque_token()
     device = ScanDevice(
         user_id=user.id,

@@ -234,3 +234,31 @@ class ImageTooLarge(BiltenError):
     code = "image_too_large"
     key = "error.image_too_large"
     status = 413
+
+
+class TwoFactorRequired(BiltenError):
+    """The password was right; the account signs in with a one-time code too (send `otp`)."""
+
+    code = "two_factor_required"
+    key = "error.two_factor_required"
+    status = 401
+
+
+class InvalidOneTimeCode(BiltenError):
+    code = "invalid_code"
+    key = "error.invalid_code"
+    status = 401
+
+
+class TwoFactorAlreadyOn(BiltenError):
+    code = "two_factor_already_on"
+    key = "error.two_factor_already_on"
+    status = 409
+
+
+class TwoFactorSetupRequired(BiltenError):
+    """REQUIRE_2FA covers this account and it has no two-factor sign-in yet: set it up on the web first."""
+
+    code = "two_factor_setup_required"
+    key = "error.two_factor_setup_required"
+    status = 403

@@ -60,10 +60,17 @@ def tokens_equal(a: str, b: str) -> bool:
 
 
 def encode_access_token(
-    *, user_id: uuid.UUID, password_epoch: int, now: datetime, lifetime: timedelta, secret: str
+    *,
+    user_id: uuid.UUID,
+    session_id: uuid.UUID,
+    password_epoch: int,
+    now: datetime,
+    lifetime: timedelta,
+    secret: str,
 ) -> str:
     claims = {
         "sub": str(user_id),
+        "sid": str(session_id),  # the API session (refresh family): ending it ends this token
         "typ": ACCESS_TOKEN_TYPE,
         "pwd": password_epoch,
         "iat": int(now.timestamp()),
@@ -79,7 +86,7 @@ def decode_access_token(token: str, *, secret: str, now: datetime) -> dict:
             token,
             secret,
             algorithms=[JWT_ALGORITHM],
-            options={"require": ["sub", "exp", "iat", "typ"], "verify_exp": False, "verify_iat": False},
+            options={"require": ["sub", "sid", "exp", "iat", "typ"], "verify_exp": False, "verify_iat": False},
         )
     except jwt.PyJWTError as exc:
         raise InvalidToken("malformed or forged token") from exc

@@ -68,18 +68,26 @@ def generate_event_keys() -> EventKeys:
         serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
     )
     raw_public = private.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return EventKeys(public_key=_b64(raw_public), encrypted_private_key=seal(raw_private, purpose=b"ed25519"))
+
+
+def seal(raw: bytes, *, purpose: bytes) -> str:
+    """Encrypt a server-side secret (event signing keys, TOTP secrets) with the key derived from
+    SECRET_KEY: base64url of nonce | AES-GCM ciphertext; `purpose` binds it to its use."""
     nonce = os.urandom(12)
-    sealed = AESGCM(_wrapping_key()).encrypt(nonce, raw_private, b"ed25519")
-    return EventKeys(public_key=_b64(raw_public), encrypted_private_key=_b64(nonce + sealed))
+    return _b64(nonce + AESGCM(_wrapping_key()).encrypt(nonce, raw, purpose))
+
+
+def unseal(sealed: str, *, purpose: bytes) -> bytes:
+    blob = _unb64(sealed)
+    try:
+        return AESGCM(_wrapping_key()).decrypt(blob[:12], blob[12:], purpose)
+    except InvalidTag as exc:
+        raise RuntimeError("a sealed secret cannot be decrypted: was SECRET_KEY changed?") from exc
 
 
 def load_private_key(encrypted_private_key: str) -> Ed25519PrivateKey:
-    blob = _unb64(encrypted_private_key)
-    try:
-        raw = AESGCM(_wrapping_key()).decrypt(blob[:12], blob[12:], b"ed25519")
-    except InvalidTag as exc:
-        raise RuntimeError("event signing key cannot be decrypted: was SECRET_KEY changed?") from exc
-    return Ed25519PrivateKey.from_private_bytes(raw)
+    return Ed25519PrivateKey.from_private_bytes(unseal(encrypted_private_key, purpose=b"ed25519"))
 
 
 def load_public_key(public_key: str) -> Ed25519PublicKey:

@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import func
 from sqlmodel import Session, SQLModel, select, update
 
-from bilten.models import RefreshToken, Role, ScanDevice, User, WebSession
+from bilten.models import ApiSession, RefreshToken, Role, ScanDevice, User, WebSession
 from bilten.services.access import Permission, authorize
 from bilten.services.audit import record_audit
 from bilten.services.errors import Forbidden, NotFound, ValidationFailed
@@ -154,6 +154,9 @@ def disable_user(session: Session, *, actor: User | None, user_id: uuid.UUID, no
         .where(RefreshToken.user_id == user.id, RefreshToken.revoked_at.is_(None))
         .values(revoked_at=now)
     ).rowcount
+    session.exec(
+        update(ApiSession).where(ApiSession.user_id == user.id, ApiSession.revoked_at.is_(None)).values(revoked_at=now)
+    )
     devices_revoked = session.exec(
         update(ScanDevice).where(ScanDevice.user_id == user.id, ScanDevice.revoked_at.is_(None)).values(revoked_at=now)
     ).rowcount

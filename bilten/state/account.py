@@ -1,20 +1,34 @@
-"""The signed-in user's own page: profile, password change, log out (handlers live in AuthState)."""
+"""The signed-in user's own page: profile, password change, sign-in history and sessions, log out
+(logging in and out and the password live in AuthState)."""
 
 from __future__ import annotations
 
-import reflex as rx
+import uuid
 
-from bilten import clock
+import reflex as rx
+from sqlmodel import Session
+
+from bilten import clock, routes
 from bilten.db import session_scope
-from bilten.i18n import LANGUAGE_NAMES
+from bilten.i18n import LANGUAGE_NAMES, format_datetime, translate
+from bilten.models import User
+from bilten.services import sessions
 from bilten.services.access import Permission
-from bilten.state.auth import AuthState, guard, private_state
+from bilten.services.errors import BiltenError
+from bilten.state.auth import AuthState, acting_user, error_text, guard, navigate, private_state
+from bilten.state.i18n import current_locale
+
+# Account pages show times in UTC with the zone named: a user has no time zone of their own.
+ACCOUNT_TIMEZONE = "UTC"
 
 
 @private_state
 class AccountState(rx.State):
     loaded: bool = False
     language_name: str = ""
+    # Public shapes only: when, how, from where. Session ids let a row be ended; they grant nothing.
+    sign_ins: list[dict[str, str]] = []
+    sessions: list[dict[str, str]] = []
 
     @rx.event
     async def load(self):
@@ -25,7 +39,74 @@ class AccountState(rx.State):
             if access.user is None:
                 return access.redirect
             self.language_name = LANGUAGE_NAMES.get(access.user.locale, access.user.locale)
+            await self._load_security(session, access.user)
         auth = await self.get_state(AuthState)
         auth.password_error = ""
         self.loaded = True
         return None
+
+    async def _load_security(self, session: Session, user: User) -> None:
+        locale = await current_locale(self)
+        auth = await self.get_state(AuthState)
+        now = clock.now()
+
+        def when(moment) -> str:  # noqa: ANN001
+            return format_datetime(moment, ACCOUNT_TIMEZONE, locale) + " UTC"
+
+        self.sign_ins = [
+            {
+                "at": when(s.at),
+                "method": translate(f"account.method.{s.method}", locale),
+                "client_address": s.client_address,
+                "user_agent": s.user_agent,
+            }
+            for s in sessions.recent_sign_ins(session, user=user)
+        ]
+        self.sessions = [
+            {
+                "id": str(s.id),
+                "kind": translate(f"account.session_{s.kind}", locale),
+                "last_seen": when(s.last_seen_at),
+                "created": when(s.created_at),
+                "client_address": s.client_address,
+                "user_agent": s.user_agent,
+                "current": "1" if s.current else "",
+            }
+            for s in sessions.active_sessions(session, user=user, now=now, current_web_token=auth._session_token)
+        ]
+
+    @rx.event
+    async def end_session(self, session_id: str):
+        locale = await current_locale(self)
+        try:
+            target = uuid.UUID(session_id)
+        except ValueError:
+            return None
+        was_current = any(row["id"] == session_id and row["current"] for row in self.sessions)
+        try:
+            with session_scope() as session:
+                user = await acting_user(self, session, clock.now())
+                if user is None:
+                    return rx.redirect(routes.login_url(routes.ACCOUNT))
+                sessions.end_session(session, user=user, session_id=target, now=clock.now())
+                if not was_current:
+                    await self._load_security(session, user)
+        except BiltenError as exc:
+            return rx.toast.error(error_text(exc, locale))
+        if was_current:
+            return await self._signed_out()
+        return rx.toast.info(translate("account.session_ended", locale))
+
+    @rx.event
+    async def end_all_sessions(self):
+        with session_scope() as session:
+            user = await acting_user(self, session, clock.now())
+            if user is None:
+                return rx.redirect(routes.login_url(routes.ACCOUNT))
+            sessions.end_all_sessions(session, user=user, now=clock.now())
+        return await self._signed_out()
+
+    async def _signed_out(self):
+        auth = await self.get_state(AuthState)
+        await auth._forget_everything()
+        return navigate(routes.web_session_end_url(routes.HOME))

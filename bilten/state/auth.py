@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import datetime
+from http.cookies import CookieError, SimpleCookie
 from typing import NamedTuple
 
 import reflex as rx
@@ -14,13 +16,12 @@ from bilten import clock, routes
 from bilten.db import session_scope
 from bilten.i18n import translate
 from bilten.models import User
-from bilten.services import accounts, login_guard, verification
+from bilten.services import accounts, login_guard, two_factor, verification
 from bilten.services.access import Permission, authorize, is_allowed
-from bilten.services.errors import BiltenError, Forbidden, NotAuthenticated
-from bilten.settings import get_settings
+from bilten.services.errors import BiltenError, Forbidden, NotAuthenticated, TwoFactorRequired
 from bilten.state.i18n import LocaleState, current_locale
 
-SESSION_COOKIE = "bilten_session"
+SESSION_COOKIE = routes.WEB_SESSION_COOKIE
 
 # States holding what only the signed-in user may see; logging out resets them in this tab.
 _PRIVATE_STATES: list[type[rx.State]] = []
@@ -32,25 +33,35 @@ def private_state(cls: type[rx.State]) -> type[rx.State]:
     return cls
 
 
-def _session_cookie() -> rx.Cookie:
-    settings = get_settings()
-    return rx.Cookie(
-        "",
-        name=SESSION_COOKIE,
-        same_site="strict",
-        max_age=settings.session_max_days * 24 * 60 * 60,
-        secure=settings.public_url.startswith("https://"),
-    )
+def session_token_from_cookie_header(header: str) -> str:
+    """The session token in a request's Cookie header ("" when absent or unreadable)."""
+    try:
+        morsel = SimpleCookie(header or "").get(SESSION_COOKIE)
+    except CookieError:
+        return ""
+    return morsel.value if morsel is not None else ""
+
+
+def navigate(url: str) -> EventSpec:
+    """A full page load (not the client-side router), replacing this page in the history: for the
+    endpoints that set or clear the session cookie."""
+    return rx.call_script(f"window.location.replace({json.dumps(url)})")
 
 
 class AuthState(rx.State):
     """The browser keeps an opaque session token; the user behind it is looked up on every page load.
 
+    The token lives in an HttpOnly cookie that the server sets (bilten/api/auth.py): scripts on the
+    page cannot read it and no state var sent to the browser holds it. The state reads it from the
+    websocket handshake's Cookie header, which stays on the server (Reflex never serializes it),
+    into the backend-only `_session_token`. A reload or a reconnect opens a new websocket that
+    carries the cookie again.
+
     Only public facts about the user reach the browser (email, name, role, what the navbar may
     link to). The user id stays on the server.
     """
 
-    session_token: str = _session_cookie()
+    _session_token: str = ""
     _user_id: str = ""
 
     email: str = ""
@@ -70,6 +81,8 @@ class AuthState(rx.State):
     # The login page opened from an unlock link: the lock is lifted, and this login carries the pass.
     login_notice: str = ""
     _unlock_token: str = ""
+    # The password was right and the account asks for a one-time code: the form shows its field.
+    otp_needed: bool = False
     register_error: str = ""
     # The register form's "I organize events" choice: it asks for the organization's name too.
     register_organizing: bool = False
@@ -99,14 +112,16 @@ class AuthState(rx.State):
 
     def _current_user(self, session: Session, now: datetime) -> User | None:
         """The user of this browser's session, refreshing (or clearing) the public facts about them."""
-        user = accounts.user_for_web_session(session, token=self.session_token, now=now)
+        self._session_token = session_token_from_cookie_header(self.router.headers.cookie)
+        user = accounts.user_for_web_session(session, token=self._session_token, now=now)
         if user is None:
-            if self.session_token:
-                self.session_token = ""  # expired or revoked: drop the dead cookie
             self._forget()
         else:
             self._remember(session, user)
         return user
+
+    def _client(self) -> dict[str, str]:
+        return {"user_agent": self.router.headers.user_agent, "client_address": self.router.session.client_ip}
 
     # -- events ---------------------------------------------------------------------------
 
@@ -130,6 +145,7 @@ class AuthState(rx.State):
         unlock_token = (query.get("unlock") or "")[:200]
         if query.get("registered"):
             self.login_notice = translate("login.after_register", await current_locale(self))
+        self.otp_needed = False
         with session_scope() as session:
             user = self._current_user(session, clock.now())
             if user is None and unlock_token:
@@ -154,31 +170,31 @@ class AuthState(rx.State):
         locale_state = await self.get_state(LocaleState)
         try:
             with session_scope() as session:
-                user, token = accounts.log_in_web(
+                user, grant = accounts.start_web_login(
                     session,
                     email=form_data.get("email", ""),
                     password=form_data.get("password", ""),
+                    otp=form_data.get("otp", "") if self.otp_needed else "",
                     now=clock.now(),
-                    user_agent=self.router.headers.user_agent,
                     unlock_token=self._unlock_token,
+                    **self._client(),
                 )
-                self._remember(session, user)
                 # The latest explicit choice wins: one made in this browser goes to the account,
                 # else the account's language comes to this browser.
                 if locale_state.locale and locale_state.lang != user.locale:
                     accounts.set_user_locale(session, user_id=user.id, locale=locale_state.lang)
+        except TwoFactorRequired:
+            self.otp_needed = True
+            return None
         except BiltenError as exc:
             self.login_error = error_text(exc, locale)
             return None
-        self.session_token = token
         self._unlock_token = ""
         self.login_notice = ""
         if not locale_state.locale:
             locale_state.locale = user.locale
-        return [
-            rx.toast.success(translate("login.welcome", locale_state.lang)),
-            rx.redirect(self._next_path(), replace=True),
-        ]
+        # The endpoint sets the cookie and sends the browser on; the page reloads signed in.
+        return navigate(routes.web_session_start_url(grant, self._next_path()))
 
     @rx.event
     def set_register_organizing(self, organizing: bool):
@@ -229,14 +245,19 @@ class AuthState(rx.State):
 
     @rx.event
     async def logout(self):
-        locale = await current_locale(self)
         with session_scope() as session:
-            accounts.log_out_web(session, token=self.session_token, now=clock.now())
-        self.session_token = ""
+            accounts.log_out_web(
+                session, token=session_token_from_cookie_header(self.router.headers.cookie), now=clock.now()
+            )
+        await self._forget_everything()
+        # The endpoint clears the HttpOnly cookie (no script here can).
+        return navigate(routes.web_session_end_url(routes.HOME))
+
+    async def _forget_everything(self) -> None:
+        self._session_token = ""
         self._forget()
         for state_cls in _PRIVATE_STATES:
             (await self.get_state(state_cls)).reset()
-        return [rx.toast.info(translate("account.logged_out", locale)), rx.redirect(routes.HOME)]
 
     @rx.event
     async def change_password(self, form_data: dict[str, str]):
@@ -256,7 +277,7 @@ class AuthState(rx.State):
                     current_password=form_data.get("current_password", ""),
                     new_password=new_password,
                     now=clock.now(),
-                    keep_web_session_token=self.session_token,
+                    keep_web_session_token=session_token_from_cookie_header(self.router.headers.cookie),
                 )
         except BiltenError as exc:
             self.password_error = error_text(exc, locale)
@@ -306,7 +327,14 @@ async def guard(
         auth.denied = True
         return PageAccess(None)
     auth.denied = False
+    if permission not in _NO_TWO_FACTOR_NEEDED and two_factor.must_enrol(session, allowed):
+        # Admins and owners set up two-factor sign-in (REQUIRE_2FA) before they use these areas.
+        return PageAccess(None, rx.redirect(routes.ACCOUNT + "?two_factor=required", replace=True))
     return PageAccess(allowed)
+
+
+# Pages any signed-in user needs, and the door, which must keep working while someone enrols.
+_NO_TWO_FACTOR_NEEDED = frozenset({Permission.ACCOUNT, Permission.EVENT_SCAN})
 
 
 async def acting_user(state: rx.State, session: Session, now: datetime) -> User | None:

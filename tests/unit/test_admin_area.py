@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
+from reflex.istate.data import RouterData
 from reflex.state import State
 from sqlmodel import Session, select, update
 
@@ -42,7 +43,7 @@ from bilten.services.errors import (
 )
 from bilten.state import admin as admin_state
 from bilten.state.admin import AdminChangesState, AdminEventsState, AdminOrganizationsState, AdminState, AdminUsersState
-from bilten.state.auth import AuthState
+from bilten.state.auth import SESSION_COOKIE, AuthState
 from tests.factories import DEFAULT_PASSWORD, make_event, make_organization, make_user
 
 NON_ADMINS = ("organizer", "staff", "attendee")
@@ -427,7 +428,9 @@ async def run(state, handler: str, *args):  # noqa: ANN001, ANN201
 async def signed_in_tab(root, session: Session, user: User | None, now):  # noqa: ANN001, ANN201
     auth = await root.get_state(AuthState)
     if user is not None:
-        _, auth.session_token = accounts.log_in_web(session, email=user.email, password=DEFAULT_PASSWORD, now=now)
+        _, token = accounts.log_in_web(session, email=user.email, password=DEFAULT_PASSWORD, now=now)
+        # As the websocket handshake brings it: the HttpOnly cookie, read on the server only.
+        root.router = RouterData.from_router_data({"headers": {"cookie": f"{SESSION_COOKIE}={token}"}})
     return auth
 
 

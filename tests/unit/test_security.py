@@ -13,6 +13,7 @@ SECRET = "s" * 48
 def _token(now, **overrides):
     return encode_access_token(
         user_id=uuid.uuid4(),
+        session_id=uuid.uuid4(),
         password_epoch=1,
         now=now,
         lifetime=timedelta(minutes=15),
