@@ -17,6 +17,8 @@ os.environ["MEDIA_DIR"] = str(_SCRATCH / "media")  # uploaded pictures never lan
 os.environ.setdefault("DATABASE_URL", f"sqlite:///{_SCRATCH / 'default.db'}")
 os.environ.pop("REDIS_URL", None)
 os.environ.pop("STRIPE_SECRET_KEY", None)
+# Test payments, said explicitly (outside demo mode none would be active); Stripe tests switch.
+os.environ["PAYMENT_PROVIDER"] = "test"
 
 if "faketime" in os.environ.get("LD_PRELOAD", ""):
     # libfaketime 0.9.10 (Debian 12) fails every absolute clock_nanosleep with EINVAL, so under

@@ -14,7 +14,7 @@ from bilten import clock, live, routes
 from bilten.db import session_scope
 from bilten.i18n import format_datetime, format_money, translate
 from bilten.models import EventStatus
-from bilten.payments import active_provider
+from bilten.payments import active_provider, is_test_mode
 from bilten.services.errors import BiltenError, InvalidQuantity, NotFound
 from bilten.services.events import EventDetail, TicketTypeSummary, get_public_event
 from bilten.services.orders import availability, place_order, start_payment
@@ -55,7 +55,6 @@ class TicketTypeView:
     can_remove: bool
 
 
-
 def _sale_problem(ticket: TicketTypeSummary, left: int, now: datetime) -> str:
     """Why a ticket type cannot be bought right now ("" when it can): a message key."""
     if ticket.sales_start and now < ticket.sales_start:
@@ -84,6 +83,7 @@ class EventState(rx.State):
     buyer_name: str = ""
     checkout_error: str = ""
     reserving: bool = False
+    test_payments: bool = False  # the test provider is on: the checkout says so, loudly
 
     _detail: EventDetail | None = None
     _available: dict[str, int] = {}  # seats left per ticket type id, kept live by watch_availability
@@ -259,6 +259,7 @@ class EventState(rx.State):
         auth = await self.get_state(AuthState)  # refreshed by the page's first on_load handler
         self.buyer_email = auth.email
         self.buyer_name = auth.full_name
+        self.test_payments = is_test_mode()
         self.loaded = True
         # Chained from here (not listed beside it in on_load, where a background task would start
         # before this handler finished): it stays part of the page's load, which Reflex cancels
