@@ -9,12 +9,12 @@ from pydantic import BaseModel, Field
 from sqlmodel import Session
 
 from bilten.api.deps import Caller, get_caller, get_now, get_session
-from bilten.api.errors import request_locale
+from bilten.api.errors import error_responses, request_locale
 from bilten.api.routing import api_router
 from bilten.models import UserPublic
 from bilten.services import accounts
 
-router = api_router(prefix="/api/v1/auth", tags=["auth"])
+router = api_router(prefix="/api/v1/auth", tags=["auth"], responses=error_responses(401, 409, 422, 429))
 
 
 class RegisterIn(BaseModel):
