@@ -6,11 +6,14 @@ Hooked into the FastAPI app that Reflex's `api_transformer` puts outermost: in R
 built frontend's static files) inside that app, so a middleware added here sees every request.
 
 The page policy is as strict as the compiled Reflex app allows (checked on the prod build):
-- scripts: 'self', plus 'unsafe-inline' because each prerendered page carries about nine inline
-  scripts (theme, React Router's hydration data, the page's module import) that differ per page and
-  per build; and 'unsafe-eval' because Reflex's client evaluates what the server sends: every toast
-  (`rx.toast` is `run_script`) and `rx.call_script` arrive as strings and run through `eval`. That
-  also allows the QR decoder's WebAssembly on /scan ('wasm-unsafe-eval' is listed for when eval goes).
+- scripts: 'self', plus the sha256 of every inline script of the built pages (each prerendered page
+  carries about nine: theme, React Router's hydration data, the page's module import; they differ
+  per page and per build, so they are hashed from the build when the first page is served).
+  'unsafe-inline' stays only as the fallback of browsers that predate hashes (CSP 3 browsers ignore
+  it when hashes are listed). 'unsafe-eval' is needed because Reflex's client evaluates what the
+  server sends: every toast (`rx.toast` is `run_script`) and `rx.call_script` arrive as strings and
+  run through `eval`. That also allows the QR decoder's WebAssembly on /scan ('wasm-unsafe-eval' is
+  listed for when eval goes).
 - styles: 'self' and 'unsafe-inline' (Emotion writes <style> elements at run time).
 - connections: the same origin only, its websocket included; images and fonts from here, data: and
   blob: (QR codes are data: URIs); nothing from a CDN; no plugins, no <base>, never framed.
@@ -19,6 +22,11 @@ The camera is allowed on /scan only (Permissions-Policy), HSTS is sent when PUBL
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import re
+from collections.abc import Sequence
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from starlette.datastructures import MutableHeaders
@@ -44,11 +52,34 @@ def _websocket_origins(settings: Settings) -> list[str]:
     return origins
 
 
-def page_policy(settings: Settings) -> str:
+_INLINE_SCRIPT = re.compile(r"<script\b([^>]*)>(.*?)</script>", re.S | re.I)
+
+
+def inline_script_hashes(pages_dir: Path) -> list[str]:
+    """CSP sources ('sha256-...') for every inline <script> of the built pages."""
+    found = set()
+    for page in pages_dir.rglob("*.html"):
+        for attributes, body in _INLINE_SCRIPT.findall(page.read_text(encoding="utf-8", errors="replace")):
+            if "src=" not in attributes and body.strip():
+                digest = base64.b64encode(hashlib.sha256(body.encode("utf-8")).digest()).decode()
+                found.add(f"'sha256-{digest}'")
+    return sorted(found)
+
+
+def built_pages_dir() -> Path | None:
+    """Where `reflex run --env prod` serves the prerendered pages from (None before a build)."""
+    from reflex.utils.prerequisites import get_web_dir
+    from reflex_base.constants import Dirs
+
+    pages = get_web_dir() / Dirs.STATIC
+    return pages if pages.is_dir() else None
+
+
+def page_policy(settings: Settings, script_hashes: Sequence[str] = ()) -> str:
     return "; ".join(
         [
             "default-src 'self'",
-            "script-src 'self' 'unsafe-inline' 'unsafe-eval' 'wasm-unsafe-eval'",
+            " ".join(["script-src 'self'", *script_hashes, "'unsafe-inline' 'unsafe-eval' 'wasm-unsafe-eval'"]),
             "style-src 'self' 'unsafe-inline'",
             "img-src 'self' data: blob:",
             "font-src 'self' data:",
@@ -86,20 +117,24 @@ class SecurityHeaders:
         ]
         if settings.public_url.lower().startswith("https://"):
             common.append(("strict-transport-security", f"max-age={HSTS_SECONDS}"))
-        page = page_policy(settings)
-        self.for_pages = [*common, ("content-security-policy", page), ("permissions-policy", "camera=()")]
-        self.for_scan = [*common, ("content-security-policy", page), ("permissions-policy", "camera=(self)")]
+        self.settings = settings
+        self.common = common
+        self.for_pages: list[tuple[str, str]] | None = None  # built at the first page served
+        self.for_scan: list[tuple[str, str]] | None = None
         self.for_api = [*common, ("content-security-policy", API_POLICY), ("permissions-policy", "camera=()")]
         self.for_docs = [*common, ("content-security-policy", DOCS_POLICY), ("permissions-policy", "camera=()")]
 
     def headers_for(self, path: str) -> list[tuple[str, str]]:
-        if path in SCAN_PATHS:
-            return self.for_scan
         if self.docs_path and path == self.docs_path:
             return self.for_docs
         if path.startswith(API_PREFIX):
             return self.for_api
-        return self.for_pages
+        if self.for_pages is None:
+            pages_dir = built_pages_dir()
+            page = page_policy(self.settings, inline_script_hashes(pages_dir) if pages_dir else [])
+            self.for_scan = [*self.common, ("content-security-policy", page), ("permissions-policy", "camera=(self)")]
+            self.for_pages = [*self.common, ("content-security-policy", page), ("permissions-policy", "camera=()")]
+        return self.for_scan if path in SCAN_PATHS else self.for_pages
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
