@@ -264,6 +264,18 @@ function isOnline() {
 
 function start() {
   if (started || typeof window === "undefined") return;
+  // The server allows the camera only in a document loaded as /scan (Permissions-Policy). Arrived
+  // here by client-side navigation from another page: load the page for real, once.
+  const policy = document.permissionsPolicy || document.featurePolicy;
+  if (policy && !policy.allowsFeature("camera")) {
+    if (!sessionStorage.getItem("bilten.scan.reloaded")) {
+      sessionStorage.setItem("bilten.scan.reloaded", "1");
+      window.location.reload();
+      return;
+    }
+  } else {
+    sessionStorage.removeItem("bilten.scan.reloaded");
+  }
   started = true;
   token = raw(KEY.token);
   queue = load(KEY.queue, []);

@@ -21,6 +21,8 @@ from bilten.models import Event, EventStatus, Organization, TicketType
 from bilten.services.ticket_codes import generate_event_keys
 
 ROOT = Path(__file__).resolve().parent.parent
+# Benchmarks sell paid tickets with test payments, in this process and in the servers they start.
+os.environ.setdefault("PAYMENT_PROVIDER", "test")
 ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql+psycopg://postgres:postgres@127.0.0.1:5432/postgres")
 
 

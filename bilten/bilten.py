@@ -27,6 +27,7 @@ from bilten.pages.register import register_page
 from bilten.pages.scan import scan_page
 from bilten.pages.team import new_organization_page, team_page
 from bilten.pages.verify_email import verify_email_page
+from bilten.payments import warn_about_payment_setup
 from bilten.state.account import AccountState
 from bilten.state.admin import AdminState
 from bilten.state.admin_notifications import AdminNotificationsState
@@ -171,6 +172,8 @@ def freeze_startup_objects() -> None:
 
 
 app.register_lifespan_task(freeze_startup_objects)
+# Test payments outside demo mode, or no payments at all: the operator reads it in the log at start.
+app.register_lifespan_task(warn_about_payment_setup)
 # Housekeeping in every web worker (safe in parallel): expired holds give their seats back.
 app.register_lifespan_task(sweep_forever)
 # Email delivery in the web process when there is no Redis queue (`bilten worker` does it otherwise).

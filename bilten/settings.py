@@ -9,7 +9,7 @@ from __future__ import annotations
 import secrets
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -44,6 +44,10 @@ class Settings(BaseSettings):
     stripe_publishable_key: str | None = Field(None, alias="STRIPE_PUBLISHABLE_KEY")
     stripe_webhook_secret: str | None = Field(None, alias="STRIPE_WEBHOOK_SECRET")
     stripe_api_base: str | None = Field(None, alias="STRIPE_API_BASE")
+    # How new orders are paid: "stripe", "test" (no money moves: anyone gets paid tickets for free, so
+    # never on a public server) or "none". Unset: Stripe when STRIPE_SECRET_KEY is set, test payments
+    # in demo mode, otherwise none (paid ticket types cannot be bought; free ones can).
+    payment_provider: Literal["stripe", "test", "none"] | None = Field(None, alias="PAYMENT_PROVIDER")
 
     smtp_host: str | None = Field(None, alias="SMTP_HOST")
     smtp_port: int = Field(587, alias="SMTP_PORT")
@@ -103,11 +107,31 @@ class Settings(BaseSettings):
             return self.require_2fa
         return frozenset() if self.demo else TWO_FACTOR_GROUPS
 
+    @field_validator("payment_provider", mode="before")
+    @classmethod
+    def _blank_provider_is_unset(cls, value: object) -> object:
+        if isinstance(value, str):
+            return value.strip().lower() or None
+        return value
+
     @model_validator(mode="after")
     def _check(self) -> Settings:
         if self.default_locale not in SUPPORTED_LOCALES:
             raise ConfigurationError(f"DEFAULT_LOCALE must be one of {', '.join(SUPPORTED_LOCALES)}")
+        if self.payment_provider == "stripe" and not self.stripe_secret_key:
+            raise ConfigurationError("PAYMENT_PROVIDER=stripe needs STRIPE_SECRET_KEY")
+        if self.payment_provider == "test" and self.stripe_secret_key:
+            raise ConfigurationError("PAYMENT_PROVIDER=test and STRIPE_SECRET_KEY are both set: choose one")
         return self
+
+    @property
+    def effective_payment_provider(self) -> str:
+        """ "stripe", "test" or "none": PAYMENT_PROVIDER, or what the other settings imply."""
+        if self.payment_provider is not None:
+            return self.payment_provider
+        if self.stripe_secret_key:
+            return "stripe"
+        return "test" if self.demo else "none"
 
     @property
     def is_sqlite(self) -> bool:

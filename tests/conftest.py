@@ -19,6 +19,8 @@ os.environ.pop("REDIS_URL", None)
 os.environ.pop("STRIPE_SECRET_KEY", None)
 # Admins and owners in tests sign in with a password only; the two-factor tests set REQUIRE_2FA themselves.
 os.environ.setdefault("REQUIRE_2FA", "none")
+# Test payments, said explicitly (outside demo mode none would be active); Stripe tests switch.
+os.environ["PAYMENT_PROVIDER"] = "test"
 
 if "faketime" in os.environ.get("LD_PRELOAD", ""):
     # libfaketime 0.9.10 (Debian 12) fails every absolute clock_nanosleep with EINVAL, so under

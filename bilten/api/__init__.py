@@ -1,4 +1,10 @@
-"""The REST API, served by the Reflex backend through `api_transformer` (same process, same port)."""
+"""The REST API, served by the Reflex backend through `api_transformer` (same process, same port).
+
+This app is the outermost one Reflex serves (it mounts Reflex's own backend and, in production,
+the built pages inside itself), so its middleware puts the security headers on everything.
+The OpenAPI document is always at /api/openapi.json; the Swagger UI page (/api/docs) loads its
+code from a CDN, so it is served in demo mode only.
+"""
 
 from __future__ import annotations
 
@@ -18,17 +24,24 @@ from bilten.api import (
     webhooks,
 )
 from bilten.api.errors import install_error_handlers
+from bilten.api.security_headers import SecurityHeaders
+from bilten.settings import Settings, get_settings
+
+DOCS_URL = "/api/docs"
 
 
-def create_api() -> FastAPI:
+def create_api(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    docs_url = DOCS_URL if settings.demo else None
     app = FastAPI(
         title="Bilten API",
         version="1",
         openapi_url="/api/openapi.json",
-        docs_url="/api/docs",
+        docs_url=docs_url,
         redoc_url=None,
     )
     install_error_handlers(app)
+    app.add_middleware(SecurityHeaders, settings=settings, docs_path=docs_url)
     for module in (health, auth, events, orders, tickets, scanning, webhooks, admin, organizations, organizer_reports):
         app.include_router(module.router)
     app.include_router(organizer_events.router)  # only POST/PATCH and sub-paths under /api/v1/events

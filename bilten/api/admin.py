@@ -10,13 +10,14 @@ from pydantic import BaseModel
 from sqlmodel import Session
 
 from bilten.api.deps import Caller, get_caller, get_now, get_session
+from bilten.api.errors import error_responses
 from bilten.api.routing import api_router
 from bilten.models import EventStatus, Role
 from bilten.services import organizers, platform, users
 from bilten.services.platform import EventPage, OrganizationPage
 from bilten.services.users import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, MAX_SEARCH_LENGTH, AdminUser, UserPage
 
-router = api_router(prefix="/api/v1", tags=["admin"])
+router = api_router(prefix="/api/v1", tags=["admin"], responses=error_responses(401, 403, 404, 409, 422))
 
 
 class RoleIn(BaseModel):

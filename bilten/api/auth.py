@@ -13,14 +13,14 @@ from sqlmodel import Session
 
 from bilten import routes
 from bilten.api.deps import Caller, get_caller, get_now, get_session
-from bilten.api.errors import request_locale
+from bilten.api.errors import error_responses, request_locale
 from bilten.api.routing import api_router
 from bilten.models import UserPublic
 from bilten.services import accounts, login_guard, sessions, two_factor, verification
 from bilten.services.errors import InvalidToken
 from bilten.settings import get_settings
 
-router = api_router(prefix="/api/v1/auth", tags=["auth"])
+router = api_router(prefix="/api/v1/auth", tags=["auth"], responses=error_responses(401, 409, 422, 429))
 
 
 class RegisterIn(BaseModel):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bilten.i18n import normalize_locale, translate
@@ -20,6 +21,39 @@ HTTP_ERROR_CODES = {
     409: "conflict",
     429: "too_many_requests",
 }
+
+
+class ErrorDetail(BaseModel):
+    code: str  # stable, for programs: "sold_out", "not_found", "validation_error", ...
+    message: str  # for people, in the caller's language (Accept-Language)
+
+
+class ErrorOut(BaseModel):
+    """The body of every error answer."""
+
+    error: ErrorDetail
+
+
+ERROR_DESCRIPTIONS = {
+    400: "The request cannot be used (bad signature, unknown reference)",
+    401: "Not signed in, or the token is invalid, expired or revoked",
+    403: "Signed in, but not allowed to do this",
+    404: "No such resource, or not yours to see",
+    409: "Conflicts with the current state (sold out, not on sale, already done, payments not configured...)",
+    410: "No longer valid (expired or revoked)",
+    413: "The upload is too large",
+    415: "The upload's type is not accepted",
+    422: "The input is invalid",
+    429: "Too many attempts: wait, then try again",
+    502: "The payment provider could not be reached",
+    503: "Busy: try again in a moment",
+}
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict]:
+    """OpenAPI `responses=` for a router or an endpoint: the error answers it gives, each with the
+    shared error body."""
+    return {status: {"model": ErrorOut, "description": ERROR_DESCRIPTIONS[status]} for status in statuses}
 
 
 def request_locale(request: Request) -> str:

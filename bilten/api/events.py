@@ -10,10 +10,11 @@ from pydantic import BaseModel
 from sqlmodel import Session
 
 from bilten.api.deps import get_now, get_session
+from bilten.api.errors import error_responses
 from bilten.api.routing import api_router
 from bilten.services import events as event_service
 
-router = api_router(prefix="/api/v1/events", tags=["events"])
+router = api_router(prefix="/api/v1/events", tags=["events"], responses=error_responses(401, 404, 422))
 
 
 class TicketTypeOut(BaseModel):

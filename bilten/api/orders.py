@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from sqlmodel import Session, select
 
 from bilten.api.deps import Caller, get_caller, get_now, get_order_link, get_session
-from bilten.api.errors import request_locale
+from bilten.api.errors import error_responses, request_locale
 from bilten.api.routing import api_router
 from bilten.i18n import normalize_locale
 from bilten.models import Event, Order, OrderStatus, Payment, Ticket, TicketType, User
@@ -22,7 +22,9 @@ from bilten.services.errors import NotFound, ValidationFailed
 from bilten.services.ticket_references import format_reference
 from bilten.settings import get_settings
 
-router = api_router(prefix="/api/v1/orders", tags=["orders"])
+router = api_router(
+    prefix="/api/v1/orders", tags=["orders"], responses=error_responses(401, 403, 404, 409, 422, 502, 503)
+)
 
 
 class OrderItemIn(BaseModel):

@@ -15,10 +15,11 @@ from pydantic import BaseModel, Field
 from sqlmodel import Session
 
 from bilten.api.deps import Caller, get_caller, get_now, get_session
+from bilten.api.errors import error_responses
 from bilten.api.routing import api_router
 from bilten.services import teams
 
-router = api_router(prefix="/api/v1", tags=["organizations"])
+router = api_router(prefix="/api/v1", tags=["organizations"], responses=error_responses(401, 403, 404, 409, 410, 422))
 
 EventIds = list[Annotated[str, Field(max_length=64)]]
 

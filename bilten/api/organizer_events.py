@@ -17,13 +17,14 @@ from pydantic import BaseModel, Field
 from sqlmodel import Session
 
 from bilten.api.deps import Caller, get_caller, get_session
+from bilten.api.errors import error_responses
 from bilten.api.routing import api_router
 from bilten.models import EventStatus, TicketType
 from bilten.services import event_admin, media
 from bilten.services.access import Permission, authorize
 from bilten.services.errors import ImageTooLarge, ValidationFailed
 
-router = api_router(tags=["organizer events"])
+router = api_router(tags=["organizer events"], responses=error_responses(401, 403, 404, 409, 413, 415, 422))
 UPLOAD_CHUNK = 1024 * 1024
 
 

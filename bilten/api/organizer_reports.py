@@ -18,13 +18,14 @@ from sqlmodel import Session
 
 from bilten import export_jobs, routes
 from bilten.api.deps import Caller, get_caller, get_now, get_session
+from bilten.api.errors import error_responses
 from bilten.api.routing import api_router
 from bilten.models import User
 from bilten.services import event_orders, exports, reports
 from bilten.services.accounts import user_for_web_session
 from bilten.services.errors import NotAuthenticated
 
-router = api_router(prefix="/api/v1", tags=["organizer reports"])
+router = api_router(prefix="/api/v1", tags=["organizer reports"], responses=error_responses(401, 403, 404, 422))
 
 
 class OrderRowOut(BaseModel):

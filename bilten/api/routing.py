@@ -23,6 +23,7 @@ from fastapi import APIRouter
 from fastapi.routing import APIRoute
 from sqlmodel import Session
 
+from bilten.api.errors import error_responses
 from bilten.settings import get_settings
 
 _endpoint_threads: anyio.lowlevel.RunVar[anyio.CapacityLimiter] = anyio.lowlevel.RunVar("bilten_endpoint_threads")
@@ -64,6 +65,9 @@ class OneThreadHopRoute(APIRoute):
         if inspect.isfunction(endpoint) and not inspect.iscoroutinefunction(endpoint):
             endpoint = _on_a_worker_thread(endpoint)
         super().__init__(path, endpoint, **kwargs)
+        if self.body_field is not None:
+            # A body that is not JSON at all is refused before validation, with a 400.
+            self.responses = {**error_responses(400), **self.responses}
 
 
 def api_router(**kwargs: Any) -> APIRouter:

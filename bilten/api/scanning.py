@@ -10,10 +10,11 @@ from pydantic import BaseModel, Field
 from sqlmodel import Session
 
 from bilten.api.deps import Caller, get_caller, get_now, get_session
+from bilten.api.errors import error_responses
 from bilten.api.routing import api_router
 from bilten.services import checkins, devices, staff
 
-router = api_router(prefix="/api/v1", tags=["scanning"])
+router = api_router(prefix="/api/v1", tags=["scanning"], responses=error_responses(401, 403, 404, 409, 422, 429))
 
 
 class DeviceSignInIn(BaseModel):

@@ -10,12 +10,13 @@ from pydantic import BaseModel, Field
 from sqlmodel import Session
 
 from bilten.api.deps import Caller, get_caller, get_now, get_order_link, get_session
+from bilten.api.errors import error_responses
 from bilten.api.routing import api_router
 from bilten.services import tickets
 from bilten.services.ticket_references import format_reference
 from bilten.services.tickets import TicketView
 
-router = api_router(prefix="/api/v1", tags=["tickets"])
+router = api_router(prefix="/api/v1", tags=["tickets"], responses=error_responses(401, 403, 404, 409, 422))
 
 
 class HolderIn(BaseModel):

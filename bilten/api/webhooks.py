@@ -10,6 +10,7 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from bilten.api.deps import get_now, get_session
+from bilten.api.errors import error_responses
 from bilten.api.routing import api_router
 from bilten.payments import get_provider
 from bilten.payments.base import InvalidWebhook, ProviderUnavailable
@@ -17,7 +18,7 @@ from bilten.payments.stripe import STRIPE_PROVIDER
 from bilten.services import orders as order_service
 from bilten.services.errors import InvalidSignature, NotFound
 
-router = api_router(prefix="/api/v1/webhooks", tags=["webhooks"])
+router = api_router(prefix="/api/v1/webhooks", tags=["webhooks"], responses=error_responses(400, 404, 422))
 logger = logging.getLogger(__name__)
 
 

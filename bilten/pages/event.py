@@ -193,6 +193,17 @@ def checkout_form() -> rx.Component:
                     width="100%",
                 ),
                 rx.text(EventState.hold_note, size="1", color_scheme="gray"),
+                rx.cond(
+                    EventState.test_payments,
+                    rx.callout.root(
+                        rx.callout.icon(rx.icon("flask-conical")),
+                        rx.callout.text(LocaleState.t["checkout.test_mode_note"], weight="bold"),
+                        color_scheme="amber",
+                        variant="outline",
+                        width="100%",
+                        id="checkout-test-mode",
+                    ),
+                ),
                 spacing="4",
                 width="100%",
             ),

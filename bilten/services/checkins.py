@@ -3,7 +3,8 @@
 A ticket is in when it has a `valid` check-in that was not undone. Two doors scanning the same
 ticket at the same moment are serialized on the ticket row (PostgreSQL) and, on every backend, by a
 partial unique index that allows one live `valid` check-in per ticket. Every attempt is recorded
-with the device's nonce, so a retried or replayed upload counts once.
+with the device's nonce, so a retried or replayed upload counts once. A nonce is looked up within
+its event only: one sent before at another event is refused, never answered with that event's verdict.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from bilten.models import (
 )
 from bilten.services.access import Permission, authorize, authorize_scan
 from bilten.services.audit import record_audit
-from bilten.services.errors import NotFound, ValidationFailed
+from bilten.services.errors import NonceTaken, NotFound, ValidationFailed
 from bilten.services.ticket_codes import InvalidCode, event_tag, load_public_key, parse_code, verify_ticket_code
 from bilten.services.ticket_references import normalize_reference
 
@@ -176,9 +177,12 @@ def scan_ticket(
         # This nonce was sent before (a retry or a replayed upload), or another door won the race
         # for this ticket a moment ago: answer the earlier verdict, or decide again.
         session.rollback()
-        replay = _verdict_for_nonce(session, nonce)
+        replay = _verdict_for_nonce(session, event.id, nonce)
         if replay is not None:
             return replay
+        if _nonce_taken(session, nonce):
+            # Sent before at another event: its verdict (and holder) belongs to that event's staff.
+            raise NonceTaken() from None
         return scan_ticket(
             session,
             actor=actor,
@@ -358,8 +362,9 @@ def _scan_state_key(event_id: uuid.UUID, ticket_id: uuid.UUID) -> str:
     return f"scan:{event_id}:{ticket_id}"
 
 
-def _verdict_for_nonce(session: Session, nonce: str) -> ScanVerdict | None:
-    earlier = session.exec(select(CheckIn).where(CheckIn.nonce == nonce)).first()
+def _verdict_for_nonce(session: Session, event_id: uuid.UUID, nonce: str) -> ScanVerdict | None:
+    """The earlier verdict for this nonce at this event (never another event's: its staff only)."""
+    earlier = session.exec(select(CheckIn).where(CheckIn.event_id == event_id, CheckIn.nonce == nonce)).first()
     if earlier is None:
         return None
     first = None
@@ -369,6 +374,10 @@ def _verdict_for_nonce(session: Session, nonce: str) -> ScanVerdict | None:
             first = FirstScan(scanned_at=live_first.scanned_at, gate=live_first.gate, device_id=live_first.device_id)
     verdict = _verdict(session, earlier, first)
     return ScanVerdict(**{**verdict.__dict__, "replayed": True})
+
+
+def _nonce_taken(session: Session, nonce: str) -> bool:
+    return session.exec(select(CheckIn.id).where(CheckIn.nonce == nonce)).first() is not None
 
 
 def _verdict(session: Session, checkin: CheckIn, first_scan: FirstScan | None) -> ScanVerdict:

@@ -136,6 +136,23 @@ class OrderNotCancellable(BiltenError):
     status = 409
 
 
+class NonceTaken(BiltenError):
+    """A scan's nonce (its idempotency key) that was already used at another event."""
+
+    code = "nonce_taken"
+    key = "error.nonce_taken"
+    status = 409
+
+
+class PaymentsNotConfigured(BiltenError):
+    """Paid tickets on a server without a payment provider: a standing state of this server, not a
+    passing outage (so 409, not 503: retrying does not help, and monitors do not page anyone)."""
+
+    code = "payments_not_configured"
+    key = "error.payments_not_configured"
+    status = 409
+
+
 class PaymentUnavailable(BiltenError):
     code = "payment_unavailable"
     key = "error.payment_unavailable"

@@ -39,7 +39,7 @@ from bilten.models import (
     TicketType,
     User,
 )
-from bilten.payments import active_provider, get_provider
+from bilten.payments import active_provider, get_provider, payments_configured
 from bilten.payments.base import (
     PaymentProvider,
     PaymentRequest,
@@ -59,6 +59,7 @@ from bilten.services.errors import (
     NotFound,
     OrderNotCancellable,
     OrderNotPayable,
+    PaymentsNotConfigured,
     PaymentUnavailable,
     QuantityOutOfRange,
     SalesClosed,
@@ -68,6 +69,7 @@ from bilten.services.errors import (
     UnknownOrder,
     UnknownTicketType,
 )
+from bilten.services.security import tokens_equal
 from bilten.services.ticket_codes import load_private_key, sign_ticket_code
 from bilten.services.ticket_references import unused_references
 from bilten.services.validation import clean_email, clean_name, clean_phone
@@ -109,7 +111,7 @@ def order_access_token(order_id: uuid.UUID) -> str:
 
 
 def may_view_order(session: Session, order: Order, *, user: User | None, access_token: str = "") -> bool:
-    if access_token and hmac.compare_digest(access_token, order_access_token(order.id)):
+    if access_token and tokens_equal(access_token, order_access_token(order.id)):
         return True
     if user is not None and order.user_id == user.id:
         return True
@@ -145,6 +147,8 @@ def place_order(
     name = clean_name(name)
     wanted = _sum_quantities(items)
     event, types = _load_types_for_sale(session, wanted, event_id=event_id, now=now)
+    if not payments_configured() and any(t.price_minor > 0 for t in types):
+        raise PaymentsNotConfigured()  # before anything is written: no order, no seats held
 
     currency = types[0].currency
     order = Order(
@@ -374,12 +378,14 @@ def start_payment(
         raise NotFound()
     if order.status != OrderStatus.PENDING or order.hold_expires_at is None or order.hold_expires_at <= now:
         raise OrderNotPayable()
+    provider = active_provider()
+    if provider is None:
+        raise PaymentsNotConfigured()
     lines = _lines(session, order.id)
     names = {t.id: t.name for t in session.exec(select(TicketType).where(TicketType.event_id == order.event_id))}
     event = session.get(Event, order.event_id)
     session.commit()  # end the read transaction before the network call (nothing was written)
 
-    provider = active_provider()
     payment_id = uuid.uuid4()
     try:
         started = provider.start(_payment_request(order, event, lines, names, payment_id))

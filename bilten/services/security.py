@@ -56,7 +56,9 @@ def hash_token(token: str) -> str:
 
 
 def tokens_equal(a: str, b: str) -> bool:
-    return hmac.compare_digest(a, b)
+    """Constant-time comparison of any two strings. (compare_digest refuses str with non-ASCII
+    characters with a TypeError, which a crafted `?token=é` turned into a server error.)"""
+    return hmac.compare_digest(a.encode("utf-8", "surrogatepass"), b.encode("utf-8", "surrogatepass"))
 
 
 def encode_access_token(

@@ -18,7 +18,7 @@ from bilten import clock, routes
 from bilten.db import session_scope
 from bilten.i18n import format_datetime, format_money, translate
 from bilten.models import EventStatus
-from bilten.payments import active_provider
+from bilten.payments import active_provider, is_test_mode
 from bilten.services.errors import BiltenError, InvalidQuantity, NotFound
 from bilten.services.events import EventDetail, TicketTypeSummary, get_public_event
 from bilten.services.markdown import render_markdown
@@ -86,6 +86,7 @@ class EventState(LocalizedState, rx.State):
     # The description as safe HTML, rendered once per load (not a computed var of another
     # state: that would make every event of this page load that state too).
     description_html: str = ""
+    test_payments: bool = False  # the test provider is on: the checkout says so, loudly
 
     _detail: EventDetail | None = None
 
@@ -243,6 +244,7 @@ class EventState(LocalizedState, rx.State):
         auth = await self.get_state(AuthState)  # refreshed by the page's first on_load handler
         self.buyer_email = auth.email
         self.buyer_name = auth.full_name
+        self.test_payments = is_test_mode()
         self.loaded = True
 
     @rx.event

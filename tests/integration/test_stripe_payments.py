@@ -29,6 +29,7 @@ def stripe_fake(monkeypatch, pg_url):
         monkeypatch.setenv("STRIPE_SECRET_KEY", "sk_test_bilten")
         monkeypatch.setenv("STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET)
         monkeypatch.setenv("STRIPE_API_BASE", fake.url)
+        monkeypatch.setenv("PAYMENT_PROVIDER", "stripe")
         monkeypatch.setenv("DATABASE_URL", pg_url)
         _reset_caches()
         yield fake

@@ -9,7 +9,7 @@ from sqlmodel import select
 from bilten import cache
 from bilten.models import AuditEntry, CheckIn, CheckInResult, Role
 from bilten.services import checkins, orders, staff
-from bilten.services.errors import Forbidden, NotAuthenticated, ValidationFailed
+from bilten.services.errors import Forbidden, NonceTaken, NotAuthenticated, ValidationFailed
 from tests.factories import make_organization, make_user
 from tests.scanning_helpers import door_with_tickets
 
@@ -85,6 +85,17 @@ def test_same_nonce_twice_records_one_checkin(session, now, door):
     assert first.result == replay.result == CheckInResult.VALID
     assert replay.replayed and replay.checkin_id == first.checkin_id
     assert len(session.exec(select(CheckIn)).all()) == 1
+
+
+def test_a_nonce_from_another_event_is_refused_not_answered_with_that_events_verdict(session, now, door):
+    scan(session, door, door.tickets[0].code, now, nonce="n-elsewhere")
+    other = door_with_tickets(session, now=now)
+    for offline in (False, True):
+        with pytest.raises(NonceTaken):
+            scan(session, other, other.tickets[0].code, now, nonce="n-elsewhere", offline=offline)
+    assert session.exec(select(CheckIn).where(CheckIn.event_id == other.event.id)).all() == []
+    # The other event's own scans are untouched: its ticket is still "not in yet".
+    assert scan(session, other, other.tickets[0].code, now).result == CheckInResult.VALID
 
 
 def test_bad_nonce_is_refused(session, now, door):
