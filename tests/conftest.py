@@ -17,6 +17,15 @@ os.environ["MEDIA_DIR"] = str(_SCRATCH / "media")  # uploaded pictures never lan
 os.environ.setdefault("DATABASE_URL", f"sqlite:///{_SCRATCH / 'default.db'}")
 os.environ.pop("REDIS_URL", None)
 os.environ.pop("STRIPE_SECRET_KEY", None)
+# Rate limits are off unless a test turns them on (`rate_limits` in tests/ratelimit_support.py): the
+# suite logs in and buys from one address many times a minute.
+RATE_LIMIT_SETTINGS = (
+    "LOGIN", "LOGIN_ACCOUNT", "REGISTER", "PASSWORD_RESET", "PASSWORD_RESET_ACCOUNT", "ORDER", "ORDER_ACCOUNT",
+    "RESEND", "RESEND_ACCOUNT", "DEVICE_SIGN_IN", "DEVICE_SIGN_IN_ACCOUNT", "VALIDATE", "VALIDATE_DEVICE",
+    "UPLOAD", "UPLOAD_ACCOUNT",
+)  # fmt: skip
+for _name in RATE_LIMIT_SETTINGS:
+    os.environ[f"RATE_LIMIT_{_name}"] = ""
 
 if "faketime" in os.environ.get("LD_PRELOAD", ""):
     # libfaketime 0.9.10 (Debian 12) fails every absolute clock_nanosleep with EINVAL, so under

@@ -17,6 +17,7 @@ from bilten.api import (
     tickets,
     webhooks,
 )
+from bilten.api.body_limit import BodyLimitMiddleware
 from bilten.api.errors import install_error_handlers
 
 
@@ -29,6 +30,7 @@ def create_api() -> FastAPI:
         redoc_url=None,
     )
     install_error_handlers(app)
+    app.add_middleware(BodyLimitMiddleware)  # around everything, Reflex's own routes included
     for module in (health, auth, events, orders, tickets, scanning, webhooks, admin, organizations, organizer_reports):
         app.include_router(module.router)
     app.include_router(organizer_events.router)  # only POST/PATCH and sub-paths under /api/v1/events

@@ -10,7 +10,8 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from sqlmodel import Session, select
 
-from bilten.api.deps import Caller, get_caller, get_now, get_order_link, get_session
+from bilten import ratelimit
+from bilten.api.deps import Caller, get_caller, get_client_address, get_now, get_order_link, get_session
 from bilten.api.errors import request_locale
 from bilten.api.routing import api_router
 from bilten.i18n import normalize_locale
@@ -119,7 +120,14 @@ def _order_for_caller(session: Session, order_id: uuid.UUID, user: User | None, 
     return order
 
 
-@router.post("", status_code=201, response_model=OrderOut)
+async def _order_within_limits(
+    body: OrderIn, caller: Caller = Depends(get_caller), address: str = Depends(get_client_address)
+) -> None:
+    # The account: the signed-in caller's token, else the buyer's email.
+    await ratelimit.check(ratelimit.ORDER, address=address, account=caller.token or body.email)
+
+
+@router.post("", status_code=201, response_model=OrderOut, dependencies=[Depends(_order_within_limits)])
 def place_order(
     body: OrderIn,
     request: Request,

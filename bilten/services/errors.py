@@ -232,3 +232,33 @@ class ImageTooLarge(BiltenError):
     code = "image_too_large"
     key = "error.image_too_large"
     status = 413
+
+
+class RateLimited(BiltenError):
+    """Too many attempts from one client address or on one account within a window (bilten/ratelimit.py)."""
+
+    code = "rate_limited"
+    key = "error.rate_limited"
+    status = 429
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(seconds=retry_after)
+        self.retry_after = retry_after
+
+
+class Busy(BiltenError):
+    """Every slot for slow work (decoding pictures) is taken: the client tries again shortly."""
+
+    code = "busy"
+    key = "error.busy"
+    status = 503
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(seconds=retry_after)
+        self.retry_after = retry_after
+
+
+class PayloadTooLarge(BiltenError):
+    code = "payload_too_large"
+    key = "error.payload_too_large"
+    status = 413

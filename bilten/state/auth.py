@@ -10,7 +10,7 @@ import reflex as rx
 from reflex_base.event import EventSpec
 from sqlmodel import Session
 
-from bilten import clock, routes
+from bilten import clock, ratelimit, routes
 from bilten.db import session_scope
 from bilten.i18n import translate
 from bilten.models import User
@@ -19,6 +19,7 @@ from bilten.services.access import Permission, authorize, is_allowed
 from bilten.services.errors import BiltenError, Forbidden, NotAuthenticated
 from bilten.settings import get_settings
 from bilten.state.i18n import LocaleState, current_locale
+from bilten.state.ratelimits import refused_by_limit
 
 SESSION_COOKIE = "bilten_session"
 
@@ -130,6 +131,8 @@ class AuthState(rx.State):
     async def login(self, form_data: dict[str, str]):
         locale = await current_locale(self)
         self.login_error = ""
+        if refused := await refused_by_limit(self, ratelimit.LOGIN, account=form_data.get("email", "")):
+            return refused
         locale_state = await self.get_state(LocaleState)
         try:
             with session_scope() as session:
@@ -169,6 +172,8 @@ class AuthState(rx.State):
         if password != form_data.get("password_confirm", ""):
             self.register_error = translate("error.passwords_differ", locale)
             return None
+        if refused := await refused_by_limit(self, ratelimit.REGISTER):
+            return refused
         now = clock.now()
         try:
             with session_scope() as session:
