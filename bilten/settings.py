@@ -67,7 +67,7 @@ class Settings(BaseSettings):
     # Pictures are decoded and resized in this many processes per web worker, off the request slots...
     image_workers: int = Field(1, alias="IMAGE_WORKERS")
     # ...with at most this many pictures per web worker being processed or waiting; more get 503.
-    image_queue: int = Field(4, alias="IMAGE_QUEUE")
+    image_queue: int = Field(8, alias="IMAGE_QUEUE")
     # Reverse proxies whose X-Forwarded-For is believed (addresses or CIDRs); empty = the socket's peer.
     trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list, alias="TRUSTED_PROXIES")
     # Rate limits (the `limits` syntax, several joined by ";"; empty = none), per client address
