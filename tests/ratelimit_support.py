@@ -88,6 +88,4 @@ class ThreadedServer:
 
 def client_from(base_url: str, address: str, **kwargs) -> httpx.Client:  # noqa: ANN003
     """An HTTP client whose requests come from `address` (any 127.0.0.N: the whole range is loopback)."""
-    return httpx.Client(
-        base_url=base_url, transport=httpx.HTTPTransport(local_address=address), timeout=30, **kwargs
-    )
+    return httpx.Client(base_url=base_url, transport=httpx.HTTPTransport(local_address=address), timeout=30, **kwargs)

@@ -33,7 +33,6 @@ def private_state(cls: type[rx.State]) -> type[rx.State]:
     return cls
 
 
-
 def _session_cookie() -> rx.Cookie:
     settings = get_settings()
     return rx.Cookie(

@@ -56,7 +56,6 @@ EXPORT_FORMATS = ("csv", "xlsx")
 EXPORT_POLL_SECONDS = 2.0  # progress is pushed; this re-read only covers a lost message
 
 
-
 def _parse_uuid(value: str) -> uuid.UUID | None:
     try:
         return uuid.UUID(str(value))

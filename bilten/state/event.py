@@ -56,7 +56,6 @@ class TicketTypeView:
     can_remove: bool
 
 
-
 def _sale_problem(ticket: TicketTypeSummary, left: int, now: datetime) -> str:
     """Why a ticket type cannot be bought right now ("" when it can): a message key."""
     if ticket.sales_start and now < ticket.sales_start:

@@ -33,7 +33,6 @@ DEFAULT_CURRENCY = "EUR"
 UPLOAD_ID = "event-image-upload"
 
 
-
 def _parse_uuid(value: str | None) -> uuid.UUID | None:
     try:
         return uuid.UUID(str(value))
@@ -519,7 +518,9 @@ class EventEditorState(rx.State):
                         session, actor=actor, event_id=detail.id, ticket_type_id=type_id, fields=fields, now=clock.now()
                     )
                 else:
-                    event_admin.create_ticket_type(session, actor=actor, event_id=detail.id, fields=fields, now=clock.now())
+                    event_admin.create_ticket_type(
+                        session, actor=actor, event_id=detail.id, fields=fields, now=clock.now()
+                    )
                 self._reload(session, actor)
         except BiltenError as exc:
             self.type_error = error_text(exc, locale)

@@ -113,7 +113,6 @@ def ticket_displays(view: OrderView, qr: dict[str, str], locale: str) -> list[Ti
     ]
 
 
-
 def _read_order(order_id: uuid.UUID, link_token: str) -> tuple[OrderView, dict[str, str]]:
     """For background tasks: the order view and its QR images, off the event loop."""
     with session_scope() as session:

@@ -31,7 +31,6 @@ EMAIL_KEY = "bilten_scan_email"
 DEFAULT_DEVICE_NAME = "Scanner"
 
 
-
 def _counts(session: Session, event_id: uuid.UUID) -> dict[str, Any]:
     counts = checkins.checkin_counts(session, event_id)
     return {

@@ -63,7 +63,9 @@ def test_password_spraying_meets_429_quickly_while_a_person_elsewhere_logs_in(li
     make_user(pg_session, email="ada@example.org", now=now)
     with rate_limits_on(), client_from(live_api, "127.0.0.10") as attacker, client_from(live_api, "127.0.0.20") as ada:
         sprayed = [
-            lambda n=n: attacker.post("/api/v1/auth/login", json={"email": f"user{n}@example.org", "password": "Winter2026!"})
+            lambda n=n: attacker.post(
+                "/api/v1/auth/login", json={"email": f"user{n}@example.org", "password": "Winter2026!"}
+            )
             for n in range(150)
         ]
         started = time.monotonic()
@@ -111,7 +113,10 @@ def test_each_of_many_addresses_has_its_own_count(live_api):
     try:
         with rate_limits_on(RATE_LIMIT_LOGIN_ACCOUNT=""):
             calls = [
-                lambda a=address, n=n: (a, clients[a].post("/api/v1/auth/login", json={"email": f"x{n}-{a}@example.org", "password": "x"}))
+                lambda a=address, n=n: (
+                    a,
+                    clients[a].post("/api/v1/auth/login", json={"email": f"x{n}-{a}@example.org", "password": "x"}),
+                )
                 for address in addresses
                 for n in range(14)
             ]
@@ -165,7 +170,9 @@ def test_the_other_limited_endpoints_refuse_a_flood_from_one_address(live_api, p
             assert statuses[429] == 8 and sum(statuses.values()) - statuses[429] == allowed, (path, statuses)
             assert_rate_limited(next(r for r in answers if r.status_code == 429))
         # The password reset and device limits count per account: another address is refused too.
-        assert other.post("/api/v1/auth/password-reset/request", json={"email": "VICTIM@example.org"}).status_code == 429
+        assert (
+            other.post("/api/v1/auth/password-reset/request", json={"email": "VICTIM@example.org"}).status_code == 429
+        )
         assert other.post("/api/v1/auth/password-reset/request", json={"email": "me@example.org"}).status_code == 202
 
 
@@ -173,7 +180,9 @@ def test_door_scans_are_limited_per_device_and_generously(live_api):
     # Unknown device tokens: the answer is 401, but each request is counted against its device.
     def scan(client: httpx.Client, token: str) -> int:
         body = {"code": "X", "event_id": str(uuid.uuid4()), "nonce": uuid.uuid4().hex}
-        return client.post("/api/v1/orders/validate", json=body, headers={"Authorization": f"Bearer {token}"}).status_code
+        return client.post(
+            "/api/v1/orders/validate", json=body, headers={"Authorization": f"Bearer {token}"}
+        ).status_code
 
     with rate_limits_on(RATE_LIMIT_VALIDATE_DEVICE="30/minute"), client_from(live_api, "127.0.0.17") as door:
         busy_phone = Counter(at_once([lambda: scan(door, "phone-1") for _ in range(40)]))
@@ -244,4 +253,3 @@ def test_without_redis_reachable_the_limits_let_requests_through(live_api):
             for n in range(5)
         )
     assert statuses == {401: 5}
-
