@@ -242,7 +242,11 @@ class RateLimited(BiltenError):
     status = 429
 
     def __init__(self, retry_after: int) -> None:
-        super().__init__(seconds=retry_after)
+        if retry_after >= 120:  # "wait 58 minutes", not "wait 3480 seconds"
+            super().__init__(minutes=-(-retry_after // 60))
+            self.key = "error.rate_limited_minutes"
+        else:
+            super().__init__(seconds=retry_after)
         self.retry_after = retry_after
 
 

@@ -23,6 +23,7 @@ from sqlmodel import Session
 from bilten.api import api
 from bilten.api.deps import get_now, get_session
 from bilten.i18n import translate
+from bilten.services.errors import RateLimited
 from tests.factories import DEFAULT_PASSWORD, make_user
 from tests.ratelimit_support import ThreadedServer, client_from, free_port, rate_limits_on
 
@@ -56,7 +57,8 @@ def assert_rate_limited(response: httpx.Response, locale: str = "en") -> None:
     seconds = int(response.headers["retry-after"])
     assert 1 <= seconds <= 3600
     error = response.json()["error"]
-    assert error == {"code": "rate_limited", "message": translate("error.rate_limited", locale, seconds=seconds)}
+    expected = RateLimited(seconds)  # "wait N seconds", or minutes from two minutes on
+    assert error == {"code": "rate_limited", "message": translate(expected.key, locale, **expected.params)}
 
 
 def test_password_spraying_meets_429_quickly_while_a_person_elsewhere_logs_in(live_api, pg_session, now):

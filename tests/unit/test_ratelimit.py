@@ -52,6 +52,17 @@ def test_settings_refuse_bad_proxies_and_bad_rates():
     assert settings.trusted_proxies == ["10.0.0.0/8", "::1"] and settings.rate_limit_login == "3/second;10/hour"
 
 
+@pytest.mark.parametrize(
+    ("retry_after", "english"), [(7, "wait 7 seconds"), (119, "wait 119 seconds"), (3541, "wait 60 minutes")]
+)
+def test_the_wait_is_told_in_seconds_or_minutes_in_both_languages(retry_after, english):
+    refused = RateLimited(retry_after)
+    assert refused.status == 429 and refused.code == "rate_limited" and refused.retry_after == retry_after
+    assert english in translate(refused.key, "en", **refused.params)
+    arabic = translate(refused.key, "ar", **refused.params)
+    assert arabic != translate(refused.key, "en", **refused.params) and str(int(english.split()[1])) in arabic
+
+
 def test_account_keys_hold_no_email_and_ignore_case():
     key = ratelimit.account_key("Ada@Example.org ")
     assert key == ratelimit.account_key("ada@example.org") and "ada" not in key and len(key) == 32
@@ -135,8 +146,8 @@ async def run(state, handler: str, *args):  # noqa: ANN001, ANN201
 
 def is_rate_limited_toast(answer) -> bool:  # noqa: ANN001
     text = str(answer)
-    before_seconds = translate("error.rate_limited", "en", seconds="\0").split("\0")[0]  # "...wait "
-    return "toast" in text and "error" in text and before_seconds in text
+    before_the_wait = translate("error.rate_limited", "en", seconds="\0").split("\0")[0]  # "...Please wait "
+    return "toast" in text and "error" in text and before_the_wait in text
 
 
 @pytest.mark.anyio
