@@ -6,6 +6,8 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select, update
 
 from bilten.models import LoginThrottle, PasswordResetToken, RefreshToken, Role, User, WebSession
@@ -117,18 +119,35 @@ def check_credentials(session: Session, *, email: str, password: str, now: datet
     if throttle and throttle.locked_until and throttle.locked_until > now:
         raise TooManyAttempts(minutes=settings.login_lock_minutes)
     if user is None or not password_ok or not user.is_active:
-        throttle = throttle or LoginThrottle(email=email)
-        throttle.failures += 1
-        throttle.last_failure_at = now
-        if throttle.failures >= settings.login_max_failures:
-            throttle.locked_until = now + timedelta(minutes=settings.login_lock_minutes)
-            throttle.failures = 0
-        session.add(throttle)
-        session.commit()
+        _count_failure(session, email=email, now=now)
         raise InvalidCredentials()
     if throttle:
         session.delete(throttle)
     return user
+
+
+def _count_failure(session: Session, *, email: str, now: datetime) -> None:
+    """One more failed login for `email`, counted by the database in one statement (an upsert): a
+    burst of simultaneous wrong guesses can neither overwrite each other's count (and so guess past
+    the lock) nor collide inserting the first row. Commits."""
+    settings = get_settings()
+    table = LoginThrottle.__table__
+    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    counted = (
+        insert(table)
+        .values(email=email, failures=1, last_failure_at=now)
+        .on_conflict_do_update(
+            index_elements=[table.c.email], set_={"failures": table.c.failures + 1, "last_failure_at": now}
+        )
+        .returning(table.c.failures)
+    )
+    if session.execute(counted).scalar_one() >= settings.login_max_failures:
+        session.execute(
+            update(LoginThrottle)
+            .where(LoginThrottle.email == email)
+            .values(locked_until=now + timedelta(minutes=settings.login_lock_minutes), failures=0)
+        )
+    session.commit()
 
 
 def log_in_web(session: Session, *, email: str, password: str, now: datetime, user_agent: str = "") -> tuple[User, str]:

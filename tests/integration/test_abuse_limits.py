@@ -255,3 +255,21 @@ def test_without_redis_reachable_the_limits_let_requests_through(live_api):
             for n in range(5)
         )
     assert statuses == {401: 5}
+
+
+def test_a_burst_of_wrong_passwords_for_one_account_locks_it_and_breaks_nothing(live_api, pg_session, now):
+    # Rate limits off: the account's own lock (LOGIN_MAX_FAILURES in a row) is what is tested. Counted
+    # by read-modify-write, simultaneous failures overwrote each other's count (and the first ones
+    # collided inserting the counter row: 500s); the count is now one upsert in the database.
+    make_user(pg_session, email="ada@example.org", now=now)
+    with client_from(live_api, "127.0.0.22") as attacker:
+        guesses = at_once(
+            [
+                lambda n=n: attacker.post("/api/v1/auth/login", json={"email": "ada@example.org", "password": f"g{n}"})
+                for n in range(30)
+            ]
+        )
+        right = attacker.post("/api/v1/auth/login", json={"email": "ada@example.org", "password": DEFAULT_PASSWORD})
+    codes = Counter(r.json()["error"]["code"] for r in guesses)
+    assert set(codes) <= {"invalid_credentials", "too_many_attempts"} and codes["invalid_credentials"] >= 10, codes
+    assert right.status_code == 429 and right.json()["error"]["code"] == "too_many_attempts"  # locked
