@@ -107,6 +107,12 @@ def client_address(peer: str | None, forwarded_for: str | None, trusted_proxies:
     return hops[0] if hops else peer
 
 
+def buyer_account(user_id: object | None, email: str) -> str:
+    """The account an order counts against, the same from the API and the browser: the signed-in
+    user, else the guest's email."""
+    return f"user:{user_id}" if user_id else f"email:{email.strip().lower()}"
+
+
 def account_key(value: object) -> str:
     """An account's counter key: hashed, so Redis holds no emails or tokens."""
     text = str(value).strip().lower()

@@ -331,7 +331,7 @@ class EventState(rx.State):
             self.checkout_error = error_text(InvalidQuantity(), locale)
             return
         auth = await self.get_state(AuthState)
-        buyer = auth._user_id or form_data.get("email", "")
+        buyer = ratelimit.buyer_account(auth._user_id, form_data.get("email", ""))
         if refused := await refused_by_limit(self, ratelimit.ORDER, account=buyer):
             yield refused
             return

@@ -273,3 +273,18 @@ def test_a_burst_of_wrong_passwords_for_one_account_locks_it_and_breaks_nothing(
     codes = Counter(r.json()["error"]["code"] for r in guesses)
     assert set(codes) <= {"invalid_credentials", "too_many_attempts"} and codes["invalid_credentials"] >= 10, codes
     assert right.status_code == 429 and right.json()["error"]["code"] == "too_many_attempts"  # locked
+
+
+def test_a_signed_in_buyer_is_counted_as_one_account_across_tokens_and_addresses(live_api, pg_session, now):
+    make_user(pg_session, email="ada@example.org", now=now)
+    body = {"items": [{"ticket_type_id": str(uuid.uuid4()), "quantity": 1}], "email": "any@example.org"}
+    with rate_limits_on(RATE_LIMIT_ORDER_ACCOUNT="3/minute"):
+        answers = []
+        for n in range(5):  # a fresh login (new token) from a fresh address each time
+            with client_from(live_api, f"127.0.0.{70 + n}") as http:
+                login = {"email": "ada@example.org", "password": DEFAULT_PASSWORD}
+                token = http.post("/api/v1/auth/login", json=login).json()["access_token"]
+                body["email"] = f"other{n}@example.org"  # nor does changing the email help
+                answers.append(http.post("/api/v1/orders", json=body, headers={"Authorization": f"Bearer {token}"}))
+    assert [a.status_code for a in answers] == [422, 422, 422, 429, 429]  # (an unknown ticket type: 422)
+    assert_rate_limited(answers[-1])
