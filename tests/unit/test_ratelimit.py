@@ -7,13 +7,16 @@ import asyncio
 import pytest
 from reflex.istate.data import RouterData
 from reflex.state import State
+from sqlmodel import select
 
 from bilten import ratelimit
 from bilten.i18n import translate
+from bilten.models import User
 from bilten.services.errors import RateLimited
 from bilten.settings import ConfigurationError, Settings
 from bilten.state.auth import AuthState
 from bilten.state.password_reset import PasswordResetState
+from bilten.state.scan import ScanState
 from tests.factories import DEFAULT_PASSWORD, make_user
 from tests.ratelimit_support import rate_limits_on
 
@@ -177,3 +180,30 @@ async def test_a_tab_cannot_mail_bomb_one_address_with_reset_links(tab_at, sessi
             page = await tab_at(f"127.0.0.{60 + n}").get_state(PasswordResetState)
             answers.append(await run(page, "request_reset", {"email": "victim@example.org"}))
         assert answers[:3] == [None] * 3 and all(is_rate_limited_toast(a) for a in answers[3:])
+
+
+@pytest.mark.anyio
+async def test_a_tab_signing_up_in_bulk_is_stopped_and_one_elsewhere_is_not(tab_at, session):
+    def form(n: int) -> dict[str, str]:
+        return {"email": f"bot{n}@example.org", "password": "Long-enough-2026", "password_confirm": "Long-enough-2026"}
+
+    with rate_limits_on(RATE_LIMIT_REGISTER="5/minute"):
+        bot = await tab_at("127.0.0.70").get_state(AuthState)
+        answers = [await run(bot, "register", form(n)) for n in range(8)]
+        assert all(not is_rate_limited_toast(a) for a in answers[:5])
+        assert all(is_rate_limited_toast(a) for a in answers[5:])
+        person = await tab_at("127.0.0.71").get_state(AuthState)
+        assert not is_rate_limited_toast(await run(person, "register", form(99)))
+        assert person.is_authenticated
+    assert len(session.exec(select(User)).all()) == 6  # five bots and the person
+
+
+@pytest.mark.anyio
+async def test_a_scanner_sign_in_is_limited_per_email(tab_at, session, now):
+    make_user(session, email="door@example.org", now=now)
+    with rate_limits_on(RATE_LIMIT_DEVICE_SIGN_IN_ACCOUNT="3/minute"):
+        answers = []
+        for n in range(5):
+            scanner = await tab_at(f"127.0.0.{80 + n}").get_state(ScanState)
+            answers.append(await run(scanner, "sign_in", {"email": "door@example.org", "password": "wrong"}))
+    assert answers[:3] == [None] * 3 and all(is_rate_limited_toast(a) for a in answers[3:])
