@@ -69,7 +69,6 @@ DEVICE_SIGN_IN = Limit("device_sign_in", "device_sign_in_account")
 # Door scans: per device, generous; per address far more (a venue's phones may share one address).
 VALIDATE = Limit("validate", "validate_device")
 UPLOAD = Limit("upload", "upload_account")
-ALL_LIMITS = (LOGIN, REGISTER, PASSWORD_RESET, ORDER, RESEND, DEVICE_SIGN_IN, VALIDATE, UPLOAD)
 
 
 @lru_cache(maxsize=64)
