@@ -6,11 +6,13 @@ a local file; anywhere else a missing or default secret stops the app from start
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
+from limits import parse_many
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -66,6 +68,32 @@ class Settings(BaseSettings):
     # Uploaded event pictures (re-encoded, random names), served at /api/media/<name>.
     media_dir: Path = Field(PROJECT_ROOT / "data" / "media", alias="MEDIA_DIR")
     max_upload_mb: int = Field(5, alias="MAX_UPLOAD_MB")
+    # Abuse protection (bilten/ratelimit.py, bilten/api/body_limit.py, bilten/image_pool.py).
+    # Any other request body (JSON) is refused above this size, before it is read whole.
+    max_body_kb: int = Field(1024, alias="MAX_BODY_KB")
+    # Pictures are decoded and resized in this many processes per web worker, off the request slots...
+    image_workers: int = Field(1, alias="IMAGE_WORKERS")
+    # ...with at most this many pictures per web worker being processed or waiting; more get 503.
+    image_queue: int = Field(8, alias="IMAGE_QUEUE")
+    # Reverse proxies whose X-Forwarded-For is believed (addresses or CIDRs); empty = the socket's peer.
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list, alias="TRUSTED_PROXIES")
+    # Rate limits (the `limits` syntax, several joined by ";"; empty = none), per client address
+    # and per account (the email, the signed-in user, the order or the scanning device).
+    rate_limit_login: str = Field("10/minute;60/hour", alias="RATE_LIMIT_LOGIN")
+    rate_limit_login_account: str = Field("10/minute;40/hour", alias="RATE_LIMIT_LOGIN_ACCOUNT")
+    rate_limit_register: str = Field("5/minute;20/hour", alias="RATE_LIMIT_REGISTER")
+    rate_limit_password_reset: str = Field("5/minute;20/hour", alias="RATE_LIMIT_PASSWORD_RESET")
+    rate_limit_password_reset_account: str = Field("3/hour", alias="RATE_LIMIT_PASSWORD_RESET_ACCOUNT")
+    rate_limit_order: str = Field("20/minute;200/hour", alias="RATE_LIMIT_ORDER")
+    rate_limit_order_account: str = Field("10/minute;60/hour", alias="RATE_LIMIT_ORDER_ACCOUNT")
+    rate_limit_resend: str = Field("10/hour", alias="RATE_LIMIT_RESEND")
+    rate_limit_resend_account: str = Field("5/hour", alias="RATE_LIMIT_RESEND_ACCOUNT")
+    rate_limit_device_sign_in: str = Field("10/minute;60/hour", alias="RATE_LIMIT_DEVICE_SIGN_IN")
+    rate_limit_device_sign_in_account: str = Field("5/minute", alias="RATE_LIMIT_DEVICE_SIGN_IN_ACCOUNT")
+    rate_limit_validate: str = Field("3000/minute", alias="RATE_LIMIT_VALIDATE")
+    rate_limit_validate_device: str = Field("300/minute", alias="RATE_LIMIT_VALIDATE_DEVICE")
+    rate_limit_upload: str = Field("20/minute;100/hour", alias="RATE_LIMIT_UPLOAD")
+    rate_limit_upload_account: str = Field("10/minute;60/hour", alias="RATE_LIMIT_UPLOAD_ACCOUNT")
 
     access_token_minutes: int = Field(15, alias="ACCESS_TOKEN_MINUTES")
     refresh_token_days: int = Field(30, alias="REFRESH_TOKEN_DAYS")
@@ -113,6 +141,49 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return value.strip().lower() or None
         return value
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [proxy.strip() for proxy in value.split(",") if proxy.strip()]
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_proxies(cls, value: list[str]) -> list[str]:
+        for proxy in value:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError as exc:
+                raise ConfigurationError(f"TRUSTED_PROXIES: {proxy!r} is no address or CIDR") from exc
+        return value
+
+    @field_validator(
+        "rate_limit_login",
+        "rate_limit_login_account",
+        "rate_limit_register",
+        "rate_limit_password_reset",
+        "rate_limit_password_reset_account",
+        "rate_limit_order",
+        "rate_limit_order_account",
+        "rate_limit_resend",
+        "rate_limit_resend_account",
+        "rate_limit_device_sign_in",
+        "rate_limit_device_sign_in_account",
+        "rate_limit_validate",
+        "rate_limit_validate_device",
+        "rate_limit_upload",
+        "rate_limit_upload_account",
+    )
+    @classmethod
+    def _check_rate_limit(cls, value: str) -> str:
+        if value.strip():
+            try:
+                parse_many(value)
+            except ValueError as exc:
+                raise ConfigurationError(f"{value!r} is no rate limit (e.g. 10/minute;60/hour)") from exc
+        return value.strip()
 
     @model_validator(mode="after")
     def _check(self) -> Settings:

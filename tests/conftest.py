@@ -21,6 +21,15 @@ os.environ.pop("STRIPE_SECRET_KEY", None)
 os.environ.setdefault("REQUIRE_2FA", "none")
 # Test payments, said explicitly (outside demo mode none would be active); Stripe tests switch.
 os.environ["PAYMENT_PROVIDER"] = "test"
+# Rate limits are off unless a test turns them on (`rate_limits` in tests/ratelimit_support.py): the
+# suite logs in and buys from one address many times a minute.
+RATE_LIMIT_SETTINGS = (
+    "LOGIN", "LOGIN_ACCOUNT", "REGISTER", "PASSWORD_RESET", "PASSWORD_RESET_ACCOUNT", "ORDER", "ORDER_ACCOUNT",
+    "RESEND", "RESEND_ACCOUNT", "DEVICE_SIGN_IN", "DEVICE_SIGN_IN_ACCOUNT", "VALIDATE", "VALIDATE_DEVICE",
+    "UPLOAD", "UPLOAD_ACCOUNT",
+)  # fmt: skip
+for _name in RATE_LIMIT_SETTINGS:
+    os.environ[f"RATE_LIMIT_{_name}"] = ""
 
 if "faketime" in os.environ.get("LD_PRELOAD", ""):
     # libfaketime 0.9.10 (Debian 12) fails every absolute clock_nanosleep with EINVAL, so under

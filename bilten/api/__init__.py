@@ -23,6 +23,7 @@ from bilten.api import (
     tickets,
     webhooks,
 )
+from bilten.api.body_limit import BodyLimitMiddleware
 from bilten.api.errors import install_error_handlers
 from bilten.api.security_headers import SecurityHeaders
 from bilten.settings import Settings, get_settings
@@ -41,6 +42,7 @@ def create_api(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     install_error_handlers(app)
+    app.add_middleware(BodyLimitMiddleware)  # around everything, Reflex's own routes included
     app.add_middleware(SecurityHeaders, settings=settings, docs_path=docs_url)
     for module in (health, auth, events, orders, tickets, scanning, webhooks, admin, organizations, organizer_reports):
         app.include_router(module.router)

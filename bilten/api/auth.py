@@ -11,8 +11,8 @@ from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
-from bilten import routes
-from bilten.api.deps import Caller, get_caller, get_now, get_session
+from bilten import ratelimit, routes
+from bilten.api.deps import Caller, get_caller, get_client_address, get_now, get_session, rate_limited
 from bilten.api.errors import error_responses, request_locale
 from bilten.api.routing import api_router
 from bilten.models import UserPublic
@@ -89,6 +89,14 @@ class TokenPairOut(BaseModel):
     expires_in: int
 
 
+async def _login_within_limits(body: LoginIn, address: str = Depends(get_client_address)) -> None:
+    await ratelimit.check(ratelimit.LOGIN, address=address, account=body.email)
+
+
+async def _reset_within_limits(body: ResetRequestIn, address: str = Depends(get_client_address)) -> None:
+    await ratelimit.check(ratelimit.PASSWORD_RESET, address=address, account=body.email)
+
+
 def _token_out(pair: accounts.TokenPair) -> TokenPairOut:
     return TokenPairOut(
         access_token=pair.access_token,
@@ -98,7 +106,7 @@ def _token_out(pair: accounts.TokenPair) -> TokenPairOut:
     )
 
 
-@router.post("/register", status_code=201, response_model=UserPublic)
+@router.post("/register", status_code=201, response_model=UserPublic, dependencies=[rate_limited(ratelimit.REGISTER)])
 def register(
     body: RegisterIn, request: Request, session: Session = Depends(get_session), now: datetime = Depends(get_now)
 ) -> UserPublic:
@@ -114,13 +122,13 @@ def register(
     return signup.public
 
 
-def client_address(request: Request) -> str:
-    return request.client.host if request.client else ""
-
-
-@router.post("/login", response_model=TokenPairOut)
+@router.post("/login", response_model=TokenPairOut, dependencies=[Depends(_login_within_limits)])
 def login(
-    body: LoginIn, request: Request, session: Session = Depends(get_session), now: datetime = Depends(get_now)
+    body: LoginIn,
+    request: Request,
+    address: str = Depends(get_client_address),
+    session: Session = Depends(get_session),
+    now: datetime = Depends(get_now),
 ) -> TokenPairOut:
     pair = accounts.log_in_api(
         session,
@@ -128,7 +136,7 @@ def login(
         password=body.password,
         now=now,
         user_agent=request.headers.get("user-agent", ""),
-        client_address=client_address(request),
+        client_address=address,
         otp=body.otp,
         unlock_token=body.unlock_token,
     )
@@ -175,7 +183,7 @@ def me(caller: Caller = Depends(get_caller), session: Session = Depends(get_sess
     return UserPublic.of(user)
 
 
-@router.post("/password-reset/request", status_code=202)
+@router.post("/password-reset/request", status_code=202, dependencies=[Depends(_reset_within_limits)])
 def request_password_reset(
     body: ResetRequestIn, session: Session = Depends(get_session), now: datetime = Depends(get_now)
 ) -> dict:

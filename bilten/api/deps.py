@@ -1,4 +1,4 @@
-"""Request dependencies: a database session per request, the clock, and the caller.
+"""Request dependencies: a database session per request, the clock, the caller and its address.
 
 All of them are `async` and do no I/O, so FastAPI resolves them on the event loop: the only trip to
 a worker thread is the endpoint itself (each trip costs about half a millisecond of CPU here, more
@@ -11,11 +11,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from fastapi import Depends, Header, Query, Request
 from sqlmodel import Session
 
-from bilten import clock
+from bilten import clock, ratelimit
 from bilten.db import get_engine
 from bilten.models import User
 from bilten.services.accounts import user_for_access_token
@@ -75,6 +76,24 @@ class Caller:
 
 async def get_caller(request: Request, now: datetime = Depends(get_now)) -> Caller:
     return Caller(token=bearer_token(request), now=now)
+
+
+async def get_client_address(request: Request) -> str:
+    """The client's address for rate limits: the socket's peer, or behind TRUSTED_PROXIES the
+    right-most untrusted X-Forwarded-For entry (see bilten/ratelimit.py)."""
+    peer = request.client.host if request.client else ""
+    return ratelimit.client_address(peer, request.headers.get("x-forwarded-for"))
+
+
+def rate_limited(limit: ratelimit.Limit) -> Any:
+    """A route dependency counting each request against `limit` per client address, on the event
+    loop before the endpoint takes a worker thread: refused requests cost no thread or connection.
+    Per-account limits need the body: such routes declare their own dependency (see api/auth.py)."""
+
+    async def within_limit(address: str = Depends(get_client_address)) -> None:
+        await ratelimit.check(limit, address=address)
+
+    return Depends(within_limit)
 
 
 async def get_order_link(

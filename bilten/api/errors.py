@@ -19,6 +19,7 @@ HTTP_ERROR_CODES = {
     404: "not_found",
     405: "method_not_allowed",
     409: "conflict",
+    413: "payload_too_large",
     429: "too_many_requests",
 }
 
@@ -56,6 +57,24 @@ def error_responses(*statuses: int) -> dict[int | str, dict]:
     return {status: {"model": ErrorOut, "description": ERROR_DESCRIPTIONS[status]} for status in statuses}
 
 
+class BodyTooLarge(StarletteHTTPException):
+    """A request body passed its cap while being read (bilten/api/body_limit.py). An HTTPException,
+    so FastAPI's body parsing lets it through instead of calling it "an error parsing the body"."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413)
+        self.limit = limit
+
+
+def size_text(limit: int) -> str:
+    return f"{limit / (1024 * 1024):.1f} MB" if limit >= 1024 * 1024 else f"{limit // 1024} KB"
+
+
+def payload_too_large(request: Request, limit: int) -> JSONResponse:
+    message = translate("error.payload_too_large", request_locale(request), size=size_text(limit))
+    return error_response(413, "payload_too_large", message, {"Connection": "close"})
+
+
 def request_locale(request: Request) -> str:
     return normalize_locale(request.headers.get("accept-language"), get_settings().default_locale)
 
@@ -68,6 +87,8 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(BiltenError)
     async def _domain_error(request: Request, exc: BiltenError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        if (retry_after := getattr(exc, "retry_after", None)) is not None:
+            headers = {"Retry-After": str(retry_after)}  # RateLimited, Busy
         message = translate(exc.key, request_locale(request), **exc.params)
         return error_response(exc.status, exc.code, message, headers)
 
@@ -80,6 +101,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if isinstance(exc, BodyTooLarge):
+            return payload_too_large(request, exc.limit)
         code = HTTP_ERROR_CODES.get(exc.status_code, "error")
         key = {404: "error.not_found", 401: "error.not_authenticated", 403: "error.forbidden"}.get(
             exc.status_code, "error.generic"

@@ -10,7 +10,8 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from sqlmodel import Session, select
 
-from bilten.api.deps import Caller, get_caller, get_now, get_order_link, get_session
+from bilten import ratelimit
+from bilten.api.deps import Caller, get_caller, get_client_address, get_now, get_order_link, get_session
 from bilten.api.errors import error_responses, request_locale
 from bilten.api.routing import api_router
 from bilten.i18n import normalize_locale
@@ -18,9 +19,10 @@ from bilten.models import Event, Order, OrderStatus, Payment, Ticket, TicketType
 from bilten.notifications.rendering import MissingData, event_calendar, order_tickets_pdf
 from bilten.payments import active_provider, is_test_mode
 from bilten.services import orders as order_service
-from bilten.services.errors import NotFound, ValidationFailed
+from bilten.services.errors import InvalidToken, NotFound, ValidationFailed
+from bilten.services.security import decode_access_token
 from bilten.services.ticket_references import format_reference
-from bilten.settings import get_settings
+from bilten.settings import get_secret_key, get_settings
 
 router = api_router(
     prefix="/api/v1/orders", tags=["orders"], responses=error_responses(401, 403, 404, 409, 422, 502, 503)
@@ -124,7 +126,19 @@ def _order_for_caller(session: Session, order_id: uuid.UUID, user: User | None, 
     return order
 
 
-@router.post("", status_code=201, response_model=OrderOut)
+async def _order_within_limits(
+    body: OrderIn, caller: Caller = Depends(get_caller), address: str = Depends(get_client_address)
+) -> None:
+    # The signed-in user is read from the token's signature alone (no database on the event loop);
+    # a bad token is refused later by the endpoint itself.
+    try:
+        user_id = decode_access_token(caller.token, secret=get_secret_key(), now=caller.now)["sub"]
+    except InvalidToken:
+        user_id = None
+    await ratelimit.check(ratelimit.ORDER, address=address, account=ratelimit.buyer_account(user_id, body.email))
+
+
+@router.post("", status_code=201, response_model=OrderOut, dependencies=[Depends(_order_within_limits)])
 def place_order(
     body: OrderIn,
     request: Request,

@@ -16,12 +16,12 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
-from bilten.api.deps import Caller, get_caller, get_session
+from bilten import image_pool, ratelimit
+from bilten.api.deps import Caller, get_caller, get_session, rate_limited
 from bilten.api.errors import error_responses
-from bilten.api.routing import api_router
+from bilten.api.routing import api_router, on_endpoint_thread
 from bilten.models import EventStatus, TicketType
 from bilten.services import event_admin, media
-from bilten.services.access import Permission, authorize
 from bilten.services.errors import ImageTooLarge, ValidationFailed
 
 router = api_router(tags=["organizer events"], responses=error_responses(401, 403, 404, 409, 413, 415, 422))
@@ -283,24 +283,38 @@ def update_ticket_type(
     return _type_out(ticket_type)
 
 
-@router.post("/api/v1/events/{event_id}/image", response_model=EventAdminOut)
-def upload_image(
+@router.post(
+    "/api/v1/events/{event_id}/image", response_model=EventAdminOut, dependencies=[rate_limited(ratelimit.UPLOAD)]
+)
+async def upload_image(
     event_id: uuid.UUID,
     file: UploadFile = File(..., description="JPEG, PNG or WebP"),
     session: Session = Depends(get_session),
     caller: Caller = Depends(get_caller),
 ) -> EventAdminOut:
-    user = caller.require(session)
-    authorize(session, user, Permission.EVENT_MANAGE, event_id=event_id)  # refuse before reading the upload
-    data = _read_limited(file, media.max_upload_bytes())
-    event_admin.set_event_image(session, actor=user, event_id=event_id, data=data, now=caller.now)
-    return _event_out(session, user, event_id)
+    """Async: the picture is decoded in the image pool (bilten/image_pool.py) while this request
+    holds no worker thread and no database connection; only the two database steps take them."""
+
+    def allowed() -> uuid.UUID:
+        user = caller.require(session)
+        return event_admin.check_event_image_allowed(session, actor=user, event_id=event_id).id
+
+    user_id = await on_endpoint_thread(allowed, session=session)
+    await ratelimit.check(ratelimit.UPLOAD, address=None, account=user_id)
+    name = await image_pool.store_image(await _read_limited(file, media.max_upload_bytes()))
+
+    def record() -> EventAdminOut:
+        user = caller.require(session)
+        event_admin.set_event_image(session, actor=user, event_id=event_id, name=name, now=caller.now)
+        return _event_out(session, user, event_id)
+
+    return await on_endpoint_thread(record, session=session)
 
 
-def _read_limited(file: UploadFile, limit: int) -> bytes:
+async def _read_limited(file: UploadFile, limit: int) -> bytes:
     """The upload's bytes, refused as soon as it passes the limit (never more is kept in memory)."""
     chunks, size = [], 0
-    while chunk := file.file.read(UPLOAD_CHUNK):
+    while chunk := await file.read(UPLOAD_CHUNK):
         size += len(chunk)
         if size > limit:
             raise ImageTooLarge(max_mb=round(limit / (1024 * 1024), 1))

@@ -9,7 +9,8 @@ from fastapi import Depends, Query
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
-from bilten.api.deps import Caller, get_caller, get_now, get_session
+from bilten import ratelimit
+from bilten.api.deps import Caller, get_caller, get_client_address, get_now, get_session
 from bilten.api.errors import error_responses
 from bilten.api.routing import api_router
 from bilten.services import checkins, devices, staff
@@ -101,7 +102,20 @@ def _verdict_out(verdict: checkins.ScanVerdict, nonce: str) -> VerdictOut:
     )
 
 
-@router.post("/devices", status_code=201, response_model=DeviceOut)
+async def _device_sign_in_within_limits(body: DeviceSignInIn, address: str = Depends(get_client_address)) -> None:
+    await ratelimit.check(ratelimit.DEVICE_SIGN_IN, address=address, account=body.email)
+
+
+async def _validate_within_limits(
+    caller: Caller = Depends(get_caller), address: str = Depends(get_client_address)
+) -> None:
+    # Per device (its token): generous, a busy door scans a ticket every second or two.
+    await ratelimit.check(ratelimit.VALIDATE, address=address, account=caller.token)
+
+
+@router.post(
+    "/devices", status_code=201, response_model=DeviceOut, dependencies=[Depends(_device_sign_in_within_limits)]
+)
 def sign_in_device(
     body: DeviceSignInIn, session: Session = Depends(get_session), now: datetime = Depends(get_now)
 ) -> DeviceOut:
@@ -135,7 +149,7 @@ def my_scannable_events(
     return [e.__dict__ for e in staff.scannable_events(session, actor=user, now=now)]
 
 
-@router.post("/orders/validate", response_model=VerdictOut)
+@router.post("/orders/validate", response_model=VerdictOut, dependencies=[Depends(_validate_within_limits)])
 def validate(
     body: ValidateIn,
     caller: Caller = Depends(get_caller),

@@ -279,3 +279,37 @@ class TwoFactorSetupRequired(BiltenError):
     code = "two_factor_setup_required"
     key = "error.two_factor_setup_required"
     status = 403
+
+
+class RateLimited(BiltenError):
+    """Too many attempts from one client address or on one account within a window (bilten/ratelimit.py)."""
+
+    code = "rate_limited"
+    key = "error.rate_limited"
+    status = 429
+
+    def __init__(self, retry_after: int) -> None:
+        if retry_after >= 120:  # "wait 58 minutes", not "wait 3480 seconds"
+            super().__init__(minutes=-(-retry_after // 60))
+            self.key = "error.rate_limited_minutes"
+        else:
+            super().__init__(seconds=retry_after)
+        self.retry_after = retry_after
+
+
+class Busy(BiltenError):
+    """Every slot for slow work (decoding pictures) is taken: the client tries again shortly."""
+
+    code = "busy"
+    key = "error.busy"
+    status = 503
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(seconds=retry_after)
+        self.retry_after = retry_after
+
+
+class PayloadTooLarge(BiltenError):
+    code = "payload_too_large"
+    key = "error.payload_too_large"
+    status = 413

@@ -605,15 +605,21 @@ def _open_order_ids(session: Session, event_id: uuid.UUID) -> list[uuid.UUID]:
     )
 
 
-def set_event_image(session: Session, *, actor: User | None, event_id: uuid.UUID, data: bytes, now: datetime) -> Event:
-    """Check and store an uploaded picture (see services/media.py) and show it on the event.
+def check_event_image_allowed(session: Session, *, actor: User | None, event_id: uuid.UUID) -> User:
+    """May `actor` give this event a picture? Asked before the upload is decoded (bilten/image_pool.py
+    does that; the caller closes this session meanwhile), then `set_event_image` records the file."""
+    user = authorize(session, actor, Permission.EVENT_MANAGE, event_id=event_id)
+    _refuse_cancelled(session.get(Event, event_id))
+    return user
+
+
+def set_event_image(session: Session, *, actor: User | None, event_id: uuid.UUID, name: str, now: datetime) -> Event:
+    """Show a picture stored by `media.store_image` (checked, cleaned, random name) on the event.
     The previous file stays: duplicated events may still show it."""
     user = authorize(session, actor, Permission.EVENT_MANAGE, event_id=event_id)
-    event = session.get(Event, event_id)
-    _refuse_cancelled(event)
-    session.commit()  # no transaction open while the picture is decoded and written
-    name = media.store_image(data)
+    media.stored_file(name)  # a name this app made, of a file that exists
     event = _lock_event(session, event_id)
+    _refuse_cancelled(event)
     event.image_url = media.media_url(name)
     session.add(event)
     record_audit(

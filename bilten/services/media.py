@@ -68,6 +68,11 @@ def store_image(data: bytes, *, directory: Path | None = None, max_bytes: int | 
     return name
 
 
+def store_image_in(data: bytes, directory: str, max_bytes: int) -> str:
+    """`store_image` with plain arguments, for a worker process (bilten/image_pool.py)."""
+    return store_image(data, directory=Path(directory), max_bytes=max_bytes)
+
+
 def _decode(data: bytes) -> Image.Image:
     try:
         with warnings.catch_warnings():

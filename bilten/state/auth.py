@@ -12,7 +12,7 @@ import reflex as rx
 from reflex_base.event import EventSpec
 from sqlmodel import Session
 
-from bilten import clock, routes
+from bilten import clock, ratelimit, routes
 from bilten.db import session_scope
 from bilten.i18n import translate
 from bilten.models import User
@@ -20,6 +20,7 @@ from bilten.services import accounts, login_guard, two_factor, verification
 from bilten.services.access import Permission, authorize, is_allowed
 from bilten.services.errors import BiltenError, Forbidden, NotAuthenticated, TwoFactorRequired
 from bilten.state.i18n import LocaleState, current_locale
+from bilten.state.ratelimits import refused_by_limit, tab_client_address
 
 SESSION_COOKIE = routes.WEB_SESSION_COOKIE
 
@@ -121,7 +122,7 @@ class AuthState(rx.State):
         return user
 
     def _client(self) -> dict[str, str]:
-        return {"user_agent": self.router.headers.user_agent, "client_address": self.router.session.client_ip}
+        return {"user_agent": self.router.headers.user_agent, "client_address": tab_client_address(self)}
 
     # -- events ---------------------------------------------------------------------------
 
@@ -167,6 +168,8 @@ class AuthState(rx.State):
     async def login(self, form_data: dict[str, str]):
         locale = await current_locale(self)
         self.login_error = ""
+        if refused := await refused_by_limit(self, ratelimit.LOGIN, account=form_data.get("email", "")):
+            return refused
         locale_state = await self.get_state(LocaleState)
         try:
             with session_scope() as session:
@@ -209,6 +212,8 @@ class AuthState(rx.State):
         if password != form_data.get("password_confirm", ""):
             self.register_error = translate("error.passwords_differ", locale)
             return None
+        if refused := await refused_by_limit(self, ratelimit.REGISTER):
+            return refused
         try:
             with session_scope() as session:
                 accounts.register_user(

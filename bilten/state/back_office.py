@@ -20,7 +20,7 @@ import uuid
 
 import reflex as rx
 
-from bilten import clock, export_jobs, live, routes
+from bilten import clock, export_jobs, live, ratelimit, routes
 from bilten.db import session_scope
 from bilten.i18n import catalog, format_datetime, format_money, translate
 from bilten.models import CheckInResult, EventStatus, ExportStatus, OrderStatus, TicketStatus, User
@@ -46,6 +46,7 @@ from bilten.state.dashboard import (
 )
 from bilten.state.i18n import LocalizedState, current_locale
 from bilten.state.paging import PAGE_SIZE, PagePaging
+from bilten.state.ratelimits import refused_by_limit
 
 TABS = ("sales", "orders", "checkin", "staff", "exports")
 MANAGER_TABS = frozenset({"staff"})  # viewers do not see who scans at the door
@@ -668,6 +669,8 @@ class OfficeOrdersState(PagePaging, rx.State):
         order_uuid = _parse_uuid(order_id)
         if order_uuid is None:
             return None
+        if refused := await refused_by_limit(self, ratelimit.RESEND, account=order_uuid):
+            return refused
         try:
             with session_scope() as session:
                 actor = await acting_user(self, session, clock.now())

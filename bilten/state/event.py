@@ -14,7 +14,7 @@ from datetime import datetime
 
 import reflex as rx
 
-from bilten import clock, routes
+from bilten import clock, ratelimit, routes
 from bilten.db import session_scope
 from bilten.i18n import format_datetime, format_money, translate
 from bilten.models import EventStatus
@@ -27,6 +27,7 @@ from bilten.settings import get_settings
 from bilten.state.auth import AuthState, acting_user, error_text
 from bilten.state.home import place_text, price_text
 from bilten.state.i18n import LocalizedState
+from bilten.state.ratelimits import refused_by_limit
 
 
 @dataclasses.dataclass(frozen=True)
@@ -280,6 +281,11 @@ class EventState(LocalizedState, rx.State):
         items = [(uuid.UUID(type_id), quantity) for type_id, quantity in self.quantities.items() if quantity > 0]
         if not items:
             self.checkout_error = error_text(InvalidQuantity(), locale)
+            return
+        auth = await self.get_state(AuthState)
+        buyer = ratelimit.buyer_account(auth._user_id, form_data.get("email", ""))
+        if refused := await refused_by_limit(self, ratelimit.ORDER, account=buyer):
+            yield refused
             return
         self.reserving = True
         yield  # the button shows it is busy; a second click waits and then finds `reserving`

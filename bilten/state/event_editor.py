@@ -13,7 +13,7 @@ import uuid
 
 import reflex as rx
 
-from bilten import clock, routes
+from bilten import clock, image_pool, ratelimit, routes
 from bilten.db import session_scope
 from bilten.i18n import format_datetime, format_money, translate
 from bilten.models import EventStatus
@@ -25,6 +25,7 @@ from bilten.services.markdown import render_markdown
 from bilten.services.media import max_upload_bytes
 from bilten.state.auth import acting_user, error_text, guard, private_state
 from bilten.state.i18n import LocalizedState
+from bilten.state.ratelimits import refused_by_limit
 
 DEFAULT_TIMEZONE = "Europe/Berlin"
 DEFAULT_CURRENCY = "EUR"
@@ -438,10 +439,18 @@ class EventEditorState(LocalizedState, rx.State):
             return None
         limit = max_upload_bytes()
         data = files[0].file.read(limit + 1)  # one byte more than allowed is enough to refuse
+        event_id = self._detail.id
         try:
             with session_scope() as session:
                 actor = await acting_user(self, session, clock.now())
-                event_admin.set_event_image(session, actor=actor, event_id=self._detail.id, data=data, now=clock.now())
+                user_id = event_admin.check_event_image_allowed(session, actor=actor, event_id=event_id).id
+            if refused := await refused_by_limit(self, ratelimit.UPLOAD, account=user_id):
+                return [rx.clear_selected_files(UPLOAD_ID), refused]
+            # Decoded in the image pool: this process's event loop and threads stay free meanwhile.
+            name = await image_pool.store_image(data)
+            with session_scope() as session:
+                actor = await acting_user(self, session, clock.now())
+                event_admin.set_event_image(session, actor=actor, event_id=event_id, name=name, now=clock.now())
                 self._reload(session, actor)
         except BiltenError as exc:
             self.image_error = error_text(exc, locale)

@@ -17,7 +17,7 @@ from datetime import datetime
 import reflex as rx
 from sqlmodel import Session
 
-from bilten import clock, routes
+from bilten import clock, ratelimit, routes
 from bilten.db import session_scope
 from bilten.i18n import format_datetime, format_money, translate
 from bilten.models import OrderStatus, PaymentStatus, TicketStatus
@@ -37,6 +37,7 @@ from bilten.services.tickets import (
 from bilten.state.auth import acting_user, error_text, private_state
 from bilten.state.home import place_text
 from bilten.state.i18n import LocalizedState
+from bilten.state.ratelimits import refused_by_limit
 
 CONFIRM_POLL_SECONDS = 2
 CONFIRM_POLL_ATTEMPTS = 30  # a minute for the provider's webhook after a checkout came back "paid"
@@ -389,6 +390,8 @@ class OrderState(LocalizedState, rx.State):
     async def resend_email(self):
         locale = await self._remember_locale()
         self.resend_error = ""
+        if refused := await refused_by_limit(self, ratelimit.RESEND, account=self.order_id):
+            return refused
         now = clock.now()
         try:
             with session_scope() as session:

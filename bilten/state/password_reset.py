@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import reflex as rx
 
-from bilten import clock
+from bilten import clock, ratelimit
 from bilten.db import session_scope
 from bilten.i18n import translate
 from bilten.services.accounts import request_password_reset, reset_password
 from bilten.services.errors import BiltenError, InvalidToken
 from bilten.state.auth import error_text
 from bilten.state.i18n import current_locale
+from bilten.state.ratelimits import refused_by_limit
 
 
 class PasswordResetState(rx.State):
@@ -29,9 +30,12 @@ class PasswordResetState(rx.State):
         self.loaded = True
 
     @rx.event
-    def request_reset(self, form_data: dict[str, str]):
+    async def request_reset(self, form_data: dict[str, str]):
+        email = form_data.get("email", "")
+        if refused := await refused_by_limit(self, ratelimit.PASSWORD_RESET, account=email):
+            return refused
         with session_scope() as session:
-            request_password_reset(session, email=form_data.get("email", ""), now=clock.now())
+            request_password_reset(session, email=email, now=clock.now())
         self.requested = True
 
     @rx.event

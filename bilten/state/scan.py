@@ -16,12 +16,13 @@ from typing import Any
 import reflex as rx
 from sqlmodel import Session
 
-from bilten import clock, live, routes
+from bilten import clock, live, ratelimit, routes
 from bilten.db import session_scope
 from bilten.i18n import format_datetime, translate
 from bilten.services import checkins, devices, staff
 from bilten.services.errors import BiltenError, InvalidToken
 from bilten.state.i18n import current_locale
+from bilten.state.ratelimits import refused_by_limit
 
 # localStorage keys, shared with assets/offline_scan.js.
 TOKEN_KEY = "bilten_scan_token"
@@ -148,6 +149,8 @@ class ScanState(rx.State):
         locale = await current_locale(self)
         self.sign_in_error = ""
         name = (form_data.get("device_name") or "").strip() or DEFAULT_DEVICE_NAME
+        if refused := await refused_by_limit(self, ratelimit.DEVICE_SIGN_IN, account=form_data.get("email", "")):
+            return refused
         try:
             with session_scope() as session:
                 signed_in = devices.sign_in_device(

@@ -73,6 +73,9 @@ def _server_env(database_path: Path, port: int) -> dict[str, str]:
         # `reflex run` in the same checkout.
         REFLEX_WEB_WORKDIR=str(database_path.parent / ".web"),
         REFLEX_STATES_WORKDIR=str(database_path.parent / ".states"),
+        # Every journey comes from 127.0.0.1, so the rate limits stay off (tests/conftest.py) except
+        # this per-email one, which only tests/e2e/test_rate_limits.py reaches.
+        RATE_LIMIT_PASSWORD_RESET_ACCOUNT="3/hour",
     )
     return env
 

@@ -323,7 +323,15 @@ def test_picture_upload_is_checked_stored_and_served(client, world, pg_session):
         files={"file": ("big.png", b"\x89PNG" + b"\0" * (50 * 1024 * 1024), "image/png")},
         headers=headers,
     )
-    assert huge.status_code == 413 and huge.json()["error"]["code"] == "image_too_large"
+    # Refused by its declared length before a byte of it is read (bilten/api/body_limit.py)...
+    assert huge.status_code == 413 and huge.json()["error"]["code"] == "payload_too_large"
+    just_over = client.post(
+        f"/api/v1/events/{event['id']}/image",
+        files={"file": ("big.png", b"\x89PNG" + b"\0" * (5 * 1024 * 1024), "image/png")},
+        headers=headers,
+    )
+    # ...and a body within the cap whose file is one byte over MAX_UPLOAD_MB, by the endpoint.
+    assert just_over.status_code == 413 and just_over.json()["error"]["code"] == "image_too_large"
     assert snapshot(pg_session) == before
     pg_session.rollback()
     assert pg_session.get(Event, event["id"]).image_url == url  # still the good picture

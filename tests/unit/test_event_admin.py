@@ -201,7 +201,8 @@ def test_others_cannot_edit_publish_duplicate_or_cancel(session, team, now, who)
         lambda: event_admin.cancel_event(session, actor=actor, event_id=event.id, now=now),
         lambda: event_admin.get_event_for_editing(session, actor=actor, event_id=event.id),
         lambda: event_admin.create_ticket_type(session, actor=actor, event_id=event.id, fields=type_fields(), now=now),
-        lambda: event_admin.set_event_image(session, actor=actor, event_id=event.id, data=b"x", now=now),
+        lambda: event_admin.check_event_image_allowed(session, actor=actor, event_id=event.id),
+        lambda: event_admin.set_event_image(session, actor=actor, event_id=event.id, name="0" * 32 + ".png", now=now),
     ):
         with pytest.raises(Forbidden):
             call()
