@@ -39,6 +39,8 @@ $(BUN):
 	test -x $(BUN)
 
 test: test-deps services
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/pytest
 	@echo "Unit suite again with the calendar moved 400 days ahead:"
 	FAKETIME_DONT_FAKE_MONOTONIC=1 faketime -f +400d $(BIN)/pytest tests/unit -q -p no:cacheprovider

@@ -258,9 +258,7 @@ def log_in_web(
 ) -> tuple[User, str]:
     """Start a browser session. Returns the user and the session token (CLI, tests; the web UI
     uses `start_web_login`, so the token never passes through the page)."""
-    user, method = authenticate(
-        session, email=email, password=password, now=now, otp=otp, unlock_token=unlock_token
-    )
+    user, method = authenticate(session, email=email, password=password, now=now, otp=otp, unlock_token=unlock_token)
     _, token = _open_web_session(
         session, user=user, now=now, user_agent=user_agent, client_address=client_address, method=method
     )
@@ -304,9 +302,7 @@ def start_web_login(
     unlock_token: str = "",
 ) -> tuple[User, str]:
     """The login form: check the password (and code), open a session; returns the user and a one-time grant."""
-    user, method = authenticate(
-        session, email=email, password=password, now=now, otp=otp, unlock_token=unlock_token
-    )
+    user, method = authenticate(session, email=email, password=password, now=now, otp=otp, unlock_token=unlock_token)
     grant = grant_web_session(
         session, user=user, now=now, user_agent=user_agent, client_address=client_address, method=method
     )
@@ -406,9 +402,7 @@ def log_in_api(
 
     Accounts that REQUIRE_2FA covers get no API tokens before they set two-factor sign-in up (on
     the account page), as the web guard keeps them out of the admin and organizer areas."""
-    user = check_credentials(
-        session, email=email, password=password, now=now, otp=otp, unlock_token=unlock_token
-    )
+    user = check_credentials(session, email=email, password=password, now=now, otp=otp, unlock_token=unlock_token)
     if two_factor.must_enrol(session, user):
         raise TwoFactorSetupRequired()
     api_session = ApiSession(
