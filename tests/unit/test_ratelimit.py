@@ -11,7 +11,7 @@ from sqlmodel import select
 
 from bilten import ratelimit
 from bilten.i18n import translate
-from bilten.models import User
+from bilten.models import User, WebSession
 from bilten.services.errors import RateLimited
 from bilten.settings import ConfigurationError, Settings
 from bilten.state.auth import AuthState
@@ -167,8 +167,11 @@ async def test_a_tab_spraying_passwords_gets_a_toast_while_a_tab_elsewhere_logs_
         assert is_rate_limited_toast(await run(other_claim, "login", {"email": "x@example.org", "password": "x"}))
 
         person = await tab_at("127.0.0.51").get_state(AuthState)
-        await run(person, "login", {"email": "ada@example.org", "password": DEFAULT_PASSWORD})
-        assert person.is_authenticated and not person.login_error
+        answer = await run(person, "login", {"email": "ada@example.org", "password": DEFAULT_PASSWORD})
+        assert not is_rate_limited_toast(answer) and not person.login_error
+        # Signed in: a browser session was opened, its one-time grant on the way to the cookie endpoint.
+        (opened,) = session.exec(select(WebSession).join(User).where(User.email == "ada@example.org")).all()
+        assert opened.grant_hash and opened.client_address == "127.0.0.51"
 
 
 @pytest.mark.anyio
@@ -194,7 +197,7 @@ async def test_a_tab_signing_up_in_bulk_is_stopped_and_one_elsewhere_is_not(tab_
         assert all(is_rate_limited_toast(a) for a in answers[5:])
         person = await tab_at("127.0.0.71").get_state(AuthState)
         assert not is_rate_limited_toast(await run(person, "register", form(99)))
-        assert person.is_authenticated
+        assert not person.register_error  # signed up; signing in comes next, on the login page
     assert len(session.exec(select(User)).all()) == 6  # five bots and the person
 
 
