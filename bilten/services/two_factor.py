@@ -31,7 +31,7 @@ import qrcode.image.svg
 from sqlmodel import Session, delete, select
 
 from bilten.models import Membership, RecoveryCode, Role, TeamRole, TwoFactor, User
-from bilten.services.audit import record_audit
+from bilten.services.audit import emit_event, record_audit
 from bilten.services.errors import (
     InvalidCredentials,
     InvalidOneTimeCode,
@@ -223,6 +223,7 @@ def disable(session: Session, *, user: User, password: str, code: str, now: date
         now=now,
         actor_user_id=user.id,
     )
+    emit_event(session, topic="user.two_factor_off", payload={"user_id": str(user.id), "by_admin": False}, now=now)
     session.commit()
 
 

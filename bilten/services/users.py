@@ -18,7 +18,7 @@ from bilten.models import ApiSession, RefreshToken, Role, ScanDevice, User, WebS
 from bilten.services import two_factor
 from bilten.services.access import Permission, authorize
 from bilten.services.accounts import revoke_all_user_sessions
-from bilten.services.audit import record_audit
+from bilten.services.audit import emit_event, record_audit
 from bilten.services.errors import Forbidden, NotFound, ValidationFailed
 
 DEFAULT_PAGE_SIZE = 50
@@ -241,5 +241,6 @@ def reset_two_factor(session: Session, *, actor: User | None, user_id: uuid.UUID
         actor_user_id=admin.id,
         data={"email": user.email, "was_enrolled": was_enrolled},
     )
+    emit_event(session, topic="user.two_factor_off", payload={"user_id": str(user.id), "by_admin": True}, now=now)
     session.commit()
     return AdminUser.of(user)

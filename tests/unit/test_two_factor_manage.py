@@ -12,7 +12,9 @@ from reflex.istate.data import RouterData
 from reflex.state import State
 from sqlmodel import select
 
-from bilten.models import AuditEntry, RecoveryCode, RefreshToken, Role, TwoFactor, WebSession
+from bilten.models import AuditEntry, Notification, RecoveryCode, RefreshToken, Role, TwoFactor, WebSession
+from bilten.notifications.outbox import dispatch_outbox
+from bilten.notifications.rendering import render_notification
 from bilten.services import accounts, two_factor, users
 from bilten.services.errors import (
     Forbidden,
@@ -206,6 +208,47 @@ def test_an_admin_cannot_reset_their_own_or_an_unknown_account(session, now):
     with pytest.raises(NotFound):
         users.reset_two_factor(session, actor=admin, user_id=RecoveryCode().id, now=now)  # a fresh uuid
     assert two_factor.is_enrolled(session, admin)
+
+
+# -- the owner's notice ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("locale", "by_admin", "words"),
+    [
+        ("en", False, "was just turned off for ada@example.org"),
+        ("ar", False, "تم للتو إيقاف تسجيل الدخول بخطوتين"),
+        ("en", True, "An administrator reset two-factor sign-in"),
+        ("ar", True, "أعاد أحد المسؤولين ضبط"),
+    ],
+)
+def test_the_owner_is_emailed_when_it_is_turned_off_or_reset(session, now, locale, by_admin, words):
+    admin = make_user(session, email="root@example.org", role=Role.ADMIN, now=now)
+    user = make_user(session, email="ada@example.org", now=now)
+    user.locale = locale
+    session.add(user)
+    session.commit()
+    _, codes = enrol(session, user, now)
+    if by_admin:
+        users.reset_two_factor(session, actor=admin, user_id=user.id, now=now)
+    else:
+        two_factor.disable(session, user=user, password=DEFAULT_PASSWORD, code=codes[0], now=now)
+
+    dispatch_outbox(session, now=now)
+    (notification,) = session.exec(select(Notification).where(Notification.topic == "user.two_factor_off")).all()
+    assert notification.recipient == "ada@example.org" and notification.locale == locale
+    rendered = render_notification(session, notification, public_url="https://tickets.example.org")
+    assert words in rendered.text and words in rendered.html
+    assert "https://tickets.example.org/account" in rendered.text and not rendered.subject.startswith("email.")
+
+
+def test_nobody_is_emailed_when_turning_it_off_is_refused(session, now):
+    user = make_user(session, email="ada@example.org", now=now)
+    enrol(session, user, now)
+    with pytest.raises(InvalidCredentials):
+        two_factor.disable(session, user=user, password="Wrong-password-1", code="000000", now=now)
+    dispatch_outbox(session, now=now)
+    assert session.exec(select(Notification).where(Notification.topic == "user.two_factor_off")).all() == []
 
 
 # -- the page handlers ----------------------------------------------------------------------------
