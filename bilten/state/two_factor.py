@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import reflex as rx
 
-from bilten import clock, routes
+from bilten import clock, ratelimit, routes
 from bilten.db import session_scope
 from bilten.i18n import translate
 from bilten.services import two_factor
 from bilten.services.errors import BiltenError
 from bilten.state.auth import acting_user, error_text, private_state
 from bilten.state.i18n import current_locale
+from bilten.state.ratelimits import refused_by_limit
 
 # The account page's query parameter when the guard sent the user here to set it up first.
 REQUIRED_PARAM = "two_factor"
@@ -89,6 +90,9 @@ class TwoFactorState(rx.State):
     async def regenerate_recovery_codes(self, form_data: dict[str, str]):
         locale = await current_locale(self)
         self.error = ""
+        # Both take a code: the login limit per address stops guessing codes with a stolen session.
+        if refused := await refused_by_limit(self, ratelimit.LOGIN):
+            return refused
         try:
             with session_scope() as session:
                 user = await acting_user(self, session, clock.now())
@@ -108,6 +112,8 @@ class TwoFactorState(rx.State):
     async def disable(self, form_data: dict[str, str]):
         locale = await current_locale(self)
         self.error = ""
+        if refused := await refused_by_limit(self, ratelimit.LOGIN):
+            return refused
         try:
             with session_scope() as session:
                 user = await acting_user(self, session, clock.now())

@@ -32,6 +32,7 @@ from bilten.state.admin import AdminUsersState
 from bilten.state.auth import SESSION_COOKIE
 from bilten.state.two_factor import TwoFactorState
 from tests.factories import DEFAULT_PASSWORD, make_user
+from tests.ratelimit_support import rate_limits_on
 
 STEP = timedelta(seconds=two_factor.STEP_SECONDS)
 
@@ -340,3 +341,18 @@ async def test_a_non_admin_tab_cannot_reset_two_factor(tab, session, now):
     await run(users_tab, "confirm_reset_two_factor")
     assert two_factor.is_enrolled(session, user)
     assert "user.two_factor_reset" not in actions(session)
+
+
+@pytest.mark.anyio
+async def test_guessing_codes_on_the_account_page_runs_into_the_login_limit(tab, session, now):
+    user = make_user(session, email="ada@example.org", now=now)
+    secret, codes = enrol(session, user, now)
+    sign_in_tab(tab, session, user, now, otp=codes[0])
+    state = await tab.get_state(TwoFactorState)
+    with rate_limits_on(RATE_LIMIT_LOGIN="2/minute"):
+        for guess in ("000001", "000002"):
+            await run(state, "regenerate_recovery_codes", {"code": guess})
+            assert state.error
+        refused = await run(state, "disable", {"password": DEFAULT_PASSWORD, "code": code_at(secret, now + STEP)})
+    assert refused is not None and state.error == ""  # a "wait" toast; the right code was not even tried
+    assert two_factor.is_enrolled(session, user)
