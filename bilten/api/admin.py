@@ -84,6 +84,19 @@ def admin_enable_user(
     return users.enable_user(session, actor=user, user_id=user_id, now=now)
 
 
+@router.post("/admin/users/{user_id}/two-factor/reset", response_model=AdminUser)
+def admin_reset_two_factor(
+    user_id: uuid.UUID,
+    caller: Caller = Depends(get_caller),
+    session: Session = Depends(get_session),
+    now: datetime = Depends(get_now),
+) -> AdminUser:
+    """For a user who lost their phone: remove their two-factor sign-in and recovery codes and end
+    all their sessions; they sign in with the password and set it up again."""
+    user = caller.require(session)
+    return users.reset_two_factor(session, actor=user, user_id=user_id, now=now)
+
+
 @router.get("/admin/organizations", response_model=OrganizationPage)
 def admin_list_organizations(
     search: str = Query("", max_length=MAX_SEARCH_LENGTH, description="part of the name or slug"),

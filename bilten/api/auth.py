@@ -48,6 +48,11 @@ class TwoFactorConfirmIn(BaseModel):
     code: str = Field(max_length=40)
 
 
+class TwoFactorDisableIn(BaseModel):
+    password: str = Field(max_length=1000)
+    code: str = Field(max_length=40, description="one-time code or recovery code")
+
+
 class RecoveryCodesOut(BaseModel):
     recovery_codes: list[str]
 
@@ -242,6 +247,35 @@ def confirm_two_factor(
     """Turn two-factor sign-in on with a first code; the recovery codes are shown this once."""
     codes = two_factor.confirm_enrolment(session, user=caller.require(session), code=body.code, now=caller.now)
     return RecoveryCodesOut(recovery_codes=codes)
+
+
+# Both take a code: the login limit per address stops guessing codes with a stolen session.
+@router.post(
+    "/two-factor/recovery-codes",
+    response_model=RecoveryCodesOut,
+    responses=error_responses(409),
+    dependencies=[rate_limited(ratelimit.LOGIN)],
+)
+def regenerate_recovery_codes(
+    body: TwoFactorConfirmIn, caller: Caller = Depends(get_caller), session: Session = Depends(get_session)
+) -> RecoveryCodesOut:
+    """Replace every recovery code with ten new ones (shown this once) after a current code from the app."""
+    codes = two_factor.regenerate_recovery_codes(session, user=caller.require(session), code=body.code, now=caller.now)
+    return RecoveryCodesOut(recovery_codes=codes)
+
+
+@router.post(
+    "/two-factor/disable",
+    status_code=204,
+    responses=error_responses(403, 409),
+    dependencies=[rate_limited(ratelimit.LOGIN)],
+)
+def disable_two_factor(
+    body: TwoFactorDisableIn, caller: Caller = Depends(get_caller), session: Session = Depends(get_session)
+) -> None:
+    """Turn two-factor sign-in off with the password and a current code; 403 `two_factor_mandatory`
+    when REQUIRE_2FA covers the caller."""
+    two_factor.disable(session, user=caller.require(session), password=body.password, code=body.code, now=caller.now)
 
 
 # -- the web UI's session cookie ----------------------------------------------------------------

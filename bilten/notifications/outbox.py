@@ -94,6 +94,8 @@ def draft_for(session: Session, event: OutboxEvent) -> Draft | None:
             return _user_recipient(session, event.topic, event.payload, per_event=event.id)
         if event.topic == "user.signup_attempted":  # at most one an hour (services/accounts.py)
             return _user_recipient(session, event.topic, event.payload, per_event=event.id)
+        if event.topic == "user.two_factor_off":  # a security notice for every time it happens
+            return _user_recipient(session, event.topic, event.payload, per_event=event.id)
         if event.topic == "team.member_invited":
             return _invitation_recipient(session, event.topic, event.payload)
     except (KeyError, ValueError):

@@ -455,6 +455,24 @@ def render_account_locked(
     return RenderedEmail(subject=subject, text=text, html=html, secrets=(unlock_url,))
 
 
+def render_two_factor_off(
+    session: Session, payload: dict[str, Any], texts: EmailTexts, public_url: str
+) -> RenderedEmail:
+    """Two-factor sign-in was turned off (by the owner) or reset (by an admin): tell the owner, who
+    acts at once if it was not them."""
+    user = _load_user(session, payload)
+    tr = texts.tr
+    subject = tr("email.two_factor_off.subject")
+    body = Body(texts)
+    body.paragraph(texts.greeting(user.full_name))
+    key = "email.two_factor_off.body_reset" if payload.get("by_admin") else "email.two_factor_off.body"
+    body.paragraph(tr(key, email=user.email))
+    body.button(public_url.rstrip("/") + "/account", tr("email.two_factor_off.button"))
+    body.paragraph(tr("email.two_factor_off.not_you"))
+    html, text = body.document(subject)
+    return RenderedEmail(subject=subject, text=text, html=html)
+
+
 def render_password_reset(
     session: Session, payload: dict[str, Any], texts: EmailTexts, public_url: str
 ) -> RenderedEmail:
@@ -554,6 +572,7 @@ RENDERERS: dict[str, Renderer] = {
     "user.signup_attempted": render_signup_attempted,
     "account.locked": render_account_locked,
     "password.reset_requested": render_password_reset,
+    "user.two_factor_off": render_two_factor_off,
     "team.member_invited": render_invitation,
 }
 

@@ -239,6 +239,74 @@ def sign_ins_card() -> rx.Component:
     )
 
 
+def code_field(field_id: str) -> rx.Component:
+    return field(
+        LocaleState.t["account.two_factor_code"],
+        "code",
+        auto_complete="one-time-code",
+        input_mode="numeric",
+        required=True,
+        max_length=40,
+        id=field_id,
+    )
+
+
+def two_factor_manage() -> rx.Component:
+    """While it is on: new recovery codes, and turning it off (unless the platform requires it)."""
+    new_codes = rx.form(
+        rx.vstack(
+            rx.text(LocaleState.t["account.recovery_codes_new_hint"], size="2", color_scheme="gray"),
+            code_field("recovery-codes-code"),
+            rx.button(
+                rx.icon("refresh-cw", size=16),
+                LocaleState.t["account.recovery_codes_new"],
+                type="submit",
+                variant="soft",
+                id="recovery-codes-new",
+            ),
+            spacing="2",
+            width="100%",
+        ),
+        on_submit=TwoFactorState.regenerate_recovery_codes,
+        reset_on_submit=True,
+        id="recovery-codes-form",
+    )
+    turn_off = rx.cond(
+        TwoFactorState.required,
+        rx.text(
+            LocaleState.t["account.two_factor_mandatory"], size="2", color_scheme="gray", id="two-factor-mandatory"
+        ),
+        rx.form(
+            rx.vstack(
+                rx.text(LocaleState.t["account.two_factor_disable_hint"], size="2", color_scheme="gray"),
+                field(
+                    LocaleState.t["account.current_password"],
+                    "password",
+                    type_="password",
+                    auto_complete="current-password",
+                    required=True,
+                    max_length=1000,
+                    id="two-factor-disable-password",
+                ),
+                code_field("two-factor-disable-code"),
+                rx.button(
+                    LocaleState.t["account.two_factor_disable"],
+                    type="submit",
+                    color_scheme="red",
+                    variant="soft",
+                    id="two-factor-disable",
+                ),
+                spacing="2",
+                width="100%",
+            ),
+            on_submit=TwoFactorState.disable,
+            reset_on_submit=True,
+            id="two-factor-disable-form",
+        ),
+    )
+    return rx.vstack(new_codes, rx.separator(), turn_off, spacing="3", width="100%")
+
+
 def two_factor_card() -> rx.Component:
     enrolling = rx.vstack(
         rx.text(LocaleState.t["account.two_factor_scan"], size="2"),
@@ -286,15 +354,20 @@ def two_factor_card() -> rx.Component:
             ),
             rx.cond(
                 TwoFactorState.enabled,
-                rx.text(
-                    LocaleState.t["account.two_factor_on"],
-                    " (",
-                    TwoFactorState.recovery_codes_left,
-                    " ",
-                    LocaleState.t["account.recovery_codes_left"],
-                    ")",
-                    id="two-factor-status",
-                    size="2",
+                rx.vstack(
+                    rx.text(
+                        LocaleState.t["account.two_factor_on"],
+                        " (",
+                        TwoFactorState.recovery_codes_left,
+                        " ",
+                        LocaleState.t["account.recovery_codes_left"],
+                        ")",
+                        id="two-factor-status",
+                        size="2",
+                    ),
+                    two_factor_manage(),
+                    spacing="3",
+                    width="100%",
                 ),
                 rx.cond(
                     TwoFactorState.secret != "",

@@ -125,6 +125,23 @@ def toggle_button(row) -> rx.Component:  # noqa: ANN001
     )
 
 
+def reset_two_factor_button(row) -> rx.Component:  # noqa: ANN001
+    return rx.cond(
+        row.is_self,
+        rx.fragment(),
+        rx.button(
+            rx.icon("smartphone", size=14),
+            LocaleState.t["admin.reset_two_factor"],
+            on_click=AdminUsersState.ask_reset_two_factor(row.id),
+            color_scheme="orange",
+            variant="soft",
+            size="1",
+            white_space="nowrap",
+            class_name="reset-two-factor",
+        ),
+    )
+
+
 def user_row(row) -> rx.Component:  # noqa: ANN001
     return rx.table.row(
         rx.table.row_header_cell(rx.text(row.email), class_name="user-email"),
@@ -132,7 +149,7 @@ def user_row(row) -> rx.Component:  # noqa: ANN001
         rx.table.cell(role_select(row)),
         rx.table.cell(active_badge(row)),
         rx.table.cell(row.joined, white_space="nowrap", display=WIDE_ONLY),
-        rx.table.cell(toggle_button(row)),
+        rx.table.cell(rx.hstack(toggle_button(row), reset_two_factor_button(row), spacing="2")),
         custom_attrs={"data-user-id": row.id, "data-active": rx.cond(row.active, "true", "false")},
     )
 
@@ -170,6 +187,36 @@ def toggle_dialog() -> rx.Component:
         ),
         open=state.confirm_open,
         on_open_change=state.set_confirm_open,
+    )
+
+
+def reset_two_factor_dialog() -> rx.Component:
+    state = AdminUsersState
+    return rx.alert_dialog.root(
+        rx.alert_dialog.content(
+            rx.alert_dialog.title(LocaleState.t["admin.confirm_reset_two_factor_title"]),
+            rx.alert_dialog.description(state.reset_text, size="2"),
+            rx.flex(
+                rx.alert_dialog.cancel(
+                    rx.button(LocaleState.t["common.keep"], variant="soft", color_scheme="gray", id="keep-two-factor")
+                ),
+                rx.alert_dialog.action(
+                    rx.button(
+                        LocaleState.t["admin.reset_two_factor"],
+                        on_click=state.confirm_reset_two_factor,
+                        color_scheme="orange",
+                        id="confirm-reset-two-factor",
+                    )
+                ),
+                spacing="3",
+                justify="end",
+                margin_top="1rem",
+            ),
+            id="reset-two-factor-dialog",
+            dir=LocaleState.dir,
+        ),
+        open=state.reset_open,
+        on_open_change=state.set_reset_open,
     )
 
 
@@ -232,6 +279,7 @@ def users_section() -> rx.Component:
             rx.text(LocaleState.t["admin.no_users"], color_scheme="gray", id="no-users"),
         ),
         toggle_dialog(),
+        reset_two_factor_dialog(),
         name="users",
     )
 

@@ -273,6 +273,20 @@ class TwoFactorAlreadyOn(BiltenError):
     status = 409
 
 
+class TwoFactorNotOn(BiltenError):
+    code = "two_factor_not_on"
+    key = "error.two_factor_not_on"
+    status = 409
+
+
+class TwoFactorMandatory(BiltenError):
+    """REQUIRE_2FA covers this account: its owner cannot turn two-factor sign-in off (an admin can reset it)."""
+
+    code = "two_factor_mandatory"
+    key = "error.two_factor_mandatory"
+    status = 403
+
+
 class TwoFactorSetupRequired(BiltenError):
     """REQUIRE_2FA covers this account and it has no two-factor sign-in yet: set it up on the web first."""
 

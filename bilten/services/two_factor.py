@@ -6,7 +6,11 @@
   step works once: the newest accepted step is stored and nothing at or before it passes again.
 - Ten recovery codes of 80 random bits each are shown once and stored as SHA-256 hashes; each
   works once in place of a code.
-- Who must use it is a platform setting (REQUIRE_2FA: admins, organization owners).
+- Who must use it is a platform setting (REQUIRE_2FA: admins, organization owners); they cannot
+  turn it off themselves; an admin can reset it (a lost phone, `users.reset_two_factor`), and
+  then they enrol again.
+- Managing it (new recovery codes, turning it off) needs a current code from the app: a stolen
+  browser session alone cannot weaken the account.
 """
 
 from __future__ import annotations
@@ -17,17 +21,25 @@ import hmac
 import io
 import secrets
 import struct
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import quote
 
 import qrcode
 import qrcode.image.svg
-from sqlmodel import Session, select
+from sqlmodel import Session, delete, select
 
 from bilten.models import Membership, RecoveryCode, Role, TeamRole, TwoFactor, User
-from bilten.services.audit import record_audit
-from bilten.services.errors import InvalidOneTimeCode, TwoFactorAlreadyOn
+from bilten.services.audit import emit_event, record_audit
+from bilten.services.errors import (
+    InvalidCredentials,
+    InvalidOneTimeCode,
+    TwoFactorAlreadyOn,
+    TwoFactorMandatory,
+    TwoFactorNotOn,
+)
+from bilten.services.security import verify_password
 from bilten.services.ticket_codes import seal, unseal
 from bilten.settings import get_settings
 
@@ -95,8 +107,13 @@ def is_enrolled(session: Session, user: User) -> bool:
 
 def must_enrol(session: Session, user: User) -> bool:
     """The platform requires two-factor sign-in of this user and they have not set it up yet."""
+    return not is_enrolled(session, user) and is_required(session, user)
+
+
+def is_required(session: Session, user: User) -> bool:
+    """REQUIRE_2FA covers this user (whether or not they have set it up)."""
     groups = get_settings().two_factor_groups
-    if not groups or is_enrolled(session, user):
+    if not groups:
         return False
     if "admins" in groups and user.role == Role.ADMIN:
         return True
@@ -141,13 +158,79 @@ def confirm_enrolment(session: Session, *, user: User, code: str, now: datetime)
     session.add(row)
     for old in session.exec(select(RecoveryCode).where(RecoveryCode.user_id == user.id)).all():
         session.delete(old)
-    codes = [_new_recovery_code() for _ in range(RECOVERY_CODE_COUNT)]
-    session.add_all(RecoveryCode(user_id=user.id, code_hash=_recovery_hash(code), created_at=now) for code in codes)
+    codes = _replace_recovery_codes(session, user=user, now=now)
     record_audit(
         session, action="user.two_factor_enabled", object_type="user", object_id=user.id, now=now, actor_user_id=user.id
     )
     session.commit()
     return codes
+
+
+def _replace_recovery_codes(session: Session, *, user: User, now: datetime) -> list[str]:
+    """Delete every recovery code of the user and store ten new ones (hashed); the caller commits."""
+    session.exec(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+    codes = [_new_recovery_code() for _ in range(RECOVERY_CODE_COUNT)]
+    session.add_all(RecoveryCode(user_id=user.id, code_hash=_recovery_hash(code), created_at=now) for code in codes)
+    return codes
+
+
+def _locked_enrolment(session: Session, user: User) -> TwoFactor:
+    """The user's confirmed enrolment, its row locked so two requests cannot both use one code."""
+    row = session.exec(select(TwoFactor).where(TwoFactor.user_id == user.id).with_for_update()).first()
+    if row is None or row.confirmed_at is None:
+        raise TwoFactorNotOn()
+    return row
+
+
+def regenerate_recovery_codes(session: Session, *, user: User, code: str, now: datetime) -> list[str]:
+    """Replace all recovery codes with ten new ones (shown once) after a current code from the
+    app; the old ones stop working. Commits."""
+    row = _locked_enrolment(session, user)
+    step = matching_step(_secret_of(row), code, now, after_step=row.last_used_step)
+    if step is None:
+        raise InvalidOneTimeCode()
+    row.last_used_step = step  # the code is used up, as at sign-in
+    session.add(row)
+    codes = _replace_recovery_codes(session, user=user, now=now)
+    record_audit(
+        session,
+        action="user.recovery_codes_regenerated",
+        object_type="user",
+        object_id=user.id,
+        now=now,
+        actor_user_id=user.id,
+    )
+    session.commit()
+    return codes
+
+
+def disable(session: Session, *, user: User, password: str, code: str, now: datetime) -> None:
+    """Turn the user's own two-factor sign-in off, with the password and a current code (or a
+    recovery code). Refused while REQUIRE_2FA covers the user. Commits."""
+    if is_required(session, user):
+        raise TwoFactorMandatory()
+    _locked_enrolment(session, user)
+    if not verify_password(password, user.password_hash):
+        raise InvalidCredentials()
+    if not accept_second_factor(session, user=user, code=code, now=now):
+        raise InvalidOneTimeCode()
+    remove_enrolment(session, user_id=user.id)
+    record_audit(
+        session,
+        action="user.two_factor_disabled",
+        object_type="user",
+        object_id=user.id,
+        now=now,
+        actor_user_id=user.id,
+    )
+    emit_event(session, topic="user.two_factor_off", payload={"user_id": str(user.id), "by_admin": False}, now=now)
+    session.commit()
+
+
+def remove_enrolment(session: Session, *, user_id: uuid.UUID) -> None:
+    """Delete the enrolment and every recovery code; the caller audits and commits."""
+    session.exec(delete(RecoveryCode).where(RecoveryCode.user_id == user_id))
+    session.exec(delete(TwoFactor).where(TwoFactor.user_id == user_id))
 
 
 def accept_second_factor(session: Session, *, user: User, code: str, now: datetime) -> bool:

@@ -1,5 +1,5 @@
 """Platform administration of user accounts (admins only): find them, change their role, disable
-and enable them. Every change is audited with the acting admin.
+and enable them, reset their two-factor sign-in. Every change is audited with the acting admin.
 
 Two rules keep the platform administrable: nobody disables their own account, and no change may
 leave the platform without an active admin (the admin rows are locked before they are counted, so
@@ -15,8 +15,10 @@ from sqlalchemy import func
 from sqlmodel import Session, SQLModel, select, update
 
 from bilten.models import ApiSession, RefreshToken, Role, ScanDevice, User, WebSession
+from bilten.services import two_factor
 from bilten.services.access import Permission, authorize
-from bilten.services.audit import record_audit
+from bilten.services.accounts import revoke_all_user_sessions
+from bilten.services.audit import emit_event, record_audit
 from bilten.services.errors import Forbidden, NotFound, ValidationFailed
 
 DEFAULT_PAGE_SIZE = 50
@@ -215,3 +217,30 @@ def _lock_active_admins(session: Session, *, acting: User) -> set[uuid.UUID]:
     if acting.id not in admin_ids:
         raise Forbidden()
     return admin_ids
+
+
+def reset_two_factor(session: Session, *, actor: User | None, user_id: uuid.UUID, now: datetime) -> AdminUser:
+    """For a user who lost their phone: remove their two-factor enrolment and recovery codes and
+    sign them out everywhere (browsers, API tokens); they sign in with the password and enrol again
+    (REQUIRE_2FA sends them to). Commits."""
+    admin = authorize(session, actor, Permission.ADMIN)
+    if user_id == admin.id:
+        # A stolen admin session must not strip the admin's own second factor: they turn it off
+        # on their account page, with their password and a code.
+        raise ValidationFailed("error.cannot_reset_own_two_factor")
+    user = _locked_user(session, user_id)
+    was_enrolled = two_factor.is_enrolled(session, user)
+    two_factor.remove_enrolment(session, user_id=user.id)
+    revoke_all_user_sessions(session, user_id=user.id, now=now)
+    record_audit(
+        session,
+        action="user.two_factor_reset",
+        object_type="user",
+        object_id=user.id,
+        now=now,
+        actor_user_id=admin.id,
+        data={"email": user.email, "was_enrolled": was_enrolled},
+    )
+    emit_event(session, topic="user.two_factor_off", payload={"user_id": str(user.id), "by_admin": True}, now=now)
+    session.commit()
+    return AdminUser.of(user)

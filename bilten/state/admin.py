@@ -121,7 +121,7 @@ def _section_loader(tab: str):  # noqa: ANN202 - an event handler or None
 
 
 # ---------------------------------------------------------------------------------------------
-# Users: search, filters, role, disable and enable
+# Users: search, filters, role, disable and enable, reset two-factor sign-in
 
 
 @dataclasses.dataclass(frozen=True)
@@ -145,6 +145,9 @@ class AdminUsersState(OffsetPaging, rx.State):
     confirm_disable: bool = True  # the dialog asks to disable (True) or to enable (False)
     confirm_text: str = ""
     _confirm_user_id: str = ""
+    reset_open: bool = False  # the dialog confirming a two-factor reset (a lost phone)
+    reset_text: str = ""
+    _reset_user_id: str = ""
     _rows: list[AdminUser] = []
     # Who is looking, kept by `load`: reading AuthState here would load this tab with every
     # AuthState event of every page.
@@ -277,6 +280,39 @@ class AdminUsersState(OffsetPaging, rx.State):
         self._replace_row(changed)
         key = "admin.user_disabled" if disable else "admin.user_enabled"
         return [rx.toast.success(translate(key, locale, email=changed.email)), AdminState.refresh_overview]
+
+    @rx.event
+    async def ask_reset_two_factor(self, user_id: str):
+        """Open the confirmation to reset one user's two-factor sign-in."""
+        row = next((r for r in self._rows if str(r.id) == user_id), None)
+        if row is None:
+            return
+        locale = await self._remember_locale()
+        self._reset_user_id = user_id
+        self.reset_text = translate("admin.confirm_reset_two_factor_text", locale, email=row.email)
+        self.reset_open = True
+
+    @rx.event
+    def set_reset_open(self, is_open: bool):
+        self.reset_open = is_open
+        if not is_open:
+            self._reset_user_id = ""
+
+    @rx.event
+    async def confirm_reset_two_factor(self):
+        locale = await self._remember_locale()
+        user_id = _parse_uuid(self._reset_user_id)
+        self.reset_open = False
+        self._reset_user_id = ""
+        if user_id is None:
+            return None
+        try:
+            with session_scope() as session:
+                actor = await acting_user(self, session, clock.now())
+                changed = users.reset_two_factor(session, actor=actor, user_id=user_id, now=clock.now())
+        except BiltenError as exc:
+            return rx.toast.error(error_text(exc, locale))
+        return rx.toast.success(translate("admin.two_factor_reset_done", locale, email=changed.email))
 
     def _replace_row(self, changed: AdminUser) -> None:
         self._rows = [changed if row.id == changed.id else row for row in self._rows]
