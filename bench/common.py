@@ -15,6 +15,7 @@ from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
 from alembic import command
+from bilten import ratelimit
 from bilten.cli import alembic_config
 from bilten.db import make_engine
 from bilten.models import Event, EventStatus, Organization, TicketType
@@ -23,6 +24,10 @@ from bilten.services.ticket_codes import generate_event_keys
 ROOT = Path(__file__).resolve().parent.parent
 # Benchmarks sell paid tickets with test payments, in this process and in the servers they start.
 os.environ.setdefault("PAYMENT_PROVIDER", "test")
+# The load comes from one address and a few accounts: the rate limits stay on (their Redis check is
+# part of each request's cost) but so high that they never refuse a benchmark's traffic.
+for _setting in ratelimit.setting_names():
+    os.environ.setdefault(_setting, "100000000/minute")
 ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql+psycopg://postgres:postgres@127.0.0.1:5432/postgres")
 
 

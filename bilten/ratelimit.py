@@ -69,6 +69,13 @@ DEVICE_SIGN_IN = Limit("device_sign_in", "device_sign_in_account")
 # Door scans: per device, generous; per address far more (a venue's phones may share one address).
 VALIDATE = Limit("validate", "validate_device")
 UPLOAD = Limit("upload", "upload_account")
+ALL_LIMITS = (LOGIN, REGISTER, PASSWORD_RESET, ORDER, RESEND, DEVICE_SIGN_IN, VALIDATE, UPLOAD)
+
+
+def setting_names() -> list[str]:
+    """The environment variable of every rate (`RATE_LIMIT_LOGIN`, `RATE_LIMIT_LOGIN_ACCOUNT`, ...)."""
+    settings = [name for limit in ALL_LIMITS for name in (limit.name, limit.account_setting) if name]
+    return [f"RATE_LIMIT_{name.upper()}" for name in settings]
 
 
 @lru_cache(maxsize=64)

@@ -23,13 +23,10 @@ os.environ.setdefault("REQUIRE_2FA", "none")
 os.environ["PAYMENT_PROVIDER"] = "test"
 # Rate limits are off unless a test turns them on (`rate_limits` in tests/ratelimit_support.py): the
 # suite logs in and buys from one address many times a minute.
-RATE_LIMIT_SETTINGS = (
-    "LOGIN", "LOGIN_ACCOUNT", "REGISTER", "PASSWORD_RESET", "PASSWORD_RESET_ACCOUNT", "ORDER", "ORDER_ACCOUNT",
-    "RESEND", "RESEND_ACCOUNT", "DEVICE_SIGN_IN", "DEVICE_SIGN_IN_ACCOUNT", "VALIDATE", "VALIDATE_DEVICE",
-    "UPLOAD", "UPLOAD_ACCOUNT",
-)  # fmt: skip
-for _name in RATE_LIMIT_SETTINGS:
-    os.environ[f"RATE_LIMIT_{_name}"] = ""
+from bilten.ratelimit import setting_names  # noqa: E402 - reads no settings on import
+
+for _setting in setting_names():
+    os.environ[_setting] = ""
 
 if "faketime" in os.environ.get("LD_PRELOAD", ""):
     # libfaketime 0.9.10 (Debian 12) fails every absolute clock_nanosleep with EINVAL, so under
@@ -82,6 +79,22 @@ def sqlite_engine():
     SQLModel.metadata.create_all(engine)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture
+def app_database(sqlite_engine, monkeypatch):
+    """The app's own sessions (`session_scope` in state handlers, the live namespace) open on this
+    test's database: the same real SQLite the test reads, not a stand-in."""
+    monkeypatch.setattr("bilten.db.get_engine", lambda: sqlite_engine)
+    return sqlite_engine
+
+
+@pytest.fixture
+def fresh_tab(app_database):
+    """A new browser tab's state tree whose handlers use this test's database."""
+    from reflex.state import State  # noqa: PLC0415 - only the state tests need Reflex
+
+    return State(_reflex_internal_init=True)
 
 
 @pytest.fixture

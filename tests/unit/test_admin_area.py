@@ -11,7 +11,6 @@ from datetime import timedelta
 
 import pytest
 from reflex.istate.data import RouterData
-from reflex.state import State
 from sqlmodel import Session, select, update
 
 from bilten.models import (
@@ -414,11 +413,8 @@ def test_recent_changes_list_admin_actions_newest_first(session, people, now):
 
 
 @pytest.fixture
-def app_states(sqlite_engine, monkeypatch):
-    """A fresh tab's state tree whose handlers use this test's database (every `session_scope`
-    opens its session on `bilten.db.get_engine()`)."""
-    monkeypatch.setattr("bilten.db.get_engine", lambda: sqlite_engine)
-    return State(_reflex_internal_init=True)
+def app_states(fresh_tab):
+    return fresh_tab
 
 
 async def run(state, handler: str, *args):  # noqa: ANN001, ANN201

@@ -27,10 +27,9 @@ PATH = "/_event"  # Reflex's socket.io path: `/live` shares it with Reflex's own
 
 
 @pytest.fixture
-def database(sqlite_engine, monkeypatch):
+def database(app_database):
     """Every `session_scope` of the namespace opens its session on this test's database."""
-    monkeypatch.setattr("bilten.db.get_engine", lambda: sqlite_engine)
-    return sqlite_engine
+    return app_database
 
 
 @pytest.fixture

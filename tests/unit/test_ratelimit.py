@@ -129,9 +129,8 @@ async def test_waiting_is_enough_because_refused_attempts_are_not_counted():
 
 
 @pytest.fixture
-def tab_at(sqlite_engine, monkeypatch):
+def tab_at(app_database):
     """A fresh tab's state tree on this test's database, connected from a given address."""
-    monkeypatch.setattr("bilten.db.get_engine", lambda: sqlite_engine)
 
     def tab(address: str, forwarded_for: str = "") -> State:
         root = State(_reflex_internal_init=True)
@@ -210,3 +209,8 @@ async def test_a_scanner_sign_in_is_limited_per_email(tab_at, session, now):
             scanner = await tab_at(f"127.0.0.{80 + n}").get_state(ScanState)
             answers.append(await run(scanner, "sign_in", {"email": "door@example.org", "password": "wrong"}))
     assert answers[:3] == [None] * 3 and all(is_rate_limited_toast(a) for a in answers[3:])
+
+
+def test_every_rate_setting_belongs_to_a_named_limit():
+    aliases = {field.alias for name, field in Settings.model_fields.items() if name.startswith("rate_limit_")}
+    assert sorted(ratelimit.setting_names()) == sorted(aliases)

@@ -6,7 +6,6 @@ from datetime import timedelta
 
 import pytest
 from reflex.istate.data import RouterData
-from reflex.state import State
 from reflex_base.utils.format import json_dumps
 from sqlmodel import select
 
@@ -84,9 +83,8 @@ def test_the_session_cookie_is_read_from_the_handshake_header():
 
 
 @pytest.fixture
-def tab(sqlite_engine, monkeypatch):
-    monkeypatch.setattr("bilten.db.get_engine", lambda: sqlite_engine)
-    return State(_reflex_internal_init=True)
+def tab(fresh_tab):
+    return fresh_tab
 
 
 async def run(state, handler: str, *args):  # noqa: ANN001, ANN201

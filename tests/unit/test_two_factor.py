@@ -170,8 +170,7 @@ def test_require_2fa_setting_is_parsed_and_checked(monkeypatch):
 
 
 @pytest.mark.anyio
-async def test_an_admin_without_two_factor_is_sent_to_enrol_first(session, sqlite_engine, now, monkeypatch):
-    monkeypatch.setattr("bilten.db.get_engine", lambda: sqlite_engine)
+async def test_an_admin_without_two_factor_is_sent_to_enrol_first(session, app_database, now, monkeypatch):
     monkeypatch.setattr(get_settings(), "require_2fa", frozenset({"admins"}))
     admin = make_user(session, email="root@example.org", role=Role.ADMIN, now=now)
     _, token = accounts.log_in_web(session, email=admin.email, password=DEFAULT_PASSWORD, now=now)

@@ -9,7 +9,6 @@ from datetime import timedelta
 
 import pytest
 from reflex.istate.data import RouterData
-from reflex.state import State
 from sqlmodel import select
 
 from bilten.models import AuditEntry, Notification, RecoveryCode, RefreshToken, Role, TwoFactor, WebSession
@@ -256,10 +255,8 @@ def test_nobody_is_emailed_when_turning_it_off_is_refused(session, now):
 
 
 @pytest.fixture
-def tab(sqlite_engine, monkeypatch):
-    """A fresh tab's state tree whose handlers use this test's database."""
-    monkeypatch.setattr("bilten.db.get_engine", lambda: sqlite_engine)
-    return State(_reflex_internal_init=True)
+def tab(fresh_tab):
+    return fresh_tab
 
 
 async def run(state, handler: str, *args):  # noqa: ANN001, ANN201
