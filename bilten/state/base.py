@@ -1,0 +1,94 @@
+"""The one way a state handler calls a service.
+
+    async with service_call(self) as call:
+        order = orders.cancel_order(call.session, actor=call.user, order_id=..., now=call.now)
+    if call.failed:
+        return call.error_toast()
+    return rx.toast.success(...)
+
+`service_call` gives the handler a database session, the acting user (None when nobody is signed
+in: services authorize every action themselves), the reader's locale and `now` from the app clock
+(`bilten.clock`, which tests set). A `BiltenError` raised inside the block rolls the session back
+and ends the block; `call.error` then holds its translated message. Any other exception
+propagates: it is a bug, not a user's mistake.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+
+import reflex as rx
+from reflex_base.event import EventSpec
+from sqlmodel import Session
+
+from bilten import clock
+from bilten.db import session_scope
+from bilten.i18n import translate
+from bilten.models import User
+from bilten.services.access import Permission
+from bilten.services.errors import BiltenError
+from bilten.state.auth import PageAccess, acting_user, error_text, guard
+from bilten.state.i18n import LocalizedState, current_locale
+
+
+@dataclass
+class ServiceCall:
+    state: rx.State
+    session: Session
+    user: User | None
+    locale: str
+    now: datetime
+    failure: BiltenError | None = None
+    error: str = ""  # the failure's message in the reader's language
+
+    @property
+    def failed(self) -> bool:
+        return self.failure is not None
+
+    def error_toast(self) -> EventSpec:
+        return rx.toast.error(self.error)
+
+    def text(self, key: str, **params: object) -> str:
+        """A message in the reader's language."""
+        return translate(key, self.locale, **params)
+
+    async def guard(
+        self,
+        permission: Permission,
+        *,
+        organization_id: uuid.UUID | None = None,
+        event_id: uuid.UUID | None = None,
+    ) -> PageAccess:
+        """The page guard (bilten.state.auth.guard) within this call's session."""
+        return await guard(
+            self.state,
+            self.session,
+            permission,
+            now=self.now,
+            organization_id=organization_id,
+            event_id=event_id,
+        )
+
+
+@asynccontextmanager
+async def service_call(state: rx.State) -> AsyncIterator[ServiceCall]:
+    """A session, the acting user, the locale and `now` for one handler; see the module's doc."""
+    if isinstance(state, LocalizedState):
+        locale = await state._remember_locale()
+    else:
+        locale = await current_locale(state)
+    now = clock.now()
+    with session_scope() as session:
+        call = ServiceCall(
+            state=state, session=session, user=await acting_user(state, session, now), locale=locale, now=now
+        )
+        try:
+            yield call
+        except BiltenError as exc:
+            session.rollback()
+            call.failure = exc
+            call.error = error_text(exc, locale)
