@@ -1,0 +1,141 @@
+"""Cancelling: buyers drop their own pending order; organizers cancel any pending or paid order,
+and paid money goes back through the provider (called with no transaction open)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import update
+from sqlmodel import Session, select
+
+from bilten.models import Order, OrderStatus, Payment, PaymentStatus, Ticket, TicketStatus, User
+from bilten.payments import get_provider
+from bilten.payments.base import ProviderUnavailable
+from bilten.services import checkins
+from bilten.services.access import Permission, is_allowed
+from bilten.services.audit import emit_event, record_audit
+from bilten.services.errors import NotFound, OrderNotCancellable, PaymentUnavailable
+from bilten.services.orders.access import may_view_order
+from bilten.services.orders.seats import order_lines, publish_availability, return_seats
+from bilten.services.orders.status import AuditAction, CancelReason, Topic, change_status
+from bilten.services.transaction import assert_no_transaction, lock_row, transaction
+
+
+def cancel_order(
+    session: Session, *, order_id: uuid.UUID, now: datetime, actor: User | None = None, access_token: str = ""
+) -> Order:
+    """Buyers may drop their own pending order. Organizers of the event (and admins) may cancel any
+    pending or paid order: paid money is refunded, tickets invalidated and seats returned to sale."""
+    with transaction(session):  # reads only
+        order = session.get(Order, order_id)
+        if order is None or not may_view_order(session, order, user=actor, access_token=access_token):
+            raise NotFound()
+        is_organizer = is_allowed(session, actor, Permission.EVENT_MANAGE, event_id=order.event_id)
+        status = order.status
+        payment = None
+        if status == OrderStatus.PAID and is_organizer:
+            payment = session.exec(
+                select(Payment).where(Payment.order_id == order.id, Payment.status == PaymentStatus.CONFIRMED)
+            ).first()
+        refundable = payment is not None and payment.amount_minor > 0
+        refund_call = (
+            (get_provider(payment.provider), payment.provider_payment_id, payment.amount_minor, payment.id)
+            if payment is not None and refundable
+            else None
+        )
+
+    if status == OrderStatus.PENDING:
+        reason = CancelReason.BY_ORGANIZER if is_organizer else CancelReason.BY_BUYER
+        return cancel_unpaid(session, order_id, now=now, reason=reason, actor=actor)
+    if status != OrderStatus.PAID or not is_organizer or actor is None:
+        raise OrderNotCancellable()
+
+    refund_id = ""
+    if refund_call is not None:
+        provider, provider_payment_id, amount_minor, payment_id = refund_call
+        assert_no_transaction(session)
+        try:
+            refund_id = provider.refund(
+                provider_payment_id=provider_payment_id,
+                amount_minor=amount_minor,
+                idempotency_key=f"refund-{payment_id}",
+            )
+        except ProviderUnavailable as exc:
+            raise PaymentUnavailable() from exc
+
+    with transaction(session):
+        order = lock_row(session, Order, order_id)
+        if order is None or order.status != OrderStatus.PAID:
+            return order  # cancelled meanwhile
+        change_status(order, OrderStatus.REFUNDED if refundable else OrderStatus.CANCELLED, now=now)
+        session.add(order)
+        ticket_status = TicketStatus.REFUNDED if refundable else TicketStatus.CANCELLED
+        ticket_ids = list(session.exec(select(Ticket.id).where(Ticket.order_id == order.id)).all())
+        session.exec(update(Ticket).where(Ticket.order_id == order.id).values(status=ticket_status))
+        return_seats(session, order_lines(session, order.id))
+        if refund_call is not None:
+            _record_refund(session, order, refund_call[3], refund_id, actor=actor, now=now)
+        record_audit(
+            session,
+            action=AuditAction.ORDER_CANCELLED,
+            object_type="order",
+            object_id=order.id,
+            now=now,
+            actor_user_id=actor.id,
+            data={"refunded": refundable},
+        )
+        emit_event(
+            session,
+            topic=Topic.ORDER_CANCELLED,
+            payload={"order_id": str(order.id), "refunded": refundable},
+            now=now,
+        )
+    checkins.forget_scan_states(order.event_id, ticket_ids)
+    publish_availability(session, order.event_id)
+    return order
+
+
+def _record_refund(
+    session: Session, order: Order, payment_id: uuid.UUID, refund_id: str, *, actor: User, now: datetime
+) -> None:
+    payment = session.get(Payment, payment_id)
+    payment.status = PaymentStatus.REFUNDED
+    payment.refunded_minor = payment.amount_minor
+    payment.updated_at = now
+    session.add(payment)
+    record_audit(
+        session,
+        action=AuditAction.PAYMENT_REFUNDED,
+        object_type="order",
+        object_id=order.id,
+        now=now,
+        actor_user_id=actor.id,
+        data={"payment_id": str(payment.id), "refund_id": refund_id},
+    )
+
+
+def cancel_unpaid(
+    session: Session, order_id: uuid.UUID, *, now: datetime, reason: CancelReason, actor: User | None = None
+) -> Order:
+    """Cancel a pending order and free its seats; an order that is no longer pending is left as is."""
+    with transaction(session):
+        order = lock_row(session, Order, order_id)
+        if order is None:
+            raise NotFound()
+        if order.status != OrderStatus.PENDING:
+            return order
+        change_status(order, OrderStatus.CANCELLED, now=now)
+        session.add(order)
+        return_seats(session, order_lines(session, order.id))
+        record_audit(
+            session,
+            action=AuditAction.ORDER_CANCELLED,
+            object_type="order",
+            object_id=order.id,
+            now=now,
+            actor_user_id=actor.id if actor else None,
+            data={"reason": reason},
+        )
+    publish_availability(session, order.event_id)
+    return order

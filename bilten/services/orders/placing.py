@@ -1,0 +1,250 @@
+"""Placing an order: hold the seats asked for without ever overselling.
+
+A reservation is one conditional `UPDATE ... SET reserved = reserved + n WHERE reserved + n <=
+quantity`, run last in its transaction so the hot row is locked only until the commit; the database
+decides, so two buyers can never get the same seat on PostgreSQL or SQLite. Lock waits are capped
+(3 s, see db.py) and turn into a "try again" answer (services/transaction.py)."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import psycopg
+from sqlalchemy import bindparam
+from sqlmodel import Session, select
+
+from bilten.db import insert_new_rows
+from bilten.models import Event, EventStatus, Order, OrderLine, Payment, TicketType, User
+from bilten.payments import payments_configured
+from bilten.payments.base import PaymentProvider
+from bilten.services.audit import record_audit
+from bilten.services.errors import (
+    EventNotOnSale,
+    InvalidQuantity,
+    PaymentsNotConfigured,
+    QuantityOutOfRange,
+    SalesClosed,
+    SalesNotOpen,
+    SoldOut,
+    UnknownTicketType,
+)
+from bilten.services.orders.access import order_access_token
+from bilten.services.orders.issuing import mark_paid
+from bilten.services.orders.payments import payment_request, record_payment_start
+from bilten.services.orders.seats import ADD_SEATS, publish_availability, seats_left, take_seats
+from bilten.services.orders.status import AuditAction
+from bilten.services.transaction import transaction
+from bilten.services.validation import clean_email, clean_name, clean_phone
+from bilten.settings import get_settings
+
+MAX_TYPES_PER_ORDER = 20
+MAX_QUANTITY = 100  # per line, before the ticket type's own maximum: keeps absurd input cheap
+
+
+@dataclass(frozen=True)
+class PlacedOrder:
+    order: Order
+    access_token: str
+    payment: Payment | None = None  # opened already when the provider needs no network
+
+
+class _NotEnoughSeats(Exception):
+    """Raised inside the transaction so that it rolls back; answered with SoldOut outside it."""
+
+
+def place_order(
+    session: Session,
+    *,
+    items: list[tuple[uuid.UUID, int]],
+    email: str,
+    phone: str,
+    now: datetime,
+    name: str = "",
+    user: User | None = None,
+    locale: str = "en",
+    event_id: uuid.UUID | None = None,
+    hold_minutes: int | None = None,
+    provider: PaymentProvider | None = None,
+) -> PlacedOrder:
+    """Hold the seats asked for and create a pending order (paid at once when free). With a
+    provider that needs no network, its checkout opens in the same transaction; otherwise call
+    `start_payment` next.
+
+    Bad input raises before anything is written; a sold-out type raises SoldOut after the whole
+    transaction is rolled back: no order, no hold."""
+    email = clean_email(email)
+    phone = clean_phone(phone, required=user is None)
+    name = clean_name(name)
+    wanted = _sum_quantities(items)
+    types: list[TicketType] = []
+    try:
+        with transaction(session):
+            event, types = _load_types_for_sale(session, wanted, event_id=event_id, now=now)
+            if not payments_configured() and any(t.price_minor > 0 for t in types):
+                raise PaymentsNotConfigured()  # before anything is written: no order, no seats held
+            order = Order(
+                event_id=event.id,
+                user_id=user.id if user else None,
+                buyer_email=email,
+                buyer_phone=phone,
+                buyer_name=name or (user.full_name if user else ""),
+                locale=locale,
+                currency=types[0].currency,
+                hold_expires_at=now + timedelta(minutes=hold_minutes or get_settings().hold_minutes),
+                created_at=now,
+            )
+            lines = _add_lines(session, order, types, wanted)
+            _record_placed(session, order, event, lines, now=now)
+            payment = None
+            if order.total_minor == 0:
+                _still_on_sale(session, event.id)
+                mark_paid(session, order, event=event, lines=lines, now=now)
+            elif provider is not None and provider.local:
+                # A provider that needs no network (test mode) opens its checkout in this same transaction.
+                payment_id = uuid.uuid4()
+                request = payment_request(order, event, lines, {t.id: t.name for t in types}, payment_id)
+                started = provider.start(request)
+                payment = record_payment_start(session, order, provider.identifier, payment_id, started, now=now)
+            if session.get_bind().dialect.name == "postgresql":
+                _take_seats_in_one_round_trip(session, types, wanted)
+            else:
+                _take_seats_one_by_one(session, types, wanted)
+    except _NotEnoughSeats:
+        raise _sold_out(session, types, wanted) from None
+    publish_availability(session, event.id)
+    return PlacedOrder(order=order, access_token=order_access_token(order.id), payment=payment)
+
+
+def _add_lines(
+    session: Session, order: Order, types: list[TicketType], wanted: dict[uuid.UUID, int]
+) -> list[OrderLine]:
+    """The order and one line per ticket type, its total their sum."""
+    session.add(order)
+    lines = []
+    for ticket_type in types:
+        quantity = wanted[ticket_type.id]
+        line = OrderLine(
+            order_id=order.id,
+            ticket_type_id=ticket_type.id,
+            quantity=quantity,
+            unit_price_minor=ticket_type.price_minor,
+            line_total_minor=quantity * ticket_type.price_minor,
+        )
+        lines.append(line)
+        session.add(line)
+    order.total_minor = sum(line.line_total_minor for line in lines)
+    return lines
+
+
+def _record_placed(session: Session, order: Order, event: Event, lines: list[OrderLine], *, now: datetime) -> None:
+    record_audit(
+        session,
+        action=AuditAction.ORDER_PLACED,
+        object_type="order",
+        object_id=order.id,
+        now=now,
+        actor_user_id=order.user_id,
+        organization_id=event.organization_id,
+        data={"lines": {str(line.ticket_type_id): line.quantity for line in lines}},
+    )
+
+
+def _still_on_sale(session: Session, event_id: uuid.UUID) -> None:
+    """Before tickets are issued at once (a free order): read the event's status again under a share
+    lock. A cancellation holds the row until it commits, so an order racing it sees "cancelled" and
+    gets no tickets for an event that is not happening."""
+    with session.no_autoflush:
+        status = session.execute(
+            select(Event.status).where(Event.id == event_id).with_for_update(read=True)
+        ).scalar_one()
+    if status != EventStatus.PUBLISHED:
+        raise EventNotOnSale()
+
+
+def _take_seats_in_one_round_trip(session: Session, types: list[TicketType], wanted: dict[uuid.UUID, int]) -> None:
+    """PostgreSQL: send the order's rows, the seat counters and COMMIT together (psycopg pipeline).
+
+    The counter row is then locked only while the server runs the rest of the batch, never while
+    this thread waits for the GIL behind other requests: a rush queues on the row for microseconds,
+    not milliseconds. The schema's CHECK (reserved <= quantity) refuses an oversold counter, which
+    aborts the whole batch: nothing of the order is kept. (The transaction helper's COMMIT then only
+    closes SQLAlchemy's books: the database has committed already.)"""
+    raw = session.connection().connection.driver_connection
+    try:
+        with raw.pipeline():
+            insert_new_rows(session)
+            for ticket_type in types:  # sorted by id: two orders lock rows in the same order, no deadlock
+                session.execute(ADD_SEATS, {"type_id": ticket_type.id, "n": wanted[ticket_type.id]})
+            raw.commit()
+    except psycopg.errors.CheckViolation:
+        raise _NotEnoughSeats() from None
+    for ticket_type in types:
+        session.expire(ticket_type, ["reserved"])
+
+
+def _take_seats_one_by_one(session: Session, types: list[TicketType], wanted: dict[uuid.UUID, int]) -> None:
+    """Elsewhere (SQLite, one writer at a time): the guarded UPDATE per type, last before COMMIT."""
+    session.flush()
+    for ticket_type in types:
+        if take_seats(session, ticket_type.id, wanted[ticket_type.id]) is None:
+            raise _NotEnoughSeats()
+
+
+def _sold_out(session: Session, types: list[TicketType], wanted: dict[uuid.UUID, int]) -> SoldOut:
+    """The first type without enough seats, with how many it has left."""
+    with transaction(session):
+        left = seats_left(session, [t.id for t in types])
+    short = next((t for t in types if left[str(t.id)] < wanted[t.id]), types[0])
+    return SoldOut(name=short.name, available=left[str(short.id)])
+
+
+def _sum_quantities(items: list[tuple[uuid.UUID, int]]) -> dict[uuid.UUID, int]:
+    if not items or len(items) > MAX_TYPES_PER_ORDER:
+        raise InvalidQuantity()
+    wanted: dict[uuid.UUID, int] = defaultdict(int)
+    for ticket_type_id, quantity in items:
+        if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 0 or quantity > MAX_QUANTITY:
+            raise InvalidQuantity()
+        wanted[ticket_type_id] += quantity
+    wanted = {type_id: quantity for type_id, quantity in wanted.items() if quantity > 0}
+    if not wanted:
+        raise InvalidQuantity()
+    return wanted
+
+
+_TYPES_FOR_SALE = (
+    select(TicketType, Event)
+    .join(Event, Event.id == TicketType.event_id)
+    .where(TicketType.id.in_(bindparam("ids", expanding=True)))
+    .order_by(TicketType.id)
+)
+
+
+def _load_types_for_sale(
+    session: Session, wanted: dict[uuid.UUID, int], *, event_id: uuid.UUID | None, now: datetime
+) -> tuple[Event, list[TicketType]]:
+    rows = session.execute(_TYPES_FOR_SALE, {"ids": list(wanted)}).all()
+    types = [ticket_type for ticket_type, _ in rows if not ticket_type.is_hidden]
+    if len(types) != len(wanted) or len({t.event_id for t in types}) != 1:
+        raise UnknownTicketType()
+    event = rows[0][1]
+    if event_id is not None and event.id != event_id:
+        raise UnknownTicketType()
+    if event.status != EventStatus.PUBLISHED or event.ends_at <= now:
+        raise EventNotOnSale()
+    if len({t.currency for t in types}) != 1:
+        raise UnknownTicketType()
+    for ticket_type in types:
+        quantity = wanted[ticket_type.id]
+        if ticket_type.sales_start and now < ticket_type.sales_start:
+            raise SalesNotOpen(name=ticket_type.name)
+        if ticket_type.sales_end and now >= ticket_type.sales_end:
+            raise SalesClosed(name=ticket_type.name)
+        if not ticket_type.min_per_order <= quantity <= ticket_type.max_per_order:
+            raise QuantityOutOfRange(
+                name=ticket_type.name, min=ticket_type.min_per_order, max=ticket_type.max_per_order
+            )
+    return event, list(types)
