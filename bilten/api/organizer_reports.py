@@ -16,7 +16,7 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
-from bilten import export_jobs, routes
+from bilten import jobs, routes
 from bilten.api.deps import Caller, get_caller, get_now, get_session
 from bilten.api.errors import error_responses
 from bilten.api.routing import api_router
@@ -283,7 +283,7 @@ def start_export(
         session, actor=caller.require(session), event_id=event_id, kind=body.kind, file_format=body.format, now=now
     )
     if view.status == "queued":
-        export_jobs.submit(view.id)
+        jobs.submit_export(view.id)
     return _export_out(view)
 
 

@@ -21,12 +21,12 @@ from collections.abc import Callable
 from datetime import datetime
 
 import dramatiq
-from dramatiq.brokers.redis import RedisBroker
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from bilten import clock
 from bilten.db import get_engine
+from bilten.jobs import NOTIFICATION_QUEUE, declare_export_actor, declare_notification_actor, make_broker
 from bilten.notifications.config import DeliveryConfig, get_delivery_config
 from bilten.notifications.delivery import (
     Clock,
@@ -41,10 +41,6 @@ from bilten.notifications.senders import Sender, make_sender
 from bilten.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
-
-QUEUE_NAME = "notifications"
-ACTOR_NAME = "deliver_notification"
-REDIS_NAMESPACE = "bilten"
 
 
 def utc_now() -> datetime:
@@ -155,26 +151,6 @@ async def notification_loop(*, delivery: Delivery | None = None) -> None:
 # With Redis (Dramatiq)
 
 
-def make_broker(redis_url: str) -> RedisBroker:
-    return RedisBroker(url=redis_url, namespace=REDIS_NAMESPACE)
-
-
-def declare_delivery_actor(broker: RedisBroker, delivery: Delivery) -> dramatiq.Actor:
-    """The job: deliver one notification by id. Retries are ours (in the database), not Dramatiq's."""
-
-    def deliver_notification(notification_id: str) -> None:
-        delivery.send_one(uuid.UUID(notification_id))
-
-    return dramatiq.Actor(
-        deliver_notification,
-        broker=broker,
-        actor_name=ACTOR_NAME,
-        queue_name=QUEUE_NAME,
-        priority=0,
-        options={"max_retries": 0},
-    )
-
-
 def pump_once(delivery: Delivery, actor: dramatiq.Actor) -> int:
     """Dispatch the outbox and queue every due notification; returns how many were queued."""
     with delivery.session() as session:
@@ -195,13 +171,11 @@ def run_queue_worker(
     """Consume the Redis queue with Dramatiq threads and pump the outbox until `stop_event` is set."""
     delivery = delivery or Delivery()
     broker = make_broker(redis_url)
-    actor = declare_delivery_actor(broker, delivery)
-    from bilten.export_jobs import declare_export_actor
-
+    actor = declare_notification_actor(broker, delivery.send_one)
     declare_export_actor(broker)  # background exports share the worker's threads (their own queue)
     worker = dramatiq.Worker(broker, worker_threads=threads or delivery.config.worker_threads, worker_timeout=200)
     worker.start()
-    logger.info("notification worker consuming Redis queue %r", QUEUE_NAME)
+    logger.info("notification worker consuming Redis queue %r", NOTIFICATION_QUEUE)
     redis_was_down = False
     try:
         while not stop_event.is_set():

@@ -2,7 +2,7 @@
 
 `request_export` records a queued `ExportJob` (anyone who may see the event's reports:
 `EVENT_VIEW`); `run_export` does the work outside any request (a Dramatiq job with Redis, a
-thread without: see `bilten.export_jobs`). It streams the rows from the database in batches (a
+thread without: see `bilten.jobs`). It streams the rows from the database in batches (a
 server-side cursor on PostgreSQL), writes them straight to a file, and records its progress every
 few hundred rows, so memory stays flat and the back office shows a progress bar. Files are kept in
 EXPORT_DIR for EXPORT_RETENTION_HOURS and downloaded through an authenticated route.
@@ -143,7 +143,7 @@ def _view(job: ExportJob) -> ExportView:
 def request_export(
     session: Session, *, actor: User | None, event_id: uuid.UUID, kind: str, file_format: str, now: datetime
 ) -> ExportView:
-    """Queue an export (the caller then hands its id to `bilten.export_jobs.submit`). The same
+    """Queue an export (the caller then hands its id to `bilten.jobs.submit_export`). The same
     export already queued or running for this user is returned instead of starting a second one."""
     user = authorize(session, actor, Permission.EVENT_VIEW, event_id=event_id)
     try:

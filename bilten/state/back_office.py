@@ -20,7 +20,7 @@ import uuid
 
 import reflex as rx
 
-from bilten import clock, export_jobs, live, ratelimit, routes
+from bilten import clock, jobs, live, ratelimit, routes
 from bilten.db import session_scope
 from bilten.i18n import catalog, format_datetime, format_money, translate
 from bilten.models import CheckInResult, EventStatus, ExportStatus, OrderStatus, TicketStatus, User
@@ -1032,7 +1032,7 @@ class OfficeExportsState(LocalizedState, rx.State):
         except BiltenError as exc:
             return rx.toast.error(error_text(exc, locale))
         if job.status == ExportStatus.QUEUED:
-            export_jobs.submit(job.id)
+            jobs.submit_export(job.id)
         self._rows = [job, *[row for row in self._rows if row.id != job.id]][: exports.RECENT_EXPORTS]
         return [OfficeExportsState.watch, rx.toast.info(translate("exports.started", locale))]
 

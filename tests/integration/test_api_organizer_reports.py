@@ -16,7 +16,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlmodel import Session, select
 
-from bilten import export_jobs
+from bilten import jobs
 from bilten.models import ExportJob, ExportStatus, Membership, Role, TeamRole, TicketType
 from bilten.services import checkins, exports, orders
 from bilten.settings import PROJECT_ROOT, get_settings
@@ -213,7 +213,7 @@ def test_with_redis_the_export_runs_in_bilten_worker(
             now=clock.now,
         )
     monkeypatch.setattr(get_settings(), "redis_url", redis_url)
-    monkeypatch.setattr(export_jobs, "_sender", None)
+    monkeypatch.setattr(jobs, "_export_sender", None)
     env = {
         **os.environ,
         "DATABASE_URL": pg_url,
@@ -230,7 +230,7 @@ def test_with_redis_the_export_runs_in_bilten_worker(
         stderr=subprocess.DEVNULL,
     )
     try:
-        export_jobs.submit(job.id)
+        jobs.submit_export(job.id)
         deadline = time.monotonic() + 60
         status = ExportStatus.QUEUED
         while time.monotonic() < deadline and status not in (ExportStatus.DONE, ExportStatus.FAILED):
