@@ -41,6 +41,7 @@ $(BUN):
 test: test-deps services
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy  # bilten/services, as configured in pyproject.toml
 	$(BIN)/pytest
 	@echo "Unit suite again with the calendar moved 400 days ahead:"
 	FAKETIME_DONT_FAKE_MONOTONIC=1 faketime -f +400d $(BIN)/pytest tests/unit -q -p no:cacheprovider

@@ -8,7 +8,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bilten.models import Event, EventStatus, Order, OrderStatus, User
 from bilten.services.access import Permission, authorize
@@ -88,7 +88,7 @@ def _open_order_ids(session: Session, event_id: uuid.UUID) -> list[uuid.UUID]:
     return list(
         session.exec(
             select(Order.id)
-            .where(Order.event_id == event_id, Order.status.in_([OrderStatus.PAID, OrderStatus.PENDING]))
-            .order_by(Order.created_at, Order.id)
+            .where(Order.event_id == event_id, col(Order.status).in_([OrderStatus.PAID, OrderStatus.PENDING]))
+            .order_by(col(Order.created_at), col(Order.id))
         ).all()
     )

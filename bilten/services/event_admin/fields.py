@@ -13,7 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from babel.numbers import get_currency_precision, list_currencies
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bilten.models import Event, EventStatus, TicketType
 from bilten.services.errors import EventCancelled, ValidationFailed
@@ -205,7 +205,7 @@ def resolve_event_fields(fields_in: EventFields, current: Event | None, *, now: 
     title = _line(pick("title", ""), max_length=MAX_TITLE_LENGTH)
     if not title:
         raise ValidationFailed("error.event_title_required")
-    values = {
+    values: dict[str, Any] = {
         "title": title,
         "description": _multiline(pick("description", ""), max_length=MAX_DESCRIPTION_LENGTH),
         "venue_name": _line(pick("venue_name", ""), max_length=200),
@@ -323,6 +323,8 @@ def refuse_cancelled(event: Event) -> None:
 def event_ticket_types(session: Session, event_id: uuid.UUID) -> list[TicketType]:
     return list(
         session.exec(
-            select(TicketType).where(TicketType.event_id == event_id).order_by(TicketType.position, TicketType.name)
+            select(TicketType)
+            .where(TicketType.event_id == event_id)
+            .order_by(col(TicketType.position), col(TicketType.name))
         ).all()
     )

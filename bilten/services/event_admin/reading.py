@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bilten.models import Event, EventStatus, Order, OrderStatus, Organization, Role, TicketType, User
 from bilten.services.access import Permission, authorize, organization_ids_of
@@ -67,7 +67,7 @@ def manageable_organizations(session: Session, *, actor: User | None) -> list[Or
         query = select(Organization).order_by(Organization.name)
         if user.role != Role.ADMIN:
             managed = organization_ids_of(session, user, Permission.ORGANIZATION_MANAGE)
-            query = query.where(Organization.id.in_(managed))
+            query = query.where(col(Organization.id).in_(managed))
         return [OrganizationChoice(id=org.id, name=org.name) for org in session.exec(query).all()]
 
 
@@ -78,15 +78,17 @@ def get_event_for_editing(session: Session, *, actor: User | None, event_id: uui
 
 def _editable_event(session: Session, *, actor: User | None, event_id: uuid.UUID) -> EditableEvent:
     authorize(session, actor, Permission.EVENT_MANAGE, event_id=event_id)
-    event = session.get(Event, event_id)
+    event = session.get_one(Event, event_id)
     organization = session.get(Organization, event.organization_id)
     types = session.exec(
-        select(TicketType).where(TicketType.event_id == event.id).order_by(TicketType.position, TicketType.name)
+        select(TicketType)
+        .where(TicketType.event_id == event.id)
+        .order_by(col(TicketType.position), col(TicketType.name))
     ).all()
     counts = dict(
         session.exec(
-            select(Order.status, func.count(Order.id))
-            .where(Order.event_id == event.id, Order.status.in_([OrderStatus.PAID, OrderStatus.PENDING]))
+            select(Order.status, func.count(col(Order.id)))
+            .where(Order.event_id == event.id, col(Order.status).in_([OrderStatus.PAID, OrderStatus.PENDING]))
             .group_by(Order.status)
         ).all()
     )

@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import func, update
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bilten.models import TicketType, User
 from bilten.services.access import Permission, authorize
@@ -73,12 +73,12 @@ def update_ticket_type(
             guarded = (
                 update(TicketType)
                 .where(
-                    TicketType.id == ticket_type_id,
-                    TicketType.event_id == event.id,
-                    TicketType.reserved <= values["quantity"],
+                    col(TicketType.id) == ticket_type_id,
+                    col(TicketType.event_id) == event.id,
+                    col(TicketType.reserved) <= values["quantity"],
                 )
                 .values(**values)
-                .returning(TicketType.id)
+                .returning(col(TicketType.id))
                 .execution_options(synchronize_session=False)
             )
             if session.execute(guarded).first() is None:

@@ -7,11 +7,11 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import update
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bilten.models import Order, OrderStatus, Payment, PaymentStatus, Ticket, TicketStatus, User
 from bilten.payments import get_provider
-from bilten.payments.base import ProviderUnavailable
+from bilten.payments.base import PaymentProvider, ProviderUnavailable
 from bilten.services import checkins
 from bilten.services.access import Permission, is_allowed
 from bilten.services.audit import emit_event, record_audit
@@ -40,7 +40,7 @@ def cancel_order(
             ).first()
         refundable = payment is not None and payment.amount_minor > 0
         refund_call = (
-            (get_provider(payment.provider), payment.provider_payment_id, payment.amount_minor, payment.id)
+            (_provider_of(payment), payment.provider_payment_id, payment.amount_minor, payment.id)
             if payment is not None and refundable
             else None
         )
@@ -66,13 +66,15 @@ def cancel_order(
 
     with transaction(session):
         order = lock_row(session, Order, order_id)
-        if order is None or order.status != OrderStatus.PAID:
+        if order is None:
+            raise NotFound()
+        if order.status != OrderStatus.PAID:
             return order  # cancelled meanwhile
         change_status(order, OrderStatus.REFUNDED if refundable else OrderStatus.CANCELLED, now=now)
         session.add(order)
         ticket_status = TicketStatus.REFUNDED if refundable else TicketStatus.CANCELLED
         ticket_ids = list(session.exec(select(Ticket.id).where(Ticket.order_id == order.id)).all())
-        session.exec(update(Ticket).where(Ticket.order_id == order.id).values(status=ticket_status))
+        session.exec(update(Ticket).where(col(Ticket.order_id) == order.id).values(status=ticket_status))
         return_seats(session, order_lines(session, order.id))
         if refund_call is not None:
             _record_refund(session, order, refund_call[3], refund_id, actor=actor, now=now)
@@ -99,7 +101,7 @@ def cancel_order(
 def _record_refund(
     session: Session, order: Order, payment_id: uuid.UUID, refund_id: str, *, actor: User, now: datetime
 ) -> None:
-    payment = session.get(Payment, payment_id)
+    payment = session.get_one(Payment, payment_id)
     payment.status = PaymentStatus.REFUNDED
     payment.refunded_minor = payment.amount_minor
     payment.updated_at = now
@@ -113,6 +115,13 @@ def _record_refund(
         actor_user_id=actor.id,
         data={"payment_id": str(payment.id), "refund_id": refund_id},
     )
+
+
+def _provider_of(payment: Payment) -> PaymentProvider:
+    provider = get_provider(payment.provider)
+    if provider is None:  # the provider was switched off since this payment: no way to refund here
+        raise PaymentUnavailable()
+    return provider
 
 
 def cancel_unpaid(

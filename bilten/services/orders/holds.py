@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bilten.models import Order, OrderStatus, Payment, PaymentStatus
 from bilten.services.audit import record_audit
@@ -29,8 +29,8 @@ def expire_holds(session: Session, *, now: datetime, limit: int = SWEEP_BATCH) -
     (one per worker): SKIP LOCKED gives each its own orders, and skips orders being paid right now."""
     query = (
         select(Order)
-        .where(Order.status == OrderStatus.PENDING, Order.hold_expires_at <= now)
-        .order_by(Order.hold_expires_at)
+        .where(Order.status == OrderStatus.PENDING, col(Order.hold_expires_at) <= now)
+        .order_by(col(Order.hold_expires_at))
         .limit(limit)
         .with_for_update(skip_locked=True)
     )

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bilten.models import (
     Event,
@@ -75,7 +75,7 @@ def start_payment(
         provider = active_provider()
         if provider is None:
             raise PaymentsNotConfigured()
-        event = session.get(Event, order.event_id)
+        event = session.get_one(Event, order.event_id)
         names = {t.id: t.name for t in session.exec(select(TicketType).where(TicketType.event_id == order.event_id))}
         payment_id = uuid.uuid4()
         request = payment_request(order, event, order_lines(session, order.id), names, payment_id)
@@ -88,7 +88,7 @@ def start_payment(
         raise PaymentUnavailable() from exc
 
     with transaction(session):
-        order = session.get(Order, order_id)
+        order = session.get_one(Order, order_id)
         return record_payment_start(session, order, provider.identifier, payment_id, started, now=now)
 
 
@@ -229,7 +229,7 @@ def _payment_confirmed(
         return PaymentOutcome(result=PaymentResult.DUPLICATE, order_id=order.id, payment_id=payment.id)
     _confirm(session, order, payment, update, now=now)
     lines = order_lines(session, order.id)
-    event = session.get(Event, order.event_id)
+    event = session.get_one(Event, order.event_id)
     if event.status == EventStatus.CANCELLED and order.status == OrderStatus.PENDING:
         _cancel_for_cancelled_event(session, order, event, lines, now=now)
     if order.status == OrderStatus.PENDING:
@@ -315,10 +315,12 @@ def refund_unbacked_payment(session: Session, *, payment_id: uuid.UUID, now: dat
         payment = session.get(Payment, payment_id)
         if payment is None or payment.status != PaymentStatus.CONFIRMED:
             return False
-        order = session.get(Order, payment.order_id)
+        order = session.get_one(Order, payment.order_id)
         if order.status == OrderStatus.PAID and order.payment_reference == payment.provider_reference:
             return False  # this payment backs the order: nothing to give back
         provider = get_provider(payment.provider)
+        if provider is None:  # switched off since: the sweeper tries again later
+            raise ProviderUnavailable(f"no provider {payment.provider!r}")
         provider_payment_id, amount_minor = payment.provider_payment_id, payment.amount_minor
 
     assert_no_transaction(session)
@@ -328,7 +330,7 @@ def refund_unbacked_payment(session: Session, *, payment_id: uuid.UUID, now: dat
 
     with transaction(session):
         payment = lock_row(session, Payment, payment_id)
-        if payment.status != PaymentStatus.CONFIRMED:
+        if payment is None or payment.status != PaymentStatus.CONFIRMED:
             return True  # refunded meanwhile by another sweeper
         payment.status = PaymentStatus.REFUNDED
         payment.refunded_minor = payment.amount_minor
@@ -355,7 +357,7 @@ def pending_refunds(session: Session) -> list[uuid.UUID]:
     """Confirmed payments whose order is not paid by them (late payments awaiting their refund)."""
     query = (
         select(Payment.id)
-        .join(Order, Order.id == Payment.order_id)
+        .join(Order, col(Order.id) == col(Payment.order_id))
         .where(Payment.status == PaymentStatus.CONFIRMED, Order.status != OrderStatus.PAID)
     )
     with transaction(session):
@@ -383,9 +385,14 @@ def pay_with_test_provider(
             .where(
                 Payment.order_id == order.id, Payment.provider == TEST_PROVIDER, Payment.status == PaymentStatus.PENDING
             )
-            .order_by(Payment.created_at.desc())
+            .order_by(col(Payment.created_at).desc())
         ).first()
-        if order.status != OrderStatus.PENDING or payment is None or order.hold_expires_at <= now:
+        if (
+            order.status != OrderStatus.PENDING
+            or payment is None
+            or order.hold_expires_at is None
+            or order.hold_expires_at <= now
+        ):
             raise OrderNotPayable()
         update = PaymentUpdate(
             event_id=f"test-{uuid.uuid4()}",

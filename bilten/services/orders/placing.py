@@ -11,10 +11,11 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import psycopg
 from sqlalchemy import bindparam
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bilten.db import insert_new_rows
 from bilten.models import Event, EventStatus, Order, OrderLine, Payment, TicketType, User
@@ -172,7 +173,7 @@ def _take_seats_in_one_round_trip(session: Session, types: list[TicketType], wan
     not milliseconds. The schema's CHECK (reserved <= quantity) refuses an oversold counter, which
     aborts the whole batch: nothing of the order is kept. (The transaction helper's COMMIT then only
     closes SQLAlchemy's books: the database has committed already.)"""
-    raw = session.connection().connection.driver_connection
+    raw: psycopg.Connection[Any] = session.connection().connection.driver_connection  # type: ignore[assignment]
     try:
         with raw.pipeline():
             insert_new_rows(session)
@@ -217,9 +218,9 @@ def _sum_quantities(items: list[tuple[uuid.UUID, int]]) -> dict[uuid.UUID, int]:
 
 _TYPES_FOR_SALE = (
     select(TicketType, Event)
-    .join(Event, Event.id == TicketType.event_id)
-    .where(TicketType.id.in_(bindparam("ids", expanding=True)))
-    .order_by(TicketType.id)
+    .join(Event, col(Event.id) == col(TicketType.event_id))
+    .where(col(TicketType.id).in_(bindparam("ids", expanding=True)))
+    .order_by(col(TicketType.id))
 )
 
 

@@ -10,7 +10,7 @@ import uuid
 from typing import Any
 
 from sqlalchemy import Engine, bindparam, update
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bilten import live
 from bilten.debounce import Debouncer
@@ -20,19 +20,19 @@ from bilten.services.transaction import transaction
 # The hot statements are built once (building a SQLAlchemy expression costs more CPU than running it).
 _TAKE_SEATS = (
     update(TicketType)
-    .where(TicketType.id == bindparam("type_id"), TicketType.reserved + bindparam("n") <= TicketType.quantity)
-    .values(reserved=TicketType.reserved + bindparam("n"))
-    .returning(TicketType.quantity - TicketType.reserved)
+    .where(col(TicketType.id) == bindparam("type_id"), col(TicketType.reserved) + bindparam("n") <= TicketType.quantity)
+    .values(reserved=col(TicketType.reserved) + bindparam("n"))
+    .returning(col(TicketType.quantity) - col(TicketType.reserved))
     .execution_options(synchronize_session=False)
 )
 ADD_SEATS = (  # no WHERE on the seats: the CHECK constraint decides, inside the pipelined batch
     update(TicketType)
-    .where(TicketType.id == bindparam("type_id"))
-    .values(reserved=TicketType.reserved + bindparam("n"))
+    .where(col(TicketType.id) == bindparam("type_id"))
+    .values(reserved=col(TicketType.reserved) + bindparam("n"))
     .execution_options(synchronize_session=False)
 )
 _SEATS_LEFT = select(TicketType.id, TicketType.quantity - TicketType.reserved).where(
-    TicketType.id.in_(bindparam("ids", expanding=True))
+    col(TicketType.id).in_(bindparam("ids", expanding=True))
 )
 
 
@@ -64,8 +64,8 @@ def return_seats(session: Session, lines: list[OrderLine]) -> None:
     for line in sorted(lines, key=lambda line: line.ticket_type_id):
         session.exec(
             update(TicketType)
-            .where(TicketType.id == line.ticket_type_id)
-            .values(reserved=TicketType.reserved - line.quantity)
+            .where(col(TicketType.id) == line.ticket_type_id)
+            .values(reserved=col(TicketType.reserved) - line.quantity)
         )
 
 
@@ -75,7 +75,7 @@ def seats_left(session: Session, type_ids: list[uuid.UUID]) -> dict[str, int]:
 
 
 def order_lines(session: Session, order_id: uuid.UUID) -> list[OrderLine]:
-    query = select(OrderLine).where(OrderLine.order_id == order_id).order_by(OrderLine.id)
+    query = select(OrderLine).where(OrderLine.order_id == order_id).order_by(col(OrderLine.id))
     return list(session.exec(query).all())
 
 
