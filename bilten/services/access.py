@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from sqlalchemy import and_, bindparam
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bilten.models import Event, Membership, Role, StaffAssignment, TeamRole, User
 from bilten.services.errors import EmailNotVerified, Forbidden, NotAuthenticated, NotFound
@@ -108,11 +108,11 @@ _SCAN_ACCESS = (
     select(Event, Membership.team_role, StaffAssignment.id, StaffAssignment.gate)
     .outerjoin(
         Membership,
-        and_(Membership.organization_id == Event.organization_id, Membership.user_id == bindparam("user_id")),
+        and_(col(Membership.organization_id) == Event.organization_id, col(Membership.user_id) == bindparam("user_id")),
     )
     .outerjoin(
         StaffAssignment,
-        and_(StaffAssignment.event_id == Event.id, StaffAssignment.user_id == bindparam("user_id")),
+        and_(col(StaffAssignment.event_id) == Event.id, col(StaffAssignment.user_id) == bindparam("user_id")),
     )
     .where(Event.id == bindparam("event_id"))
 )
@@ -144,7 +144,7 @@ def is_allowed(session: Session, user: User | None, permission: Permission, **sc
 def team_roles(session: Session, user_id: uuid.UUID) -> dict[uuid.UUID, TeamRole]:
     """The user's role in each organization they belong to."""
     rows = session.exec(select(Membership.organization_id, Membership.team_role).where(Membership.user_id == user_id))
-    return dict(rows.all())
+    return {organization_id: TeamRole(role) for organization_id, role in rows.all()}
 
 
 def _is_assigned_staff(session: Session, user_id: uuid.UUID, event_id: uuid.UUID) -> bool:

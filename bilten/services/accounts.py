@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import jwt
-from sqlmodel import Session, select, update
+from sqlmodel import Session, col, select, update
 
 from bilten.models import (
     ApiSession,
@@ -44,6 +44,7 @@ from bilten.services.security import (
     new_opaque_token,
     verify_password,
 )
+from bilten.services.transaction import transaction
 from bilten.services.validation import check_password_strength, clean_email, clean_name
 from bilten.settings import SUPPORTED_LOCALES, get_secret_key, get_settings
 
@@ -88,36 +89,40 @@ def register_user(
     An address that has an account already gets the same answer, after the same work (an argon2
     hash), so sign-up reveals nothing about who has an account; its owner is emailed instead
     ("someone tried to sign up with your address"), at most once an hour."""
-    email = clean_email(email)
-    check_password_strength(password, email=email)
-    full_name = clean_name(full_name)
-    locale = locale if locale in SUPPORTED_LOCALES else "en"
-    if organization_name is not None:
-        organization_name = teams.clean_organization_name(organization_name)  # refuse a bad name first
-    password_hash = hash_password(password)
-    existing = session.exec(select(User).where(User.email == email)).first()
-    if existing is not None:
-        _tell_owner_of_signup_attempt(session, user=existing, now=now)
-        shadow = UserPublic(id=uuid.uuid4(), email=email, full_name=full_name, role=Role.ATTENDEE, locale=locale)
-        return SignUp(public=shadow, user=None)
-    user = User(
-        email=email,
-        password_hash=password_hash,
-        full_name=full_name,
-        role=role,
-        locale=locale,
-        created_at=now,
-        password_changed_at=now,
-    )
-    session.add(user)
-    session.flush()
-    record_audit(
-        session, action="user.registered", object_type="user", object_id=user.id, now=now, actor_user_id=user.id
-    )
-    verify_url = verification.new_verification_link(session, user=user, now=now, organization_name=organization_name)
-    emit_event(session, topic="user.registered", payload={"user_id": str(user.id), "verify_url": verify_url}, now=now)
-    session.commit()
-    return SignUp(public=UserPublic.of(user), user=user)
+    with transaction(session):
+        email = clean_email(email)
+        check_password_strength(password, email=email)
+        full_name = clean_name(full_name)
+        locale = locale if locale in SUPPORTED_LOCALES else "en"
+        if organization_name is not None:
+            organization_name = teams.clean_organization_name(organization_name)  # refuse a bad name first
+        password_hash = hash_password(password)
+        existing = session.exec(select(User).where(User.email == email)).first()
+        if existing is not None:
+            _tell_owner_of_signup_attempt(session, user=existing, now=now)
+            shadow = UserPublic(id=uuid.uuid4(), email=email, full_name=full_name, role=Role.ATTENDEE, locale=locale)
+            return SignUp(public=shadow, user=None)
+        user = User(
+            email=email,
+            password_hash=password_hash,
+            full_name=full_name,
+            role=role,
+            locale=locale,
+            created_at=now,
+            password_changed_at=now,
+        )
+        session.add(user)
+        session.flush()
+        record_audit(
+            session, action="user.registered", object_type="user", object_id=user.id, now=now, actor_user_id=user.id
+        )
+        verify_url = verification.new_verification_link(
+            session, user=user, now=now, organization_name=organization_name
+        )
+        emit_event(
+            session, topic="user.registered", payload={"user_id": str(user.id), "verify_url": verify_url}, now=now
+        )
+        return SignUp(public=UserPublic.of(user), user=user)
 
 
 def _tell_owner_of_signup_attempt(session: Session, *, user: User, now: datetime) -> None:
@@ -132,26 +137,25 @@ def _tell_owner_of_signup_attempt(session: Session, *, user: User, now: datetime
         return  # no mail bombing through the sign-up form
     record_audit(session, action="user.signup_attempted", object_type="user", object_id=user.id, now=now)
     emit_event(session, topic="user.signup_attempted", payload={"user_id": str(user.id)}, now=now)
-    session.commit()
 
 
 def create_admin(session: Session, *, email: str, password: str, now: datetime) -> User:
     """Make an admin account, or promote an existing account to admin with a new password."""
-    email = clean_email(email)
-    check_password_strength(password, email=email)
-    user = session.exec(select(User).where(User.email == email)).first()
-    if user is None:
-        user = User(email=email, password_hash="", created_at=now)
-    user.password_hash = hash_password(password)
-    user.password_changed_at = now
-    user.role = Role.ADMIN
-    user.is_active = True
-    user.email_verified_at = user.email_verified_at or now  # the operator vouches for the address
-    session.add(user)
-    session.flush()
-    record_audit(session, action="user.made_admin", object_type="user", object_id=user.id, now=now)
-    session.commit()
-    return user
+    with transaction(session):
+        email = clean_email(email)
+        check_password_strength(password, email=email)
+        user = session.exec(select(User).where(User.email == email)).first()
+        if user is None:
+            user = User(email=email, password_hash="", created_at=now)
+        user.password_hash = hash_password(password)
+        user.password_changed_at = now
+        user.role = Role.ADMIN
+        user.is_active = True
+        user.email_verified_at = user.email_verified_at or now  # the operator vouches for the address
+        session.add(user)
+        session.flush()
+        record_audit(session, action="user.made_admin", object_type="user", object_id=user.id, now=now)
+        return user
 
 
 def check_credentials(
@@ -258,12 +262,14 @@ def log_in_web(
 ) -> tuple[User, str]:
     """Start a browser session. Returns the user and the session token (CLI, tests; the web UI
     uses `start_web_login`, so the token never passes through the page)."""
-    user, method = authenticate(session, email=email, password=password, now=now, otp=otp, unlock_token=unlock_token)
-    _, token = _open_web_session(
-        session, user=user, now=now, user_agent=user_agent, client_address=client_address, method=method
-    )
-    session.commit()
-    return user, token
+    with transaction(session):
+        user, method = authenticate(
+            session, email=email, password=password, now=now, otp=otp, unlock_token=unlock_token
+        )
+        _, token = _open_web_session(
+            session, user=user, now=now, user_agent=user_agent, client_address=client_address, method=method
+        )
+        return user, token
 
 
 def grant_web_session(
@@ -280,14 +286,14 @@ def grant_web_session(
     The page sends the browser with the grant to `redeem_web_login_grant` (an HTTP endpoint), which
     sets the session token as an HttpOnly cookie: neither the page's scripts nor the websocket's state
     ever hold the token itself. Commits."""
-    web_session, _ = _open_web_session(
-        session, user=user, now=now, user_agent=user_agent, client_address=client_address, method=method
-    )
-    grant = new_opaque_token()
-    web_session.grant_hash = hash_token(grant)
-    web_session.grant_expires_at = now + WEB_LOGIN_GRANT_LIFETIME
-    session.commit()
-    return grant
+    with transaction(session):
+        web_session, _ = _open_web_session(
+            session, user=user, now=now, user_agent=user_agent, client_address=client_address, method=method
+        )
+        grant = new_opaque_token()
+        web_session.grant_hash = hash_token(grant)
+        web_session.grant_expires_at = now + WEB_LOGIN_GRANT_LIFETIME
+        return grant
 
 
 def start_web_login(
@@ -311,25 +317,25 @@ def start_web_login(
 
 def redeem_web_login_grant(session: Session, *, grant: str, now: datetime) -> str:
     """Trade a login grant (once, within a minute) for the session token the cookie keeps."""
-    web_session = session.exec(
-        select(WebSession).where(WebSession.grant_hash == hash_token(grant or "")).with_for_update()
-    ).first()
-    if (
-        web_session is None
-        or web_session.revoked_at is not None
-        or web_session.grant_expires_at is None
-        or web_session.grant_expires_at <= now
-    ):
-        raise InvalidToken()
-    # The token made at login was never shown to anyone; the browser gets a fresh one.
-    token = new_opaque_token()
-    web_session.token_hash = hash_token(token)
-    web_session.grant_hash = None
-    web_session.grant_expires_at = None
-    web_session.last_seen_at = now
-    session.add(web_session)
-    session.commit()
-    return token
+    with transaction(session):
+        web_session = session.exec(
+            select(WebSession).where(WebSession.grant_hash == hash_token(grant or "")).with_for_update()
+        ).first()
+        if (
+            web_session is None
+            or web_session.revoked_at is not None
+            or web_session.grant_expires_at is None
+            or web_session.grant_expires_at <= now
+        ):
+            raise InvalidToken()
+        # The token made at login was never shown to anyone; the browser gets a fresh one.
+        token = new_opaque_token()
+        web_session.token_hash = hash_token(token)
+        web_session.grant_hash = None
+        web_session.grant_expires_at = None
+        web_session.last_seen_at = now
+        session.add(web_session)
+        return token
 
 
 def user_for_web_session(session: Session, *, token: str, now: datetime) -> User | None:
@@ -346,21 +352,21 @@ def user_for_web_session(session: Session, *, token: str, now: datetime) -> User
     if user is None or not user.is_active:
         return None
     if now - web_session.last_seen_at >= SESSION_TOUCH_INTERVAL:
-        web_session.last_seen_at = now
-        session.add(web_session)
-        session.commit()
+        with transaction(session):  # the reads above belong to it: a read alone needs no commit
+            web_session.last_seen_at = now
+            session.add(web_session)
     return user
 
 
 def log_out_web(session: Session, *, token: str, now: datetime) -> None:
-    if not token:
-        return
-    session.exec(
-        update(WebSession)
-        .where(WebSession.token_hash == hash_token(token), WebSession.revoked_at.is_(None))
-        .values(revoked_at=now)
-    )
-    session.commit()
+    with transaction(session):
+        if not token:
+            return
+        session.exec(
+            update(WebSession)
+            .where(col(WebSession.token_hash) == hash_token(token), col(WebSession.revoked_at).is_(None))
+            .values(revoked_at=now)
+        )
 
 
 def _issue_token_pair(session: Session, *, user: User, family_id: uuid.UUID, now: datetime) -> TokenPair:
@@ -402,55 +408,57 @@ def log_in_api(
 
     Accounts that REQUIRE_2FA covers get no API tokens before they set two-factor sign-in up (on
     the account page), as the web guard keeps them out of the admin and organizer areas."""
-    user = check_credentials(session, email=email, password=password, now=now, otp=otp, unlock_token=unlock_token)
-    if two_factor.must_enrol(session, user):
-        raise TwoFactorSetupRequired()
-    api_session = ApiSession(
-        user_id=user.id,
-        created_at=now,
-        last_seen_at=now,
-        user_agent=user_agent[:300],
-        client_address=client_address[:64],
-    )
-    session.add(api_session)
-    pair = _issue_token_pair(session, user=user, family_id=api_session.id, now=now)
-    record_sign_in(
-        session, user=user, now=now, method=SignInMethod.API, user_agent=user_agent, client_address=client_address
-    )
-    session.commit()
-    return pair
+    with transaction(session):
+        user = check_credentials(session, email=email, password=password, now=now, otp=otp, unlock_token=unlock_token)
+        if two_factor.must_enrol(session, user):
+            raise TwoFactorSetupRequired()
+        api_session = ApiSession(
+            user_id=user.id,
+            created_at=now,
+            last_seen_at=now,
+            user_agent=user_agent[:300],
+            client_address=client_address[:64],
+        )
+        session.add(api_session)
+        pair = _issue_token_pair(session, user=user, family_id=api_session.id, now=now)
+        record_sign_in(
+            session, user=user, now=now, method=SignInMethod.API, user_agent=user_agent, client_address=client_address
+        )
+        return pair
 
 
 def refresh_api_tokens(session: Session, *, refresh_token: str, now: datetime) -> TokenPair:
     """Trade a refresh token for a new pair. A token works once: presenting a used one means it
     was copied, so its whole family is revoked and the legitimate holder must log in again."""
-    stored = session.exec(
-        select(RefreshToken).where(RefreshToken.token_hash == hash_token(refresh_token or "")).with_for_update()
-    ).first()
-    if stored is None or stored.expires_at <= now:
-        raise InvalidToken()
-    user = session.get(User, stored.user_id)
-    if user is None or not user.is_active:
-        raise InvalidToken()  # a disabled account: its tokens were revoked, no theft to report
-    if two_factor.must_enrol(session, user):
-        raise TwoFactorSetupRequired()  # the requirement came after the login: no new tokens until set up
-    if stored.used_at is not None or stored.revoked_at is not None:
-        _revoke_family(session, family_id=stored.family_id, now=now)
-        record_audit(
-            session,
-            action="user.refresh_token_reused",
-            object_type="user",
-            object_id=stored.user_id,
-            now=now,
-            data={"family_id": str(stored.family_id)},
-        )
-        session.commit()
-        raise TokenReused()
-    stored.used_at = now
-    session.add(stored)
-    session.exec(update(ApiSession).where(ApiSession.id == stored.family_id).values(last_seen_at=now))
-    pair = _issue_token_pair(session, user=user, family_id=stored.family_id, now=now)
-    session.commit()
+    with transaction(session):
+        stored = session.exec(
+            select(RefreshToken).where(RefreshToken.token_hash == hash_token(refresh_token or "")).with_for_update()
+        ).first()
+        if stored is None or stored.expires_at <= now:
+            raise InvalidToken()
+        user = session.get(User, stored.user_id)
+        if user is None or not user.is_active:
+            raise InvalidToken()  # a disabled account: its tokens were revoked, no theft to report
+        if two_factor.must_enrol(session, user):
+            raise TwoFactorSetupRequired()  # the requirement came after the login: no new tokens until set up
+        reused = stored.used_at is not None or stored.revoked_at is not None
+        if reused:
+            _revoke_family(session, family_id=stored.family_id, now=now)
+            record_audit(
+                session,
+                action="user.refresh_token_reused",
+                object_type="user",
+                object_id=stored.user_id,
+                now=now,
+                data={"family_id": str(stored.family_id)},
+            )
+        else:
+            stored.used_at = now
+            session.add(stored)
+            session.exec(update(ApiSession).where(col(ApiSession.id) == stored.family_id).values(last_seen_at=now))
+            pair = _issue_token_pair(session, user=user, family_id=stored.family_id, now=now)
+    if reused:
+        raise TokenReused()  # after the commit: the family stays revoked
     return pair
 
 
@@ -458,11 +466,13 @@ def _revoke_family(session: Session, *, family_id: uuid.UUID, now: datetime) -> 
     """End an API session: its refresh tokens and (through the `sid` claim) its access tokens."""
     session.exec(
         update(RefreshToken)
-        .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
+        .where(col(RefreshToken.family_id) == family_id, col(RefreshToken.revoked_at).is_(None))
         .values(revoked_at=now)
     )
     session.exec(
-        update(ApiSession).where(ApiSession.id == family_id, ApiSession.revoked_at.is_(None)).values(revoked_at=now)
+        update(ApiSession)
+        .where(col(ApiSession.id) == family_id, col(ApiSession.revoked_at).is_(None))
+        .values(revoked_at=now)
     )
 
 
@@ -471,37 +481,43 @@ def revoke_all_user_sessions(session: Session, *, user_id: uuid.UUID, now: datet
     keep_hash = hash_token(keep_web_token) if keep_web_token else ""
     session.exec(
         update(WebSession)
-        .where(WebSession.user_id == user_id, WebSession.revoked_at.is_(None), WebSession.token_hash != keep_hash)
+        .where(
+            col(WebSession.user_id) == user_id,
+            col(WebSession.revoked_at).is_(None),
+            col(WebSession.token_hash) != keep_hash,
+        )
         .values(revoked_at=now)
     )
     session.exec(
         update(RefreshToken)
-        .where(RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None))
+        .where(col(RefreshToken.user_id) == user_id, col(RefreshToken.revoked_at).is_(None))
         .values(revoked_at=now)
     )
     session.exec(
-        update(ApiSession).where(ApiSession.user_id == user_id, ApiSession.revoked_at.is_(None)).values(revoked_at=now)
+        update(ApiSession)
+        .where(col(ApiSession.user_id) == user_id, col(ApiSession.revoked_at).is_(None))
+        .values(revoked_at=now)
     )
 
 
 def log_out_api(session: Session, *, refresh_token: str, now: datetime) -> None:
     """End the refresh token's API session: its refresh tokens and its access tokens, at once."""
-    stored = session.exec(
-        select(RefreshToken).where(RefreshToken.token_hash == hash_token(refresh_token or ""))
-    ).first()
-    if stored is None:
-        raise InvalidToken()
-    _revoke_family(session, family_id=stored.family_id, now=now)
-    record_audit(
-        session,
-        action="user.logged_out",
-        object_type="user",
-        object_id=stored.user_id,
-        now=now,
-        actor_user_id=stored.user_id,
-        data={"via": "api"},
-    )
-    session.commit()
+    with transaction(session):
+        stored = session.exec(
+            select(RefreshToken).where(RefreshToken.token_hash == hash_token(refresh_token or ""))
+        ).first()
+        if stored is None:
+            raise InvalidToken()
+        _revoke_family(session, family_id=stored.family_id, now=now)
+        record_audit(
+            session,
+            action="user.logged_out",
+            object_type="user",
+            object_id=stored.user_id,
+            now=now,
+            actor_user_id=stored.user_id,
+            data={"via": "api"},
+        )
 
 
 def user_for_access_token(session: Session, *, token: str, now: datetime) -> User:
@@ -517,7 +533,7 @@ def user_for_access_token(session: Session, *, token: str, now: datetime) -> Use
         raise InvalidToken() from exc
     row = session.exec(
         select(User, ApiSession.revoked_at)
-        .join(ApiSession, ApiSession.user_id == User.id)
+        .join(ApiSession, col(ApiSession.user_id) == User.id)
         .where(ApiSession.id == session_id, User.id == user_id)
     ).first()
     if row is None:
@@ -551,29 +567,34 @@ def change_password(
     keep_web_session_token: str = "",
 ) -> None:
     """Change a password and sign out everywhere else: other browsers and every API token."""
-    user = session.get(User, user_id)
-    if user is None:
-        raise NotAuthenticated()
-    if not verify_password(current_password, user.password_hash):
-        raise InvalidCredentials()
-    check_password_strength(new_password, email=user.email)
-    user.password_hash = hash_password(new_password)
-    user.password_changed_at = now
-    session.add(user)
-    revoke_all_user_sessions(session, user_id=user.id, now=now, keep_web_token=keep_web_session_token)
-    record_audit(
-        session, action="user.password_changed", object_type="user", object_id=user.id, now=now, actor_user_id=user.id
-    )
-    session.commit()
+    with transaction(session):
+        user = session.get(User, user_id)
+        if user is None:
+            raise NotAuthenticated()
+        if not verify_password(current_password, user.password_hash):
+            raise InvalidCredentials()
+        check_password_strength(new_password, email=user.email)
+        user.password_hash = hash_password(new_password)
+        user.password_changed_at = now
+        session.add(user)
+        revoke_all_user_sessions(session, user_id=user.id, now=now, keep_web_token=keep_web_session_token)
+        record_audit(
+            session,
+            action="user.password_changed",
+            object_type="user",
+            object_id=user.id,
+            now=now,
+            actor_user_id=user.id,
+        )
 
 
 def set_user_locale(session: Session, *, user_id: uuid.UUID, locale: str) -> None:
-    user = session.get(User, user_id)
-    if user is None or locale not in SUPPORTED_LOCALES:
-        return
-    user.locale = locale
-    session.add(user)
-    session.commit()
+    with transaction(session):
+        user = session.get(User, user_id)
+        if user is None or locale not in SUPPORTED_LOCALES:
+            return
+        user.locale = locale
+        session.add(user)
 
 
 PASSWORD_RESET_LIFETIME = timedelta(hours=1)
@@ -583,55 +604,58 @@ PASSWORD_RESET_COOLDOWN = timedelta(minutes=1)
 def request_password_reset(session: Session, *, email: str, now: datetime) -> None:
     """Email a one-time reset link to the account, if there is one. The caller always answers the
     same way, so this reveals nothing about which addresses have accounts."""
-    try:
-        email = clean_email(email)
-    except ValidationFailed:
-        return
-    user = session.exec(select(User).where(User.email == email)).first()
-    if user is None or not user.is_active:
-        return
-    recent = session.exec(
-        select(PasswordResetToken.id).where(
-            PasswordResetToken.user_id == user.id, PasswordResetToken.created_at > now - PASSWORD_RESET_COOLDOWN
+    with transaction(session):
+        try:
+            email = clean_email(email)
+        except ValidationFailed:
+            return
+        user = session.exec(select(User).where(User.email == email)).first()
+        if user is None or not user.is_active:
+            return
+        recent = session.exec(
+            select(PasswordResetToken.id).where(
+                PasswordResetToken.user_id == user.id, PasswordResetToken.created_at > now - PASSWORD_RESET_COOLDOWN
+            )
+        ).first()
+        if recent is not None:
+            return  # one email a minute at most: no mail bombing through this form
+        token = new_opaque_token()
+        session.add(
+            PasswordResetToken(
+                user_id=user.id, token_hash=hash_token(token), created_at=now, expires_at=now + PASSWORD_RESET_LIFETIME
+            )
         )
-    ).first()
-    if recent is not None:
-        return  # one email a minute at most: no mail bombing through this form
-    token = new_opaque_token()
-    session.add(
-        PasswordResetToken(
-            user_id=user.id, token_hash=hash_token(token), created_at=now, expires_at=now + PASSWORD_RESET_LIFETIME
+        reset_url = f"{get_settings().public_url.rstrip('/')}/reset-password?token={token}"
+        emit_event(
+            session,
+            topic="password.reset_requested",
+            payload={"user_id": str(user.id), "reset_url": reset_url},
+            now=now,
         )
-    )
-    reset_url = f"{get_settings().public_url.rstrip('/')}/reset-password?token={token}"
-    emit_event(
-        session, topic="password.reset_requested", payload={"user_id": str(user.id), "reset_url": reset_url}, now=now
-    )
-    record_audit(session, action="user.password_reset_requested", object_type="user", object_id=user.id, now=now)
-    session.commit()
+        record_audit(session, action="user.password_reset_requested", object_type="user", object_id=user.id, now=now)
 
 
 def reset_password(session: Session, *, token: str, new_password: str, now: datetime) -> User:
     """Set a new password with a reset link; the link works once, and every session ends."""
-    stored = session.exec(
-        select(PasswordResetToken).where(PasswordResetToken.token_hash == hash_token(token or "")).with_for_update()
-    ).first()
-    if stored is None or stored.used_at is not None or stored.expires_at <= now:
-        raise InvalidToken()
-    user = session.get(User, stored.user_id)
-    if user is None or not user.is_active:
-        raise InvalidToken()
-    check_password_strength(new_password, email=user.email)
-    user.password_hash = hash_password(new_password)
-    user.password_changed_at = now
-    stored.used_at = now
-    session.add_all([user, stored])
-    revoke_all_user_sessions(session, user_id=user.id, now=now)
-    throttle = session.get(LoginThrottle, user.email)
-    if throttle is not None:
-        session.delete(throttle)  # the owner proved control of the mailbox: unlock
-    record_audit(
-        session, action="user.password_reset", object_type="user", object_id=user.id, now=now, actor_user_id=user.id
-    )
-    session.commit()
-    return user
+    with transaction(session):
+        stored = session.exec(
+            select(PasswordResetToken).where(PasswordResetToken.token_hash == hash_token(token or "")).with_for_update()
+        ).first()
+        if stored is None or stored.used_at is not None or stored.expires_at <= now:
+            raise InvalidToken()
+        user = session.get(User, stored.user_id)
+        if user is None or not user.is_active:
+            raise InvalidToken()
+        check_password_strength(new_password, email=user.email)
+        user.password_hash = hash_password(new_password)
+        user.password_changed_at = now
+        stored.used_at = now
+        session.add_all([user, stored])
+        revoke_all_user_sessions(session, user_id=user.id, now=now)
+        throttle = session.get(LoginThrottle, user.email)
+        if throttle is not None:
+            session.delete(throttle)  # the owner proved control of the mailbox: unlock
+        record_audit(
+            session, action="user.password_reset", object_type="user", object_id=user.id, now=now, actor_user_id=user.id
+        )
+        return user

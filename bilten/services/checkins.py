@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, and_, bindparam, func, insert, or_
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bilten import cache, live
 from bilten.debounce import Debouncer
@@ -34,6 +34,7 @@ from bilten.services.audit import record_audit
 from bilten.services.errors import NonceTaken, NotFound, ValidationFailed
 from bilten.services.ticket_codes import InvalidCode, event_tag, load_public_key, parse_code, verify_ticket_code
 from bilten.services.ticket_references import normalize_reference
+from bilten.services.transaction import transaction
 
 MAX_NONCE_LENGTH = 100
 MAX_CODE_LENGTH = 500
@@ -159,24 +160,23 @@ def scan_ticket(
         manual=manual,
     )
     try:
-        # A Core insert: the unit of work's bookkeeping for one row costs more than the insert itself.
-        session.execute(_INSERT_CHECKIN, checkin.model_dump())
-        if manual:
-            record_audit(
-                session,
-                action="ticket.checked_in",
-                object_type="ticket",
-                object_id=ticket.id if ticket else "-",
-                now=now,
-                actor_user_id=user.id,
-                organization_id=event.organization_id,
-                data={"manual": True, "result": result.value},
-            )
-        session.commit()
+        with transaction(session):
+            # A Core insert: the unit of work's bookkeeping for one row costs more than the insert itself.
+            session.execute(_INSERT_CHECKIN, checkin.model_dump())
+            if manual:
+                record_audit(
+                    session,
+                    action="ticket.checked_in",
+                    object_type="ticket",
+                    object_id=ticket.id if ticket else "-",
+                    now=now,
+                    actor_user_id=user.id,
+                    organization_id=event.organization_id,
+                    data={"manual": True, "result": result.value},
+                )
     except IntegrityError:
         # This nonce was sent before (a retry or a replayed upload), or another door won the race
         # for this ticket a moment ago: answer the earlier verdict, or decide again.
-        session.rollback()
         replay = _verdict_for_nonce(session, event.id, nonce)
         if replay is not None:
             return replay
@@ -198,7 +198,7 @@ def scan_ticket(
             manual=manual,
         )
 
-    if result == CheckInResult.VALID:
+    if result == CheckInResult.VALID and ticket is not None:
         first_scan = FirstScan(scanned_at=checkin.scanned_at, gate=checkin.gate, device_id=checkin.device_id)
         _remember_first_scan(event.id, ticket, first_scan)
         _publish_counts_soon(session, event.id)
@@ -287,18 +287,20 @@ def _decide(event: Event, row) -> tuple[CheckInResult, TicketSummary, FirstScan 
 
 _INSERT_CHECKIN = insert(CheckIn)
 # At most one live valid check-in per ticket (unique index), so the outer join adds no rows.
-_LIVE_VALID = and_(CheckIn.ticket_id == Ticket.id, CheckIn.result == CheckInResult.VALID, CheckIn.undone_at.is_(None))
+_LIVE_VALID = and_(
+    col(CheckIn.ticket_id) == Ticket.id, col(CheckIn.result) == CheckInResult.VALID, col(CheckIn.undone_at).is_(None)
+)
 _TICKET_FOR_SCAN_BASE = (
-    select(
+    select(  # type: ignore[call-overload]  # sqlmodel types select() for up to 4 columns
         Ticket.id,
         Ticket.event_id,
         Ticket.code,
         Ticket.status,
         Ticket.holder_name,
-        TicketType.name.label("type_name"),
-        CheckIn.scanned_at.label("first_scanned_at"),
-        CheckIn.gate.label("first_gate"),
-        CheckIn.device_id.label("first_device_id"),
+        col(TicketType.name).label("type_name"),
+        col(CheckIn.scanned_at).label("first_scanned_at"),
+        col(CheckIn.gate).label("first_gate"),
+        col(CheckIn.device_id).label("first_device_id"),
     )
     .join(TicketType, TicketType.id == Ticket.ticket_type_id)
     .outerjoin(CheckIn, _LIVE_VALID)
@@ -321,8 +323,8 @@ def _signature_ok(code: str, event: Event) -> bool:
 def _live_first_scan(session: Session, ticket_id: uuid.UUID) -> CheckIn | None:
     return session.exec(
         select(CheckIn)
-        .where(CheckIn.ticket_id == ticket_id, CheckIn.result == CheckInResult.VALID, CheckIn.undone_at.is_(None))
-        .order_by(CheckIn.scanned_at)
+        .where(CheckIn.ticket_id == ticket_id, CheckIn.result == CheckInResult.VALID, col(CheckIn.undone_at).is_(None))
+        .order_by(col(CheckIn.scanned_at))
     ).first()
 
 
@@ -383,7 +385,7 @@ def _nonce_taken(session: Session, nonce: str) -> bool:
 def _verdict(session: Session, checkin: CheckIn, first_scan: FirstScan | None) -> ScanVerdict:
     summary = None
     if checkin.ticket_id:
-        ticket = session.get(Ticket, checkin.ticket_id)
+        ticket = session.get_one(Ticket, checkin.ticket_id)
         type_name = session.exec(select(TicketType.name).where(TicketType.id == ticket.ticket_type_id)).one()
         summary = TicketSummary(id=ticket.id, holder_name=ticket.holder_name, ticket_type=type_name)
     return ScanVerdict(
@@ -402,14 +404,14 @@ def _verdict(session: Session, checkin: CheckIn, first_scan: FirstScan | None) -
 def scan_data(session: Session, *, actor: User | None, event_id: uuid.UUID, now: datetime) -> ScanData:
     """The event's public key, revoked tickets and live check-ins, for offline decisions."""
     authorize(session, actor, Permission.EVENT_SCAN, event_id=event_id)
-    event = session.get(Event, event_id)
+    event = session.get_one(Event, event_id)
     revoked = session.exec(
         select(Ticket.id).where(Ticket.event_id == event_id, Ticket.status != TicketStatus.VALID)
     ).all()
     checkins = session.exec(
         select(CheckIn.ticket_id, func.min(CheckIn.scanned_at))
-        .where(CheckIn.event_id == event_id, CheckIn.result == CheckInResult.VALID, CheckIn.undone_at.is_(None))
-        .group_by(CheckIn.ticket_id)
+        .where(CheckIn.event_id == event_id, CheckIn.result == CheckInResult.VALID, col(CheckIn.undone_at).is_(None))
+        .group_by(col(CheckIn.ticket_id))
     ).all()
     return ScanData(
         event_id=event.id,
@@ -421,7 +423,7 @@ def scan_data(session: Session, *, actor: User | None, event_id: uuid.UUID, now:
 
 
 def checkin_counts(session: Session, event_id: uuid.UUID) -> CheckInCounts:
-    live_valid = (CheckIn.event_id == event_id, CheckIn.result == CheckInResult.VALID, CheckIn.undone_at.is_(None))
+    live_valid = (CheckIn.event_id == event_id, CheckIn.result == CheckInResult.VALID, col(CheckIn.undone_at).is_(None))
     by_gate = session.exec(
         select(CheckIn.gate, func.count()).where(*live_valid).group_by(CheckIn.gate).order_by(CheckIn.gate)
     ).all()
@@ -478,23 +480,23 @@ def list_attendees(
     authorize(session, actor, Permission.EVENT_MANAGE, event_id=event_id)
     first_valid = (
         select(CheckIn.ticket_id, func.min(CheckIn.scanned_at).label("at"))
-        .where(CheckIn.event_id == event_id, CheckIn.result == CheckInResult.VALID, CheckIn.undone_at.is_(None))
-        .group_by(CheckIn.ticket_id)
+        .where(CheckIn.event_id == event_id, CheckIn.result == CheckInResult.VALID, col(CheckIn.undone_at).is_(None))
+        .group_by(col(CheckIn.ticket_id))
         .subquery()
     )
     conflicts = (
         select(CheckIn.ticket_id, func.count().label("n"))
         .where(
             CheckIn.event_id == event_id,
-            CheckIn.offline.is_(True),
+            col(CheckIn.offline).is_(True),
             CheckIn.device_result == "valid",
             CheckIn.result == CheckInResult.ALREADY_USED,
         )
-        .group_by(CheckIn.ticket_id)
+        .group_by(col(CheckIn.ticket_id))
         .subquery()
     )
     query = (
-        select(Ticket, Order.buyer_email, TicketType.name, first_valid.c.at, conflicts.c.n)
+        select(Ticket, Order.buyer_email, TicketType.name, first_valid.c.at, conflicts.c.n)  # type: ignore[call-overload]  # sqlmodel types select() for up to 4 columns
         .join(Order, Order.id == Ticket.order_id)
         .join(TicketType, TicketType.id == Ticket.ticket_type_id)
         .outerjoin(first_valid, first_valid.c.ticket_id == Ticket.id)
@@ -510,7 +512,7 @@ def list_attendees(
                 func.lower(Ticket.holder_name).contains(needle, autoescape=True),
                 func.lower(Order.buyer_email).contains(needle, autoescape=True),
                 func.lower(Ticket.code).contains(needle, autoescape=True),
-                Ticket.reference == (normalize_reference(needle) or "-"),
+                col(Ticket.reference) == (normalize_reference(needle) or "-"),
             )
         )
     rows = []
@@ -556,24 +558,24 @@ def check_in_manually(
 
 def undo_checkin(session: Session, *, actor: User | None, checkin_id: uuid.UUID, now: datetime) -> None:
     """Take back a check-in (scanned by mistake): the ticket can be scanned in again."""
-    checkin = session.get(CheckIn, checkin_id)
-    if checkin is None:
-        raise NotFound()
-    user = authorize(session, actor, Permission.EVENT_MANAGE, event_id=checkin.event_id)
-    if checkin.result != CheckInResult.VALID or checkin.undone_at is not None:
-        raise ValidationFailed("error.checkin_not_undoable")
-    checkin.undone_at = now
-    checkin.undone_by_user_id = user.id
-    session.add(checkin)
-    record_audit(
-        session,
-        action="ticket.check_in_undone",
-        object_type="ticket",
-        object_id=checkin.ticket_id,
-        now=now,
-        actor_user_id=user.id,
-        data={"checkin_id": str(checkin.id)},
-    )
-    session.commit()
+    with transaction(session):
+        checkin = session.get(CheckIn, checkin_id)
+        if checkin is None:
+            raise NotFound()
+        user = authorize(session, actor, Permission.EVENT_MANAGE, event_id=checkin.event_id)
+        if checkin.result != CheckInResult.VALID or checkin.undone_at is not None or checkin.ticket_id is None:
+            raise ValidationFailed("error.checkin_not_undoable")
+        checkin.undone_at = now
+        checkin.undone_by_user_id = user.id
+        session.add(checkin)
+        record_audit(
+            session,
+            action="ticket.check_in_undone",
+            object_type="ticket",
+            object_id=checkin.ticket_id,
+            now=now,
+            actor_user_id=user.id,
+            data={"checkin_id": str(checkin.id)},
+        )
     cache.delete(_scan_state_key(checkin.event_id, checkin.ticket_id))
     _publish_counts(session, checkin.event_id)

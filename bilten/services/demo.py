@@ -21,6 +21,7 @@ from bilten.models import (
 from bilten.services.audit import record_audit
 from bilten.services.security import hash_password
 from bilten.services.ticket_codes import generate_event_keys
+from bilten.services.transaction import transaction
 
 
 @dataclass(frozen=True)
@@ -95,84 +96,84 @@ DEMO_EVENTS = (
 
 def seed_demo(session: Session, *, now: datetime) -> list[DemoAccount]:
     """Load the demo data into an empty database. Returns the accounts made (none if not empty)."""
-    if session.exec(select(User.id).limit(1)).first() is not None:
-        return []
-    users = {}
-    for account in DEMO_ACCOUNTS:
-        user = User(
-            email=account.email,
-            password_hash=hash_password(account.password),
-            full_name=account.full_name,
-            role=account.role,
-            created_at=now,
-            password_changed_at=now,
-            email_verified_at=now,  # demo accounts can found and publish at once
-        )
-        session.add(user)
-        users[account.role] = user
-    demo_org = Organization(name="Bilten Demo Productions", slug="demo-productions", created_at=now)
-    other_org = Organization(name="Harbor Events", slug="harbor-events", created_at=now)
-    session.add_all([demo_org, other_org])
-    session.flush()
-    session.add(
-        Membership(
-            organization_id=demo_org.id, user_id=users[Role.ORGANIZER].id, team_role=TeamRole.OWNER, created_at=now
-        )
-    )
-
-    day = now.replace(hour=18, minute=0, second=0, microsecond=0)
-    events = []
-    for title, days, hours, tz, city, venue, description, types in DEMO_EVENTS:
-        event = _demo_event(demo_org, title, day + timedelta(days=days), hours, tz, city, venue, description, now)
-        session.add(event)
-        session.flush()
-        for position, (name, price, currency, quantity) in enumerate(types):
-            session.add(
-                TicketType(
-                    event_id=event.id,
-                    name=name,
-                    price_minor=price,
-                    currency=currency,
-                    quantity=quantity,
-                    max_per_order=10,
-                    position=position,
-                )
+    with transaction(session):
+        if session.exec(select(User.id).limit(1)).first() is not None:
+            return []
+        users = {}
+        for account in DEMO_ACCOUNTS:
+            user = User(
+                email=account.email,
+                password_hash=hash_password(account.password),
+                full_name=account.full_name,
+                role=account.role,
+                created_at=now,
+                password_changed_at=now,
+                email_verified_at=now,  # demo accounts can found and publish at once
             )
-        events.append(event)
+            session.add(user)
+            users[account.role] = user
+        demo_org = Organization(name="Bilten Demo Productions", slug="demo-productions", created_at=now)
+        other_org = Organization(name="Harbor Events", slug="harbor-events", created_at=now)
+        session.add_all([demo_org, other_org])
+        session.flush()
+        session.add(
+            Membership(
+                organization_id=demo_org.id, user_id=users[Role.ORGANIZER].id, team_role=TeamRole.OWNER, created_at=now
+            )
+        )
 
-    draft = _demo_event(
-        demo_org,
-        "Secret Warehouse Party",
-        day + timedelta(days=60),
-        6,
-        "Europe/Berlin",
-        "Berlin",
-        "To be announced",
-        "Not announced yet.",
-        now,
-    )
-    draft.status = EventStatus.DRAFT
-    harbor = _demo_event(
-        other_org,
-        "Harbor Sunset Cruise",
-        day + timedelta(days=12),
-        3,
-        "Europe/Lisbon",
-        "Lisbon",
-        "Cais do Sodré pier",
-        "A sunset cruise along the Tagus.",
-        now,
-    )
-    session.add_all([draft, harbor])
-    session.flush()
-    session.add(TicketType(event_id=draft.id, name="Early bird", price_minor=1500, currency="EUR", quantity=200))
-    session.add(TicketType(event_id=harbor.id, name="Boarding pass", price_minor=3500, currency="EUR", quantity=60))
-    session.add(
-        StaffAssignment(event_id=events[0].id, user_id=users[Role.STAFF].id, gate="Main entrance", created_at=now)
-    )
-    record_audit(session, action="demo.seeded", object_type="platform", object_id="demo", now=now)
-    session.commit()
-    return list(DEMO_ACCOUNTS)
+        day = now.replace(hour=18, minute=0, second=0, microsecond=0)
+        events = []
+        for title, days, hours, tz, city, venue, description, types in DEMO_EVENTS:
+            event = _demo_event(demo_org, title, day + timedelta(days=days), hours, tz, city, venue, description, now)
+            session.add(event)
+            session.flush()
+            for position, (name, price, currency, quantity) in enumerate(types):
+                session.add(
+                    TicketType(
+                        event_id=event.id,
+                        name=name,
+                        price_minor=price,
+                        currency=currency,
+                        quantity=quantity,
+                        max_per_order=10,
+                        position=position,
+                    )
+                )
+            events.append(event)
+
+        draft = _demo_event(
+            demo_org,
+            "Secret Warehouse Party",
+            day + timedelta(days=60),
+            6,
+            "Europe/Berlin",
+            "Berlin",
+            "To be announced",
+            "Not announced yet.",
+            now,
+        )
+        draft.status = EventStatus.DRAFT
+        harbor = _demo_event(
+            other_org,
+            "Harbor Sunset Cruise",
+            day + timedelta(days=12),
+            3,
+            "Europe/Lisbon",
+            "Lisbon",
+            "Cais do Sodré pier",
+            "A sunset cruise along the Tagus.",
+            now,
+        )
+        session.add_all([draft, harbor])
+        session.flush()
+        session.add(TicketType(event_id=draft.id, name="Early bird", price_minor=1500, currency="EUR", quantity=200))
+        session.add(TicketType(event_id=harbor.id, name="Boarding pass", price_minor=3500, currency="EUR", quantity=60))
+        session.add(
+            StaffAssignment(event_id=events[0].id, user_id=users[Role.STAFF].id, gate="Main entrance", created_at=now)
+        )
+        record_audit(session, action="demo.seeded", object_type="platform", object_id="demo", now=now)
+        return list(DEMO_ACCOUNTS)
 
 
 def _demo_event(org, title, starts_at, hours, tz, city, venue, description, now) -> Event:  # noqa: ANN001

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, and_, cast, exists, func, or_
-from sqlmodel import Session, select
+from sqlalchemy import ColumnElement, String, and_, cast, exists, func, or_
+from sqlmodel import Session, col, select
 
 from bilten.models import (
     AuditEntry,
@@ -178,16 +178,16 @@ def list_event_orders(
     total = session.exec(select(func.count()).select_from(Order).where(*conditions)).one()
     seats = (
         select(OrderLine.order_id, func.sum(OrderLine.quantity).label("seats"))
-        .join(Order, Order.id == OrderLine.order_id)
+        .join(Order, col(Order.id) == OrderLine.order_id)
         .where(Order.event_id == event_id)
-        .group_by(OrderLine.order_id)
+        .group_by(col(OrderLine.order_id))
         .subquery()
     )
     query = (
         select(Order, seats.c.seats)
         .outerjoin(seats, seats.c.order_id == Order.id)
         .where(*conditions)
-        .order_by(Order.created_at.desc(), Order.id)
+        .order_by(col(Order.created_at).desc(), col(Order.id))
         .offset((page - 1) * page_size)
         .limit(page_size)
     )
@@ -210,7 +210,7 @@ def _order_row(order: Order, ticket_count: int | None) -> EventOrderRow:
 
 def _order_matches(needle: str, *, code: str):  # noqa: ANN202 - an SQL condition
     """Buyer email or name, the order id's first characters, or one of its tickets' full code or reference."""
-    ticket_code = exists().where(Ticket.order_id == Order.id, Ticket.code == code)
+    ticket_code = exists().where(col(Ticket.order_id) == Order.id, col(Ticket.code) == code)
     clauses = [
         func.lower(Order.buyer_email).contains(needle, autoescape=True),
         func.lower(Order.buyer_name).contains(needle, autoescape=True),
@@ -218,7 +218,7 @@ def _order_matches(needle: str, *, code: str):  # noqa: ANN202 - an SQL conditio
     ]
     reference = normalize_reference(code)
     if reference:
-        clauses.append(exists().where(Ticket.order_id == Order.id, Ticket.reference == reference))
+        clauses.append(exists().where(col(Ticket.order_id) == Order.id, col(Ticket.reference) == reference))
     prefix = _id_prefix(needle)
     if prefix:
         clauses.append(_uuid_text(Order.id).startswith(prefix, autoescape=True))
@@ -233,29 +233,31 @@ def order_detail(session: Session, *, actor: User | None, order_id: uuid.UUID) -
     _viewable_event(session, actor, order.event_id)
     lines = session.exec(
         select(OrderLine, TicketType.name)
-        .join(TicketType, TicketType.id == OrderLine.ticket_type_id)
+        .join(TicketType, col(TicketType.id) == OrderLine.ticket_type_id)
         .where(OrderLine.order_id == order.id)
-        .order_by(TicketType.position, OrderLine.id)
+        .order_by(col(TicketType.position), col(OrderLine.id))
     ).all()
     live_checkin = and_(
-        CheckIn.ticket_id == Ticket.id, CheckIn.result == CheckInResult.VALID, CheckIn.undone_at.is_(None)
+        col(CheckIn.ticket_id) == Ticket.id,
+        col(CheckIn.result) == CheckInResult.VALID,
+        col(CheckIn.undone_at).is_(None),
     )
     tickets = session.exec(
         select(Ticket, TicketType.name, CheckIn.scanned_at)
-        .join(TicketType, TicketType.id == Ticket.ticket_type_id)
+        .join(TicketType, col(TicketType.id) == Ticket.ticket_type_id)
         .outerjoin(CheckIn, live_checkin)
         .where(Ticket.order_id == order.id)
-        .order_by(Ticket.issued_at, Ticket.id)
+        .order_by(col(Ticket.issued_at), col(Ticket.id))
     ).all()
-    payments = session.exec(select(Payment).where(Payment.order_id == order.id).order_by(Payment.created_at)).all()
+    payments = session.exec(select(Payment).where(Payment.order_id == order.id).order_by(col(Payment.created_at))).all()
     ticket_ids = [str(ticket.id) for ticket, _, _ in tickets]
-    about_order = and_(AuditEntry.object_type == "order", AuditEntry.object_id == str(order.id))
-    about_tickets = and_(AuditEntry.object_type == "ticket", AuditEntry.object_id.in_(ticket_ids))
+    about_order = and_(col(AuditEntry.object_type) == "order", col(AuditEntry.object_id) == str(order.id))
+    about_tickets = and_(col(AuditEntry.object_type) == "ticket", col(AuditEntry.object_id).in_(ticket_ids))
     history = session.exec(
         select(AuditEntry, User.email)
-        .outerjoin(User, User.id == AuditEntry.actor_user_id)
+        .outerjoin(User, col(User.id) == AuditEntry.actor_user_id)
         .where(or_(about_order, about_tickets) if ticket_ids else about_order)
-        .order_by(AuditEntry.created_at, AuditEntry.id)
+        .order_by(col(AuditEntry.created_at), col(AuditEntry.id))
     ).all()
     return OrderDetail(
         order=_order_row(order, sum(line.quantity for line, _ in lines)),
@@ -335,43 +337,45 @@ def list_event_attendees(
     """One page of the event's tickets with holder, buyer, type and whether (where, when) it is in."""
     _viewable_event(session, actor, event_id)
     page, page_size = _page_args(page, page_size)
-    conditions = [Ticket.event_id == event_id]
+    conditions: list[ColumnElement[bool]] = [col(Ticket.event_id) == event_id]
     needle = _needle(search)
     if needle:
-        clauses = [
+        clauses: list[ColumnElement[bool]] = [
             func.lower(Ticket.holder_name).contains(needle, autoescape=True),
             func.lower(Order.buyer_email).contains(needle, autoescape=True),
             func.lower(Order.buyer_name).contains(needle, autoescape=True),
-            Ticket.code == search.strip(),  # codes are case-sensitive and whole: they are secrets
+            col(Ticket.code) == search.strip(),  # codes are case-sensitive and whole: they are secrets
         ]
         reference = normalize_reference(search)
         if reference:  # typed as a person reads it: any case, dashes, O for 0
-            clauses.append(Ticket.reference == reference)
+            clauses.append(col(Ticket.reference) == reference)
         prefix = _id_prefix(needle)
         if prefix:
             clauses.append(_uuid_text(Ticket.id).startswith(prefix, autoescape=True))
             clauses.append(_uuid_text(Ticket.order_id).startswith(prefix, autoescape=True))
         conditions.append(or_(*clauses))
     total = session.exec(
-        select(func.count()).select_from(Ticket).join(Order, Order.id == Ticket.order_id).where(*conditions)
+        select(func.count()).select_from(Ticket).join(Order, col(Order.id) == Ticket.order_id).where(*conditions)
     ).one()
     # At most one live valid check-in per ticket (a unique index): a plain outer join.
     live_checkin = and_(
-        CheckIn.ticket_id == Ticket.id, CheckIn.result == CheckInResult.VALID, CheckIn.undone_at.is_(None)
+        col(CheckIn.ticket_id) == Ticket.id,
+        col(CheckIn.result) == CheckInResult.VALID,
+        col(CheckIn.undone_at).is_(None),
     )
     conflicts = (
         select(CheckIn.ticket_id, func.count().label("n"))
         .where(
             CheckIn.event_id == event_id,
-            CheckIn.offline.is_(True),
+            col(CheckIn.offline).is_(True),
             CheckIn.device_result == CheckInResult.VALID.value,
             CheckIn.result == CheckInResult.ALREADY_USED,
         )
-        .group_by(CheckIn.ticket_id)
+        .group_by(col(CheckIn.ticket_id))
         .subquery()
     )
     query = (
-        select(
+        select(  # type: ignore[call-overload]  # sqlmodel types select() for up to 4 columns
             Ticket,
             Order.buyer_email,
             Order.buyer_name,

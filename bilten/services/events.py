@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import func, or_
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bilten.models import Event, EventStatus, TicketType
 from bilten.services.errors import NotFound
@@ -69,14 +69,14 @@ def list_upcoming_events(
             func.min(TicketType.currency).label("currency"),
         )
         .where(TicketType.is_hidden == False)  # noqa: E712 (SQL, not Python)
-        .group_by(TicketType.event_id)
+        .group_by(col(TicketType.event_id))
         .subquery()
     )
     query = (
         select(Event, lowest.c.lowest, lowest.c.currency)
         .outerjoin(lowest, lowest.c.event_id == Event.id)
         .where(Event.status == EventStatus.PUBLISHED, Event.ends_at > now)
-        .order_by(Event.starts_at, Event.title)
+        .order_by(col(Event.starts_at), Event.title)
         .limit(limit)
     )
     if text.strip():
@@ -106,7 +106,7 @@ def get_public_event(session: Session, *, event_id: uuid.UUID) -> EventDetail:
     types = session.exec(
         select(TicketType)
         .where(TicketType.event_id == event.id, TicketType.is_hidden == False)  # noqa: E712
-        .order_by(TicketType.position, TicketType.price_minor)
+        .order_by(col(TicketType.position), col(TicketType.price_minor))
     ).all()
     summaries = [
         TicketTypeSummary(

@@ -28,7 +28,7 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from sqlalchemy import and_, delete, func, update
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bilten import clock as app_clock
 from bilten import live
@@ -50,6 +50,7 @@ from bilten.services.access import Permission, authorize
 from bilten.services.audit import record_audit
 from bilten.services.errors import Forbidden, NotFound, ValidationFailed
 from bilten.services.ticket_references import format_reference
+from bilten.services.transaction import transaction
 from bilten.settings import get_settings
 
 logger = logging.getLogger(__name__)
@@ -145,46 +146,46 @@ def request_export(
 ) -> ExportView:
     """Queue an export (the caller then hands its id to `bilten.jobs.submit_export`). The same
     export already queued or running for this user is returned instead of starting a second one."""
-    user = authorize(session, actor, Permission.EVENT_VIEW, event_id=event_id)
-    try:
-        kind, file_format = ExportKind(kind), ExportFormat(file_format)
-    except ValueError as exc:
-        raise ValidationFailed("error.export_invalid") from exc
-    event = session.get(Event, event_id)
-    running = session.exec(
-        select(ExportJob).where(
-            ExportJob.event_id == event_id,
-            ExportJob.requested_by_user_id == user.id,
-            ExportJob.kind == kind,
-            ExportJob.file_format == file_format,
-            ExportJob.status.in_((ExportStatus.QUEUED, ExportStatus.RUNNING)),
-            ExportJob.created_at > now - STALE_AFTER,
+    with transaction(session):
+        user = authorize(session, actor, Permission.EVENT_VIEW, event_id=event_id)
+        try:
+            kind, file_format = ExportKind(kind), ExportFormat(file_format)
+        except ValueError as exc:
+            raise ValidationFailed("error.export_invalid") from exc
+        event = session.get_one(Event, event_id)
+        running = session.exec(
+            select(ExportJob).where(
+                ExportJob.event_id == event_id,
+                ExportJob.requested_by_user_id == user.id,
+                ExportJob.kind == kind,
+                ExportJob.file_format == file_format,
+                col(ExportJob.status).in_((ExportStatus.QUEUED, ExportStatus.RUNNING)),
+                ExportJob.created_at > now - STALE_AFTER,
+            )
+        ).first()
+        if running is not None:
+            return _view(running)
+        job = ExportJob(
+            organization_id=event.organization_id,
+            event_id=event_id,
+            requested_by_user_id=user.id,
+            kind=kind,
+            file_format=file_format,
+            rows_total=_count_rows(session, kind, event_id),
+            created_at=now,
         )
-    ).first()
-    if running is not None:
-        return _view(running)
-    job = ExportJob(
-        organization_id=event.organization_id,
-        event_id=event_id,
-        requested_by_user_id=user.id,
-        kind=kind,
-        file_format=file_format,
-        rows_total=_count_rows(session, kind, event_id),
-        created_at=now,
-    )
-    session.add(job)
-    record_audit(
-        session,
-        action="export.requested",
-        object_type="export",
-        object_id=job.id,
-        now=now,
-        actor_user_id=user.id,
-        organization_id=event.organization_id,
-        data={"event_id": str(event_id), "kind": kind.value, "format": file_format.value},
-    )
-    session.commit()
-    return _view(job)
+        session.add(job)
+        record_audit(
+            session,
+            action="export.requested",
+            object_type="export",
+            object_id=job.id,
+            now=now,
+            actor_user_id=user.id,
+            organization_id=event.organization_id,
+            data={"event_id": str(event_id), "kind": kind.value, "format": file_format.value},
+        )
+        return _view(job)
 
 
 def list_exports(
@@ -195,7 +196,7 @@ def list_exports(
     jobs = session.exec(
         select(ExportJob)
         .where(ExportJob.event_id == event_id)
-        .order_by(ExportJob.created_at.desc(), ExportJob.id)
+        .order_by(col(ExportJob.created_at).desc(), col(ExportJob.id))
         .limit(limit)
     ).all()
     return [_view(job) for job in jobs]
@@ -211,7 +212,7 @@ def export_file(session: Session, *, actor: User | None, job_id: uuid.UUID) -> E
     path = export_folder() / job.file_name if job.file_name else None
     if job.status != ExportStatus.DONE or path is None or not path.is_file():
         raise ValidationFailed("error.export_not_ready")
-    event = session.get(Event, job.event_id)
+    event = session.get_one(Event, job.event_id)
     slug = re.sub(r"[^a-z0-9]+", "-", (event.slug or "event").lower()).strip("-")[:60] or "event"
     name = f"{job.kind}-{slug}-{job.created_at:%Y%m%d-%H%M}.{job.file_format}"
     return ExportFile(path=path, download_name=name, media_type=MEDIA_TYPES[ExportFormat(job.file_format)])
@@ -254,7 +255,7 @@ def run_export(
     with Session(engine, expire_on_commit=False) as writer:
         claimed = writer.exec(
             update(ExportJob)
-            .where(ExportJob.id == job_id, ExportJob.status == ExportStatus.QUEUED)
+            .where(col(ExportJob.id) == job_id, col(ExportJob.status) == ExportStatus.QUEUED)
             .values(status=ExportStatus.RUNNING, started_at=clock())
         ).rowcount
         writer.commit()
@@ -267,7 +268,7 @@ def run_export(
         try:
             folder.mkdir(parents=True, exist_ok=True)
             with Session(engine, expire_on_commit=False) as reader:
-                event = reader.get(Event, job.event_id)
+                event = reader.get_one(Event, job.event_id)
                 total = _count_rows(reader, ExportKind(job.kind), job.event_id)
                 _set_progress(writer, job, rows_done=0, rows_total=total)
                 rows = _rows(reader, ExportKind(job.kind), event)
@@ -301,13 +302,13 @@ def run_export(
 
 
 def _set_progress(writer: Session, job: ExportJob, *, rows_done: int, rows_total: int) -> None:
-    writer.exec(update(ExportJob).where(ExportJob.id == job.id).values(rows_done=rows_done, rows_total=rows_total))
+    writer.exec(update(ExportJob).where(col(ExportJob.id) == job.id).values(rows_done=rows_done, rows_total=rows_total))
     writer.commit()
     _announce(job, status=ExportStatus.RUNNING, rows_done=rows_done, rows_total=rows_total)
 
 
 def _finish(writer: Session, job: ExportJob, *, status: ExportStatus, now: datetime, **values: object) -> None:
-    writer.exec(update(ExportJob).where(ExportJob.id == job.id).values(status=status, finished_at=now, **values))
+    writer.exec(update(ExportJob).where(col(ExportJob.id) == job.id).values(status=status, finished_at=now, **values))
     writer.commit()
     writer.refresh(job)
     _announce(job, status=status, rows_done=job.rows_done, rows_total=job.rows_total)
@@ -378,10 +379,12 @@ def _rows(session: Session, kind: ExportKind, event: Event) -> Iterator[list]:
     if kind == ExportKind.ATTENDEES:
         # At most one live valid check-in per ticket (a unique index): a plain outer join.
         live_checkin = and_(
-            CheckIn.ticket_id == Ticket.id, CheckIn.result == CheckInResult.VALID, CheckIn.undone_at.is_(None)
+            col(CheckIn.ticket_id) == Ticket.id,
+            col(CheckIn.result) == CheckInResult.VALID,
+            col(CheckIn.undone_at).is_(None),
         )
         query = (
-            select(
+            select(  # type: ignore[call-overload]  # sqlmodel types select() for up to 4 columns
                 Ticket.id,
                 Ticket.reference,
                 Ticket.order_id,
@@ -418,13 +421,13 @@ def _rows(session: Session, kind: ExportKind, event: Event) -> Iterator[list]:
         return
     seats = (
         select(OrderLine.order_id, func.sum(OrderLine.quantity).label("seats"))
-        .join(Order, Order.id == OrderLine.order_id)
+        .join(Order, col(Order.id) == OrderLine.order_id)
         .where(Order.event_id == event.id)
-        .group_by(OrderLine.order_id)
+        .group_by(col(OrderLine.order_id))
         .subquery()
     )
     query = (
-        select(
+        select(  # type: ignore[call-overload]  # sqlmodel types select() for up to 4 columns
             Order.id,
             Order.created_at,
             Order.paid_at,
@@ -463,24 +466,25 @@ def _rows(session: Session, kind: ExportKind, event: Event) -> Iterator[list]:
 def clean_up_exports(session: Session, *, now: datetime, retention: timedelta) -> int:
     """Fail jobs whose worker died, and delete exports (files and entries) past the retention
     period. Returns how many exports were deleted."""
-    session.exec(
-        update(ExportJob)
-        .where(
-            ExportJob.status.in_((ExportStatus.QUEUED, ExportStatus.RUNNING)), ExportJob.created_at < now - STALE_AFTER
+    with transaction(session):
+        session.exec(
+            update(ExportJob)
+            .where(
+                col(ExportJob.status).in_((ExportStatus.QUEUED, ExportStatus.RUNNING)),
+                col(ExportJob.created_at) < now - STALE_AFTER,
+            )
+            .values(status=ExportStatus.FAILED, finished_at=now, error="error.export_failed")
         )
-        .values(status=ExportStatus.FAILED, finished_at=now, error="error.export_failed")
-    )
-    cutoff = now - retention
-    old = session.exec(
-        select(ExportJob.id, ExportJob.file_name).where(
-            ExportJob.status.in_((ExportStatus.DONE, ExportStatus.FAILED)), ExportJob.created_at < cutoff
-        )
-    ).all()
-    folder = export_folder()
-    for _, file_name in old:
-        if file_name:
-            (folder / file_name).unlink(missing_ok=True)
-    if old:
-        session.exec(delete(ExportJob).where(ExportJob.id.in_([job_id for job_id, _ in old])))
-    session.commit()
-    return len(old)
+        cutoff = now - retention
+        old = session.exec(
+            select(ExportJob.id, ExportJob.file_name).where(
+                col(ExportJob.status).in_((ExportStatus.DONE, ExportStatus.FAILED)), ExportJob.created_at < cutoff
+            )
+        ).all()
+        folder = export_folder()
+        for _, file_name in old:
+            if file_name:
+                (folder / file_name).unlink(missing_ok=True)
+        if old:
+            session.exec(delete(ExportJob).where(col(ExportJob.id).in_([job_id for job_id, _ in old])))
+        return len(old)

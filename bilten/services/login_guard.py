@@ -26,13 +26,14 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import and_, case, delete, literal, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bilten.models import LoginThrottle, LoginUnlock, User
 from bilten.models.base import UTCDateTime
 from bilten.services.audit import emit_event, record_audit
 from bilten.services.errors import InvalidToken
 from bilten.services.security import hash_token, new_opaque_token
+from bilten.services.transaction import transaction
 from bilten.settings import get_settings
 
 UNLOCK_PASS_TRIES = 3
@@ -47,70 +48,70 @@ class Attempt:
 
 def take_attempt(session: Session, *, email: str, now: datetime) -> Attempt:
     """Count one login attempt on `email` and commit it, before any password is checked."""
-    settings = get_settings()
-    limit = settings.login_max_failures
-    lock_end = literal(now + timedelta(minutes=settings.login_lock_minutes), UTCDateTime())
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    expired = and_(LoginThrottle.locked_until.is_not(None), LoginThrottle.locked_until <= now)
-    counted = LoginThrottle.failures + 1
-    first_lock = lock_end if limit <= 1 else literal(None, UTCDateTime())
-    statement = (
-        insert(LoginThrottle)
-        .values(email=email, failures=1, last_failure_at=now, locked_until=first_lock)
-        .on_conflict_do_update(
-            index_elements=["email"],
-            set_={
-                "failures": case((expired, 1), else_=counted),
-                "locked_until": case(
-                    (expired, first_lock),
-                    (and_(LoginThrottle.locked_until.is_(None), counted >= limit), lock_end),
-                    else_=LoginThrottle.locked_until,
-                ),
-                "last_failure_at": now,
-            },
+    with transaction(session):
+        settings = get_settings()
+        limit = settings.login_max_failures
+        lock_end = literal(now + timedelta(minutes=settings.login_lock_minutes), UTCDateTime())
+        insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+        expired = and_(col(LoginThrottle.locked_until).is_not(None), col(LoginThrottle.locked_until) <= now)
+        counted = col(LoginThrottle.failures) + 1
+        first_lock = lock_end if limit <= 1 else literal(None, UTCDateTime())
+        statement = (
+            insert(LoginThrottle)
+            .values(email=email, failures=1, last_failure_at=now, locked_until=first_lock)
+            .on_conflict_do_update(
+                index_elements=["email"],
+                set_={
+                    "failures": case((expired, 1), else_=counted),
+                    "locked_until": case(
+                        (expired, first_lock),
+                        (and_(col(LoginThrottle.locked_until).is_(None), counted >= limit), lock_end),
+                        else_=LoginThrottle.locked_until,
+                    ),
+                    "last_failure_at": now,
+                },
+            )
+            .returning(col(LoginThrottle.failures))
         )
-        .returning(LoginThrottle.failures)
-    )
-    number = session.execute(statement).scalar_one()
-    session.commit()  # visible to parallel attempts before the slow password check
-    return Attempt(number=number, allowed=number <= limit, locks=number == limit)
+        number = session.execute(statement).scalar_one()
+        return Attempt(number=number, allowed=number <= limit, locks=number == limit)
 
 
 def clear_attempts(session: Session, *, email: str) -> None:
     """A correct password: the count starts again (committed by the caller's transaction)."""
-    session.execute(delete(LoginThrottle).where(LoginThrottle.email == email))
+    session.execute(delete(LoginThrottle).where(col(LoginThrottle.email) == email))
 
 
 def send_unlock_link(session: Session, *, user: User | None, now: datetime) -> None:
     """Guessing has just locked `user`'s address: email its owner an unlock link, once per lock."""
-    if user is None or not user.is_active:
-        return  # unknown or disabled addresses lock the same way, silently
-    recent = session.exec(
-        select(LoginUnlock.id).where(
-            LoginUnlock.user_id == user.id, LoginUnlock.used_at.is_(None), LoginUnlock.expires_at > now
+    with transaction(session):
+        if user is None or not user.is_active:
+            return  # unknown or disabled addresses lock the same way, silently
+        recent = session.exec(
+            select(LoginUnlock.id).where(
+                LoginUnlock.user_id == user.id, col(LoginUnlock.used_at).is_(None), LoginUnlock.expires_at > now
+            )
+        ).first()
+        if recent is not None:
+            return  # a link from this lock period still works: no mail bombing through failed logins
+        token = new_opaque_token()
+        lock_minutes = get_settings().login_lock_minutes
+        session.add(
+            LoginUnlock(
+                user_id=user.id,
+                token_hash=hash_token(token),
+                created_at=now,
+                expires_at=now + timedelta(minutes=lock_minutes),
+            )
         )
-    ).first()
-    if recent is not None:
-        return  # a link from this lock period still works: no mail bombing through failed logins
-    token = new_opaque_token()
-    lock_minutes = get_settings().login_lock_minutes
-    session.add(
-        LoginUnlock(
-            user_id=user.id,
-            token_hash=hash_token(token),
-            created_at=now,
-            expires_at=now + timedelta(minutes=lock_minutes),
+        unlock_url = f"{get_settings().public_url.rstrip('/')}/login?unlock={token}"
+        emit_event(
+            session,
+            topic="account.locked",
+            payload={"user_id": str(user.id), "unlock_url": unlock_url, "minutes": lock_minutes},
+            now=now,
         )
-    )
-    unlock_url = f"{get_settings().public_url.rstrip('/')}/login?unlock={token}"
-    emit_event(
-        session,
-        topic="account.locked",
-        payload={"user_id": str(user.id), "unlock_url": unlock_url, "minutes": lock_minutes},
-        now=now,
-    )
-    record_audit(session, action="user.login_locked", object_type="user", object_id=user.id, now=now)
-    session.commit()
+        record_audit(session, action="user.login_locked", object_type="user", object_id=user.id, now=now)
 
 
 def _live_unlock(session: Session, token: str, now: datetime) -> LoginUnlock | None:
@@ -118,7 +119,9 @@ def _live_unlock(session: Session, token: str, now: datetime) -> LoginUnlock | N
         return None
     return session.exec(
         select(LoginUnlock).where(
-            LoginUnlock.token_hash == hash_token(token), LoginUnlock.used_at.is_(None), LoginUnlock.expires_at > now
+            LoginUnlock.token_hash == hash_token(token),
+            col(LoginUnlock.used_at).is_(None),
+            LoginUnlock.expires_at > now,
         )
     ).first()
 
@@ -126,41 +129,50 @@ def _live_unlock(session: Session, token: str, now: datetime) -> LoginUnlock | N
 def unlock_login(session: Session, *, token: str, now: datetime) -> str:
     """Follow an unlock link: lift the lock of its account's address and start the owner's pass.
     Returns the address (for the login form). An unknown, used or expired link: InvalidToken."""
-    unlock = _live_unlock(session, token, now)
-    user = session.get(User, unlock.user_id) if unlock is not None else None
-    if unlock is None or user is None or not user.is_active:
-        raise InvalidToken()
-    if unlock.opened_at is None:
-        unlock.opened_at = now
-        unlock.expires_at = now + timedelta(minutes=get_settings().login_unlock_pass_minutes)
-        session.add(unlock)
-        record_audit(
-            session, action="user.login_unlocked", object_type="user", object_id=user.id, now=now, actor_user_id=user.id
-        )
-    clear_attempts(session, email=user.email)
-    session.commit()
-    return user.email
+    with transaction(session):
+        unlock = _live_unlock(session, token, now)
+        user = session.get(User, unlock.user_id) if unlock is not None else None
+        if unlock is None or user is None or not user.is_active:
+            raise InvalidToken()
+        if unlock.opened_at is None:
+            unlock.opened_at = now
+            unlock.expires_at = now + timedelta(minutes=get_settings().login_unlock_pass_minutes)
+            session.add(unlock)
+            record_audit(
+                session,
+                action="user.login_unlocked",
+                object_type="user",
+                object_id=user.id,
+                now=now,
+                actor_user_id=user.id,
+            )
+        clear_attempts(session, email=user.email)
+        return user.email
 
 
 def take_unlock_pass(session: Session, *, token: str, email: str, now: datetime) -> LoginUnlock | None:
     """The followed unlock link of `email`'s account, one try of it taken and committed; None when
     the token is not such a link or its tries are spent (the login then counts as usual)."""
-    unlock = _live_unlock(session, token, now)
-    if unlock is None or unlock.opened_at is None:
-        return None
-    user = session.get(User, unlock.user_id)
-    if user is None or user.email != email:
-        return None
-    taken = session.execute(
-        update(LoginUnlock)
-        .where(LoginUnlock.id == unlock.id, LoginUnlock.used_at.is_(None), LoginUnlock.failures < UNLOCK_PASS_TRIES)
-        .values(failures=LoginUnlock.failures + 1)
-        .returning(LoginUnlock.id)
-    ).first()
-    session.commit()
-    return unlock if taken is not None else None
+    with transaction(session):
+        unlock = _live_unlock(session, token, now)
+        if unlock is None or unlock.opened_at is None:
+            return None
+        user = session.get(User, unlock.user_id)
+        if user is None or user.email != email:
+            return None
+        taken = session.execute(
+            update(LoginUnlock)
+            .where(
+                col(LoginUnlock.id) == unlock.id,
+                col(LoginUnlock.used_at).is_(None),
+                col(LoginUnlock.failures) < UNLOCK_PASS_TRIES,
+            )
+            .values(failures=LoginUnlock.failures + 1)
+            .returning(col(LoginUnlock.id))
+        ).first()
+        return unlock if taken is not None else None
 
 
 def use_unlock_pass(session: Session, *, unlock: LoginUnlock, now: datetime) -> None:
     """The pass let the owner in: it is spent (committed by the caller's transaction)."""
-    session.execute(update(LoginUnlock).where(LoginUnlock.id == unlock.id).values(used_at=now))
+    session.execute(update(LoginUnlock).where(col(LoginUnlock.id) == unlock.id).values(used_at=now))

@@ -9,6 +9,7 @@ page, and images are not rendered (an event has its own picture; remote images w
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
 from urllib.parse import urlsplit
 
 from markdown_it import MarkdownIt
@@ -33,18 +34,19 @@ def is_safe_link(url: str) -> bool:
 def _renderer() -> MarkdownIt:
     md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
     md.disable(["image", "html_block", "html_inline"])
-    md.validateLink = is_safe_link
+    md.validateLink = is_safe_link  # type: ignore[method-assign]  # markdown-it documents this override
 
-    default_link_open = md.renderer.rules.get("link_open")
+    renderer: Any = md.renderer  # RendererHTML; typed as the bare protocol
+    default_link_open = renderer.rules.get("link_open")
 
     def link_open(tokens, idx, options, env):  # noqa: ANN001, ANN202 - markdown-it's rule signature
         tokens[idx].attrSet("rel", "nofollow noopener noreferrer")
         tokens[idx].attrSet("target", "_blank")
         if default_link_open is not None:
             return default_link_open(tokens, idx, options, env)
-        return md.renderer.renderToken(tokens, idx, options, env)
+        return renderer.renderToken(tokens, idx, options, env)
 
-    md.renderer.rules["link_open"] = link_open
+    renderer.rules["link_open"] = link_open
     return md
 
 

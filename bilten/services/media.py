@@ -49,7 +49,7 @@ def store_image(data: bytes, *, directory: Path | None = None, max_bytes: int | 
     if len(data) > limit:
         raise ImageTooLarge(max_mb=round(limit / (1024 * 1024), 1))
     image = _decode(data)
-    extension, _ = FORMATS[image.format]
+    extension, _ = FORMATS[image.format or ""]
     cleaned = _clean(image)
     output = io.BytesIO()
     if extension == "jpg":

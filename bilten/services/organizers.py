@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bilten.models import Event, Organization, Role, TicketType, User
 from bilten.services.access import Permission, authorize, organization_ids_of
@@ -34,17 +34,17 @@ def list_organizer_events(session: Session, *, actor: User | None) -> list[Organ
             func.sum(TicketType.quantity).label("capacity"),
             func.sum(TicketType.reserved).label("reserved"),
         )
-        .group_by(TicketType.event_id)
+        .group_by(col(TicketType.event_id))
         .subquery()
     )
     query = (
         select(Event, Organization.name, totals.c.capacity, totals.c.reserved)
-        .join(Organization, Organization.id == Event.organization_id)
+        .join(Organization, col(Organization.id) == Event.organization_id)
         .outerjoin(totals, totals.c.event_id == Event.id)
-        .order_by(Event.starts_at.desc())
+        .order_by(col(Event.starts_at).desc())
     )
     if user.role != Role.ADMIN:
-        query = query.where(Event.organization_id.in_(organization_ids_of(session, user)))
+        query = query.where(col(Event.organization_id).in_(organization_ids_of(session, user)))
     return [
         OrganizerEventRow(
             id=event.id,

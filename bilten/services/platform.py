@@ -6,8 +6,8 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import func
-from sqlmodel import Session, SQLModel, select
+from sqlalchemy import ColumnElement, func
+from sqlmodel import Session, SQLModel, col, select
 
 from bilten.models import (
     AuditEntry,
@@ -96,7 +96,7 @@ def platform_overview(session: Session, *, actor: User | None) -> PlatformOvervi
 
     return PlatformOverview(
         users=count(User),
-        disabled_users=count(User, User.is_active.is_(False)),
+        disabled_users=count(User, col(User.is_active).is_(False)),
         organizations=count(Organization),
         events=count(Event),
         failed_notifications=count(Notification, Notification.status == NotificationStatus.FAILED),
@@ -111,7 +111,7 @@ def list_organizations(
     authorize(session, actor, Permission.ADMIN)
     check_page(limit, offset)
     needle = search_needle(search)
-    conditions = []
+    conditions: list[ColumnElement[bool]] = []
     if needle:
         conditions.append(
             func.lower(Organization.name).contains(needle, autoescape=True)
@@ -119,15 +119,15 @@ def list_organizations(
         )
     total = session.exec(select(func.count()).select_from(Organization).where(*conditions)).one()
     members = (
-        select(Membership.organization_id, func.count().label("n")).group_by(Membership.organization_id).subquery()
+        select(Membership.organization_id, func.count().label("n")).group_by(col(Membership.organization_id)).subquery()
     )
-    events = select(Event.organization_id, func.count().label("n")).group_by(Event.organization_id).subquery()
+    events = select(Event.organization_id, func.count().label("n")).group_by(col(Event.organization_id)).subquery()
     rows = session.exec(
         select(Organization, members.c.n, events.c.n)
         .outerjoin(members, members.c.organization_id == Organization.id)
         .outerjoin(events, events.c.organization_id == Organization.id)
         .where(*conditions)
-        .order_by(func.lower(Organization.name), Organization.id)
+        .order_by(func.lower(Organization.name), col(Organization.id))
         .offset(offset)
         .limit(limit)
     ).all()
@@ -135,8 +135,8 @@ def list_organizations(
     if owners:
         for org_id, email in session.exec(
             select(Membership.organization_id, User.email)
-            .join(User, User.id == Membership.user_id)
-            .where(Membership.organization_id.in_(list(owners)), Membership.team_role == TeamRole.OWNER)
+            .join(User, col(User.id) == Membership.user_id)
+            .where(col(Membership.organization_id).in_(list(owners)), Membership.team_role == TeamRole.OWNER)
             .order_by(User.email)
         ).all():
             owners[org_id].append(email)
@@ -176,31 +176,31 @@ def list_all_events(
     authorize(session, actor, Permission.ADMIN)
     check_page(limit, offset)
     needle = search_needle(search)
-    conditions = []
+    conditions: list[ColumnElement[bool]] = []
     if needle:
         conditions.append(func.lower(Event.title).contains(needle, autoescape=True))
     if status:
-        conditions.append(Event.status == parse_event_status(status))
+        conditions.append(col(Event.status) == parse_event_status(status))
     total = session.exec(select(func.count()).select_from(Event).where(*conditions)).one()
     capacity = (
         select(TicketType.event_id, func.sum(TicketType.quantity).label("seats"))
-        .group_by(TicketType.event_id)
+        .group_by(col(TicketType.event_id))
         .subquery()
     )
     sold = (
         select(Order.event_id, func.sum(OrderLine.quantity).label("seats"))
-        .join(OrderLine, OrderLine.order_id == Order.id)
+        .join(OrderLine, col(OrderLine.order_id) == Order.id)
         .where(Order.status == OrderStatus.PAID)
-        .group_by(Order.event_id)
+        .group_by(col(Order.event_id))
         .subquery()
     )
     rows = session.exec(
         select(Event, Organization.name, sold.c.seats, capacity.c.seats)
-        .join(Organization, Organization.id == Event.organization_id)
+        .join(Organization, col(Organization.id) == Event.organization_id)
         .outerjoin(sold, sold.c.event_id == Event.id)
         .outerjoin(capacity, capacity.c.event_id == Event.id)
         .where(*conditions)
-        .order_by(Event.starts_at.desc(), Event.id)
+        .order_by(col(Event.starts_at).desc(), col(Event.id))
         .offset(offset)
         .limit(limit)
     ).all()
@@ -228,9 +228,9 @@ def recent_admin_changes(
     authorize(session, actor, Permission.ADMIN)
     rows = session.exec(
         select(AuditEntry, User.email)
-        .outerjoin(User, User.id == AuditEntry.actor_user_id)
-        .where(AuditEntry.action.in_(ADMIN_ACTIONS))
-        .order_by(AuditEntry.created_at.desc(), AuditEntry.id)
+        .outerjoin(User, col(User.id) == AuditEntry.actor_user_id)
+        .where(col(AuditEntry.action).in_(ADMIN_ACTIONS))
+        .order_by(col(AuditEntry.created_at).desc(), col(AuditEntry.id))
         .limit(limit)
     ).all()
     targets = _change_targets(session, [entry for entry, _ in rows])
@@ -260,10 +260,10 @@ def _change_targets(session: Session, entries: list[AuditEntry]) -> dict[tuple[s
                 continue
     targets: dict[tuple[str, str], str] = {}
     if wanted["user"]:
-        for user_id, email in session.exec(select(User.id, User.email).where(User.id.in_(wanted["user"]))).all():
+        for user_id, email in session.exec(select(User.id, User.email).where(col(User.id).in_(wanted["user"]))).all():
             targets["user", str(user_id)] = email
     if wanted["notification"]:
-        query = select(Notification.id, Notification.recipient).where(Notification.id.in_(wanted["notification"]))
+        query = select(Notification.id, Notification.recipient).where(col(Notification.id).in_(wanted["notification"]))
         for notification_id, recipient in session.exec(query).all():
             targets["notification", str(notification_id)] = recipient
     return targets

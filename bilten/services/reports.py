@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bilten import clock
 from bilten.models import (
@@ -152,7 +152,7 @@ def compute_event_stats(session: Session, event_id: uuid.UUID, *, now: datetime 
     if event is None:
         raise NotFound()
     types = session.exec(
-        select(TicketType).where(TicketType.event_id == event_id).order_by(TicketType.position, TicketType.name)
+        select(TicketType).where(TicketType.event_id == event_id).order_by(col(TicketType.position), TicketType.name)
     ).all()
     seats, revenue_by_type, paid_orders = _seat_figures(session, event_id)
     rows = [
@@ -209,9 +209,9 @@ def _seat_figures(
             func.sum(OrderLine.quantity),
             func.sum(OrderLine.line_total_minor),
         )
-        .join(Order, Order.id == OrderLine.order_id)
-        .where(Order.event_id == event_id, Order.status.in_((OrderStatus.PAID, OrderStatus.PENDING)))
-        .group_by(OrderLine.ticket_type_id, Order.status)
+        .join(Order, col(Order.id) == OrderLine.order_id)
+        .where(Order.event_id == event_id, col(Order.status).in_((OrderStatus.PAID, OrderStatus.PENDING)))
+        .group_by(col(OrderLine.ticket_type_id), Order.status)
     ).all()
     seats: dict[tuple[uuid.UUID, OrderStatus], int] = defaultdict(int)
     revenue: dict[uuid.UUID, int] = defaultdict(int)
@@ -229,7 +229,7 @@ def _checkins(session: Session, event_id: uuid.UUID) -> tuple[int, int, list[Gat
     """Tickets in (live valid check-ins) per gate, and valid tickets in all."""
     by_gate = session.exec(
         select(CheckIn.gate, func.count())
-        .where(CheckIn.event_id == event_id, CheckIn.result == CheckInResult.VALID, CheckIn.undone_at.is_(None))
+        .where(CheckIn.event_id == event_id, CheckIn.result == CheckInResult.VALID, col(CheckIn.undone_at).is_(None))
         .group_by(CheckIn.gate)
         .order_by(CheckIn.gate)
     ).all()
@@ -250,9 +250,9 @@ def _sales_over_time(
     """Paid seats and revenue per hour (sales within 48 hours) or per day, by payment time in `zone`."""
     if not event_ids:
         return HOUR, []
-    paid = (Order.event_id.in_(event_ids), Order.status == OrderStatus.PAID, Order.paid_at.is_not(None))
+    paid = (col(Order.event_id).in_(event_ids), Order.status == OrderStatus.PAID, col(Order.paid_at).is_not(None))
     first, last = session.exec(select(func.min(Order.paid_at), func.max(Order.paid_at)).where(*paid)).one()
-    if first is None:
+    if first is None or last is None:
         return HOUR, []
     first, last = _aware(first), _aware(last)
     unit = HOUR if last - first <= HOURLY_SPAN else DAY
@@ -261,7 +261,7 @@ def _sales_over_time(
         select(
             bucket.label("bucket"), Order.currency, func.sum(OrderLine.quantity), func.sum(OrderLine.line_total_minor)
         )
-        .join(OrderLine, OrderLine.order_id == Order.id)
+        .join(OrderLine, col(OrderLine.order_id) == Order.id)
         .where(*paid)
         .group_by(bucket, Order.currency)
         .order_by(bucket)
@@ -318,9 +318,9 @@ def _aware(moment: datetime) -> datetime:
 def dashboard_organizations(session: Session, *, actor: User | None) -> list[OrganizationChoice]:
     """The organizations whose dashboard this user may open (every one for admins), by name."""
     user = authorize(session, actor, Permission.ORGANIZER_AREA)
-    query = select(Organization.id, Organization.name).order_by(Organization.name, Organization.id)
+    query = select(Organization.id, Organization.name).order_by(Organization.name, col(Organization.id))
     if user.role != Role.ADMIN:
-        query = query.where(Organization.id.in_(organization_ids_of(session, user, Permission.ORGANIZATION_VIEW)))
+        query = query.where(col(Organization.id).in_(organization_ids_of(session, user, Permission.ORGANIZATION_VIEW)))
     return [OrganizationChoice(id=org_id, name=name) for org_id, name in session.exec(query).all()]
 
 
@@ -340,21 +340,23 @@ def compute_organization_stats(
     if org is None:
         raise NotFound()
     events = session.exec(
-        select(Event).where(Event.organization_id == organization_id).order_by(Event.starts_at.desc(), Event.id)
+        select(Event)
+        .where(Event.organization_id == organization_id)
+        .order_by(col(Event.starts_at).desc(), col(Event.id))
     ).all()
     event_ids = [e.id for e in events]
     in_org = Event.organization_id == organization_id
 
     capacity_rows = session.exec(
         select(TicketType.event_id, func.sum(TicketType.quantity), func.sum(TicketType.reserved))
-        .join(Event, Event.id == TicketType.event_id)
+        .join(Event, col(Event.id) == TicketType.event_id)
         .where(in_org)
-        .group_by(TicketType.event_id)
+        .group_by(col(TicketType.event_id))
     ).all()
     capacity = {event_id: (int(q or 0), int(r or 0)) for event_id, q, r in capacity_rows}
 
     seat_rows = session.exec(
-        select(
+        select(  # type: ignore[call-overload]  # sqlmodel types select() for up to 4 columns
             Order.event_id,
             Order.status,
             Order.currency,
@@ -363,7 +365,7 @@ def compute_organization_stats(
         )
         .join(OrderLine, OrderLine.order_id == Order.id)
         .join(Event, Event.id == Order.event_id)
-        .where(in_org, Order.status.in_((OrderStatus.PAID, OrderStatus.PENDING)))
+        .where(in_org, col(Order.status).in_((OrderStatus.PAID, OrderStatus.PENDING)))
         .group_by(Order.event_id, Order.status, Order.currency)
     ).all()
     sold: dict[uuid.UUID, int] = defaultdict(int)
@@ -378,9 +380,9 @@ def compute_organization_stats(
 
     checkin_rows = session.exec(
         select(CheckIn.event_id, func.count())
-        .join(Event, Event.id == CheckIn.event_id)
-        .where(in_org, CheckIn.result == CheckInResult.VALID, CheckIn.undone_at.is_(None))
-        .group_by(CheckIn.event_id)
+        .join(Event, col(Event.id) == CheckIn.event_id)
+        .where(in_org, CheckIn.result == CheckInResult.VALID, col(CheckIn.undone_at).is_(None))
+        .group_by(col(CheckIn.event_id))
     ).all()
     checked_in = {event_id: int(n) for event_id, n in checkin_rows}
 

@@ -19,6 +19,7 @@ from bilten.services.accounts import revoke_all_user_sessions
 from bilten.services.audit import record_audit
 from bilten.services.errors import NotFound
 from bilten.services.security import hash_token
+from bilten.services.transaction import transaction
 from bilten.settings import get_settings
 
 SIGN_IN_HISTORY_LIMIT = 20
@@ -67,8 +68,8 @@ def active_sessions(
     web_rows = session.exec(
         select(WebSession).where(
             WebSession.user_id == user.id,
-            WebSession.revoked_at.is_(None),
-            WebSession.grant_hash.is_(None),  # a login whose browser never collected its cookie
+            col(WebSession.revoked_at).is_(None),
+            col(WebSession.grant_hash).is_(None),  # a login whose browser never collected its cookie
             WebSession.expires_at > now,
             WebSession.last_seen_at > now - timedelta(minutes=settings.session_idle_minutes),
         )
@@ -76,7 +77,7 @@ def active_sessions(
     api_rows = session.exec(
         select(ApiSession).where(
             ApiSession.user_id == user.id,
-            ApiSession.revoked_at.is_(None),
+            col(ApiSession.revoked_at).is_(None),
             ApiSession.last_seen_at > now - timedelta(days=settings.refresh_token_days),
         )
     ).all()
@@ -108,51 +109,51 @@ def active_sessions(
 
 def end_session(session: Session, *, user: User, session_id: uuid.UUID, now: datetime) -> Literal["web", "api"]:
     """Sign one of the user's own sessions out; returns its kind. Commits."""
-    web_session = session.exec(
-        select(WebSession).where(WebSession.id == session_id, WebSession.user_id == user.id)
-    ).first()
-    if web_session is not None:
-        kind: Literal["web", "api"] = "web"
-        if web_session.revoked_at is None:
-            web_session.revoked_at = now
-            session.add(web_session)
-    else:
-        api_session = session.exec(
-            select(ApiSession).where(ApiSession.id == session_id, ApiSession.user_id == user.id)
+    with transaction(session):
+        web_session = session.exec(
+            select(WebSession).where(WebSession.id == session_id, WebSession.user_id == user.id)
         ).first()
-        if api_session is None:
-            raise NotFound()  # unknown, or someone else's: the same answer
-        kind = "api"
-        session.exec(
-            update(RefreshToken)
-            .where(RefreshToken.family_id == api_session.id, RefreshToken.revoked_at.is_(None))
-            .values(revoked_at=now)
+        if web_session is not None:
+            kind: Literal["web", "api"] = "web"
+            if web_session.revoked_at is None:
+                web_session.revoked_at = now
+                session.add(web_session)
+        else:
+            api_session = session.exec(
+                select(ApiSession).where(ApiSession.id == session_id, ApiSession.user_id == user.id)
+            ).first()
+            if api_session is None:
+                raise NotFound()  # unknown, or someone else's: the same answer
+            kind = "api"
+            session.exec(
+                update(RefreshToken)
+                .where(col(RefreshToken.family_id) == api_session.id, col(RefreshToken.revoked_at).is_(None))
+                .values(revoked_at=now)
+            )
+            if api_session.revoked_at is None:
+                api_session.revoked_at = now
+                session.add(api_session)
+        record_audit(
+            session,
+            action="user.session_ended",
+            object_type="user",
+            object_id=user.id,
+            now=now,
+            actor_user_id=user.id,
+            data={"session_id": str(session_id), "kind": kind},
         )
-        if api_session.revoked_at is None:
-            api_session.revoked_at = now
-            session.add(api_session)
-    record_audit(
-        session,
-        action="user.session_ended",
-        object_type="user",
-        object_id=user.id,
-        now=now,
-        actor_user_id=user.id,
-        data={"session_id": str(session_id), "kind": kind},
-    )
-    session.commit()
-    return kind
+        return kind
 
 
 def end_all_sessions(session: Session, *, user: User, now: datetime) -> None:
     """Sign out everywhere: every browser session, refresh token and access token of the user. Commits."""
-    revoke_all_user_sessions(session, user_id=user.id, now=now)
-    record_audit(
-        session,
-        action="user.logged_out_everywhere",
-        object_type="user",
-        object_id=user.id,
-        now=now,
-        actor_user_id=user.id,
-    )
-    session.commit()
+    with transaction(session):
+        revoke_all_user_sessions(session, user_id=user.id, now=now)
+        record_audit(
+            session,
+            action="user.logged_out_everywhere",
+            object_type="user",
+            object_id=user.id,
+            now=now,
+            actor_user_id=user.id,
+        )

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, delete, select
+from sqlmodel import Session, col, delete, select
 
 from bilten import routes
 from bilten.models import Event, Invitation, Membership, Organization, Role, StaffAssignment, TeamRole, User
@@ -38,6 +38,7 @@ from bilten.services.errors import (
     ValidationFailed,
 )
 from bilten.services.security import hash_token, new_opaque_token
+from bilten.services.transaction import transaction
 from bilten.services.validation import clean_email, clean_name
 from bilten.settings import get_settings
 
@@ -118,7 +119,7 @@ def slugify(name: str) -> str:
 
 def _unique_slug(session: Session, name: str) -> str:
     base = slugify(name) or "organization"
-    taken = set(session.exec(select(Organization.slug).where(Organization.slug.startswith(base))).all())
+    taken = set(session.exec(select(Organization.slug).where(col(Organization.slug).startswith(base))).all())
     if base not in taken:
         return base
     number = 2
@@ -159,16 +160,15 @@ def add_owned_organization(session: Session, *, owner: User, name: str, now: dat
 
 def create_organization(session: Session, *, actor: User | None, name: str, now: datetime) -> OrganizationRow:
     """Any signed-in user with a confirmed email address may found an organization; they become its owner."""
-    user = authorize(session, actor, Permission.ACCOUNT)
-    require_verified(user)
-    organization = add_owned_organization(session, owner=user, name=name, now=now)
     try:
-        session.commit()
+        with transaction(session):
+            user = authorize(session, actor, Permission.ACCOUNT)
+            require_verified(user)
+            organization = add_owned_organization(session, owner=user, name=name, now=now)
     except IntegrityError:
         # Someone took the same slug a moment ago: the next attempt finds the next free one.
-        session.rollback()
-        organization = add_owned_organization(session, owner=user, name=name, now=now)
-        session.commit()
+        with transaction(session):
+            organization = add_owned_organization(session, owner=user, name=name, now=now)
     return OrganizationRow(id=organization.id, name=organization.name, slug=organization.slug, role=TeamRole.OWNER)
 
 
@@ -177,11 +177,11 @@ def list_organizations(session: Session, *, actor: User | None) -> list[Organiza
     user = authorize(session, actor, Permission.ACCOUNT)
     rows = session.exec(
         select(Organization, Membership.team_role)
-        .join(Membership, Membership.organization_id == Organization.id)
+        .join(Membership, col(Membership.organization_id) == Organization.id)
         .where(Membership.user_id == user.id)
         .order_by(Organization.name)
     ).all()
-    return [OrganizationRow(id=org.id, name=org.name, slug=org.slug, role=role) for org, role in rows]
+    return [OrganizationRow(id=org.id, name=org.name, slug=org.slug, role=TeamRole(role)) for org, role in rows]
 
 
 def _organization(session: Session, organization_id: uuid.UUID) -> Organization:
@@ -192,9 +192,10 @@ def _organization(session: Session, organization_id: uuid.UUID) -> Organization:
 
 
 def _role_of(session: Session, organization_id: uuid.UUID, user_id: uuid.UUID) -> TeamRole | None:
-    return session.exec(
+    role = session.exec(
         select(Membership.team_role).where(Membership.organization_id == organization_id, Membership.user_id == user_id)
     ).first()
+    return TeamRole(role) if role is not None else None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -222,7 +223,7 @@ def team_overview(session: Session, *, actor: User | None, organization_id: uuid
     user = authorize(session, actor, Permission.ORGANIZATION_TEAM, organization_id=organization_id)
     organization = _organization(session, organization_id)
     events = session.exec(
-        select(Event).where(Event.organization_id == organization_id).order_by(Event.starts_at.desc())
+        select(Event).where(Event.organization_id == organization_id).order_by(col(Event.starts_at).desc())
     ).all()
     return TeamOverview(
         organization=OrganizationRow(
@@ -243,15 +244,15 @@ _ROLE_ORDER = {TeamRole.OWNER: 0, TeamRole.MANAGER: 1, TeamRole.VIEWER: 2, TeamR
 def _members(session: Session, organization_id: uuid.UUID) -> list[MemberRow]:
     rows = session.exec(
         select(Membership, User)
-        .join(User, User.id == Membership.user_id)
+        .join(User, col(User.id) == Membership.user_id)
         .where(Membership.organization_id == organization_id)
     ).all()
     scans: dict[uuid.UUID, list[str]] = {}
     for user_id, title in session.exec(
         select(StaffAssignment.user_id, Event.title)
-        .join(Event, Event.id == StaffAssignment.event_id)
+        .join(Event, col(Event.id) == StaffAssignment.event_id)
         .where(Event.organization_id == organization_id)
-        .order_by(Event.starts_at)
+        .order_by(col(Event.starts_at))
     ).all():
         scans.setdefault(user_id, []).append(title)
     members = [
@@ -273,10 +274,10 @@ def _open_invitations(session: Session, organization_id: uuid.UUID, now: datetim
         select(Invitation)
         .where(
             Invitation.organization_id == organization_id,
-            Invitation.accepted_at.is_(None),
-            Invitation.revoked_at.is_(None),
+            col(Invitation.accepted_at).is_(None),
+            col(Invitation.revoked_at).is_(None),
         )
-        .order_by(Invitation.created_at.desc(), Invitation.email)
+        .order_by(col(Invitation.created_at).desc(), Invitation.email)
     ).all()
     return [_invitation_row(invitation, now) for invitation in invitations]
 
@@ -319,7 +320,7 @@ def _organization_event_ids(
     if not wanted:
         return []
     found = set(
-        session.exec(select(Event.id).where(Event.id.in_(wanted), Event.organization_id == organization_id)).all()
+        session.exec(select(Event.id).where(col(Event.id).in_(wanted), Event.organization_id == organization_id)).all()
     )
     if found != set(wanted):
         raise ValidationFailed("error.team_event_not_in_organization")
@@ -338,80 +339,79 @@ def invite_member(
 ) -> InvitationRow:
     """Invite an address to the team with a role (staff: for chosen events of the organization).
     The invitation email with its one-time link goes out through the outbox, in this transaction."""
-    owner = authorize(session, actor, Permission.ORGANIZATION_TEAM, organization_id=organization_id)
-    organization = _organization(session, organization_id)
-    email = clean_email(email)
-    team_role = _parse_role(role)
-    events = _organization_event_ids(session, organization_id, event_ids)
-    if team_role == TeamRole.STAFF and not events:
-        raise ValidationFailed("error.team_staff_needs_events")
-    if team_role != TeamRole.STAFF:
-        events = []  # other roles reach every event of the organization
-    invitee = session.exec(select(User).where(User.email == email)).first()
-    if invitee is not None and _role_of(session, organization_id, invitee.id) is not None:
-        raise AlreadyMember()
-    pending = session.exec(
-        select(Invitation).where(
-            Invitation.organization_id == organization_id,
-            Invitation.email == email,
-            Invitation.accepted_at.is_(None),
-            Invitation.revoked_at.is_(None),
-        )
-    ).first()
-    if pending is not None:
-        if pending.expires_at > now:
-            raise AlreadyInvited()
-        pending.revoked_at = now  # an expired invitation makes way for the new one
-        session.add(pending)
-        session.flush()
+    with transaction(session):
+        owner = authorize(session, actor, Permission.ORGANIZATION_TEAM, organization_id=organization_id)
+        organization = _organization(session, organization_id)
+        email = clean_email(email)
+        team_role = _parse_role(role)
+        events = _organization_event_ids(session, organization_id, event_ids)
+        if team_role == TeamRole.STAFF and not events:
+            raise ValidationFailed("error.team_staff_needs_events")
+        if team_role != TeamRole.STAFF:
+            events = []  # other roles reach every event of the organization
+        invitee = session.exec(select(User).where(User.email == email)).first()
+        if invitee is not None and _role_of(session, organization_id, invitee.id) is not None:
+            raise AlreadyMember()
+        pending = session.exec(
+            select(Invitation).where(
+                Invitation.organization_id == organization_id,
+                Invitation.email == email,
+                col(Invitation.accepted_at).is_(None),
+                col(Invitation.revoked_at).is_(None),
+            )
+        ).first()
+        if pending is not None:
+            if pending.expires_at > now:
+                raise AlreadyInvited()
+            pending.revoked_at = now  # an expired invitation makes way for the new one
+            session.add(pending)
+            session.flush()
 
-    token = new_opaque_token()
-    invitation = Invitation(
-        organization_id=organization_id,
-        email=email,
-        team_role=team_role,
-        event_ids=[str(event_id) for event_id in events],
-        token_hash=hash_token(token),
-        invited_by_user_id=owner.id,
-        created_at=now,
-        expires_at=now + INVITATION_LIFETIME,
-    )
-    session.add(invitation)
-    try:
-        session.flush()
-    except IntegrityError:
-        session.rollback()  # the same address was invited at the same moment (one pending per address)
-        raise AlreadyInvited() from None
-    record_audit(
-        session,
-        action="team.member_invited",
-        object_type="organization",
-        object_id=organization_id,
-        now=now,
-        actor_user_id=owner.id,
-        organization_id=organization_id,
-        data={
-            "invitation_id": str(invitation.id),
-            "email": email,
-            "role": team_role.value,
-            "event_ids": invitation.event_ids,
-        },
-    )
-    accept_url = get_settings().public_url.rstrip("/") + routes.join_url(token)
-    emit_event(
-        session,
-        topic=INVITATION_TOPIC,
-        payload={
-            "invitation_id": str(invitation.id),
-            "accept_url": accept_url,
-            # The invitee's language when they have an account, else the inviting owner's.
-            "locale": (invitee or owner).locale,
-            "organization": organization.name,
-        },
-        now=now,
-    )
-    session.commit()
-    return _invitation_row(invitation, now)
+        token = new_opaque_token()
+        invitation = Invitation(
+            organization_id=organization_id,
+            email=email,
+            team_role=team_role,
+            event_ids=[str(event_id) for event_id in events],
+            token_hash=hash_token(token),
+            invited_by_user_id=owner.id,
+            created_at=now,
+            expires_at=now + INVITATION_LIFETIME,
+        )
+        session.add(invitation)
+        try:
+            session.flush()
+        except IntegrityError:  # the same address was invited at the same moment (one pending per address)
+            raise AlreadyInvited() from None
+        record_audit(
+            session,
+            action="team.member_invited",
+            object_type="organization",
+            object_id=organization_id,
+            now=now,
+            actor_user_id=owner.id,
+            organization_id=organization_id,
+            data={
+                "invitation_id": str(invitation.id),
+                "email": email,
+                "role": team_role.value,
+                "event_ids": invitation.event_ids,
+            },
+        )
+        accept_url = get_settings().public_url.rstrip("/") + routes.join_url(token)
+        emit_event(
+            session,
+            topic=INVITATION_TOPIC,
+            payload={
+                "invitation_id": str(invitation.id),
+                "accept_url": accept_url,
+                # The invitee's language when they have an account, else the inviting owner's.
+                "locale": (invitee or owner).locale,
+                "organization": organization.name,
+            },
+            now=now,
+        )
+        return _invitation_row(invitation, now)
 
 
 def _invitation_by_token(session: Session, token: str, *, lock: bool = False) -> Invitation:
@@ -454,58 +454,59 @@ def accept_invitation(session: Session, *, actor: User | None, token: str, now: 
     """Join the team: the signed-in account must be the invited address. Staff also get the door
     assignments of the invitation's events (those still in the organization). The link came by
     email to that address, so following it also confirms the address."""
-    user = authorize(session, actor, Permission.ACCOUNT)
-    invitation = _invitation_by_token(session, token, lock=True)
-    status = _status(invitation, now)
-    if status in _STATUS_ERRORS:
-        raise _STATUS_ERRORS[status]()
-    if user.email != invitation.email:
-        raise InvitationWrongAccount()
-    organization = _organization(session, invitation.organization_id)
-    if _role_of(session, organization.id, user.id) is not None:
-        raise AlreadyMember()
-    session.add(
-        Membership(organization_id=organization.id, user_id=user.id, team_role=invitation.team_role, created_at=now)
-    )
-    assigned = []
-    if invitation.team_role == TeamRole.STAFF:
-        still_ours = set(
-            session.exec(
-                select(Event.id).where(
-                    Event.organization_id == organization.id,
-                    Event.id.in_([uuid.UUID(value) for value in invitation.event_ids]),
-                )
-            ).all()
-        )
-        already = set(
-            session.exec(
-                select(StaffAssignment.event_id).where(
-                    StaffAssignment.user_id == user.id, StaffAssignment.event_id.in_(still_ours)
-                )
-            ).all()
-        )
-        for event_id in sorted(still_ours - already):
-            session.add(StaffAssignment(event_id=event_id, user_id=user.id, created_at=now))
-            assigned.append(str(event_id))
-    invitation.accepted_at = now
-    session.add(invitation)
-    if user.email_verified_at is None:
-        user.email_verified_at = now
-        session.add(user)
-    record_audit(
-        session,
-        action="team.invitation_accepted",
-        object_type="organization",
-        object_id=organization.id,
-        now=now,
-        actor_user_id=user.id,
-        organization_id=organization.id,
-        data={"invitation_id": str(invitation.id), "role": invitation.team_role.value, "event_ids": assigned},
-    )
     try:
-        session.commit()
-    except IntegrityError:
-        session.rollback()  # accepted twice at once: the first one won
+        with transaction(session):
+            user = authorize(session, actor, Permission.ACCOUNT)
+            invitation = _invitation_by_token(session, token, lock=True)
+            status = _status(invitation, now)
+            if status in _STATUS_ERRORS:
+                raise _STATUS_ERRORS[status]()
+            if user.email != invitation.email:
+                raise InvitationWrongAccount()
+            organization = _organization(session, invitation.organization_id)
+            if _role_of(session, organization.id, user.id) is not None:
+                raise AlreadyMember()
+            session.add(
+                Membership(
+                    organization_id=organization.id, user_id=user.id, team_role=invitation.team_role, created_at=now
+                )
+            )
+            assigned = []
+            if invitation.team_role == TeamRole.STAFF:
+                still_ours = set(
+                    session.exec(
+                        select(Event.id).where(
+                            Event.organization_id == organization.id,
+                            col(Event.id).in_([uuid.UUID(value) for value in invitation.event_ids]),
+                        )
+                    ).all()
+                )
+                already = set(
+                    session.exec(
+                        select(StaffAssignment.event_id).where(
+                            StaffAssignment.user_id == user.id, col(StaffAssignment.event_id).in_(still_ours)
+                        )
+                    ).all()
+                )
+                for event_id in sorted(still_ours - already):
+                    session.add(StaffAssignment(event_id=event_id, user_id=user.id, created_at=now))
+                    assigned.append(str(event_id))
+            invitation.accepted_at = now
+            session.add(invitation)
+            if user.email_verified_at is None:
+                user.email_verified_at = now
+                session.add(user)
+            record_audit(
+                session,
+                action="team.invitation_accepted",
+                object_type="organization",
+                object_id=organization.id,
+                now=now,
+                actor_user_id=user.id,
+                organization_id=organization.id,
+                data={"invitation_id": str(invitation.id), "role": invitation.team_role.value, "event_ids": assigned},
+            )
+    except IntegrityError:  # accepted twice at once: the first one won
         raise AlreadyMember() from None
     return OrganizationRow(
         id=organization.id, name=organization.name, slug=organization.slug, role=invitation.team_role
@@ -515,27 +516,27 @@ def accept_invitation(session: Session, *, actor: User | None, token: str, now: 
 def revoke_invitation(
     session: Session, *, actor: User | None, organization_id: uuid.UUID, invitation_id: uuid.UUID, now: datetime
 ) -> None:
-    owner = authorize(session, actor, Permission.ORGANIZATION_TEAM, organization_id=organization_id)
-    invitation = session.get(Invitation, invitation_id, with_for_update=True)
-    if invitation is None or invitation.organization_id != organization_id:
-        raise NotFound()
-    if invitation.accepted_at is not None:
-        raise InvitationUsed()
-    if invitation.revoked_at is not None:
-        raise InvitationRevoked()
-    invitation.revoked_at = now
-    session.add(invitation)
-    record_audit(
-        session,
-        action="team.invitation_revoked",
-        object_type="organization",
-        object_id=organization_id,
-        now=now,
-        actor_user_id=owner.id,
-        organization_id=organization_id,
-        data={"invitation_id": str(invitation.id), "email": invitation.email},
-    )
-    session.commit()
+    with transaction(session):
+        owner = authorize(session, actor, Permission.ORGANIZATION_TEAM, organization_id=organization_id)
+        invitation = session.get(Invitation, invitation_id, with_for_update=True)
+        if invitation is None or invitation.organization_id != organization_id:
+            raise NotFound()
+        if invitation.accepted_at is not None:
+            raise InvitationUsed()
+        if invitation.revoked_at is not None:
+            raise InvitationRevoked()
+        invitation.revoked_at = now
+        session.add(invitation)
+        record_audit(
+            session,
+            action="team.invitation_revoked",
+            object_type="organization",
+            object_id=organization_id,
+            now=now,
+            actor_user_id=owner.id,
+            organization_id=organization_id,
+            data={"invitation_id": str(invitation.id), "email": invitation.email},
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -570,7 +571,7 @@ def _check_not_last_owner(session: Session, membership: Membership) -> None:
 def _organization_assignments(organization_id: uuid.UUID, user_id: uuid.UUID):  # noqa: ANN202 (a DELETE)
     of_organization = select(Event.id).where(Event.organization_id == organization_id)
     return delete(StaffAssignment).where(
-        StaffAssignment.user_id == user_id, StaffAssignment.event_id.in_(of_organization)
+        col(StaffAssignment.user_id) == user_id, col(StaffAssignment.event_id).in_(of_organization)
     )
 
 
@@ -586,46 +587,46 @@ def change_role(
 ) -> MemberRow:
     """Give a member another role. Staff scan at chosen events: `event_ids` replaces their events
     (needed unless they already have some). Leaving the staff role ends their door assignments here."""
-    owner = authorize(session, actor, Permission.ORGANIZATION_TEAM, organization_id=organization_id)
-    new_role = _parse_role(role)
-    events = _organization_event_ids(session, organization_id, event_ids or ())
-    membership = _membership_for_update(session, organization_id, user_id)
-    old_role = membership.team_role
-    if old_role == TeamRole.OWNER and new_role != TeamRole.OWNER:
-        _check_not_last_owner(session, membership)
-    if new_role == TeamRole.STAFF:
-        if events:
+    with transaction(session):
+        owner = authorize(session, actor, Permission.ORGANIZATION_TEAM, organization_id=organization_id)
+        new_role = _parse_role(role)
+        events = _organization_event_ids(session, organization_id, event_ids or ())
+        membership = _membership_for_update(session, organization_id, user_id)
+        old_role = membership.team_role
+        if old_role == TeamRole.OWNER and new_role != TeamRole.OWNER:
+            _check_not_last_owner(session, membership)
+        if new_role == TeamRole.STAFF:
+            if events:
+                session.exec(_organization_assignments(organization_id, user_id))
+                session.add_all(StaffAssignment(event_id=e, user_id=user_id, created_at=now) for e in events)
+            elif not session.exec(_assignment_count(organization_id, user_id)).one():
+                raise ValidationFailed("error.team_staff_needs_events")
+        elif old_role == TeamRole.STAFF:
             session.exec(_organization_assignments(organization_id, user_id))
-            session.add_all(StaffAssignment(event_id=e, user_id=user_id, created_at=now) for e in events)
-        elif not session.exec(_assignment_count(organization_id, user_id)).one():
-            raise ValidationFailed("error.team_staff_needs_events")
-    elif old_role == TeamRole.STAFF:
-        session.exec(_organization_assignments(organization_id, user_id))
-    membership.team_role = new_role
-    session.add(membership)
-    record_audit(
-        session,
-        action="team.role_changed",
-        object_type="organization",
-        object_id=organization_id,
-        now=now,
-        actor_user_id=owner.id,
-        organization_id=organization_id,
-        data={
-            "user_id": str(user_id),
-            "from": old_role.value,
-            "to": new_role.value,
-            "event_ids": [str(e) for e in events],
-        },
-    )
-    session.commit()
-    return next(m for m in _members(session, organization_id) if m.user_id == user_id)
+        membership.team_role = new_role
+        session.add(membership)
+        record_audit(
+            session,
+            action="team.role_changed",
+            object_type="organization",
+            object_id=organization_id,
+            now=now,
+            actor_user_id=owner.id,
+            organization_id=organization_id,
+            data={
+                "user_id": str(user_id),
+                "from": old_role.value,
+                "to": new_role.value,
+                "event_ids": [str(e) for e in events],
+            },
+        )
+        return next(m for m in _members(session, organization_id) if m.user_id == user_id)
 
 
 def _assignment_count(organization_id: uuid.UUID, user_id: uuid.UUID):  # noqa: ANN202 (a SELECT)
     return (
-        select(func.count(StaffAssignment.id))
-        .join(Event, Event.id == StaffAssignment.event_id)
+        select(func.count(col(StaffAssignment.id)))
+        .join(Event, col(Event.id) == StaffAssignment.event_id)
         .where(StaffAssignment.user_id == user_id, Event.organization_id == organization_id)
     )
 
@@ -635,21 +636,21 @@ def remove_member(
 ) -> None:
     """Owners remove members; any member may leave. The last owner stays. The member's door
     assignments at the organization's events end with their membership."""
-    user = authorize(session, actor, Permission.ACCOUNT)
-    if user.id != user_id:
-        authorize(session, user, Permission.ORGANIZATION_TEAM, organization_id=organization_id)
-    membership = _membership_for_update(session, organization_id, user_id)
-    _check_not_last_owner(session, membership)
-    session.delete(membership)
-    session.exec(_organization_assignments(organization_id, user_id))
-    record_audit(
-        session,
-        action="team.member_left" if user.id == user_id else "team.member_removed",
-        object_type="organization",
-        object_id=organization_id,
-        now=now,
-        actor_user_id=user.id,
-        organization_id=organization_id,
-        data={"user_id": str(user_id), "role": membership.team_role.value},
-    )
-    session.commit()
+    with transaction(session):
+        user = authorize(session, actor, Permission.ACCOUNT)
+        if user.id != user_id:
+            authorize(session, user, Permission.ORGANIZATION_TEAM, organization_id=organization_id)
+        membership = _membership_for_update(session, organization_id, user_id)
+        _check_not_last_owner(session, membership)
+        session.delete(membership)
+        session.exec(_organization_assignments(organization_id, user_id))
+        record_audit(
+            session,
+            action="team.member_left" if user.id == user_id else "team.member_removed",
+            object_type="organization",
+            object_id=organization_id,
+            now=now,
+            actor_user_id=user.id,
+            organization_id=organization_id,
+            data={"user_id": str(user_id), "role": membership.team_role.value},
+        )

@@ -13,7 +13,7 @@ from __future__ import annotations
 import random
 import secrets
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bilten.models import Ticket
 
@@ -59,7 +59,7 @@ def unused_references(session: Session, count: int, rng: random.Random = _system
         if wanted == 0:
             return chosen
         drawn = {generate_reference(rng) for _ in range(wanted)} - set(chosen)
-        taken = set(session.exec(select(Ticket.reference).where(Ticket.reference.in_(drawn))).all())
+        taken = set(session.exec(select(Ticket.reference).where(col(Ticket.reference).in_(drawn))).all())
         chosen.extend(sorted(drawn - taken))
     if len(chosen) == count:
         return chosen

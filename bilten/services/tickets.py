@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bilten.models import (
     AuditEntry,
@@ -27,6 +27,7 @@ from bilten.services.errors import NotFound, TooManyRequests, ValidationFailed
 from bilten.services.orders import may_view_order
 from bilten.services.ticket_codes import load_private_key, sign_ticket_code
 from bilten.services.ticket_references import unused_references
+from bilten.services.transaction import transaction
 from bilten.services.validation import clean_name
 
 
@@ -82,22 +83,22 @@ def order_view(session: Session, *, order_id: uuid.UUID, user: User | None, acce
 def my_orders(session: Session, *, user: User, limit: int = 100) -> list[OrderView]:
     """The signed-in buyer's orders, newest first (paid, pending and past ones)."""
     orders = session.exec(
-        select(Order).where(Order.user_id == user.id).order_by(Order.created_at.desc()).limit(limit)
+        select(Order).where(Order.user_id == user.id).order_by(col(Order.created_at).desc()).limit(limit)
     ).all()
     return [_view(session, order) for order in orders]
 
 
 def _view(session: Session, order: Order) -> OrderView:
-    event = session.get(Event, order.event_id)
+    event = session.get_one(Event, order.event_id)
     names = {t.id: t.name for t in session.exec(select(TicketType).where(TicketType.event_id == event.id))}
-    lines = session.exec(select(OrderLine).where(OrderLine.order_id == order.id).order_by(OrderLine.id)).all()
+    lines = session.exec(select(OrderLine).where(OrderLine.order_id == order.id).order_by(col(OrderLine.id))).all()
     payment = session.exec(
-        select(Payment).where(Payment.order_id == order.id).order_by(Payment.created_at.desc())
+        select(Payment).where(Payment.order_id == order.id).order_by(col(Payment.created_at).desc())
     ).first()
     tickets = session.exec(
         select(Ticket)
         .where(Ticket.order_id == order.id, Ticket.status != TicketStatus.REISSUED)
-        .order_by(Ticket.issued_at, Ticket.id)
+        .order_by(col(Ticket.issued_at), col(Ticket.id))
     ).all()
     return OrderView(
         id=order.id,
@@ -150,63 +151,65 @@ def set_ticket_holder(
     access_token: str = "",
 ) -> TicketView:
     """Name the person who will use a ticket (the buyer, or the event's organizers)."""
-    ticket, order = _ticket_and_order(session, ticket_id, user=user, access_token=access_token)
-    name = clean_name(holder_name)
-    if not name:
-        raise ValidationFailed("error.holder_name_required")
-    if ticket.status != TicketStatus.VALID:
-        raise ValidationFailed("error.ticket_not_valid")
-    old = ticket.holder_name
-    ticket.holder_name = name
-    session.add(ticket)
-    record_audit(
-        session,
-        action="ticket.holder_changed",
-        object_type="ticket",
-        object_id=ticket.id,
-        now=now,
-        actor_user_id=user.id if user else None,
-        data={"from": old, "to": name},
-    )
-    session.commit()
-    return _ticket_view(session, ticket)
+    with transaction(session):
+        ticket, order = _ticket_and_order(session, ticket_id, user=user, access_token=access_token)
+        name = clean_name(holder_name)
+        if not name:
+            raise ValidationFailed("error.holder_name_required")
+        if ticket.status != TicketStatus.VALID:
+            raise ValidationFailed("error.ticket_not_valid")
+        old = ticket.holder_name
+        ticket.holder_name = name
+        session.add(ticket)
+        record_audit(
+            session,
+            action="ticket.holder_changed",
+            object_type="ticket",
+            object_id=ticket.id,
+            now=now,
+            actor_user_id=user.id if user else None,
+            data={"from": old, "to": name},
+        )
+        return _ticket_view(session, ticket)
 
 
 def reissue_ticket(
     session: Session, *, ticket_id: uuid.UUID, now: datetime, user: User | None = None, access_token: str = ""
 ) -> TicketView:
     """Replace a ticket's code (it was shared or leaked): the old code goes on the revocation list."""
-    ticket, order = _ticket_and_order(session, ticket_id, user=user, access_token=access_token)
-    if ticket.status != TicketStatus.VALID or order.status != OrderStatus.PAID:
-        raise ValidationFailed("error.ticket_not_valid")
-    event = session.get(Event, ticket.event_id)
-    ticket.status = TicketStatus.REISSUED
-    session.add(ticket)
-    new_id = uuid.uuid4()
-    replacement = Ticket(
-        id=new_id,
-        order_id=ticket.order_id,
-        order_line_id=ticket.order_line_id,
-        event_id=ticket.event_id,
-        ticket_type_id=ticket.ticket_type_id,
-        holder_name=ticket.holder_name,
-        issued_at=now,
-        replaces_ticket_id=ticket.id,
-        code=sign_ticket_code(load_private_key(event.signing_private_key_sealed), event_id=event.id, ticket_id=new_id),
-        reference=unused_references(session, 1)[0],  # a new one: the old reference is as leaked as the old code
-    )
-    session.add(replacement)
-    record_audit(
-        session,
-        action="ticket.reissued",
-        object_type="ticket",
-        object_id=ticket.id,
-        now=now,
-        actor_user_id=user.id if user else None,
-        organization_id=event.organization_id,
-        data={"replacement": str(new_id)},
-    )
-    session.commit()
+    with transaction(session):
+        ticket, order = _ticket_and_order(session, ticket_id, user=user, access_token=access_token)
+        if ticket.status != TicketStatus.VALID or order.status != OrderStatus.PAID:
+            raise ValidationFailed("error.ticket_not_valid")
+        event = session.get_one(Event, ticket.event_id)
+        ticket.status = TicketStatus.REISSUED
+        session.add(ticket)
+        new_id = uuid.uuid4()
+        replacement = Ticket(
+            id=new_id,
+            order_id=ticket.order_id,
+            order_line_id=ticket.order_line_id,
+            event_id=ticket.event_id,
+            ticket_type_id=ticket.ticket_type_id,
+            holder_name=ticket.holder_name,
+            issued_at=now,
+            replaces_ticket_id=ticket.id,
+            code=sign_ticket_code(
+                load_private_key(event.signing_private_key_sealed), event_id=event.id, ticket_id=new_id
+            ),
+            reference=unused_references(session, 1)[0],  # a new one: the old reference is as leaked as the old code
+        )
+        session.add(replacement)
+        record_audit(
+            session,
+            action="ticket.reissued",
+            object_type="ticket",
+            object_id=ticket.id,
+            now=now,
+            actor_user_id=user.id if user else None,
+            organization_id=event.organization_id,
+            data={"replacement": str(new_id)},
+        )
     checkins.forget_scan_states(ticket.event_id, [ticket.id])
     return _ticket_view(session, replacement)
 
@@ -216,7 +219,7 @@ def _ticket_and_order(
 ) -> tuple[Ticket, Order]:
     ticket = session.get(Ticket, ticket_id)
     order = session.get(Order, ticket.order_id) if ticket else None
-    if order is None or not may_view_order(session, order, user=user, access_token=access_token):
+    if ticket is None or order is None or not may_view_order(session, order, user=user, access_token=access_token):
         raise NotFound()
     return ticket, order
 
@@ -241,35 +244,35 @@ def resend_tickets_email(
     session: Session, *, order_id: uuid.UUID, now: datetime, user: User | None = None, access_token: str = ""
 ) -> None:
     """Send the tickets email again (lost, spam folder), at most three times an hour per order."""
-    order = session.get(Order, order_id)
-    if order is None or not may_view_order(session, order, user=user, access_token=access_token):
-        raise NotFound()
-    if order.status != OrderStatus.PAID:
-        raise ValidationFailed("error.order_not_paid")
-    recent = session.exec(
-        select(func.count())
-        .select_from(AuditEntry)
-        .where(
-            AuditEntry.action == "order.tickets_resent",
-            AuditEntry.object_id == str(order.id),
-            AuditEntry.created_at > now - RESEND_WINDOW,
+    with transaction(session):
+        order = session.get(Order, order_id)
+        if order is None or not may_view_order(session, order, user=user, access_token=access_token):
+            raise NotFound()
+        if order.status != OrderStatus.PAID:
+            raise ValidationFailed("error.order_not_paid")
+        recent = session.exec(
+            select(func.count())
+            .select_from(AuditEntry)
+            .where(
+                AuditEntry.action == "order.tickets_resent",
+                AuditEntry.object_id == str(order.id),
+                AuditEntry.created_at > now - RESEND_WINDOW,
+            )
+        ).one()
+        if recent >= RESEND_LIMIT:
+            raise TooManyRequests(minutes=int(RESEND_WINDOW.total_seconds() // 60))
+        request_id = uuid.uuid4()
+        emit_event(
+            session,
+            topic="order.tickets_resent",
+            payload={"order_id": str(order.id), "request_id": str(request_id)},
+            now=now,
         )
-    ).one()
-    if recent >= RESEND_LIMIT:
-        raise TooManyRequests(minutes=int(RESEND_WINDOW.total_seconds() // 60))
-    request_id = uuid.uuid4()
-    emit_event(
-        session,
-        topic="order.tickets_resent",
-        payload={"order_id": str(order.id), "request_id": str(request_id)},
-        now=now,
-    )
-    record_audit(
-        session,
-        action="order.tickets_resent",
-        object_type="order",
-        object_id=order.id,
-        now=now,
-        actor_user_id=user.id if user else None,
-    )
-    session.commit()
+        record_audit(
+            session,
+            action="order.tickets_resent",
+            object_type="order",
+            object_id=order.id,
+            now=now,
+            actor_user_id=user.id if user else None,
+        )

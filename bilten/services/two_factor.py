@@ -28,7 +28,7 @@ from urllib.parse import quote
 
 import qrcode
 import qrcode.image.svg
-from sqlmodel import Session, delete, select
+from sqlmodel import Session, col, delete, select
 
 from bilten.models import Membership, RecoveryCode, Role, TeamRole, TwoFactor, User
 from bilten.services.audit import emit_event, record_audit
@@ -41,6 +41,7 @@ from bilten.services.errors import (
 )
 from bilten.services.security import verify_password
 from bilten.services.ticket_codes import seal, unseal
+from bilten.services.transaction import transaction
 from bilten.settings import get_settings
 
 ISSUER = "Bilten"
@@ -127,17 +128,17 @@ def is_required(session: Session, user: User) -> bool:
 
 def begin_enrolment(session: Session, *, user: User, now: datetime) -> Enrolment:
     """A new secret, not in force until confirmed with a code from it. Commits."""
-    row = session.get(TwoFactor, user.id)
-    if row is not None and row.confirmed_at is not None:
-        raise TwoFactorAlreadyOn()
-    secret = base64.b32encode(secrets.token_bytes(20)).decode().rstrip("=")
-    sealed = seal(secret.encode(), purpose=_SEAL_PURPOSE)
-    if row is None:
-        row = TwoFactor(user_id=user.id, secret_sealed=sealed, created_at=now)
-    else:
-        row.secret_sealed, row.created_at, row.last_used_step = sealed, now, 0
-    session.add(row)
-    session.commit()
+    with transaction(session):
+        row = session.get(TwoFactor, user.id)
+        if row is not None and row.confirmed_at is not None:
+            raise TwoFactorAlreadyOn()
+        secret = base64.b32encode(secrets.token_bytes(20)).decode().rstrip("=")
+        sealed = seal(secret.encode(), purpose=_SEAL_PURPOSE)
+        if row is None:
+            row = TwoFactor(user_id=user.id, secret_sealed=sealed, created_at=now)
+        else:
+            row.secret_sealed, row.created_at, row.last_used_step = sealed, now, 0
+        session.add(row)
     uri = (
         f"otpauth://totp/{quote(ISSUER)}:{quote(user.email)}?secret={secret}&issuer={quote(ISSUER)}"
         f"&algorithm=SHA1&digits={DIGITS}&period={STEP_SECONDS}"
@@ -147,28 +148,33 @@ def begin_enrolment(session: Session, *, user: User, now: datetime) -> Enrolment
 
 def confirm_enrolment(session: Session, *, user: User, code: str, now: datetime) -> list[str]:
     """Turn two-factor sign-in on with a first code; returns the recovery codes (shown once). Commits."""
-    row = session.get(TwoFactor, user.id)
-    if row is not None and row.confirmed_at is not None:
-        raise TwoFactorAlreadyOn()
-    step = matching_step(_secret_of(row), code, now) if row is not None else None
-    if row is None or step is None:
-        raise InvalidOneTimeCode()
-    row.confirmed_at = now
-    row.last_used_step = step
-    session.add(row)
-    for old in session.exec(select(RecoveryCode).where(RecoveryCode.user_id == user.id)).all():
-        session.delete(old)
-    codes = _replace_recovery_codes(session, user=user, now=now)
-    record_audit(
-        session, action="user.two_factor_enabled", object_type="user", object_id=user.id, now=now, actor_user_id=user.id
-    )
-    session.commit()
-    return codes
+    with transaction(session):
+        row = session.get(TwoFactor, user.id)
+        if row is not None and row.confirmed_at is not None:
+            raise TwoFactorAlreadyOn()
+        step = matching_step(_secret_of(row), code, now) if row is not None else None
+        if row is None or step is None:
+            raise InvalidOneTimeCode()
+        row.confirmed_at = now
+        row.last_used_step = step
+        session.add(row)
+        for old in session.exec(select(RecoveryCode).where(RecoveryCode.user_id == user.id)).all():
+            session.delete(old)
+        codes = _replace_recovery_codes(session, user=user, now=now)
+        record_audit(
+            session,
+            action="user.two_factor_enabled",
+            object_type="user",
+            object_id=user.id,
+            now=now,
+            actor_user_id=user.id,
+        )
+        return codes
 
 
 def _replace_recovery_codes(session: Session, *, user: User, now: datetime) -> list[str]:
     """Delete every recovery code of the user and store ten new ones (hashed); the caller commits."""
-    session.exec(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+    session.exec(delete(RecoveryCode).where(col(RecoveryCode.user_id) == user.id))
     codes = [_new_recovery_code() for _ in range(RECOVERY_CODE_COUNT)]
     session.add_all(RecoveryCode(user_id=user.id, code_hash=_recovery_hash(code), created_at=now) for code in codes)
     return codes
@@ -185,52 +191,52 @@ def _locked_enrolment(session: Session, user: User) -> TwoFactor:
 def regenerate_recovery_codes(session: Session, *, user: User, code: str, now: datetime) -> list[str]:
     """Replace all recovery codes with ten new ones (shown once) after a current code from the
     app; the old ones stop working. Commits."""
-    row = _locked_enrolment(session, user)
-    step = matching_step(_secret_of(row), code, now, after_step=row.last_used_step)
-    if step is None:
-        raise InvalidOneTimeCode()
-    row.last_used_step = step  # the code is used up, as at sign-in
-    session.add(row)
-    codes = _replace_recovery_codes(session, user=user, now=now)
-    record_audit(
-        session,
-        action="user.recovery_codes_regenerated",
-        object_type="user",
-        object_id=user.id,
-        now=now,
-        actor_user_id=user.id,
-    )
-    session.commit()
-    return codes
+    with transaction(session):
+        row = _locked_enrolment(session, user)
+        step = matching_step(_secret_of(row), code, now, after_step=row.last_used_step)
+        if step is None:
+            raise InvalidOneTimeCode()
+        row.last_used_step = step  # the code is used up, as at sign-in
+        session.add(row)
+        codes = _replace_recovery_codes(session, user=user, now=now)
+        record_audit(
+            session,
+            action="user.recovery_codes_regenerated",
+            object_type="user",
+            object_id=user.id,
+            now=now,
+            actor_user_id=user.id,
+        )
+        return codes
 
 
 def disable(session: Session, *, user: User, password: str, code: str, now: datetime) -> None:
     """Turn the user's own two-factor sign-in off, with the password and a current code (or a
     recovery code). Refused while REQUIRE_2FA covers the user. Commits."""
-    if is_required(session, user):
-        raise TwoFactorMandatory()
-    _locked_enrolment(session, user)
-    if not verify_password(password, user.password_hash):
-        raise InvalidCredentials()
-    if not accept_second_factor(session, user=user, code=code, now=now):
-        raise InvalidOneTimeCode()
-    remove_enrolment(session, user_id=user.id)
-    record_audit(
-        session,
-        action="user.two_factor_disabled",
-        object_type="user",
-        object_id=user.id,
-        now=now,
-        actor_user_id=user.id,
-    )
-    emit_event(session, topic="user.two_factor_off", payload={"user_id": str(user.id), "by_admin": False}, now=now)
-    session.commit()
+    with transaction(session):
+        if is_required(session, user):
+            raise TwoFactorMandatory()
+        _locked_enrolment(session, user)
+        if not verify_password(password, user.password_hash):
+            raise InvalidCredentials()
+        if not accept_second_factor(session, user=user, code=code, now=now):
+            raise InvalidOneTimeCode()
+        remove_enrolment(session, user_id=user.id)
+        record_audit(
+            session,
+            action="user.two_factor_disabled",
+            object_type="user",
+            object_id=user.id,
+            now=now,
+            actor_user_id=user.id,
+        )
+        emit_event(session, topic="user.two_factor_off", payload={"user_id": str(user.id), "by_admin": False}, now=now)
 
 
 def remove_enrolment(session: Session, *, user_id: uuid.UUID) -> None:
     """Delete the enrolment and every recovery code; the caller audits and commits."""
-    session.exec(delete(RecoveryCode).where(RecoveryCode.user_id == user_id))
-    session.exec(delete(TwoFactor).where(TwoFactor.user_id == user_id))
+    session.exec(delete(RecoveryCode).where(col(RecoveryCode.user_id) == user_id))
+    session.exec(delete(TwoFactor).where(col(TwoFactor.user_id) == user_id))
 
 
 def accept_second_factor(session: Session, *, user: User, code: str, now: datetime) -> bool:
@@ -261,7 +267,7 @@ def accept_second_factor(session: Session, *, user: User, code: str, now: dateti
 def recovery_codes_left(session: Session, *, user: User) -> int:
     return len(
         session.exec(
-            select(RecoveryCode.id).where(RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None))
+            select(RecoveryCode.id).where(RecoveryCode.user_id == user.id, col(RecoveryCode.used_at).is_(None))
         ).all()
     )
 

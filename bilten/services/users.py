@@ -11,8 +11,8 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import func
-from sqlmodel import Session, SQLModel, select, update
+from sqlalchemy import ColumnElement, func
+from sqlmodel import Session, SQLModel, col, select, update
 
 from bilten.models import ApiSession, RefreshToken, Role, ScanDevice, User, WebSession
 from bilten.services import two_factor
@@ -20,6 +20,7 @@ from bilten.services.access import Permission, authorize
 from bilten.services.accounts import revoke_all_user_sessions
 from bilten.services.audit import emit_event, record_audit
 from bilten.services.errors import Forbidden, NotFound, ValidationFailed
+from bilten.services.transaction import transaction
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 100
@@ -92,113 +93,119 @@ def search_users(
     authorize(session, actor, Permission.ADMIN)
     check_page(limit, offset)
     needle = search_needle(search)
-    conditions = []
+    conditions: list[ColumnElement[bool]] = []
     if needle:
         conditions.append(
             func.lower(User.email).contains(needle, autoescape=True)
             | func.lower(User.full_name).contains(needle, autoescape=True)
         )
     if role:
-        conditions.append(User.role == parse_role(role))
+        conditions.append(col(User.role) == parse_role(role))
     if active is not None:
-        conditions.append(User.is_active == active)
+        conditions.append(col(User.is_active) == active)
     total = session.exec(select(func.count()).select_from(User).where(*conditions)).one()
     rows = session.exec(
-        select(User).where(*conditions).order_by(User.created_at.desc(), User.email).offset(offset).limit(limit)
+        select(User).where(*conditions).order_by(col(User.created_at).desc(), User.email).offset(offset).limit(limit)
     ).all()
     return UserPage(items=[AdminUser.of(user) for user in rows], total=total, limit=limit, offset=offset)
 
 
 def set_user_role(session: Session, *, actor: User | None, user_id: uuid.UUID, role: str, now: datetime) -> AdminUser:
-    admin = authorize(session, actor, Permission.ADMIN)
-    new_role = parse_role(role)
-    active_admins = _lock_active_admins(session, acting=admin)
-    user = _locked_user(session, user_id)
-    if user.role == new_role:
+    with transaction(session):
+        admin = authorize(session, actor, Permission.ADMIN)
+        new_role = parse_role(role)
+        active_admins = _lock_active_admins(session, acting=admin)
+        user = _locked_user(session, user_id)
+        if user.role == new_role:
+            return AdminUser.of(user)
+        if active_admins == {user.id}:
+            raise ValidationFailed("error.last_admin_role")
+        old_role = user.role
+        user.role = new_role
+        session.add(user)
+        record_audit(
+            session,
+            action="user.role_changed",
+            object_type="user",
+            object_id=user.id,
+            now=now,
+            actor_user_id=admin.id,
+            data={"email": user.email, "from": old_role, "to": new_role},
+        )
         return AdminUser.of(user)
-    if active_admins == {user.id}:
-        raise ValidationFailed("error.last_admin_role")
-    old_role = user.role
-    user.role = new_role
-    session.add(user)
-    record_audit(
-        session,
-        action="user.role_changed",
-        object_type="user",
-        object_id=user.id,
-        now=now,
-        actor_user_id=admin.id,
-        data={"email": user.email, "from": old_role, "to": new_role},
-    )
-    session.commit()
-    return AdminUser.of(user)
 
 
 def disable_user(session: Session, *, actor: User | None, user_id: uuid.UUID, now: datetime) -> AdminUser:
     """Close an account: it can no longer log in, and every browser session, API refresh token and
     scanning device of it stops working at once (access tokens check the account on every call)."""
-    admin = authorize(session, actor, Permission.ADMIN)
-    if user_id == admin.id:
-        raise ValidationFailed("error.cannot_disable_self")
-    active_admins = _lock_active_admins(session, acting=admin)
-    user = _locked_user(session, user_id)
-    if not user.is_active:
-        return AdminUser.of(user)  # already disabled: nothing changes, nothing to audit
-    if active_admins == {user.id}:
-        raise ValidationFailed("error.last_admin_disable")
-    user.is_active = False
-    session.add(user)
-    sessions_ended = session.exec(
-        update(WebSession).where(WebSession.user_id == user.id, WebSession.revoked_at.is_(None)).values(revoked_at=now)
-    ).rowcount
-    tokens_revoked = session.exec(
-        update(RefreshToken)
-        .where(RefreshToken.user_id == user.id, RefreshToken.revoked_at.is_(None))
-        .values(revoked_at=now)
-    ).rowcount
-    session.exec(
-        update(ApiSession).where(ApiSession.user_id == user.id, ApiSession.revoked_at.is_(None)).values(revoked_at=now)
-    )
-    devices_revoked = session.exec(
-        update(ScanDevice).where(ScanDevice.user_id == user.id, ScanDevice.revoked_at.is_(None)).values(revoked_at=now)
-    ).rowcount
-    record_audit(
-        session,
-        action="user.disabled",
-        object_type="user",
-        object_id=user.id,
-        now=now,
-        actor_user_id=admin.id,
-        data={
-            "email": user.email,
-            "web_sessions_ended": sessions_ended,
-            "refresh_tokens_revoked": tokens_revoked,
-            "scan_devices_revoked": devices_revoked,
-        },
-    )
-    session.commit()
-    return AdminUser.of(user)
+    with transaction(session):
+        admin = authorize(session, actor, Permission.ADMIN)
+        if user_id == admin.id:
+            raise ValidationFailed("error.cannot_disable_self")
+        active_admins = _lock_active_admins(session, acting=admin)
+        user = _locked_user(session, user_id)
+        if not user.is_active:
+            return AdminUser.of(user)  # already disabled: nothing changes, nothing to audit
+        if active_admins == {user.id}:
+            raise ValidationFailed("error.last_admin_disable")
+        user.is_active = False
+        session.add(user)
+        sessions_ended = session.exec(
+            update(WebSession)
+            .where(col(WebSession.user_id) == user.id, col(WebSession.revoked_at).is_(None))
+            .values(revoked_at=now)
+        ).rowcount
+        tokens_revoked = session.exec(
+            update(RefreshToken)
+            .where(col(RefreshToken.user_id) == user.id, col(RefreshToken.revoked_at).is_(None))
+            .values(revoked_at=now)
+        ).rowcount
+        session.exec(
+            update(ApiSession)
+            .where(col(ApiSession.user_id) == user.id, col(ApiSession.revoked_at).is_(None))
+            .values(revoked_at=now)
+        )
+        devices_revoked = session.exec(
+            update(ScanDevice)
+            .where(col(ScanDevice.user_id) == user.id, col(ScanDevice.revoked_at).is_(None))
+            .values(revoked_at=now)
+        ).rowcount
+        record_audit(
+            session,
+            action="user.disabled",
+            object_type="user",
+            object_id=user.id,
+            now=now,
+            actor_user_id=admin.id,
+            data={
+                "email": user.email,
+                "web_sessions_ended": sessions_ended,
+                "refresh_tokens_revoked": tokens_revoked,
+                "scan_devices_revoked": devices_revoked,
+            },
+        )
+        return AdminUser.of(user)
 
 
 def enable_user(session: Session, *, actor: User | None, user_id: uuid.UUID, now: datetime) -> AdminUser:
     """Open a disabled account again. Its old sessions stay ended: the user logs in afresh."""
-    admin = authorize(session, actor, Permission.ADMIN)
-    user = _locked_user(session, user_id)
-    if user.is_active:
+    with transaction(session):
+        admin = authorize(session, actor, Permission.ADMIN)
+        user = _locked_user(session, user_id)
+        if user.is_active:
+            return AdminUser.of(user)
+        user.is_active = True
+        session.add(user)
+        record_audit(
+            session,
+            action="user.enabled",
+            object_type="user",
+            object_id=user.id,
+            now=now,
+            actor_user_id=admin.id,
+            data={"email": user.email},
+        )
         return AdminUser.of(user)
-    user.is_active = True
-    session.add(user)
-    record_audit(
-        session,
-        action="user.enabled",
-        object_type="user",
-        object_id=user.id,
-        now=now,
-        actor_user_id=admin.id,
-        data={"email": user.email},
-    )
-    session.commit()
-    return AdminUser.of(user)
 
 
 def _locked_user(session: Session, user_id: uuid.UUID) -> User:
@@ -212,7 +219,7 @@ def _lock_active_admins(session: Session, *, acting: User) -> set[uuid.UUID]:
     """The active admins' ids, their rows locked in id order before any other row, so concurrent
     role changes and disables are counted one after the other and never deadlock. An actor who
     lost the admin role while waiting for the lock is refused."""
-    query = select(User.id).where(User.role == Role.ADMIN, User.is_active.is_(True)).order_by(User.id)
+    query = select(User.id).where(User.role == Role.ADMIN, col(User.is_active).is_(True)).order_by(col(User.id))
     admin_ids = set(session.exec(query.with_for_update()).all())
     if acting.id not in admin_ids:
         raise Forbidden()
@@ -223,24 +230,24 @@ def reset_two_factor(session: Session, *, actor: User | None, user_id: uuid.UUID
     """For a user who lost their phone: remove their two-factor enrolment and recovery codes and
     sign them out everywhere (browsers, API tokens); they sign in with the password and enrol again
     (REQUIRE_2FA sends them to). Commits."""
-    admin = authorize(session, actor, Permission.ADMIN)
-    if user_id == admin.id:
-        # A stolen admin session must not strip the admin's own second factor: they turn it off
-        # on their account page, with their password and a code.
-        raise ValidationFailed("error.cannot_reset_own_two_factor")
-    user = _locked_user(session, user_id)
-    was_enrolled = two_factor.is_enrolled(session, user)
-    two_factor.remove_enrolment(session, user_id=user.id)
-    revoke_all_user_sessions(session, user_id=user.id, now=now)
-    record_audit(
-        session,
-        action="user.two_factor_reset",
-        object_type="user",
-        object_id=user.id,
-        now=now,
-        actor_user_id=admin.id,
-        data={"email": user.email, "was_enrolled": was_enrolled},
-    )
-    emit_event(session, topic="user.two_factor_off", payload={"user_id": str(user.id), "by_admin": True}, now=now)
-    session.commit()
-    return AdminUser.of(user)
+    with transaction(session):
+        admin = authorize(session, actor, Permission.ADMIN)
+        if user_id == admin.id:
+            # A stolen admin session must not strip the admin's own second factor: they turn it off
+            # on their account page, with their password and a code.
+            raise ValidationFailed("error.cannot_reset_own_two_factor")
+        user = _locked_user(session, user_id)
+        was_enrolled = two_factor.is_enrolled(session, user)
+        two_factor.remove_enrolment(session, user_id=user.id)
+        revoke_all_user_sessions(session, user_id=user.id, now=now)
+        record_audit(
+            session,
+            action="user.two_factor_reset",
+            object_type="user",
+            object_id=user.id,
+            now=now,
+            actor_user_id=admin.id,
+            data={"email": user.email, "was_enrolled": was_enrolled},
+        )
+        emit_event(session, topic="user.two_factor_off", payload={"user_id": str(user.id), "by_admin": True}, now=now)
+        return AdminUser.of(user)

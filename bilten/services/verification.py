@@ -18,13 +18,14 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bilten.models import EmailVerification, Organization, User
 from bilten.services import teams
 from bilten.services.audit import emit_event, record_audit
 from bilten.services.errors import InvalidToken, NotAuthenticated, TooManyRequests
 from bilten.services.security import hash_token, new_opaque_token
+from bilten.services.transaction import transaction
 from bilten.settings import get_settings
 
 RESEND_COOLDOWN = timedelta(minutes=1)
@@ -53,67 +54,72 @@ def new_verification_link(session: Session, *, user: User, now: datetime, organi
 
 def resend_verification(session: Session, *, user_id: uuid.UUID, now: datetime) -> bool:
     """Email a new verification link; False when the address is confirmed already."""
-    user = session.get(User, user_id)
-    if user is None or not user.is_active:
-        raise NotAuthenticated()
-    if user.email_verified_at is not None:
-        return False
-    pending = session.exec(
-        select(EmailVerification)
-        .where(EmailVerification.user_id == user.id, EmailVerification.used_at.is_(None))
-        .order_by(EmailVerification.created_at.desc())
-    ).first()
-    if pending is not None and pending.created_at > now - RESEND_COOLDOWN:
-        raise TooManyRequests(minutes=int(RESEND_COOLDOWN.total_seconds() // 60))
-    # A pending organization name travels to the new link (the old links keep working too).
-    organization_name = pending.organization_name if pending is not None else None
-    verify_url = new_verification_link(session, user=user, now=now, organization_name=organization_name)
-    emit_event(
-        session,
-        topic="user.verification_requested",
-        payload={"user_id": str(user.id), "verify_url": verify_url},
-        now=now,
-    )
-    record_audit(
-        session,
-        action="user.verification_requested",
-        object_type="user",
-        object_id=user.id,
-        now=now,
-        actor_user_id=user.id,
-    )
-    session.commit()
-    return True
+    with transaction(session):
+        user = session.get(User, user_id)
+        if user is None or not user.is_active:
+            raise NotAuthenticated()
+        if user.email_verified_at is not None:
+            return False
+        pending = session.exec(
+            select(EmailVerification)
+            .where(EmailVerification.user_id == user.id, col(EmailVerification.used_at).is_(None))
+            .order_by(col(EmailVerification.created_at).desc())
+        ).first()
+        if pending is not None and pending.created_at > now - RESEND_COOLDOWN:
+            raise TooManyRequests(minutes=int(RESEND_COOLDOWN.total_seconds() // 60))
+        # A pending organization name travels to the new link (the old links keep working too).
+        organization_name = pending.organization_name if pending is not None else None
+        verify_url = new_verification_link(session, user=user, now=now, organization_name=organization_name)
+        emit_event(
+            session,
+            topic="user.verification_requested",
+            payload={"user_id": str(user.id), "verify_url": verify_url},
+            now=now,
+        )
+        record_audit(
+            session,
+            action="user.verification_requested",
+            object_type="user",
+            object_id=user.id,
+            now=now,
+            actor_user_id=user.id,
+        )
+        return True
 
 
 def verify_email(session: Session, *, token: str, now: datetime) -> Verified:
     """Follow a verification link: the address is confirmed, and a pending organization founded."""
-    link = session.exec(
-        select(EmailVerification).where(EmailVerification.token_hash == hash_token(token or "")).with_for_update()
-    ).first()
-    if link is None or link.used_at is not None or link.expires_at <= now:
-        raise InvalidToken()
-    user = session.get(User, link.user_id)
-    if user is None or not user.is_active:
-        raise InvalidToken()
-    link.used_at = now
-    session.add(link)
-    if user.email_verified_at is None:
-        user.email_verified_at = now
-        session.add(user)
-        record_audit(
-            session, action="user.email_verified", object_type="user", object_id=user.id, now=now, actor_user_id=user.id
-        )
-    organization = None
-    if link.organization_name:
-        organization = teams.add_owned_organization(session, owner=user, name=link.organization_name, now=now)
-        # Every other pending link forgets the name: the organization is founded once.
-        for other in session.exec(
-            select(EmailVerification).where(
-                EmailVerification.user_id == user.id, EmailVerification.organization_name.is_not(None)
+    with transaction(session):
+        link = session.exec(
+            select(EmailVerification).where(EmailVerification.token_hash == hash_token(token or "")).with_for_update()
+        ).first()
+        if link is None or link.used_at is not None or link.expires_at <= now:
+            raise InvalidToken()
+        user = session.get(User, link.user_id)
+        if user is None or not user.is_active:
+            raise InvalidToken()
+        link.used_at = now
+        session.add(link)
+        if user.email_verified_at is None:
+            user.email_verified_at = now
+            session.add(user)
+            record_audit(
+                session,
+                action="user.email_verified",
+                object_type="user",
+                object_id=user.id,
+                now=now,
+                actor_user_id=user.id,
             )
-        ).all():
-            other.organization_name = None
-            session.add(other)
-    session.commit()
-    return Verified(user=user, organization=organization)
+        organization = None
+        if link.organization_name:
+            organization = teams.add_owned_organization(session, owner=user, name=link.organization_name, now=now)
+            # Every other pending link forgets the name: the organization is founded once.
+            for other in session.exec(
+                select(EmailVerification).where(
+                    EmailVerification.user_id == user.id, col(EmailVerification.organization_name).is_not(None)
+                )
+            ).all():
+                other.organization_name = None
+                session.add(other)
+        return Verified(user=user, organization=organization)

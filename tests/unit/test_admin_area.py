@@ -220,6 +220,7 @@ def test_an_admin_demoted_meanwhile_is_refused(session, people, now):
     colleague = make_user(session, role=Role.ADMIN, now=now)
     actor = people["admin"]  # still an admin in this session's memory
     session.exec(update(User).where(User.id == actor.id).values(role=Role.ORGANIZER))
+    session.commit()  # demoted by another admin: committed (a refused service call rolls its own work back)
     with pytest.raises(Forbidden):
         users.set_user_role(session, actor=actor, user_id=colleague.id, role="attendee", now=now)
     with pytest.raises(Forbidden):
