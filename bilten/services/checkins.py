@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, and_, bindparam, func, insert, or_
+from sqlalchemy import Engine, and_, bindparam, func, insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -23,13 +23,13 @@ from bilten.models import (
     CheckIn,
     CheckInResult,
     Event,
-    Order,
     Ticket,
     TicketStatus,
     TicketType,
     User,
 )
 from bilten.services.access import Permission, authorize, authorize_scan
+from bilten.services.attendees import AttendeeRow, find_attendees
 from bilten.services.audit import record_audit
 from bilten.services.errors import NonceTaken, NotFound, ValidationFailed
 from bilten.services.ticket_codes import InvalidCode, event_tag, load_public_key, parse_code, verify_ticket_code
@@ -85,19 +85,6 @@ class ScanData:
     revoked: list[str]
     checkins: list[dict]
     generated_at: datetime
-
-
-@dataclass(frozen=True)
-class AttendeeRow:
-    ticket_id: uuid.UUID
-    holder_name: str
-    buyer_email: str
-    ticket_type: str
-    ticket_status: str
-    checked_in_at: datetime | None
-    gate: str
-    checkin_id: uuid.UUID | None
-    conflicts: int = 0
 
 
 @dataclass(frozen=True)
@@ -477,61 +464,9 @@ def _publish_counts(session: Session, event_id: uuid.UUID) -> None:
 def list_attendees(
     session: Session, *, actor: User | None, event_id: uuid.UUID, search: str = "", limit: int = 500
 ) -> list[AttendeeRow]:
+    """The door's check-in list: the same rows as the back office's attendee pages."""
     authorize(session, actor, Permission.EVENT_MANAGE, event_id=event_id)
-    first_valid = (
-        select(CheckIn.ticket_id, func.min(CheckIn.scanned_at).label("at"))
-        .where(CheckIn.event_id == event_id, CheckIn.result == CheckInResult.VALID, col(CheckIn.undone_at).is_(None))
-        .group_by(col(CheckIn.ticket_id))
-        .subquery()
-    )
-    conflicts = (
-        select(CheckIn.ticket_id, func.count().label("n"))
-        .where(
-            CheckIn.event_id == event_id,
-            col(CheckIn.offline).is_(True),
-            CheckIn.device_result == "valid",
-            CheckIn.result == CheckInResult.ALREADY_USED,
-        )
-        .group_by(col(CheckIn.ticket_id))
-        .subquery()
-    )
-    query = (
-        select(Ticket, Order.buyer_email, TicketType.name, first_valid.c.at, conflicts.c.n)  # type: ignore[call-overload]  # sqlmodel types select() for up to 4 columns
-        .join(Order, Order.id == Ticket.order_id)
-        .join(TicketType, TicketType.id == Ticket.ticket_type_id)
-        .outerjoin(first_valid, first_valid.c.ticket_id == Ticket.id)
-        .outerjoin(conflicts, conflicts.c.ticket_id == Ticket.id)
-        .where(Ticket.event_id == event_id)
-        .order_by(Ticket.holder_name, Order.buyer_email, Ticket.id)
-        .limit(limit)
-    )
-    if search.strip():
-        needle = search.strip().lower()
-        query = query.where(
-            or_(
-                func.lower(Ticket.holder_name).contains(needle, autoescape=True),
-                func.lower(Order.buyer_email).contains(needle, autoescape=True),
-                func.lower(Ticket.code).contains(needle, autoescape=True),
-                col(Ticket.reference) == (normalize_reference(needle) or "-"),
-            )
-        )
-    rows = []
-    for ticket, email, type_name, checked_in_at, conflict_count in session.exec(query).all():
-        first = _live_first_scan(session, ticket.id) if checked_in_at else None
-        rows.append(
-            AttendeeRow(
-                ticket_id=ticket.id,
-                holder_name=ticket.holder_name,
-                buyer_email=email,
-                ticket_type=type_name,
-                ticket_status=ticket.status,
-                checked_in_at=checked_in_at,
-                gate=first.gate if first else "",
-                checkin_id=first.id if first else None,
-                conflicts=int(conflict_count or 0),
-            )
-        )
-    return rows
+    return find_attendees(session, event_id=event_id, search=search, limit=limit)
 
 
 def check_in_manually(

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, and_, cast, exists, func, or_
+from sqlalchemy import and_, exists, func, or_
 from sqlmodel import Session, col, select
 
 from bilten.models import (
@@ -38,14 +38,19 @@ from bilten.models import (
 )
 from bilten.services import tickets as ticket_service
 from bilten.services.access import Permission, authorize
+from bilten.services.attendees import AttendeeRow as AttendeeRow  # re-exported: the state layer imports it here
+from bilten.services.attendees import (
+    count_attendees,
+    find_attendees,
+    id_prefix,
+    search_needle,
+    uuid_text,
+)
 from bilten.services.errors import NotFound, ValidationFailed
 from bilten.services.ticket_references import normalize_reference
 
 DEFAULT_PAGE_SIZE = 25
 MAX_PAGE_SIZE = 200
-MAX_SEARCH_LENGTH = 200
-MIN_ID_PREFIX = 4  # shorter hex strings would match half the list by accident
-HEX_DIGITS = frozenset("0123456789abcdef")
 
 
 @dataclass(frozen=True)
@@ -68,21 +73,6 @@ class EventOrderRow:
     def refund_on_cancel(self) -> bool:
         """Cancelling gives money back (a paid order that cost something)."""
         return self.status == OrderStatus.PAID and self.total_minor > 0
-
-
-@dataclass(frozen=True)
-class AttendeeRow:
-    ticket_id: uuid.UUID
-    order_id: uuid.UUID
-    holder_name: str
-    buyer_email: str
-    buyer_name: str
-    ticket_type: str
-    ticket_status: TicketStatus
-    checked_in_at: datetime | None
-    gate: str
-    checkin_id: uuid.UUID | None
-    conflicts: int  # offline scans that let this ticket in a second time
 
 
 @dataclass(frozen=True)
@@ -172,7 +162,7 @@ def list_event_orders(
     wanted_status = _order_status(status)
     if wanted_status is not None:
         conditions.append(Order.status == wanted_status)
-    needle = _needle(search)
+    needle = search_needle(search)
     if needle:
         conditions.append(_order_matches(needle, code=search.strip()))
     total = session.exec(select(func.count()).select_from(Order).where(*conditions)).one()
@@ -219,9 +209,9 @@ def _order_matches(needle: str, *, code: str):  # noqa: ANN202 - an SQL conditio
     reference = normalize_reference(code)
     if reference:
         clauses.append(exists().where(col(Ticket.order_id) == Order.id, col(Ticket.reference) == reference))
-    prefix = _id_prefix(needle)
+    prefix = id_prefix(needle)
     if prefix:
-        clauses.append(_uuid_text(Order.id).startswith(prefix, autoescape=True))
+        clauses.append(uuid_text(Order.id).startswith(prefix, autoescape=True))
     return or_(*clauses)
 
 
@@ -337,82 +327,9 @@ def list_event_attendees(
     """One page of the event's tickets with holder, buyer, type and whether (where, when) it is in."""
     _viewable_event(session, actor, event_id)
     page, page_size = _page_args(page, page_size)
-    conditions: list[ColumnElement[bool]] = [col(Ticket.event_id) == event_id]
-    needle = _needle(search)
-    if needle:
-        clauses: list[ColumnElement[bool]] = [
-            func.lower(Ticket.holder_name).contains(needle, autoescape=True),
-            func.lower(Order.buyer_email).contains(needle, autoescape=True),
-            func.lower(Order.buyer_name).contains(needle, autoescape=True),
-            col(Ticket.code) == search.strip(),  # codes are case-sensitive and whole: they are secrets
-        ]
-        reference = normalize_reference(search)
-        if reference:  # typed as a person reads it: any case, dashes, O for 0
-            clauses.append(col(Ticket.reference) == reference)
-        prefix = _id_prefix(needle)
-        if prefix:
-            clauses.append(_uuid_text(Ticket.id).startswith(prefix, autoescape=True))
-            clauses.append(_uuid_text(Ticket.order_id).startswith(prefix, autoescape=True))
-        conditions.append(or_(*clauses))
-    total = session.exec(
-        select(func.count()).select_from(Ticket).join(Order, col(Order.id) == Ticket.order_id).where(*conditions)
-    ).one()
-    # At most one live valid check-in per ticket (a unique index): a plain outer join.
-    live_checkin = and_(
-        col(CheckIn.ticket_id) == Ticket.id,
-        col(CheckIn.result) == CheckInResult.VALID,
-        col(CheckIn.undone_at).is_(None),
-    )
-    conflicts = (
-        select(CheckIn.ticket_id, func.count().label("n"))
-        .where(
-            CheckIn.event_id == event_id,
-            col(CheckIn.offline).is_(True),
-            CheckIn.device_result == CheckInResult.VALID.value,
-            CheckIn.result == CheckInResult.ALREADY_USED,
-        )
-        .group_by(col(CheckIn.ticket_id))
-        .subquery()
-    )
-    query = (
-        select(  # type: ignore[call-overload]  # sqlmodel types select() for up to 4 columns
-            Ticket,
-            Order.buyer_email,
-            Order.buyer_name,
-            TicketType.name,
-            CheckIn.id,
-            CheckIn.scanned_at,
-            CheckIn.gate,
-            conflicts.c.n,
-        )
-        .join(Order, Order.id == Ticket.order_id)
-        .join(TicketType, TicketType.id == Ticket.ticket_type_id)
-        .outerjoin(CheckIn, live_checkin)
-        .outerjoin(conflicts, conflicts.c.ticket_id == Ticket.id)
-        .where(*conditions)
-        .order_by(Ticket.holder_name, Order.buyer_email, Ticket.id)
-        .offset((page - 1) * page_size)
-        .limit(page_size)
-    )
-    rows = [
-        AttendeeRow(
-            ticket_id=ticket.id,
-            order_id=ticket.order_id,
-            holder_name=ticket.holder_name,
-            buyer_email=email,
-            buyer_name=buyer_name,
-            ticket_type=type_name,
-            ticket_status=TicketStatus(ticket.status),
-            checked_in_at=scanned_at,
-            gate=gate or "",
-            checkin_id=checkin_id,
-            conflicts=int(conflict_count or 0),
-        )
-        for ticket, email, buyer_name, type_name, checkin_id, scanned_at, gate, conflict_count in session.exec(
-            query
-        ).all()
-    ]
-    return Page(rows=rows, total=int(total or 0), page=page, page_size=page_size)
+    total = count_attendees(session, event_id=event_id, search=search)
+    rows = find_attendees(session, event_id=event_id, search=search, offset=(page - 1) * page_size, limit=page_size)
+    return Page(rows=rows, total=total, page=page, page_size=page_size)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -432,21 +349,6 @@ def _page_args(page: int, page_size: int) -> tuple[int, int]:
     if page < 1 or not 1 <= page_size <= MAX_PAGE_SIZE:
         raise ValidationFailed("error.page_invalid", max=MAX_PAGE_SIZE)
     return page, page_size
-
-
-def _needle(search: str) -> str:
-    return (search or "").strip().lower()[:MAX_SEARCH_LENGTH]
-
-
-def _id_prefix(needle: str) -> str:
-    """The hex digits of an id fragment ("3F2A-91", "3f2a91..."), or "" when it is no id."""
-    digits = needle.replace("-", "")
-    return digits if len(digits) >= MIN_ID_PREFIX and set(digits) <= HEX_DIGITS else ""
-
-
-def _uuid_text(column):  # noqa: ANN001, ANN202
-    """A UUID column as 32 lowercase hex digits on every backend (PostgreSQL prints dashes)."""
-    return func.replace(func.lower(cast(column, String)), "-", "")
 
 
 def _order_status(status: OrderStatus | str | None) -> OrderStatus | None:
