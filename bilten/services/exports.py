@@ -253,12 +253,12 @@ def run_export(
 
         engine = get_engine()
     with Session(engine, expire_on_commit=False) as writer:
-        claimed = writer.exec(
-            update(ExportJob)
-            .where(col(ExportJob.id) == job_id, col(ExportJob.status) == ExportStatus.QUEUED)
-            .values(status=ExportStatus.RUNNING, started_at=clock())
-        ).rowcount
-        writer.commit()
+        with transaction(writer):
+            claimed = writer.exec(
+                update(ExportJob)
+                .where(col(ExportJob.id) == job_id, col(ExportJob.status) == ExportStatus.QUEUED)
+                .values(status=ExportStatus.RUNNING, started_at=clock())
+            ).rowcount
         job = writer.get(ExportJob, job_id)
         if not claimed or job is None:
             return ExportStatus(job.status) if job else ExportStatus.FAILED
@@ -283,8 +283,7 @@ def run_export(
                     done = _write_xlsx(partial, header, rows, progress, progress_every, sheet=str(job.kind))
             partial.replace(folder / file_name)
         except Exception:  # noqa: BLE001 - whatever broke, the job must not stay "running"
-            logger.exception("export %s failed", job_id)
-            writer.rollback()
+            logger.exception("export %s failed", job_id)  # the writer's own blocks rolled back already
             with contextlib.suppress(OSError):
                 partial.unlink(missing_ok=True)
             _finish(writer, job, status=ExportStatus.FAILED, now=clock(), error="error.export_failed")
@@ -302,15 +301,19 @@ def run_export(
 
 
 def _set_progress(writer: Session, job: ExportJob, *, rows_done: int, rows_total: int) -> None:
-    writer.exec(update(ExportJob).where(col(ExportJob.id) == job.id).values(rows_done=rows_done, rows_total=rows_total))
-    writer.commit()
+    with transaction(writer):
+        writer.exec(
+            update(ExportJob).where(col(ExportJob.id) == job.id).values(rows_done=rows_done, rows_total=rows_total)
+        )
     _announce(job, status=ExportStatus.RUNNING, rows_done=rows_done, rows_total=rows_total)
 
 
 def _finish(writer: Session, job: ExportJob, *, status: ExportStatus, now: datetime, **values: object) -> None:
-    writer.exec(update(ExportJob).where(col(ExportJob.id) == job.id).values(status=status, finished_at=now, **values))
-    writer.commit()
-    writer.refresh(job)
+    with transaction(writer):
+        writer.exec(
+            update(ExportJob).where(col(ExportJob.id) == job.id).values(status=status, finished_at=now, **values)
+        )
+        writer.refresh(job)
     _announce(job, status=status, rows_done=job.rows_done, rows_total=job.rows_total)
 
 
