@@ -186,7 +186,7 @@ def workplace_of(session: Session, user: User, *, now: datetime) -> Workplace:
         return Workplace.ORGANIZER
     upcoming_assignment = (
         select(StaffAssignment.id)
-        .join(Event, Event.id == StaffAssignment.event_id)
+        .join(Event, col(Event.id) == StaffAssignment.event_id)
         .where(StaffAssignment.user_id == user.id, Event.ends_at >= now)
     )
     if session.exec(upcoming_assignment).first() is not None:
