@@ -11,6 +11,11 @@ in: services authorize every action themselves), the reader's locale and `now` f
 (`bilten.clock`, which tests set). A `BiltenError` raised inside the block rolls the session back
 and ends the block; `call.error` then holds its translated message. Any other exception
 propagates: it is a bug, not a user's mistake.
+
+A background handler (`@rx.event(background=True)`) passes `background=True`: the locale and the
+user are then read under the state's lock (`async with self`), and the block itself runs without
+it, so slow work (refunds over the network) leaves the tab responsive. Inside such a block, write
+state only within `async with self:`.
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ from bilten.i18n import translate
 from bilten.models import User
 from bilten.services.access import Permission
 from bilten.services.errors import BiltenError
-from bilten.state.auth import PageAccess, acting_user, error_text, guard
+from bilten.state.auth import PageAccess, acting_user, error_text, guard_user
 from bilten.state.i18n import LocalizedState, current_locale
 
 
@@ -63,29 +68,32 @@ class ServiceCall:
         organization_id: uuid.UUID | None = None,
         event_id: uuid.UUID | None = None,
     ) -> PageAccess:
-        """The page guard (bilten.state.auth.guard) within this call's session."""
-        return await guard(
-            self.state,
-            self.session,
-            permission,
-            now=self.now,
-            organization_id=organization_id,
-            event_id=event_id,
+        """The page guard (bilten.state.auth.guard) within this call's session, for its user."""
+        return await guard_user(
+            self.state, self.session, self.user, permission, organization_id=organization_id, event_id=event_id
         )
 
 
-@asynccontextmanager
-async def service_call(state: rx.State) -> AsyncIterator[ServiceCall]:
-    """A session, the acting user, the locale and `now` for one handler; see the module's doc."""
+async def _reader(state: rx.State, session: Session, now: datetime) -> tuple[str, User | None]:
+    """The reader's locale (kept by a LocalizedState for its computed vars) and the acting user."""
     if isinstance(state, LocalizedState):
         locale = await state._remember_locale()
     else:
         locale = await current_locale(state)
+    return locale, await acting_user(state, session, now)
+
+
+@asynccontextmanager
+async def service_call(state: rx.State, *, background: bool = False) -> AsyncIterator[ServiceCall]:
+    """A session, the acting user, the locale and `now` for one handler; see the module's doc."""
     now = clock.now()
     with session_scope() as session:
-        call = ServiceCall(
-            state=state, session=session, user=await acting_user(state, session, now), locale=locale, now=now
-        )
+        if background:
+            async with state:
+                locale, user = await _reader(state, session, now)
+        else:
+            locale, user = await _reader(state, session, now)
+        call = ServiceCall(state=state, session=session, user=user, locale=locale, now=now)
         try:
             yield call
         except BiltenError as exc:
