@@ -25,6 +25,7 @@ from sqlmodel import Session, select
 from bilten import live
 from bilten.db import insert_new_rows
 from bilten.debounce import Debouncer
+from bilten.ids import parse_id
 from bilten.models import (
     Event,
     EventStatus,
@@ -478,7 +479,7 @@ def apply_payment_update(session: Session, *, provider: str, update: PaymentUpda
     """Apply an authenticated provider update exactly once, whatever the number, order or
     concurrency of deliveries. Returns what happened; "refund_needed" means money arrived for an
     order that can no longer have its seats: call `refund_unbacked_payment` next."""
-    order_id = _parse_uuid(update.order_id)
+    order_id = parse_id(update.order_id)
     if order_id is None:
         raise UnknownOrder()
     try:
@@ -843,13 +844,6 @@ def cancel_order(
 
 def _lines(session: Session, order_id: uuid.UUID) -> list[OrderLine]:
     return list(session.exec(select(OrderLine).where(OrderLine.order_id == order_id).order_by(OrderLine.id)).all())
-
-
-def _parse_uuid(value: str | None) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(value))
-    except (TypeError, ValueError):
-        return None
 
 
 def availability(session: Session, event_id: uuid.UUID) -> dict[str, int]:
