@@ -5,10 +5,10 @@
 
 Starts the real backend (3 granian workers, PostgreSQL, Redis state manager), then:
 1. sells at a steady rate with no page open (the baseline);
-2. opens N simulated tabs of one event page. A tab is what Chromium opens: a socket.io client on
-   Reflex's `/_event` namespace whose CONNECT carries the hydrate + on_load of `/events/<id>`
-   (so its state is loaded and saved like a real tab's), and a second connection on the `/live`
-   namespace following the event's counts (bilten/live_inventory.py);
+2. opens N simulated tabs of one event page. A tab is what Chromium opens: one websocket carrying
+   Reflex's `/_event` namespace, whose CONNECT carries the hydrate + on_load of `/events/<id>` (so
+   its state is loaded and saved like a real tab's), and the `/live` namespace following the
+   event's counts (bilten/live_inventory.py);
 3. sells at the same rate again, and measures for every (tab, sale) pair the time from the sale's
    answer until that tab was told a count that includes it ("N left" latency), the sales' latency
    and achieved rate, the Reflex state deltas the tabs received meanwhile (should be 0: a sale no
@@ -30,19 +30,19 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
 
+import aiohttp
 import httpx
 import psutil
 import redis
-import socketio
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from bench.common import drop_database, free_port, freeze_gc, fresh_database, hot_ticket_type, percentile, reserved
+from bench.live_tab import LightTab
 from bench.server import REDIS_URL, start_backend, stop
 from bilten.live_inventory import INVENTORY_EVENT, NAMESPACE
 
@@ -56,11 +56,10 @@ LOADED = re.compile(r"\"loaded(_rx_state_)?\":true")  # the event page finished 
 
 @dataclass
 class Tab:
-    """One simulated browser tab on the event page."""
+    """One simulated browser tab on the event page: like Chromium, ONE websocket carrying Reflex's
+    `/_event` namespace and the `/live` namespace (bench/live_tab.py speaks the protocol)."""
 
-    token: str = field(default_factory=lambda: str(uuid.uuid4()))
-    state: socketio.AsyncClient | None = None
-    live: socketio.AsyncClient | None = None
+    connection: LightTab | None = None
     loaded: asyncio.Event = field(default_factory=asyncio.Event)
     start_left: int | None = None
     counts: list[tuple[float, int]] = field(
@@ -68,61 +67,51 @@ class Tab:
     )  # (time.monotonic(), seats left): one clock for all processes
     state_deltas: int = 0
 
-    async def open(self, base_url: str, event_id: str, type_id: str) -> None:
+    async def open(self, http: aiohttp.ClientSession, base_url: str, event_id: str, type_id: str) -> None:
         """Like a browser, try again when a connection is refused under load (a busy machine)."""
         for attempt in range(3):
             try:
-                return await self._open(base_url, event_id, type_id)
-            except socketio.exceptions.ConnectionError:
+                return await self._open(http, base_url, event_id, type_id)
+            except (TimeoutError, ConnectionError, aiohttp.ClientError):
                 await self.close()
                 if attempt == 2:
                     raise
                 await asyncio.sleep(1 + attempt)
 
-    async def _open(self, base_url: str, event_id: str, type_id: str) -> None:
+    async def _open(self, http: aiohttp.ClientSession, base_url: str, event_id: str, type_id: str) -> None:
         path = f"/events/{event_id}"
         boot = {
             "name": HYDRATE_AND_LOAD,
             "payload": {},
             "router_data": {"pathname": path, "asPath": path, "query": {"event_id": event_id}},
         }
-        self.state = socketio.AsyncClient(reconnection=False)
+        self.loaded = asyncio.Event()
+        tab = self.connection = LightTab(http, base_url)
 
-        @self.state.on("event", namespace=REFLEX_NAMESPACE)
-        async def on_delta(update: object) -> None:
+        def on_delta(update: object, at: float) -> None:
             self.state_deltas += 1
-            if LOADED.search(json.dumps(update, separators=(",", ":"))):
+            if not self.loaded.is_set() and LOADED.search(json.dumps(update, separators=(",", ":"))):
                 self.loaded.set()
 
-        await self.state.connect(
-            f"{base_url}?token={self.token}",
-            namespaces=[REFLEX_NAMESPACE],
-            socketio_path=REFLEX_NAMESPACE,
-            transports=["websocket"],
-            auth={"event": boot},
-        )
-        await asyncio.wait_for(self.loaded.wait(), 60)
-
-        if os.environ.get(WITHOUT_LIVE):
-            return
-        self.live = socketio.AsyncClient(reconnection=False)
-
-        @self.live.on(INVENTORY_EVENT, namespace=NAMESPACE)
-        async def on_counts(message: dict) -> None:
+        def on_counts(message: dict, at: float) -> None:
             left = (message.get("available") or {}).get(type_id)
             if left is not None:
-                self.counts.append((time.monotonic(), int(left)))
+                self.counts.append((at, int(left)))
 
-        await self.live.connect(
-            base_url, namespaces=[NAMESPACE], socketio_path=REFLEX_NAMESPACE, transports=["websocket"]
-        )
-        answer = await self.live.call("watch", event_id, namespace=NAMESPACE, timeout=30)
+        tab.on_event[(REFLEX_NAMESPACE, "event")] = on_delta
+        tab.on_event[(NAMESPACE, INVENTORY_EVENT)] = on_counts
+        await tab.open()
+        await tab.join(REFLEX_NAMESPACE, {"event": boot})
+        await asyncio.wait_for(self.loaded.wait(), 60)
+        if os.environ.get(WITHOUT_LIVE):
+            return
+        await tab.join(NAMESPACE)
+        answer = await tab.call(NAMESPACE, "watch", event_id, timeout=30)
         self.start_left = int(answer["available"][type_id])
 
     async def close(self) -> None:
-        for client in (self.live, self.state):
-            if client is not None and client.connected:
-                await client.disconnect()
+        if self.connection is not None:
+            await self.connection.close()
 
 
 async def sell(base_url: str, type_id: str, *, rate: float, seconds: float, clients: int) -> dict:
@@ -209,10 +198,11 @@ async def _tabs(base_url: str, event_id: str, type_id: str, count: int, pipe: Co
     loop = asyncio.get_running_loop()
     tabs = [Tab() for _ in range(count)]
     gate = asyncio.Semaphore(OPEN_CONCURRENCY)
+    http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
 
     async def open_tab(tab: Tab) -> None:
         async with gate:
-            await tab.open(base_url, event_id, type_id)
+            await tab.open(http, base_url, event_id, type_id)
 
     await asyncio.gather(*(open_tab(tab) for tab in tabs))
     pipe.send("ready")
@@ -228,6 +218,7 @@ async def _tabs(base_url: str, event_id: str, type_id: str, count: int, pipe: Co
         }
     )
     await asyncio.gather(*(tab.close() for tab in tabs), return_exceptions=True)
+    await http.close()
 
 
 def with_pages(base_url: str, event_id: str, type_id: str, args: argparse.Namespace, process) -> dict:  # noqa: ANN001
@@ -235,13 +226,14 @@ def with_pages(base_url: str, event_id: str, type_id: str, args: argparse.Namesp
     async def warm_up() -> None:
         warm = [Tab() for _ in range(WARM_UP_TABS)]
         gate = asyncio.Semaphore(OPEN_CONCURRENCY)
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
 
-        async def open_tab(tab: Tab) -> None:
-            async with gate:
-                await tab.open(base_url, event_id, type_id)
+            async def open_tab(tab: Tab) -> None:
+                async with gate:
+                    await tab.open(http, base_url, event_id, type_id)
 
-        await asyncio.gather(*(open_tab(tab) for tab in warm))
-        await asyncio.gather(*(tab.close() for tab in warm))
+            await asyncio.gather(*(open_tab(tab) for tab in warm))
+            await asyncio.gather(*(tab.close() for tab in warm))
 
     asyncio.run(warm_up())
     time.sleep(1)
@@ -364,7 +356,7 @@ def main() -> None:
     parser.add_argument(
         "--without-live",
         action="store_true",
-        help="tabs open only Reflex's websocket (to see what the /live connection costs)",
+        help="tabs do not join /live (to see what following the counts costs)",
     )
     parser.add_argument("--pgbench-clients", type=int, default=50)
     parser.add_argument("--pgbench-seconds", type=int, default=10)

@@ -28,6 +28,9 @@ VERIFY_EMAIL = "/verify-email"
 
 NEXT_PARAM = "next"
 
+# Where signing in lands a person who did not come from a page (services.access.Workplace's values).
+WORKPLACE_PAGES = {"admin": ADMIN, "organizer": ORGANIZER, "door": SCAN, "tickets": MY_TICKETS}
+
 # The browser's session token lives only in this HttpOnly cookie, set and cleared by the two
 # endpoints below (bilten/api/auth.py): page scripts and websocket state never see it.
 WEB_SESSION_COOKIE = "bilten_session"

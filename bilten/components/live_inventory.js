@@ -1,11 +1,12 @@
 // Live "N left" on event pages, pushed by the server's socket.io namespace `/live`
-// (bilten/live_inventory.py): one connection per tab, one message per sale burst, rendered here
+// (bilten/live_inventory.py) on the tab's Reflex websocket, one message per sale burst, rendered here
 // in the browser. No Reflex event or state round trip is involved.
 import { Children, cloneElement, createElement, isValidElement, useEffect, useSyncExternalStore } from "react";
 import { Badge } from "@radix-ui/themes";
 import io from "socket.io-client";
 import env from "$/env.json";
-import { getBackendURL } from "$/utils/state";
+import reflexEnvironment from "$/reflex.json";
+import { getBackendURL, getToken } from "$/utils/state";
 
 const counts = new Map(); // event id -> { ticket type id: seats left }
 const watchers = new Map(); // event id -> number of mounted components showing it
@@ -29,18 +30,32 @@ function watch(eventId) {
 
 function connection() {
   if (socket === null) {
-    // Same host, port and path as Reflex's own websocket (`/_event`), another namespace.
+    // Same host, port and path as Reflex's own websocket (`/_event`), another namespace, and the
+    // same options as Reflex's socket (utils/state.js createSocket): socket.io-client then
+    // multiplexes both namespaces over ONE websocket per tab, whichever of the two is made first.
+    // A second connection per tab costs the server about 200 KB and its own heartbeats.
     const endpoint = getBackendURL(env.EVENT);
     socket = io(endpoint.origin + "/live", {
       path: endpoint.pathname,
-      transports: ["websocket"],
-      forceNew: true, // its own connection: Reflex opens, closes and replaces its socket itself
+      transports: [env.TRANSPORT],
+      protocols: [reflexEnvironment.version],
+      autoUnref: false,
+      query: { token: getToken() },
+      reconnection: false, // Reflex reopens the shared connection itself (visibility, backoff)
     });
     // (Re)connected: follow again; the answer carries the counts missed meanwhile.
     socket.on("connect", () => {
       for (const eventId of watchers.keys()) watch(eventId);
     });
     socket.on("inventory", store);
+    // When Reflex reopens the shared connection after we let go of it (pagehide), join again.
+    socket.io.on("open", () => {
+      if (!socket.active) socket.connect();
+    });
+    // A manager Reflex made does not connect new namespaces by itself (autoConnect: false).
+    socket.connect();
+    // Let go on pagehide too, so the shared connection closes with Reflex's (bfcache, no stale tab).
+    window.addEventListener("pagehide", () => socket.disconnect());
   }
   return socket;
 }

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import and_, bindparam
@@ -165,3 +166,29 @@ def require_verified(user: User) -> None:
     """Refuse an account whose email address is not confirmed yet."""
     if user.email_verified_at is None:
         raise EmailNotVerified()
+
+
+class Workplace(StrEnum):
+    """Where a person works, so signing in lands them there (the UI maps it to a page)."""
+
+    ADMIN = "admin"  # the platform's admin area
+    ORGANIZER = "organizer"  # their organizations' events
+    DOOR = "door"  # the scanner, for an event they are assigned to that has not ended
+    TICKETS = "tickets"  # a buyer: their tickets
+
+
+def workplace_of(session: Session, user: User, *, now: datetime) -> Workplace:
+    """Admins administer; organizers (by platform role or team membership) organize; staff still
+    assigned to an event that has not ended scan; everyone else bought tickets."""
+    if user.role == Role.ADMIN:
+        return Workplace.ADMIN
+    if user.role == Role.ORGANIZER or team_roles(session, user.id):
+        return Workplace.ORGANIZER
+    upcoming_assignment = (
+        select(StaffAssignment.id)
+        .join(Event, Event.id == StaffAssignment.event_id)
+        .where(StaffAssignment.user_id == user.id, Event.ends_at >= now)
+    )
+    if session.exec(upcoming_assignment).first() is not None:
+        return Workplace.DOOR
+    return Workplace.TICKETS

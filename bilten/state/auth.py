@@ -18,7 +18,7 @@ from bilten.i18n import translate
 from bilten.ids import parse_id
 from bilten.models import User
 from bilten.services import accounts, login_guard, two_factor, verification
-from bilten.services.access import Permission, authorize, is_allowed
+from bilten.services.access import Permission, authorize, is_allowed, workplace_of
 from bilten.services.errors import BiltenError, Forbidden, NotAuthenticated, TwoFactorRequired
 from bilten.state.i18n import LocaleState, current_locale
 from bilten.state.ratelimits import refused_by_limit, tab_client_address
@@ -159,10 +159,11 @@ class AuthState(rx.State):
                 else:
                     self._unlock_token = unlock_token
                     self.login_notice = translate("login.unlocked", locale, email=email)
+            landing = self._landing(session, user) if user is not None else ""
         self.denied = False
         self.checked = True
         if user is not None:
-            return rx.redirect(self._next_path(), replace=True)
+            return rx.redirect(landing, replace=True)
         return None
 
     @rx.event
@@ -187,6 +188,7 @@ class AuthState(rx.State):
                 # else the account's language comes to this browser.
                 if locale_state.locale and locale_state.lang != user.locale:
                     accounts.set_user_locale(session, user_id=user.id, locale=locale_state.lang)
+                landing = self._landing(session, user)
         except TwoFactorRequired:
             self.otp_needed = True
             return None
@@ -198,7 +200,7 @@ class AuthState(rx.State):
         if not locale_state.locale:
             locale_state.locale = user.locale
         # The endpoint sets the cookie and sends the browser on; the page reloads signed in.
-        return navigate(routes.web_session_start_url(grant, self._next_path()))
+        return navigate(routes.web_session_start_url(grant, landing))
 
     @rx.event
     async def choose_language(self, locale: str):
@@ -240,7 +242,7 @@ class AuthState(rx.State):
             return None
         # New address or one with an account (whose owner was just emailed): the same answer, so
         # the form reveals nobody. The visitor signs in next, then goes where they were headed.
-        login = routes.login_url(self._next_path())
+        login = routes.login_url(self.router.url.query_parameters.get(routes.NEXT_PARAM, ""))
         return rx.redirect(login + ("&" if "?" in login else "?") + "registered=1", replace=True)
 
     @rx.event
@@ -302,8 +304,12 @@ class AuthState(rx.State):
             rx.call_script("document.getElementById('change-password-form')?.reset()"),
         ]
 
-    def _next_path(self) -> str:
-        return routes.safe_next(self.router.url.query_parameters.get(routes.NEXT_PARAM))
+    def _landing(self, session: Session, user: User) -> str:
+        """After signing in: the page the person came from, else where they work (organizers
+        their organizer home, door staff the scanner, buyers their tickets)."""
+        workplace = workplace_of(session, user, now=clock.now())
+        default = routes.WORKPLACE_PAGES[workplace]
+        return routes.safe_next(self.router.url.query_parameters.get(routes.NEXT_PARAM), default=default)
 
 
 class PageAccess(NamedTuple):

@@ -25,7 +25,7 @@ def test_admin_disables_an_account_and_its_session_ends(page: Page, browser: Bro
     api(live_app.base_url, "POST", "/api/v1/auth/register", {"email": email, "password": PASSWORD})
     member = browser.new_context(base_url=live_app.base_url, locale="en-US").new_page()
     log_in(member, email, PASSWORD)
-    member.wait_for_url(re.compile(r"/account/?$"))
+    member.wait_for_url(re.compile(r"/my-tickets/?$"))
 
     log_in(page, *ADMIN, next_path="/admin")
     page.wait_for_url(re.compile(r"/admin/?$"))

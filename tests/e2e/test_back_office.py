@@ -237,7 +237,7 @@ def test_organizer_adds_and_removes_staff(page: Page, live_app: LiveApp) -> None
 
 def test_staff_and_other_organizers_get_not_allowed(page: Page, live_app: LiveApp) -> None:
     log_in(page, *STAFF)
-    page.wait_for_url(re.compile(r"/account/?$"))
+    page.wait_for_url(re.compile(r"/scan/?$"))
     open_page(page, f"/organizer/events/{_event_id(live_app, RIVERSIDE)}", "back-office")
     expect(page.locator("#forbidden")).to_contain_text(ENGLISH["error.forbidden"])
     expect(page.locator("#office-title")).to_have_count(0)
@@ -245,7 +245,7 @@ def test_staff_and_other_organizers_get_not_allowed(page: Page, live_app: LiveAp
     page.locator("#nav-logout").click()
     page.wait_for_url(re.compile(r"/$"))
     log_in(page, *ORGANIZER)
-    page.wait_for_url(re.compile(r"/account/?$"))
+    page.wait_for_url(re.compile(r"/organizer/?$"))
     open_page(page, f"/organizer/events/{_event_id(live_app, OTHER_ORGANIZATIONS_EVENT)}", "back-office")
     expect(page.locator("#forbidden")).to_be_visible()
     expect(page.locator("#office-title")).to_have_count(0)

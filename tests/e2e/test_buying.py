@@ -150,7 +150,7 @@ def test_declined_test_payment_can_be_tried_again(page: Page, live_app: LiveApp)
 
 def test_attendee_gets_a_free_ticket_finds_it_and_names_the_holder(page: Page, live_app: LiveApp) -> None:
     log_in(page, *ATTENDEE)
-    page.wait_for_url(re.compile(r"/account/?$"))
+    page.wait_for_url(re.compile(r"/my-tickets/?$"))
 
     open_page(page, f"/events/{_event_id(live_app, 'Community Open Day')}", "event")
     expect(page.locator("#buyer-email")).to_have_value(ATTENDEE[0])  # prefilled from the account

@@ -187,8 +187,9 @@ class RedisCommandLog:
 def test_a_sale_reaches_two_tabs_within_a_second_without_touching_their_state(
     cluster_app: LiveApp, browser: Browser, tmp_path
 ):
-    """The live "N left" comes over the /live namespace: the sale makes no Reflex state round trip
-    for the tabs (no command on their state keys in Redis), and both tabs show it within 1 s."""
+    """The live "N left" comes over the /live namespace, on the tab's one websocket: the sale makes no
+    Reflex state round trip for the tabs (no command on their state keys in Redis), and both tabs
+    show it within 1 s."""
     events = httpx.get(cluster_app.url("/api/v1/events"), timeout=10).json()
     event_id = next(e["id"] for e in events if e["title"] == EVENT)
     detail = httpx.get(cluster_app.url(f"/api/v1/events/{event_id}"), timeout=10).json()
@@ -196,7 +197,9 @@ def test_a_sale_reaches_two_tabs_within_a_second_without_touching_their_state(
     contexts = [browser.new_context(base_url=cluster_app.base_url, locale="en-US") for _ in range(2)]
     try:
         pages = [context.new_page() for context in contexts]
-        for page in pages:
+        websockets: list[list[str]] = [[], []]
+        for page, opened in zip(pages, websockets, strict=True):
+            page.on("websocket", lambda socket, opened=opened: opened.append(socket.url))
             open_page(page, f"/events/{event_id}", "event")
         tokens = [_tab_token(page) for page in pages]
         assert all(tokens) and tokens[0] != tokens[1]
@@ -228,6 +231,8 @@ def test_a_sale_reaches_two_tabs_within_a_second_without_touching_their_state(
                     .locator(".tickets-left")
                 ).to_have_text(f"{start - 3} left", timeout=2_000)
                 assert time.monotonic() - sold_at < 1.0, "a tab saw the sale later than 1 s after it"
+        # Reflex's state and the live counts share one websocket per tab (each costs the server ~200 KB).
+        assert [len(opened) for opened in websockets] == [1, 1], websockets
         assert sale_log.mentioning("PUBLISH"), "the sale was published (the log works)"
         assert sale_log.mentioning(*tokens) == [], "a sale must not load or save the watching tabs' state"
 
@@ -338,5 +343,41 @@ def test_the_plus_button_stops_where_the_live_count_ends(cluster_app: LiveApp, b
         expect(row.locator(".tickets-left")).to_have_text("2 left")
         expect(row.locator(".qty-plus")).to_be_disabled()  # a third would not fit any more
         expect(row.locator(".qty-value")).to_have_text("2")  # the two chosen still fit
+    finally:
+        context.close()
+
+
+def test_a_tab_that_lost_its_connection_catches_up_on_the_count(cluster_app: LiveApp, browser: Browser):
+    """The live counts ride on Reflex's websocket: when the tab lets go of it (pagehide, as when a
+    phone switches apps) and comes back, Reflex reopens the connection and the tab follows the event
+    again, showing what sold meanwhile."""
+    events = httpx.get(cluster_app.url("/api/v1/events"), timeout=10).json()
+    event_id = next(e["id"] for e in events if e["title"] == EVENT)
+    detail = httpx.get(cluster_app.url(f"/api/v1/events/{event_id}"), timeout=10).json()
+    standing = next(t for t in detail["ticket_types"] if t["name"] == "Standing")
+    context = browser.new_context(base_url=cluster_app.base_url, locale="en-US")
+    try:
+        page = context.new_page()
+        opened: list[str] = []
+        page.on("websocket", lambda socket: opened.append(socket.url))
+        open_page(page, f"/events/{event_id}", "event")
+        start = _standing_left(page)
+        page.evaluate("window.dispatchEvent(new PageTransitionEvent('pagehide', {persisted: true}))")
+        response = httpx.post(
+            cluster_app.url("/api/v1/orders"),
+            timeout=10,
+            json={
+                "items": [{"ticket_type_id": standing["id"], "quantity": 2}],
+                "email": "offline-watcher@example.org",
+                "phone": "+49 30 1234567",
+            },
+        )
+        assert response.status_code == 201, response.text
+        page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")
+        left = (
+            page.locator(".ticket-type").filter(has=page.get_by_text("Standing", exact=True)).locator(".tickets-left")
+        )
+        expect(left).to_have_text(f"{start - 2} left", timeout=20_000)
+        assert len(opened) == 2, opened  # the first connection died; the count came over its successor
     finally:
         context.close()

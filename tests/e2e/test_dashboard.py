@@ -88,7 +88,7 @@ def test_export_shows_progress_and_becomes_downloadable(page: Page, live_app: Li
     # Another account's browser session cannot fetch the team's file.
     page.context.clear_cookies()
     log_in(page, *STAFF)
-    page.wait_for_url(re.compile(r"/account/?$"))
+    page.wait_for_url(re.compile(r"/scan/?$"))
     cookie = next(c for c in page.context.cookies() if c["name"] == "bilten_session")
     request = urllib.request.Request(
         live_app.url(download_url), headers={"Cookie": f"bilten_session={cookie['value']}"}

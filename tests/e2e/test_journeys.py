@@ -12,6 +12,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from bilten.i18n import format_datetime
+from tests.e2e.scan_support import api
 from tests.e2e.support import (
     LiveApp,
     catalog,
@@ -74,7 +75,7 @@ def test_home_lists_published_events_but_not_drafts(page: Page, live_app: LiveAp
 
 
 def test_attendee_logs_in_and_sees_account(page: Page) -> None:
-    log_in(page, *ATTENDEE)
+    log_in(page, *ATTENDEE, next_path="/account")
 
     page.wait_for_url(re.compile(r"/account/?$"))
     wait_loaded(page, "account")
@@ -157,7 +158,7 @@ def test_language_choice_follows_the_account(browser: Browser, live_app: LiveApp
 
     second = browser.new_context(base_url=live_app.base_url)
     page = second.new_page()
-    log_in(page, email, password)
+    log_in(page, email, password, next_path="/account")
     page.wait_for_url(re.compile(r"/account/?$"))
     wait_loaded(page, "account")
     expect(page.locator("html")).to_have_attribute("dir", "rtl")
@@ -241,3 +242,27 @@ def test_organizer_sees_own_events_with_status(page: Page, live_app: LiveApp) ->
     expect(draft_row).to_be_visible()
     expect(draft_row).to_contain_text(ENGLISH["status.draft"])
     expect(draft_row).to_contain_text(re.compile(r"\d+ / \d+"))
+
+
+@pytest.mark.parametrize(
+    ("who", "lands_on", "page_name"),
+    [
+        (ORGANIZER, "/organizer", "organizer"),
+        (("staff@demo.bilten.org", "Demo-staff-2026"), "/scan", "scan"),
+        (ADMIN, "/admin", "admin"),
+        (ATTENDEE, "/my-tickets", "my-tickets"),
+    ],
+)
+def test_signing_in_lands_each_person_where_they_work(page: Page, who, lands_on: str, page_name: str) -> None:  # noqa: ANN001
+    log_in(page, *who)
+    page.wait_for_url(re.compile(re.escape(lands_on) + "/?$"))
+    wait_loaded(page, page_name)
+
+
+def test_signing_in_from_a_page_goes_back_to_it(page: Page, live_app: LiveApp) -> None:
+    """A buyer sent to the login page from an event comes back to that event, not to a default."""
+    events = api(live_app.base_url, "GET", "/api/v1/events")
+    path = f"/events/{events[0]['id']}"
+    log_in(page, *ORGANIZER, next_path=path)
+    page.wait_for_url(re.compile(re.escape(path) + "/?$"))
+    wait_loaded(page, "event")

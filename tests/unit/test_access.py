@@ -1,12 +1,13 @@
 """Every role, every permission: who gets in and who is turned away."""
 
 import uuid
+from datetime import timedelta
 
 import pytest
 
 from bilten.models import EventStatus, Membership, Role, TeamRole
 from bilten.services import organizers, users
-from bilten.services.access import Permission, authorize, is_allowed
+from bilten.services.access import Permission, Workplace, authorize, is_allowed, workplace_of
 from bilten.services.errors import Forbidden, NotAuthenticated, NotFound, ValidationFailed
 from tests.factories import assign_staff, make_event, make_organization, make_user
 
@@ -166,3 +167,25 @@ def test_admin_user_management_is_admin_only(session, world, now):
 def test_unknown_event_is_not_found_for_admins_too(session, world):
     with pytest.raises(NotFound):
         authorize(session, world["admin"], Permission.EVENT_SCAN, event_id=uuid.uuid4())
+
+
+def test_signing_in_lands_each_person_where_they_work(session, world, now):
+    workplace = lambda user: workplace_of(session, user, now=now)  # noqa: E731
+    assert workplace(world["admin"]) == Workplace.ADMIN
+    assert workplace(world["organizer"]) == Workplace.ORGANIZER
+    assert workplace(world["staff"]) == Workplace.DOOR
+    assert workplace(world["attendee"]) == Workplace.TICKETS
+    # A buyer who joined a team as a viewer organizes too.
+    viewer = make_user(session, now=now)
+    session.add(
+        Membership(organization_id=world["org"].id, user_id=viewer.id, team_role=TeamRole.VIEWER, created_at=now)
+    )
+    session.commit()
+    assert workplace(viewer) == Workplace.ORGANIZER
+
+
+def test_staff_whose_events_have_ended_land_on_their_tickets(session, world, now):
+    """The event the staff member scanned at ends in 10 days + 3 hours: after that, no door to go to."""
+    later = world["event"].ends_at.replace(tzinfo=now.tzinfo) + timedelta(minutes=1)
+    assert workplace_of(session, world["staff"], now=later) == Workplace.TICKETS
+    assert workplace_of(session, world["staff"], now=later - timedelta(minutes=2)) == Workplace.DOOR
