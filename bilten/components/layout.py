@@ -24,7 +24,7 @@ def language_switcher() -> rx.Component:
         *[
             rx.button(
                 LANGUAGE_NAMES[code],
-                on_click=LocaleState.set_locale(code),
+                on_click=AuthState.choose_language(code),
                 variant=rx.cond(LocaleState.lang == code, "solid", "soft"),
                 size="1",
                 lang=code,

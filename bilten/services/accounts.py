@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 import jwt
 from sqlmodel import Session, col, select, update
 
+from bilten.ids import parse_id
 from bilten.models import (
     ApiSession,
     AuditEntry,
@@ -526,11 +527,9 @@ def user_for_access_token(session: Session, *, token: str, now: datetime) -> Use
     if not token:
         raise NotAuthenticated()
     claims = decode_access_token(token, secret=get_secret_key(), now=now)
-    try:
-        user_id = uuid.UUID(str(claims["sub"]))
-        session_id = uuid.UUID(str(claims["sid"]))
-    except ValueError as exc:
-        raise InvalidToken() from exc
+    user_id, session_id = parse_id(claims.get("sub")), parse_id(claims.get("sid"))
+    if user_id is None or session_id is None:
+        raise InvalidToken()
     row = session.exec(
         select(User, ApiSession.revoked_at)
         .join(ApiSession, col(ApiSession.user_id) == User.id)
@@ -552,8 +551,8 @@ def user_for_access_token(session: Session, *, token: str, now: datetime) -> Use
 def access_token_session_id(token: str) -> uuid.UUID | None:
     """The API session an access token belongs to (already verified by `user_for_access_token`)."""
     try:
-        return uuid.UUID(str(jwt.decode(token, options={"verify_signature": False}).get("sid", "")))
-    except (jwt.PyJWTError, ValueError):
+        return parse_id(jwt.decode(token, options={"verify_signature": False}).get("sid"))
+    except jwt.PyJWTError:
         return None
 
 

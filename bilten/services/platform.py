@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, func
 from sqlmodel import Session, SQLModel, col, select
 
+from bilten.ids import parse_id
 from bilten.models import (
     AuditEntry,
     Event,
@@ -254,10 +255,9 @@ def _change_targets(session: Session, entries: list[AuditEntry]) -> dict[tuple[s
     wanted: dict[str, set[uuid.UUID]] = {"user": set(), "notification": set()}
     for entry in entries:
         if entry.object_type in wanted:
-            try:
-                wanted[entry.object_type].add(uuid.UUID(entry.object_id))
-            except ValueError:
-                continue
+            object_id = parse_id(entry.object_id)
+            if object_id is not None:
+                wanted[entry.object_type].add(object_id)
     targets: dict[tuple[str, str], str] = {}
     if wanted["user"]:
         for user_id, email in session.exec(select(User.id, User.email).where(col(User.id).in_(wanted["user"]))).all():

@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, delete, select
 
 from bilten import routes
+from bilten.ids import parse_id
 from bilten.models import Event, Invitation, Membership, Organization, Role, StaffAssignment, TeamRole, User
 from bilten.services.access import Permission, authorize, require_verified
 from bilten.services.audit import emit_event, record_audit
@@ -311,10 +312,9 @@ def _organization_event_ids(
     """The given events, each checked to belong to the organization (in the given order, once each)."""
     wanted: list[uuid.UUID] = []
     for value in event_ids:
-        try:
-            event_id = value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
-        except ValueError:
-            raise ValidationFailed("error.team_event_not_in_organization") from None
+        event_id = parse_id(value)
+        if event_id is None:
+            raise ValidationFailed("error.team_event_not_in_organization")
         if event_id not in wanted:
             wanted.append(event_id)
     if not wanted:

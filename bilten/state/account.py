@@ -3,20 +3,16 @@
 
 from __future__ import annotations
 
-import uuid
-
 import reflex as rx
-from sqlmodel import Session
 
-from bilten import clock, routes
-from bilten.db import session_scope
+from bilten import routes
 from bilten.i18n import LANGUAGE_NAMES, format_datetime, translate
+from bilten.ids import parse_id
 from bilten.models import User
 from bilten.services import sessions
 from bilten.services.access import Permission
-from bilten.services.errors import BiltenError
-from bilten.state.auth import AuthState, acting_user, error_text, guard, navigate, private_state
-from bilten.state.i18n import current_locale
+from bilten.state.auth import AuthState, navigate, private_state
+from bilten.state.base import ServiceCall, service_call
 
 # Account pages show times in UTC with the zone named: a user has no time zone of their own.
 ACCOUNT_TIMEZONE = "UTC"
@@ -34,21 +30,22 @@ class AccountState(rx.State):
     async def load(self):
         """on_load: only for signed-in users; the profile shown is AuthState's public facts."""
         self.loaded = False
-        with session_scope() as session:
-            access = await guard(self, session, Permission.ACCOUNT, now=clock.now())
+        async with service_call(self) as call:
+            access = await call.guard(Permission.ACCOUNT)
             if access.user is None:
                 return access.redirect
             self.language_name = LANGUAGE_NAMES.get(access.user.locale, access.user.locale)
-            await self._load_security(session, access.user)
+            await self._load_security(call, access.user)
+        if call.failed:
+            return call.error_toast()
         auth = await self.get_state(AuthState)
         auth.password_error = ""
         self.loaded = True
         return None
 
-    async def _load_security(self, session: Session, user: User) -> None:
-        locale = await current_locale(self)
+    async def _load_security(self, call: ServiceCall, user: User) -> None:
+        locale, session = call.locale, call.session
         auth = await self.get_state(AuthState)
-        now = clock.now()
 
         def when(moment) -> str:  # noqa: ANN001
             return format_datetime(moment, ACCOUNT_TIMEZONE, locale) + " UTC"
@@ -72,38 +69,35 @@ class AccountState(rx.State):
                 "user_agent": s.user_agent,
                 "current": "1" if s.current else "",
             }
-            for s in sessions.active_sessions(session, user=user, now=now, current_web_token=auth._session_token)
+            for s in sessions.active_sessions(session, user=user, now=call.now, current_web_token=auth._session_token)
         ]
 
     @rx.event
     async def end_session(self, session_id: str):
-        locale = await current_locale(self)
-        try:
-            target = uuid.UUID(session_id)
-        except ValueError:
+        target = parse_id(session_id)
+        if target is None:
             return None
         was_current = any(row["id"] == session_id and row["current"] for row in self.sessions)
-        try:
-            with session_scope() as session:
-                user = await acting_user(self, session, clock.now())
-                if user is None:
-                    return rx.redirect(routes.login_url(routes.ACCOUNT))
-                sessions.end_session(session, user=user, session_id=target, now=clock.now())
-                if not was_current:
-                    await self._load_security(session, user)
-        except BiltenError as exc:
-            return rx.toast.error(error_text(exc, locale))
+        async with service_call(self) as call:
+            if call.user is None:
+                return rx.redirect(routes.login_url(routes.ACCOUNT))
+            sessions.end_session(call.session, user=call.user, session_id=target, now=call.now)
+            if not was_current:
+                await self._load_security(call, call.user)
+        if call.failed:
+            return call.error_toast()
         if was_current:
             return await self._signed_out()
-        return rx.toast.info(translate("account.session_ended", locale))
+        return rx.toast.info(call.text("account.session_ended"))
 
     @rx.event
     async def end_all_sessions(self):
-        with session_scope() as session:
-            user = await acting_user(self, session, clock.now())
-            if user is None:
+        async with service_call(self) as call:
+            if call.user is None:
                 return rx.redirect(routes.login_url(routes.ACCOUNT))
-            sessions.end_all_sessions(session, user=user, now=clock.now())
+            sessions.end_all_sessions(call.session, user=call.user, now=call.now)
+        if call.failed:
+            return call.error_toast()
         return await self._signed_out()
 
     async def _signed_out(self):

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
-import uuid
 
 import reflex as rx
 
-from bilten import clock
-from bilten.db import session_scope
-from bilten.i18n import format_datetime, translate
+from bilten.i18n import format_datetime
+from bilten.ids import parse_id
 from bilten.notifications import NotificationPublic, list_failed_notifications, retry_notification
 from bilten.services.access import Permission
-from bilten.services.errors import BiltenError
-from bilten.state.auth import acting_user, error_text, guard, private_state
+from bilten.services.errors import NotFound
+from bilten.state.auth import private_state
+from bilten.state.base import service_call
 from bilten.state.i18n import LocalizedState
 
 TIMEZONE = "UTC"  # notifications belong to no event: their times are shown in UTC, and say so
@@ -60,30 +59,25 @@ class AdminNotificationsState(LocalizedState, rx.State):
     @rx.event
     async def load(self):
         """on_load: admins only."""
-        await self._remember_locale()
         self.loaded = False
-        with session_scope() as session:
-            access = await guard(self, session, Permission.ADMIN, now=clock.now())
+        async with service_call(self) as call:
+            access = await call.guard(Permission.ADMIN)
             if access.user is None:
                 self._rows = []
                 self.loaded = True
                 return access.redirect
-            self._rows = list_failed_notifications(session, actor=access.user)
+            self._rows = list_failed_notifications(call.session, actor=access.user)
         self.loaded = True
-        return None
+        return call.error_toast() if call.failed else None
 
     @rx.event
     async def retry(self, notification_id: str):
-        locale = await self._remember_locale()
-        try:
-            wanted = uuid.UUID(notification_id)
-        except ValueError:
-            return rx.toast.error(translate("error.not_found", locale))
-        try:
-            with session_scope() as session:
-                actor = await acting_user(self, session, clock.now())
-                retried = retry_notification(session, actor=actor, notification_id=wanted, now=clock.now())
-        except BiltenError as exc:
-            return [AdminNotificationsState.load, rx.toast.error(error_text(exc, locale))]
+        wanted = parse_id(notification_id)
+        async with service_call(self) as call:
+            if wanted is None:
+                raise NotFound()
+            retried = retry_notification(call.session, actor=call.user, notification_id=wanted, now=call.now)
+        if call.failed:  # the list may be stale: show it as it is now
+            return [AdminNotificationsState.load, call.error_toast()]
         self._rows = [row for row in self._rows if row.id != retried.id]
-        return rx.toast.success(translate("notifications.retried", locale, recipient=retried.recipient))
+        return rx.toast.success(call.text("notifications.retried", recipient=retried.recipient))

@@ -15,6 +15,7 @@ from sqlmodel import Session
 from bilten import clock, ratelimit, routes
 from bilten.db import session_scope
 from bilten.i18n import translate
+from bilten.ids import parse_id
 from bilten.models import User
 from bilten.services import accounts, login_guard, two_factor, verification
 from bilten.services.access import Permission, authorize, is_allowed, workplace_of
@@ -202,6 +203,15 @@ class AuthState(rx.State):
         return navigate(routes.web_session_start_url(grant, landing))
 
     @rx.event
+    async def choose_language(self, locale: str):
+        """The language switch: this browser's language, remembered on the signed-in account too
+        (here, not in LocaleState: the reader's language knows nothing of accounts)."""
+        chosen = await (await self.get_state(LocaleState))._choose(locale)
+        if self.is_authenticated and self._user_id:
+            with session_scope() as session:
+                accounts.set_user_locale(session, user_id=parse_id(self._user_id), locale=chosen)
+
+    @rx.event
     def set_register_organizing(self, organizing: bool):
         self.register_organizing = bool(organizing)
 
@@ -242,7 +252,7 @@ class AuthState(rx.State):
             return rx.redirect(routes.login_url(routes.ACCOUNT))
         try:
             with session_scope() as session:
-                sent = verification.resend_verification(session, user_id=uuid.UUID(self._user_id), now=clock.now())
+                sent = verification.resend_verification(session, user_id=parse_id(self._user_id), now=clock.now())
         except BiltenError as exc:
             return rx.toast.error(error_text(exc, locale))
         if not sent:
@@ -280,7 +290,7 @@ class AuthState(rx.State):
             with session_scope() as session:
                 accounts.change_password(
                     session,
-                    user_id=uuid.UUID(self._user_id),
+                    user_id=parse_id(self._user_id),
                     current_password=form_data.get("current_password", ""),
                     new_password=new_password,
                     now=clock.now(),
@@ -325,7 +335,22 @@ async def guard(
     "not allowed" box instead of its content. A NotFound (unknown event) propagates to the page.
     """
     auth = await state.get_state(AuthState)
-    user = auth._current_user(session, now)
+    return await guard_user(
+        state, session, auth._current_user(session, now), permission, organization_id=organization_id, event_id=event_id
+    )
+
+
+async def guard_user(
+    state: rx.State,
+    session: Session,
+    user: User | None,
+    permission: Permission,
+    *,
+    organization_id: uuid.UUID | None = None,
+    event_id: uuid.UUID | None = None,
+) -> PageAccess:
+    """`guard` for a user this event already looked up (`service_call` did): one lookup, not two."""
+    auth = await state.get_state(AuthState)
     auth.checked = True
     try:
         allowed = authorize(session, user, permission, organization_id=organization_id, event_id=event_id)

@@ -7,10 +7,15 @@
     return rx.toast.success(...)
 
 `service_call` gives the handler a database session, the acting user (None when nobody is signed
-in: services authorize every action themselves), the reader's locale and `now` from the app clock
+in: services authorize every action themselves; looked up only when the handler asks), the reader's locale and `now` from the app clock
 (`bilten.clock`, which tests set). A `BiltenError` raised inside the block rolls the session back
 and ends the block; `call.error` then holds its translated message. Any other exception
 propagates: it is a bug, not a user's mistake.
+
+A background handler (`@rx.event(background=True)`) passes `background=True`: the locale and the
+user are then read under the state's lock (`async with self`), and the block itself runs without
+it, so slow work (refunds over the network) leaves the tab responsive. Inside such a block, write
+state only within `async with self:`.
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ from bilten.i18n import translate
 from bilten.models import User
 from bilten.services.access import Permission
 from bilten.services.errors import BiltenError
-from bilten.state.auth import PageAccess, acting_user, error_text, guard
+from bilten.state.auth import AuthState, PageAccess, error_text, guard_user
 from bilten.state.i18n import LocalizedState, current_locale
 
 
@@ -39,11 +44,22 @@ from bilten.state.i18n import LocalizedState, current_locale
 class ServiceCall:
     state: rx.State
     session: Session
-    user: User | None
+    auth: AuthState
     locale: str
     now: datetime
     failure: BiltenError | None = None
     error: str = ""  # the failure's message in the reader's language
+    _user: User | None = None
+    _user_known: bool = False
+
+    @property
+    def user(self) -> User | None:
+        """The signed-in user, looked up on first use (a handler that needs none costs no query);
+        the lookup refreshes AuthState's public facts as every page load does."""
+        if not self._user_known:
+            self._user = self.auth._current_user(self.session, self.now)
+            self._user_known = True
+        return self._user
 
     @property
     def failed(self) -> bool:
@@ -63,32 +79,35 @@ class ServiceCall:
         organization_id: uuid.UUID | None = None,
         event_id: uuid.UUID | None = None,
     ) -> PageAccess:
-        """The page guard (bilten.state.auth.guard) within this call's session."""
-        return await guard(
-            self.state,
-            self.session,
-            permission,
-            now=self.now,
-            organization_id=organization_id,
-            event_id=event_id,
+        """The page guard (bilten.state.auth.guard) within this call's session, for its user."""
+        return await guard_user(
+            self.state, self.session, self.user, permission, organization_id=organization_id, event_id=event_id
         )
 
 
-@asynccontextmanager
-async def service_call(state: rx.State) -> AsyncIterator[ServiceCall]:
-    """A session, the acting user, the locale and `now` for one handler; see the module's doc."""
+async def _start(state: rx.State, session: Session, now: datetime) -> ServiceCall:
+    # The reader's locale is kept by a LocalizedState for its computed vars.
     if isinstance(state, LocalizedState):
         locale = await state._remember_locale()
     else:
         locale = await current_locale(state)
+    return ServiceCall(state=state, session=session, auth=await state.get_state(AuthState), locale=locale, now=now)
+
+
+@asynccontextmanager
+async def service_call(state: rx.State, *, background: bool = False) -> AsyncIterator[ServiceCall]:
+    """A session, the acting user, the locale and `now` for one handler; see the module's doc."""
     now = clock.now()
     with session_scope() as session:
-        call = ServiceCall(
-            state=state, session=session, user=await acting_user(state, session, now), locale=locale, now=now
-        )
+        if background:
+            async with state:
+                call = await _start(state, session, now)
+                _ = call.user  # looked up under the lock: it refreshes AuthState
+        else:
+            call = await _start(state, session, now)
         try:
             yield call
         except BiltenError as exc:
             session.rollback()
             call.failure = exc
-            call.error = error_text(exc, locale)
+            call.error = error_text(exc, call.locale)

@@ -8,23 +8,23 @@ here are those of the page's load; the database judges every reservation anyway.
 from __future__ import annotations
 
 import dataclasses
-import uuid
 from collections import defaultdict
 from datetime import datetime
 
 import reflex as rx
 
 from bilten import clock, ratelimit, routes
-from bilten.db import session_scope
 from bilten.i18n import format_datetime, format_money, translate
+from bilten.ids import parse_id
 from bilten.models import EventStatus
 from bilten.payments import active_provider, is_test_mode
-from bilten.services.errors import BiltenError, InvalidQuantity, NotFound
+from bilten.services.errors import InvalidQuantity, NotFound
 from bilten.services.events import EventDetail, TicketTypeSummary, get_public_event
 from bilten.services.markdown import render_markdown
 from bilten.services.orders import place_order, start_payment
 from bilten.settings import get_settings
-from bilten.state.auth import AuthState, acting_user, error_text
+from bilten.state.auth import AuthState, error_text
+from bilten.state.base import service_call
 from bilten.state.home import place_text, price_text
 from bilten.state.i18n import LocalizedState
 from bilten.state.ratelimits import refused_by_limit
@@ -227,7 +227,6 @@ class EventState(LocalizedState, rx.State):
     @rx.event
     async def load(self):
         """on_load: the event named by the URL, or a "not found" box."""
-        await self._remember_locale()
         self.loaded = False
         self.not_found = False
         self._detail = None
@@ -235,11 +234,12 @@ class EventState(LocalizedState, rx.State):
         self.quantities = {}
         self.checkout_error = ""
         self.reserving = False
-        try:
-            event_id = uuid.UUID(self.event_id)  # the dynamic route argument
-            with session_scope() as session:
-                self._detail = get_public_event(session, event_id=event_id)
-        except (ValueError, NotFound):
+        async with service_call(self) as call:
+            event_id = parse_id(self.event_id)  # the dynamic route argument
+            if event_id is None:
+                raise NotFound()
+            self._detail = get_public_event(call.session, event_id=event_id)
+        if call.failed:
             self.not_found = True
         self.description_html = render_markdown(self._detail.description) if self._detail else ""
         auth = await self.get_state(AuthState)  # refreshed by the page's first on_load handler
@@ -278,7 +278,7 @@ class EventState(LocalizedState, rx.State):
             return
         locale = await self._remember_locale()
         self.checkout_error = ""
-        items = [(uuid.UUID(type_id), quantity) for type_id, quantity in self.quantities.items() if quantity > 0]
+        items = [(parse_id(type_id), quantity) for type_id, quantity in self.quantities.items() if quantity > 0]
         if not items:
             self.checkout_error = error_text(InvalidQuantity(), locale)
             return
@@ -289,31 +289,28 @@ class EventState(LocalizedState, rx.State):
             return
         self.reserving = True
         yield  # the button shows it is busy; a second click waits and then finds `reserving`
-        now = clock.now()
-        try:
-            with session_scope() as session:
-                user = await acting_user(self, session, now)
-                placed = place_order(
-                    session,
-                    items=items,
-                    email=form_data.get("email", ""),
-                    phone=form_data.get("phone", ""),
-                    name=form_data.get("name", ""),
-                    user=user,
-                    locale=locale,
-                    event_id=self._detail.id,
-                    now=now,
-                    provider=active_provider(),
-                )
-                order_id, token = placed.order.id, placed.access_token
-                if placed.order.total_minor > 0 and placed.payment is None:
-                    # A provider behind the network (Stripe): open its checkout and send the buyer there.
-                    payment = start_payment(session, order_id=order_id, now=now, access_token=token)
-                    # Another host: the browser leaves for it (is_external would open a new tab).
-                    yield rx.redirect(payment.checkout_url)
-                    return
-        except BiltenError as exc:
-            self.checkout_error = error_text(exc, locale)
+        async with service_call(self) as call:
+            placed = place_order(
+                call.session,
+                items=items,
+                email=form_data.get("email", ""),
+                phone=form_data.get("phone", ""),
+                name=form_data.get("name", ""),
+                user=call.user,
+                locale=call.locale,
+                event_id=self._detail.id,
+                now=call.now,
+                provider=active_provider(),
+            )
+            order_id, token = placed.order.id, placed.access_token
+            if placed.order.total_minor > 0 and placed.payment is None:
+                # A provider behind the network (Stripe): open its checkout and send the buyer there.
+                payment = start_payment(call.session, order_id=order_id, now=call.now, access_token=token)
+                # Another host: the browser leaves for it (is_external would open a new tab).
+                yield rx.redirect(payment.checkout_url)
+                return
+        if call.failed:
+            self.checkout_error = call.error
             self.reserving = False
             return
         self.quantities = {}

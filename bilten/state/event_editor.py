@@ -9,34 +9,27 @@ error. Forms are uncontrolled; `form_key` changes whenever fresh values were loa
 from __future__ import annotations
 
 import dataclasses
-import uuid
 
 import reflex as rx
 
-from bilten import clock, image_pool, ratelimit, routes
-from bilten.db import session_scope
+from bilten import image_pool, ratelimit, routes
 from bilten.i18n import format_datetime, format_money, translate
+from bilten.ids import parse_id
 from bilten.models import EventStatus
 from bilten.services import event_admin
 from bilten.services.access import Permission
-from bilten.services.errors import BiltenError, NotFound, ValidationFailed
+from bilten.services.errors import NotFound, ValidationFailed
 from bilten.services.event_admin import EditableEvent, EventFields, TicketTypeFields
 from bilten.services.markdown import render_markdown
 from bilten.services.media import max_upload_bytes
-from bilten.state.auth import acting_user, error_text, guard, private_state
+from bilten.state.auth import private_state
+from bilten.state.base import service_call
 from bilten.state.i18n import LocalizedState
 from bilten.state.ratelimits import refused_by_limit
 
 DEFAULT_TIMEZONE = "Europe/Berlin"
 DEFAULT_CURRENCY = "EUR"
 UPLOAD_ID = "event-image-upload"
-
-
-def _parse_uuid(value: str | None) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(value))
-    except (TypeError, ValueError):
-        return None
 
 
 def _whole(text: str, key: str) -> int:
@@ -261,15 +254,16 @@ class EventEditorState(LocalizedState, rx.State):
     async def load_new(self):
         """on_load of /organizer/events/new: anyone in the organizer area; the organizations
         listed are those where they may create events."""
-        await self._remember_locale()
         self.loaded = False
         self._clear()
-        with session_scope() as session:
-            access = await guard(self, session, Permission.ORGANIZER_AREA, now=clock.now())
+        async with service_call(self) as call:
+            access = await call.guard(Permission.ORGANIZER_AREA)
             if access.user is None:
                 self.loaded = True
                 return access.redirect
-            choices = event_admin.manageable_organizations(session, actor=access.user)
+            choices = event_admin.manageable_organizations(call.session, actor=access.user)
+        if call.failed:
+            return call.error_toast()
         self.organizations = [OrganizationOption(id=str(c.id), name=c.name) for c in choices]
         self.form_key += 1
         self.loaded = True
@@ -278,23 +272,23 @@ class EventEditorState(LocalizedState, rx.State):
     @rx.event
     async def load_edit(self):
         """on_load of /organizer/events/[event_id]/edit: the event's managers (EVENT_MANAGE)."""
-        await self._remember_locale()
         self.loaded = False
         self._clear()
-        event_id = _parse_uuid(self.event_id)
-        try:
+        async with service_call(self) as call:
+            event_id = parse_id(self.event_id)
             if event_id is None:
                 raise NotFound()
-            with session_scope() as session:
-                access = await guard(self, session, Permission.EVENT_MANAGE, now=clock.now(), event_id=event_id)
-                if access.user is None:
-                    self.loaded = True
-                    return access.redirect
-                self._detail = event_admin.get_event_for_editing(session, actor=access.user, event_id=event_id)
-        except NotFound:
+            access = await call.guard(Permission.EVENT_MANAGE, event_id=event_id)
+            if access.user is None:
+                self.loaded = True
+                return access.redirect
+            self._detail = event_admin.get_event_for_editing(call.session, actor=access.user, event_id=event_id)
+        if isinstance(call.failure, NotFound):
             self.not_found = True
             self.loaded = True
             return None
+        if call.failed:
+            return call.error_toast()
         self.preview_html = render_markdown(self._detail.description)
         self.form_key += 1
         self.loaded = True
@@ -314,59 +308,50 @@ class EventEditorState(LocalizedState, rx.State):
 
     @rx.event
     async def create(self, form_data: dict[str, str]):
-        locale = await self._remember_locale()
         self.details_error = ""
-        organization_id = _parse_uuid(form_data.get("organization_id"))
+        organization_id = parse_id(form_data.get("organization_id"))
         if organization_id is None and len(self.organizations) == 1:
-            organization_id = _parse_uuid(self.organizations[0].id)
-        try:
-            with session_scope() as session:
-                actor = await acting_user(self, session, clock.now())
-                event = event_admin.create_event(
-                    session,
-                    actor=actor,
-                    organization_id=organization_id,
-                    fields=_event_fields(form_data),
-                    now=clock.now(),
-                )
-        except BiltenError as exc:
-            self.details_error = error_text(exc, locale)
+            organization_id = parse_id(self.organizations[0].id)
+        async with service_call(self) as call:
+            event = event_admin.create_event(
+                call.session,
+                actor=call.user,
+                organization_id=organization_id,
+                fields=_event_fields(form_data),
+                now=call.now,
+            )
+        if call.failed:
+            self.details_error = call.error
             return None
         return [
-            rx.toast.success(translate("editor.created", locale)),
+            rx.toast.success(call.text("editor.created")),
             rx.redirect(routes.event_editor_url(event.id)),
         ]
 
     @rx.event
     async def save_details(self, form_data: dict[str, str]):
-        locale = await self._remember_locale()
         self.details_error = ""
         if self._detail is None:
             return None
-        try:
-            with session_scope() as session:
-                actor = await acting_user(self, session, clock.now())
-                event_admin.update_event(
-                    session, actor=actor, event_id=self._detail.id, fields=_event_fields(form_data), now=clock.now()
-                )
-                self._reload(session, actor)
-        except BiltenError as exc:
-            self.details_error = error_text(exc, locale)
+        async with service_call(self) as call:
+            event_admin.update_event(
+                call.session, actor=call.user, event_id=self._detail.id, fields=_event_fields(form_data), now=call.now
+            )
+            self._reload(call.session, call.user)
+        if call.failed:
+            self.details_error = call.error
             return None
-        return rx.toast.success(translate("editor.saved", locale))
+        return rx.toast.success(call.text("editor.saved"))
 
     async def _status_action(self, action, success_key: str):  # noqa: ANN001
-        locale = await self._remember_locale()
         if self._detail is None:
             return None
-        try:
-            with session_scope() as session:
-                actor = await acting_user(self, session, clock.now())
-                action(session, actor=actor, event_id=self._detail.id, now=clock.now())
-                self._reload(session, actor)
-        except BiltenError as exc:
-            return rx.toast.error(error_text(exc, locale))
-        return rx.toast.success(translate(success_key, locale))
+        async with service_call(self) as call:
+            action(call.session, actor=call.user, event_id=self._detail.id, now=call.now)
+            self._reload(call.session, call.user)
+        if call.failed:
+            return call.error_toast()
+        return rx.toast.success(call.text(success_key))
 
     @rx.event
     async def publish(self):
@@ -378,22 +363,19 @@ class EventEditorState(LocalizedState, rx.State):
 
     @rx.event
     async def duplicate(self):
-        locale = await self._remember_locale()
         if self._detail is None:
             return None
-        try:
-            with session_scope() as session:
-                actor = await acting_user(self, session, clock.now())
-                copy = event_admin.duplicate_event(
-                    session,
-                    actor=actor,
-                    event_id=self._detail.id,
-                    now=clock.now(),
-                    title_suffix=translate("editor.copy_suffix", locale),
-                )
-        except BiltenError as exc:
-            return rx.toast.error(error_text(exc, locale))
-        return [rx.toast.success(translate("editor.duplicated", locale)), rx.redirect(routes.event_editor_url(copy.id))]
+        async with service_call(self) as call:
+            copy = event_admin.duplicate_event(
+                call.session,
+                actor=call.user,
+                event_id=self._detail.id,
+                now=call.now,
+                title_suffix=call.text("editor.copy_suffix"),
+            )
+        if call.failed:
+            return call.error_toast()
+        return [rx.toast.success(call.text("editor.duplicated")), rx.redirect(routes.event_editor_url(copy.id))]
 
     @rx.event(background=True)
     async def cancel_event(self):
@@ -404,58 +386,48 @@ class EventEditorState(LocalizedState, rx.State):
                 return
             self.cancelling = True
             event_id = self._detail.id
-            locale = await self._remember_locale()
-        message = None
-        try:
-            with session_scope() as session:
-                async with self:
-                    actor = await acting_user(self, session, clock.now())
-                report = event_admin.cancel_event(session, actor=actor, event_id=event_id, now=clock.now())
-        except BiltenError as exc:
-            message = rx.toast.error(error_text(exc, locale))
+        async with service_call(self, background=True) as call:
+            report = event_admin.cancel_event(call.session, actor=call.user, event_id=event_id, now=call.now)
+        if call.failed:
+            message = call.error_toast()
+        elif report.failed:
+            message = rx.toast.warning(call.text("editor.cancel_partial", failed=len(report.failed)))
         else:
-            if report.failed:
-                message = rx.toast.warning(translate("editor.cancel_partial", locale, failed=len(report.failed)))
-            else:
-                message = rx.toast.success(
-                    translate("editor.cancelled", locale, refunded=report.refunded, cancelled=report.cancelled)
-                )
+            message = rx.toast.success(
+                call.text("editor.cancelled", refunded=report.refunded, cancelled=report.cancelled)
+            )
         async with self:
             self.cancelling = False
-            try:
-                with session_scope() as session:
-                    self._reload(session, await acting_user(self, session, clock.now()))
-            except BiltenError:
-                pass
+            async with service_call(self) as reload:
+                self._reload(reload.session, reload.user)
         return message
 
     # -- the picture --------------------------------------------------------------------------
 
     @rx.event
     async def upload_image(self, files: list[rx.UploadFile]):
-        locale = await self._remember_locale()
         self.image_error = ""
         if self._detail is None or not files:
             return None
         limit = max_upload_bytes()
         data = files[0].file.read(limit + 1)  # one byte more than allowed is enough to refuse
         event_id = self._detail.id
-        try:
-            with session_scope() as session:
-                actor = await acting_user(self, session, clock.now())
-                user_id = event_admin.check_event_image_allowed(session, actor=actor, event_id=event_id).id
-            if refused := await refused_by_limit(self, ratelimit.UPLOAD, account=user_id):
-                return [rx.clear_selected_files(UPLOAD_ID), refused]
+        async with service_call(self) as call:
+            user_id = event_admin.check_event_image_allowed(call.session, actor=call.user, event_id=event_id).id
+        if call.failed:
+            self.image_error = call.error
+            return rx.clear_selected_files(UPLOAD_ID)
+        if refused := await refused_by_limit(self, ratelimit.UPLOAD, account=user_id):
+            return [rx.clear_selected_files(UPLOAD_ID), refused]
+        async with service_call(self) as call:
             # Decoded in the image pool: this process's event loop and threads stay free meanwhile.
             name = await image_pool.store_image(data)
-            with session_scope() as session:
-                actor = await acting_user(self, session, clock.now())
-                event_admin.set_event_image(session, actor=actor, event_id=event_id, name=name, now=clock.now())
-                self._reload(session, actor)
-        except BiltenError as exc:
-            self.image_error = error_text(exc, locale)
+            event_admin.set_event_image(call.session, actor=call.user, event_id=event_id, name=name, now=call.now)
+            self._reload(call.session, call.user)
+        if call.failed:
+            self.image_error = call.error
             return rx.clear_selected_files(UPLOAD_ID)
-        return [rx.clear_selected_files(UPLOAD_ID), rx.toast.success(translate("editor.image_saved", locale))]
+        return [rx.clear_selected_files(UPLOAD_ID), rx.toast.success(call.text("editor.image_saved"))]
 
     # -- ticket types -------------------------------------------------------------------------
 
@@ -502,30 +474,32 @@ class EventEditorState(LocalizedState, rx.State):
 
     @rx.event
     async def save_type(self, form_data: dict[str, str]):
-        locale = await self._remember_locale()
         self.type_error = ""
         detail = self._detail
         if detail is None:
             return None
-        try:
-            with session_scope() as session:
-                actor = await acting_user(self, session, clock.now())
-                fields = _type_fields(form_data, detail.timezone)
-                if self.editing_type_id:
-                    type_id = _parse_uuid(self.editing_type_id)
-                    if type_id is None:
-                        raise NotFound()
-                    event_admin.update_ticket_type(
-                        session, actor=actor, event_id=detail.id, ticket_type_id=type_id, fields=fields, now=clock.now()
-                    )
-                else:
-                    event_admin.create_ticket_type(
-                        session, actor=actor, event_id=detail.id, fields=fields, now=clock.now()
-                    )
-                self._reload(session, actor)
-        except BiltenError as exc:
-            self.type_error = error_text(exc, locale)
+        async with service_call(self) as call:
+            fields = _type_fields(form_data, detail.timezone)
+            if self.editing_type_id:
+                type_id = parse_id(self.editing_type_id)
+                if type_id is None:
+                    raise NotFound()
+                event_admin.update_ticket_type(
+                    call.session,
+                    actor=call.user,
+                    event_id=detail.id,
+                    ticket_type_id=type_id,
+                    fields=fields,
+                    now=call.now,
+                )
+            else:
+                event_admin.create_ticket_type(
+                    call.session, actor=call.user, event_id=detail.id, fields=fields, now=call.now
+                )
+            self._reload(call.session, call.user)
+        if call.failed:
+            self.type_error = call.error
             return None
         self.type_form_open = False
         self.editing_type_id = ""
-        return rx.toast.success(translate("editor.type_saved", locale))
+        return rx.toast.success(call.text("editor.type_saved"))

@@ -7,10 +7,10 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import reflex as rx
 
-from bilten import clock, routes
-from bilten.db import session_scope
+from bilten import routes
 from bilten.i18n import format_datetime, format_money, translate
 from bilten.services.events import EventSummary, list_upcoming_events
+from bilten.state.base import service_call
 from bilten.state.i18n import LocalizedState
 
 ALL_CITIES = "__all__"  # a select item cannot have an empty value
@@ -76,8 +76,7 @@ class HomeState(LocalizedState, rx.State):
     @rx.event
     async def load(self):
         """on_load: every upcoming event; the city choices come from this unfiltered list."""
-        await self._remember_locale()
-        self._fetch()
+        await self._fetch()
         if self.text == "" and self.city == ALL_CITIES and not self.starts_from and not self.starts_until:
             self.cities = sorted({event.city for event in self._events if event.city})
         self.loaded = True
@@ -87,40 +86,40 @@ class HomeState(LocalizedState, rx.State):
         self.text = text[:200]
 
     @rx.event
-    def search(self, form_data: dict[str, str]):
+    async def search(self, form_data: dict[str, str]):
         self.text = (form_data.get("text") or "")[:200]
-        self._fetch()
+        await self._fetch()
 
     @rx.event
-    def set_city(self, city: str):
+    async def set_city(self, city: str):
         self.city = city if city in self.cities else ALL_CITIES
-        self._fetch()
+        await self._fetch()
 
     @rx.event
-    def set_starts_from(self, value: str):
+    async def set_starts_from(self, value: str):
         self.starts_from = _iso_date(value)
-        self._fetch()
+        await self._fetch()
 
     @rx.event
-    def set_starts_until(self, value: str):
+    async def set_starts_until(self, value: str):
         self.starts_until = _iso_date(value)
-        self._fetch()
+        await self._fetch()
 
     @rx.event
-    def clear(self):
+    async def clear(self):
         self.text = ""
         self.city = ALL_CITIES
         self.starts_from = ""
         self.starts_until = ""
-        self._fetch()
+        await self._fetch()
 
-    def _fetch(self) -> None:
+    async def _fetch(self) -> None:
         starts_from = _day_start(self.starts_from)
         until_day = _day_start(self.starts_until)
-        with session_scope() as session:
+        async with service_call(self) as call:
             self._events = list_upcoming_events(
-                session,
-                now=clock.now(),
+                call.session,
+                now=call.now,
                 text=self.text,
                 city="" if self.city == ALL_CITIES else self.city,
                 starts_from=starts_from,

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import uuid
-
 import reflex as rx
 
-from bilten.db import session_scope
 from bilten.i18n import catalog, normalize_locale, text_direction
-from bilten.services.accounts import set_user_locale
 from bilten.settings import get_settings
 
 LOCALE_COOKIE = "bilten_locale"
@@ -42,21 +38,17 @@ class LocaleState(rx.State):
     def dir(self) -> str:
         return text_direction(normalize_locale(self.locale or self.router.headers.accept_language, default_locale()))
 
-    @rx.event
-    async def set_locale(self, locale: str):
-        """Switch the language of this browser and remember it on the signed-in account."""
+    async def _choose(self, locale: str) -> str:
+        """Switch this browser to `locale` (a supported one) and return it. The switch itself is
+        `AuthState.choose_language`, which also remembers the choice on the signed-in account: the
+        reader's language knows nothing of accounts, so this module imports no other state."""
         chosen = normalize_locale(locale, default_locale())
         self.locale = chosen
-        from bilten.state.auth import AuthState  # noqa: PLC0415 - AuthState imports this module
-
-        auth = await self.get_state(AuthState)
-        if auth.is_authenticated and auth._user_id:
-            with session_scope() as session:
-                set_user_locale(session, user_id=uuid.UUID(auth._user_id), locale=chosen)
         # The states that format values keep their own copy of the locale (see LocalizedState):
         # a switch is rare, so it may load them all once and reformat whatever the page shows.
         for state_cls in localized_states():
             (await self.get_state(state_cls))._locale = chosen
+        return chosen
 
 
 async def current_locale(state: rx.State) -> str:
@@ -74,7 +66,7 @@ class LocalizedState(rx.State, mixin=True):
 
     The state keeps the locale as a backend var: its handlers set it (`await
     self._remember_locale()`) when they load what the computed vars show, and
-    `LocaleState.set_locale` updates it on every such state. So its computed vars depend on
+    a language switch (`AuthState.choose_language`) updates it on every such state. So its computed vars depend on
     this state only, and an event of this page loads the root, LocaleState and this state.
     """
 

@@ -5,14 +5,10 @@ from __future__ import annotations
 
 import reflex as rx
 
-from bilten import clock, routes
-from bilten.db import session_scope
-from bilten.i18n import translate
+from bilten import routes
 from bilten.models import TeamRole
 from bilten.services import teams
-from bilten.services.errors import BiltenError, InvitationInvalid
-from bilten.state.auth import acting_user, error_text
-from bilten.state.i18n import current_locale
+from bilten.state.base import service_call
 
 MAX_TOKEN_LENGTH = 200
 
@@ -48,17 +44,15 @@ class JoinState(rx.State):
         self.loaded = False
         self.error = ""
         self._token = (self.router.url.query_parameters.get("token") or "")[:MAX_TOKEN_LENGTH]
-        now = clock.now()
-        with session_scope() as session:
-            user = await acting_user(self, session, now)
+        async with service_call(self) as call:
+            user = call.user
             self.signed_in = user is not None
             self.signed_in_email = user.email if user else ""
-            try:
-                preview = teams.invitation_preview(session, token=self._token, now=now)
-            except InvitationInvalid:
-                self.valid = False
-                self.loaded = True
-                return
+            preview = teams.invitation_preview(call.session, token=self._token, now=call.now)
+        if call.failed:  # an unknown or malformed link (InvitationInvalid)
+            self.valid = False
+            self.loaded = True
+            return
         self.valid = True
         self.status = preview.status
         self.organization_name = preview.organization_name
@@ -68,17 +62,14 @@ class JoinState(rx.State):
 
     @rx.event
     async def accept(self):
-        locale = await current_locale(self)
         self.error = ""
-        try:
-            with session_scope() as session:
-                user = await acting_user(self, session, clock.now())
-                joined = teams.accept_invitation(session, actor=user, token=self._token, now=clock.now())
-        except BiltenError as exc:
-            self.error = error_text(exc, locale)
+        async with service_call(self) as call:
+            joined = teams.accept_invitation(call.session, actor=call.user, token=self._token, now=call.now)
+        if call.failed:
+            self.error = call.error
             return None
         self._token = ""
         self.status = "used"
         # Staff only scan: their place is the door scanner, everyone else's the organizer area.
         target = routes.SCAN if joined.role == TeamRole.STAFF else routes.ORGANIZER
-        return [rx.toast.success(translate("join.joined", locale, organization=joined.name)), rx.redirect(target)]
+        return [rx.toast.success(call.text("join.joined", organization=joined.name)), rx.redirect(target)]

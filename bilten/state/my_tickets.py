@@ -8,11 +8,11 @@ import dataclasses
 import reflex as rx
 
 from bilten import clock, routes
-from bilten.db import session_scope
 from bilten.i18n import format_datetime, format_money, translate
 from bilten.services.access import Permission
 from bilten.services.tickets import OrderView, my_orders
-from bilten.state.auth import guard, private_state
+from bilten.state.auth import private_state
+from bilten.state.base import service_call
 from bilten.state.home import place_text
 from bilten.state.i18n import LocalizedState
 from bilten.state.order import TicketDisplay, order_phase, ticket_displays, ticket_qr_images
@@ -76,16 +76,17 @@ class MyTicketsState(LocalizedState, rx.State):
     @rx.event
     async def load(self):
         """on_load: signed-in users only; their orders with a QR image per ticket that gets in."""
-        await self._remember_locale()
         self.loaded = False
-        with session_scope() as session:
-            access = await guard(self, session, Permission.ACCOUNT, now=clock.now())
+        async with service_call(self) as call:
+            access = await call.guard(Permission.ACCOUNT)
             if access.user is None:
                 self._orders = []
                 self._qr = {}
                 self.loaded = True
                 return access.redirect
-            orders = my_orders(session, user=access.user)
+            orders = my_orders(call.session, user=access.user)
+        if call.failed:
+            return call.error_toast()
         self._orders = orders
         self._qr = await asyncio.to_thread(_qr_images, orders)
         self.loaded = True

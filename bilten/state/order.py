@@ -20,6 +20,7 @@ from sqlmodel import Session
 from bilten import clock, ratelimit, routes
 from bilten.db import session_scope
 from bilten.i18n import format_datetime, format_money, translate
+from bilten.ids import parse_id
 from bilten.models import OrderStatus, PaymentStatus, TicketStatus
 from bilten.notifications.attachments import qr_png
 from bilten.payments.test import TEST_PROVIDER
@@ -34,7 +35,8 @@ from bilten.services.tickets import (
     resend_tickets_email,
     set_ticket_holder,
 )
-from bilten.state.auth import acting_user, error_text, private_state
+from bilten.state.auth import private_state
+from bilten.state.base import service_call
 from bilten.state.home import place_text
 from bilten.state.i18n import LocalizedState
 from bilten.state.ratelimits import refused_by_limit
@@ -208,7 +210,10 @@ class OrderState(LocalizedState, rx.State):
     # -- helpers (not events) -----------------------------------------------------------------
 
     def _order_uuid(self) -> uuid.UUID:
-        return uuid.UUID(self.order_id)  # the dynamic route argument
+        order_id = parse_id(self.order_id)  # the dynamic route argument
+        if order_id is None:
+            raise NotFound()
+        return order_id
 
     def _loaded_order_id(self) -> uuid.UUID:
         """The order this tab was let in to. For services that do not check access themselves
@@ -227,7 +232,6 @@ class OrderState(LocalizedState, rx.State):
     @rx.event
     async def load(self):
         """on_load: the order, if this visitor may see it (else the same "not found" as a wrong id)."""
-        await self._remember_locale()
         self.loaded = False
         self.not_found = False
         self.busy = False
@@ -239,13 +243,9 @@ class OrderState(LocalizedState, rx.State):
         query = self.router.url.query_parameters
         self._token = (query.get("token") or "")[:100]
         self._returned_paid = query.get("paid") == "1"
-        now = clock.now()
-        try:
-            order_id = self._order_uuid()
-            with session_scope() as session:
-                user = await acting_user(self, session, now)
-                view = order_view(session, order_id=order_id, user=user, access_token=self._token)
-        except (ValueError, NotFound):
+        async with service_call(self) as call:
+            view = order_view(call.session, order_id=self._order_uuid(), user=call.user, access_token=self._token)
+        if call.failed:
             self.not_found = True
             self.loaded = True
             return None
@@ -279,51 +279,45 @@ class OrderState(LocalizedState, rx.State):
             return
 
     @rx.event
-    def refresh(self):
+    async def refresh(self):
         """The countdown reached zero: show what the order is now."""
         if self._view is None:
             return
-        with session_scope() as session:
-            self._view = order_view(session, order_id=self._view.id, user=None, access_token=self._link_token)
+        async with service_call(self) as call:
+            self._view = order_view(call.session, order_id=self._view.id, user=None, access_token=self._link_token)
 
     @rx.event
     async def pay_test(self, succeeded: bool):
         """The test-mode panel's "Pay now" / "Decline": no money moves."""
-        locale = await self._remember_locale()
         self.action_error = ""
-        now = clock.now()
-        try:
-            with session_scope() as session:
-                pay_with_test_provider(
-                    session,
-                    order_id=self._loaded_order_id(),
-                    succeeded=succeeded,
-                    now=now,
-                    access_token=self._link_token,
-                )
-                self._reload(session, await acting_user(self, session, now))
-        except BiltenError as exc:
-            self.action_error = error_text(exc, locale)
+        async with service_call(self) as call:
+            pay_with_test_provider(
+                call.session,
+                order_id=self._loaded_order_id(),
+                succeeded=succeeded,
+                now=call.now,
+                access_token=self._link_token,
+            )
+            self._reload(call.session, call.user)
+        if call.failed:
+            self.action_error = call.error
             return None
         if succeeded and self._view.status == OrderStatus.PAID:
-            return rx.toast.success(translate("order.paid_toast", locale))
-        return rx.toast.warning(translate("order.declined_toast", locale))
+            return rx.toast.success(call.text("order.paid_toast"))
+        return rx.toast.warning(call.text("order.declined_toast"))
 
     @rx.event
     async def retry_payment(self):
         """After a declined or abandoned payment: open a new one (same order, same seats)."""
-        locale = await self._remember_locale()
         self.action_error = ""
-        now = clock.now()
-        try:
-            with session_scope() as session:
-                payment = start_payment(
-                    session, order_id=self._loaded_order_id(), now=now, access_token=self._link_token
-                )
-                checkout_url, provider = payment.checkout_url, payment.provider
-                self._reload(session, await acting_user(self, session, now))
-        except BiltenError as exc:
-            self.action_error = error_text(exc, locale)
+        async with service_call(self) as call:
+            payment = start_payment(
+                call.session, order_id=self._loaded_order_id(), now=call.now, access_token=self._link_token
+            )
+            checkout_url, provider = payment.checkout_url, payment.provider
+            self._reload(call.session, call.user)
+        if call.failed:
+            self.action_error = call.error
             return None
         if provider != TEST_PROVIDER and checkout_url:
             return rx.redirect(checkout_url)  # the provider's own page (another host)
@@ -332,72 +326,61 @@ class OrderState(LocalizedState, rx.State):
     @rx.event
     async def cancel(self):
         """The buyer drops a pending order: its seats go back on sale at once."""
-        locale = await self._remember_locale()
         self.action_error = ""
-        now = clock.now()
-        try:
-            with session_scope() as session:
-                user = await acting_user(self, session, now)
-                cancel_order(session, order_id=self._order_uuid(), now=now, actor=user, access_token=self._token)
-                self._reload(session, user)
-        except BiltenError as exc:
-            self.action_error = error_text(exc, locale)
+        async with service_call(self) as call:
+            cancel_order(
+                call.session, order_id=self._order_uuid(), now=call.now, actor=call.user, access_token=self._token
+            )
+            self._reload(call.session, call.user)
+        if call.failed:
+            self.action_error = call.error
             return None
-        return rx.toast.info(translate("order.cancelled_toast", locale))
+        return rx.toast.info(call.text("order.cancelled_toast"))
 
     @rx.event
     async def set_holder(self, form_data: dict[str, str]):
         """The inline form under a ticket: who will use it."""
-        locale = await self._remember_locale()
-        now = clock.now()
-        try:
-            ticket_id = uuid.UUID(form_data.get("ticket_id", ""))
-            with session_scope() as session:
-                user = await acting_user(self, session, now)
-                set_ticket_holder(
-                    session,
-                    ticket_id=ticket_id,
-                    holder_name=form_data.get("holder_name", ""),
-                    now=now,
-                    user=user,
-                    access_token=self._token,
-                )
-                self._reload(session, user)
-        except ValueError:
-            return rx.toast.error(translate("error.not_found", locale))
-        except BiltenError as exc:
-            return rx.toast.error(error_text(exc, locale))
-        return rx.toast.success(translate("order.holder_saved", locale))
+        async with service_call(self) as call:
+            ticket_id = parse_id(form_data.get("ticket_id", ""))
+            if ticket_id is None:
+                raise NotFound()
+            set_ticket_holder(
+                call.session,
+                ticket_id=ticket_id,
+                holder_name=form_data.get("holder_name", ""),
+                now=call.now,
+                user=call.user,
+                access_token=self._token,
+            )
+            self._reload(call.session, call.user)
+        if call.failed:
+            return call.error_toast()
+        return rx.toast.success(call.text("order.holder_saved"))
 
     @rx.event
     async def reissue(self, ticket_id: str):
         """Replace a ticket's code (confirmed in a dialog first): the old QR stops working."""
-        locale = await self._remember_locale()
-        now = clock.now()
-        try:
-            with session_scope() as session:
-                user = await acting_user(self, session, now)
-                reissue_ticket(session, ticket_id=uuid.UUID(ticket_id), now=now, user=user, access_token=self._token)
-                self._view = order_view(session, order_id=self._order_uuid(), user=user, access_token=self._token)
-        except ValueError:
-            return rx.toast.error(translate("error.not_found", locale))
-        except BiltenError as exc:
-            return rx.toast.error(error_text(exc, locale))
+        async with service_call(self) as call:
+            wanted = parse_id(ticket_id)
+            if wanted is None:
+                raise NotFound()
+            reissue_ticket(call.session, ticket_id=wanted, now=call.now, user=call.user, access_token=self._token)
+            self._view = order_view(call.session, order_id=self._order_uuid(), user=call.user, access_token=self._token)
+        if call.failed:
+            return call.error_toast()
         self._qr = await asyncio.to_thread(ticket_qr_images, self._view.tickets)  # a new code: a new image
-        return rx.toast.success(translate("order.reissued", locale))
+        return rx.toast.success(call.text("order.reissued"))
 
     @rx.event
     async def resend_email(self):
-        locale = await self._remember_locale()
         self.resend_error = ""
         if refused := await refused_by_limit(self, ratelimit.RESEND, account=self.order_id):
             return refused
-        now = clock.now()
-        try:
-            with session_scope() as session:
-                user = await acting_user(self, session, now)
-                resend_tickets_email(session, order_id=self._order_uuid(), now=now, user=user, access_token=self._token)
-        except BiltenError as exc:
-            self.resend_error = error_text(exc, locale)
+        async with service_call(self) as call:
+            resend_tickets_email(
+                call.session, order_id=self._order_uuid(), now=call.now, user=call.user, access_token=self._token
+            )
+        if call.failed:
+            self.resend_error = call.error
             return None
-        return rx.toast.success(translate("order.resent", locale, email=self._view.buyer_email if self._view else ""))
+        return rx.toast.success(call.text("order.resent", email=self._view.buyer_email if self._view else ""))

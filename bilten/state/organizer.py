@@ -13,12 +13,14 @@ import reflex as rx
 from bilten import clock, live, routes
 from bilten.db import session_scope
 from bilten.i18n import format_datetime, translate
+from bilten.ids import parse_id
 from bilten.models import User
 from bilten.services import reports
 from bilten.services.access import Permission, is_allowed
 from bilten.services.organizers import OrganizerEventRow, list_organizer_events
 from bilten.services.reports import OrganizationChoice, OrganizationStats
-from bilten.state.auth import AuthState, guard, private_state
+from bilten.state.auth import AuthState, private_state
+from bilten.state.base import service_call
 from bilten.state.dashboard import ACCESS_RECHECK_SECONDS, chart_points, money_text, next_change, shared_figures
 from bilten.state.i18n import LocalizedState
 
@@ -165,25 +167,27 @@ class OrganizerState(LocalizedState, rx.State):
     @rx.event
     async def load(self):
         """on_load: organizers (and admins) only."""
-        await self._remember_locale()
         self.loaded = False
-        with session_scope() as session:
-            access = await guard(self, session, Permission.ORGANIZER_AREA, now=clock.now())
+        chosen = None
+        async with service_call(self) as call:
+            access = await call.guard(Permission.ORGANIZER_AREA)
             if access.user is None:
                 self._rows = []
                 self.loaded = True
                 return access.redirect
-            self._rows = list_organizer_events(session, actor=access.user)
-            self._organizations = reports.dashboard_organizations(session, actor=access.user)
+            self._rows = list_organizer_events(call.session, actor=access.user)
+            self._organizations = reports.dashboard_organizations(call.session, actor=access.user)
             wanted = self.router.url.query_parameters.get(ORG_PARAM, "")
             chosen = next((o for o in self._organizations if str(o.id) == wanted), None)
             chosen = chosen or (self._organizations[0] if self._organizations else None)
             self.selected_org = str(chosen.id) if chosen else ""
             self._org_stats = (
-                reports.organization_stats(session, actor=access.user, organization_id=chosen.id, now=clock.now())
+                reports.organization_stats(call.session, actor=access.user, organization_id=chosen.id, now=call.now)
                 if chosen
                 else None
             )
+        if call.failed:
+            return call.error_toast()
         self.loaded = True
         # Chained from on_load: Reflex cancels the live loop when the tab leaves the page.
         return OrganizerState.watch_dashboard if chosen else None
@@ -203,9 +207,9 @@ class OrganizerState(LocalizedState, rx.State):
             org_id = self.selected_org
             stats = self._org_stats
             user_id = (await self.get_state(AuthState))._user_id
-        if not org_id or stats is None:
+        org_uuid = parse_id(org_id)
+        if org_uuid is None or stats is None:
             return
-        org_uuid = uuid.UUID(org_id)
         channels = [
             channel
             for row in stats.events
@@ -238,5 +242,6 @@ def _read_organization_stats(org_id: uuid.UUID) -> OrganizationStats:
 
 def _may_view(user_id: str, org_id: uuid.UUID) -> bool:
     with session_scope() as session:
-        user = session.get(User, uuid.UUID(user_id)) if user_id else None
+        user_uuid = parse_id(user_id)
+        user = session.get(User, user_uuid) if user_uuid else None
         return is_allowed(session, user, Permission.ORGANIZATION_VIEW, organization_id=org_id)

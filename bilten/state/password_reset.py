@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import reflex as rx
 
-from bilten import clock, ratelimit
-from bilten.db import session_scope
-from bilten.i18n import translate
+from bilten import ratelimit
 from bilten.services.accounts import request_password_reset, reset_password
-from bilten.services.errors import BiltenError, InvalidToken
-from bilten.state.auth import error_text
-from bilten.state.i18n import current_locale
+from bilten.services.errors import InvalidToken, ValidationFailed
+from bilten.state.base import service_call
 from bilten.state.ratelimits import refused_by_limit
 
 
@@ -34,9 +31,12 @@ class PasswordResetState(rx.State):
         email = form_data.get("email", "")
         if refused := await refused_by_limit(self, ratelimit.PASSWORD_RESET, account=email):
             return refused
-        with session_scope() as session:
-            request_password_reset(session, email=email, now=clock.now())
+        async with service_call(self) as call:
+            request_password_reset(call.session, email=email, now=call.now)
+        if call.failed:
+            return call.error_toast()
         self.requested = True
+        return None
 
     @rx.event
     def load_reset(self):
@@ -49,23 +49,20 @@ class PasswordResetState(rx.State):
 
     @rx.event
     async def set_new_password(self, form_data: dict[str, str]):
-        locale = await current_locale(self)
         self.reset_error = ""
         password = form_data.get("new_password", "")
-        if password != form_data.get("new_password_confirm", ""):
-            self.reset_error = translate("error.passwords_differ", locale)
-            return None
-        try:
-            with session_scope() as session:
-                reset_password(session, token=self._token, new_password=password, now=clock.now())
-        except InvalidToken:
+        async with service_call(self) as call:
+            if password != form_data.get("new_password_confirm", ""):
+                raise ValidationFailed("error.passwords_differ")
+            reset_password(call.session, token=self._token, new_password=password, now=call.now)
+        if isinstance(call.failure, InvalidToken):
             # Used up or too old: the page offers to ask for a new link instead of the form.
             self._token = ""
             self.has_token = False
             return None
-        except BiltenError as exc:
-            self.reset_error = error_text(exc, locale)
+        if call.failed:
+            self.reset_error = call.error
             return None
         self._token = ""
         self.reset_done = True
-        return rx.toast.success(translate("reset.done", locale))
+        return rx.toast.success(call.text("reset.done"))

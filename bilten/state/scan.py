@@ -16,12 +16,13 @@ from typing import Any
 import reflex as rx
 from sqlmodel import Session
 
-from bilten import clock, live, ratelimit, routes
+from bilten import live, ratelimit, routes
 from bilten.db import session_scope
-from bilten.i18n import format_datetime, translate
+from bilten.i18n import format_datetime
+from bilten.ids import parse_id
 from bilten.services import checkins, devices, staff
-from bilten.services.errors import BiltenError, InvalidToken
-from bilten.state.i18n import current_locale
+from bilten.services.errors import InvalidToken
+from bilten.state.base import service_call
 from bilten.state.ratelimits import refused_by_limit
 
 # localStorage keys, shared with assets/offline_scan.js.
@@ -76,34 +77,33 @@ class ScanState(rx.State):
         """on_load: check the device's token, list its events and their counters, then follow
         the counters live (the loop belongs to this page load: Reflex cancels it when the tab
         goes away or reconnects)."""
-        locale = await current_locale(self)
         self.sign_in_error = ""
         if not self.device_token:
             self._forget_device()
             self.loaded = True
             return None
-        now = clock.now()
-        with session_scope() as session:
-            try:
-                user, _device = devices.user_for_device_token(session, token=self.device_token, now=now)
-            except InvalidToken:
-                self._forget_device()
-                self.device_notice = translate("scan.device_revoked", locale)
-                self.loaded = True
-                return None
-            events = staff.scannable_events(session, actor=user, now=now)
+        async with service_call(self) as call:
+            user, _device = devices.user_for_device_token(call.session, token=self.device_token, now=call.now)
+            events = staff.scannable_events(call.session, actor=user, now=call.now)
             self.events = [
                 {
                     "id": str(e.id),
                     "title": e.title,
-                    "when": format_datetime(e.starts_at, e.timezone, locale),
+                    "when": format_datetime(e.starts_at, e.timezone, call.locale),
                     "venue": e.venue_name,
                     "gate": e.gate,
                     "timezone": e.timezone,
                 }
                 for e in events
             ]
-            self.counts = {str(e.id): _counts(session, e.id) for e in events}
+            self.counts = {str(e.id): _counts(call.session, e.id) for e in events}
+        if isinstance(call.failure, InvalidToken):
+            self._forget_device()
+            self.device_notice = call.text("scan.device_revoked")
+            self.loaded = True
+            return None
+        if call.failed:
+            return call.error_toast()
         self.device_notice = ""
         self.loaded = True
         return ScanState.follow_counts
@@ -121,8 +121,9 @@ class ScanState(rx.State):
                 for event_id in event_ids
             ]
             # Subscribed first, then read: no check-in falls between the two.
+            # A read for the live loop, like the counters' messages: no user, no service to call.
             with session_scope() as session:
-                fresh = {event_id: _counts(session, uuid.UUID(event_id)) for event_id in event_ids}
+                fresh = {event_id: _counts(session, parse_id(event_id)) for event_id in event_ids}
             async with self:
                 self.counts = {**self.counts, **fresh}
             merged: asyncio.Queue = asyncio.Queue()
@@ -146,22 +147,20 @@ class ScanState(rx.State):
     @rx.event
     async def sign_in(self, form_data: dict[str, str]):
         """Sign this phone in once: it keeps a device token for the whole event."""
-        locale = await current_locale(self)
         self.sign_in_error = ""
         name = (form_data.get("device_name") or "").strip() or DEFAULT_DEVICE_NAME
         if refused := await refused_by_limit(self, ratelimit.DEVICE_SIGN_IN, account=form_data.get("email", "")):
             return refused
-        try:
-            with session_scope() as session:
-                signed_in = devices.sign_in_device(
-                    session,
-                    email=form_data.get("email", ""),
-                    password=form_data.get("password", ""),
-                    name=name,
-                    now=clock.now(),
-                )
-        except BiltenError as exc:
-            self.sign_in_error = translate(exc.key, locale, **exc.params)
+        async with service_call(self) as call:
+            signed_in = devices.sign_in_device(
+                call.session,
+                email=form_data.get("email", ""),
+                password=form_data.get("password", ""),
+                name=name,
+                now=call.now,
+            )
+        if call.failed:
+            self.sign_in_error = call.error
             return None
         self.device_token = signed_in.token
         self.device_id = str(signed_in.device.id)
@@ -174,13 +173,10 @@ class ScanState(rx.State):
     async def sign_out(self):
         """Sign this phone out: its token is revoked on the server and forgotten here."""
         if self.device_token:
-            now = clock.now()
-            with session_scope() as session:
-                try:
-                    user, device = devices.user_for_device_token(session, token=self.device_token, now=now)
-                    devices.revoke_device(session, actor=user, device_id=device.id, now=now)
-                except BiltenError:
-                    pass  # already revoked or expired: forgetting it is all that is left
+            # Already revoked or expired, the call fails: forgetting the token is all that is left.
+            async with service_call(self) as call:
+                user, device = devices.user_for_device_token(call.session, token=self.device_token, now=call.now)
+                devices.revoke_device(call.session, actor=user, device_id=device.id, now=call.now)
         self._forget_device()
         self.device_notice = ""
         return rx.redirect(routes.SCAN, replace=True)

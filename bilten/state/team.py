@@ -8,25 +8,19 @@ import uuid
 
 import reflex as rx
 
-from bilten import clock, routes
-from bilten.db import session_scope
+from bilten import routes
 from bilten.i18n import format_datetime, translate
+from bilten.ids import parse_id
 from bilten.models import TeamRole
 from bilten.services import teams
 from bilten.services.access import Permission
-from bilten.services.errors import BiltenError, NotFound
+from bilten.services.errors import NotFound
 from bilten.services.teams import EventChoice, InvitationRow, MemberRow, OrganizationRow
-from bilten.state.auth import acting_user, error_text, guard, private_state
-from bilten.state.i18n import LocalizedState, current_locale
+from bilten.state.auth import private_state
+from bilten.state.base import service_call
+from bilten.state.i18n import LocalizedState
 
 ROLES = [role.value for role in (TeamRole.OWNER, TeamRole.MANAGER, TeamRole.VIEWER, TeamRole.STAFF)]
-
-
-def _parse_uuid(value: str) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        return None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -97,13 +91,10 @@ class MyOrganizationsState(LocalizedState, rx.State):
     @rx.event
     async def load(self):
         """When the organizer page's panel mounts: the organizations the user belongs to."""
-        await self._remember_locale()
-        with session_scope() as session:
-            user = await acting_user(self, session, clock.now())
-            try:
-                self._rows = teams.list_organizations(session, actor=user)
-            except BiltenError:
-                self._rows = []
+        async with service_call(self) as call:
+            self._rows = teams.list_organizations(call.session, actor=call.user)
+        if call.failed:
+            self._rows = []
         self.loaded = True
 
 
@@ -120,26 +111,23 @@ class NewOrganizationState(rx.State):
         """on_load of /organizer/organizations/new: any signed-in user may found one."""
         self.loaded = False
         self.error = ""
-        with session_scope() as session:
-            access = await guard(self, session, Permission.ACCOUNT, now=clock.now())
+        async with service_call(self) as call:
+            access = await call.guard(Permission.ACCOUNT)
         self.loaded = True
-        return access.redirect
+        return call.error_toast() if call.failed else access.redirect
 
     @rx.event
     async def create(self, form_data: dict[str, str]):
-        locale = await current_locale(self)
         self.error = ""
-        try:
-            with session_scope() as session:
-                user = await acting_user(self, session, clock.now())
-                created = teams.create_organization(
-                    session, actor=user, name=(form_data.get("name") or "")[:1000], now=clock.now()
-                )
-        except BiltenError as exc:
-            self.error = error_text(exc, locale)
+        async with service_call(self) as call:
+            created = teams.create_organization(
+                call.session, actor=call.user, name=(form_data.get("name") or "")[:1000], now=call.now
+            )
+        if call.failed:
+            self.error = call.error
             return None
         return [
-            rx.toast.success(translate("team.created", locale, name=created.name)),
+            rx.toast.success(call.text("team.created", name=created.name)),
             rx.redirect(routes.team_url(created.id)),
         ]
 
@@ -248,7 +236,7 @@ class TeamState(LocalizedState, rx.State):
 
     def _route_organization_id(self) -> uuid.UUID:
         """The organization the guard let this user manage (services check again at every action)."""
-        organization_id = _parse_uuid(self._organization_id)
+        organization_id = parse_id(self._organization_id)
         if organization_id is None:
             raise NotFound()
         return organization_id
@@ -256,31 +244,30 @@ class TeamState(LocalizedState, rx.State):
     @rx.event
     async def load(self):
         """on_load: the organization's owners (and admins) only (Permission.ORGANIZATION_TEAM)."""
-        await self._remember_locale()
         self.loaded = False
         self.not_found = False
         self._organization_id = ""
         self._reset_invite_form()
         self._close_staff_dialog()
-        organization_id = _parse_uuid(self.organization_id)  # the dynamic route argument
-        now = clock.now()
-        try:
+        async with service_call(self) as call:
+            organization_id = parse_id(self.organization_id)  # the dynamic route argument
             if organization_id is None:
                 raise NotFound()
-            with session_scope() as session:
-                access = await guard(
-                    self, session, Permission.ORGANIZATION_TEAM, now=now, organization_id=organization_id
-                )
-                if access.user is None:
-                    self._members, self._invitations, self._events = [], [], []
-                    self.loaded = True
-                    return access.redirect
-                overview = teams.team_overview(session, actor=access.user, organization_id=organization_id, now=now)
-                self._user_id = str(access.user.id)
-        except NotFound:
+            access = await call.guard(Permission.ORGANIZATION_TEAM, organization_id=organization_id)
+            if access.user is None:
+                self._members, self._invitations, self._events = [], [], []
+                self.loaded = True
+                return access.redirect
+            overview = teams.team_overview(
+                call.session, actor=access.user, organization_id=organization_id, now=call.now
+            )
+            self._user_id = str(access.user.id)
+        if isinstance(call.failure, NotFound):
             self.not_found = True
             self.loaded = True
             return None
+        if call.failed:
+            return call.error_toast()
         self._organization_id = str(organization_id)
         self.organization_name = overview.organization.name
         self._members = overview.members
@@ -307,50 +294,44 @@ class TeamState(LocalizedState, rx.State):
 
     @rx.event
     async def invite(self, form_data: dict[str, str]):
-        locale = await self._remember_locale()
         self.invite_error = ""
-        try:
-            with session_scope() as session:
-                actor = await acting_user(self, session, clock.now())
-                row = teams.invite_member(
-                    session,
-                    actor=actor,
-                    organization_id=self._route_organization_id(),
-                    email=(form_data.get("email") or "")[:320],
-                    role=self.invite_role,
-                    event_ids=self._invite_events if self.invite_role == TeamRole.STAFF else [],
-                    now=clock.now(),
-                )
-        except BiltenError as exc:
-            self.invite_error = error_text(exc, locale)
+        async with service_call(self) as call:
+            row = teams.invite_member(
+                call.session,
+                actor=call.user,
+                organization_id=self._route_organization_id(),
+                email=(form_data.get("email") or "")[:320],
+                role=self.invite_role,
+                event_ids=self._invite_events if self.invite_role == TeamRole.STAFF else [],
+                now=call.now,
+            )
+        if call.failed:
+            self.invite_error = call.error
             return None
         self._invitations = [row, *self._invitations]
         self._reset_invite_form()
         return [
-            rx.toast.success(translate("team.invited", locale, email=row.email)),
+            rx.toast.success(call.text("team.invited", email=row.email)),
             rx.call_script("document.getElementById('invite-form')?.reset()"),
         ]
 
     @rx.event
     async def revoke(self, invitation_id: str):
-        locale = await self._remember_locale()
         row = next((i for i in self._invitations if str(i.id) == invitation_id), None)
         if row is None:
             return None
-        try:
-            with session_scope() as session:
-                actor = await acting_user(self, session, clock.now())
-                teams.revoke_invitation(
-                    session,
-                    actor=actor,
-                    organization_id=self._route_organization_id(),
-                    invitation_id=row.id,
-                    now=clock.now(),
-                )
-        except BiltenError as exc:
-            return rx.toast.error(error_text(exc, locale))
+        async with service_call(self) as call:
+            teams.revoke_invitation(
+                call.session,
+                actor=call.user,
+                organization_id=self._route_organization_id(),
+                invitation_id=row.id,
+                now=call.now,
+            )
+        if call.failed:
+            return call.error_toast()
         self._invitations = [i for i in self._invitations if i.id != row.id]
-        return rx.toast.success(translate("team.revoked", locale, email=row.email))
+        return rx.toast.success(call.text("team.revoked", email=row.email))
 
     @rx.event
     async def change_role(self, user_id: str, role: str):
@@ -362,24 +343,22 @@ class TeamState(LocalizedState, rx.State):
             # Staff scan at chosen events: the dialog asks which before anything changes.
             self._open_staff_dialog(member, locale)
             return None
-        try:
-            with session_scope() as session:
-                actor = await acting_user(self, session, clock.now())
-                changed = teams.change_role(
-                    session,
-                    actor=actor,
-                    organization_id=self._route_organization_id(),
-                    user_id=member.user_id,
-                    role=role,
-                    now=clock.now(),
-                )
-        except BiltenError as exc:
+        async with service_call(self) as call:
+            changed = teams.change_role(
+                call.session,
+                actor=call.user,
+                organization_id=self._route_organization_id(),
+                user_id=member.user_id,
+                role=role,
+                now=call.now,
+            )
+        if call.failed:
             # The select shows the role the member still has (it was never changed).
             self._members = list(self._members)
-            return rx.toast.error(error_text(exc, locale))
+            return call.error_toast()
         self._members = [changed if m.user_id == changed.user_id else m for m in self._members]
-        label = translate(f"team.role.{changed.role.value}", locale)
-        return rx.toast.success(translate("team.role_changed", locale, email=changed.email, role=label))
+        label = call.text(f"team.role.{changed.role.value}")
+        return rx.toast.success(call.text("team.role_changed", email=changed.email, role=label))
 
     def _open_staff_dialog(self, member: MemberRow, locale: str) -> None:
         self._staff_user_id = str(member.user_id)
@@ -411,31 +390,28 @@ class TeamState(LocalizedState, rx.State):
 
     @rx.event
     async def save_staff_events(self):
-        locale = await self._remember_locale()
         member = next((m for m in self._members if str(m.user_id) == self._staff_user_id), None)
         if member is None:
             self._close_staff_dialog()
             return None
         self.staff_dialog_error = ""
-        try:
-            with session_scope() as session:
-                actor = await acting_user(self, session, clock.now())
-                changed = teams.change_role(
-                    session,
-                    actor=actor,
-                    organization_id=self._route_organization_id(),
-                    user_id=member.user_id,
-                    role=TeamRole.STAFF,
-                    event_ids=list(self._staff_events),
-                    now=clock.now(),
-                )
-        except BiltenError as exc:
-            self.staff_dialog_error = error_text(exc, locale)
+        async with service_call(self) as call:
+            changed = teams.change_role(
+                call.session,
+                actor=call.user,
+                organization_id=self._route_organization_id(),
+                user_id=member.user_id,
+                role=TeamRole.STAFF,
+                event_ids=list(self._staff_events),
+                now=call.now,
+            )
+        if call.failed:
+            self.staff_dialog_error = call.error
             return None
         self._close_staff_dialog()
         self._members = [changed if m.user_id == changed.user_id else m for m in self._members]
-        label = translate(f"team.role.{changed.role.value}", locale)
-        return rx.toast.success(translate("team.role_changed", locale, email=changed.email, role=label))
+        label = call.text(f"team.role.{changed.role.value}")
+        return rx.toast.success(call.text("team.role_changed", email=changed.email, role=label))
 
     @rx.event
     async def ask_remove(self, user_id: str):
@@ -456,28 +432,25 @@ class TeamState(LocalizedState, rx.State):
 
     @rx.event
     async def confirm_remove(self):
-        locale = await self._remember_locale()
         member = next((m for m in self._members if str(m.user_id) == self._confirm_user_id), None)
         self.confirm_open = False
         self._confirm_user_id = ""
         if member is None:
             return None
-        try:
-            with session_scope() as session:
-                actor = await acting_user(self, session, clock.now())
-                teams.remove_member(
-                    session,
-                    actor=actor,
-                    organization_id=self._route_organization_id(),
-                    user_id=member.user_id,
-                    now=clock.now(),
-                )
-        except BiltenError as exc:
-            return rx.toast.error(error_text(exc, locale))
+        async with service_call(self) as call:
+            teams.remove_member(
+                call.session,
+                actor=call.user,
+                organization_id=self._route_organization_id(),
+                user_id=member.user_id,
+                now=call.now,
+            )
+        if call.failed:
+            return call.error_toast()
         if str(member.user_id) == self._user_id:  # they left: this page is no longer theirs
             return [
-                rx.toast.success(translate("team.left", locale, organization=self.organization_name)),
+                rx.toast.success(call.text("team.left", organization=self.organization_name)),
                 rx.redirect(routes.ORGANIZER),
             ]
         self._members = [m for m in self._members if m.user_id != member.user_id]
-        return rx.toast.success(translate("team.removed", locale, email=member.email))
+        return rx.toast.success(call.text("team.removed", email=member.email))

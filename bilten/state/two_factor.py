@@ -5,13 +5,10 @@ from __future__ import annotations
 
 import reflex as rx
 
-from bilten import clock, ratelimit, routes
-from bilten.db import session_scope
-from bilten.i18n import translate
+from bilten import ratelimit, routes
 from bilten.services import two_factor
-from bilten.services.errors import BiltenError
-from bilten.state.auth import acting_user, error_text, private_state
-from bilten.state.i18n import current_locale
+from bilten.state.auth import private_state
+from bilten.state.base import service_call
 from bilten.state.ratelimits import refused_by_limit
 
 # The account page's query parameter when the guard sent the user here to set it up first.
@@ -38,26 +35,26 @@ class TwoFactorState(rx.State):
         self.qr_image = ""
         self.recovery_codes = []
         self.error = ""
-        with session_scope() as session:
-            user = await acting_user(self, session, clock.now())
+        async with service_call(self) as call:
+            user = call.user
             if user is not None:
-                self.enabled = two_factor.is_enrolled(session, user)
-                self.must_enrol = two_factor.must_enrol(session, user)
-                self.required = two_factor.is_required(session, user)
-                self.recovery_codes_left = two_factor.recovery_codes_left(session, user=user) if self.enabled else 0
+                self.enabled = two_factor.is_enrolled(call.session, user)
+                self.must_enrol = two_factor.must_enrol(call.session, user)
+                self.required = two_factor.is_required(call.session, user)
+                self.recovery_codes_left = (
+                    two_factor.recovery_codes_left(call.session, user=user) if self.enabled else 0
+                )
+        return call.error_toast() if call.failed else None
 
     @rx.event
     async def start(self):
-        locale = await current_locale(self)
         self.error = ""
-        try:
-            with session_scope() as session:
-                user = await acting_user(self, session, clock.now())
-                if user is None:
-                    return rx.redirect(routes.login_url(routes.ACCOUNT))
-                enrolment = two_factor.begin_enrolment(session, user=user, now=clock.now())
-        except BiltenError as exc:
-            self.error = error_text(exc, locale)
+        async with service_call(self) as call:
+            if call.user is None:
+                return rx.redirect(routes.login_url(routes.ACCOUNT))
+            enrolment = two_factor.begin_enrolment(call.session, user=call.user, now=call.now)
+        if call.failed:
+            self.error = call.error
             return None
         self.secret = enrolment.secret
         self.qr_image = enrolment.qr_svg_data_uri
@@ -65,71 +62,62 @@ class TwoFactorState(rx.State):
 
     @rx.event
     async def confirm(self, form_data: dict[str, str]):
-        locale = await current_locale(self)
         self.error = ""
-        try:
-            with session_scope() as session:
-                user = await acting_user(self, session, clock.now())
-                if user is None:
-                    return rx.redirect(routes.login_url(routes.ACCOUNT))
-                codes = two_factor.confirm_enrolment(
-                    session, user=user, code=form_data.get("code", ""), now=clock.now()
-                )
-                self.enabled = True
-                self.must_enrol = False
-                self.recovery_codes_left = len(codes)
-        except BiltenError as exc:
-            self.error = error_text(exc, locale)
+        async with service_call(self) as call:
+            if call.user is None:
+                return rx.redirect(routes.login_url(routes.ACCOUNT))
+            codes = two_factor.confirm_enrolment(
+                call.session, user=call.user, code=form_data.get("code", ""), now=call.now
+            )
+            self.enabled = True
+            self.must_enrol = False
+            self.recovery_codes_left = len(codes)
+        if call.failed:
+            self.error = call.error
             return None
         self.secret = ""
         self.qr_image = ""
         self.recovery_codes = codes
-        return rx.toast.success(translate("account.two_factor_enabled", locale))
+        return rx.toast.success(call.text("account.two_factor_enabled"))
 
     @rx.event
     async def regenerate_recovery_codes(self, form_data: dict[str, str]):
-        locale = await current_locale(self)
         self.error = ""
         # Both take a code: the login limit per address stops guessing codes with a stolen session.
         if refused := await refused_by_limit(self, ratelimit.LOGIN):
             return refused
-        try:
-            with session_scope() as session:
-                user = await acting_user(self, session, clock.now())
-                if user is None:
-                    return rx.redirect(routes.login_url(routes.ACCOUNT))
-                codes = two_factor.regenerate_recovery_codes(
-                    session, user=user, code=form_data.get("code", ""), now=clock.now()
-                )
-        except BiltenError as exc:
-            self.error = error_text(exc, locale)
+        async with service_call(self) as call:
+            if call.user is None:
+                return rx.redirect(routes.login_url(routes.ACCOUNT))
+            codes = two_factor.regenerate_recovery_codes(
+                call.session, user=call.user, code=form_data.get("code", ""), now=call.now
+            )
+        if call.failed:
+            self.error = call.error
             return None
         self.recovery_codes = codes
         self.recovery_codes_left = len(codes)
-        return rx.toast.success(translate("account.recovery_codes_replaced", locale))
+        return rx.toast.success(call.text("account.recovery_codes_replaced"))
 
     @rx.event
     async def disable(self, form_data: dict[str, str]):
-        locale = await current_locale(self)
         self.error = ""
         if refused := await refused_by_limit(self, ratelimit.LOGIN):
             return refused
-        try:
-            with session_scope() as session:
-                user = await acting_user(self, session, clock.now())
-                if user is None:
-                    return rx.redirect(routes.login_url(routes.ACCOUNT))
-                two_factor.disable(
-                    session,
-                    user=user,
-                    password=form_data.get("password", ""),
-                    code=form_data.get("code", ""),
-                    now=clock.now(),
-                )
-        except BiltenError as exc:
-            self.error = error_text(exc, locale)
+        async with service_call(self) as call:
+            if call.user is None:
+                return rx.redirect(routes.login_url(routes.ACCOUNT))
+            two_factor.disable(
+                call.session,
+                user=call.user,
+                password=form_data.get("password", ""),
+                code=form_data.get("code", ""),
+                now=call.now,
+            )
+        if call.failed:
+            self.error = call.error
             return None
         self.enabled = False
         self.recovery_codes = []
         self.recovery_codes_left = 0
-        return rx.toast.success(translate("account.two_factor_disabled", locale))
+        return rx.toast.success(call.text("account.two_factor_disabled"))

@@ -4,13 +4,8 @@ from __future__ import annotations
 
 import reflex as rx
 
-from bilten import clock
-from bilten.db import session_scope
-from bilten.i18n import translate
 from bilten.services import verification
-from bilten.services.errors import BiltenError
-from bilten.state.auth import AuthState
-from bilten.state.i18n import current_locale
+from bilten.state.base import service_call
 
 
 class VerifyEmailState(rx.State):
@@ -25,19 +20,16 @@ class VerifyEmailState(rx.State):
         self.loaded = False
         self.verified = False
         self.founded_organization = False
-        locale = await current_locale(self)
         token = (self.router.url.query_parameters.get("token") or "")[:200]
-        try:
-            with session_scope() as session:
-                result = verification.verify_email(session, token=token, now=clock.now())
-                if result.organization is not None:
-                    self.message = translate("verify.done_organization", locale, organization=result.organization.name)
-                else:
-                    self.message = translate("verify.done", locale)
-                self.founded_organization = result.organization is not None
-                self.verified = True
-                auth = await self.get_state(AuthState)
-                auth._current_user(session, clock.now())  # the navbar and account page see the change
-        except BiltenError:
-            self.message = translate("verify.failed", locale)
+        async with service_call(self) as call:
+            result = verification.verify_email(call.session, token=token, now=call.now)
+            if result.organization is not None:
+                self.message = call.text("verify.done_organization", organization=result.organization.name)
+            else:
+                self.message = call.text("verify.done")
+            self.founded_organization = result.organization is not None
+            self.verified = True
+            call.auth._current_user(call.session, call.now)  # the navbar and account page see the change
+        if call.failed:
+            self.message = call.text("verify.failed")
         self.loaded = True

@@ -15,6 +15,7 @@ from reflex.state import BaseState, State
 
 import bilten.bilten  # noqa: F401 - registers every page and so every state of the app
 from bilten.i18n import translate
+from bilten.state.auth import AuthState
 from bilten.state.back_office import OfficeOrdersState
 from bilten.state.event import EventState
 from bilten.state.home import HomeState
@@ -22,6 +23,12 @@ from bilten.state.i18n import LocaleState, localized_states
 
 # A state may need more than root + LocaleState + itself only for a reason written here.
 JUSTIFIED_EXTRA_STATES: dict[str, set[str]] = {}
+
+
+async def _switch_language(root: State, locale: str) -> None:
+    """The navbar's language switch (nobody signed in)."""
+    auth = await root.get_state(AuthState)
+    await type(auth).event_handlers["choose_language"].fn(auth, locale)
 
 
 def _every_state(parent: type[BaseState] = State) -> list[type[BaseState]]:
@@ -72,7 +79,7 @@ async def test_a_language_switch_reformats_every_state_that_formats():
     assert orders.range_text == translate("office.page_of", "en", page=2, pages=3, total=60)
 
     locale = await root.get_state(LocaleState)
-    await type(locale).event_handlers["set_locale"].fn(locale, "ar")
+    await _switch_language(root, "ar")
 
     assert locale.locale == "ar"
     for state_cls in localized_states():
@@ -91,5 +98,5 @@ async def test_a_page_load_takes_the_readers_locale_and_an_unknown_choice_falls_
     assert await home._remember_locale() == "ar"
     assert home._display_locale() == "ar"
 
-    await type(locale).event_handlers["set_locale"].fn(locale, "xx-not-a-language")
+    await _switch_language(root, "xx-not-a-language")
     assert locale.locale == "en" and home._display_locale() == "en"

@@ -16,6 +16,7 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from bilten.ids import parse_id
 from bilten.models import (
     Event,
     EventStatus,
@@ -157,7 +158,7 @@ def apply_payment_update(session: Session, *, provider: str, update: PaymentUpda
     """Apply an authenticated provider update exactly once, whatever the number, order or
     concurrency of deliveries. Returns what happened; "refund_needed" means money arrived for an
     order that can no longer have its seats: call `refund_unbacked_payment` next."""
-    order_id = _parse_uuid(update.order_id)
+    order_id = parse_id(update.order_id)
     if order_id is None:
         raise UnknownOrder()
     try:
@@ -404,10 +405,3 @@ def pay_with_test_provider(
             provider_payment_id=payment.provider_reference,
         )
     return apply_payment_update(session, provider=TEST_PROVIDER, update=update, now=now)
-
-
-def _parse_uuid(value: str | None) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(value))
-    except (TypeError, ValueError):
-        return None
