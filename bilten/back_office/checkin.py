@@ -23,9 +23,7 @@ from bilten.state.auth import private_state
 from bilten.state.base import service_call
 from bilten.state.dashboard import gate_label
 from bilten.state.i18n import LocaleState
-from bilten.state.paging import PAGE_SIZE, PagePaging
-
-MAX_SEARCH = 200
+from bilten.state.paging import MAX_SEARCH, PAGE_SIZE, PagePaging
 
 # -- views --------------------------------------------------------------------------------------
 

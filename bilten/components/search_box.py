@@ -5,8 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from bilten.state.i18n import LocaleState
-
-MAX_SEARCH = 200  # the handlers cut longer searches too
+from bilten.state.paging import MAX_SEARCH
 
 
 def search_box(

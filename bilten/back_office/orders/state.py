@@ -17,12 +17,11 @@ from bilten.services.event_orders import EventOrderRow, OrderDetail
 from bilten.services.ticket_references import format_reference
 from bilten.state.auth import private_state
 from bilten.state.base import service_call
-from bilten.state.paging import PAGE_SIZE, PagePaging
+from bilten.state.paging import MAX_SEARCH, PAGE_SIZE, PagePaging
 from bilten.state.ratelimits import refused_by_limit
 
 ALL_STATUSES = "all"  # a select item cannot have an empty value
 ORDER_STATUSES = [status.value for status in OrderStatus]
-MAX_SEARCH = 200
 
 
 @dataclasses.dataclass(frozen=True)
