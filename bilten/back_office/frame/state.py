@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import uuid
 from collections.abc import Callable
+from datetime import datetime
 
 import reflex as rx
 
@@ -71,6 +72,24 @@ def short_id(value: object) -> str:
 
 
 @dataclasses.dataclass(frozen=True)
+class EventFacts:
+    """What the header shows of the event, kept from the figures the guard's load read (the
+    figures themselves live in the dashboard's state, which keeps them current)."""
+
+    event_id: str
+    title: str
+    status: EventStatus
+    starts_at: datetime
+    timezone: str
+    place: str
+
+    @classmethod
+    def of(cls, stats: EventStats) -> EventFacts:
+        place = ", ".join(part for part in (stats.venue_name, stats.city) if part)
+        return cls(str(stats.event_id), stats.title, stats.status, stats.starts_at, stats.timezone, place)
+
+
+@dataclasses.dataclass(frozen=True)
 class OfficeEventView:
     title: str = ""
     when: str = ""
@@ -93,29 +112,29 @@ class BackOfficeState(LocalizedState, rx.State):
     can_manage: bool = False  # owner, manager, admin: the action buttons show
     _event_id: str = ""
     _shown_event_id: str = ""  # the event the section states hold rows of (reset when it changes)
-    _stats: EventStats | None = None  # as read by the guard's load: the header's facts
+    _facts: EventFacts | None = None
 
     @rx.var
     def event(self) -> OfficeEventView:
-        stats = self._stats
-        if stats is None:
+        facts = self._facts
+        if facts is None:
             return OfficeEventView()
         locale = self._display_locale()
         return OfficeEventView(
-            title=stats.title,
-            when=format_datetime(stats.starts_at, stats.timezone, locale),
-            place=", ".join(part for part in (stats.venue_name, stats.city) if part),
-            status=str(stats.status),
-            status_label=translate(f"status.{stats.status}", locale),
-            timezone_note=translate("event.timezone_note", locale, timezone=stats.timezone),
-            public_url=routes.event_url(stats.event_id),
-            is_public=stats.status != EventStatus.DRAFT,
+            title=facts.title,
+            when=format_datetime(facts.starts_at, facts.timezone, locale),
+            place=facts.place,
+            status=str(facts.status),
+            status_label=translate(f"status.{facts.status}", locale),
+            timezone_note=translate("event.timezone_note", locale, timezone=facts.timezone),
+            public_url=routes.event_url(facts.event_id),
+            is_public=facts.status != EventStatus.DRAFT,
         )
 
     @rx.var
     def ready(self) -> bool:
         """The guard let this user in and the event was read."""
-        return self._stats is not None
+        return self._facts is not None
 
     @rx.event
     async def load(self):
@@ -130,27 +149,27 @@ class BackOfficeState(LocalizedState, rx.State):
                 (await self.get_state(section)).reset()  # another event's rows must not show here
             self._shown_event_id = str(event_id)
         self._event_id = ""
-        self._stats = None
+        self._facts = None
         self.can_manage = False
-        redirect = None
+        stats, redirect = None, None
         async with service_call(self) as call:
             if event_id is None:
                 raise NotFound()
             access = await call.guard(Permission.EVENT_VIEW, event_id=event_id)
             if access.user is not None:
-                self._stats = reports.event_stats(call.session, actor=access.user, event_id=event_id, now=call.now)
+                stats = reports.event_stats(call.session, actor=access.user, event_id=event_id, now=call.now)
                 self.can_manage = is_allowed(call.session, access.user, Permission.EVENT_MANAGE, event_id=event_id)
             redirect = access.redirect
         self.loaded = True
         if call.failed:
             self.not_found = isinstance(call.failure, NotFound)
             return None if self.not_found else call.error_toast()
-        if self._stats is None:
+        if stats is None:
             return redirect
         self._event_id = str(event_id)
-        self.timezone = self._stats.timezone
-        dashboard = await self.get_state(OfficeDashboardState)
-        dashboard.show(self._event_id, self._stats, call.locale)
+        self._facts = EventFacts.of(stats)
+        self.timezone = stats.timezone
+        (await self.get_state(OfficeDashboardState)).show(self._event_id, stats, call.locale)
         requested = self.router.url.query_parameters.get("tab", "sales")
         allowed = requested in TABS and (self.can_manage or requested not in MANAGER_TABS)
         self.tab = requested if allowed else "sales"
