@@ -8,6 +8,7 @@ import reflex as rx
 
 from bilten import live_inventory, routes
 from bilten.api import api
+from bilten.back_office import BackOfficeState
 from bilten.components.scan_store import connection_overlay
 from bilten.notifications.worker import notification_loop
 from bilten.pages.account import account_page
@@ -32,7 +33,6 @@ from bilten.state.account import AccountState
 from bilten.state.admin import AdminState
 from bilten.state.admin_notifications import AdminNotificationsState
 from bilten.state.auth import AuthState
-from bilten.state.back_office import BackOfficeState
 from bilten.state.event import EventState
 from bilten.state.event_editor import EventEditorState
 from bilten.state.home import HomeState

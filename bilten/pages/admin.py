@@ -9,6 +9,10 @@ from bilten import routes
 from bilten.components.layout import page_header, page_shell
 from bilten.components.notice import forbidden_box
 from bilten.components.pager import pager
+from bilten.components.search_box import filter_select, search_box
+from bilten.components.status_badge import status_badge
+from bilten.components.tab_panel import tab_panel, tab_trigger
+from bilten.components.table import WIDE_ONLY, Column, data_table
 from bilten.state.admin import (
     ALL,
     EVENT_STATUSES,
@@ -21,72 +25,6 @@ from bilten.state.admin import (
 )
 from bilten.state.auth import AuthState
 from bilten.state.i18n import LocaleState
-
-WIDE_ONLY = rx.breakpoints(initial="none", sm="table-cell")  # columns a phone can do without
-STATUS_COLORS = (("published", "green"), ("draft", "gray"), ("cancelled", "red"))
-
-
-# -- pieces every tab uses ----------------------------------------------------------------------
-
-
-def section(loaded: rx.Var[bool], *children: rx.Component, name: str) -> rx.Component:
-    return rx.box(
-        rx.cond(
-            loaded, rx.vstack(*children, spacing="4", width="100%"), rx.center(rx.spinner(size="3"), padding="2rem")
-        ),
-        id=f"section-{name}",
-        custom_attrs={"data-section-loaded": rx.cond(loaded, "true", "false")},
-        width="100%",
-        padding_top="1.25rem",
-    )
-
-
-def search_form(
-    *,
-    on_submit,  # noqa: ANN001 - an event handler
-    value: rx.Var[str],
-    input_id: str,
-    placeholder: rx.Var[str],
-    label: rx.Var[str],
-    extras: tuple[rx.Component, ...] = (),
-) -> rx.Component:
-    return rx.form(
-        rx.flex(
-            rx.input(
-                rx.input.slot(rx.icon("search", size=16)),
-                name="search",
-                default_value=value,
-                placeholder=placeholder,
-                aria_label=label,
-                type="search",
-                id=input_id,
-                flex="1",
-                min_width="12rem",
-                max_length=200,
-            ),
-            *extras,
-            rx.button(LocaleState.t["common.search"], type="submit"),
-            spacing="3",
-            width="100%",
-            wrap="wrap",
-        ),
-        on_submit=on_submit,
-        reset_on_submit=False,
-        role="search",
-        width="100%",
-    )
-
-
-def filter_select(
-    *, items: list[tuple[str, rx.Var[str]]], value: rx.Var[str], on_change, label: rx.Var[str], select_id: str
-) -> rx.Component:  # noqa: ANN001
-    return rx.select.root(
-        rx.select.trigger(aria_label=label, id=select_id),
-        rx.select.content(*[rx.select.item(text, value=item_value) for item_value, text in items]),
-        value=value,
-        on_change=on_change,
-    )
-
 
 # -- users --------------------------------------------------------------------------------------
 
@@ -102,10 +40,10 @@ def role_select(row) -> rx.Component:  # noqa: ANN001 - an ObjectVar of UserView
 
 
 def active_badge(row) -> rx.Component:  # noqa: ANN001
-    return rx.cond(
-        row.active,
-        rx.badge(LocaleState.t["admin.active"], color_scheme="green", variant="soft", class_name="user-status"),
-        rx.badge(LocaleState.t["admin.disabled"], color_scheme="red", variant="soft", class_name="user-status"),
+    return status_badge(
+        rx.cond(row.active, LocaleState.t["admin.active"], LocaleState.t["admin.disabled"]),
+        rx.cond(row.active, "active", "disabled"),
+        class_name="user-status",
     )
 
 
@@ -240,9 +178,9 @@ def users_section() -> rx.Component:
         label=LocaleState.t["admin.active_filter"],
         select_id="user-active-filter",
     )
-    return section(
+    return tab_panel(
         state.loaded,
-        search_form(
+        search_box(
             on_submit=state.run_search,
             value=state.search,
             input_id="user-search",
@@ -250,33 +188,21 @@ def users_section() -> rx.Component:
             label=LocaleState.t["admin.search_label"],
             extras=(role_filter, active_filter),
         ),
-        rx.cond(
-            state.has_users,
-            rx.vstack(
-                rx.table.root(
-                    rx.table.header(
-                        rx.table.row(
-                            rx.table.column_header_cell(LocaleState.t["admin.col_email"]),
-                            rx.table.column_header_cell(LocaleState.t["admin.col_name"], display=WIDE_ONLY),
-                            rx.table.column_header_cell(LocaleState.t["admin.col_role"]),
-                            rx.table.column_header_cell(LocaleState.t["admin.col_status"]),
-                            rx.table.column_header_cell(LocaleState.t["admin.col_joined"], display=WIDE_ONLY),
-                            rx.table.column_header_cell(
-                                rx.el.span(LocaleState.t["office.col_actions"], class_name="rt-sr-only")
-                            ),
-                        )
-                    ),
-                    rx.table.body(rx.foreach(state.users, user_row)),
-                    width="100%",
-                    variant="surface",
-                    id="users-table",
-                ),
-                rx.text(LocaleState.t["admin.times_utc"], size="1", color_scheme="gray"),
-                pager(state, "users"),
-                spacing="3",
-                width="100%",
-            ),
-            rx.text(LocaleState.t["admin.no_users"], color_scheme="gray", id="no-users"),
+        data_table(
+            [
+                Column(LocaleState.t["admin.col_email"]),
+                Column(LocaleState.t["admin.col_name"], wide_only=True),
+                Column(LocaleState.t["admin.col_role"]),
+                Column(LocaleState.t["admin.col_status"]),
+                Column(LocaleState.t["admin.col_joined"], wide_only=True),
+                Column.actions(),
+            ],
+            state.users,
+            user_row,
+            table_id="users-table",
+            empty_text=LocaleState.t["admin.no_users"],
+            empty_id="no-users",
+            below=(rx.text(LocaleState.t["admin.times_utc"], size="1", color_scheme="gray"), pager(state, "users")),
         ),
         toggle_dialog(),
         reset_two_factor_dialog(),
@@ -306,39 +232,32 @@ def organization_row(row) -> rx.Component:  # noqa: ANN001 - an ObjectVar of Org
 
 def organizations_section() -> rx.Component:
     state = AdminOrganizationsState
-    return section(
+    return tab_panel(
         state.loaded,
-        search_form(
+        search_box(
             on_submit=state.run_search,
             value=state.search,
             input_id="organization-search",
             placeholder=LocaleState.t["admin.organization_search_placeholder"],
             label=LocaleState.t["admin.organization_search_label"],
         ),
-        rx.cond(
-            state.has_organizations,
-            rx.vstack(
-                rx.table.root(
-                    rx.table.header(
-                        rx.table.row(
-                            rx.table.column_header_cell(LocaleState.t["admin.col_organization"]),
-                            rx.table.column_header_cell(LocaleState.t["admin.col_owners"]),
-                            rx.table.column_header_cell(LocaleState.t["admin.col_members"]),
-                            rx.table.column_header_cell(LocaleState.t["admin.col_events"]),
-                            rx.table.column_header_cell(LocaleState.t["admin.col_created"], display=WIDE_ONLY),
-                        )
-                    ),
-                    rx.table.body(rx.foreach(state.organizations, organization_row)),
-                    width="100%",
-                    variant="surface",
-                    id="organizations-table",
-                ),
+        data_table(
+            [
+                Column(LocaleState.t["admin.col_organization"]),
+                Column(LocaleState.t["admin.col_owners"]),
+                Column(LocaleState.t["admin.col_members"]),
+                Column(LocaleState.t["admin.col_events"]),
+                Column(LocaleState.t["admin.col_created"], wide_only=True),
+            ],
+            state.organizations,
+            organization_row,
+            table_id="organizations-table",
+            empty_text=LocaleState.t["admin.no_organizations"],
+            empty_id="no-organizations",
+            below=(
                 rx.text(LocaleState.t["admin.times_utc"], size="1", color_scheme="gray"),
                 pager(state, "organizations"),
-                spacing="3",
-                width="100%",
             ),
-            rx.text(LocaleState.t["admin.no_organizations"], color_scheme="gray", id="no-organizations"),
         ),
         name="organizations",
     )
@@ -351,14 +270,7 @@ def event_row(row) -> rx.Component:  # noqa: ANN001 - an ObjectVar of EventView
     return rx.table.row(
         rx.table.row_header_cell(rx.link(row.title, href=row.office_url, class_name="event-office-link")),
         rx.table.cell(row.organization_name),
-        rx.table.cell(
-            rx.badge(
-                row.status_label,
-                color_scheme=rx.match(row.status, *STATUS_COLORS, "gray"),
-                variant="soft",
-                custom_attrs={"data-status": row.status},
-            )
-        ),
+        rx.table.cell(status_badge(row.status_label, row.status)),
         rx.table.cell(row.starts, white_space="nowrap", display=WIDE_ONLY),
         rx.table.cell(rx.text(row.sold, dir="ltr"), class_name="event-sold"),
         custom_attrs={"data-event-id": row.id},
@@ -375,9 +287,9 @@ def events_section() -> rx.Component:
         label=LocaleState.t["admin.status_filter"],
         select_id="event-status-filter",
     )
-    return section(
+    return tab_panel(
         state.loaded,
-        search_form(
+        search_box(
             on_submit=state.run_search,
             value=state.search,
             input_id="event-search",
@@ -385,30 +297,23 @@ def events_section() -> rx.Component:
             label=LocaleState.t["admin.event_search_label"],
             extras=(status_filter,),
         ),
-        rx.cond(
-            state.has_events,
-            rx.vstack(
-                rx.table.root(
-                    rx.table.header(
-                        rx.table.row(
-                            rx.table.column_header_cell(LocaleState.t["admin.col_event"]),
-                            rx.table.column_header_cell(LocaleState.t["admin.col_organization"]),
-                            rx.table.column_header_cell(LocaleState.t["office.col_status"]),
-                            rx.table.column_header_cell(LocaleState.t["admin.col_starts"], display=WIDE_ONLY),
-                            rx.table.column_header_cell(LocaleState.t["admin.col_sold"]),
-                        )
-                    ),
-                    rx.table.body(rx.foreach(state.events, event_row)),
-                    width="100%",
-                    variant="surface",
-                    id="events-table",
-                ),
+        data_table(
+            [
+                Column(LocaleState.t["admin.col_event"]),
+                Column(LocaleState.t["admin.col_organization"]),
+                Column(LocaleState.t["office.col_status"]),
+                Column(LocaleState.t["admin.col_starts"], wide_only=True),
+                Column(LocaleState.t["admin.col_sold"]),
+            ],
+            state.events,
+            event_row,
+            table_id="events-table",
+            empty_text=LocaleState.t["admin.no_events"],
+            empty_id="no-events",
+            below=(
                 rx.text(LocaleState.t["admin.events_times_note"], size="1", color_scheme="gray"),
                 pager(state, "events"),
-                spacing="3",
-                width="100%",
             ),
-            rx.text(LocaleState.t["admin.no_events"], color_scheme="gray", id="no-events"),
         ),
         name="events",
     )
@@ -450,28 +355,16 @@ def change_row(row) -> rx.Component:  # noqa: ANN001 - an ObjectVar of ChangeVie
 
 def changes_section() -> rx.Component:
     state = AdminChangesState
-    return section(
+    return tab_panel(
         state.loaded,
-        rx.cond(
-            state.has_changes,
-            rx.vstack(
-                rx.table.root(
-                    rx.table.header(
-                        rx.table.row(
-                            rx.table.column_header_cell(LocaleState.t["admin.col_when"]),
-                            rx.table.column_header_cell(LocaleState.t["admin.col_change"]),
-                        )
-                    ),
-                    rx.table.body(rx.foreach(state.changes, change_row)),
-                    width="100%",
-                    variant="surface",
-                    id="changes-table",
-                ),
-                rx.text(LocaleState.t["admin.times_utc"], size="1", color_scheme="gray"),
-                spacing="3",
-                width="100%",
-            ),
-            rx.text(LocaleState.t["admin.no_changes"], color_scheme="gray", id="no-changes"),
+        data_table(
+            [Column(LocaleState.t["admin.col_when"]), Column(LocaleState.t["admin.col_change"])],
+            state.changes,
+            change_row,
+            table_id="changes-table",
+            empty_text=LocaleState.t["admin.no_changes"],
+            empty_id="no-changes",
+            below=(rx.text(LocaleState.t["admin.times_utc"], size="1", color_scheme="gray"),),
         ),
         name="changes",
     )
@@ -480,25 +373,19 @@ def changes_section() -> rx.Component:
 # -- page ---------------------------------------------------------------------------------------
 
 
-def tab_trigger(tab: str, icon: str, count: rx.Var[int] | None = None) -> rx.Component:
-    parts = [
-        rx.icon(icon, size=16, aria_hidden="true", display=rx.breakpoints(initial="none", sm="block")),
-        rx.text(LocaleState.t[f"admin.tab_{tab}"]),
-    ]
-    if count is not None:
-        parts.append(rx.badge(count, variant="soft", radius="full", size="1"))
-    return rx.tabs.trigger(rx.hstack(*parts, align="center", spacing="2"), value=tab, id=f"tab-{tab}")
+def admin_tab(tab: str, icon: str, count: rx.Var[int] | None = None) -> rx.Component:
+    return tab_trigger(tab, LocaleState.t[f"admin.tab_{tab}"], icon, count)
 
 
 def admin_area() -> rx.Component:
     overview = AdminState.overview
     return rx.tabs.root(
         rx.tabs.list(
-            tab_trigger("users", "users", overview.users),
-            tab_trigger("organizations", "building-2", overview.organizations),
-            tab_trigger("events", "calendar", overview.events),
-            tab_trigger("notifications", "mail-warning", overview.failed_notifications),
-            tab_trigger("changes", "history"),
+            admin_tab("users", "users", overview.users),
+            admin_tab("organizations", "building-2", overview.organizations),
+            admin_tab("events", "calendar", overview.events),
+            admin_tab("notifications", "mail-warning", overview.failed_notifications),
+            admin_tab("changes", "history"),
             overflow_x="auto",
             overflow_y="hidden",
         ),

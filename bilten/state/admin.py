@@ -10,22 +10,21 @@ reader's language. Every handler goes through a service that checks the admin pe
 from __future__ import annotations
 
 import dataclasses
-import uuid
 
 import reflex as rx
 
-from bilten import clock, routes
-from bilten.db import session_scope
+from bilten import routes
 from bilten.i18n import format_datetime, translate
+from bilten.ids import parse_id
 from bilten.models import EventStatus, Role
 from bilten.services import platform, users
 from bilten.services.access import Permission
-from bilten.services.errors import BiltenError
 from bilten.services.platform import AdminChange, AdminEvent, AdminOrganization, PlatformOverview
 from bilten.services.users import AdminUser
-from bilten.state.auth import acting_user, error_text, guard, private_state
+from bilten.state.auth import private_state
+from bilten.state.base import service_call
 from bilten.state.i18n import LocalizedState
-from bilten.state.paging import PAGE_SIZE, OffsetPaging
+from bilten.state.paging import MAX_SEARCH, PAGE_SIZE, OffsetPaging
 
 TABS = ("users", "organizations", "events", "notifications", "changes")
 ALL = "all"  # a select item cannot have an empty value
@@ -33,14 +32,6 @@ ROLES = [role.value for role in Role]
 EVENT_STATUSES = [status.value for status in EventStatus]
 ACTIVE_FILTERS = ("active", "disabled")
 TIMEZONE = "UTC"  # accounts and organizations belong to no event: their times are shown in UTC, and say so
-MAX_SEARCH = 200
-
-
-def _parse_uuid(value: str) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        return None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -71,18 +62,19 @@ class AdminState(LocalizedState, rx.State):
     @rx.event
     async def load(self):
         """on_load: admins only; everyone else gets the guard's redirect or "not allowed"."""
-        await self._remember_locale()
         self.loaded = False
         self.allowed = False
-        with session_scope() as session:
-            access = await guard(self, session, Permission.ADMIN, now=clock.now())
-            if access.user is None:
-                for section in SECTION_STATES:
-                    (await self.get_state(section)).reset()
-                self.overview = OverviewView()
-                self.loaded = True
-                return access.redirect
-            self.overview = _overview(platform.platform_overview(session, actor=access.user))
+        overview = None
+        async with service_call(self) as call:
+            access = await call.guard(Permission.ADMIN)
+            overview = platform.platform_overview(call.session, actor=access.user) if access.user else None
+        if overview is None:  # not an admin (or the overview refused): nothing of this page stays
+            for section in SECTION_STATES:
+                (await self.get_state(section)).reset()
+            self.overview = OverviewView()
+            self.loaded = True
+            return call.error_toast() if call.failed else access.redirect
+        self.overview = _overview(overview)
         requested = self.router.url.query_parameters.get("tab", "users")
         self.tab = requested if requested in TABS else "users"
         self.allowed = True
@@ -99,12 +91,11 @@ class AdminState(LocalizedState, rx.State):
     @rx.event
     async def refresh_overview(self):
         """After a change: the counts on the tabs follow."""
-        try:
-            with session_scope() as session:
-                actor = await acting_user(self, session, clock.now())
-                self.overview = _overview(platform.platform_overview(session, actor=actor))
-        except BiltenError:
+        async with service_call(self) as call:
+            self.overview = _overview(platform.platform_overview(call.session, actor=call.user))
+        if call.failed:
             return AdminState.load  # no longer an admin: the guard decides what to show
+        return None
 
 
 def _overview(overview: PlatformOverview) -> OverviewView:
@@ -170,33 +161,26 @@ class AdminUsersState(OffsetPaging, rx.State):
             for row in self._rows
         ]
 
-    @rx.var
-    def has_users(self) -> bool:
-        return bool(self._rows)
-
     @rx.event
     async def load(self):
         """When the Users tab opens, and after each search, filter or page change."""
         self.loaded = False
-        locale = await self._remember_locale()
-        try:
-            with session_scope() as session:
-                actor = await acting_user(self, session, clock.now())
-                self._viewer_id = str(actor.id) if actor else ""
-                page = users.search_users(
-                    session,
-                    actor=actor,
-                    search=self.search,
-                    role=None if self.role_filter == ALL else self.role_filter,
-                    active=None if self.active_filter == ALL else self.active_filter == "active",
-                    limit=PAGE_SIZE,
-                    offset=self.offset,
-                )
-        except BiltenError as exc:
+        async with service_call(self) as call:
+            self._viewer_id = str(call.user.id) if call.user else ""
+            page = users.search_users(
+                call.session,
+                actor=call.user,
+                search=self.search,
+                role=None if self.role_filter == ALL else self.role_filter,
+                active=None if self.active_filter == ALL else self.active_filter == "active",
+                limit=PAGE_SIZE,
+                offset=self.offset,
+            )
+        if call.failed:
             self._rows = []
             self.total = 0
             self.loaded = True
-            return rx.toast.error(error_text(exc, locale))
+            return call.error_toast()
         self._rows = page.items
         self.total = page.total
         self.loaded = True
@@ -222,23 +206,19 @@ class AdminUsersState(OffsetPaging, rx.State):
 
     @rx.event
     async def change_role(self, user_id: str, role: str):
-        locale = await self._remember_locale()
-        wanted = _parse_uuid(user_id)
+        wanted = parse_id(user_id)
         if wanted is None:
-            return rx.toast.error(translate("error.not_found", locale))
-        try:
-            with session_scope() as session:
-                actor = await acting_user(self, session, clock.now())
-                changed = users.set_user_role(session, actor=actor, user_id=wanted, role=role, now=clock.now())
-                me = actor.id if actor else None
-        except BiltenError as exc:
+            return rx.toast.error(translate("error.not_found", await self._remember_locale()))
+        async with service_call(self) as call:
+            changed = users.set_user_role(call.session, actor=call.user, user_id=wanted, role=role, now=call.now)
+        if call.failed:
             # Show the unchanged role again: the select already moved in the browser.
             self._rows = list(self._rows)
-            return rx.toast.error(error_text(exc, locale))
+            return call.error_toast()
         self._replace_row(changed)
-        role_name = translate(f"role.{changed.role}", locale)
-        toast = rx.toast.success(translate("admin.role_changed", locale, email=changed.email, role=role_name))
-        if changed.id == me:
+        role_name = call.text(f"role.{changed.role}")
+        toast = rx.toast.success(call.text("admin.role_changed", email=changed.email, role=role_name))
+        if call.user is not None and changed.id == call.user.id:
             return [toast, AdminState.load]  # an admin who stepped down loses this page at once
         return [toast, AdminState.refresh_overview]
 
@@ -263,23 +243,20 @@ class AdminUsersState(OffsetPaging, rx.State):
 
     @rx.event
     async def confirm_toggle(self):
-        locale = await self._remember_locale()
-        user_id = _parse_uuid(self._confirm_user_id)
+        user_id = parse_id(self._confirm_user_id)
         disable = self.confirm_disable
         self.confirm_open = False
         self._confirm_user_id = ""
         if user_id is None:
             return None
         change = users.disable_user if disable else users.enable_user
-        try:
-            with session_scope() as session:
-                actor = await acting_user(self, session, clock.now())
-                changed = change(session, actor=actor, user_id=user_id, now=clock.now())
-        except BiltenError as exc:
-            return rx.toast.error(error_text(exc, locale))
+        async with service_call(self) as call:
+            changed = change(call.session, actor=call.user, user_id=user_id, now=call.now)
+        if call.failed:
+            return call.error_toast()
         self._replace_row(changed)
         key = "admin.user_disabled" if disable else "admin.user_enabled"
-        return [rx.toast.success(translate(key, locale, email=changed.email)), AdminState.refresh_overview]
+        return [rx.toast.success(call.text(key, email=changed.email)), AdminState.refresh_overview]
 
     @rx.event
     async def ask_reset_two_factor(self, user_id: str):
@@ -300,19 +277,16 @@ class AdminUsersState(OffsetPaging, rx.State):
 
     @rx.event
     async def confirm_reset_two_factor(self):
-        locale = await self._remember_locale()
-        user_id = _parse_uuid(self._reset_user_id)
+        user_id = parse_id(self._reset_user_id)
         self.reset_open = False
         self._reset_user_id = ""
         if user_id is None:
             return None
-        try:
-            with session_scope() as session:
-                actor = await acting_user(self, session, clock.now())
-                changed = users.reset_two_factor(session, actor=actor, user_id=user_id, now=clock.now())
-        except BiltenError as exc:
-            return rx.toast.error(error_text(exc, locale))
-        return rx.toast.success(translate("admin.two_factor_reset_done", locale, email=changed.email))
+        async with service_call(self) as call:
+            changed = users.reset_two_factor(call.session, actor=call.user, user_id=user_id, now=call.now)
+        if call.failed:
+            return call.error_toast()
+        return rx.toast.success(call.text("admin.two_factor_reset_done", email=changed.email))
 
     def _replace_row(self, changed: AdminUser) -> None:
         self._rows = [changed if row.id == changed.id else row for row in self._rows]
@@ -355,25 +329,18 @@ class AdminOrganizationsState(OffsetPaging, rx.State):
             for row in self._rows
         ]
 
-    @rx.var
-    def has_organizations(self) -> bool:
-        return bool(self._rows)
-
     @rx.event
     async def load(self):
         self.loaded = False
-        locale = await self._remember_locale()
-        try:
-            with session_scope() as session:
-                actor = await acting_user(self, session, clock.now())
-                page = platform.list_organizations(
-                    session, actor=actor, search=self.search, limit=PAGE_SIZE, offset=self.offset
-                )
-        except BiltenError as exc:
+        async with service_call(self) as call:
+            page = platform.list_organizations(
+                call.session, actor=call.user, search=self.search, limit=PAGE_SIZE, offset=self.offset
+            )
+        if call.failed:
             self._rows = []
             self.total = 0
             self.loaded = True
-            return rx.toast.error(error_text(exc, locale))
+            return call.error_toast()
         self._rows = page.items
         self.total = page.total
         self.loaded = True
@@ -426,30 +393,23 @@ class AdminEventsState(OffsetPaging, rx.State):
             for row in self._rows
         ]
 
-    @rx.var
-    def has_events(self) -> bool:
-        return bool(self._rows)
-
     @rx.event
     async def load(self):
         self.loaded = False
-        locale = await self._remember_locale()
-        try:
-            with session_scope() as session:
-                actor = await acting_user(self, session, clock.now())
-                page = platform.list_all_events(
-                    session,
-                    actor=actor,
-                    search=self.search,
-                    status=None if self.status_filter == ALL else self.status_filter,
-                    limit=PAGE_SIZE,
-                    offset=self.offset,
-                )
-        except BiltenError as exc:
+        async with service_call(self) as call:
+            page = platform.list_all_events(
+                call.session,
+                actor=call.user,
+                search=self.search,
+                status=None if self.status_filter == ALL else self.status_filter,
+                limit=PAGE_SIZE,
+                offset=self.offset,
+            )
+        if call.failed:
             self._rows = []
             self.total = 0
             self.loaded = True
-            return rx.toast.error(error_text(exc, locale))
+            return call.error_toast()
         self._rows = page.items
         self.total = page.total
         self.loaded = True
@@ -498,23 +458,16 @@ class AdminChangesState(LocalizedState, rx.State):
             for row in self._rows
         ]
 
-    @rx.var
-    def has_changes(self) -> bool:
-        return bool(self._rows)
-
     @rx.event
     async def load(self):
         self.loaded = False
-        locale = await self._remember_locale()
-        try:
-            with session_scope() as session:
-                actor = await acting_user(self, session, clock.now())
-                self._rows = platform.recent_admin_changes(session, actor=actor)
-        except BiltenError as exc:
-            self._rows = []
-            self.loaded = True
-            return rx.toast.error(error_text(exc, locale))
+        async with service_call(self) as call:
+            rows = platform.recent_admin_changes(call.session, actor=call.user)
         self.loaded = True
+        if call.failed:
+            self._rows = []
+            return call.error_toast()
+        self._rows = rows
         return None
 
 

@@ -12,6 +12,7 @@ from bilten.i18n import translate
 from bilten.state.i18n import LocalizedState
 
 PAGE_SIZE = 25
+MAX_SEARCH = 200  # characters of a list's search kept (the search box stops there too)
 
 
 class OffsetPaging(LocalizedState, mixin=True):

@@ -3,7 +3,8 @@
 import pytest
 from reflex.state import State
 
-from bilten.state.back_office import OfficeCheckinState, OfficeOrdersState
+from bilten.back_office.checkin import OfficeCheckinState
+from bilten.back_office.orders import OfficeOrdersState
 
 
 def turn(state, handler):  # the pager buttons' handlers are plain functions

@@ -14,9 +14,9 @@ from reflex.istate.manager.redis import StateManagerRedis
 from reflex.state import BaseState, State
 
 import bilten.bilten  # noqa: F401 - registers every page and so every state of the app
+from bilten.back_office.orders import OfficeOrdersState
 from bilten.i18n import translate
 from bilten.state.auth import AuthState
-from bilten.state.back_office import OfficeOrdersState
 from bilten.state.event import EventState
 from bilten.state.home import HomeState
 from bilten.state.i18n import LocaleState, localized_states
