@@ -23,8 +23,7 @@ HOLDS = 450  # more than two batches each for two sweepers
 def sweeper_database(pg_engine, monkeypatch):
     """`tasks` opens its sessions on the test database."""
     monkeypatch.setattr("bilten.db.get_engine", lambda: pg_engine)
-    yield pg_engine
-    hold_sweep.wait_for_pending_publishes()
+    return pg_engine
 
 
 def _event_with_two_types(session, now):
