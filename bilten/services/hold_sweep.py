@@ -13,6 +13,9 @@ What a batch guarantees (`release_expired_batch`, one transaction):
   and together with the COMMIT in one round trip (as `place_order` does), so the hot ticket-type
   row is locked for the server's time only. The schema's CHECK (0 <= reserved <= quantity) guards
   it: a count that would go below zero aborts the whole batch, nothing is half released.
+- Cheap for the database: a few set-wise statements per batch (the audit entries in one INSERT),
+  committed without waiting for the disk (`synchronous_commit = off`, this transaction only): a
+  crash may forget the last batches, which are then simply released again.
 - As before: an `order.expired` audit entry per order; open checkouts are cancelled and returned,
   for the caller to make unpayable at the provider after the commit (a network call never holds
   a lock); pages and dashboards learn the new counts.
