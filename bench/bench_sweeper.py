@@ -21,6 +21,7 @@ import argparse
 import asyncio
 import os
 import secrets
+import subprocess
 import sys
 import threading
 import time
@@ -232,7 +233,11 @@ def main() -> None:
         stop(process)  # no request in flight while counting
         process = None
         counter, in_lines, capacity = reserved(url, type_id)
-        pgbench_tps = pgbench_hot_row(url, type_id, clients=args.pgbench_clients, seconds=args.pgbench_seconds)
+        try:
+            pgbench_tps = pgbench_hot_row(url, type_id, clients=args.pgbench_clients, seconds=args.pgbench_seconds)
+        except subprocess.CalledProcessError as exc:  # e.g. no connections left: the figures above still count
+            print(f"pgbench failed: {(exc.stderr or '').strip()[-300:]}", file=sys.stderr)
+            pgbench_tps = None
     finally:
         if process:
             stop(process)
@@ -300,7 +305,8 @@ def report(args, result, t0, seeded_in, counter, in_lines, capacity, pgbench_tps
         f"p50 {percentile(everything, 0.5):.1f} ms  p95 {percentile(everything, 0.95):.1f} ms  answers {statuses}"
     )
     print(f"  oversold: {oversold} (counter {counter}, seats in live orders {in_lines}, quantity {capacity})")
-    print(f"  pgbench bare hot-row transaction, same database, {args.pgbench_clients} clients: {pgbench_tps:.0f}/s")
+    pgbench = f"{pgbench_tps:.0f}/s" if pgbench_tps is not None else "failed (see above)"
+    print(f"  pgbench bare hot-row transaction, same database, {args.pgbench_clients} clients: {pgbench}")
     sys.stdout.flush()
 
 
