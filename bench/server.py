@@ -13,7 +13,9 @@ from bench.common import ROOT
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 
 
-def start_backend(url: str, port: int, workers: int) -> subprocess.Popen:
+def start_backend(url: str, port: int, workers: int, *, sweep_interval: int = 3600) -> subprocess.Popen:
+    """`sweep_interval`: seconds between the workers' sweeps (holds, refunds, exports); by default
+    the sweeper stays out of the way of benchmarks that do not measure it."""
     env = {
         **os.environ,
         "DATABASE_URL": url,
@@ -23,7 +25,7 @@ def start_backend(url: str, port: int, workers: int) -> subprocess.Popen:
         "GRANIAN_WORKERS": str(workers),
         "REFLEX_TELEMETRY_ENABLED": "false",
         "REFLEX_CHECK_LATEST_VERSION": "false",
-        "SWEEP_INTERVAL_SECONDS": "3600",
+        "SWEEP_INTERVAL_SECONDS": str(sweep_interval),
     }
     process = subprocess.Popen(
         [

@@ -1,6 +1,7 @@
 """Periodic housekeeping, run by every web worker (and by `bilten worker`): safe to run in parallel.
 
-- holds that ran out release their seats, and their provider checkouts are made unpayable;
+- holds that ran out release their seats, batch after batch until none is left (one sweeper at a
+  time on PostgreSQL, see services/hold_sweep.py), and their provider checkouts are made unpayable;
 - late payments that could not keep their seats are refunded (retried until the provider answers);
 - exports past EXPORT_RETENTION_HOURS are deleted, and exports whose worker died are marked failed.
 """
@@ -16,7 +17,7 @@ from bilten import clock
 from bilten.db import session_scope
 from bilten.payments import get_provider
 from bilten.payments.base import ProviderUnavailable
-from bilten.services import exports, orders
+from bilten.services import exports, hold_sweep, orders
 from bilten.settings import get_settings
 
 logger = logging.getLogger(__name__)
@@ -24,17 +25,7 @@ logger = logging.getLogger(__name__)
 
 def sweep(now: datetime | None = None) -> dict[str, int]:
     now = now or clock.now()
-    with session_scope() as session:
-        expired = orders.expire_holds(session, now=now)
-    for hold in expired:
-        for provider_id, reference in hold.open_checkouts:
-            provider = get_provider(provider_id)
-            if provider is None:
-                continue
-            try:
-                provider.cancel(reference)
-            except ProviderUnavailable:
-                logger.warning("could not expire checkout %s of order %s", reference, hold.order_id, exc_info=True)
+    expired = release_expired_holds(now)
     refunded = 0
     with session_scope() as session:
         for payment_id in orders.pending_refunds(session):
@@ -45,7 +36,35 @@ def sweep(now: datetime | None = None) -> dict[str, int]:
     with session_scope() as session:
         retention = timedelta(hours=get_settings().export_retention_hours)
         removed = exports.clean_up_exports(session, now=now, retention=retention)
-    return {"expired": len(expired), "refunded": refunded, "exports_removed": removed}
+    return {"expired": expired, "refunded": refunded, "exports_removed": removed}
+
+
+def release_expired_holds(now: datetime) -> int:
+    """Release every hold expired by `now`, one short transaction per batch, and make their open
+    checkouts unpayable between batches. Stops early when another sweeper is at work (it carries
+    on). Returns how many holds this sweeper released."""
+    released = 0
+    while True:
+        with session_scope() as session:
+            batch = hold_sweep.release_expired_batch(session, now=now)
+        if batch is None:
+            return released
+        released += len(batch)
+        _cancel_checkouts(batch)
+        if len(batch) < hold_sweep.BATCH_SIZE:
+            return released
+
+
+def _cancel_checkouts(holds: list[hold_sweep.ReleasedHold]) -> None:
+    for hold in holds:
+        for provider_id, reference in hold.open_checkouts:
+            provider = get_provider(provider_id)
+            if provider is None:
+                continue
+            try:
+                provider.cancel(reference)
+            except ProviderUnavailable:
+                logger.warning("could not expire checkout %s of order %s", reference, hold.order_id, exc_info=True)
 
 
 def sweep_until(stop: threading.Event) -> None:

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, UniqueConstraint
+from sqlalchemy import CheckConstraint, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from bilten.models.base import UTCDateTime, enum_type, new_uuid, utcnow
@@ -22,6 +22,16 @@ class OrderStatus(StrEnum):
 
 class Order(SQLModel, table=True):
     __tablename__ = "ticket_order"  # "order" is an SQL reserved word
+    __table_args__ = (
+        # The sweeper's walk: pending holds by expiry. Partial, so the ever-growing history of
+        # expired and cancelled orders (which keep their expiry time) is never scanned again.
+        Index(
+            "ix_ticket_order_pending_hold",
+            "hold_expires_at",
+            postgresql_where=text("status = 'pending'"),
+            sqlite_where=text("status = 'pending'"),
+        ),
+    )
 
     id: uuid.UUID = Field(default_factory=new_uuid, primary_key=True)
     event_id: uuid.UUID = Field(foreign_key="event.id", index=True)

@@ -2,7 +2,8 @@
 
 Each open dashboard tab runs a background loop (started at the end of its page's on_load) that
 listens to the sales and check-in channels of `bilten.live` and re-reads the figures after a
-change. Two things keep a rush cheap:
+change. The first change after a quiet moment is read at once (a single sale shows without
+delay); two things keep a rush cheap:
 - a tab re-reads at most every `MIN_REFRESH_SECONDS`, however many sales arrive meanwhile;
 - the tabs of one process share each re-read: the first tab to react computes the figures, the
   others reuse that result when it was computed after the change reached this process.
@@ -15,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bilten import live
@@ -57,18 +58,25 @@ class SharedFigures:
 shared_figures = SharedFigures()
 
 
-async def next_change(queue: asyncio.Queue, *, last_refresh: float) -> float:
-    """Wait for the next change, hold back until `MIN_REFRESH_SECONDS` after the last refresh,
-    and swallow what piled up meanwhile. Returns the moment the latest of them arrived here: a
-    re-read started after it includes them all."""
+async def next_change(
+    queue: asyncio.Queue,
+    *,
+    last_refresh: float,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> float:
+    """Wait for the next change. After a quiet moment (the last refresh `MIN_REFRESH_SECONDS`
+    ago or more) return at once: leading edge. Otherwise hold back until then and swallow what
+    piled up meanwhile. Returns the moment the latest of them arrived here (on `clock`, the
+    `time.monotonic` of `live.RECEIVED_AT`): a re-read started after it includes them all."""
     message = await queue.get()
-    received = float(message.get(live.RECEIVED_AT, time.monotonic()))
-    pause = last_refresh + MIN_REFRESH_SECONDS - time.monotonic()
+    received = float(message.get(live.RECEIVED_AT, clock()))
+    pause = last_refresh + MIN_REFRESH_SECONDS - clock()
     if pause > 0:
-        await asyncio.sleep(pause)
+        await sleep(pause)
     while not queue.empty():
         message = queue.get_nowait()
-        received = max(received, float(message.get(live.RECEIVED_AT, time.monotonic())))
+        received = max(received, float(message.get(live.RECEIVED_AT, clock())))
     return received
 
 

@@ -19,7 +19,7 @@ from bilten.api.deps import get_now, get_session
 from bilten.cli import alembic_config
 from bilten.clock import RunningClock, set_clock, using
 from bilten.db import make_engine
-from bilten.services import checkins, orders
+from bilten.services import checkins, hold_sweep, orders
 from tests.conftest import POSTGRES_ADMIN_URL, REDIS_TEST_URL
 
 
@@ -70,6 +70,7 @@ def pg_session(pg_engine) -> Iterator[Session]:
         yield session
     checkins.wait_for_pending_publishes()  # live counters scheduled by scans and sales read this database
     orders.wait_for_pending_publishes()
+    hold_sweep.wait_for_pending_publishes()
     tables = ", ".join(f'"{table.name}"' for table in SQLModel.metadata.sorted_tables)
     with pg_engine.begin() as connection:
         connection.execute(text(f"TRUNCATE {tables} CASCADE"))
