@@ -79,11 +79,21 @@ class SoldOutGate:
         if isinstance(verdict, Refusal):
             await _answer_sold_out(send, sold_out_body(_locale(scope), verdict.name, verdict.available))
             return
-        try:
+        if not isinstance(verdict, Probe):
             await self.app(scope, replay, send)
+            return
+        probe = verdict
+
+        async def send_after_probe(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                # Before the client hears the answer: its next request must find the gate updated.
+                self.gate.probe_finished(probe)
+            await send(message)
+
+        try:
+            await self.app(scope, replay, send_after_probe)
         finally:
-            if isinstance(verdict, Probe):
-                self.gate.probe_finished(verdict)
+            self.gate.probe_finished(probe)  # no answer at all (the client left): let the next one ask
 
 
 async def _read_body(receive: Receive) -> tuple[bytes | None, list[Message]]:

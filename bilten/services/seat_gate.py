@@ -74,7 +74,7 @@ class _Known:
 
 class SeatGate:
     def __init__(self, clock: Callable[[], float] = time.monotonic, trust_seconds: float = TRUST_SECONDS) -> None:
-        self._clock = clock
+        self.clock = clock  # monotonic seconds; tests move it by hand
         self._trust = trust_seconds
         self._lock = threading.Lock()
         self._known: dict[uuid.UUID, _Known] = {}
@@ -87,7 +87,7 @@ class SeatGate:
         """A Refusal when the request cannot fit; a Probe when that was so but is no longer sure;
         None to let the request go its usual way (including every case where the database would
         answer something other than "sold out": unknown types, mixed events, quantities out of range)."""
-        now = self._clock()
+        now = self.clock()
         with self._lock:
             known = [self._known.get(type_id) for type_id in sorted(wanted)]
             if not known or any(entry is None for entry in known):
@@ -142,7 +142,7 @@ class SeatGate:
             self._known.clear()
 
     def now(self) -> float:
-        return self._clock()
+        return self.clock()
 
 
 def counts_after_refusal(session: Session, ticket_type_ids: Iterable[uuid.UUID]) -> list[TypeCount]:
