@@ -5,8 +5,9 @@ cap, so its answers carry the same headers and its reads the same limit). When t
 that a request's ticket type has fewer seats left than asked (`bilten.services.seat_gate`), it
 answers at once with the endpoint's own 409 `{"error": {"code": "sold_out", "message"}}` in the
 caller's language: no routing, no dependencies, no rate-limit round trip to Redis, no worker thread,
-no database. Every other request, and the one probe per process that asks the database again when
-the gate's knowledge has aged, goes on unchanged (its body replayed).
+no database. When the gate's knowledge has aged, one request per process reads the counts again (a
+plain SELECT, no lock) and is refused from them or goes on. Every other request goes on unchanged
+(its body replayed).
 
 A refused request's buyer details are not checked: whatever they are, the request cannot be served.
 """
@@ -14,16 +15,20 @@ A refused request's buyer details are not checked: whatever they are, the reques
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from functools import lru_cache
 
+import anyio.to_thread
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from bilten.api.routing import endpoint_threads
 from bilten.i18n import normalize_locale, translate
 from bilten.services.orders import MAX_QUANTITY, MAX_TYPES_PER_ORDER
-from bilten.services.seat_gate import Probe, Refusal, SeatGate, seat_gate
+from bilten.services.seat_gate import Probe, Refusal, SeatGate, recount, seat_gate
 from bilten.settings import get_settings
 
+logger = logging.getLogger(__name__)
 ORDERS_PATH = "/api/v1/orders"
 
 
@@ -79,21 +84,31 @@ class SoldOutGate:
         if isinstance(verdict, Refusal):
             await _answer_sold_out(send, sold_out_body(_locale(scope), verdict.name, verdict.available))
             return
-        if not isinstance(verdict, Probe):
-            await self.app(scope, replay, send)
-            return
-        probe = verdict
+        if isinstance(verdict, Probe):
+            verdict = await self._after_recount(verdict, parsed)
+            if isinstance(verdict, Refusal):
+                await _answer_sold_out(send, sold_out_body(_locale(scope), verdict.name, verdict.available))
+                return
+        await self.app(scope, replay, send)
 
-        async def send_after_probe(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                # Before the client hears the answer: its next request must find the gate updated.
-                self.gate.probe_finished(probe)
-            await send(message)
-
+    async def _after_recount(
+        self, probe: Probe, parsed: tuple[dict[uuid.UUID, int], uuid.UUID | None]
+    ) -> Refusal | None:
+        """The gate's knowledge has aged: read the counts again (a plain SELECT on an endpoint thread)
+        and decide from them. Any failure lets the request go to the endpoint, which judges it."""
         try:
-            await self.app(scope, replay, send_after_probe)
-        finally:
-            self.gate.probe_finished(probe)  # no answer at all (the client left): let the next one ask
+            counts = await anyio.to_thread.run_sync(recount, probe.ticket_type_ids, limiter=endpoint_threads())
+        except Exception:  # noqa: BLE001 - the gate only saves work: without it the database answers
+            logger.warning("seat gate: recount failed, the request goes to the database", exc_info=True)
+            counts = []
+        self.gate.learn(counts, counted_at=probe.started_at)
+        self.gate.probe_finished(probe)
+        # Decided from the counts just read, however long the read took.
+        verdict = self.gate.check(parsed[0], event_id=parsed[1], as_of=probe.started_at)
+        if isinstance(verdict, Probe):  # another type of the order has aged too: the database decides
+            self.gate.probe_finished(verdict)
+            return None
+        return verdict
 
 
 async def _read_body(receive: Receive) -> tuple[bytes | None, list[Message]]:

@@ -6,11 +6,11 @@ than selling. The gate remembers, per process, how many seats a ticket type had 
 database last refused an order for it, and refuses at once a request that cannot fit.
 
 It never judges a sale: it only refuses, and only from knowledge at most `TRUST_SECONDS` old. When
-its knowledge is older, ONE request of this process goes on to the database (a probe) while the
-others are still refused; the probe's answer renews the knowledge (sold out again) or clears it (a
-sale, or any other answer). So a seat given back by an expiry, a cancellation or a refund is for sale
-again within `TRUST_SECONDS` plus one request, and no request is ever refused on a guess: what it
-remembers came from the database, after the refusal, in a plain read (no lock).
+its knowledge is older, ONE request of this process reads the counts again (a probe: a plain SELECT,
+no lock, not the hot row's UPDATE) while the others are still refused; if seats are back the request
+goes on to the database, which judges it as any other. So a seat given back by an expiry, a
+cancellation or a refund is for sale again within `TRUST_SECONDS` plus one read, and no request is
+ever refused on a guess: what the gate remembers came from the database, in a plain read.
 
 Nothing here knows HTTP: `bilten/api/sold_out_gate.py` asks it before the API stack runs, and the
 orders endpoint teaches it (`learn_after_refusal`) when the database answers "sold out".
@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam
 from sqlmodel import Session, select
 
+from bilten.db import session_scope
 from bilten.models import TicketType
 
 # How long "N left" is believed without asking the database again. Well inside the promise that a
@@ -59,7 +60,7 @@ class Refusal:
 
 @dataclass(frozen=True)
 class Probe:
-    """Let this request through to the database; report back with `probe_finished`."""
+    """Read the counts again (`recount`), `learn` them, then `probe_finished` and `check` anew."""
 
     ticket_type_ids: tuple[uuid.UUID, ...]
     started_at: float
@@ -83,11 +84,14 @@ class SeatGate:
         """Nothing is known to be short: every request goes its usual way, unread."""
         return not self._known
 
-    def check(self, wanted: dict[uuid.UUID, int], *, event_id: uuid.UUID | None = None) -> Refusal | Probe | None:
+    def check(
+        self, wanted: dict[uuid.UUID, int], *, event_id: uuid.UUID | None = None, as_of: float | None = None
+    ) -> Refusal | Probe | None:
         """A Refusal when the request cannot fit; a Probe when that was so but is no longer sure;
         None to let the request go its usual way (including every case where the database would
-        answer something other than "sold out": unknown types, mixed events, quantities out of range)."""
-        now = self.clock()
+        answer something other than "sold out": unknown types, mixed events, quantities out of range).
+        `as_of`: decide as at that moment (a probe's, right after its recount), not now."""
+        now = self.clock() if as_of is None else as_of
         with self._lock:
             known = [self._known.get(type_id) for type_id in sorted(wanted)]
             if not known or any(entry is None for entry in known):
@@ -122,8 +126,8 @@ class SeatGate:
                     self._known[count.ticket_type_id] = _Known(count=count, learned_at=counted_at)
 
     def probe_finished(self, probe: Probe) -> None:
-        """The probe's request is answered. Unless the database refused it as sold out (which taught
-        the gate anew meanwhile), the type may have seats again: forget it."""
+        """The probe is over: a type it did not learn anew (gone, or the read failed) is forgotten, and
+        requests for it go to the database again."""
         with self._lock:
             for type_id in probe.ticket_type_ids:
                 entry = self._known.get(type_id)
@@ -161,6 +165,12 @@ def counts_after_refusal(session: Session, ticket_type_ids: Iterable[uuid.UUID])
         )
         for type_id, event_id, name, quantity, reserved, min_per_order, max_per_order in rows
     ]
+
+
+def recount(ticket_type_ids: Iterable[uuid.UUID]) -> list[TypeCount]:
+    """The gate's probe: how many seats these types have now, read in a session of its own."""
+    with session_scope() as session:
+        return counts_after_refusal(session, ticket_type_ids)
 
 
 def learn_after_refusal(session: Session, ticket_type_ids: Iterable[uuid.UUID], gate: SeatGate | None = None) -> None:
