@@ -29,6 +29,7 @@ import time
 import weakref
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from limits import RateLimitItem, parse_many
 from limits.aio.storage import RedisStorage as AsyncRedisStorage
@@ -128,40 +129,87 @@ def account_key(value: object) -> str:
 # -- the counters ------------------------------------------------------------------------------
 
 
+# Every rate of one check in ONE Redis round trip, all or nothing: each key is a moving window kept
+# as `limits` keeps it (a list of timestamps, newest first), so its window stats still read it. A
+# refused attempt adds no entry anywhere. Returns 0 when allowed, else the position of the first
+# refusing key (1-based).
+_ACQUIRE_ALL = """
+local timestamp = tonumber(ARGV[1])
+for i = 1, #KEYS do
+    local limit = tonumber(ARGV[2 * i])
+    local expiry = tonumber(ARGV[2 * i + 1])
+    local entry = redis.call('lindex', KEYS[i], limit - 1)
+    if entry and tonumber(entry) >= timestamp - expiry then
+        return i
+    end
+end
+for i = 1, #KEYS do
+    local limit = tonumber(ARGV[2 * i])
+    redis.call('lpush', KEYS[i], timestamp)
+    redis.call('ltrim', KEYS[i], 0, limit - 1)
+    redis.call('expire', KEYS[i], tonumber(ARGV[2 * i + 1]))
+end
+return 0
+"""
+
+
+@dataclass
+class _RedisCounters:
+    """One event loop's Redis access: the all-or-nothing script, and `limits` for the wait."""
+
+    acquire_all: Any  # redis-py's Script: awaited with keys and args
+    limiter: AsyncMovingWindowRateLimiter
+
+
 class _Counters:
-    """`hit` counts one attempt and says whether it is allowed; `retry_after` says when it will be."""
+    """`hit_all` counts one attempt against several rates and says whether it is allowed, and if
+    not, when it will be."""
 
     def __init__(self) -> None:
         self._memory = MovingWindowRateLimiter(MemoryStorage())
         # One Redis client per event loop: an asyncio connection belongs to the loop that opened it.
-        self._redis: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncMovingWindowRateLimiter] = (
-            weakref.WeakKeyDictionary()
-        )
+        self._redis: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _RedisCounters] = weakref.WeakKeyDictionary()
         self._warned_at = 0.0
 
-    def _redis_limiter(self, redis_url: str) -> AsyncMovingWindowRateLimiter:
+    def _redis_counters(self, redis_url: str) -> _RedisCounters:
         loop = asyncio.get_running_loop()
-        limiter = self._redis.get(loop)
-        if limiter is None:
+        counters = self._redis.get(loop)
+        if counters is None:
+            import redis.asyncio as aioredis  # noqa: PLC0415 - only with REDIS_URL
+
+            client = aioredis.Redis.from_url(redis_url, socket_timeout=1, socket_connect_timeout=1)
             uri = "async+" + redis_url if not redis_url.startswith("async+") else redis_url
             storage = AsyncRedisStorage(
                 uri, implementation="redispy", key_prefix=KEY_PREFIX, socket_timeout=1, socket_connect_timeout=1
             )
-            limiter = self._redis[loop] = AsyncMovingWindowRateLimiter(storage)
-        return limiter
+            counters = self._redis[loop] = _RedisCounters(
+                acquire_all=client.register_script(_ACQUIRE_ALL), limiter=AsyncMovingWindowRateLimiter(storage)
+            )
+        return counters
 
-    async def hit(self, item: RateLimitItem, *key: str) -> tuple[bool, int]:
-        """(allowed, seconds until the next attempt is allowed)."""
+    async def hit_all(self, hits: list[tuple[RateLimitItem, tuple[str, ...]]]) -> tuple[bool, int]:
+        """(allowed, seconds until the next attempt is allowed) for one attempt counted against
+        every (rate, key) in `hits`."""
         redis_url = get_settings().redis_url
         if not redis_url:
-            if self._memory.hit(item, *key):
-                return True, 0
-            return False, _seconds_until(self._memory.get_window_stats(item, *key).reset_time)
-        limiter = self._redis_limiter(redis_url)
+            for item, key in hits:  # all or nothing, as with Redis
+                if not self._memory.test(item, *key):
+                    return False, _seconds_until(self._memory.get_window_stats(item, *key).reset_time)
+            for item, key in hits:
+                self._memory.hit(item, *key)
+            return True, 0
+        counters = self._redis_counters(redis_url)
         try:
-            if await limiter.hit(item, *key):
+            timestamp = time.time()
+            keys = [f"{KEY_PREFIX}:{item.key_for(*key)}" for item, key in hits]
+            args: list[float | int] = [timestamp]
+            for item, _key in hits:
+                args += [item.amount, item.get_expiry()]
+            refused = int(await counters.acquire_all(keys=keys, args=args))
+            if not refused:
                 return True, 0
-            return False, _seconds_until((await limiter.get_window_stats(item, *key)).reset_time)
+            item, key = hits[refused - 1]
+            return False, _seconds_until((await counters.limiter.get_window_stats(item, *key)).reset_time)
         except Exception as exc:  # noqa: BLE001 - any storage failure: let the request through
             if time.monotonic() - self._warned_at > 60:
                 self._warned_at = time.monotonic()
@@ -182,16 +230,17 @@ _counters = _Counters()
 async def check(limit: Limit, *, address: str | None, account: object | None = None) -> None:
     """Count one attempt of `limit` from `address` (and on `account`, when given); RateLimited when
     either is over its rate. A refused attempt is not counted, so waiting is always enough."""
-    keys: list[tuple[list[RateLimitItem], str, str]] = []
+    hits: list[tuple[RateLimitItem, tuple[str, ...]]] = []
     if address:
-        keys.append((limit.address_rates(), "address", address))
+        hits += [(item, (limit.name, "address", address)) for item in limit.address_rates()]
     if account is not None and str(account).strip():
-        keys.append((limit.account_rates(), "account", account_key(account)))
-    for rates, kind, key in keys:
-        for item in rates:
-            allowed, retry_after = await _counters.hit(item, limit.name, kind, key)
-            if not allowed:
-                raise RateLimited(retry_after)
+        hits += [(item, (limit.name, "account", account_key(account))) for item in limit.account_rates()]
+    if not hits:
+        return
+    # With Redis, every rate in one round trip (they used to be one each, one after another).
+    allowed, retry_after = await _counters.hit_all(hits)
+    if not allowed:
+        raise RateLimited(retry_after)
 
 
 def reset_memory_counters() -> None:

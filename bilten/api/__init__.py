@@ -26,6 +26,7 @@ from bilten.api import (
 from bilten.api.body_limit import BodyLimitMiddleware
 from bilten.api.errors import install_error_handlers
 from bilten.api.security_headers import SecurityHeaders
+from bilten.api.sold_out_gate import SoldOutGate
 from bilten.settings import Settings, get_settings
 
 DOCS_URL = "/api/docs"
@@ -42,6 +43,8 @@ def create_api(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     install_error_handlers(app)
+    # Innermost: sold-out answers from memory, with the headers and the body cap of every answer.
+    app.add_middleware(SoldOutGate)
     app.add_middleware(BodyLimitMiddleware)  # around everything, Reflex's own routes included
     app.add_middleware(SecurityHeaders, settings=settings, docs_path=docs_url)
     for module in (health, auth, events, orders, tickets, scanning, webhooks, admin, organizations, organizer_reports):

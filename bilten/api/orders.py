@@ -19,7 +19,8 @@ from bilten.models import Event, Order, OrderStatus, Payment, Ticket, TicketType
 from bilten.notifications.rendering import MissingData, event_calendar, order_tickets_pdf
 from bilten.payments import active_provider, is_test_mode
 from bilten.services import orders as order_service
-from bilten.services.errors import InvalidToken, NotFound, ValidationFailed
+from bilten.services.errors import InvalidToken, NotFound, SoldOut, ValidationFailed
+from bilten.services.seat_gate import learn_after_refusal, seat_gate
 from bilten.services.security import decode_access_token
 from bilten.services.ticket_references import format_reference
 from bilten.settings import get_secret_key, get_settings
@@ -147,18 +148,24 @@ def place_order(
     now: datetime = Depends(get_now),
 ) -> JSONResponse:
     user = caller.user(session)
-    placed = order_service.place_order(
-        session,
-        items=[(item.ticket_type_id, item.quantity) for item in body.items],
-        email=body.email,
-        phone=body.phone,
-        name=body.name,
-        user=user,
-        locale=request_locale(request),
-        event_id=body.event_id,
-        provider=active_provider(),
-        now=now,
-    )
+    try:
+        placed = order_service.place_order(
+            session,
+            items=[(item.ticket_type_id, item.quantity) for item in body.items],
+            email=body.email,
+            phone=body.phone,
+            name=body.name,
+            user=user,
+            locale=request_locale(request),
+            event_id=body.event_id,
+            provider=active_provider(),
+            now=now,
+        )
+    except SoldOut:
+        # The database said no: this process refuses the next requests that cannot fit from memory
+        # (bilten/api/sold_out_gate.py) instead of asking it again on the hot row.
+        learn_after_refusal(session, {item.ticket_type_id for item in body.items})
+        raise
     order, payment = placed.order, placed.payment
     if order.status == OrderStatus.PENDING and payment is None:
         payment = order_service.start_payment(session, order_id=order.id, now=now, access_token=placed.access_token)
@@ -190,6 +197,7 @@ def cancel_order(
 ) -> OrderOut:
     user = caller.user(session)
     order = order_service.cancel_order(session, order_id=order_id, now=now, actor=user, access_token=link)
+    seat_gate.forget_event(order.event_id)  # its seats are for sale again now, not after the gate's next probe
     return _order_out(session, order)
 
 

@@ -23,6 +23,7 @@ from bilten.api.routing import api_router, on_endpoint_thread
 from bilten.models import EventStatus, TicketType
 from bilten.services import event_admin, media
 from bilten.services.errors import ImageTooLarge, ValidationFailed
+from bilten.services.seat_gate import seat_gate
 
 router = api_router(tags=["organizer events"], responses=error_responses(401, 403, 404, 409, 413, 415, 422))
 UPLOAD_CHUNK = 1024 * 1024
@@ -208,6 +209,7 @@ def update_event(
         event_admin.unpublish_event(session, actor=user, event_id=event_id, now=caller.now)
     elif status == EventStatus.CANCELLED:
         event_admin.cancel_event(session, actor=user, event_id=event_id, now=caller.now)
+    seat_gate.forget_event(event_id)  # what this process remembers as sold out may have changed
     return _event_out(session, user, event_id)
 
 
@@ -226,6 +228,7 @@ def unpublish_event(
 ) -> EventAdminOut:
     user = caller.require(session)
     event_admin.unpublish_event(session, actor=user, event_id=event_id, now=caller.now)
+    seat_gate.forget_event(event_id)  # orders get "not on sale" from now on, not "sold out"
     return _event_out(session, user, event_id)
 
 
@@ -246,6 +249,7 @@ def cancel_event(
     whose refund did not go through: call again to retry them."""
     user = caller.require(session)
     report = event_admin.cancel_event(session, actor=user, event_id=event_id, now=caller.now)
+    seat_gate.forget_event(event_id)
     return CancellationOut(
         event=_event_out(session, user, event_id),
         refunded_orders=report.refunded,
@@ -280,6 +284,7 @@ def update_ticket_type(
     ticket_type = event_admin.update_ticket_type(
         session, actor=user, event_id=event_id, ticket_type_id=type_id, fields=_type_fields(body), now=caller.now
     )
+    seat_gate.forget_event(event_id)  # more seats, other limits: the database answers the next order
     return _type_out(ticket_type)
 
 
