@@ -4,26 +4,32 @@ from __future__ import annotations
 
 import io
 import logging
+import re
+import struct
 import unicodedata
+import zlib
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 
-import qrcode
+import segno
 from arabic_reshaper import reshape
 from bidi import get_display
 from icalendar import Calendar
 from icalendar import Event as CalendarEvent
-from qrcode.constants import ERROR_CORRECT_M
+from reportlab import rl_config
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
-from reportlab.lib.utils import ImageReader
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
 logger = logging.getLogger(__name__)
+
+# Binary PDF streams: ASCII85 makes them 25 % larger and, without reportlab's C accelerator, costs
+# several milliseconds per PDF in pure Python. (Only the ticket PDFs use reportlab in Bilten.)
+rl_config.useA85 = 0
 
 # Fonts with Arabic glyphs (Debian's fonts-dejavu-core); the PDF's built-in Helvetica has none.
 UNICODE_FONT_CANDIDATES = tuple(
@@ -32,18 +38,60 @@ UNICODE_FONT_CANDIDATES = tuple(
 )
 
 
-@lru_cache(maxsize=256)
-def qr_png(code: str, *, box_size: int = 6) -> bytes:
-    """A ticket code as a QR image the door scanners (and zxing) read back.
+QR_BORDER = 4  # modules of quiet zone around the code, as the standard asks
+# One fixed mask pattern: choosing the "best" of the eight is 80 % of the drawing time in pure
+# Python, and every decoder reads every mask (zxing reads these back in the tests).
+QR_MASK = 0
 
-    Drawing one takes tens of milliseconds (pure Python): the email and its PDF share each image.
-    """
-    image = qrcode.QRCode(error_correction=ERROR_CORRECT_M, box_size=box_size, border=4)
-    image.add_data(code)
-    image.make(fit=True)
-    buffer = io.BytesIO()
-    image.make_image(fill_color="black", back_color="white").save(buffer, format="PNG")
-    return buffer.getvalue()
+
+@lru_cache(maxsize=1024)
+def qr_matrix(code: str) -> tuple[bytes, ...]:
+    """The code's QR modules, row by row (1 = dark), without the quiet zone. Cached per code, so a
+    ticket's email, its PDF and a resend draw it once."""
+    symbol = segno.make_qr(code, error="m", boost_error=False, mask=QR_MASK)
+    return tuple(bytes(row) for row in symbol.matrix)
+
+
+@lru_cache(maxsize=1024)
+def qr_png(code: str, *, box_size: int = 6) -> bytes:
+    """A ticket code as a QR image the door scanners (and zxing) read back: a 1-bit PNG."""
+    return _png_1bit(qr_matrix(code), box_size=box_size, border=QR_BORDER)
+
+
+def _png_1bit(matrix: tuple[bytes, ...], *, box_size: int, border: int) -> bytes:
+    """A black-on-white 1-bit grayscale PNG of the matrix, each module box_size pixels square."""
+    size = (len(matrix) + 2 * border) * box_size
+    quiet_rows = [b"\x00" + _pack_bits(b"\x01" * size)] * (border * box_size)  # filter byte, then pixels
+    quiet_side = b"\x01" * (border * box_size)
+    rows = list(quiet_rows)
+    for modules in matrix:
+        # In the PNG 1 is white; in the matrix 1 is dark.
+        pixels = quiet_side + b"".join(_PIXELS[dark] * box_size for dark in modules) + quiet_side
+        rows += [b"\x00" + _pack_bits(pixels)] * box_size
+    rows += quiet_rows
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", size, size, 1, 0, 0, 0, 0)  # 1 bit, grayscale, no interlace
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"".join(rows), 9))
+        + chunk(b"IEND", b"")
+    )
+
+
+_PIXELS = (b"\x01", b"\x00")
+
+
+def _pack_bits(pixels: bytes) -> bytes:
+    """One byte per pixel (0 or 1) to eight pixels per byte, most significant bit first."""
+    padded = pixels + b"\x00" * (-len(pixels) % 8)
+    return int(padded.translate(_BIT_TO_CHAR), 2).to_bytes(len(padded) // 8, "big")
+
+
+_BIT_TO_CHAR = bytes.maketrans(b"\x00\x01", b"01")
 
 
 @dataclass(frozen=True)
@@ -113,7 +161,7 @@ def tickets_pdf(pages: list[TicketPage], *, rtl: bool, title: str) -> bytes:
             y -= 6
         qr_size = 80 * mm
         qr_bottom = y - qr_size - 10 * mm
-        canvas.drawImage(ImageReader(io.BytesIO(qr_png(page.code))), (width - qr_size) / 2, qr_bottom, qr_size, qr_size)
+        _draw_qr(canvas, qr_matrix(page.code), left=(width - qr_size) / 2, bottom=qr_bottom, size=qr_size)
         # The reference, centred under the QR: Latin letters and digits, the same in every language.
         canvas.setFont(regular, 10)
         canvas.drawCentredString(width / 2, qr_bottom - 8 * mm, _visual(page.labels["reference"]))
@@ -123,6 +171,25 @@ def tickets_pdf(pages: list[TicketPage], *, rtl: bool, title: str) -> bytes:
         canvas.showPage()
     canvas.save()
     return buffer.getvalue()
+
+
+def _draw_qr(canvas: Canvas, matrix: tuple[bytes, ...], *, left: float, bottom: float, size: float) -> None:
+    """The QR as vector rectangles, one per run of dark modules: sharp at any zoom or print size,
+    and no picture to decode, recompress and encode into the PDF. Written as raw PDF operators in
+    module units (reportlab's path API formats every float in Python: ten times slower)."""
+    module = size / (len(matrix) + 2 * QR_BORDER)
+    operators = [
+        "q 0 g",  # save the graphics state, fill black
+        # Origin at the top-left dark area, one unit per module, y growing downwards like the matrix.
+        f"{module:.4f} 0 0 {-module:.4f} {left + QR_BORDER * module:.4f} {bottom + size - QR_BORDER * module:.4f} cm",
+    ]
+    for row_number, row in enumerate(matrix):
+        operators += [f"{run.start()} {row_number} {run.end() - run.start()} 1 re" for run in _DARK_RUN.finditer(row)]
+    operators.append("f Q")  # fill every rectangle at once, restore the graphics state
+    canvas.addLiteral("\n".join(operators))
+
+
+_DARK_RUN = re.compile(rb"\x01+")
 
 
 @dataclass(frozen=True)
