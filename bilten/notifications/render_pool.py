@@ -19,7 +19,7 @@ from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
 from bilten.models import Notification
@@ -64,6 +64,9 @@ class RenderPool:
             logger.error("a render process died: %s", exc)
             self._executor = None
             return RenderFailure(error=f"the render process died: {exc}", permanent=False)
+        except Exception as exc:  # could not be handed over or back (pickling, ...): retried like any fault
+            logger.exception("the render pool failed on a notification")
+            return RenderFailure(error=f"{type(exc).__name__}: {exc}", permanent=False)
 
     def _ensure_executor(self) -> ProcessPoolExecutor:
         if self._executor is None:
@@ -98,6 +101,7 @@ def _snapshot(notification: Notification) -> dict[str, Any]:
 # In the render processes
 
 _engine: Engine | None = None
+_connection: Connection | None = None
 
 
 def _start_process(database_url: str) -> None:
@@ -115,6 +119,16 @@ def _warm_up() -> None:
 
 
 def _prepare(data: dict[str, Any], mail_from: str, public_url: str, now: datetime) -> PreparedEmail | RenderFailure:
+    global _connection
     assert _engine is not None
-    with Session(_engine) as session:
-        return prepare_email(session, Notification(**data), mail_from=mail_from, public_url=public_url, now=now)
+    if _connection is None or _connection.invalidated or _connection.closed:
+        # Kept open between emails: no pool checkout (and its liveness ping) per email.
+        _connection = _engine.connect()
+    try:
+        with Session(bind=_connection) as session:
+            return prepare_email(session, Notification(**data), mail_from=mail_from, public_url=public_url, now=now)
+    finally:
+        try:
+            _connection.rollback()  # read only: end the snapshot, keep the connection
+        except Exception:  # the database went away: connect afresh next time
+            _connection = None

@@ -97,7 +97,8 @@ class Delivery:
     def send_due(self) -> DeliveryReport:
         sender = self.sender_factory()
         try:
-            with self.session() as session:
+            # One connection for the whole batch: no pool checkout (and its liveness ping) per step.
+            with self.engine.connect() as connection, Session(bind=connection, expire_on_commit=False) as session:
                 return send_due_notifications(
                     session,
                     sender,
