@@ -18,6 +18,8 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -307,10 +309,92 @@ def send_due_notifications(
 ) -> DeliveryReport:
     """Claim up to `limit` due notifications at once, render them (here or in the render pool) and
     send them over the sender's one connection."""
-    report = DeliveryReport()
     fail_abandoned(session, now=clock(), config=config)
     claimed_at = clock()
     claims = claim_due(session, now=claimed_at, config=config, limit=limit or config.batch_size)
+    return send_claimed(
+        session,
+        sender,
+        claims,
+        claimed_at=claimed_at,
+        clock=clock,
+        config=config,
+        mail_from=mail_from,
+        public_url=public_url,
+        preparer=preparer,
+    )
+
+
+def send_due_in_lanes(
+    open_lane: Callable[[], AbstractContextManager[tuple[Session, Sender]]],
+    *,
+    lanes: int,
+    clock: Clock,
+    config: DeliveryConfig,
+    mail_from: str,
+    public_url: str,
+    preparer: Preparer | None = None,
+) -> DeliveryReport:
+    """Claim a batch and send it over `lanes` SMTP connections at once, each lane with its own
+    database connection: a send spends most of its time waiting for the SMTP server and the
+    database, and the lanes wait side by side."""
+    with open_lane() as (session, _sender):
+        fail_abandoned(session, now=clock(), config=config)
+        claimed_at = clock()
+        claims = claim_due(session, now=claimed_at, config=config, limit=config.batch_size)
+    shares = [claims[lane::lanes] for lane in range(lanes) if claims[lane::lanes]]
+    if len(shares) <= 1:
+        with open_lane() as (session, sender):
+            return send_claimed(
+                session,
+                sender,
+                claims,
+                claimed_at=claimed_at,
+                clock=clock,
+                config=config,
+                mail_from=mail_from,
+                public_url=public_url,
+                preparer=preparer,
+            )
+
+    def send_share(share: list[Claim]) -> DeliveryReport:
+        with open_lane() as (session, sender):
+            return send_claimed(
+                session,
+                sender,
+                share,
+                claimed_at=claimed_at,
+                clock=clock,
+                config=config,
+                mail_from=mail_from,
+                public_url=public_url,
+                preparer=preparer,
+            )
+
+    report = DeliveryReport()
+    with ThreadPoolExecutor(max_workers=len(shares), thread_name_prefix="send-lane") as pool:
+        for share_report in pool.map(send_share, shares):
+            report.sent += share_report.sent
+            report.retrying += share_report.retrying
+            report.failed += share_report.failed
+    return report
+
+
+def send_claimed(
+    session: Session,
+    sender: Sender,
+    claims: list[Claim],
+    *,
+    claimed_at: datetime,
+    clock: Clock,
+    config: DeliveryConfig,
+    mail_from: str,
+    public_url: str,
+    preparer: Preparer | None = None,
+) -> DeliveryReport:
+    """Render and send claimed notifications in order, renewing their lease when half of it has
+    passed, and sending only what this worker still holds."""
+    report = DeliveryReport()
     if not claims:
         return report
     token = claims[0].token

@@ -17,7 +17,8 @@ import logging
 import signal
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from functools import cached_property
 
@@ -35,7 +36,7 @@ from bilten.notifications.delivery import (
     Preparer,
     enqueue_due,
     fail_abandoned,
-    send_due_notifications,
+    send_due_in_lanes,
     send_notification,
 )
 from bilten.notifications.outbox import dispatch_outbox
@@ -95,19 +96,24 @@ class Delivery:
             return dispatch_outbox(session, now=self.clock())
 
     def send_due(self) -> DeliveryReport:
+        return send_due_in_lanes(
+            self._lane,
+            lanes=max(1, self.config.worker_threads),
+            clock=self.clock,
+            config=self.config,
+            mail_from=self.settings.mail_from,
+            public_url=self.settings.public_url,
+            preparer=self.preparer,
+        )
+
+    @contextmanager
+    def _lane(self) -> Iterator[tuple[Session, Sender]]:
+        """One sending lane: an SMTP connection and one database connection for the whole batch
+        (no pool checkout, and its liveness ping, per step)."""
         sender = self.sender_factory()
         try:
-            # One connection for the whole batch: no pool checkout (and its liveness ping) per step.
             with self.engine.connect() as connection, Session(bind=connection, expire_on_commit=False) as session:
-                return send_due_notifications(
-                    session,
-                    sender,
-                    clock=self.clock,
-                    config=self.config,
-                    mail_from=self.settings.mail_from,
-                    public_url=self.settings.public_url,
-                    preparer=self.preparer,
-                )
+                yield session, sender
         finally:
             sender.close()
 
