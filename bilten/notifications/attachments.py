@@ -61,37 +61,27 @@ def qr_png(code: str, *, box_size: int = 6) -> bytes:
 def _png_1bit(matrix: tuple[bytes, ...], *, box_size: int, border: int) -> bytes:
     """A black-on-white 1-bit grayscale PNG of the matrix, each module box_size pixels square."""
     size = (len(matrix) + 2 * border) * box_size
-    quiet_rows = [b"\x00" + _pack_bits(b"\x01" * size)] * (border * box_size)  # filter byte, then pixels
-    quiet_side = b"\x01" * (border * box_size)
-    rows = list(quiet_rows)
+    spare = -size % 8  # bits that fill the row's last byte
+    quiet_side = b"1" * (border * box_size)
+    white = b"\x00" + _packed(b"1" * (size + spare))
+    rows = [white] * (border * box_size)
+    dark, light = b"0" * box_size, b"1" * box_size  # in the PNG 1 is white; in the matrix 1 is dark
     for modules in matrix:
-        # In the PNG 1 is white; in the matrix 1 is dark.
-        pixels = quiet_side + b"".join(_PIXELS[dark] * box_size for dark in modules) + quiet_side
-        rows += [b"\x00" + _pack_bits(pixels)] * box_size
-    rows += quiet_rows
+        pixels = quiet_side + modules.replace(b"\x00", light).replace(b"\x01", dark) + quiet_side + b"1" * spare
+        rows += [b"\x00" + _packed(pixels)] * box_size  # each row starts with its filter type, 0
+    rows += [white] * (border * box_size)
 
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
     header = struct.pack(">IIBBBBB", size, size, 1, 0, 0, 0, 0)  # 1 bit, grayscale, no interlace
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(b"".join(rows), 9))
-        + chunk(b"IEND", b"")
-    )
+    idat = zlib.compress(b"".join(rows), 9)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
 
 
-_PIXELS = (b"\x01", b"\x00")
-
-
-def _pack_bits(pixels: bytes) -> bytes:
-    """One byte per pixel (0 or 1) to eight pixels per byte, most significant bit first."""
-    padded = pixels + b"\x00" * (-len(pixels) % 8)
-    return int(padded.translate(_BIT_TO_CHAR), 2).to_bytes(len(padded) // 8, "big")
-
-
-_BIT_TO_CHAR = bytes.maketrans(b"\x00\x01", b"01")
+def _packed(bits: bytes) -> bytes:
+    """A row of b"0"/b"1" pixels (a multiple of eight) as bytes, most significant bit first."""
+    return int(bits, 2).to_bytes(len(bits) // 8, "big")
 
 
 @dataclass(frozen=True)
@@ -121,6 +111,30 @@ def _fonts() -> tuple[str, str]:
     return "Helvetica", "Helvetica-Bold"
 
 
+# The PDF viewer's own Helvetica: nothing to embed. Embedding (and subsetting) DejaVu costs two
+# thirds of a ticket PDF's drawing time and ten times its size, so it is used only for texts that
+# Helvetica's WinAnsi encoding cannot show (Arabic, Cyrillic, Greek, ...).
+STANDARD_FONTS = ("Helvetica", "Helvetica-Bold")
+
+
+# Typographic spaces (CLDR puts U+202F before "AM") that WinAnsi lacks, as their nearest look-alike.
+_WINANSI_SPACES = str.maketrans({"\u202f": "\u00a0", "\u2007": "\u00a0", "\u2009": " ", "\u200a": " "})
+
+
+def _winansi(text: str) -> str:
+    return text.translate(_WINANSI_SPACES)
+
+
+def _in_standard_fonts(page: TicketPage) -> bool:
+    texts = (page.heading, page.event_title, page.when, page.holder, page.ticket_type, page.reference)
+    try:
+        for text in (*texts, *page.venue_lines, *page.labels.values()):
+            _winansi(text).encode("cp1252")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _visual(text: str) -> str:
     """Arabic letters joined and right-to-left runs reordered, since the PDF draws glyphs as given."""
     if any(unicodedata.bidirectional(char) in ("R", "AL") for char in text):
@@ -130,7 +144,9 @@ def _visual(text: str) -> str:
 
 def tickets_pdf(pages: list[TicketPage], *, rtl: bool, title: str) -> bytes:
     """One A4 page per ticket: event, date, venue, holder and a large QR code."""
-    regular, bold = _fonts()
+    standard = all(_in_standard_fonts(page) for page in pages)
+    regular, bold = STANDARD_FONTS if standard else _fonts()
+    shown = _winansi if standard else _visual
     buffer = io.BytesIO()
     canvas = Canvas(buffer, pagesize=A4, invariant=True)  # invariant: same input, same bytes
     canvas.setTitle(title)
@@ -140,9 +156,9 @@ def tickets_pdf(pages: list[TicketPage], *, rtl: bool, title: str) -> bytes:
     def write(text: str, y: float, *, font: str = regular, size: float = 11) -> float:
         canvas.setFont(font, size)
         if rtl:
-            canvas.drawRightString(width - margin, y, _visual(text))
+            canvas.drawRightString(width - margin, y, shown(text))
         else:
-            canvas.drawString(margin, y, _visual(text))
+            canvas.drawString(margin, y, shown(text))
         return y - size * 1.5
 
     for page in pages:
@@ -164,7 +180,7 @@ def tickets_pdf(pages: list[TicketPage], *, rtl: bool, title: str) -> bytes:
         _draw_qr(canvas, qr_matrix(page.code), left=(width - qr_size) / 2, bottom=qr_bottom, size=qr_size)
         # The reference, centred under the QR: Latin letters and digits, the same in every language.
         canvas.setFont(regular, 10)
-        canvas.drawCentredString(width / 2, qr_bottom - 8 * mm, _visual(page.labels["reference"]))
+        canvas.drawCentredString(width / 2, qr_bottom - 8 * mm, shown(page.labels["reference"]))
         canvas.setFont(bold, 18)
         canvas.drawCentredString(width / 2, qr_bottom - 16 * mm, page.reference)
         write(page.labels["footer"], margin, size=9)

@@ -28,6 +28,8 @@ from bilten.notifications.rendering import PreparedEmail, RenderFailure, prepare
 
 logger = logging.getLogger(__name__)
 
+POOLED_TOPICS = frozenset({"order.paid", "order.tickets_resent"})  # the ticket emails
+
 
 class RenderPool:
     """A pool of `processes` rendering processes (spawned, not forked: the worker runs threads)."""
@@ -47,14 +49,25 @@ class RenderPool:
         self, session: Session, claims: list[Claim], *, mail_from: str, public_url: str, now: datetime
     ) -> Iterator[PreparedEmail | RenderFailure]:
         executor = self._ensure_executor()
-        futures: list[Future] = [
-            executor.submit(_prepare, _snapshot(claim.notification), mail_from, public_url, now) for claim in claims
-        ]
+        # Only emails with QR codes and a PDF are worth the trip: a plain email renders here in less
+        # time than handing it over and back takes.
+        futures: dict[int, Future] = {
+            index: executor.submit(_prepare, _snapshot(claim.notification), mail_from, public_url, now)
+            for index, claim in enumerate(claims)
+            if claim.notification.topic in POOLED_TOPICS
+        }
         try:
-            for future in futures:
-                yield self._outcome(future)
+            for index, claim in enumerate(claims):
+                if index in futures:
+                    yield self._outcome(futures[index])
+                else:
+                    outcome = prepare_email(
+                        session, claim.notification, mail_from=mail_from, public_url=public_url, now=now
+                    )
+                    session.rollback()
+                    yield outcome
         finally:
-            for future in futures:  # the batch was abandoned half-way: render no more of it
+            for future in futures.values():  # the batch was abandoned half-way: render no more of it
                 future.cancel()
 
     def _outcome(self, future: Future) -> PreparedEmail | RenderFailure:
