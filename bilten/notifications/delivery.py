@@ -112,11 +112,14 @@ def claim_due(
     # SKIP LOCKED on PostgreSQL: concurrent workers take different rows instead of queueing up.
     # SQLite ignores it; it has a single writer and the repeated due condition decides there.
     due = due.order_by(Notification.next_attempt_at).limit(limit).with_for_update(skip_locked=True)
+    # A materialized CTE runs the locking pick exactly once; as a plain IN (sub-select) PostgreSQL
+    # may run it again during the update and take more than `limit` rows.
+    picked = due.cte("picked").prefix_with("MATERIALIZED", dialect="postgresql")
     token = str(uuid.uuid4())
     claimed = (
         session.execute(
             update(Notification)
-            .where(Notification.id.in_(due.scalar_subquery()), due_condition(now, config))
+            .where(Notification.id.in_(select(picked.c.id)), due_condition(now, config))
             .values(
                 status=NotificationStatus.SENDING,
                 claimed_until=now + config.lease,
