@@ -107,7 +107,7 @@ def _text_leaf(subtype: bytes, text: str) -> bytes:
     head = (
         b"Content-Type: text/" + subtype + b'; charset="utf-8"' + CRLF + b"Content-Transfer-Encoding: quoted-printable"
     )
-    return head + CRLF + CRLF + encoded + (b"" if encoded.endswith(CRLF) else CRLF)
+    return head + CRLF + CRLF + encoded
 
 
 def _leaf(content_type: bytes, payload: bytes, *, disposition: bytes = b"", content_id: bytes = b"") -> bytes:
@@ -123,5 +123,6 @@ def _leaf(content_type: bytes, payload: bytes, *, disposition: bytes = b"", cont
 def _multipart(subtype: bytes, boundary: bytes, parts: list[bytes]) -> bytes:
     head = b"Content-Type: multipart/" + subtype + b'; boundary="' + boundary + b'"' + CRLF + CRLF
     delimiter = b"--" + boundary
-    inner = b"".join(delimiter + CRLF + part + (b"" if part.endswith(CRLF) else CRLF) for part in parts)
+    # The line break before a delimiter belongs to the delimiter: one more keeps the part's own last one.
+    inner = b"".join(delimiter + CRLF + part + CRLF for part in parts)
     return head + inner + delimiter + b"--" + CRLF
