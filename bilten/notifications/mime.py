@@ -27,7 +27,8 @@ CRLF = b"\r\n"
 
 @dataclass(frozen=True)
 class EncodedEmail:
-    """A finished email: its envelope and its bytes (CRLF line endings, 7-bit clean)."""
+    """A finished email: its envelope and its bytes (CRLF line endings; 7-bit clean unless an
+    address itself is not ASCII)."""
 
     envelope_from: str
     recipient: str
@@ -92,7 +93,10 @@ def _header(name: str, value: str) -> bytes:
 
 def _address(value: str) -> bytes:
     name, address = parseaddr(value)
-    return formataddr((name, address), charset="utf-8").encode("ascii", "replace")
+    if address.isascii():
+        return formataddr((name, address), charset="utf-8").encode("ascii")
+    # An internationalized mailbox (RFC 6531) stays UTF-8: the sender then asks for SMTPUTF8.
+    return (f"{Header(name, 'utf-8').encode()} <{address}>" if name else address).encode()
 
 
 def _ascii(value: str) -> bytes:

@@ -70,7 +70,11 @@ class SmtpSender:
         try:
             connection = self._connection or self._connect()
             self._connection = connection
-            refused = connection.sendmail(message.envelope_from, [message.recipient], message.data)
+            # An internationalized address needs the server's SMTPUTF8 (smtplib refuses without it).
+            options = () if message.data.isascii() else ("SMTPUTF8",)
+            refused = connection.sendmail(
+                message.envelope_from, [message.recipient], message.data, mail_options=options
+            )
         except smtplib.SMTPRecipientsRefused as exc:
             self.close()
             codes = [code for code, _text in exc.recipients.values()]

@@ -21,8 +21,9 @@ from bilten.notifications.delivery import claim_due, renew_lease
 from bilten.notifications.mime import encode_email
 from bilten.notifications.outbox import dispatch_outbox
 from bilten.notifications.rendering import Attachment, InlineImage, RenderedEmail
+from bilten.notifications.senders import SmtpSender
 from tests.factories import make_user
-from tests.notifications_support import emit, parts
+from tests.notifications_support import SmtpSink, emit, parts, wait_until
 
 CONFIG = DeliveryConfig(retry_delays=(30,), lease_seconds=60)
 
@@ -114,3 +115,20 @@ def test_a_batch_is_claimed_under_one_token_and_its_lease_renewed_for_what_is_st
     # Past the first lease only the batch that was not renewed is up for grabs again.
     taken_over = claim_due(session, now=now + CONFIG.lease + timedelta(seconds=1), config=CONFIG, limit=10)
     assert {claim.notification.id for claim in taken_over} == {claim.notification.id for claim in rest}
+
+
+def test_an_internationalized_mailbox_reaches_an_smtputf8_server_as_it_is(now):
+    encoded = encode_email(
+        RenderedEmail(subject="Welcome", text="Hello\n", html="<p>Hello</p>\n"),
+        mail_from="Bilten <tickets@bilten.test>",
+        recipient="layla@مثال.example",
+        idempotency_key="user.registered:1:email",
+        locale="ar",
+        now=now,
+    )
+    with SmtpSink() as sink:  # aiosmtpd offers SMTPUTF8
+        sender = SmtpSender(host="127.0.0.1", port=sink.port, starttls=False, timeout=2)
+        sender.send(encoded, idempotency_key="user.registered:1:email")
+        sender.close()
+        wait_until(lambda: sink.messages, what="the email")
+    assert sink.recipients() == ["layla@مثال.example"]
