@@ -1,40 +1,50 @@
 """Emails delivered per second through the Redis queue (Dramatiq) to a local SMTP sink.
 
     .venv/bin/python -m bench.bench_email [--welcome 300] [--orders 40] [--tickets 2] [--threads 4]
-                                          [--sqlite] [--in-process]
+                                          [--sqlite] [--in-process] [--render-processes 2] [--batch 50]
+                                          [--pgbench-seconds 10] [--pgbench-clients 20]
 
 A fresh PostgreSQL database (or, with --sqlite, a temporary SQLite file) is filled with outbox
-events; a private redis-server and an aiosmtpd sink (its own process) are started; the worker
-(`run_queue_worker`, or the no-Redis loop with --in-process) runs in this process. The clock runs
+events; a private redis-server and an aiosmtpd sink (its own process, counting every message it
+accepts by Message-ID) are started; the worker (`run_queue_worker`, or the no-Redis loop with
+--in-process, rendering in --render-processes processes) runs in this process. The clock runs
 from the worker's start until the database shows every notification sent: dispatching, queueing,
 rendering and SMTP included. Welcome emails (small HTML + text) and ticket emails (QR codes, PDF,
-calendar file) are timed in separate rounds.
+calendar file) are timed in separate rounds. Then the sink's count is checked against the
+database (every email delivered exactly once), and pgbench's bare hot-row transaction runs on the
+same database for scale (0 seconds skips it).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import multiprocessing
 import os
+import re
 import secrets
 import shutil
 import socket
 import subprocess
-import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(48))
 
+import psutil  # noqa: E402
 import redis  # noqa: E402
 from sqlmodel import Session, SQLModel, func, select  # noqa: E402
 
 from bilten.db import make_engine  # noqa: E402
 from bilten.models import Notification, NotificationStatus, OutboxEvent, User  # noqa: E402
 from bilten.notifications.config import DeliveryConfig  # noqa: E402
+from bilten.notifications.mime import message_id  # noqa: E402
 from bilten.notifications.worker import Delivery, run_in_process_worker, run_queue_worker  # noqa: E402
 from bilten.settings import Settings  # noqa: E402
 
@@ -53,14 +63,43 @@ def wait_for(check: Callable[[], bool], timeout: float) -> None:
         time.sleep(0.05)
 
 
-def start_sink(port: int) -> subprocess.Popen:
-    """aiosmtpd's own command line with its Sink handler: accepts and discards every message."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{port}", "-c", "aiosmtpd.handlers.Sink"],
-        stderr=subprocess.DEVNULL,
-    )
-    wait_for(lambda: _listening(port), 10)
+def start_sink(port: int, tally: Path) -> multiprocessing.Process:
+    """An aiosmtpd server in its own process that accepts every message and counts its Message-ID."""
+    process = multiprocessing.get_context("spawn").Process(target=_run_sink, args=(port, str(tally)), daemon=True)
+    process.start()
+    wait_for(lambda: _listening(port), 20)
     return process
+
+
+def stop_sink(process: multiprocessing.Process, tally: Path) -> Counter:
+    """Stop the sink; returns how often each Message-ID arrived."""
+    process.terminate()  # SIGTERM: the sink writes its tally and exits
+    process.join(timeout=20)
+    return Counter(json.loads(tally.read_text()))
+
+
+def _run_sink(port: int, tally_path: str) -> None:
+    import signal
+
+    from aiosmtpd.controller import Controller
+
+    seen: Counter = Counter()
+    header = re.compile(rb"^Message-ID: *(<[^>]*>)", re.IGNORECASE | re.MULTILINE)
+
+    class Counting:
+        async def handle_DATA(self, server, session, envelope) -> str:  # noqa: ANN001 (aiosmtpd hook)
+            head = envelope.content.split(b"\r\n\r\n", 1)[0]
+            found = header.search(head)
+            seen[found.group(1).decode() if found else "(none)"] += 1
+            return "250 2.0.0 Accepted"
+
+    controller = Controller(Counting(), hostname="127.0.0.1", port=port)
+    controller.start()
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    done.wait()
+    controller.stop()
+    Path(tally_path).write_text(json.dumps(seen))
 
 
 def start_redis(port: int) -> subprocess.Popen:
@@ -120,11 +159,20 @@ def sent_count(engine) -> int:
         ).one()
 
 
-def run_round(engine, delivery: Delivery, *, redis_url: str | None, threads: int, total: int) -> float:
+@dataclass
+class Round:
+    elapsed: float  # seconds, wall clock
+    worker_cpu: float  # CPU seconds of this process (the worker's threads; the polling here is tiny)
+    render_cpu: float  # CPU seconds of the render processes
+    sink_cpu: float  # CPU seconds of the SMTP sink
+
+
+def run_round(engine, delivery: Delivery, *, redis_url: str | None, threads: int, total: int, sink_pid: int) -> Round:
     before = sent_count(engine)
     stop = threading.Event()
     target = run_queue_worker if redis_url else run_in_process_worker
     kwargs = {"delivery": delivery, "redis_url": redis_url, "threads": threads} if redis_url else {"delivery": delivery}
+    cpu_before = _cpu_seconds(sink_pid)
     started = time.perf_counter()
     worker = threading.Thread(target=target, args=(stop,), kwargs=kwargs)
     worker.start()
@@ -132,7 +180,45 @@ def run_round(engine, delivery: Delivery, *, redis_url: str | None, threads: int
     elapsed = time.perf_counter() - started
     stop.set()
     worker.join()
-    return elapsed
+    cpu_after = _cpu_seconds(sink_pid)
+    used = [after - before for before, after in zip(cpu_before, cpu_after, strict=True)]
+    return Round(elapsed, *used)
+
+
+def _cpu_seconds(sink_pid: int) -> tuple[float, float, float]:
+    """(this process, its other children but the sink, the sink): user + system CPU seconds so far.
+    CPU time, unlike the rate, hardly depends on what else the machine runs."""
+    me = psutil.Process()
+    own = me.cpu_times()
+    children = sink = 0.0
+    for child in me.children(recursive=True):
+        try:
+            times = child.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        if child.pid == sink_pid:
+            sink += times.user + times.system
+        else:
+            children += times.user + times.system
+    return own.user + own.system, children, sink
+
+
+def expected_message_ids(engine, mail_from: str) -> set[str]:
+    with Session(engine) as session:
+        keys = session.exec(select(Notification.idempotency_key)).all()
+    return {message_id(key, mail_from) for key in keys}
+
+
+def exactly_once_report(delivered: Counter, expected: set[str]) -> tuple[bool, str]:
+    twice = sorted(key for key, count in delivered.items() if count > 1)
+    missing = expected - set(delivered)
+    unexpected = set(delivered) - expected
+    ok = not twice and not missing and not unexpected
+    detail = (
+        f"{len(expected)} notifications, {sum(delivered.values())} messages accepted by the sink: "
+        f"{len(twice)} delivered more than once, {len(missing)} never delivered, {len(unexpected)} unknown"
+    )
+    return ok, detail
 
 
 def main() -> None:
@@ -143,6 +229,12 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=4, help="Dramatiq worker threads")
     parser.add_argument("--sqlite", action="store_true", help="a temporary SQLite file instead of PostgreSQL")
     parser.add_argument("--in-process", action="store_true", help="the no-Redis loop instead of the queue")
+    parser.add_argument(
+        "--render-processes", type=int, default=0, help="NOTIFY_RENDER_PROCESSES of the in-process loop (0 = none)"
+    )
+    parser.add_argument("--batch", type=int, default=20, help="NOTIFY_BATCH_SIZE: emails claimed at once")
+    parser.add_argument("--pgbench-seconds", type=int, default=10, help="0 skips the pgbench comparison")
+    parser.add_argument("--pgbench-clients", type=int, default=20)
     args = parser.parse_args()
 
     scratch = Path(tempfile.mkdtemp(prefix="bilten-bench-"))
@@ -154,19 +246,31 @@ def main() -> None:
     engine = make_engine(database_url)
     SQLModel.metadata.create_all(engine)
     smtp_port, redis_port = free_port(), free_port()
-    sink = start_sink(smtp_port)
+    tally = scratch / "sink.json"
+    sink = start_sink(smtp_port, tally)
     redis_server = None if args.in_process else start_redis(redis_port)
     redis_url = None if args.in_process else f"redis://127.0.0.1:{redis_port}/0"
     settings = Settings(SMTP_HOST="127.0.0.1", SMTP_PORT=smtp_port, SMTP_TLS=False)
-    delivery = Delivery(
-        engine=engine,
-        settings=settings,
-        config=DeliveryConfig(poll_seconds=0.05, requeue_seconds=60, worker_threads=args.threads),
+    config = DeliveryConfig(
+        poll_seconds=0.05,
+        requeue_seconds=60,
+        worker_threads=args.threads,
+        batch_size=args.batch,
+        render_processes=args.render_processes if args.in_process else 0,
     )
-    mode = "in-process loop (no Redis)" if args.in_process else f"Redis queue, Dramatiq {args.threads} threads"
+    delivery = Delivery(engine=engine, settings=settings, config=config)
+    if args.in_process:
+        mode = f"in-process loop (no Redis), batches of {args.batch}, {config.render_processes} render processes"
+    else:
+        mode = f"Redis queue, Dramatiq {args.threads} threads"
     database = "SQLite" if args.sqlite else "PostgreSQL"
+    delivered: Counter | None = None
     try:
         print(f"emails through {mode}, {database}, aiosmtpd sink on 127.0.0.1 ({os.cpu_count()} cores):")
+        if args.in_process and config.render_processes:
+            started = time.perf_counter()
+            delivery.preparer  # noqa: B018 (start the render processes before the clock runs)
+            print(f"  render processes started in {time.perf_counter() - started:.1f} s (not timed below)")
         for label, welcome, orders in (
             ("welcome emails", args.welcome, 0),
             (f"ticket emails ({args.tickets} tickets: QR, PDF, .ics)", 0, args.orders),
@@ -174,11 +278,42 @@ def main() -> None:
             if welcome + orders == 0:
                 continue
             fill(engine, welcome=welcome, orders=orders, tickets=args.tickets)
-            elapsed = run_round(engine, delivery, redis_url=redis_url, threads=args.threads, total=welcome + orders)
+            result = run_round(
+                engine, delivery, redis_url=redis_url, threads=args.threads, total=welcome + orders, sink_pid=sink.pid
+            )
             count = welcome + orders
-            print(f"  {label:<48} {count:>5} in {elapsed:6.2f} s = {count / elapsed:7.1f} emails/s")
+            print(f"  {label:<48} {count:>5} in {result.elapsed:6.2f} s = {count / result.elapsed:7.1f} emails/s")
+            per_email = [1000 * seconds / count for seconds in (result.worker_cpu, result.render_cpu, result.sink_cpu)]
+            print(
+                f"    CPU per email: worker {per_email[0]:.1f} ms + render processes {per_email[1]:.1f} ms"
+                f" + SMTP sink {per_email[2]:.1f} ms (PostgreSQL not counted: shared)"
+                f" = {sum(per_email[:2]):.1f} ms of Bilten's own: {1000 / sum(per_email[:2]):.0f} emails/s per free core"
+            )
+        delivery.close()
+        delivered = stop_sink(sink, tally)
+        ok, detail = exactly_once_report(delivered, expected_message_ids(engine, settings.mail_from))
+        print(f"  exactly once: {'yes' if ok else 'NO'} ({detail})")
+        if args.pgbench_seconds and not args.sqlite:
+            from bench.bench_live_pages import pgbench_hot_row
+            from bench.common import hot_ticket_type
+
+            type_id = hot_ticket_type(database_url, quantity=100_000_000)
+            tps = pgbench_hot_row(
+                database_url, str(type_id), clients=args.pgbench_clients, seconds=args.pgbench_seconds
+            )
+            print(
+                f"  pgbench hot-row transaction (guarded UPDATE + INSERT, {args.pgbench_clients} clients, "
+                f"{args.pgbench_seconds} s, same database, after the emails): {tps:.0f}/s"
+            )
+        try:
+            load = os.getloadavg()
+            print(f"  load average at the end (1/5/15 min): {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}")
+        except OSError:
+            pass
     finally:
-        sink.terminate()
+        delivery.close()
+        if delivered is None:
+            sink.terminate()
         if redis_server:
             redis_server.terminate()
         engine.dispose()

@@ -32,6 +32,9 @@ class DeliveryConfig(BaseSettings):
     requeue_seconds: float = Field(120, alias="NOTIFY_REQUEUE_SECONDS")
     poll_seconds: float = Field(1.0, alias="NOTIFY_POLL_SECONDS")
     batch_size: int = Field(20, alias="NOTIFY_BATCH_SIZE")
+    # Processes that render emails (QR codes, PDF) beside the in-process worker; 0 = render in the
+    # worker itself. About the number of cores left over once the database has its share.
+    render_processes: int = Field(0, ge=0, alias="NOTIFY_RENDER_PROCESSES")
     worker_threads: int = Field(4, alias="NOTIFY_WORKER_THREADS")
     smtp_timeout_seconds: float = Field(20, alias="SMTP_TIMEOUT_SECONDS")
     mail_outbox_dir: Path = Field(PROJECT_ROOT / "outbox-mail", alias="MAIL_OUTBOX_DIR")

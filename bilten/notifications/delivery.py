@@ -5,22 +5,31 @@ A worker first *claims* a due notification: one conditional UPDATE turns it to S
 send, and it records the outcome only while it still holds that token. A worker that dies mid-send
 leaves the row SENDING; when the lease runs out the row is due again and another worker takes it.
 Each step is its own short transaction, so no lock is held while talking to the SMTP server.
+
+The in-process worker claims a *batch* (`claim_due`: one statement, SKIP LOCKED on PostgreSQL, one
+token for the batch), has it rendered (in this process, or by the render pool on other cores while
+it sends) and sends it over one SMTP connection. Before each send it renews the lease of what is
+left when half of it has passed, and it sends only what it still holds: a batch that outlives its
+lease is taken over by another worker, never sent by both.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy import and_, or_, update
 from sqlmodel import Session, select
 
 from bilten.models import Notification, NotificationStatus
 from bilten.notifications.config import DeliveryConfig
-from bilten.notifications.rendering import MissingData, RenderedEmail, build_message, render_notification
+from bilten.notifications.rendering import PreparedEmail, RenderFailure, prepare_email
 from bilten.notifications.senders import DeliveryError, Sender
 
 logger = logging.getLogger(__name__)
@@ -86,41 +95,72 @@ def fail_abandoned(session: Session, *, now: datetime, config: DeliveryConfig) -
     return result.rowcount
 
 
+def claim_due(
+    session: Session,
+    *,
+    now: datetime,
+    config: DeliveryConfig,
+    limit: int = 1,
+    notification_id: uuid.UUID | None = None,
+) -> list[Claim]:
+    """Take up to `limit` due notifications (or the given one, if due) for this worker, in one
+    round trip: an UPDATE of the rows a locking sub-select picked, returning them. One token for the
+    batch, so its lease is renewed with one statement."""
+    due = select(Notification.id).where(due_condition(now, config))
+    if notification_id is not None:
+        due = due.where(Notification.id == notification_id)
+    # SKIP LOCKED on PostgreSQL: concurrent workers take different rows instead of queueing up.
+    # SQLite ignores it; it has a single writer and the repeated due condition decides there.
+    due = due.order_by(Notification.next_attempt_at).limit(limit).with_for_update(skip_locked=True)
+    # A materialized CTE runs the locking pick exactly once; as a plain IN (sub-select) PostgreSQL
+    # may run it again during the update and take more than `limit` rows.
+    picked = due.cte("picked").prefix_with("MATERIALIZED", dialect="postgresql")
+    token = str(uuid.uuid4())
+    claimed = (
+        session.execute(
+            update(Notification)
+            .where(Notification.id.in_(select(picked.c.id)), due_condition(now, config))
+            .values(
+                status=NotificationStatus.SENDING,
+                claimed_until=now + config.lease,
+                claim_token=token,
+                attempts=Notification.attempts + 1,
+            )
+            .returning(Notification)
+            .execution_options(populate_existing=True, synchronize_session=False)
+        )
+        .scalars()
+        .all()
+    )
+    for notification in claimed:
+        session.expunge(notification)  # snapshots: the commit and later rollbacks must not expire them
+    session.commit()
+    claimed = sorted(claimed, key=lambda notification: (notification.next_attempt_at, str(notification.id)))
+    return [Claim(notification=notification, token=token) for notification in claimed]
+
+
 def claim_next(
     session: Session, *, now: datetime, config: DeliveryConfig, notification_id: uuid.UUID | None = None
 ) -> Claim | None:
     """Take the next due notification (or the given one, if due) for this worker; None if none is."""
-    query = select(Notification.id).where(due_condition(now, config))
-    if notification_id is not None:
-        query = query.where(Notification.id == notification_id)
-    # SKIP LOCKED on PostgreSQL: concurrent workers take different rows instead of queueing up.
-    # SQLite ignores it; it has a single writer and the conditional UPDATE below decides there.
-    query = query.order_by(Notification.next_attempt_at).limit(1).with_for_update(skip_locked=True)
-    found = session.exec(query).first()
-    if found is None:
-        session.rollback()
-        return None
-    token = str(uuid.uuid4())
-    result = session.execute(
+    claims = claim_due(session, now=now, config=config, limit=1, notification_id=notification_id)
+    return claims[0] if claims else None
+
+
+def renew_lease(session: Session, token: str, *, now: datetime, config: DeliveryConfig) -> set[uuid.UUID]:
+    """Extend the lease of what this worker still holds under `token`; returns those ids."""
+    held = session.execute(
         update(Notification)
-        .where(Notification.id == found, due_condition(now, config))
-        .values(
-            status=NotificationStatus.SENDING,
-            claimed_until=now + config.lease,
-            claim_token=token,
-            attempts=Notification.attempts + 1,
-        )
-    )
+        .where(Notification.claim_token == token, Notification.status == NotificationStatus.SENDING)
+        .values(claimed_until=now + config.lease)
+        .returning(Notification.id)
+    ).scalars()
+    held_ids = set(held)
     session.commit()
-    if result.rowcount != 1:  # another worker was faster
-        return None
-    notification = session.get(Notification, found, populate_existing=True)
-    session.expunge(notification)  # a snapshot: later rollbacks must not expire it
-    session.rollback()
-    return Claim(notification=notification, token=token)
+    return held_ids
 
 
-def record_sent(session: Session, claim: Claim, *, now: datetime, rendered: RenderedEmail) -> bool:
+def record_sent(session: Session, claim: Claim, *, now: datetime, prepared: PreparedEmail) -> bool:
     notification = claim.notification
     payload = {key: value for key, value in notification.payload.items() if key not in SECRET_PAYLOAD_FIELDS}
     result = session.execute(
@@ -136,8 +176,8 @@ def record_sent(session: Session, claim: Claim, *, now: datetime, rendered: Rend
             claimed_until=None,
             claim_token="",
             last_error="",
-            subject=rendered.subject[:300],
-            content=rendered.text_to_store(),
+            subject=prepared.subject[:300],
+            content=prepared.stored_text,
             payload=payload,
         )
     )
@@ -156,7 +196,7 @@ def record_failure(
     error: str,
     permanent: bool,
     config: DeliveryConfig,
-    rendered: RenderedEmail | None = None,
+    prepared: PreparedEmail | None = None,
 ) -> NotificationStatus:
     """Schedule the next attempt after the back-off delay, or mark failed when none is left."""
     notification = claim.notification
@@ -171,8 +211,8 @@ def record_failure(
         values |= {"status": NotificationStatus.FAILED, "failed_at": now}
     else:
         values |= {"status": NotificationStatus.PENDING, "next_attempt_at": now + delay}
-    if rendered is not None:
-        values |= {"subject": rendered.subject[:300], "content": rendered.text_to_store()}
+    if prepared is not None:
+        values |= {"subject": prepared.subject[:300], "content": prepared.stored_text}
     session.execute(
         update(Notification)
         .where(
@@ -197,6 +237,32 @@ def record_failure(
     return status  # type: ignore[return-value]
 
 
+def send_prepared(
+    session: Session,
+    claim: Claim,
+    outcome: PreparedEmail | RenderFailure,
+    sender: Sender,
+    *,
+    clock: Clock,
+    config: DeliveryConfig,
+) -> NotificationStatus:
+    """Send one rendered, claimed notification and record the outcome. Never raises for a delivery fault."""
+    notification = claim.notification
+    if isinstance(outcome, RenderFailure):
+        return record_failure(
+            session, claim, now=clock(), error=outcome.error, permanent=outcome.permanent, config=config
+        )
+    try:
+        sender.send(outcome.message, idempotency_key=notification.idempotency_key)
+    except DeliveryError as exc:
+        return record_failure(
+            session, claim, now=clock(), error=str(exc), permanent=exc.permanent, config=config, prepared=outcome
+        )
+    record_sent(session, claim, now=clock(), prepared=outcome)
+    logger.info("notification %s (%s) sent to %s", notification.id, notification.topic, notification.recipient)
+    return NotificationStatus.SENT
+
+
 def deliver_claimed(
     session: Session,
     claim: Claim,
@@ -208,42 +274,29 @@ def deliver_claimed(
     public_url: str,
 ) -> NotificationStatus:
     """Render, send and record one claimed notification. Never raises for a delivery fault."""
-    notification = claim.notification
-    rendered = None
-    try:
-        rendered = render_notification(session, notification, public_url=public_url)
-        session.rollback()  # end the read transaction before the (slow) send
-        message = build_message(
-            rendered,
-            mail_from=mail_from,
-            recipient=notification.recipient,
-            idempotency_key=notification.idempotency_key,
-            locale=notification.locale,
-            now=clock(),
-        )
-        sender.send(message, idempotency_key=notification.idempotency_key)
-    except MissingData as exc:
-        session.rollback()
-        return record_failure(session, claim, now=clock(), error=str(exc), permanent=True, config=config)
-    except DeliveryError as exc:
-        return record_failure(
-            session, claim, now=clock(), error=str(exc), permanent=exc.permanent, config=config, rendered=rendered
-        )
-    except Exception as exc:  # a bug or a database hiccup while rendering: retried like any fault
-        logger.exception("notification %s could not be prepared", notification.id)
-        session.rollback()
-        return record_failure(
-            session,
-            claim,
-            now=clock(),
-            error=f"{type(exc).__name__}: {exc}",
-            permanent=False,
-            config=config,
-            rendered=rendered,
-        )
-    record_sent(session, claim, now=clock(), rendered=rendered)
-    logger.info("notification %s (%s) sent to %s", notification.id, notification.topic, notification.recipient)
-    return NotificationStatus.SENT
+    outcome = prepare_email(session, claim.notification, mail_from=mail_from, public_url=public_url, now=clock())
+    session.rollback()  # end the read transaction before the (slow) send
+    return send_prepared(session, claim, outcome, sender, clock=clock, config=config)
+
+
+class Preparer(Protocol):
+    """Renders claimed notifications, in order, as they are needed: in this process or a pool."""
+
+    def prepare(
+        self, session: Session, claims: list[Claim], *, mail_from: str, public_url: str, now: datetime
+    ) -> Iterable[PreparedEmail | RenderFailure]: ...
+
+
+class InProcessPreparer:
+    """Renders each notification just before it is sent, in this process."""
+
+    def prepare(
+        self, session: Session, claims: list[Claim], *, mail_from: str, public_url: str, now: datetime
+    ) -> Iterator[PreparedEmail | RenderFailure]:
+        for claim in claims:
+            outcome = prepare_email(session, claim.notification, mail_from=mail_from, public_url=public_url, now=now)
+            session.rollback()  # end the read transaction before the (slow) send
+            yield outcome
 
 
 def send_due_notifications(
@@ -255,17 +308,114 @@ def send_due_notifications(
     mail_from: str,
     public_url: str,
     limit: int | None = None,
+    preparer: Preparer | None = None,
 ) -> DeliveryReport:
-    """Send up to `limit` due notifications, one claim at a time, over the sender's one connection."""
-    report = DeliveryReport()
+    """Claim up to `limit` due notifications at once, render them (here or in the render pool) and
+    send them over the sender's one connection."""
     fail_abandoned(session, now=clock(), config=config)
-    for _ in range(limit or config.batch_size):
-        claim = claim_next(session, now=clock(), config=config)
-        if claim is None:
-            break
-        status = deliver_claimed(
-            session, claim, sender, clock=clock, config=config, mail_from=mail_from, public_url=public_url
-        )
+    claimed_at = clock()
+    claims = claim_due(session, now=claimed_at, config=config, limit=limit or config.batch_size)
+    return send_claimed(
+        session,
+        sender,
+        claims,
+        claimed_at=claimed_at,
+        clock=clock,
+        config=config,
+        mail_from=mail_from,
+        public_url=public_url,
+        preparer=preparer,
+    )
+
+
+def send_due_in_lanes(
+    open_lane: Callable[[], AbstractContextManager[tuple[Session, Sender]]],
+    *,
+    lanes: int,
+    clock: Clock,
+    config: DeliveryConfig,
+    mail_from: str,
+    public_url: str,
+    preparer: Preparer | None = None,
+) -> DeliveryReport:
+    """Claim a batch and send it over `lanes` SMTP connections at once, each lane with its own
+    database connection: a send spends most of its time waiting for the SMTP server and the
+    database, and the lanes wait side by side."""
+    with open_lane() as (session, _sender):
+        fail_abandoned(session, now=clock(), config=config)
+        claimed_at = clock()
+        claims = claim_due(session, now=claimed_at, config=config, limit=config.batch_size)
+    shares = [claims[lane::lanes] for lane in range(lanes) if claims[lane::lanes]]
+    if len(shares) <= 1:
+        with open_lane() as (session, sender):
+            return send_claimed(
+                session,
+                sender,
+                claims,
+                claimed_at=claimed_at,
+                clock=clock,
+                config=config,
+                mail_from=mail_from,
+                public_url=public_url,
+                preparer=preparer,
+            )
+
+    def send_share(share: list[Claim]) -> DeliveryReport:
+        with open_lane() as (session, sender):
+            return send_claimed(
+                session,
+                sender,
+                share,
+                claimed_at=claimed_at,
+                clock=clock,
+                config=config,
+                mail_from=mail_from,
+                public_url=public_url,
+                preparer=preparer,
+            )
+
+    report = DeliveryReport()
+    with ThreadPoolExecutor(max_workers=len(shares), thread_name_prefix="send-lane") as pool:
+        for share_report in pool.map(send_share, shares):
+            report.sent += share_report.sent
+            report.retrying += share_report.retrying
+            report.failed += share_report.failed
+    return report
+
+
+def send_claimed(
+    session: Session,
+    sender: Sender,
+    claims: list[Claim],
+    *,
+    claimed_at: datetime,
+    clock: Clock,
+    config: DeliveryConfig,
+    mail_from: str,
+    public_url: str,
+    preparer: Preparer | None = None,
+) -> DeliveryReport:
+    """Render and send claimed notifications in order, renewing their lease when half of it has
+    passed, and sending only what this worker still holds."""
+    report = DeliveryReport()
+    if not claims:
+        return report
+    token = claims[0].token
+    renew_after = claimed_at + config.lease / 2
+    held = {claim.notification.id for claim in claims}
+    outcomes = (preparer or InProcessPreparer()).prepare(
+        session, claims, mail_from=mail_from, public_url=public_url, now=claimed_at
+    )
+    for claim, outcome in zip(claims, outcomes, strict=True):
+        if clock() >= renew_after:
+            renewed_at = clock()
+            held = renew_lease(session, token, now=renewed_at, config=config)
+            renew_after = renewed_at + config.lease / 2
+        if claim.notification.id not in held:
+            # The lease ran out before we got here and another worker took the notification over.
+            logger.warning("notification %s: lease lost before sending, left to its new worker", claim.notification.id)
+            continue
+        status = send_prepared(session, claim, outcome, sender, clock=clock, config=config)
         if status == NotificationStatus.SENT:
             report.sent += 1
         elif status == NotificationStatus.FAILED:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
@@ -148,7 +149,16 @@ def dispatch_outbox(session: Session, *, now: datetime, limit: int = 100) -> lis
         # The notification keeps what it needs; secrets do not stay in the outbox.
         if any(name in event.payload for name in SECRET_PAYLOAD_FIELDS):
             event.payload = {k: v for k, v in event.payload.items() if k not in SECRET_PAYLOAD_FIELDS}
-        event.dispatched_at = now
-        session.add(event)
+            event.dispatched_at = now
+            session.add(event)
+    # The others are marked in one statement, not one UPDATE per event.
+    plain = [event.id for event in events if event.dispatched_at is None]
+    if plain:
+        session.execute(
+            update(OutboxEvent)
+            .where(OutboxEvent.id.in_(plain))
+            .values(dispatched_at=now)
+            .execution_options(synchronize_session=False)
+        )
     session.commit()
     return created

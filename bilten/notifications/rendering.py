@@ -7,7 +7,8 @@ value escaped, in one simple table layout that mail clients render alike; Arabic
 
 from __future__ import annotations
 
-import hashlib
+import email
+import email.policy
 import json
 import logging
 import uuid
@@ -15,8 +16,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage
-from email.utils import format_datetime as rfc2822_datetime
-from email.utils import parseaddr
 from functools import lru_cache
 from html import escape
 from typing import Any
@@ -39,6 +38,7 @@ from bilten.models import (
     User,
 )
 from bilten.notifications.attachments import CalendarEntry, TicketPage, event_ics, qr_png, tickets_pdf
+from bilten.notifications.mime import EncodedEmail, encode_email
 from bilten.routes import event_url
 from bilten.services.ticket_references import format_reference
 
@@ -585,43 +585,54 @@ def render_notification(session: Session, notification: Notification, *, public_
 
 
 # ---------------------------------------------------------------------------------------------
-# MIME
-
-
-def message_id(idempotency_key: str, mail_from: str) -> str:
-    """The same Message-ID for every attempt of one notification, so a mailbox can spot a repeat."""
-    domain = parseaddr(mail_from)[1].rpartition("@")[2] or "bilten.invalid"
-    return f"<{hashlib.sha256(idempotency_key.encode()).hexdigest()[:32]}@{domain}>"
+# MIME (see mime.py)
 
 
 def build_message(
     rendered: RenderedEmail, *, mail_from: str, recipient: str, idempotency_key: str, locale: str, now: datetime
 ) -> EmailMessage:
-    """multipart/mixed [ alternative [ text, related [ html, QR images ] ], PDF, ICS ]."""
-    message = EmailMessage()
-    message["Subject"] = rendered.subject
-    message["From"] = mail_from
-    message["To"] = recipient
-    message["Date"] = rfc2822_datetime(now)
-    message["Message-ID"] = message_id(idempotency_key, mail_from)
-    message.set_content(rendered.text)
-    message.add_alternative(rendered.html, subtype="html")
-    if rendered.inline_images:
-        html_part = message.get_payload()[1]
-        for image in rendered.inline_images:
-            html_part.add_related(
-                image.png,
-                maintype="image",
-                subtype="png",
-                cid=f"<{image.cid}>",
-                disposition="inline",
-                filename=f"{image.cid.split('@')[0]}.png",
-            )
-    for attachment in rendered.attachments:
-        maintype, subtype = attachment.content_type.split("/")
-        if maintype == "text":
-            message.add_attachment(attachment.data.decode("utf-8"), subtype=subtype, filename=attachment.filename)
-        else:
-            message.add_attachment(attachment.data, maintype=maintype, subtype=subtype, filename=attachment.filename)
-    message["Content-Language"] = locale  # last: building the parts moves Content-* headers down into them
-    return message
+    """The email as the standard library's message (for reading it back); the worker sends the
+    bytes of `encode_email` itself."""
+    encoded = encode_email(
+        rendered, mail_from=mail_from, recipient=recipient, idempotency_key=idempotency_key, locale=locale, now=now
+    )
+    return email.message_from_bytes(encoded.data, policy=email.policy.default)  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class PreparedEmail:
+    """A notification ready to send: the bytes, plus what is stored with the notification once sent."""
+
+    subject: str
+    stored_text: str  # the plain text with its secrets masked
+    message: EncodedEmail
+
+
+@dataclass(frozen=True)
+class RenderFailure:
+    """Rendering failed: `permanent` when what the email is about is gone (retrying cannot help)."""
+
+    error: str
+    permanent: bool
+
+
+def prepare_email(
+    session: Session, notification: Notification, *, mail_from: str, public_url: str, now: datetime
+) -> PreparedEmail | RenderFailure:
+    """Render and encode one notification; a failure is returned, not raised (it may cross processes)."""
+    try:
+        rendered = render_notification(session, notification, public_url=public_url)
+        message = encode_email(
+            rendered,
+            mail_from=mail_from,
+            recipient=notification.recipient,
+            idempotency_key=notification.idempotency_key,
+            locale=notification.locale,
+            now=now,
+        )
+    except MissingData as exc:
+        return RenderFailure(error=str(exc), permanent=True)
+    except Exception as exc:  # a bug or a database hiccup while rendering: retried like any fault
+        logger.exception("notification %s could not be prepared", notification.id)
+        return RenderFailure(error=f"{type(exc).__name__}: {exc}", permanent=False)
+    return PreparedEmail(subject=rendered.subject, stored_text=rendered.text_to_store(), message=message)

@@ -11,10 +11,10 @@ import os
 import re
 import smtplib
 import ssl
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Protocol
 
+from bilten.notifications.mime import EncodedEmail
 from bilten.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -37,7 +37,7 @@ class PermanentDeliveryError(DeliveryError):
 
 
 class Sender(Protocol):
-    def send(self, message: EmailMessage, *, idempotency_key: str) -> None: ...
+    def send(self, message: EncodedEmail, *, idempotency_key: str) -> None: ...
 
     def close(self) -> None: ...
 
@@ -66,11 +66,15 @@ class SmtpSender:
         self.timeout = timeout
         self._connection: smtplib.SMTP | None = None
 
-    def send(self, message: EmailMessage, *, idempotency_key: str) -> None:
+    def send(self, message: EncodedEmail, *, idempotency_key: str) -> None:
         try:
             connection = self._connection or self._connect()
             self._connection = connection
-            refused = connection.send_message(message)
+            # An internationalized address needs the server's SMTPUTF8 (smtplib refuses without it).
+            options = () if message.data.isascii() else ("SMTPUTF8",)
+            refused = connection.sendmail(
+                message.envelope_from, [message.recipient], message.data, mail_options=options
+            )
         except smtplib.SMTPRecipientsRefused as exc:
             self.close()
             codes = [code for code, _text in exc.recipients.values()]
@@ -129,16 +133,16 @@ class FileSender:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
 
-    def send(self, message: EmailMessage, *, idempotency_key: str) -> None:
+    def send(self, message: EncodedEmail, *, idempotency_key: str) -> None:
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             path = self.folder / f"{re.sub(r'[^A-Za-z0-9._-]+', '_', idempotency_key)}.eml"
             temporary = path.with_suffix(".eml.part")
-            temporary.write_bytes(message.as_bytes())
+            temporary.write_bytes(message.data)
             os.replace(temporary, path)  # readers never see half a file
         except OSError as exc:
             raise TransientDeliveryError(f"cannot write {self.folder}: {exc}") from exc
-        logger.info("email to %s written to %s", message["To"], path)
+        logger.info("email to %s written to %s", message.recipient, path)
 
     def close(self) -> None:
         pass

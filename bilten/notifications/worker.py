@@ -17,8 +17,10 @@ import logging
 import signal
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
+from functools import cached_property
 
 import dramatiq
 from sqlalchemy.engine import Engine
@@ -31,12 +33,14 @@ from bilten.notifications.config import DeliveryConfig, get_delivery_config
 from bilten.notifications.delivery import (
     Clock,
     DeliveryReport,
+    Preparer,
     enqueue_due,
     fail_abandoned,
-    send_due_notifications,
+    send_due_in_lanes,
     send_notification,
 )
 from bilten.notifications.outbox import dispatch_outbox
+from bilten.notifications.render_pool import make_preparer
 from bilten.notifications.senders import Sender, make_sender
 from bilten.settings import Settings, get_settings
 
@@ -72,22 +76,40 @@ class Delivery:
     def session(self) -> Session:
         return Session(self.engine, expire_on_commit=False)
 
+    @cached_property
+    def preparer(self) -> Preparer:
+        """Renders the in-process worker's batches: here, or in NOTIFY_RENDER_PROCESSES processes."""
+        return make_preparer(self.config.render_processes, engine=self.engine)
+
+    def close(self) -> None:
+        """Stop the render processes, if any were started."""
+        preparer = self.__dict__.pop("preparer", None)
+        if preparer is not None and hasattr(preparer, "close"):
+            preparer.close()
+
     def dispatch(self) -> list[uuid.UUID]:
         with self.session() as session:
             return dispatch_outbox(session, now=self.clock())
 
     def send_due(self) -> DeliveryReport:
+        return send_due_in_lanes(
+            self._lane,
+            lanes=max(1, self.config.worker_threads),
+            clock=self.clock,
+            config=self.config,
+            mail_from=self.settings.mail_from,
+            public_url=self.settings.public_url,
+            preparer=self.preparer,
+        )
+
+    @contextmanager
+    def _lane(self) -> Iterator[tuple[Session, Sender]]:
+        """One sending lane: an SMTP connection and one database connection for the whole batch
+        (no pool checkout, and its liveness ping, per step)."""
         sender = self.sender_factory()
         try:
-            with self.session() as session:
-                return send_due_notifications(
-                    session,
-                    sender,
-                    clock=self.clock,
-                    config=self.config,
-                    mail_from=self.settings.mail_from,
-                    public_url=self.settings.public_url,
-                )
+            with self.engine.connect() as connection, Session(bind=connection, expire_on_commit=False) as session:
+                yield session, sender
         finally:
             sender.close()
 
@@ -114,6 +136,7 @@ class Delivery:
 
 def run_in_process_worker(stop_event: threading.Event, *, delivery: Delivery | None = None) -> None:
     """Dispatch and send until `stop_event` is set. Safe to run in several processes at once."""
+    own_delivery = delivery is None  # whoever made the Delivery stops its render processes
     delivery = delivery or Delivery()
     logger.info("notification worker running in-process (no Redis)")
     while not stop_event.is_set():
@@ -126,6 +149,8 @@ def run_in_process_worker(stop_event: threading.Event, *, delivery: Delivery | N
             logger.exception("notification worker cycle failed")
         if not busy:
             stop_event.wait(delivery.config.poll_seconds)
+    if own_delivery:
+        delivery.close()
 
 
 async def notification_loop(*, delivery: Delivery | None = None) -> None:

@@ -14,6 +14,7 @@ from bilten.models import AuditEntry, Notification, NotificationStatus, Role
 from bilten.notifications import NotificationNotFailed, list_failed_notifications, retry_notification
 from bilten.notifications.config import DeliveryConfig
 from bilten.notifications.delivery import claim_next, fail_abandoned, send_due_notifications
+from bilten.notifications.mime import EncodedEmail
 from bilten.notifications.outbox import dispatch_outbox
 from bilten.notifications.senders import FileSender, SmtpSender
 from bilten.notifications.worker import Delivery, notification_loop, run_in_process_worker
@@ -80,10 +81,7 @@ def test_without_smtp_emails_become_eml_files_and_a_repeat_overwrites_the_same_f
 
 
 def _message_like(path):
-    import email
-    from email.policy import default
-
-    return email.message_from_bytes(path.read_bytes(), policy=default)
+    return EncodedEmail(envelope_from="tickets@bilten.test", recipient="new@example.org", data=path.read_bytes())
 
 
 def test_a_claimed_notification_is_nobody_elses_until_its_lease_runs_out(session, now):

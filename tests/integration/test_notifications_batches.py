@@ -1,0 +1,178 @@
+"""Batched delivery on PostgreSQL: workers that claim at the same moment, leases that run out, and
+the render pool. Every email reaches the (real) SMTP server exactly once."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+from sqlmodel import Session, select
+
+from bilten.models import Notification, NotificationStatus
+from bilten.notifications.config import DeliveryConfig
+from bilten.notifications.delivery import InProcessPreparer, claim_due, send_claimed
+from bilten.notifications.outbox import dispatch_outbox
+from bilten.notifications.render_pool import RenderPool
+from bilten.notifications.senders import SmtpSender
+from bilten.notifications.worker import Delivery, run_in_process_worker
+from bilten.settings import Settings
+from tests.factories import make_event, make_organization, make_user
+from tests.integration.conftest import Clock
+from tests.notifications_support import SmtpSink, emit, make_paid_order, wait_until
+
+MAIL_FROM = "Bilten <tickets@bilten.test>"
+CONFIG = DeliveryConfig(
+    retry_delays=(0.1, 0.1, 0.1),
+    lease_seconds=60,
+    poll_seconds=0.05,
+    smtp_timeout_seconds=2,
+    batch_size=7,
+    worker_threads=2,
+)
+
+
+@pytest.fixture
+def sink():
+    with SmtpSink() as server:
+        yield server
+
+
+def _settings(sink: SmtpSink) -> Settings:
+    return Settings(SMTP_HOST="127.0.0.1", SMTP_PORT=sink.port, SMTP_TLS=False, MAIL_FROM=MAIL_FROM)
+
+
+def _welcome_emails(session, now, count: int, prefix: str = "member") -> list[str]:
+    recipients = []
+    for n in range(count):
+        user = make_user(session, now=now, email=f"{prefix}{n}@example.org")
+        emit(session, "user.registered", {"user_id": str(user.id)}, now)
+        recipients.append(user.email)
+    return recipients
+
+
+def _statuses(engine) -> Counter:
+    with Session(engine) as session:
+        return Counter(session.exec(select(Notification.status)).all())
+
+
+def test_claims_taken_at_the_same_moment_never_overlap(pg_engine, pg_session, now):
+    _welcome_emails(pg_session, now, 30)
+    dispatch_outbox(pg_session, now=now)
+    start = threading.Barrier(2)
+    taken: list[list] = []
+
+    def claim() -> None:
+        with Session(pg_engine) as session:
+            start.wait()
+            taken.append(claim_due(session, now=now, config=CONFIG, limit=20))
+
+    threads = [threading.Thread(target=claim) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=20)
+    first, second = ({claim.notification.id for claim in claims} for claims in taken)
+    assert not first & second  # SKIP LOCKED: each row went to one worker only
+    assert sorted([len(first), len(second)]) == [10, 20]  # and none was left behind
+    assert {claim.token for claim in taken[0]} != {claim.token for claim in taken[1]}  # one token per batch
+    assert _statuses(pg_engine) == Counter({NotificationStatus.SENDING: 30})
+
+
+def test_two_workers_sending_batches_at_once_deliver_every_email_exactly_once(pg_engine, pg_session, now, sink):
+    expected = _welcome_emails(pg_session, now, 30)
+    event = make_event(pg_session, organization=make_organization(pg_session, now=now), now=now)
+    expected += [
+        make_paid_order(pg_session, event=event, now=now, email=f"buyer{n}@example.org").buyer_email for n in range(6)
+    ]
+    stop = threading.Event()
+    # Two workers as two processes would be: their own Delivery, batches of 7, two lanes each.
+    workers = [
+        threading.Thread(
+            target=run_in_process_worker,
+            args=(stop,),
+            kwargs={"delivery": Delivery(engine=pg_engine, settings=_settings(sink), config=CONFIG)},
+        )
+        for _ in range(2)
+    ]
+    for worker in workers:
+        worker.start()
+    try:
+        wait_until(
+            lambda: _statuses(pg_engine)[NotificationStatus.SENT] == len(expected), timeout=60, what="every email"
+        )
+    finally:
+        stop.set()
+        for worker in workers:
+            worker.join(timeout=20)
+    assert Counter(sink.recipients()) == Counter(expected)  # each exactly once
+    assert len(sink.messages) == len(expected)
+
+
+def test_a_crashed_workers_batch_is_taken_over_once_its_lease_runs_out(pg_engine, pg_session, now, sink):
+    expected = _welcome_emails(pg_session, now, 5)
+    dispatch_outbox(pg_session, now=now)
+    # A worker claims the whole batch and dies before sending anything.
+    with Session(pg_engine) as session:
+        assert len(claim_due(session, now=now, config=CONFIG, limit=10)) == 5
+    clock = Clock(now + CONFIG.lease / 2)
+    survivor = Delivery(engine=pg_engine, settings=_settings(sink), config=CONFIG, clock=clock)
+    assert survivor.send_due().attempted == 0  # still the dead worker's: nobody else touches it
+    clock.now = now + CONFIG.lease + timedelta(seconds=1)
+    assert survivor.send_due().sent == 5
+    assert Counter(sink.recipients()) == Counter(expected)
+    with Session(pg_engine) as session:
+        assert {n.attempts for n in session.exec(select(Notification)).all()} == {2}  # the dead one counted
+
+
+def test_a_batch_that_outlives_its_lease_sends_only_what_it_still_holds(pg_engine, pg_session, now, sink):
+    expected = _welcome_emails(pg_session, now, 4)
+    dispatch_outbox(pg_session, now=now)
+    with Session(pg_engine) as session:
+        slow = claim_due(session, now=now, config=CONFIG, limit=10)
+    assert len(slow) == 4
+    # The slow worker is stuck past its lease; another worker takes the batch over and sends it.
+    later = now + CONFIG.lease + timedelta(seconds=1)
+    other = Delivery(engine=pg_engine, settings=_settings(sink), config=CONFIG, clock=Clock(later))
+    assert other.send_due().sent == 4
+    # The slow worker wakes up: renewing its lease shows it holds nothing any more, so it sends nothing.
+    sender = SmtpSender(host="127.0.0.1", port=sink.port, starttls=False, timeout=2)
+    with Session(pg_engine, expire_on_commit=False) as session:
+        report = send_claimed(
+            session,
+            sender,
+            slow,
+            claimed_at=now,
+            clock=Clock(later + timedelta(seconds=1)),
+            config=CONFIG,
+            mail_from=MAIL_FROM,
+            public_url="https://bilten.test",
+        )
+    sender.close()
+    assert report.attempted == 0
+    assert Counter(sink.recipients()) == Counter(expected)  # once each, by the worker that held them
+
+
+def test_the_render_pool_gives_the_same_emails_as_rendering_in_process(pg_engine, pg_session, now):
+    event = make_event(pg_session, organization=make_organization(pg_session, now=now), now=now, title="Gala")
+    make_paid_order(pg_session, event=event, now=now, tickets=2, email="en@example.org")
+    make_paid_order(pg_session, event=event, now=now, tickets=1, locale="ar", name="ليلى", email="ar@example.org")
+    _welcome_emails(pg_session, now, 1)
+    dispatch_outbox(pg_session, now=now)
+    with Session(pg_engine) as session:
+        claims = claim_due(session, now=now, config=CONFIG, limit=10)
+    assert len(claims) == 3
+    pool = RenderPool(1, database_url=pg_engine.url.render_as_string(hide_password=False))
+    try:
+        with Session(pg_engine) as session:
+            pooled = list(pool.prepare(session, claims, mail_from=MAIL_FROM, public_url="https://bilten.test", now=now))
+            here = list(
+                InProcessPreparer().prepare(
+                    session, claims, mail_from=MAIL_FROM, public_url="https://bilten.test", now=now
+                )
+            )
+    finally:
+        pool.close()
+    assert all(hasattr(outcome, "message") for outcome in here)  # all rendered, none failed
+    assert pooled == here  # the same subjects, stored texts and bytes: QR images, PDF and calendar file
