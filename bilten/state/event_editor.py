@@ -15,7 +15,7 @@ import reflex as rx
 
 from bilten import clock, image_pool, ratelimit, routes
 from bilten.db import session_scope
-from bilten.i18n import format_datetime, format_money, translate
+from bilten.i18n import format_datetime, format_money, translate, translate_plural
 from bilten.models import EventStatus
 from bilten.services import event_admin
 from bilten.services.access import Permission
@@ -415,7 +415,7 @@ class EventEditorState(LocalizedState, rx.State):
             message = rx.toast.error(error_text(exc, locale))
         else:
             if report.failed:
-                message = rx.toast.warning(translate("editor.cancel_partial", locale, failed=len(report.failed)))
+                message = rx.toast.warning(translate_plural("editor.cancel_partial", len(report.failed), locale))
             else:
                 message = rx.toast.success(
                     translate("editor.cancelled", locale, refunded=report.refunded, cancelled=report.cancelled)
