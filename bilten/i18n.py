@@ -91,7 +91,16 @@ def translate(key: str, locale: str = FALLBACK_LOCALE, **params: object) -> str:
             _reported_missing.add((locale, key))
             logger.warning("missing translation %r for locale %s", key, locale)
         text = _load_cached(FALLBACK_LOCALE).get(key, key)
-    return text.format(**params) if params else text
+    return text.format(**localized_params(params, locale)) if params else text
+
+
+def localized_params(params: dict[str, object], locale: str) -> dict[str, object]:
+    """Message parameters as the reader writes them: whole numbers get the language's separators
+    ("1,234 / 1.234 / 1 234"); text (names, codes, ids) stays as it is."""
+    return {
+        name: format_number(value, locale) if isinstance(value, int) and not isinstance(value, bool) else value
+        for name, value in params.items()
+    }
 
 
 def plural_category(count: int, locale: str) -> str:
@@ -121,7 +130,7 @@ def translate_plural(key: str, count: int, locale: str = FALLBACK_LOCALE, **para
             _reported_missing.add((locale, key))
             logger.warning("missing plural translation %r for locale %s", key, locale)
         return translate_plural(key, count, FALLBACK_LOCALE, **params) if locale != FALLBACK_LOCALE else key
-    return text.format(count=format_number(count, locale), **params)
+    return text.format(**localized_params({**params, "count": count}, locale))
 
 
 @lru_cache

@@ -11,6 +11,7 @@ from bilten.i18n import (
     format_number,
     format_time,
     plural_category,
+    translate,
     translate_plural,
 )
 from bilten.settings import SUPPORTED_LOCALES
@@ -107,3 +108,10 @@ def test_numbers_have_the_languages_separators_and_latin_digits():
         assert not re.search(
             "[\u0660-\u0669\u06f0-\u06f9]", format_money(123456, "EUR", locale) + format_number(99, locale)
         )
+
+
+def test_numbers_in_messages_get_the_languages_separators_but_text_stays():
+    assert translate("error.ticket_quantity_invalid", "en", min=1, max=100000).endswith("from 1 to 100,000.")
+    assert "100.000" in translate("error.ticket_quantity_invalid", "de", min=1, max=100000)
+    assert "100\u202f000" in translate("error.ticket_quantity_invalid", "fr", min=1, max=100000)
+    assert translate("office.tickets_resent", "en", email="a1000@example.org").endswith("a1000@example.org again.")
