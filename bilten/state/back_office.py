@@ -22,7 +22,7 @@ import reflex as rx
 
 from bilten import clock, export_jobs, live, ratelimit, routes
 from bilten.db import session_scope
-from bilten.i18n import catalog, format_datetime, format_money, format_number, translate, translate_plural
+from bilten.i18n import catalog, format_datetime, format_money, translate, translate_plural
 from bilten.models import CheckInResult, EventStatus, ExportStatus, OrderStatus, TicketStatus, User
 from bilten.services import checkins, event_orders, exports, reports
 from bilten.services import orders as order_service
@@ -977,9 +977,7 @@ class OfficeExportsState(LocalizedState, rx.State):
                 status=job.status.value,
                 status_label=translate(f"exports.status_{job.status}", locale),
                 percent=job.percent,
-                progress=translate_plural(
-                    "exports.rows_done", job.rows_total, locale, done=format_number(job.rows_done, locale)
-                ),
+                progress=translate_plural("exports.rows_done", job.rows_total, locale, done=job.rows_done),
                 active=job.active,
                 done=job.status == ExportStatus.DONE,
                 download_url=f"/api/v1/exports/{job.id}/download" if job.status == ExportStatus.DONE else "",
