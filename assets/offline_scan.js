@@ -254,8 +254,18 @@ export function useScan() {
 }
 
 function tr(key, params = {}) {
-  const text = state.t[key] ?? key;
+  // A counted text is kept once per CLDR plural category ("scan.sync_done#one", "#other", ...).
+  const category = typeof params.count === "number" ? pluralCategory(params.count) : "";
+  const text = state.t[key] ?? state.t[`${key}#${category}`] ?? state.t[`${key}#other`] ?? key;
   return text.replace(/\{(\w+)\}/g, (match, name) => (name in params ? String(params[name]) : match));
+}
+
+function pluralCategory(count) {
+  try {
+    return new Intl.PluralRules(state.lang || "en").select(count);
+  } catch {
+    return "other";
+  }
 }
 
 function isOnline() {
@@ -724,15 +734,16 @@ function when(iso) {
   const timeZone = state.event?.timezone || undefined;
   const sameDay = new Date().toDateString() === moment.toDateString();
   try {
+    // To the minute, like every time Bilten shows; Latin digits as everywhere (README: Languages).
     return new Intl.DateTimeFormat(state.lang, {
       ...(sameDay ? {} : { day: "numeric", month: "short" }),
       hour: "2-digit",
       minute: "2-digit",
-      second: "2-digit",
+      numberingSystem: "latn",
       timeZone,
     }).format(moment);
   } catch {
-    return moment.toLocaleTimeString();
+    return moment.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
   }
 }
 

@@ -17,7 +17,7 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-SUPPORTED_LOCALES = ("en", "ar")
+SUPPORTED_LOCALES = ("en", "ar", "de", "es", "fr", "it")
 MIN_SECRET_KEY_LENGTH = 32
 TWO_FACTOR_GROUPS = frozenset({"admins", "owners"})
 

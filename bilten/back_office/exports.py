@@ -17,7 +17,7 @@ from bilten.components.status_badge import status_badge
 from bilten.components.tab_panel import reading_flip, tab_panel
 from bilten.components.table import Column, data_table
 from bilten.db import session_scope
-from bilten.i18n import format_datetime, translate
+from bilten.i18n import format_datetime, translate, translate_plural
 from bilten.ids import parse_id
 from bilten.models import ExportStatus, User
 from bilten.services import exports
@@ -72,7 +72,7 @@ class OfficeExportsState(LocalizedState, rx.State):
                 status=job.status.value,
                 status_label=translate(f"exports.status_{job.status}", locale),
                 percent=job.percent,
-                progress=translate("exports.rows_done", locale, done=job.rows_done, total=job.rows_total),
+                progress=translate_plural("exports.rows_done", job.rows_total, locale, done=job.rows_done),
                 active=job.active,
                 done=job.status == ExportStatus.DONE,
                 download_url=f"/api/v1/exports/{job.id}/download" if job.status == ExportStatus.DONE else "",

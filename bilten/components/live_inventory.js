@@ -93,10 +93,20 @@ export function useSeatsLeft(eventId, typeId, initial) {
   return pushed === undefined ? Number(initial || 0) : Number(pushed);
 }
 
-// A badge "12 left" / "Sold out". `leftText` holds "{count}"; both texts come translated.
-export function LiveSeatsLeft({ eventId, typeId, initial, leftText, soldOutText, ...rest }) {
+// "1 left", "12 left": the form of the count's CLDR plural category (one, few, many, ...).
+function countText(forms, lang, count) {
+  let category = "other";
+  try {
+    category = new Intl.PluralRules(lang || "en").select(count);
+  } catch {}
+  const text = typeof forms === "string" ? forms : forms?.[category] ?? forms?.other ?? "{count}";
+  return String(text).replaceAll("{count}", new Intl.NumberFormat(lang || "en", { numberingSystem: "latn" }).format(count));
+}
+
+// A badge "12 left" / "Sold out". `leftText` holds the translated forms (by plural category), with "{count}".
+export function LiveSeatsLeft({ eventId, typeId, initial, leftText, lang, soldOutText, ...rest }) {
   const left = useSeatsLeft(eventId, typeId, initial);
-  const text = left > 0 ? String(leftText || "{count}").replaceAll("{count}", String(left)) : soldOutText;
+  const text = left > 0 ? countText(leftText, lang, left) : soldOutText;
   return createElement(
     Badge,
     { ...rest, color: left > 0 ? "green" : "red", variant: "soft", size: "2", "data-left": String(left) },

@@ -22,7 +22,8 @@ class LiveSeatsLeft(rx.Component):
     event_id: Var[str]
     type_id: Var[str]
     initial: Var[int]  # the count the page loaded with, shown until the first push
-    left_text: Var[str]  # translated, with "{count}"
+    left_text: Var[dict]  # translated forms by CLDR plural category, with "{count}" (state.i18n.plural_forms)
+    lang: Var[str]  # picks the plural form
     sold_out_text: Var[str]  # translated
 
 

@@ -47,6 +47,21 @@ def tr(key: str) -> Var:
     )
 
 
+def tr_count(key: str, count: Var) -> Var:
+    """A counted `scan.*` text in the form CLDR's plural rules pick for `count` in the page's
+    language (`Intl.PluralRules`, the rules `bilten.i18n.translate_plural` applies on the server),
+    `{count}` filled in; from the store's copy like `tr`, so it works offline too."""
+    live, lang = LocaleState.t, language()
+    form = f"((c) => scan.t[`{key}#${{c}}`] ?? ({live!s})[`{key}#${{c}}`])"
+    expr = (
+        f"((n, lang) => ({form}(new Intl.PluralRules(lang).select(n)) ?? {form}('other') ?? '{{count}}')"
+        f".replaceAll('{{count}}', new Intl.NumberFormat(lang, {{numberingSystem: 'latn'}}).format(n)))"
+        f"(Number({count!s}), {lang!s})"
+    )
+    data = VarData.merge(_store_data(), live._get_all_var_data(), lang._get_all_var_data(), count._get_all_var_data())
+    return Var(_js_expr=f"({expr})", _var_type=str, _var_data=data)
+
+
 def direction() -> Var:
     """ "rtl" or "ltr": the store's (kept for offline reloads) until the server said otherwise."""
     live = LocaleState.dir

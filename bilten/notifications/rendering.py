@@ -22,7 +22,15 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from bilten.i18n import FALLBACK_LOCALE, LOCALES_DIR, format_datetime, format_money, is_rtl, text_direction
+from bilten.i18n import (
+    FALLBACK_LOCALE,
+    LOCALES_DIR,
+    format_datetime,
+    format_money,
+    is_rtl,
+    localized_params,
+    text_direction,
+)
 from bilten.models import (
     Event,
     EventStatus,
@@ -100,7 +108,7 @@ class EmailTexts:
         if text is None:
             logger.warning("email %s: no %s translation for %r, using English", self.template, self.locale, key)
             text = _catalog(FALLBACK_LOCALE).get(key, key)
-        return text.format(**params) if params else text
+        return text.format(**localized_params(params, self.locale)) if params else text
 
     def greeting(self, name: str) -> str:
         return self.tr("email.greeting", name=name) if name.strip() else self.tr("email.greeting_anonymous")

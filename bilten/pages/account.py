@@ -10,7 +10,7 @@ from bilten.components.notice import error_text
 from bilten.services.validation import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
 from bilten.state.account import AccountState
 from bilten.state.auth import AuthState
-from bilten.state.i18n import LocaleState
+from bilten.state.i18n import LocaleState, plural_text
 from bilten.state.two_factor import TwoFactorState
 
 
@@ -358,9 +358,7 @@ def two_factor_card() -> rx.Component:
                     rx.text(
                         LocaleState.t["account.two_factor_on"],
                         " (",
-                        TwoFactorState.recovery_codes_left,
-                        " ",
-                        LocaleState.t["account.recovery_codes_left"],
+                        plural_text("account.recovery_codes_left", TwoFactorState.recovery_codes_left),
                         ")",
                         id="two-factor-status",
                         size="2",

@@ -12,7 +12,7 @@ from bilten.components.markdown import markdown_view
 from bilten.components.notice import error_text, not_found_box
 from bilten.state.auth import AuthState
 from bilten.state.event import EventState
-from bilten.state.i18n import LocaleState
+from bilten.state.i18n import LocaleState, plural_forms
 
 
 def detail_line(icon: str, label: rx.Var[str], *values: rx.Component) -> rx.Component:
@@ -81,7 +81,8 @@ def ticket_row(ticket) -> rx.Component:  # noqa: ANN001 - an ObjectVar of Ticket
                         event_id=EventState.event_id,
                         type_id=ticket.id,
                         initial=ticket.left,
-                        left_text=LocaleState.t["event.left"],
+                        left_text=plural_forms("event.left"),
+                        lang=LocaleState.lang,
                         sold_out_text=LocaleState.t["event.sold_out"],
                         class_name="tickets-left",
                     ),

@@ -13,7 +13,7 @@ from reflex_base.vars.base import Var, VarData
 from bilten.components.document_locale import direction_provider
 from bilten.components.layout import language_switcher
 from bilten.components.qr_scanner import qr_scanner
-from bilten.components.scan_store import action, call, direction, language, scan_bridge, store, tr
+from bilten.components.scan_store import action, call, direction, language, scan_bridge, store, tr, tr_count
 from bilten.state.scan import ScanState
 
 GREEN = "#0b7a3e"
@@ -190,7 +190,7 @@ def _device_menu() -> rx.Component:
             store("confirmSignOut", bool),
             rx.callout(
                 rx.vstack(
-                    rx.text(_fill(tr("scan.sign_out_confirm"), count=store("queue", int))),
+                    rx.text(tr_count("scan.sign_out_confirm", store("queue", int))),
                     rx.hstack(
                         rx.button(
                             tr("scan.sign_out_anyway"),
@@ -241,7 +241,7 @@ def offline_banner() -> rx.Component:
         ~store("online", bool),
         rx.hstack(
             rx.icon("wifi_off", size=20),
-            rx.text(_fill(tr("scan.offline_banner"), count=store("queue", int)), weight="medium"),
+            rx.text(tr_count("scan.offline_banner", store("queue", int)), weight="medium"),
             id="scan-offline-banner",
             custom_attrs={"data-queue": store("queue", int)},
             role="status",
@@ -282,7 +282,7 @@ def counters() -> rx.Component:
             rx.cond(
                 store("counts.pending", int) > 0,
                 rx.badge(
-                    _fill(tr("scan.pending"), count=store("counts.pending", int)),
+                    tr_count("scan.pending", store("counts.pending", int)),
                     size="2",
                     color_scheme="amber",
                     id="scan-pending",

@@ -13,7 +13,7 @@ import dataclasses
 import reflex as rx
 
 from bilten import image_pool, ratelimit, routes
-from bilten.i18n import format_datetime, format_money, translate
+from bilten.i18n import format_datetime, format_money, translate, translate_plural
 from bilten.ids import parse_id
 from bilten.models import EventStatus
 from bilten.services import event_admin
@@ -391,7 +391,7 @@ class EventEditorState(LocalizedState, rx.State):
         if call.failed:
             message = call.error_toast()
         elif report.failed:
-            message = rx.toast.warning(call.text("editor.cancel_partial", failed=len(report.failed)))
+            message = rx.toast.warning(translate_plural("editor.cancel_partial", len(report.failed), call.locale))
         else:
             message = rx.toast.success(
                 call.text("editor.cancelled", refunded=report.refunded, cancelled=report.cancelled)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import reflex as rx
+from reflex_base.vars.base import Var, VarData
 
-from bilten.i18n import catalog, normalize_locale, text_direction
+from bilten.i18n import PLURAL_CATEGORIES, PLURAL_SEPARATOR, catalog, normalize_locale, text_direction
 from bilten.settings import get_settings
 
 LOCALE_COOKIE = "bilten_locale"
@@ -92,3 +93,25 @@ def localized_states() -> list[type[rx.State]]:
         if issubclass(state_cls, LocalizedState):
             found.append(state_cls)
     return sorted(found, key=lambda cls: cls.get_full_name())
+
+
+def plural_forms(key: str) -> Var:
+    """A counted text's forms for the browser, `{category: text}` (a language's missing categories
+    are undefined): for counts that change in the browser (live "N left"), whose component picks
+    the form with `Intl.PluralRules`, the same CLDR rules `translate_plural` applies on the server."""
+    texts = LocaleState.t
+    categories = ", ".join(f'"{category}"' for category in PLURAL_CATEGORIES)
+    expr = f"Object.fromEntries([{categories}].map((c) => [c, ({texts!s})[`{key}{PLURAL_SEPARATOR}${{c}}`]]))"
+    return Var(_js_expr=f"({expr})", _var_type=dict, _var_data=texts._get_all_var_data())
+
+
+def plural_text(key: str, count: Var) -> Var:
+    """A counted text filled in the browser from a count the page already holds (see plural_forms)."""
+    forms, lang = plural_forms(key), LocaleState.lang
+    expr = (
+        f"((forms, n, lang) => (forms[new Intl.PluralRules(lang).select(n)] ?? forms.other ?? '{{count}}')"
+        f".replaceAll('{{count}}', new Intl.NumberFormat(lang, {{numberingSystem: 'latn'}}).format(n)))"
+        f"({forms!s}, Number({count!s}), {lang!s})"
+    )
+    data = VarData.merge(forms._get_all_var_data(), count._get_all_var_data(), lang._get_all_var_data())
+    return Var(_js_expr=f"({expr})", _var_type=str, _var_data=data)

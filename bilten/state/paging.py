@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from bilten.i18n import translate
+from bilten.i18n import translate, translate_plural
 from bilten.state.i18n import LocalizedState
 
 PAGE_SIZE = 25
@@ -64,7 +64,7 @@ class PagePaging(LocalizedState, mixin=True):
     @rx.var
     def range_text(self) -> str:
         locale = self._display_locale()
-        return translate(self._page_text_key, locale, page=self.page, pages=self.pages, total=self.total)
+        return translate_plural(self._page_text_key, self.total, locale, page=self.page, pages=self.pages)
 
     @rx.var
     def has_previous(self) -> bool:

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from bilten.i18n import format_datetime
+from bilten.i18n import format_datetime, translate_plural
 from tests.e2e.scan_support import api
 from tests.e2e.support import (
     LiveApp,
@@ -130,7 +130,7 @@ def test_switching_language_on_an_event_page_reformats_it_in_place(page: Page, l
     page.locator("#lang-ar").click()
 
     expect(page.locator("#event-starts")).to_have_text(format_datetime(starts_at, timezone, "ar"))
-    arabic = ARABIC["event.left"].format(count=left) if int(left) > 0 else ARABIC["event.sold_out"]
+    arabic = translate_plural("event.left", int(left), "ar") if int(left) > 0 else ARABIC["event.sold_out"]
     expect(badge).to_have_text(arabic)
     assert page.evaluate("window.__sameDocument") is True
 

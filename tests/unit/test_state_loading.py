@@ -15,7 +15,7 @@ from reflex.state import BaseState, State
 
 import bilten.bilten  # noqa: F401 - registers every page and so every state of the app
 from bilten.back_office.orders import OfficeOrdersState
-from bilten.i18n import translate
+from bilten.i18n import translate_plural
 from bilten.state.auth import AuthState
 from bilten.state.event import EventState
 from bilten.state.home import HomeState
@@ -76,7 +76,7 @@ async def test_a_language_switch_reformats_every_state_that_formats():
     root = State(_reflex_internal_init=True)
     orders = await root.get_state(OfficeOrdersState)
     orders.page, orders.pages, orders.total = 2, 3, 60
-    assert orders.range_text == translate("office.page_of", "en", page=2, pages=3, total=60)
+    assert orders.range_text == translate_plural("office.page_of", 60, "en", page=2, pages=3)
 
     locale = await root.get_state(LocaleState)
     await _switch_language(root, "ar")
@@ -84,8 +84,8 @@ async def test_a_language_switch_reformats_every_state_that_formats():
     assert locale.locale == "ar"
     for state_cls in localized_states():
         assert (await root.get_state(state_cls))._locale == "ar", state_cls.__name__
-    assert orders.range_text == translate("office.page_of", "ar", page=2, pages=3, total=60)
-    assert orders.range_text != translate("office.page_of", "en", page=2, pages=3, total=60)
+    assert orders.range_text == translate_plural("office.page_of", 60, "ar", page=2, pages=3)
+    assert orders.range_text != translate_plural("office.page_of", 60, "en", page=2, pages=3)
 
 
 @pytest.mark.anyio
