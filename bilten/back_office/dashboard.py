@@ -17,7 +17,7 @@ import uuid
 import reflex as rx
 
 from bilten import clock, live
-from bilten.back_office.frame.state import BackOfficeState, acting_user_id, office_section
+from bilten.back_office.frame.state import DASHBOARD_TAB, BackOfficeState, acting_user_id, office_section
 from bilten.components.dashboard import figure, sales_chart
 from bilten.components.tab_panel import reading_flip, tab_panel
 from bilten.components.table import Column, data_table
@@ -81,7 +81,7 @@ class GateView:
 # -- state --------------------------------------------------------------------------------------
 
 
-@office_section("sales")
+@office_section(DASHBOARD_TAB)
 @private_state
 class OfficeDashboardState(LocalizedState, rx.State):
     _event_id: str = ""  # the event whose figures these are (the loop stops when it changes)

@@ -17,10 +17,7 @@ from datetime import datetime
 from email.header import Header
 from email.utils import format_datetime as rfc2822_datetime
 from email.utils import formataddr, parseaddr
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from bilten.notifications.rendering import RenderedEmail
+from typing import Any
 
 CRLF = b"\r\n"
 
@@ -42,7 +39,13 @@ def message_id(idempotency_key: str, mail_from: str) -> str:
 
 
 def encode_email(
-    rendered: RenderedEmail, *, mail_from: str, recipient: str, idempotency_key: str, locale: str, now: datetime
+    rendered: Any,  # a RenderedEmail (bilten.notifications.rendering imports this module)
+    *,
+    mail_from: str,
+    recipient: str,
+    idempotency_key: str,
+    locale: str,
+    now: datetime,
 ) -> EncodedEmail:
     # Boundaries from the message's identity: the same email gives the same bytes; base64 lines
     # never start with "--", so no body line can be taken for a boundary.

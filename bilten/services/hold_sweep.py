@@ -25,11 +25,13 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Engine, bindparam, func, insert, select, text, update
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from bilten import live
 from bilten.debounce import Debouncer
@@ -92,8 +94,8 @@ def release_expired_batch(session: Session, *, now: datetime, limit: int = BATCH
     ]
 
 
-def _return_seats_and_commit_in_one_round_trip(session: Session, seats: list[tuple[uuid.UUID, int]]) -> None:
-    raw = session.connection().connection.driver_connection
+def _return_seats_and_commit_in_one_round_trip(session: Session, seats: Sequence[Any]) -> None:
+    raw: Any = session.connection().connection.driver_connection  # psycopg's connection (PostgreSQL only)
     with raw.pipeline():
         for type_id, quantity in seats:  # sorted by id, as buyers lock them: no deadlock
             session.execute(_GIVE_BACK_SEATS, {"type_id": type_id, "n": quantity})
@@ -116,7 +118,7 @@ def _expiry_audit_row(order_id: uuid.UUID, now: datetime) -> dict:
 
 # Built once: the sweeper runs these a few hundred times in a rush.
 _TRY_SWEEPER_LOCK = select(func.pg_try_advisory_xact_lock(SWEEPER_LOCK_KEY))
-_AUDIT_INSERT = insert(AuditEntry.__table__)
+_AUDIT_INSERT = insert(AuditEntry.__table__)  # type: ignore[attr-defined]  # SQLModel tables have one
 _AUDIT_EXPIRIES = text(
     "INSERT INTO audit_entry (id, action, object_type, object_id, data, created_at) "
     "SELECT gen_random_uuid(), 'order.expired', 'order', order_id::text, '{}', :now "
@@ -124,38 +126,38 @@ _AUDIT_EXPIRIES = text(
 )
 _COMMIT_WITHOUT_WAITING_FOR_DISK = text("SET LOCAL synchronous_commit = off")
 _EXPIRED_HOLDS = (
-    select(Order.id, Order.event_id, Order.payment_provider)
+    select(col(Order.id), col(Order.event_id), col(Order.payment_provider))
     # A literal status (not a parameter): the planner can then use the partial index of pending holds.
-    .where(text("ticket_order.status = 'pending'"), Order.hold_expires_at <= bindparam("now"))
-    .order_by(Order.hold_expires_at)
+    .where(text("ticket_order.status = 'pending'"), col(Order.hold_expires_at) <= bindparam("now"))
+    .order_by(col(Order.hold_expires_at))
     .limit(bindparam("limit"))
     .with_for_update(skip_locked=True)  # not rendered on SQLite, where one writer runs at a time
 )
 _SEATS_HELD = (
-    select(OrderLine.ticket_type_id, func.sum(OrderLine.quantity))
-    .where(OrderLine.order_id.in_(bindparam("order_ids", expanding=True)))
-    .group_by(OrderLine.ticket_type_id)
-    .order_by(OrderLine.ticket_type_id)
+    select(col(OrderLine.ticket_type_id), func.sum(OrderLine.quantity))
+    .where(col(OrderLine.order_id).in_(bindparam("order_ids", expanding=True)))
+    .group_by(col(OrderLine.ticket_type_id))
+    .order_by(col(OrderLine.ticket_type_id))
 )
 _MARK_EXPIRED = (
     update(Order)
-    .where(Order.id.in_(bindparam("order_ids", expanding=True)))
+    .where(col(Order.id).in_(bindparam("order_ids", expanding=True)))
     .values(status=OrderStatus.EXPIRED)
     .execution_options(synchronize_session=False)
 )
 _CANCEL_OPEN_PAYMENTS = (
     update(Payment)
     .where(
-        Payment.order_id.in_(bindparam("order_ids", expanding=True)),
-        Payment.status.in_([PaymentStatus.CREATED, PaymentStatus.PENDING]),
+        col(Payment.order_id).in_(bindparam("order_ids", expanding=True)),
+        col(Payment.status).in_([PaymentStatus.CREATED, PaymentStatus.PENDING]),
     )
     .values(status=PaymentStatus.CANCELED, updated_at=bindparam("now"))
-    .returning(Payment.order_id, Payment.provider, Payment.provider_reference)
+    .returning(col(Payment.order_id), col(Payment.provider), col(Payment.provider_reference))
     .execution_options(synchronize_session=False)
 )
 _GIVE_BACK_SEATS = (  # guarded by the CHECK constraint: below zero aborts the batch
     update(TicketType)
-    .where(TicketType.id == bindparam("type_id"))
+    .where(col(TicketType.id) == bindparam("type_id"))
     .values(reserved=TicketType.reserved - bindparam("n"))
     .execution_options(synchronize_session=False)
 )

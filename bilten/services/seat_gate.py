@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bilten.db import session_scope
 from bilten.models import TicketType
@@ -180,7 +180,7 @@ def learn_after_refusal(session: Session, ticket_type_ids: Iterable[uuid.UUID], 
     gate.learn(counts_after_refusal(session, ticket_type_ids), counted_at=counted_at)
 
 
-_COUNTS = select(
+_COUNTS = select(  # type: ignore[call-overload]  # sqlmodel types select() for up to 4 columns
     TicketType.id,
     TicketType.event_id,
     TicketType.name,
@@ -188,6 +188,6 @@ _COUNTS = select(
     TicketType.reserved,
     TicketType.min_per_order,
     TicketType.max_per_order,
-).where(TicketType.id.in_(bindparam("ids", expanding=True)))
+).where(col(TicketType.id).in_(bindparam("ids", expanding=True)))
 
 seat_gate = SeatGate()  # one per process: each web worker learns from its own refusals

@@ -11,11 +11,7 @@ import bilten
 PACKAGE_ROOT = Path(bilten.__file__).parent
 
 # Cycles another change is removing right now; each entry names who removes it. Keep this empty.
-KNOWN_CYCLES: set[frozenset[str]] = {
-    # state/i18n -> state/auth (inside a function) -> state/ratelimits -> state/i18n: the
-    # state/auth <-> state/i18n cycle, being removed by the helper reworking state/ on its own branch.
-    frozenset({"bilten.state.auth", "bilten.state.i18n", "bilten.state.ratelimits"}),
-}
+KNOWN_CYCLES: set[frozenset[str]] = set()  # none: keep it that way
 
 
 def module_name(path: Path) -> str:

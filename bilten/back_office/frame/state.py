@@ -37,6 +37,7 @@ MANAGER_TABS = frozenset({"staff"})  # viewers do not see who scans at the door
 
 # tab -> its section state (with a `load` handler), filled by @office_section.
 _SECTIONS: dict[str, type[rx.State]] = {}
+DASHBOARD_TAB = "sales"  # the section that shows the live figures (bilten.back_office.dashboard)
 
 
 def office_section(tab: str) -> Callable[[type[rx.State]], type[rx.State]]:
@@ -139,8 +140,9 @@ class BackOfficeState(LocalizedState, rx.State):
     @rx.event
     async def load(self):
         """on_load: the event's team (owner, manager, viewer) and admins (Permission.EVENT_VIEW)."""
-        from bilten.back_office.dashboard import OfficeDashboardState  # noqa: PLC0415 - it imports this module
-
+        # The dashboard's state, found through its section (bilten.back_office.dashboard imports
+        # this module, so this one does not import it).
+        dashboard = _SECTIONS[DASHBOARD_TAB]
         self.loaded = False
         self.not_found = False
         event_id = parse_id(self.event_id)  # the dynamic route argument
@@ -169,7 +171,7 @@ class BackOfficeState(LocalizedState, rx.State):
         self._event_id = str(event_id)
         self._facts = EventFacts.of(stats)
         self.timezone = stats.timezone
-        (await self.get_state(OfficeDashboardState)).show(self._event_id, stats, call.locale)
+        (await self.get_state(dashboard)).show(self._event_id, stats, call.locale)
         requested = self.router.url.query_parameters.get("tab", "sales")
         allowed = requested in TABS and (self.can_manage or requested not in MANAGER_TABS)
         self.tab = requested if allowed else "sales"
@@ -178,7 +180,7 @@ class BackOfficeState(LocalizedState, rx.State):
         # closes or drops its connection (a background event listed in on_load itself would start
         # at once, before this handler finished).
         loader = section_loader(self.tab)
-        return [*([loader] if loader else []), OfficeDashboardState.watch]
+        return [*([loader] if loader else []), dashboard.watch]
 
     @rx.event
     def set_tab(self, tab: str):
