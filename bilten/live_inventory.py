@@ -22,6 +22,7 @@ import socketio
 
 from bilten import live
 from bilten.db import session_scope
+from bilten.ids import parse_id
 from bilten.services.errors import NotFound
 from bilten.services.events import get_public_event
 from bilten.services.orders import availability
@@ -87,10 +88,10 @@ class InventoryNamespace(socketio.AsyncNamespace):
 
     async def on_watch(self, sid: str, event_id: object) -> dict:
         """Follow one event's counts. Answers `{"event_id", "available"}` or `{"error": code}`."""
-        try:
-            key = str(uuid.UUID(str(event_id)[:64]))
-        except ValueError:
+        parsed = parse_id(event_id)
+        if parsed is None:
             return {"error": "invalid_event"}
+        key = str(parsed)
         watching = self._watching.setdefault(sid, set())
         if key not in watching and len(watching) >= get_settings().live_events_per_connection:
             return {"error": "too_many_events"}
