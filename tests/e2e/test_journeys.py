@@ -142,7 +142,7 @@ def test_language_choice_follows_the_account(browser: Browser, live_app: LiveApp
 
     first = browser.new_context(base_url=live_app.base_url)
     page = first.new_page()
-    open_page(page, "/register", "register")
+    open_page(page, "/register?next=/account", "register")
     page.locator("#field-full_name").fill("Layla Reader")
     page.locator("#field-email").fill(email)
     page.locator("#field-password").fill(password)
@@ -171,7 +171,7 @@ def test_language_choice_follows_the_account(browser: Browser, live_app: LiveApp
     open_page(page, "/", "home")
     page.locator("#lang-en").click()
     wait_for_cookie(third, "bilten_locale", "en")  # English was already shown: wait for the choice itself
-    log_in(page, email, password)
+    log_in(page, email, password, next_path="/account")
     page.wait_for_url(re.compile(r"/account/?$"))
     wait_loaded(page, "account")
     expect(page.locator("html")).to_have_attribute("dir", "ltr")
@@ -191,7 +191,7 @@ def test_browser_language_is_used_until_the_reader_chooses(browser: Browser, liv
 
 def test_attendee_is_not_allowed_into_admin(page: Page) -> None:
     log_in(page, *ATTENDEE)
-    page.wait_for_url(re.compile(r"/account/?$"))
+    page.wait_for_url(re.compile(r"/my-tickets/?$"))
 
     open_page(page, "/admin", "admin")
 

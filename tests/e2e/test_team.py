@@ -177,7 +177,7 @@ def test_owner_invites_a_manager_who_joins_through_the_emailed_link(browser: Bro
 
 def test_an_organizer_signs_up_with_their_organization(page: Page, live_app: LiveApp) -> None:
     email = f"founder-{uuid.uuid4().hex[:8]}@example.org"
-    open_page(page, "/register", "register")
+    open_page(page, "/register?next=/account", "register")
     page.locator("#field-full_name").fill("Farah Founder")
     page.locator("#field-email").fill(email)
     page.locator("#field-password").fill(PASSWORD)

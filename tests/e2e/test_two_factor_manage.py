@@ -37,7 +37,7 @@ def enrolled_account(live_app: LiveApp) -> tuple[str, str, int, list[str]]:
 
 def test_new_recovery_codes_then_turning_it_off(page: Page, live_app: LiveApp) -> None:
     email, secret, used_step, recovery = enrolled_account(live_app)
-    log_in(page, email, PASSWORD)
+    log_in(page, email, PASSWORD, next_path="/account")
     page.locator("#field-otp").fill(recovery[0])
     page.locator("#login-submit").click()
     page.wait_for_url(re.compile(r"/account/?$"))
@@ -70,14 +70,14 @@ def test_new_recovery_codes_then_turning_it_off(page: Page, live_app: LiveApp) -
     # Signing in again takes the password only.
     page.locator("#logout").click()
     page.wait_for_url(re.compile(r"^http://[^/]+/$"))
-    log_in(page, email, PASSWORD)
+    log_in(page, email, PASSWORD, next_path="/account")
     page.wait_for_url(re.compile(r"/account/?$"))
 
 
 def test_an_admin_resets_two_factor_for_a_lost_phone(page: Page, browser: Browser, live_app: LiveApp) -> None:
     email, secret, used_step, _ = enrolled_account(live_app)
     member = browser.new_context(base_url=live_app.base_url, locale="en-US").new_page()
-    log_in(member, email, PASSWORD)
+    log_in(member, email, PASSWORD, next_path="/account")
     member.locator("#field-otp").fill(totp_code(secret, used_step + 1))
     member.locator("#login-submit").click()
     member.wait_for_url(re.compile(r"/account/?$"))
@@ -103,7 +103,7 @@ def test_an_admin_resets_two_factor_for_a_lost_phone(page: Page, browser: Browse
     # The member's browser is signed out, and they sign in with the password alone.
     member.goto("/account")
     member.wait_for_url(re.compile(r"/login/?\?next=/account/?$"))
-    log_in(member, email, PASSWORD)
+    log_in(member, email, PASSWORD, next_path="/account")
     member.wait_for_url(re.compile(r"/account/?$"))
     wait_loaded(member, "account")
     expect(member.locator("#two-factor-start")).to_be_visible()
