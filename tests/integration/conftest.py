@@ -125,3 +125,11 @@ def redis_url() -> str:
     finally:
         client.close()
     return REDIS_TEST_URL
+
+
+@pytest.fixture
+def pg_app_database(pg_engine, monkeypatch):
+    """The app's own sessions (`session_scope` in background threads, the sweeper, the sold-out
+    gate's recount) open on the test's PostgreSQL database: the real one, not a stand-in."""
+    monkeypatch.setattr("bilten.db.get_engine", lambda: pg_engine)
+    return pg_engine

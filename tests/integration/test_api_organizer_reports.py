@@ -68,10 +68,9 @@ def team(pg_session, clock):
 
 
 @pytest.fixture
-def export_dir(tmp_path, monkeypatch, pg_engine):
+def export_dir(tmp_path, monkeypatch, pg_app_database):
     """Exports into a temporary folder, their background thread on the test database."""
     monkeypatch.setattr(get_settings(), "export_dir", tmp_path / "exports")
-    monkeypatch.setattr("bilten.db.get_engine", lambda: pg_engine)
     return tmp_path / "exports"
 
 

@@ -20,10 +20,9 @@ HOLDS = 450  # more than two batches each for two sweepers
 
 
 @pytest.fixture
-def sweeper_database(pg_engine, monkeypatch):
+def sweeper_database(pg_app_database):
     """`tasks` opens its sessions on the test database."""
-    monkeypatch.setattr("bilten.db.get_engine", lambda: pg_engine)
-    return pg_engine
+    return pg_app_database
 
 
 def _event_with_two_types(session, now):

@@ -40,9 +40,8 @@ def ticket_type(pg_session, clock) -> TicketType:
 
 
 @pytest.fixture
-def http(pg_engine, pg_session, clock, monkeypatch) -> Iterator[httpx.Client]:
+def http(pg_engine, pg_app_database, pg_session, clock, monkeypatch) -> Iterator[httpx.Client]:
     """The API served over real HTTP (uvicorn) on the test database (the gate's recount included)."""
-    monkeypatch.setattr("bilten.db.get_engine", lambda: pg_engine)
 
     def session_override():
         with Session(pg_engine, expire_on_commit=False) as session:
