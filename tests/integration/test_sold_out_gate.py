@@ -40,7 +40,7 @@ def ticket_type(pg_session, clock) -> TicketType:
 
 
 @pytest.fixture
-def http(pg_engine, pg_app_database, pg_session, clock, monkeypatch) -> Iterator[httpx.Client]:
+def http(pg_engine, pg_app_database, pg_session, clock) -> Iterator[httpx.Client]:
     """The API served over real HTTP (uvicorn) on the test database (the gate's recount included)."""
 
     def session_override():
