@@ -12,13 +12,14 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import Depends, File, UploadFile
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
 from bilten import image_pool, ratelimit
 from bilten.api.deps import Caller, get_caller, get_session, rate_limited
 from bilten.api.errors import error_responses
+from bilten.api.files import stored_file_response
 from bilten.api.routing import api_router, on_endpoint_thread
 from bilten.models import EventStatus, TicketType
 from bilten.services import event_admin, media
@@ -328,12 +329,11 @@ async def _read_limited(file: UploadFile, limit: int) -> bytes:
 
 
 @router.get("/api/media/{name}", response_class=FileResponse, include_in_schema=False)
-def media_file(name: str) -> FileResponse:
-    """An event picture. Names are random and files never change: cached for a year."""
-    path, content_type = media.stored_file(name)
-    return FileResponse(
-        path,
-        media_type=content_type,
+def media_file(name: str) -> Response:
+    """An event picture, from MEDIA_DIR or the shared bucket. Names are random and files never
+    change: cached for a year (by browsers and any CDN in front)."""
+    return stored_file_response(
+        media.open_picture(name),
         headers={
             "Cache-Control": "public, max-age=31536000, immutable",
             "X-Content-Type-Options": "nosniff",

@@ -226,7 +226,7 @@ def set_event_image(session: Session, *, actor: User | None, event_id: uuid.UUID
     The previous file stays: duplicated events may still show it."""
     with transaction(session):
         user = authorize(session, actor, Permission.EVENT_MANAGE, event_id=event_id)
-        media.stored_file(name)  # a name this app made, of a file that exists
+        media.check_picture(name)  # a name this app made, of a file that exists (here or in the bucket)
         event = lock_event(session, event_id)
         refuse_cancelled(event)
         event.image_url = media.media_url(name)
