@@ -223,7 +223,9 @@ def test_viewers_may_export_staff_strangers_and_buyers_may_not(session, engine, 
     viewer = member(session, door, TeamRole.VIEWER, now)
     job, status = export(session, engine, door, now, actor=viewer)
     assert status == ExportStatus.DONE
-    assert exports.export_file(session, actor=door.organizer, job_id=job.id).stored.path.is_file()  # the team shares them
+    assert exports.export_file(
+        session, actor=door.organizer, job_id=job.id
+    ).stored.path.is_file()  # the team shares them
 
     stranger = door_with_tickets(session, now=now, count=1).organizer
     team_staff = member(session, door, TeamRole.STAFF, now)
