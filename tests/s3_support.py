@@ -5,7 +5,6 @@ as with the Stripe fake; every request goes over HTTP, from this process or anot
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 
 import boto3
 import pytest
@@ -62,12 +61,6 @@ class LocalS3:
             "S3_SECRET_ACCESS_KEY": SECRET_ACCESS_KEY,
             "S3_PREFIX": prefix,
         }
-
-
-@pytest.fixture(scope="session")
-def local_s3() -> Iterator[LocalS3]:
-    with LocalS3() as server:
-        yield server
 
 
 def point_app_at_bucket(monkeypatch: pytest.MonkeyPatch, s3: LocalS3, bucket: str, prefix: str = "") -> None:

@@ -158,7 +158,9 @@ def test_a_restored_database_serves_the_same_orders_and_tickets(databases, clock
 def test_backup_and_restore_of_an_sqlite_database(tmp_path):
     source, target = f"sqlite:///{tmp_path / 'live.db'}", f"sqlite:///{tmp_path / 'restored.db'}"
     assert bilten(source, "migrate").returncode == 0
-    assert bilten(source, "create-admin", "--email", "boss@example.org", "--password", "Strong-pass-2026").returncode == 0
+    assert (
+        bilten(source, "create-admin", "--email", "boss@example.org", "--password", "Strong-pass-2026").returncode == 0
+    )
     (tmp_path / "media").mkdir()
     (tmp_path / "media" / f"{'a' * 32}.png").write_bytes(b"picture")
     env_media = {"MEDIA_DIR": str(tmp_path / "media")}

@@ -25,9 +25,15 @@ from bilten.services import orders
 from bilten.settings import PROJECT_ROOT, get_settings
 from tests.factories import DEFAULT_PASSWORD, make_event, make_organization, make_user
 from tests.ratelimit_support import free_port
-from tests.s3_support import LocalS3, local_s3, point_app_at_bucket  # noqa: F401
+from tests.s3_support import LocalS3, point_app_at_bucket
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
+
+
+@pytest.fixture(scope="module")
+def local_s3() -> Iterator[LocalS3]:
+    with LocalS3() as server:
+        yield server
 
 
 def files_under(folder: Path) -> list[Path]:
@@ -35,7 +41,7 @@ def files_under(folder: Path) -> list[Path]:
 
 
 @pytest.fixture
-def bucket(local_s3: LocalS3, monkeypatch, tmp_path) -> str:  # noqa: F811
+def bucket(local_s3: LocalS3, monkeypatch, tmp_path) -> str:
     """A new bucket that this process's app (web host A) uses; A's local folders stay empty."""
     name = local_s3.new_bucket()
     point_app_at_bucket(monkeypatch, local_s3, name)
@@ -65,7 +71,7 @@ def stop(process: subprocess.Popen) -> None:
 
 
 @pytest.fixture
-def host_b(local_s3: LocalS3, bucket: str, pg_url: str, tmp_path: Path) -> Iterator[str]:  # noqa: F811
+def host_b(local_s3: LocalS3, bucket: str, pg_url: str, tmp_path: Path) -> Iterator[str]:
     """A second web host: the same API in its own process, its own (empty) folders, the same bucket."""
     port = free_port()
     server = subprocess.Popen(
@@ -132,7 +138,7 @@ def test_an_export_written_by_the_worker_downloads_from_another_web_host_to_the_
     pg_url,
     redis_url,
     tmp_path,
-    monkeypatch,  # noqa: F811
+    monkeypatch,
 ):
     monkeypatch.setattr(get_settings(), "redis_url", redis_url)
     monkeypatch.setattr(jobs, "_export_sender", None)
@@ -190,7 +196,7 @@ def test_a_picture_uploaded_through_one_host_is_served_by_another(
     bucket,
     host_b,
     local_s3,
-    tmp_path,  # noqa: F811
+    tmp_path,
 ):
     picture = io.BytesIO()
     Image.new("RGB", (320, 200), (200, 40, 90)).save(picture, "PNG")

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import io
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from botocore.exceptions import ClientError
 
 from bilten.settings import ConfigurationError, Settings
 from bilten.storage import InvalidKey, LocalStorage, MissingFile, S3Storage, Storage, get_storage, s3_client
-from tests.s3_support import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY, LocalS3, local_s3  # noqa: F401
+from tests.s3_support import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY, LocalS3
 
 ATTEMPTS = [
     "../outside.txt",
@@ -33,6 +35,12 @@ ATTEMPTS = [
 ]
 
 
+@pytest.fixture(scope="module")
+def local_s3() -> Iterator[LocalS3]:
+    with LocalS3() as server:
+        yield server
+
+
 def s3_storage(s3: LocalS3, bucket: str, prefix: str = "") -> S3Storage:
     return S3Storage(
         bucket,
@@ -45,7 +53,7 @@ def s3_storage(s3: LocalS3, bucket: str, prefix: str = "") -> S3Storage:
 
 
 @pytest.fixture(params=["local", "s3"])
-def backend(request, tmp_path, local_s3) -> tuple[Storage, object]:  # noqa: F811
+def backend(request, tmp_path, local_s3) -> tuple[Storage, object]:
     """A storage and a way to list everything it holds (to check a refused write wrote nothing)."""
     if request.param == "local":
         root = tmp_path / "root"
@@ -134,7 +142,7 @@ def test_a_symlink_out_of_the_local_root_is_not_followed(tmp_path):
     assert not (tmp_path / "new.txt").exists()
 
 
-def test_prefixes_keep_areas_apart_in_one_bucket(local_s3):  # noqa: F811
+def test_prefixes_keep_areas_apart_in_one_bucket(local_s3):
     bucket = local_s3.new_bucket()
     media, exports = s3_storage(local_s3, bucket, "a/media"), s3_storage(local_s3, bucket, "a/exports")
     media.put("same.csv", b"picture", "image/png")
@@ -143,7 +151,7 @@ def test_prefixes_keep_areas_apart_in_one_bucket(local_s3):  # noqa: F811
     assert local_s3.keys(bucket) == ["a/exports/same.csv", "a/media/same.csv"]
 
 
-def test_settings_choose_the_backend(local_s3, tmp_path):  # noqa: F811
+def test_settings_choose_the_backend(local_s3, tmp_path):
     local = Settings(MEDIA_DIR=tmp_path / "m", EXPORT_DIR=tmp_path / "e")
     assert isinstance(get_storage("media", local), LocalStorage)
     assert get_storage("media", local).root == tmp_path / "m"
@@ -184,10 +192,10 @@ def test_s3_without_a_bucket_is_refused_at_start():
         Settings(STORAGE_BACKEND="s3")
 
 
-def test_a_missing_bucket_fails_loudly(local_s3):  # noqa: F811
+def test_a_missing_bucket_fails_loudly(local_s3):
     """A bucket that does not exist (a typo in S3_BUCKET) is an error, never silently "missing"."""
     storage = s3_storage(local_s3, "no-such-bucket-here")
-    with pytest.raises(Exception) as failed:  # noqa: B017 - botocore's ClientError, whatever its subclass
+    with pytest.raises(ClientError) as failed:
         storage.put("x.png", b"x", "image/png")
     assert "NoSuchBucket" in str(failed.value)
     assert not isinstance(failed.value, MissingFile)
