@@ -7,6 +7,7 @@ a local file; anywhere else a missing or default secret stops the app from start
 from __future__ import annotations
 
 import ipaddress
+import re
 import secrets
 from functools import lru_cache
 from pathlib import Path
@@ -20,6 +21,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SUPPORTED_LOCALES = ("en", "ar", "de", "es", "fr", "it")
 MIN_SECRET_KEY_LENGTH = 32
 TWO_FACTOR_GROUPS = frozenset({"admins", "owners"})
+_PREFIX_PART = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]*$")
 
 
 class ConfigurationError(RuntimeError):
@@ -149,6 +151,16 @@ class Settings(BaseSettings):
     def _blank_provider_is_unset(cls, value: object) -> object:
         if isinstance(value, str):
             return value.strip().lower() or None
+        return value
+
+    @field_validator("s3_prefix")
+    @classmethod
+    def _check_s3_prefix(cls, value: str) -> str:
+        value = value.strip().strip("/")
+        if value and not all(
+            part and part not in (".", "..") and _PREFIX_PART.match(part) for part in value.split("/")
+        ):
+            raise ConfigurationError(f"S3_PREFIX: {value!r} may hold letters, digits, . _ - and / only")
         return value
 
     @field_validator("trusted_proxies", mode="before")

@@ -273,7 +273,7 @@ def get_storage(area: Area, settings: Settings | None = None) -> Storage:
         secret = settings.s3_secret_access_key
         return S3Storage(
             settings.s3_bucket or "",
-            prefix=f"{settings.s3_prefix.strip('/')}/{area}/" if settings.s3_prefix.strip("/") else f"{area}/",
+            prefix=f"{settings.s3_prefix}/{area}/" if settings.s3_prefix else f"{area}/",
             endpoint_url=settings.s3_endpoint_url,
             region=settings.s3_region,
             access_key_id=settings.s3_access_key_id,

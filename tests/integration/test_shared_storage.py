@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -21,7 +22,7 @@ from sqlmodel import select
 
 from bilten import jobs
 from bilten.models import EventStatus, Role, TicketType
-from bilten.services import orders
+from bilten.services import exports, orders
 from bilten.settings import PROJECT_ROOT, get_settings
 from tests.factories import DEFAULT_PASSWORD, make_event, make_organization, make_user
 from tests.ratelimit_support import free_port
@@ -135,6 +136,8 @@ def test_an_export_written_by_the_worker_downloads_from_another_web_host_to_the_
     bucket,
     host_b,
     local_s3,
+    pg_session,
+    clock,
     pg_url,
     redis_url,
     tmp_path,
@@ -188,6 +191,11 @@ def test_an_export_written_by_the_worker_downloads_from_another_web_host_to_the_
         assert http.get(status["download_url"]).status_code == 401
     # Host A serves the same bytes.
     assert client.get(status["download_url"], headers=owner_a).content == download.content
+
+    # Past the retention period the sweeper (of any host) removes it from the bucket, and its entry.
+    removed = exports.clean_up_exports(pg_session, now=clock.now + timedelta(hours=25), retention=timedelta(hours=24))
+    assert removed == 1 and local_s3.keys(bucket) == []
+    assert client.get(status["download_url"], headers=owner_a).status_code == 404
 
 
 def test_a_picture_uploaded_through_one_host_is_served_by_another(

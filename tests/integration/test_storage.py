@@ -187,9 +187,12 @@ def test_settings_choose_the_backend(local_s3, tmp_path):
     assert SECRET_ACCESS_KEY not in repr(s3) and SECRET_ACCESS_KEY not in str(s3.model_dump())
 
 
-def test_s3_without_a_bucket_is_refused_at_start():
+def test_s3_without_a_bucket_or_with_a_strange_prefix_is_refused_at_start():
     with pytest.raises(ConfigurationError, match="S3_BUCKET"):
         Settings(STORAGE_BACKEND="s3")
+    for prefix in ("../other-site", "a/../b", "a b", "a//b"):
+        with pytest.raises(ConfigurationError, match="S3_PREFIX"):
+            Settings(STORAGE_BACKEND="s3", S3_BUCKET="b", S3_PREFIX=prefix)
 
 
 def test_a_missing_bucket_fails_loudly(local_s3):
