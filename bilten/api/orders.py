@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from functools import partial
 
+from anyio import from_thread
 from fastapi import Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
@@ -15,11 +17,11 @@ from bilten.api.deps import Caller, get_caller, get_client_address, get_now, get
 from bilten.api.errors import error_responses, request_locale
 from bilten.api.routing import api_router
 from bilten.i18n import normalize_locale
-from bilten.models import Event, Order, OrderStatus, Payment, Ticket, TicketType, User
+from bilten.models import Event, Order, OrderStatus, Payment, Ticket, TicketType, User, Voucher
 from bilten.notifications.rendering import MissingData, event_calendar, order_tickets_pdf
 from bilten.payments import active_provider, is_test_mode
 from bilten.services import orders as order_service
-from bilten.services.errors import InvalidToken, NotFound, SoldOut, ValidationFailed
+from bilten.services.errors import InvalidToken, NotFound, SoldOut, ValidationFailed, VoucherInvalid
 from bilten.services.seat_gate import learn_after_refusal, seat_gate
 from bilten.services.security import decode_access_token
 from bilten.services.ticket_references import format_reference
@@ -41,6 +43,7 @@ class OrderIn(BaseModel):
     phone: str = Field(default="", max_length=64)
     name: str = Field(default="", max_length=300)
     event_id: uuid.UUID | None = None
+    voucher: str | None = Field(None, max_length=200, description="a voucher code of the event")
 
 
 class TestPaymentIn(BaseModel):
@@ -68,8 +71,10 @@ class OrderOut(BaseModel):
     id: uuid.UUID
     event_id: uuid.UUID
     status: str
-    total: int
+    total: int  # with the voucher's discount
     currency: str
+    voucher: str | None = None
+    discount: int = 0
     expires_at: datetime | None
     email: str
     payment: PaymentOut | None
@@ -105,6 +110,8 @@ def _order_out(
         status=order.status,
         total=order.total_minor,
         currency=order.currency,
+        voucher=_voucher_code(session, order),
+        discount=order.discount_minor,
         expires_at=order.hold_expires_at if order.status == OrderStatus.PENDING else None,
         email=order.buyer_email,
         payment=PaymentOut(
@@ -118,6 +125,11 @@ def _order_out(
         tickets=tickets,
         access_token=access_token,
     )
+
+
+def _voucher_code(session: Session, order: Order) -> str | None:
+    voucher = session.get(Voucher, order.voucher_id) if order.voucher_id else None
+    return voucher.code if voucher else None
 
 
 def _order_for_caller(session: Session, order_id: uuid.UUID, user: User | None, token: str) -> Order:
@@ -137,6 +149,8 @@ async def _order_within_limits(
     except InvalidToken:
         user_id = None
     await ratelimit.check(ratelimit.ORDER, address=address, account=ratelimit.buyer_account(user_id, body.email))
+    if body.voucher:  # an address that guessed too many wrong codes waits before trying another
+        await ratelimit.refuse_if_over(ratelimit.VOUCHER, address=address)
 
 
 @router.post("", status_code=201, response_model=OrderOut, dependencies=[Depends(_order_within_limits)])
@@ -146,6 +160,7 @@ def place_order(
     caller: Caller = Depends(get_caller),
     session: Session = Depends(get_session),
     now: datetime = Depends(get_now),
+    address: str = Depends(get_client_address),
 ) -> JSONResponse:
     user = caller.user(session)
     try:
@@ -160,7 +175,12 @@ def place_order(
             event_id=body.event_id,
             provider=active_provider(),
             now=now,
+            voucher=body.voucher or "",
         )
+    except VoucherInvalid:
+        # A wrong code counts against the address's voucher limit (guessing codes).
+        from_thread.run(partial(ratelimit.count_failure, ratelimit.VOUCHER, address=address))
+        raise
     except SoldOut:
         # The database said no: this process refuses the next requests that cannot fit from memory
         # (bilten/api/sold_out_gate.py) instead of asking it again on the hot row.

@@ -32,6 +32,7 @@ from bilten.models.user import (
     UserPublic,
     WebSession,
 )
+from bilten.models.voucher import Voucher, VoucherKind
 
 __all__ = [
     "ApiSession",
@@ -74,5 +75,7 @@ __all__ = [
     "TwoFactor",
     "User",
     "UserPublic",
+    "Voucher",
+    "VoucherKind",
     "WebSession",
 ]

@@ -49,6 +49,9 @@ class Order(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     paid_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     cancelled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The voucher this order used (one use per order) and what it took off the total.
+    voucher_id: uuid.UUID | None = Field(default=None, foreign_key="voucher.id", index=True, ondelete="SET NULL")
+    discount_minor: int = Field(default=0)
 
 
 class OrderLine(SQLModel, table=True):

@@ -36,7 +36,7 @@ from sqlmodel import Session, col
 from bilten import live
 from bilten.debounce import Debouncer
 from bilten.models import AuditEntry, Order, OrderLine, OrderStatus, Payment, PaymentStatus, TicketType
-from bilten.services import orders
+from bilten.services import orders, vouchers
 
 BATCH_SIZE = 200
 # pg_try_advisory_xact_lock key of the sweeper ("bilten" + 1 in ASCII): no other lock uses it.
@@ -69,6 +69,7 @@ def release_expired_batch(session: Session, *, now: datetime, limit: int = BATCH
     order_ids = [order_id for order_id, _, _ in found]
     seats = session.execute(_SEATS_HELD, {"order_ids": order_ids}).all()
     session.execute(_MARK_EXPIRED, {"order_ids": order_ids})
+    vouchers.give_back_uses(session, order_ids)  # their voucher uses, before the seats (placing's lock order)
     checkouts = defaultdict(list)
     paying = [order_id for order_id, _, provider in found if provider]  # a checkout was opened
     if paying:

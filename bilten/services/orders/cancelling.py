@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 from bilten.models import Order, OrderStatus, Payment, PaymentStatus, Ticket, TicketStatus, User
 from bilten.payments import get_provider
 from bilten.payments.base import PaymentProvider, ProviderUnavailable
-from bilten.services import checkins
+from bilten.services import checkins, vouchers
 from bilten.services.access import Permission, is_allowed
 from bilten.services.audit import emit_event, record_audit
 from bilten.services.errors import NotFound, OrderNotCancellable, PaymentUnavailable
@@ -75,6 +75,7 @@ def cancel_order(
         ticket_status = TicketStatus.REFUNDED if refundable else TicketStatus.CANCELLED
         ticket_ids = list(session.exec(select(Ticket.id).where(Ticket.order_id == order.id)).all())
         session.exec(update(Ticket).where(col(Ticket.order_id) == order.id).values(status=ticket_status))
+        vouchers.give_back_uses(session, [order.id])  # before the seats: the lock order of placing
         return_seats(session, order_lines(session, order.id))
         if refund_call is not None:
             _record_refund(session, order, refund_call[3], refund_id, actor=actor, now=now)
@@ -136,6 +137,7 @@ def cancel_unpaid(
             return order
         change_status(order, OrderStatus.CANCELLED, now=now)
         session.add(order)
+        vouchers.give_back_uses(session, [order.id])
         return_seats(session, order_lines(session, order.id))
         record_audit(
             session,

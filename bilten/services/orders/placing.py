@@ -18,9 +18,10 @@ from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from bilten.db import insert_new_rows
-from bilten.models import Event, EventStatus, Order, OrderLine, Payment, TicketType, User
+from bilten.models import Event, EventStatus, Order, OrderLine, Payment, TicketType, User, Voucher
 from bilten.payments import payments_configured
 from bilten.payments.base import PaymentProvider
+from bilten.services import vouchers
 from bilten.services.audit import record_audit
 from bilten.services.errors import (
     EventNotOnSale,
@@ -31,6 +32,7 @@ from bilten.services.errors import (
     SalesNotOpen,
     SoldOut,
     UnknownTicketType,
+    VoucherNotApplicable,
 )
 from bilten.services.orders.access import order_access_token
 from bilten.services.orders.issuing import mark_paid
@@ -69,13 +71,15 @@ def place_order(
     event_id: uuid.UUID | None = None,
     hold_minutes: int | None = None,
     provider: PaymentProvider | None = None,
+    voucher: str = "",
 ) -> PlacedOrder:
     """Hold the seats asked for and create a pending order (paid at once when free). With a
     provider that needs no network, its checkout opens in the same transaction; otherwise call
     `start_payment` next.
 
     Bad input raises before anything is written; a sold-out type raises SoldOut after the whole
-    transaction is rolled back: no order, no hold."""
+    transaction is rolled back: no order, no hold. A `voucher` code prices the tickets it covers
+    and unlocks its hidden types; its use is taken in this transaction (services/vouchers.py)."""
     email = clean_email(email)
     phone = clean_phone(phone, required=user is None)
     name = clean_name(name)
@@ -83,7 +87,9 @@ def place_order(
     types: list[TicketType] = []
     try:
         with transaction(session):
-            event, types = _load_types_for_sale(session, wanted, event_id=event_id, now=now)
+            event, types, used_voucher = _load_types_for_sale(
+                session, wanted, event_id=event_id, now=now, voucher_code=voucher
+            )
             if not payments_configured() and any(t.price_minor > 0 for t in types):
                 raise PaymentsNotConfigured()  # before anything is written: no order, no seats held
             order = Order(
@@ -97,7 +103,7 @@ def place_order(
                 hold_expires_at=now + timedelta(minutes=hold_minutes or get_settings().hold_minutes),
                 created_at=now,
             )
-            lines = _add_lines(session, order, types, wanted)
+            lines = _add_lines(session, order, types, wanted, used_voucher)
             _record_placed(session, order, event, lines, now=now)
             payment = None
             if order.total_minor == 0:
@@ -109,6 +115,8 @@ def place_order(
                 request = payment_request(order, event, lines, {t.id: t.name for t in types}, payment_id)
                 started = provider.start(request)
                 payment = record_payment_start(session, order, provider.identifier, payment_id, started, now=now)
+            if used_voucher is not None:
+                vouchers.take_use(session, used_voucher.id)  # the voucher's row first, then the seats
             if session.get_bind().dialect.name == "postgresql":
                 _take_seats_in_one_round_trip(session, types, wanted)
             else:
@@ -120,23 +128,32 @@ def place_order(
 
 
 def _add_lines(
-    session: Session, order: Order, types: list[TicketType], wanted: dict[uuid.UUID, int]
+    session: Session,
+    order: Order,
+    types: list[TicketType],
+    wanted: dict[uuid.UUID, int],
+    voucher: Voucher | None = None,
 ) -> list[OrderLine]:
-    """The order and one line per ticket type, its total their sum."""
+    """The order and one line per ticket type (priced with the voucher where it applies), its
+    total their sum."""
     session.add(order)
     lines = []
     for ticket_type in types:
         quantity = wanted[ticket_type.id]
+        price = vouchers.voucher_unit_price(voucher, ticket_type.id, ticket_type.price_minor)
         line = OrderLine(
             order_id=order.id,
             ticket_type_id=ticket_type.id,
             quantity=quantity,
-            unit_price_minor=ticket_type.price_minor,
-            line_total_minor=quantity * ticket_type.price_minor,
+            unit_price_minor=price,
+            line_total_minor=quantity * price,
         )
         lines.append(line)
         session.add(line)
     order.total_minor = sum(line.line_total_minor for line in lines)
+    if voucher is not None:
+        order.voucher_id = voucher.id
+        order.discount_minor = sum(wanted[t.id] * t.price_minor for t in types) - order.total_minor
     return lines
 
 
@@ -225,10 +242,13 @@ _TYPES_FOR_SALE = (
 
 
 def _load_types_for_sale(
-    session: Session, wanted: dict[uuid.UUID, int], *, event_id: uuid.UUID | None, now: datetime
-) -> tuple[Event, list[TicketType]]:
+    session: Session, wanted: dict[uuid.UUID, int], *, event_id: uuid.UUID | None, now: datetime, voucher_code: str = ""
+) -> tuple[Event, list[TicketType], Voucher | None]:
     rows = session.execute(_TYPES_FOR_SALE, {"ids": list(wanted)}).all()
-    types = [ticket_type for ticket_type, _ in rows if not ticket_type.is_hidden]
+    voucher = None
+    if voucher_code and rows:
+        voucher = vouchers.usable_voucher(session, event_id=event_id or rows[0][1].id, code=voucher_code, now=now)
+    types = [t for t, _ in rows if not t.is_hidden or vouchers.unlocks(voucher, t.id)]
     if len(types) != len(wanted) or len({t.event_id for t in types}) != 1:
         raise UnknownTicketType()
     event = rows[0][1]
@@ -248,4 +268,6 @@ def _load_types_for_sale(
             raise QuantityOutOfRange(
                 name=ticket_type.name, min=ticket_type.min_per_order, max=ticket_type.max_per_order
             )
-    return event, list(types)
+    if voucher is not None and not any(vouchers.covers(voucher, t.id) for t in types):
+        raise VoucherNotApplicable()
+    return event, list(types), voucher

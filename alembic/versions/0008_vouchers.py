@@ -1,0 +1,59 @@
+"""vouchers: codes per event, and the voucher an order used
+
+Revision ID: 0008
+Revises: 0006
+Create Date: 2026-12-04 13:30:00.000000
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+
+import bilten.models.base
+from alembic import op
+
+revision: str = "0008"
+down_revision: str | None = "0006"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "voucher",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("event_id", sa.Uuid(), nullable=False),
+        sa.Column("code", sa.String(length=64), nullable=False),
+        sa.Column("kind", sa.Enum("percent", "amount", "price", "unlock", name="voucherkind", native_enum=False, length=20, create_constraint=False), nullable=False),
+        sa.Column("value", sa.Integer(), nullable=False),
+        sa.Column("max_uses", sa.Integer(), nullable=False),
+        sa.Column("used", sa.Integer(), nullable=False),
+        sa.Column("ticket_type_ids", sa.JSON(), nullable=False),
+        sa.Column("valid_from", bilten.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("valid_until", bilten.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("unlocks_hidden", sa.Boolean(), nullable=False),
+        sa.Column("created_at", bilten.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.CheckConstraint("used >= 0 AND used <= max_uses", name="ck_voucher_used"),
+        sa.CheckConstraint("value >= 0", name="ck_voucher_value"),
+        sa.ForeignKeyConstraint(["event_id"], ["event.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("event_id", "code", name="uq_voucher_event_code"),
+    )
+    op.create_index(op.f("ix_voucher_event_id"), "voucher", ["event_id"], unique=False)
+    with op.batch_alter_table("ticket_order", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("voucher_id", sa.Uuid(), nullable=True))
+        batch_op.add_column(sa.Column("discount_minor", sa.Integer(), nullable=False, server_default="0"))
+        batch_op.create_index(batch_op.f("ix_ticket_order_voucher_id"), ["voucher_id"], unique=False)
+        batch_op.create_foreign_key(
+            "fk_ticket_order_voucher_id_voucher", "voucher", ["voucher_id"], ["id"], ondelete="SET NULL"
+        )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("ticket_order", schema=None) as batch_op:
+        batch_op.drop_constraint("fk_ticket_order_voucher_id_voucher", type_="foreignkey")
+        batch_op.drop_index(batch_op.f("ix_ticket_order_voucher_id"))
+        batch_op.drop_column("discount_minor")
+        batch_op.drop_column("voucher_id")
+    op.drop_index(op.f("ix_voucher_event_id"), table_name="voucher")
+    op.drop_table("voucher")
