@@ -73,6 +73,7 @@ class OfficeVouchersState(LocalizedState, rx.State):
     loaded: bool = False
     kind: str = VoucherKind.PERCENT.value
     unlocks_hidden: bool = False
+    csv_url: str = ""  # set by `load` (a computed var reading the route would tie this state to others)
     _rows: list[VoucherView] = []
     _orders: list[VoucherOrderView] = []
     _timezone: str = "UTC"
@@ -114,10 +115,6 @@ class OfficeVouchersState(LocalizedState, rx.State):
             for o in self._orders
         ]
 
-    @rx.var
-    def csv_url(self) -> str:
-        return f"/api/v1/events/{self.event_id}/vouchers.csv"
-
     @rx.event
     async def load(self):
         self.loaded = False
@@ -131,6 +128,7 @@ class OfficeVouchersState(LocalizedState, rx.State):
             self._rows, self._orders = [], []
             return call.error_toast()
         self._rows, self._orders = rows, orders
+        self.csv_url = f"/api/v1/events/{event_id}/vouchers.csv"
         return None
 
     @rx.event
