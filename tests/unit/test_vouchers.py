@@ -79,7 +79,14 @@ def shop(session, now):
     vip.is_hidden = True
     session.add(vip)
     session.commit()
-    return {"organizer": organizer, "viewer": viewer, "stranger": stranger, "event": event, "standard": standard, "vip": vip}
+    return {
+        "organizer": organizer,
+        "viewer": viewer,
+        "stranger": stranger,
+        "event": event,
+        "standard": standard,
+        "vip": vip,
+    }
 
 
 def create(session, shop, now, **fields):
@@ -205,7 +212,9 @@ def test_max_uses_never_below_the_uses_taken(session, now, shop):
         )
     assert refused.value.key == "error.voucher_max_below_used" and refused.value.params == {"used": 2}
     with pytest.raises(VoucherInUse):  # orders used it: it stays
-        vouchers.delete_voucher(session, actor=shop["organizer"], event_id=shop["event"].id, voucher_id=view.id, now=now)
+        vouchers.delete_voucher(
+            session, actor=shop["organizer"], event_id=shop["event"].id, voucher_id=view.id, now=now
+        )
 
 
 def test_bulk_creation_makes_random_unambiguous_codes_and_a_csv(session, now, shop):
@@ -224,7 +233,9 @@ def test_bulk_creation_makes_random_unambiguous_codes_and_a_csv(session, now, sh
     for code in codes:
         assert code.startswith("VIP-") and len(code) == 4 + vouchers.RANDOM_CODE_LENGTH
         assert set(code[4:]) <= set(vouchers.CODE_ALPHABET) and not set(code[4:]) & set("01OIL")
-    rows = list(csv.DictReader(io.StringIO(vouchers.vouchers_csv(session, actor=shop["organizer"], event_id=shop["event"].id))))
+    rows = list(
+        csv.DictReader(io.StringIO(vouchers.vouchers_csv(session, actor=shop["organizer"], event_id=shop["event"].id)))
+    )
     assert sorted(row["code"] for row in rows) == sorted(codes)
     assert {(row["kind"], row["value"], row["max_uses"], row["used"]) for row in rows} == {("amount", "300", "1", "0")}
     for count in (0, 1001, True):
