@@ -40,20 +40,16 @@ def upgrade() -> None:
         sa.UniqueConstraint("event_id", "code", name="uq_voucher_event_code"),
     )
     op.create_index(op.f("ix_voucher_event_id"), "voucher", ["event_id"], unique=False)
-    with op.batch_alter_table("ticket_order", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("voucher_id", sa.Uuid(), nullable=True))
-        batch_op.add_column(sa.Column("discount_minor", sa.Integer(), nullable=False, server_default="0"))
-        batch_op.create_index(batch_op.f("ix_ticket_order_voucher_id"), ["voucher_id"], unique=False)
-        batch_op.create_foreign_key(
-            "fk_ticket_order_voucher_id_voucher", "voucher", ["voucher_id"], ["id"], ondelete="SET NULL"
-        )
+    # Plain ALTERs, no batch copy: copying ticket_order on SQLite (foreign keys on) would cascade
+    # into its lines and tickets. Hence no foreign key on voucher_id (see models/order.py).
+    op.add_column("ticket_order", sa.Column("voucher_id", sa.Uuid(), nullable=True))
+    op.add_column("ticket_order", sa.Column("discount_minor", sa.Integer(), nullable=False, server_default="0"))
+    op.create_index(op.f("ix_ticket_order_voucher_id"), "ticket_order", ["voucher_id"], unique=False)
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("ticket_order", schema=None) as batch_op:
-        batch_op.drop_constraint("fk_ticket_order_voucher_id_voucher", type_="foreignkey")
-        batch_op.drop_index(batch_op.f("ix_ticket_order_voucher_id"))
-        batch_op.drop_column("discount_minor")
-        batch_op.drop_column("voucher_id")
+    op.drop_index(op.f("ix_ticket_order_voucher_id"), table_name="ticket_order")
+    op.drop_column("ticket_order", "discount_minor")
+    op.drop_column("ticket_order", "voucher_id")
     op.drop_index(op.f("ix_voucher_event_id"), table_name="voucher")
     op.drop_table("voucher")

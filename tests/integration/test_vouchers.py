@@ -390,3 +390,39 @@ def test_guessing_codes_meets_429_per_address_while_buyers_elsewhere_use_theirs(
     assert without_code.status_code == 201  # buying without a code is not this limit's business
     assert Counter(spread) == {404: 8 * 5, 429: 8 * 2}
     assert honest.status_code == 201 and honest.json()["discount"] == 250
+
+
+# -- the migration ------------------------------------------------------------------------------
+
+
+def test_migration_0008_keeps_every_order_line_and_ticket_both_ways(tmp_path, now):
+    """0008 adds columns to the orders table in place (no copy of the table, which on SQLite with
+    foreign keys on would cascade into order lines and tickets), and takes them out the same way."""
+    from alembic import command
+    from bilten.cli import alembic_config
+    from bilten.db import make_engine
+    from tests.scanning_helpers import door_with_tickets
+
+    url = f"sqlite:///{tmp_path / 'shop.db'}"
+    config = alembic_config(url)
+    command.upgrade(config, "head")
+    engine = make_engine(url)
+    with Session(engine) as session:
+        door_with_tickets(session, now=now, count=4)
+
+    def counts():
+        with engine.connect() as connection:
+            return [
+                connection.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar_one()
+                for table in ("ticket_order", "order_line", "ticket")
+            ]
+
+    before = counts()
+    assert before[0] >= 1 and before[2] == 4
+    command.downgrade(config, "0006")
+    assert counts() == before
+    command.upgrade(config, "head")
+    assert counts() == before
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT DISTINCT discount_minor FROM ticket_order").scalars().all() == [0]
+    engine.dispose()
