@@ -11,7 +11,6 @@ from bilten.settings import SUPPORTED_LOCALES
 from bilten.state.auth import AuthState
 from bilten.state.i18n import LocaleState
 
-
 # Below this width (Reflex's "lg" breakpoint, 62em = 992 px) the header is one compact row: the
 # brand and a menu button; the role's links and the language switch open from the button.
 COMPACT = ["flex", "flex", "flex", "none"]

@@ -195,7 +195,9 @@ def test_the_header_is_one_short_row_with_a_menu_for_every_role(
         for index, name in enumerate(MENU_LINKS[role]):
             expect(links.nth(index)).to_have_attribute("id", f"menu-{name}")
             box = links.nth(index).bounding_box()
-            assert box and 0 <= box["x"] and box["x"] + box["width"] <= PHONE["width"], f"{role}: menu-{name} off-screen"
+            assert box and 0 <= box["x"] and box["x"] + box["width"] <= PHONE["width"], (
+                f"{role}: menu-{name} off-screen"
+            )
         expect(menu.locator("#menu-logout")).to_have_count(0 if role == "anonymous" else 1)
         expect(menu.get_by_role("group", name=texts["nav.language"]).locator("button")).to_have_count(6)
         assert not _small_targets(page), f"{role} ({language}): {_small_targets(page)}"
@@ -360,3 +362,23 @@ def test_the_site_installs_as_a_web_app_and_the_scanner_keeps_its_own(
     page.close()
     with urllib.request.urlopen(live_app.url("/manifest.json"), timeout=10) as response:  # noqa: S310
         assert json.loads(response.read())["start_url"] == "/scan/"
+
+
+def test_logging_out_from_the_menu(browser: Browser, live_app: LiveApp) -> None:
+    context = browser.new_context(
+        base_url=live_app.base_url, locale="en-US", viewport=PHONE, is_mobile=True, has_touch=True
+    )
+    try:
+        page = context.new_page()
+        log_in(page, *ACCOUNTS["buyer"], next_path="/my-tickets")
+        page.wait_for_url(re.compile(r"/my-tickets/?$"))
+        wait_loaded(page, "my-tickets")
+        _open_menu(page)
+        page.locator("#menu-logout").click()
+        page.wait_for_url(re.compile(r"/$"))
+        wait_loaded(page, "home")
+        _open_menu(page)
+        expect(page.locator("#menu-login")).to_be_visible()
+        expect(page.locator("#menu-account")).to_have_count(0)
+    finally:
+        context.close()
