@@ -1,8 +1,9 @@
-"""The frame of every page: navbar (links by role), language switcher, content, footer."""
+"""The frame of every page: header (links by role, language switcher; a menu on phones), content, footer."""
 
 from __future__ import annotations
 
 import reflex as rx
+from reflex_base.vars.base import Var
 
 from bilten import routes
 from bilten.components.document_locale import direction_provider, document_locale
@@ -117,6 +118,8 @@ def menu_link(label: rx.Var[str], href: str, link_id: str, icon: str) -> rx.Comp
             size="3",
             underline="none",
             high_contrast=True,
+            # Radix's Close (asChild) would stamp type="button" on the <a>; an explicit undefined wins.
+            custom_attrs={"type": Var(_js_expr="undefined")},
         )
     )
 
