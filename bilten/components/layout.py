@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import reflex as rx
-from reflex_base.vars.base import Var
 
 from bilten import routes
 from bilten.components.document_locale import direction_provider, document_locale
@@ -106,7 +105,9 @@ def wide_nav() -> rx.Component:
 
 
 def menu_link(label: rx.Var[str], href: str, link_id: str, icon: str) -> rx.Component:
-    """A row of the compact menu: the whole row is the link (at least 44 px tall)."""
+    """A row of the compact menu: the whole row is the link (at least 44 px tall). Radix's Close
+    around it closes the menu on a tap, even on a link to the page already open (it also sets
+    type="button" on the <a>, which browsers ignore: the element stays a link)."""
     return rx.popover.close(
         rx.link(
             rx.icon(icon, size=18, aria_hidden="true"),
@@ -118,8 +119,6 @@ def menu_link(label: rx.Var[str], href: str, link_id: str, icon: str) -> rx.Comp
             size="3",
             underline="none",
             high_contrast=True,
-            # Radix's Close (asChild) would stamp type="button" on the <a>; an explicit undefined wins.
-            custom_attrs={"type": Var(_js_expr="undefined")},
         )
     )
 
