@@ -22,18 +22,22 @@ EMPTY = sa.text("'{}'")
 def upgrade() -> None:
     # Existing events keep their texts as the main language: English, the platform's first language
     # (an operator with another DEFAULT_LOCALE sets each event's language in the editor).
-    with op.batch_alter_table("event", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("venue_notes", sa.Text(), nullable=False, server_default=""))
-        batch_op.add_column(sa.Column("main_language", sa.String(length=8), nullable=False, server_default="en"))
-        batch_op.add_column(sa.Column("translations", sa.JSON(), nullable=False, server_default=EMPTY))
-    with op.batch_alter_table("ticket_type", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("translations", sa.JSON(), nullable=False, server_default=EMPTY))
+    # Plain ALTER TABLE ADD COLUMN on both backends (no batch copy of `event`, which other tables'
+    # foreign keys refer to); the defaults fill the rows that exist.
+    op.add_column("event", sa.Column("venue_notes", sa.Text(), nullable=False, server_default=""))
+    op.add_column("event", sa.Column("main_language", sa.String(length=8), nullable=False, server_default="en"))
+    op.add_column("event", sa.Column("translations", sa.JSON(), nullable=False, server_default=EMPTY))
+    op.add_column("ticket_type", sa.Column("translations", sa.JSON(), nullable=False, server_default=EMPTY))
+
+
+DROPPED = (("ticket_type", "translations"), ("event", "translations"), ("event", "main_language"), ("event", "venue_notes"))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("ticket_type", schema=None) as batch_op:
-        batch_op.drop_column("translations")
-    with op.batch_alter_table("event", schema=None) as batch_op:
-        batch_op.drop_column("translations")
-        batch_op.drop_column("main_language")
-        batch_op.drop_column("venue_notes")
+    # SQLite drops these plain columns in place (3.35+): batch mode would copy and re-create
+    # `event`, which other tables' foreign keys (ON DELETE CASCADE) refer to.
+    for table, column in DROPPED:
+        if op.get_bind().dialect.name == "sqlite":
+            op.execute(f'ALTER TABLE "{table}" DROP COLUMN "{column}"')
+        else:
+            op.drop_column(table, column)
