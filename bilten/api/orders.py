@@ -17,13 +17,13 @@ from bilten.api.routing import api_router
 from bilten.i18n import normalize_locale
 from bilten.models import Event, Order, OrderStatus, Payment, Ticket, TicketType, User
 from bilten.notifications.rendering import MissingData, event_calendar, order_tickets_pdf
-from bilten.services.translations import field_text
 from bilten.payments import active_provider, is_test_mode
 from bilten.services import orders as order_service
 from bilten.services.errors import InvalidToken, NotFound, SoldOut, ValidationFailed
 from bilten.services.seat_gate import learn_after_refusal, seat_gate
 from bilten.services.security import decode_access_token
 from bilten.services.ticket_references import format_reference
+from bilten.services.translations import field_text
 from bilten.settings import get_secret_key, get_settings
 
 router = api_router(

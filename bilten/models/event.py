@@ -11,7 +11,6 @@ from sqlmodel import Column, Field, SQLModel
 
 from bilten.models.base import UTCDateTime, enum_type, new_uuid, utcnow
 
-
 # Texts an organizer gives per language, besides the main-language text in the field's own column:
 # {"title": {"de": "...", "fr": "..."}, "description": {...}} (see services/translations.py).
 Translations = dict[str, dict[str, str]]

@@ -269,7 +269,7 @@ def render_order_paid(session: Session, payload: dict[str, Any], texts: EmailTex
 
     images = []
     pages = _ticket_pages(order, event, tickets, texts)
-    for number, ((ticket, ticket_type), page) in enumerate(zip(tickets, pages, strict=True), start=1):
+    for number, ((ticket, _ticket_type), page) in enumerate(zip(tickets, pages, strict=True), start=1):
         cid = f"ticket-{ticket.id}@bilten"
         body.heading(page.heading)
         body.details(

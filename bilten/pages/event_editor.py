@@ -46,7 +46,9 @@ def _text_area(label: rx.Var[str], name: str, input_id: str, default_value, rows
 
 def main_language_picker(default_value) -> rx.Component:  # noqa: ANN001
     return rx.vstack(
-        rx.el.label(rx.text(t["editor.field_main_language"], size="2", weight="medium"), html_for="field-main-language"),
+        rx.el.label(
+            rx.text(t["editor.field_main_language"], size="2", weight="medium"), html_for="field-main-language"
+        ),
         rx.el.select(
             *[rx.el.option(LANGUAGE_NAMES[code], value=code, lang=code) for code in SUPPORTED_LOCALES],
             name="main_language",
@@ -80,8 +82,11 @@ def language_tab(code: str, main_language: rx.Var[str]) -> rx.Component:
             on_click=EventEditorState.show_translation(code),
             id=f"language-tab-{code}",
             lang=code,
-            custom_attrs={"role": "tab", "aria-selected": rx.cond(selected, "true", "false"),
-                          "aria-controls": f"language-panel-{code}"},
+            custom_attrs={
+                "role": "tab",
+                "aria-selected": rx.cond(selected, "true", "false"),
+                "aria-controls": f"language-panel-{code}",
+            },
         ),
     )
 

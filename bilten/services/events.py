@@ -147,9 +147,7 @@ def get_public_event(session: Session, *, event_id: uuid.UUID, locale: str | Non
         for t in types
     ]
     cheapest = min(summaries, key=lambda t: t.price_minor, default=None)
-    base = _summary(
-        event, cheapest.price_minor if cheapest else None, cheapest.currency if cheapest else None, reader
-    )
+    base = _summary(event, cheapest.price_minor if cheapest else None, cheapest.currency if cheapest else None, reader)
     return EventDetail(
         **base.__dict__,
         description=field_text(event, "description", reader, event.main_language),

@@ -119,7 +119,9 @@ def clean_translations(raw: Any, rules: Mapping[str, TextRule], *, main_language
     return cleaned
 
 
-def merge_translations(current: Mapping[str, Mapping[str, str]] | None, given: Translations, named: set[str]) -> Translations:
+def merge_translations(
+    current: Mapping[str, Mapping[str, str]] | None, given: Translations, named: set[str]
+) -> Translations:
     """The stored translations after a change that named the fields `named`: each named field is
     replaced by what was given (none given: removed), the others stay."""
     merged = {field: dict(texts) for field, texts in (current or {}).items() if field not in named}

@@ -27,7 +27,6 @@ from bilten.payments.test import TEST_PROVIDER
 from bilten.services.errors import BiltenError, NotFound
 from bilten.services.orders import cancel_order, order_access_token, pay_with_test_provider, start_payment
 from bilten.services.ticket_references import format_reference
-from bilten.services.translations import localized
 from bilten.services.tickets import (
     OrderView,
     TicketView,
@@ -36,6 +35,7 @@ from bilten.services.tickets import (
     resend_tickets_email,
     set_ticket_holder,
 )
+from bilten.services.translations import localized
 from bilten.state.auth import private_state
 from bilten.state.base import service_call
 from bilten.state.home import place_text

@@ -65,7 +65,9 @@ def test_a_german_title_reaches_german_buyers_and_italian_buyers_get_the_main_la
 
     readers = {}
     for locale in ("de-DE", "it-IT"):
-        context = browser.new_context(base_url=live_app.base_url, locale=locale, viewport={"width": 1280, "height": 900})
+        context = browser.new_context(
+            base_url=live_app.base_url, locale=locale, viewport={"width": 1280, "height": 900}
+        )
         readers[locale[:2]] = context.new_page()
     try:
         german = readers["de"]

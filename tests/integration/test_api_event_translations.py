@@ -4,11 +4,26 @@ fallback, and refusals are explained and change nothing."""
 
 from __future__ import annotations
 
+import pytest
 from sqlmodel import select
 
 from bilten.i18n import translate
-from bilten.models import Event
-from tests.integration.test_api_organizer_events import bearer, event_body, snapshot, type_body, world  # noqa: F401
+from bilten.models import Event, Membership, Role, TeamRole
+from tests.factories import make_organization, make_user
+from tests.integration.test_api_organizer_events import bearer, event_body, snapshot, type_body
+
+
+@pytest.fixture
+def world(pg_session, clock):
+    """An organization with its owner and a viewer; a stranger organizing elsewhere."""
+    now = clock.now
+    owner, viewer, stranger = (make_user(pg_session, role=Role.ORGANIZER, now=now) for _ in range(3))
+    org = make_organization(pg_session, members=(owner,), now=now)
+    other_org = make_organization(pg_session, members=(stranger,), now=now)
+    pg_session.add(Membership(organization_id=org.id, user_id=viewer.id, team_role=TeamRole.VIEWER, created_at=now))
+    pg_session.commit()
+    return {"owner": owner, "viewer": viewer, "stranger": stranger, "org": org, "other_org": other_org, "now": now}
+
 
 TRANSLATIONS = {
     "title": {"de": "Hafenlichter", "ar": "أضواء الميناء"},
@@ -17,7 +32,7 @@ TRANSLATIONS = {
 }
 
 
-def create_published(client, world, headers, **changes) -> dict:  # noqa: F811
+def create_published(client, world, headers, **changes) -> dict:
     body = event_body(world, venue_notes="Enter through gate B.", translations=TRANSLATIONS, **changes)
     created = client.post("/api/v1/events", json=body, headers=headers)
     assert created.status_code == 201, created.text
@@ -76,7 +91,10 @@ def test_buyers_read_their_language_and_fall_back_to_the_main_language(client, w
     assert (french["title"], french["language"]) == ("Harbour Lights", "en")
     assert french["description"].startswith("Boats")
     # Field by field: the ticket type has a French description but no French name.
-    assert (french["ticket_types"][0]["name"], french["ticket_types"][0]["description"]) == ("Deck", "Vue sur le fleuve")
+    assert (french["ticket_types"][0]["name"], french["ticket_types"][0]["description"]) == (
+        "Deck",
+        "Vue sur le fleuve",
+    )
 
     # ?lang= wins over the header; nothing usable means the event's main language.
     assert client.get(url, params={"lang": "ar"}, headers={"Accept-Language": "de"}).json()["title"] == "أضواء الميناء"
@@ -97,7 +115,11 @@ def test_an_event_in_another_main_language(client, world, pg_session):
     created = client.post("/api/v1/events", json=body, headers=headers)
     assert created.status_code == 201, created.text
     stored = pg_session.exec(select(Event).where(Event.id == created.json()["id"])).one()
-    assert (stored.main_language, stored.title, stored.translations) == ("fr", "Lumières du port", {"title": {"en": "Harbour"}})
+    assert (stored.main_language, stored.title, stored.translations) == (
+        "fr",
+        "Lumières du port",
+        {"title": {"en": "Harbour"}},
+    )
 
 
 def test_bad_languages_and_fields_are_refused_clearly_and_change_nothing(client, world, pg_session):

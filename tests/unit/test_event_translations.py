@@ -56,7 +56,10 @@ def test_the_served_language_follows_the_title():
 
 def test_texts_are_cleaned_like_the_main_fields_and_empty_ones_dropped():
     cleaned = clean_translations(
-        {"title": {"de": "  Konzert\u202e  am   Hafen ", "fr": "", "it": None}, "description": {"es": "Línea 1\r\nLínea 2"}},
+        {
+            "title": {"de": "  Konzert\u202e  am   Hafen ", "fr": "", "it": None},
+            "description": {"es": "Línea 1\r\nLínea 2"},
+        },
         EVENT_TEXTS,
         main_language="en",
     )

@@ -96,7 +96,11 @@ async def test_the_editor_saves_the_texts_of_each_language_tab(fresh_tab, sessio
         "ends_at": view.ends_at,
         "main_language": "en",
         "venue_notes": "Door B",
-        **{f"{field}__{code}": "" for field in ("title", "description", "venue_notes") for code in ("ar", "de", "es", "fr", "it")},
+        **{
+            f"{field}__{code}": ""
+            for field in ("title", "description", "venue_notes")
+            for code in ("ar", "de", "es", "fr", "it")
+        },
         "title__de": "Hafenlichter am Pier",
         "title__fr": "Lumières du port",
         "venue_notes__fr": "Porte B",

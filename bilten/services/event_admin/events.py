@@ -23,8 +23,8 @@ from bilten.services.event_admin.fields import (
     slug_of,
 )
 from bilten.services.ticket_codes import generate_event_keys
-from bilten.services.translations import copy_translations
 from bilten.services.transaction import lock_row, transaction
+from bilten.services.translations import copy_translations
 
 
 def lock_event(session: Session, event_id: uuid.UUID) -> Event:
