@@ -7,10 +7,13 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
+from bilten import cache
 from bilten.i18n import translate
-from bilten.models import Event, Membership, Role, TeamRole
+from bilten.models import Event, Membership, Role, TeamRole, TicketType
 from tests.factories import make_organization, make_user
 from tests.integration.test_api_organizer_events import bearer, event_body, snapshot, type_body
+from tests.integration.test_scanning import device_headers
+from tests.scanning_helpers import door_with_tickets
 
 
 @pytest.fixture
@@ -181,3 +184,19 @@ def test_organizers_of_another_organization_cannot_change_the_texts(client, worl
     pg_session.rollback()
     assert pg_session.get(Event, event["id"]).translations == TRANSLATIONS
     assert snapshot(pg_session)[:2] == before[:2]
+
+
+def test_the_door_reads_the_ticket_type_in_the_scanners_language(client, pg_session, clock):
+    cache.clear_local()  # no "already in" left over from another test
+    door = door_with_tickets(pg_session, now=clock.now, count=1)
+    ticket_type = pg_session.exec(select(TicketType).where(TicketType.event_id == door.event.id)).one()
+    ticket_type.translations = {"name": {"de": "Stehplatz"}}
+    pg_session.add(ticket_type)
+    pg_session.commit()
+    headers, _ = device_headers(client, door.staff)
+    body = {"code": door.tickets[0].code, "event_id": str(door.event.id), "nonce": "door-1"}
+    german = client.post("/api/v1/orders/validate", json=body, headers={**headers, "Accept-Language": "de"}).json()
+    assert (german["result"], german["ticket"]["ticket_type"]) == ("valid", "Stehplatz")
+    again = {**body, "nonce": "door-2"}
+    italian = client.post("/api/v1/orders/validate", json=again, headers={**headers, "Accept-Language": "it"}).json()
+    assert (italian["result"], italian["ticket"]["ticket_type"]) == ("already_used", "Type 0")
