@@ -49,6 +49,12 @@ def test_a_german_title_reaches_german_buyers_and_italian_buyers_get_the_main_la
     # The main language's tab is not offered (its texts are the fields above); German is.
     expect(page.locator("#field-main-language")).to_have_value("en")
     expect(page.locator("#language-tab-en")).to_have_count(0)
+    # Choosing German as the main language hides German's tab and offers English's; back to English.
+    page.locator("#field-main-language").select_option("de")
+    expect(page.locator("#language-tab-de")).to_have_count(0)
+    expect(page.locator("#language-tab-en")).to_be_visible()
+    page.locator("#field-main-language").select_option("en")
+    expect(page.locator("#language-tab-en")).to_have_count(0)
     page.locator("#language-tab-de").click()
     expect(page.locator("#language-tab-de")).to_have_attribute("aria-selected", "true")
     expect(page.locator("#language-panel-de")).to_be_visible()
