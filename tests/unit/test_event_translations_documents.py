@@ -5,6 +5,7 @@ language when the organizer gave one, else in the event's main language."""
 from __future__ import annotations
 
 import io
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -12,11 +13,13 @@ from icalendar import Calendar
 from pypdf import PdfReader
 from sqlmodel import select
 
-from bilten.models import Notification, TicketType
+from bilten.models import Notification, OrderLine, TicketType
 from bilten.notifications import rendering
 from bilten.notifications.outbox import dispatch_outbox
 from bilten.notifications.rendering import build_message, render_notification
-from bilten.services import checkins, tickets
+from bilten.services import checkins, orders, tickets
+from bilten.services.errors import SalesNotOpen, SoldOut
+from bilten.services.orders.payments import payment_request
 from bilten.services.translations import localized
 from tests.conftest import TEST_NOW
 from tests.factories import make_event, make_organization
@@ -101,3 +104,34 @@ def test_the_door_verdict_carries_the_ticket_types_names(session, now):
             {"fr": "Fosse"},
             "en",
         )
+
+
+def test_checkout_refusals_and_the_payment_page_name_things_in_the_buyers_language(session, now, event):
+    ticket_type = session.exec(select(TicketType).where(TicketType.event_id == event.id)).one()
+    buyer = {"email": "kim@example.org", "phone": "+49 30 1234567", "now": now}
+
+    ticket_type.quantity = 1
+    session.add(ticket_type)
+    session.commit()
+    with pytest.raises(SoldOut) as sold_out:
+        orders.place_order(session, items=[(ticket_type.id, 2)], locale="de", **buyer)
+    assert sold_out.value.params["name"] == "Parkett"
+    with pytest.raises(SoldOut) as in_italian:
+        orders.place_order(session, items=[(ticket_type.id, 2)], locale="it", **buyer)
+    assert in_italian.value.params["name"] == "Type 0"
+
+    ticket_type.sales_start = now + timedelta(days=1)
+    session.add(ticket_type)
+    session.commit()
+    with pytest.raises(SalesNotOpen) as not_open:
+        orders.place_order(session, items=[(ticket_type.id, 1)], locale="de", **buyer)
+    assert not_open.value.params["name"] == "Parkett"
+
+    ticket_type.sales_start, ticket_type.quantity = None, 10
+    session.add(ticket_type)
+    session.commit()
+    placed = orders.place_order(session, items=[(ticket_type.id, 1)], locale="de", **buyer)
+    lines = session.exec(select(OrderLine).where(OrderLine.order_id == placed.order.id)).all()
+    request = payment_request(placed.order, event, list(lines), {ticket_type.id: "Parkett"}, uuid.uuid4())
+    assert request.description == "Frühlingsgala"
+    assert request.line_items == [("Frühlingsgala: Parkett", 2500, 1)]
