@@ -10,7 +10,8 @@ from sqlmodel import select
 from bilten import cache
 from bilten.i18n import translate
 from bilten.models import Event, Membership, Role, TeamRole, TicketType
-from tests.factories import make_organization, make_user
+from bilten.services import orders
+from tests.factories import make_event, make_organization, make_user
 from tests.integration.test_api_organizer_events import bearer, event_body, snapshot, type_body
 from tests.integration.test_scanning import device_headers
 from tests.scanning_helpers import door_with_tickets
@@ -200,3 +201,25 @@ def test_the_door_reads_the_ticket_type_in_the_scanners_language(client, pg_sess
     again = {**body, "nonce": "door-2"}
     italian = client.post("/api/v1/orders/validate", json=again, headers={**headers, "Accept-Language": "it"}).json()
     assert (italian["result"], italian["ticket"]["ticket_type"]) == ("already_used", "Type 0")
+
+
+def test_my_orders_name_the_event_and_tickets_in_the_callers_language(client, pg_session, clock):
+    buyer = make_user(pg_session, role=Role.ATTENDEE, now=clock.now)
+    event = make_event(
+        pg_session, organization=make_organization(pg_session, now=clock.now), now=clock.now, prices=(0,)
+    )
+    event.translations = {"title": {"de": "Hafenlichter"}}
+    ticket_type = pg_session.exec(select(TicketType).where(TicketType.event_id == event.id)).one()
+    ticket_type.translations = {"name": {"de": "Stehplatz"}}
+    pg_session.add_all([event, ticket_type])
+    pg_session.commit()
+    orders.place_order(pg_session, items=[(ticket_type.id, 2)], email=buyer.email, phone="", user=buyer, now=clock.now)
+    headers = bearer(client, buyer)
+
+    (german,) = client.get("/api/v1/me/orders", headers={**headers, "Accept-Language": "de"}).json()
+    assert german["event_title"] == "Hafenlichter"
+    assert [line["ticket_type"] for line in german["lines"]] == ["Stehplatz"]
+    assert {t["ticket_type"] for t in german["tickets"]} == {"Stehplatz"} and len(german["tickets"]) == 2
+    assert "event_title_texts" not in german and "ticket_type_texts" not in german["lines"][0]
+    (spanish,) = client.get("/api/v1/me/orders", headers={**headers, "Accept-Language": "es"}).json()
+    assert (spanish["event_title"], spanish["tickets"][0]["ticket_type"]) == ("Concert", "Type 0")
