@@ -116,7 +116,18 @@ def list_upcoming_events(
         query = query.where(Event.starts_at >= starts_from)
     if starts_until is not None:
         query = query.where(Event.starts_at < starts_until)
-    return [_summary(event, price, currency, locale) for event, price, currency in session.exec(query).all()]
+    rows = session.exec(query).all()
+    if text.strip():
+        # The translations column matched as JSON text, so its keys ("title", "de") did too: keep
+        # the events whose words really are in one of their texts.
+        rows = [row for row in rows if _has_text(row[0], text.strip().lower())]
+    return [_summary(event, price, currency, locale) for event, price, currency in rows]
+
+
+def _has_text(event: Event, needle: str) -> bool:
+    texts = [event.title, event.description, event.venue_name, event.city]
+    texts += [text for by_language in (event.translations or {}).values() for text in by_language.values()]
+    return any(needle in text.lower() for text in texts)
 
 
 def get_public_event(session: Session, *, event_id: uuid.UUID, locale: str | None = None) -> EventDetail:

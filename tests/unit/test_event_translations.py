@@ -230,6 +230,9 @@ def test_buyers_read_the_event_and_its_ticket_types_in_their_language(session, n
     assert [(e.title, e.language, e.main_language) for e in listed] == [("Hafenlichter", "de", "fr")]
     # A search finds an event by a word of its texts in another language too.
     assert [e.id for e in events.list_upcoming_events(session, now=now, text="hafenlicht")] == [event.id]
+    # ... but not by the names the texts are stored under.
+    assert events.list_upcoming_events(session, now=now, text="title") == []
+    assert events.list_upcoming_events(session, now=now, text='"de"') == []
 
 
 def test_a_duplicate_keeps_the_languages(session, now, organizer):
