@@ -52,6 +52,7 @@ from bilten.services.errors import (
 )
 from bilten.services.events import TicketTypeSummary
 from bilten.services.transaction import lock_row, transaction
+from bilten.services.translations import copy_translations
 
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read aloud and typed without doubt
 RANDOM_CODE_LENGTH = 10
@@ -420,6 +421,7 @@ def voucher_offer(session: Session, *, event_id: uuid.UUID, code: str, now: date
                     max_per_order=t.max_per_order,
                     sales_start=t.sales_start,
                     sales_end=t.sales_end,
+                    translations=copy_translations(t.translations),  # read like the listed types
                 )
                 for t in types
                 if covers(voucher, t.id)
