@@ -17,10 +17,11 @@ from bilten.api.deps import Caller, get_caller, get_client_address, get_now, get
 from bilten.api.errors import error_responses, request_locale
 from bilten.api.routing import api_router
 from bilten.i18n import normalize_locale
-from bilten.models import Event, Order, OrderStatus, Payment, Ticket, TicketType, User, Voucher
+from bilten.models import Event, Order, OrderStatus, Payment, Ticket, TicketType, User
 from bilten.notifications.rendering import MissingData, event_calendar, order_tickets_pdf
 from bilten.payments import active_provider, is_test_mode
 from bilten.services import orders as order_service
+from bilten.services import vouchers
 from bilten.services.errors import InvalidToken, NotFound, SoldOut, ValidationFailed, VoucherInvalid
 from bilten.services.seat_gate import learn_after_refusal, seat_gate
 from bilten.services.security import decode_access_token
@@ -116,7 +117,7 @@ def _order_out(
         status=order.status,
         total=order.total_minor,
         currency=order.currency,
-        voucher=_voucher_code(session, order),
+        voucher=vouchers.code_of(session, order) or None,
         discount=order.discount_minor,
         expires_at=order.hold_expires_at if order.status == OrderStatus.PENDING else None,
         email=order.buyer_email,
@@ -131,11 +132,6 @@ def _order_out(
         tickets=tickets,
         access_token=access_token,
     )
-
-
-def _voucher_code(session: Session, order: Order) -> str | None:
-    voucher = session.get(Voucher, order.voucher_id) if order.voucher_id else None
-    return voucher.code if voucher else None
 
 
 def _order_for_caller(session: Session, order_id: uuid.UUID, user: User | None, token: str) -> Order:

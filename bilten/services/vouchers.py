@@ -468,6 +468,12 @@ def retake_use(session: Session, order: Order) -> bool:
     return session.execute(_TAKE_USE, {"voucher_id": order.voucher_id}).scalar_one_or_none() is not None
 
 
+def code_of(session: Session, order: Order) -> str:
+    """The code of the voucher the order used ("" for none)."""
+    voucher = session.get(Voucher, order.voucher_id) if order.voucher_id else None
+    return voucher.code if voucher else ""
+
+
 def give_back_uses(session: Session, order_ids: list[uuid.UUID]) -> None:
     """The uses of these orders (expired or cancelled in this transaction) go back, voucher by
     voucher in id order (before the seats: the same lock order as placing)."""

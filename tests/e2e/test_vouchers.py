@@ -104,6 +104,8 @@ def test_buyer_follows_a_voucher_link_pays_less_and_the_organizer_sees_the_order
         expect(buyer.locator("#checkout-total")).to_have_text("€40.00")
         expect(buyer.locator("#voucher-applied")).to_contain_text("€10.00")
         reserve_as_guest(buyer, buyer_email)
+        expect(buyer.locator("#order-voucher")).to_have_text(f"Voucher {code}: €10.00 off")
+        expect(buyer.locator("#order-total")).to_have_text("€40.00")
         buyer.locator("#test-mode-panel #pay-test").click()
         expect(buyer.locator("#order-confirmed")).to_be_visible()
         order_id = re.search(r"/orders/([0-9a-f-]{36})", buyer.url).group(1)
