@@ -62,6 +62,8 @@ app = rx.App(
         '"DejaVu Sans", Tahoma, Arial, sans-serif',
     },
     head_components=[rx.el.meta(name="color-scheme", content="light")],
+    # Radix accent colours darkened to WCAG AA contrast, and a focus ring everywhere (assets/contrast.css).
+    stylesheets=["/contrast.css"],
     api_transformer=api,
 )
 

@@ -1,0 +1,237 @@
+"""WCAG 2.2 AA in the browser: axe-core on every page a buyer, an organizer, an admin and door
+staff reach, in English and in Arabic (right to left), with zero violations of any impact.
+
+axe-core comes from the npm registry into `.tools/axe` (`make test-deps`), never from a CDN. One
+browser context per role, signed in once; the language is the `bilten_locale` cookie, set before
+each page is opened. The data (orders, a reset link) is made once for the whole module.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, expect
+
+from bilten.state.i18n import LOCALE_COOKIE
+from tests.e2e.scan_support import api, event_id
+from tests.e2e.support import REPO_ROOT, LiveApp, choose_tickets, emailed_link, log_in, wait_loaded
+
+pytestmark = pytest.mark.e2e
+
+AXE = REPO_ROOT / ".tools" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
+AXE_SOURCE = AXE.read_text(encoding="utf-8") if AXE.exists() else ""
+ORGANIZER = ("organizer@demo.bilten.org", "Demo-organizer-2026")
+ADMIN = ("admin@demo.bilten.org", "Demo-admin-2026")
+STAFF = ("staff@demo.bilten.org", "Demo-staff-2026")
+RIVERSIDE = "Riverside Jazz Night"
+LANGUAGES = ("en", "ar")
+# WCAG 2.0, 2.1 and 2.2, levels A and AA (axe's tags), plus its best-practice rules.
+AXE_OPTIONS = {
+    "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]}
+}
+
+
+@dataclass(frozen=True)
+class Data:
+    """What the pages show, made once: ids and links into the running app."""
+
+    event_id: str
+    pending_order: str  # path with the guest token
+    paid_order: str
+    reset_link: str
+
+
+@dataclass(frozen=True)
+class Visit:
+    """A page in one state: who opens it (a context role), where, and what to do once loaded."""
+
+    role: str
+    path: Callable[[Data], str]
+    name: str
+    then: Callable[[Page], None] | None = None
+
+
+def _tab(tab: str) -> Callable[[Page], None]:
+    def wait(page: Page) -> None:
+        page.locator(f'#section-{tab}[data-section-loaded="true"]').wait_for()
+
+    return wait
+
+
+def _checkout(page: Page) -> None:
+    choose_tickets(page, "Standing", 1)
+    expect(page.locator("#reserve")).to_be_enabled()
+
+
+def _scan_ready(page: Page) -> None:
+    expect(page.locator("#scan-event-title")).to_be_visible()
+
+
+PAGES: dict[str, Visit] = {
+    "home": Visit("guest", lambda d: "/", "home"),
+    "event": Visit("guest", lambda d: f"/events/{d.event_id}", "event"),
+    "checkout": Visit("guest", lambda d: f"/events/{d.event_id}", "event", _checkout),
+    "order-pending": Visit("guest", lambda d: d.pending_order, "order"),
+    "order-paid": Visit("guest", lambda d: d.paid_order, "order"),
+    "login": Visit("guest", lambda d: "/login", "login"),
+    "register": Visit("guest", lambda d: "/register", "register"),
+    "forgot-password": Visit("guest", lambda d: "/forgot-password", "forgot-password"),
+    "reset-password": Visit("guest", lambda d: d.reset_link, "reset-password"),
+    "scan-sign-in": Visit("guest", lambda d: "/scan", "scan"),
+    "my-tickets": Visit("attendee", lambda d: "/my-tickets", "my-tickets"),
+    "account": Visit("attendee", lambda d: "/account", "account"),
+    "organizer": Visit("organizer", lambda d: "/organizer", "organizer"),
+    "event-editor": Visit("organizer", lambda d: f"/organizer/events/{d.event_id}/edit", "event-edit"),
+    "office-dashboard": Visit(
+        "organizer", lambda d: f"/organizer/events/{d.event_id}?tab=sales", "back-office", _tab("sales")
+    ),
+    "office-orders": Visit(
+        "organizer", lambda d: f"/organizer/events/{d.event_id}?tab=orders", "back-office", _tab("orders")
+    ),
+    "office-checkin": Visit(
+        "organizer", lambda d: f"/organizer/events/{d.event_id}?tab=checkin", "back-office", _tab("checkin")
+    ),
+    "office-staff": Visit(
+        "organizer", lambda d: f"/organizer/events/{d.event_id}?tab=staff", "back-office", _tab("staff")
+    ),
+    "office-exports": Visit(
+        "organizer", lambda d: f"/organizer/events/{d.event_id}?tab=exports", "back-office", _tab("exports")
+    ),
+    "admin": Visit("admin", lambda d: "/admin", "admin", _tab("users")),
+    "scan": Visit("staff", lambda d: "/scan", "scan", _scan_ready),
+}
+
+
+def _order(base: str, ticket_type_id: str, name: str) -> dict:
+    return api(
+        base,
+        "POST",
+        "/api/v1/orders",
+        {
+            "items": [{"ticket_type_id": ticket_type_id, "quantity": 1}],
+            "email": f"a11y-{secrets.token_hex(3)}@example.org",
+            "phone": "+49 30 1234567",
+            "name": name,
+        },
+    )
+
+
+@pytest.fixture(scope="module")
+def data(live_app: LiveApp) -> Data:
+    base = live_app.base_url
+    riverside = event_id(base, RIVERSIDE)
+    detail = api(base, "GET", f"/api/v1/events/{riverside}")
+    ticket_type = next(t for t in detail["ticket_types"] if t["available"] >= 2 and t["price"] > 0)["id"]
+    pending = _order(base, ticket_type, "Ada Pending")
+    paid = _order(base, ticket_type, "Ada Paid")
+    api(
+        base,
+        "POST",
+        f"/api/v1/orders/{paid['id']}/test-payment",
+        {"outcome": "succeeded"},
+        {"X-Order-Token": paid["access_token"]},
+    )
+    # Someone who forgot their password: the reset page is opened from the emailed link.
+    forgetful = f"a11y-reset-{secrets.token_hex(3)}@example.org"
+    api(base, "POST", "/api/v1/auth/register", {"email": forgetful, "password": "Quiet-meadow-58"})
+    api(base, "POST", "/api/v1/auth/password-reset/request", {"email": forgetful})
+    return Data(
+        event_id=riverside,
+        pending_order=f"/orders/{pending['id']}?token={pending['access_token']}",
+        paid_order=f"/orders/{paid['id']}?token={paid['access_token']}",
+        reset_link=emailed_link(live_app, forgetful, r"/reset-password\?token=[A-Za-z0-9_-]+"),
+    )
+
+
+SIGN_INS: dict[str, Callable[[Page], None]] = {
+    "guest": lambda page: None,
+    "attendee": lambda page: _sign_in(page, ("attendee@demo.bilten.org", "Demo-attendee-2026"), r"/my-tickets"),
+    "organizer": lambda page: _sign_in(page, ORGANIZER, r"/organizer"),
+    "admin": lambda page: _sign_in(page, ADMIN, r"/admin"),
+    "staff": lambda page: _sign_in_at_the_door(page),
+}
+
+
+def _sign_in(page: Page, account: tuple[str, str], lands: str) -> None:
+    log_in(page, *account)
+    page.wait_for_url(re.compile(lands + r"/?$"))
+
+
+def _sign_in_at_the_door(page: Page) -> None:
+    page.goto("/scan")
+    wait_loaded(page, "scan")
+    page.locator("#scan-email").fill(STAFF[0])
+    page.locator("#scan-password").fill(STAFF[1])
+    page.locator("#scan-device-name").fill("Accessible door")
+    page.locator("#scan-sign-in-submit").click()
+    expect(page.locator("#scan-event-title")).to_be_visible()
+
+
+@pytest.fixture(scope="module")
+def pages(browser: Browser, live_app: LiveApp) -> Iterator[dict[str, Page]]:
+    """One signed-in tab per role, opened on first use and kept for the module."""
+    contexts: list[BrowserContext] = []
+    opened: dict[str, Page] = {}
+
+    class Tabs(dict):
+        def __missing__(self, role: str) -> Page:
+            context = browser.new_context(
+                base_url=live_app.base_url, locale="en-US", viewport={"width": 1280, "height": 900}
+            )
+            contexts.append(context)
+            page = context.new_page()
+            SIGN_INS[role](page)
+            self[role] = page
+            return page
+
+    tabs = Tabs(opened)
+    yield tabs
+    for context in contexts:
+        context.close()
+
+
+def violations(page: Page) -> list[dict]:
+    """axe-core's violations on the page as it is now (every impact)."""
+    assert AXE_SOURCE, f"{AXE} is missing: `make test-deps` installs axe-core"
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        # Evaluated through the devtools protocol: the app's Content-Security-Policy (no inline
+        # scripts) stays in force, as a visitor has it.
+        page.evaluate(AXE_SOURCE)
+    return page.evaluate("async (options) => (await axe.run(document, options)).violations", AXE_OPTIONS)
+
+
+def describe(found: list[dict]) -> str:
+    lines = []
+    for violation in found:
+        lines.append(f"{violation['id']} ({violation['impact']}): {violation['help']} <{violation['helpUrl']}>")
+        for node in violation["nodes"][:8]:
+            lines.append(
+                f"    {' > '.join(map(str, node['target']))}: {node['failureSummary'].splitlines()[-1].strip()}"
+            )
+    return "\n".join(lines)
+
+
+def set_language(page: Page, live_app: LiveApp, locale: str) -> None:
+    page.context.add_cookies([{"name": LOCALE_COOKIE, "value": locale, "url": live_app.base_url}])
+
+
+@pytest.mark.parametrize("locale", LANGUAGES)
+@pytest.mark.parametrize("name", list(PAGES))
+def test_page_has_no_axe_violations(
+    name: str, locale: str, pages: dict[str, Page], data: Data, live_app: LiveApp
+) -> None:
+    visit = PAGES[name]
+    page = pages[visit.role]
+    set_language(page, live_app, locale)
+    page.goto(visit.path(data))
+    wait_loaded(page, visit.name)
+    expect(page.locator("html")).to_have_attribute("lang", locale)
+    expect(page.locator("html")).to_have_attribute("dir", "rtl" if locale == "ar" else "ltr")
+    if visit.then:
+        visit.then(page)
+    found = violations(page)
+    assert not found, f"{name} in {locale}: {len(found)} axe violation(s)\n{describe(found)}"
