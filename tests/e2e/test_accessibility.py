@@ -18,7 +18,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from bilten.state.i18n import LOCALE_COOKIE
 from tests.e2e.scan_support import api, event_id
-from tests.e2e.support import REPO_ROOT, LiveApp, choose_tickets, emailed_link, log_in, wait_loaded
+from tests.e2e.support import ORDER_URL, REPO_ROOT, LiveApp, catalog, choose_tickets, emailed_link, log_in, wait_loaded
 
 pytestmark = pytest.mark.e2e
 
@@ -29,6 +29,7 @@ ADMIN = ("admin@demo.bilten.org", "Demo-admin-2026")
 STAFF = ("staff@demo.bilten.org", "Demo-staff-2026")
 RIVERSIDE = "Riverside Jazz Night"
 LANGUAGES = ("en", "ar")
+ENGLISH = catalog("en")
 # WCAG 2.0, 2.1 and 2.2, levels A and AA (axe's tags), plus its best-practice rules.
 AXE_OPTIONS = {
     "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]}
@@ -205,13 +206,14 @@ def violations(page: Page) -> list[dict]:
 
 
 def describe(found: list[dict]) -> str:
+    """Each violation: its rule id, impact and help page, then each element (CSS target) and why."""
     lines = []
     for violation in found:
         lines.append(f"{violation['id']} ({violation['impact']}): {violation['help']} <{violation['helpUrl']}>")
-        for node in violation["nodes"][:8]:
-            lines.append(
-                f"    {' > '.join(map(str, node['target']))}: {node['failureSummary'].splitlines()[-1].strip()}"
-            )
+        for node in violation["nodes"][:10]:
+            checks = node.get("any", []) + node.get("all", []) + node.get("none", [])
+            why = "; ".join(check["message"] for check in checks if check.get("message")) or node["failureSummary"]
+            lines.append(f"    {' > '.join(map(str, node['target']))}: {why}")
     return "\n".join(lines)
 
 
@@ -235,3 +237,122 @@ def test_page_has_no_axe_violations(
         visit.then(page)
     found = violations(page)
     assert not found, f"{name} in {locale}: {len(found)} axe violation(s)\n{describe(found)}"
+
+
+# -- the keyboard alone -------------------------------------------------------------------------
+
+FOCUS_SHOWN = """() => {
+  // The focused element, or the Radix field frame drawing its ring, shows an outline or a shadow.
+  const el = document.activeElement;
+  if (!el || el === document.body) return false;
+  const frame = el.closest(".rt-TextFieldRoot, .rt-TextAreaRoot") || el;
+  return [el, frame].some((node) => {
+    const style = getComputedStyle(node);
+    const outline = style.outlineStyle !== "none" && parseFloat(style.outlineWidth) > 0;
+    return outline || (style.boxShadow && style.boxShadow !== "none");
+  });
+}"""
+
+
+def focused(page: Page, selector: str) -> bool:
+    return page.evaluate("(selector) => document.activeElement?.matches(selector) ?? false", selector)
+
+
+def tab_to(page: Page, selector: str, *, limit: int = 80) -> None:
+    """Press Tab until the element matching `selector` has focus, checking that every element
+    focused on the way shows it."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        described = page.evaluate("() => document.activeElement?.outerHTML.slice(0, 160) ?? ''")
+        assert page.evaluate(FOCUS_SHOWN), f"focus is not visible on {described}"
+        if focused(page, selector):
+            return
+    raise AssertionError(f"{selector} was not reached with {limit} presses of Tab")
+
+
+def focus_moves_to_heading(page: Page) -> None:
+    page.wait_for_function("() => document.activeElement?.matches('main h1, main') ?? false", timeout=10_000)
+    assert page.evaluate(FOCUS_SHOWN) or focused(page, "main h1, main")
+
+
+def test_a_buyer_completes_a_purchase_with_the_keyboard_alone(browser: Browser, live_app: LiveApp, data: Data) -> None:
+    context = browser.new_context(base_url=live_app.base_url, locale="en-US", viewport={"width": 1280, "height": 900})
+    try:
+        page = context.new_page()
+        page.goto(f"/events/{data.event_id}")
+        wait_loaded(page, "event")
+        standing = page.locator(".ticket-type").filter(has=page.get_by_text("Standing", exact=True))
+        plus = standing.locator(".qty-plus")
+        plus.evaluate("(button) => button.setAttribute('data-keyboard-target', 'plus')")
+
+        # Choose two seats: Tab to "+" and press Space, then Enter.
+        tab_to(page, '[data-keyboard-target="plus"]')
+        page.keyboard.press("Space")
+        expect(standing.locator(".qty-value")).to_have_text("1")
+        assert focused(page, '[data-keyboard-target="plus"]')  # focus stays on the button
+        page.keyboard.press("Enter")
+        expect(standing.locator(".qty-value")).to_have_text("2")
+
+        # The guest form, typed; then "Reserve" with Enter.
+        for field, text in (
+            ("#buyer-email", f"keyboard-{secrets.token_hex(3)}@example.org"),
+            ("#buyer-phone", "+49 30 1234567"),
+            ("#buyer-name", "Kai Keyboard"),
+        ):
+            tab_to(page, field)
+            page.keyboard.type(text)
+        tab_to(page, "#reserve")
+        page.keyboard.press("Enter")
+        page.wait_for_url(ORDER_URL)
+        wait_loaded(page, "order")
+
+        # The order page took focus to its heading, so the next Tab starts in the page's content.
+        focus_moves_to_heading(page)
+        assert focused(page, "main h1")
+        tab_to(page, "#pay-test")
+        page.keyboard.press("Enter")
+
+        # Paid: the confirmation took focus from the vanished pay button, and the status was announced.
+        expect(page.locator("#order-confirmed")).to_be_visible()
+        expect(page.locator("#order-status")).to_have_text(ENGLISH["order.status.paid"])
+        expect(page.locator("#order-status")).to_have_attribute("role", "status")
+        page.wait_for_function("() => document.activeElement?.id === 'order-confirmed'", timeout=5_000)
+        assert page.evaluate(FOCUS_SHOWN)
+        expect(page.locator("img.ticket-qr")).to_have_count(2)
+
+        # Onward with the keyboard: a Tab reaches the ticket downloads.
+        tab_to(page, "#download-pdf")
+    finally:
+        context.close()
+
+
+# -- announced changes --------------------------------------------------------------------------
+
+
+def test_live_counts_and_scan_verdicts_are_announced(pages: dict[str, Page], data: Data, live_app: LiveApp) -> None:
+    buyer = pages["guest"]
+    set_language(buyer, live_app, "en")
+    buyer.goto(f"/events/{data.event_id}")
+    wait_loaded(buyer, "event")
+    counts = buyer.locator(".tickets-left[data-left]")
+    expect(counts.first).to_be_visible()
+    for index in range(counts.count()):
+        expect(counts.nth(index)).to_have_attribute("aria-live", "polite")
+        expect(counts.nth(index)).to_have_attribute("aria-atomic", "true")
+
+    door = pages["staff"]
+    set_language(door, live_app, "en")
+    door.goto("/scan")
+    wait_loaded(door, "scan")
+    _scan_ready(door)
+    region = door.locator("#scan-verdict-live")
+    expect(region).to_have_attribute("aria-live", "assertive")
+    expect(region).to_have_attribute("role", "alert")
+    expect(region).to_be_empty()  # in the page before any verdict, so the verdict is read when it comes
+    field = door.locator("#scan-manual-code")
+    field.fill("NOT-A-REAL-TICKET")
+    field.press("Enter")
+    expect(region.locator("#scan-verdict")).to_be_visible()
+    expect(region.locator("#scan-verdict-title")).not_to_be_empty()
+    found = violations(door)
+    assert not found, f"scan verdict: {len(found)} axe violation(s)\n{describe(found)}"
