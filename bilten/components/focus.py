@@ -21,7 +21,11 @@ from reflex_base.vars.base import Var, VarData
 # swap the heading element once their data arrives; stops as soon as the reader moved focus on.
 _FOCUS_MAIN_HEADING = """
 useEffect(() => {
-  if (biltenFirstRoute.current) { biltenFirstRoute.current = false; return; }
+  // Each page mounts its own copy of this hook: the document remembers the last path shown, so
+  // the first page of a visit (a full load) keeps the browser's own focus.
+  const before = window.__biltenShownPath;
+  window.__biltenShownPath = biltenLocation.pathname;
+  if (before === undefined || before === biltenLocation.pathname) return;
   let target = null, settled = 0, ticks = 0;
   const timer = setInterval(() => {
     ticks += 1;
@@ -53,12 +57,11 @@ class FocusOnNavigation(rx.Fragment):
     def add_hooks(self) -> list[str | Var]:
         return [
             "const biltenLocation = useLocation();",
-            "const biltenFirstRoute = useRef(true);",
             Var(
                 _js_expr=_FOCUS_MAIN_HEADING,
                 _var_data=VarData(
                     imports={
-                        "react": [ImportVar(tag="useEffect"), ImportVar(tag="useRef")],
+                        "react": [ImportVar(tag="useEffect")],
                         "react-router": [ImportVar(tag="useLocation")],
                     }
                 ),
