@@ -356,3 +356,27 @@ def test_live_counts_and_scan_verdicts_are_announced(pages: dict[str, Page], dat
     expect(region.locator("#scan-verdict-title")).not_to_be_empty()
     found = violations(door)
     assert not found, f"scan verdict: {len(found)} axe violation(s)\n{describe(found)}"
+
+
+@pytest.mark.parametrize("locale", LANGUAGES)
+def test_a_dialog_takes_focus_and_gives_it_back(
+    locale: str, pages: dict[str, Page], data: Data, live_app: LiveApp
+) -> None:
+    page = pages["guest"]
+    set_language(page, live_app, locale)
+    page.goto(data.pending_order)
+    wait_loaded(page, "order")
+    tab_to(page, "#cancel-order")
+    page.keyboard.press("Enter")
+
+    dialog = page.get_by_role("alertdialog")
+    expect(dialog).to_be_visible()
+    page.wait_for_function("() => document.activeElement?.closest('[role=alertdialog]') !== null")
+    assert page.evaluate(FOCUS_SHOWN)
+    found = violations(page)
+    assert not found, f"cancel dialog in {locale}: {len(found)} axe violation(s)\n{describe(found)}"
+
+    page.keyboard.press("Escape")
+    expect(dialog).to_have_count(0)
+    page.wait_for_function("() => document.activeElement?.id === 'cancel-order'")  # back where the reader was
+    expect(page.locator("#order-status")).to_have_attribute("data-phase", "pending")
