@@ -63,6 +63,13 @@ def _tab(tab: str) -> Callable[[Page], None]:
     return wait
 
 
+def _section(name: str) -> Callable[[Page], None]:
+    def wait(page: Page) -> None:
+        expect(page.locator(f"#section-{name}")).to_be_visible()
+
+    return wait
+
+
 def _checkout(page: Page) -> None:
     choose_tickets(page, "Standing", 1)
     expect(page.locator("#reserve")).to_be_enabled()
@@ -103,6 +110,11 @@ PAGES: dict[str, Visit] = {
         "organizer", lambda d: f"/organizer/events/{d.event_id}?tab=exports", "back-office", _tab("exports")
     ),
     "admin": Visit("admin", lambda d: "/admin", "admin", _tab("users")),
+    "event-new": Visit("organizer", lambda d: "/organizer/events/new", "event-new"),
+    "admin-organizations": Visit("admin", lambda d: "/admin?tab=organizations", "admin", _tab("organizations")),
+    "admin-events": Visit("admin", lambda d: "/admin?tab=events", "admin", _tab("events")),
+    "admin-notifications": Visit("admin", lambda d: "/admin?tab=notifications", "admin", _section("notifications")),
+    "admin-changes": Visit("admin", lambda d: "/admin?tab=changes", "admin", _tab("changes")),
     "scan": Visit("staff", lambda d: "/scan", "scan", _scan_ready),
 }
 
