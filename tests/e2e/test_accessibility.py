@@ -184,26 +184,30 @@ def _sign_in_at_the_door(page: Page) -> None:
     expect(page.locator("#scan-event-title")).to_be_visible()
 
 
+class RoleTabs(dict[str, Page]):
+    """One browser tab per role, signed in when first asked for; `tabs["organizer"]`."""
+
+    def __init__(self, browser: Browser, live_app: LiveApp) -> None:
+        super().__init__()
+        self.browser, self.live_app = browser, live_app
+        self.contexts: list[BrowserContext] = []
+
+    def __missing__(self, role: str) -> Page:
+        context = self.browser.new_context(
+            base_url=self.live_app.base_url, locale="en-US", viewport={"width": 1280, "height": 900}
+        )
+        self.contexts.append(context)
+        page = self[role] = context.new_page()
+        SIGN_INS[role](page)
+        return page
+
+
 @pytest.fixture(scope="module")
-def pages(browser: Browser, live_app: LiveApp) -> Iterator[dict[str, Page]]:
-    """One signed-in tab per role, opened on first use and kept for the module."""
-    contexts: list[BrowserContext] = []
-    opened: dict[str, Page] = {}
-
-    class Tabs(dict):
-        def __missing__(self, role: str) -> Page:
-            context = browser.new_context(
-                base_url=live_app.base_url, locale="en-US", viewport={"width": 1280, "height": 900}
-            )
-            contexts.append(context)
-            page = context.new_page()
-            SIGN_INS[role](page)
-            self[role] = page
-            return page
-
-    tabs = Tabs(opened)
+def pages(browser: Browser, live_app: LiveApp) -> Iterator[RoleTabs]:
+    """The module's signed-in tabs, kept from page to page (each role signs in once)."""
+    tabs = RoleTabs(browser, live_app)
     yield tabs
-    for context in contexts:
+    for context in tabs.contexts:
         context.close()
 
 
@@ -258,9 +262,7 @@ def set_language(page: Page, live_app: LiveApp, locale: str) -> None:
 
 @pytest.mark.parametrize("locale", LANGUAGES)
 @pytest.mark.parametrize("name", list(PAGES))
-def test_page_has_no_axe_violations(
-    name: str, locale: str, pages: dict[str, Page], data: Data, live_app: LiveApp
-) -> None:
+def test_page_has_no_axe_violations(name: str, locale: str, pages: RoleTabs, data: Data, live_app: LiveApp) -> None:
     visit = PAGES[name]
     page = pages[visit.role]
     set_language(page, live_app, locale)
@@ -364,7 +366,7 @@ def test_a_buyer_completes_a_purchase_with_the_keyboard_alone(browser: Browser, 
 # -- announced changes --------------------------------------------------------------------------
 
 
-def test_live_counts_and_scan_verdicts_are_announced(pages: dict[str, Page], data: Data, live_app: LiveApp) -> None:
+def test_live_counts_and_scan_verdicts_are_announced(pages: RoleTabs, data: Data, live_app: LiveApp) -> None:
     buyer = pages["guest"]
     set_language(buyer, live_app, "en")
     buyer.goto(f"/events/{data.event_id}")
@@ -394,9 +396,7 @@ def test_live_counts_and_scan_verdicts_are_announced(pages: dict[str, Page], dat
 
 
 @pytest.mark.parametrize("locale", LANGUAGES)
-def test_a_dialog_takes_focus_and_gives_it_back(
-    locale: str, pages: dict[str, Page], data: Data, live_app: LiveApp
-) -> None:
+def test_a_dialog_takes_focus_and_gives_it_back(locale: str, pages: RoleTabs, data: Data, live_app: LiveApp) -> None:
     page = pages["guest"]
     set_language(page, live_app, locale)
     page.goto(data.pending_order)
