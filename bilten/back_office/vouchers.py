@@ -304,6 +304,7 @@ def voucher_form() -> rx.Component:
                             checked=state.unlocks_hidden,
                             on_change=state.set_unlocks_hidden,
                             id="field-voucher-unlocks",
+                            aria_label=t["vouchers.unlocks_hidden"],
                         ),
                         rx.text(t["vouchers.unlocks_hidden"], size="2"),
                         align="center",
