@@ -287,7 +287,7 @@ def _cancel_for_cancelled_event(
     change_status(order, OrderStatus.CANCELLED, now=now)
     order.hold_expires_at = None
     session.add(order)
-    return_seats(session, lines)
+    return_seats(session, lines, now=now)
     record_audit(
         session,
         action=AuditAction.ORDER_CANCELLED,
