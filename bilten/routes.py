@@ -25,7 +25,7 @@ NEW_ORGANIZATION = "/organizer/organizations/new"
 ORGANIZATION_TEAM = "/organizer/organizations/[organization_id]/team"
 JOIN = "/join"
 VERIFY_EMAIL = "/verify-email"
-WAITING_LIST = "/waiting-list/[token]"
+WAITING_LIST = "/waiting-list/[waiting_token]"
 
 NEXT_PARAM = "next"
 

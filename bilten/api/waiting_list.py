@@ -25,6 +25,7 @@ from bilten import ratelimit
 from bilten.api.deps import Caller, get_caller, get_client_address, get_now, get_session
 from bilten.api.errors import error_responses, request_locale
 from bilten.api.orders import OrderOut, _order_out
+from bilten.api.organizer_reports import _token_or_cookie_user as token_or_cookie_user
 from bilten.api.routing import api_router
 from bilten.models import OrderStatus
 from bilten.payments import active_provider
@@ -93,9 +94,14 @@ def read_list(
     responses={200: {"content": {"text/csv": {}}}},
 )
 def export_list(
-    event_id: uuid.UUID, caller: Caller = Depends(get_caller), session: Session = Depends(get_session)
+    event_id: uuid.UUID,
+    request: Request,
+    caller: Caller = Depends(get_caller),
+    session: Session = Depends(get_session),
 ) -> Response:
-    text = waiting_list.export_csv(session, actor=caller.require(session), event_id=event_id)
+    """A bearer token, or the browser's web session (the back office's download link)."""
+    actor = token_or_cookie_user(request, caller, session)
+    text = waiting_list.export_csv(session, actor=actor, event_id=event_id)
     return Response(
         text,
         media_type="text/csv; charset=utf-8",

@@ -102,6 +102,13 @@ class WaitingEntryRow(BaseModel):
     offer_expires_at: datetime | None
 
 
+class JoinableType(BaseModel):
+    """A sold-out ticket type whose waiting list takes people now (for the event page's form)."""
+
+    id: uuid.UUID
+    name: str
+
+
 class WaitingListConfig(BaseModel):
     enabled: bool
     offer_hours: int
@@ -182,6 +189,29 @@ def join_waiting_list(
         raise AlreadyOnWaitingList() from None
     with transaction(session):
         return _view(session, session.get_one(WaitingListEntry, entry.id))
+
+
+def joinable_types(session: Session, *, event_id: uuid.UUID, now: datetime) -> list[JoinableType]:
+    """The event's public ticket types one may join the waiting list of right now: sold out, within
+    their sales period, the event on sale and its list on."""
+    with transaction(session):
+        event = session.get(Event, event_id)
+        if event is None or event.status != EventStatus.PUBLISHED or event.ends_at <= now:
+            return []
+        if not waiting_list_config(session, event_id).enabled:
+            return []
+        types = session.exec(
+            select(TicketType)
+            .where(TicketType.event_id == event_id, col(TicketType.is_hidden).is_(False))
+            .order_by(col(TicketType.position), col(TicketType.id))
+        ).all()
+        return [
+            JoinableType(id=t.id, name=t.name)
+            for t in types
+            if t.quantity - t.reserved <= 0
+            and not (t.sales_start and now < t.sales_start)
+            and not (t.sales_end and now >= t.sales_end)
+        ]
 
 
 def entry_status(session: Session, *, token: str) -> WaitingEntryView:
