@@ -82,12 +82,12 @@ def release_expired_batch(session: Session, *, now: datetime, limit: int = BATCH
 
     # Freed seats go to the waiting list first (their offers keep them held), the rest back on sale.
     offered = hand_on_seats(session, [(type_id, quantity) for type_id, quantity in seats], now=now)
-    seats = [(type_id, quantity - offered.get(type_id, 0)) for type_id, quantity in seats]
-    seats = [(type_id, quantity) for type_id, quantity in seats if quantity > 0]
+    given_back = [(type_id, quantity - offered.get(type_id, 0)) for type_id, quantity in seats]
+    given_back = [(type_id, quantity) for type_id, quantity in given_back if quantity > 0]
     if postgresql:
-        _return_seats_and_commit_in_one_round_trip(session, seats)
+        _return_seats_and_commit_in_one_round_trip(session, given_back)
     else:
-        for type_id, quantity in seats:
+        for type_id, quantity in given_back:
             session.execute(_GIVE_BACK_SEATS, {"type_id": type_id, "n": quantity})
         session.commit()
 
