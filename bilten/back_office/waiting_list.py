@@ -168,7 +168,9 @@ def settings_form() -> rx.Component:
                 ),
             ),
             rx.vstack(
-                rx.el.label(rx.text(t["waiting_list.offer_hours"], size="2", weight="medium"), html_for="waiting-hours"),
+                rx.el.label(
+                    rx.text(t["waiting_list.offer_hours"], size="2", weight="medium"), html_for="waiting-hours"
+                ),
                 rx.input(
                     name="offer_hours",
                     type="number",

@@ -595,7 +595,10 @@ def render_waiting_list_offer(
         [
             (tr("email.label.event"), event.title),
             (tr("email.label.when"), format_datetime(event.starts_at, event.timezone, locale)),
-            (tr("email.waiting_list_offer.valid_until"), format_datetime(entry.offer_expires_at, event.timezone, locale)),
+            (
+                tr("email.waiting_list_offer.valid_until"),
+                format_datetime(entry.offer_expires_at, event.timezone, locale),
+            ),
         ]
     )
     body.button(link, tr("email.waiting_list_offer.button"))

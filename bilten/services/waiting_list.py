@@ -456,7 +456,9 @@ def _rows(session: Session, event_id: uuid.UUID, *, include_closed: bool) -> lis
         select(WaitingListEntry, TicketType.name)
         .join(TicketType, col(TicketType.id) == col(WaitingListEntry.ticket_type_id))
         .where(WaitingListEntry.event_id == event_id)
-        .order_by(col(TicketType.position), col(TicketType.id), col(WaitingListEntry.created_at), col(WaitingListEntry.id))
+        .order_by(
+            col(TicketType.position), col(TicketType.id), col(WaitingListEntry.created_at), col(WaitingListEntry.id)
+        )
     )
     if not include_closed:
         query = query.where(col(WaitingListEntry.state).in_([WaitingState.WAITING, WaitingState.OFFERED]))

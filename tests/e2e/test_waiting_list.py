@@ -51,7 +51,11 @@ def _sell_out_but_one(live_app: LiveApp) -> tuple[str, str]:
     order = _api(
         live_app,
         "/api/v1/orders",
-        {"items": [{"ticket_type_id": type_id, "quantity": 1}], "email": "holder@example.org", "phone": "+971 4 1234567"},
+        {
+            "items": [{"ticket_type_id": type_id, "quantity": 1}],
+            "email": "holder@example.org",
+            "phone": "+971 4 1234567",
+        },
     )
     return event_id, order["id"] + ":" + order["access_token"]
 

@@ -51,9 +51,7 @@ def world(session, now):
 
 
 def _hold_last_seat(session, world, now) -> uuid.UUID:
-    placed = orders.place_order(
-        session, items=[(world["type"].id, 1)], email="early@example.org", phone=PHONE, now=now
-    )
+    placed = orders.place_order(session, items=[(world["type"].id, 1)], email="early@example.org", phone=PHONE, now=now)
     return placed.order.id
 
 
