@@ -150,8 +150,8 @@ def write_settings(
 
 
 @router.get("/api/v1/waiting-list/{token}", response_model=WaitingEntryView)
-def status(token: str, session: Session = Depends(get_session)) -> WaitingEntryView:
-    return waiting_list.entry_status(session, token=token)
+def status(token: str, request: Request, session: Session = Depends(get_session)) -> WaitingEntryView:
+    return waiting_list.entry_status(session, token=token, locale=request_locale(request))
 
 
 @router.post("/api/v1/waiting-list/{token}/order", status_code=201, response_model=OrderOut)

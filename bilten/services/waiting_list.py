@@ -57,6 +57,7 @@ from bilten.services.exports import safe_cell
 from bilten.services.orders.seats import publish_availability
 from bilten.services.security import tokens_equal
 from bilten.services.transaction import lock_row, transaction
+from bilten.services.translations import field_text
 from bilten.services.validation import clean_email, clean_name
 from bilten.services.waiting_offers import DEFAULT_OFFER_HOURS, hand_on_seats
 from bilten.settings import get_secret_key
@@ -191,7 +192,9 @@ def join_waiting_list(
         return _view(session, session.get_one(WaitingListEntry, entry.id))
 
 
-def joinable_types(session: Session, *, event_id: uuid.UUID, now: datetime) -> list[JoinableType]:
+def joinable_types(
+    session: Session, *, event_id: uuid.UUID, now: datetime, locale: str | None = None
+) -> list[JoinableType]:
     """The event's public ticket types one may join the waiting list of right now: sold out, within
     their sales period, the event on sale and its list on."""
     with transaction(session):
@@ -206,7 +209,7 @@ def joinable_types(session: Session, *, event_id: uuid.UUID, now: datetime) -> l
             .order_by(col(TicketType.position), col(TicketType.id))
         ).all()
         return [
-            JoinableType(id=t.id, name=t.name)
+            JoinableType(id=t.id, name=field_text(t, "name", locale or event.main_language, event.main_language))
             for t in types
             if t.quantity - t.reserved <= 0
             and not (t.sales_start and now < t.sales_start)
@@ -214,14 +217,14 @@ def joinable_types(session: Session, *, event_id: uuid.UUID, now: datetime) -> l
         ]
 
 
-def entry_status(session: Session, *, token: str) -> WaitingEntryView:
+def entry_status(session: Session, *, token: str, locale: str | None = None) -> WaitingEntryView:
     """Where the person stands: state, place in line, their offer's deadline."""
     entry_id = entry_id_from_token(token)
     with transaction(session):
         entry = session.get(WaitingListEntry, entry_id, populate_existing=True)
         if entry is None:
             raise NotFound()
-        return _view(session, entry)
+        return _view(session, entry, locale)
 
 
 def buy_offer(
@@ -431,16 +434,19 @@ def _position(session: Session, entry: WaitingListEntry) -> int | None:
     return ahead + 1
 
 
-def _view(session: Session, entry: WaitingListEntry) -> WaitingEntryView:
+def _view(session: Session, entry: WaitingListEntry, locale: str | None = None) -> WaitingEntryView:
+    """The entry as its person sees it: the event and type named in `locale` (default: the
+    language they joined in), else the event's main language."""
     ticket_type = session.get_one(TicketType, entry.ticket_type_id)
     event = session.get_one(Event, entry.event_id)
+    reader = locale or entry.locale
     return WaitingEntryView(
         id=entry.id,
         event_id=event.id,
-        event_title=event.title,
+        event_title=field_text(event, "title", reader, event.main_language),
         event_slug=event.slug,
         ticket_type_id=ticket_type.id,
-        ticket_type=ticket_type.name,
+        ticket_type=field_text(ticket_type, "name", reader, event.main_language),
         price_minor=ticket_type.price_minor,
         currency=ticket_type.currency,
         state=entry.state,

@@ -47,7 +47,7 @@ class WaitingListJoinState(rx.State):
             event_id = parse_id(self.event_id)  # the event page's route argument
             if event_id is None:
                 raise NotFound()
-            found = waiting_list.joinable_types(call.session, event_id=event_id, now=call.now)
+            found = waiting_list.joinable_types(call.session, event_id=event_id, now=call.now, locale=call.locale)
         self.choices = [] if call.failed else [JoinChoice(id=str(t.id), name=t.name) for t in found]
 
     @rx.event
@@ -136,7 +136,7 @@ class WaitingListStatusState(LocalizedState, rx.State):
         self.buying = False
         self._entry = None
         async with service_call(self) as call:
-            self._entry = waiting_list.entry_status(call.session, token=self.waiting_token)
+            self._entry = waiting_list.entry_status(call.session, token=self.waiting_token, locale=call.locale)
         self.not_found = call.failed
         self.loaded = True
 

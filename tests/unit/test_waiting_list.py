@@ -212,3 +212,15 @@ def test_removing_an_offered_person_passes_the_seat_on_or_back_on_sale(session, 
         ("ann@example.org", WaitingState.REMOVED),
         ("bob@example.org", WaitingState.REMOVED),
     ]
+
+
+def test_the_person_reads_the_event_in_their_language_else_its_main_one(session, world, now):
+    event = world["event"]
+    event.translations = {"title": {"de": "Galaabend"}}
+    session.add(event)
+    session.commit()
+    _hold_last_seat(session, world, now)
+    entry = _join(session, world, now, "ann@example.org", locale="de")
+    assert entry.event_title == "Galaabend"
+    assert waiting_list.entry_status(session, token=entry.token, locale="fr").event_title == "Gala"
+    assert waiting_list.entry_status(session, token=entry.token).event_title == "Galaabend"  # as joined
