@@ -31,6 +31,7 @@ from bilten.services.seat_gate import seat_gate
 from tests.factories import DEFAULT_PASSWORD, make_event, make_organization, make_user
 from tests.integration.test_notifications_smtp import FAST, RunningWorkers, smtp_settings
 from tests.notifications_support import SmtpSink, parts, wait_until
+from tests.ratelimit_support import rate_limits_on
 
 PHONE = "+44 20 7946 0958"
 
@@ -342,3 +343,14 @@ def test_two_concurrent_sweeps_pass_each_expired_offer_on_once(client, world, pg
     pg_session.rollback()
     orders = pg_session.exec(select(Order).where(Order.event_id == world["event"].id)).all()
     assert {order.status for order in orders} == {OrderStatus.CANCELLED}
+
+
+def test_joins_are_rate_limited_per_address_and_per_email(client, world):
+    sell_out(client, world)
+    with rate_limits_on(RATE_LIMIT_WAITING_LIST_ACCOUNT="2/hour"):
+        answers = [join(client, world, "same@example.org") for _ in range(3)]
+    assert [a.status_code for a in answers] == [201, 409, 429]
+    assert answers[-1].json()["error"]["code"] == "rate_limited" and answers[-1].headers["retry-after"]
+    with rate_limits_on(RATE_LIMIT_WAITING_LIST="3/minute"):
+        answers = [join(client, world, f"person{n}@example.org") for n in range(4)]
+    assert [a.status_code for a in answers] == [201, 201, 201, 429]
