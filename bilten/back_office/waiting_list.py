@@ -9,6 +9,7 @@ import reflex as rx
 
 from bilten.back_office.frame.state import BackOfficeState, office_section, route_event_id
 from bilten.components.download_link import download_link
+from bilten.components.pager import pager
 from bilten.components.tab_panel import tab_panel
 from bilten.components.table import WIDE_ONLY, Column, data_table
 from bilten.i18n import format_datetime, translate
@@ -17,7 +18,8 @@ from bilten.services import waiting_list
 from bilten.services.waiting_list import WaitingEntryRow
 from bilten.state.auth import private_state
 from bilten.state.base import service_call
-from bilten.state.i18n import LocaleState, current_locale
+from bilten.state.i18n import LocaleState
+from bilten.state.paging import PAGE_SIZE, OffsetPaging
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,17 +38,17 @@ class WaitingRowView:
 
 @office_section("waiting_list")
 @private_state
-class OfficeWaitingListState(rx.State):
+class OfficeWaitingListState(OffsetPaging, rx.State):
     loaded: bool = False
     enabled: bool = True
     offer_hours: int = 24
     csv_url: str = ""
     rows: list[WaitingRowView] = []
-    _rows: list[WaitingEntryRow] = []
+    _rows: list[WaitingEntryRow] = []  # this page's
 
     async def _show(self, rows: list[WaitingEntryRow]) -> None:
         self._rows = rows
-        locale = await current_locale(self)
+        locale = await self._remember_locale()
         timezone = (await self.get_state(BackOfficeState)).timezone
         self.rows = [
             WaitingRowView(
@@ -70,14 +72,21 @@ class OfficeWaitingListState(rx.State):
         async with service_call(self) as call:
             event_id = route_event_id(self)
             config = waiting_list.read_config(call.session, actor=call.user, event_id=event_id)
-            rows = waiting_list.list_entries(call.session, actor=call.user, event_id=event_id)
+            page = waiting_list.page_of_entries(
+                call.session, actor=call.user, event_id=event_id, offset=self.offset, limit=PAGE_SIZE
+            )
         self.loaded = True
         if call.failed:
+            self.total = 0
             await self._show([])
             return call.error_toast()
+        if not page.rows and self.offset > 0:  # the last page emptied: show the one before
+            self.offset = max(self.offset - PAGE_SIZE, 0)
+            return OfficeWaitingListState.load
         self.enabled, self.offer_hours = config.enabled, config.offer_hours
         self.csv_url = f"/api/v1/events/{event_id}/waiting-list.csv"
-        await self._show(rows)
+        self.total = page.total
+        await self._show(page.rows)
         return None
 
     @rx.event
@@ -103,15 +112,12 @@ class OfficeWaitingListState(rx.State):
         if entry_uuid is None:
             return None
         async with service_call(self) as call:
-            event_id = route_event_id(self)
             waiting_list.remove_entry(
-                call.session, actor=call.user, event_id=event_id, entry_id=entry_uuid, now=call.now
+                call.session, actor=call.user, event_id=route_event_id(self), entry_id=entry_uuid, now=call.now
             )
-            rows = waiting_list.list_entries(call.session, actor=call.user, event_id=event_id)
         if call.failed:
             return call.error_toast()
-        await self._show(rows)
-        return rx.toast.success(call.text("waiting_list.removed"))
+        return [rx.toast.success(call.text("waiting_list.removed")), OfficeWaitingListState.load]
 
 
 # -- components ---------------------------------------------------------------------------------
@@ -224,6 +230,7 @@ def waiting_list_section() -> rx.Component:
             table_id="waiting-table",
             empty_text=t["waiting_list.empty"],
             empty_id="no-waiting",
+            below=(pager(state, "waiting-pager"),),
         ),
         name="waiting_list",
     )

@@ -110,6 +110,11 @@ class JoinableType(BaseModel):
     name: str
 
 
+class WaitingListPage(BaseModel):
+    rows: list[WaitingEntryRow]
+    total: int
+
+
 class WaitingListConfig(BaseModel):
     enabled: bool
     offer_hours: int
@@ -362,6 +367,15 @@ def list_entries(
     with transaction(session):
         authorize(session, actor, Permission.EVENT_VIEW, event_id=event_id)
         return _rows(session, event_id, include_closed=include_closed)
+
+
+def page_of_entries(
+    session: Session, *, actor: User | None, event_id: uuid.UUID, offset: int, limit: int
+) -> WaitingListPage:
+    """One page of the list for the back office (places are counted over the whole list)."""
+    rows = list_entries(session, actor=actor, event_id=event_id)
+    offset = max(offset, 0)
+    return WaitingListPage(rows=rows[offset : offset + max(limit, 1)], total=len(rows))
 
 
 def export_csv(session: Session, *, actor: User | None, event_id: uuid.UUID) -> str:

@@ -212,6 +212,8 @@ def test_removing_an_offered_person_passes_the_seat_on_or_back_on_sale(session, 
         ("ann@example.org", WaitingState.REMOVED),
         ("bob@example.org", WaitingState.REMOVED),
     ]
+    page = waiting_list.page_of_entries(session, actor=world["owner"], event_id=world["event"].id, offset=1, limit=25)
+    assert page.total == 2 and [r.email for r in page.rows] == ["bob@example.org"]
 
 
 def test_the_person_reads_the_event_in_their_language_else_its_main_one(session, world, now):
