@@ -354,3 +354,14 @@ def test_joins_are_rate_limited_per_address_and_per_email(client, world):
     with rate_limits_on(RATE_LIMIT_WAITING_LIST="3/minute"):
         answers = [join(client, world, f"person{n}@example.org") for n in range(4)]
     assert [a.status_code for a in answers] == [201, 201, 201, 429]
+
+
+def test_an_organizers_refund_hands_the_seat_to_the_next_in_line(client, world, pg_session):
+    placed = sell_out(client, world)
+    pay(client, placed[0])
+    join(client, world, "ann@example.org")
+    refunded = client.post(f"/api/v1/orders/{placed[0]['id']}/cancel", headers=bearer(client, world["owner"]))
+    assert refunded.status_code == 200 and refunded.json()["status"] == "refunded"
+    assert entry_of(pg_session, "ann@example.org").state == WaitingState.OFFERED
+    assert reserved(pg_session, world) == 2
+    assert buy(client, world).json()["error"]["code"] == "sold_out"
