@@ -167,7 +167,12 @@ def settings_form() -> rx.Component:
         rx.flex(
             rx.el.label(
                 rx.hstack(
-                    rx.checkbox(name="enabled", default_checked=state.enabled, id="waiting-enabled"),
+                    rx.checkbox(
+                        name="enabled",
+                        default_checked=state.enabled,
+                        id="waiting-enabled",
+                        aria_label=t["waiting_list.enabled"],  # Radix draws a button: name it
+                    ),
                     rx.text(t["waiting_list.enabled"], size="2"),
                     align="center",
                     spacing="2",

@@ -1,6 +1,7 @@
 """The waiting list through the compiled app: a person joins on a sold-out event page, a seat frees
 (a buyer cancels), the offer email's link shows their held seat, they buy it in test mode and get
-their ticket; the organizer sees them on the back office's Waiting list tab and downloads the CSV."""
+their ticket; the organizer sees them on the back office's Waiting list tab and downloads the CSV.
+The join form and the person's page pass axe-core (as tests/e2e/test_accessibility.py checks)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from tests.e2e.support import ORDER_URL, LiveApp, catalog, emailed_link, log_in, open_page, wait_loaded
+from tests.e2e.test_accessibility import describe, violations
 
 pytestmark = pytest.mark.e2e
 
@@ -36,6 +38,11 @@ def _api(live_app: LiveApp, path: str, body: dict, headers: dict | None = None) 
     )
     with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - the local test server
         return json.loads(response.read())
+
+
+def _accessible(page) -> None:  # noqa: ANN001 - a Playwright page
+    found = violations(page)
+    assert not found, describe(found)
 
 
 def _sell_out_but_one(live_app: LiveApp) -> tuple[str, str]:
@@ -70,12 +77,14 @@ def test_a_waiting_person_gets_the_freed_seat_and_buys_it(browser: Browser, live
         expect(form).to_be_visible()
         expect(form).to_contain_text(ENGLISH["waiting_list.join_title"])
         expect(page.locator("#waiting-type")).to_have_count(0)  # one sold-out type: nothing to choose
+        _accessible(page)
         page.locator("#waiting-email").fill(WAITER)
         page.locator("#waiting-name").fill("Wanda")
         page.locator("#waiting-join").click()
         page.wait_for_url(re.compile(r"/waiting-list/[0-9a-f]{32}\S+$"))
         wait_loaded(page, "waiting-list")
         expect(page.locator("#waiting-status")).to_contain_text(f"You are number 1 in line for {TYPE}")
+        _accessible(page)
 
         # The buyer holding the last seat cancels: the seat goes to Wanda, held, and she is emailed.
         order_id, token = held.split(":")
@@ -84,6 +93,7 @@ def test_a_waiting_person_gets_the_freed_seat_and_buys_it(browser: Browser, live
         assert page.url.endswith(link)
         open_page(page, link, "waiting-list")
         expect(page.locator("#waiting-status")).to_contain_text(f"A {TYPE} ticket is held for you until")
+        _accessible(page)
 
         # Nobody else can have it meanwhile: the public page shows it sold out.
         other = context.new_page()
