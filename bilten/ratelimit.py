@@ -72,7 +72,9 @@ VALIDATE = Limit("validate", "validate_device")
 UPLOAD = Limit("upload", "upload_account")
 # Wrong voucher codes: counted after the fact (`count_failure`), refused up front (`refuse_if_over`).
 VOUCHER = Limit("voucher")
-ALL_LIMITS = (LOGIN, REGISTER, PASSWORD_RESET, ORDER, RESEND, DEVICE_SIGN_IN, VALIDATE, UPLOAD, VOUCHER)
+# Joining a waiting list: per address, and per email joined (no flooding a stranger's inbox with offers).
+WAITING_LIST = Limit("waiting_list", "waiting_list_account")
+ALL_LIMITS = (LOGIN, REGISTER, PASSWORD_RESET, ORDER, RESEND, DEVICE_SIGN_IN, VALIDATE, UPLOAD, WAITING_LIST, VOUCHER)
 
 
 def setting_names() -> list[str]:

@@ -22,6 +22,7 @@ from bilten.api import (
     scanning,
     tickets,
     vouchers,
+    waiting_list,
     webhooks,
 )
 from bilten.api.body_limit import BodyLimitMiddleware
@@ -52,6 +53,7 @@ def create_api(settings: Settings | None = None) -> FastAPI:
         app.include_router(module.router)
     app.include_router(organizer_events.router)  # only POST/PATCH and sub-paths under /api/v1/events
     app.include_router(vouchers.router)  # /api/v1/events/{id}/vouchers...
+    app.include_router(waiting_list.router)
     return app
 
 

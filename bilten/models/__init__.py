@@ -33,6 +33,7 @@ from bilten.models.user import (
     WebSession,
 )
 from bilten.models.voucher import Voucher, VoucherKind
+from bilten.models.waiting_list import WaitingListEntry, WaitingListSettings, WaitingState
 
 __all__ = [
     "ApiSession",
@@ -77,5 +78,8 @@ __all__ = [
     "UserPublic",
     "Voucher",
     "VoucherKind",
+    "WaitingListEntry",
+    "WaitingListSettings",
+    "WaitingState",
     "WebSession",
 ]

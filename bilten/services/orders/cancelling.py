@@ -76,7 +76,7 @@ def cancel_order(
         ticket_ids = list(session.exec(select(Ticket.id).where(Ticket.order_id == order.id)).all())
         session.exec(update(Ticket).where(col(Ticket.order_id) == order.id).values(status=ticket_status))
         vouchers.give_back_uses(session, [order.id])  # before the seats: the lock order of placing
-        return_seats(session, order_lines(session, order.id))
+        return_seats(session, order_lines(session, order.id), now=now)
         if refund_call is not None:
             _record_refund(session, order, refund_call[3], refund_id, actor=actor, now=now)
         record_audit(
@@ -138,7 +138,7 @@ def cancel_unpaid(
         change_status(order, OrderStatus.CANCELLED, now=now)
         session.add(order)
         vouchers.give_back_uses(session, [order.id])
-        return_seats(session, order_lines(session, order.id))
+        return_seats(session, order_lines(session, order.id), now=now)
         record_audit(
             session,
             action=AuditAction.ORDER_CANCELLED,

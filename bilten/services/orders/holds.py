@@ -46,7 +46,7 @@ def _expire(session: Session, order: Order, *, now: datetime) -> ExpiredHold:
     change_status(order, OrderStatus.EXPIRED, now=now)
     session.add(order)
     vouchers.give_back_uses(session, [order.id])  # before the seats: the lock order of placing
-    return_seats(session, order_lines(session, order.id))
+    return_seats(session, order_lines(session, order.id), now=now)
     open_checkouts = []
     for payment in session.exec(select(Payment).where(Payment.order_id == order.id)).all():
         if payment.status in (PaymentStatus.CREATED, PaymentStatus.PENDING):

@@ -295,7 +295,7 @@ def _cancel_for_cancelled_event(
     order.hold_expires_at = None
     session.add(order)
     vouchers.give_back_uses(session, [order.id])
-    return_seats(session, lines)
+    return_seats(session, lines, now=now)
     record_audit(
         session,
         action=AuditAction.ORDER_CANCELLED,

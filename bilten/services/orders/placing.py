@@ -26,6 +26,7 @@ from bilten.services.audit import record_audit
 from bilten.services.errors import (
     EventNotOnSale,
     InvalidQuantity,
+    OfferNotAvailable,
     PaymentsNotConfigured,
     QuantityOutOfRange,
     SalesClosed,
@@ -42,6 +43,7 @@ from bilten.services.orders.status import AuditAction
 from bilten.services.transaction import transaction
 from bilten.services.translations import field_text
 from bilten.services.validation import clean_email, clean_name, clean_phone
+from bilten.services.waiting_offers import claim_offer
 from bilten.settings import get_settings
 
 MAX_TYPES_PER_ORDER = 20
@@ -73,6 +75,7 @@ def place_order(
     hold_minutes: int | None = None,
     provider: PaymentProvider | None = None,
     voucher: str = "",
+    offer_id: uuid.UUID | None = None,
 ) -> PlacedOrder:
     """Hold the seats asked for and create a pending order (paid at once when free). With a
     provider that needs no network, its checkout opens in the same transaction; otherwise call
@@ -80,7 +83,9 @@ def place_order(
 
     Bad input raises before anything is written; a sold-out type raises SoldOut after the whole
     transaction is rolled back: no order, no hold. A `voucher` code prices the tickets it covers
-    and unlocks its hidden types; its use is taken in this transaction (services/vouchers.py)."""
+    and unlocks its hidden types; its use is taken in this transaction (services/vouchers.py).
+    `offer_id`: a waiting-list offer whose held seat the order takes over (one ticket of its type)
+    instead of a new one."""
     email = clean_email(email)
     phone = clean_phone(phone, required=user is None)
     name = clean_name(name)
@@ -107,6 +112,8 @@ def place_order(
                 created_at=now,
             )
             lines = _add_lines(session, order, types, wanted, used_voucher)
+            if offer_id is not None:
+                _take_over_offer(session, offer_id, order, types, wanted, now=now)
             _record_placed(session, order, event, lines, now=now)
             payment = None
             if order.total_minor == 0:
@@ -120,10 +127,11 @@ def place_order(
                 payment = record_payment_start(session, order, provider.identifier, payment_id, started, now=now)
             if used_voucher is not None:
                 vouchers.take_use(session, used_voucher.id)  # the voucher's row first, then the seats
+            seat_types = [] if offer_id is not None else types  # an offer's seat is held already
             if session.get_bind().dialect.name == "postgresql":
-                _take_seats_in_one_round_trip(session, types, wanted)
+                _take_seats_in_one_round_trip(session, seat_types, wanted)
             else:
-                _take_seats_one_by_one(session, types, wanted)
+                _take_seats_one_by_one(session, seat_types, wanted)
     except _NotEnoughSeats:
         raise _sold_out(session, types, wanted, names) from None
     publish_availability(session, event.id)
@@ -158,6 +166,23 @@ def _add_lines(
         order.voucher_id = voucher.id
         order.discount_minor = sum(wanted[t.id] * t.price_minor for t in types) - order.total_minor
     return lines
+
+
+def _take_over_offer(
+    session: Session,
+    offer_id: uuid.UUID,
+    order: Order,
+    types: list[TicketType],
+    wanted: dict[uuid.UUID, int],
+    *,
+    now: datetime,
+) -> None:
+    """The order takes over the seat of a valid waiting-list offer: exactly one ticket of its type."""
+    if len(types) != 1 or wanted[types[0].id] != 1:
+        raise InvalidQuantity()
+    session.flush()  # the order row first: the entry points at it
+    if not claim_offer(session, offer_id, ticket_type_id=types[0].id, order_id=order.id, now=now):
+        raise OfferNotAvailable()
 
 
 def _record_placed(session: Session, order: Order, event: Event, lines: list[OrderLine], *, now: datetime) -> None:
