@@ -11,6 +11,8 @@ from bilten.api import api
 from bilten.back_office import BackOfficeState
 from bilten.components.scan_store import connection_overlay
 from bilten.notifications.worker import notification_loop
+from bilten.observability.events import EventLog
+from bilten.observability.logging import configure_logging
 from bilten.pages.account import account_page
 from bilten.pages.admin import admin_page
 from bilten.pages.admin_notifications import admin_notifications_page
@@ -54,6 +56,8 @@ def title(key: str) -> rx.Var[str]:
     return LocaleState.t[key] + " · " + LocaleState.t["app.name"]
 
 
+configure_logging()  # LOG_FORMAT, LOG_LEVEL; secrets and emails never reach a log line
+
 app = rx.App(
     # System fonts only: nothing is fetched from a font server or CDN. Arabic-capable faces sit in
     # the fallback chain so Arabic text finds a font on every platform.
@@ -64,6 +68,9 @@ app = rx.App(
     head_components=[rx.el.meta(name="color-scheme", content="light")],
     api_transformer=api,
 )
+
+# One log line per state event (first, so it sees the hydrate event too).
+app.add_middleware(EventLog(), index=0)
 
 # Live "N left": event pages follow their counts on the `/live` namespace of Reflex's own
 # socket.io server, one relay per event and process instead of a state round trip per tab.
