@@ -49,7 +49,7 @@ def create_api(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(SoldOutGate)
     app.add_middleware(BodyLimitMiddleware)  # around everything, Reflex's own routes included
     app.add_middleware(SecurityHeaders, settings=settings, docs_path=docs_url)
-    app.add_middleware(ObservabilityMiddleware, routes=app.router.routes)  # outermost: request id, log, metrics
+    app.add_middleware(ObservabilityMiddleware)  # outermost: request id, log, metrics
     for module in (health, auth, events, orders, tickets, scanning, webhooks, admin, organizations, organizer_reports):
         app.include_router(module.router)
     app.include_router(organizer_events.router)  # only POST/PATCH and sub-paths under /api/v1/events

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -31,28 +30,22 @@ UNMATCHED = "unmatched"
 _HEADER = context.REQUEST_ID_HEADER.lower().encode()
 
 
-def route_template(scope: Scope, routes: Any = None) -> str:
-    """The template of the route that answered (FastAPI puts it in the scope), else of the route
-    that would have matched (answers given before routing, like the sold-out gate's), else
-    "unmatched"."""
+# An answer given before routing (the sold-out gate's) names its route here, in the same scope.
+ROUTE_KEY = "bilten.route_template"
+
+
+def route_template(scope: Scope) -> str:
+    """The template of the route that answered (FastAPI puts the route in the scope when it
+    matches), the one a middleware answering for a route named, else "unmatched" (404s)."""
     route = scope.get("route")
     if route is not None:
         return getattr(route, "path_format", None) or getattr(route, "path", UNMATCHED)
-    if routes is not None:
-        from starlette.routing import Match
-
-        for candidate in routes:
-            match, _ = candidate.matches(scope)
-            if match == Match.FULL:
-                return getattr(candidate, "path_format", None) or getattr(candidate, "path", UNMATCHED)
-    return UNMATCHED
+    return scope.get(ROUTE_KEY, UNMATCHED)
 
 
 class ObservabilityMiddleware:
-    def __init__(self, app: ASGIApp, routes: Any = None) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.routes = routes  # the API's routes, to name requests answered before routing
-        self._unrouted: dict[tuple[str, str], str] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not scope["path"].startswith(API_PREFIX):
@@ -91,19 +84,6 @@ class ObservabilityMiddleware:
         finally:
             context.end(token)
 
-    def _route(self, scope: Scope) -> str:
-        if "route" in scope or self.routes is None:
-            return route_template(scope)
-        # Answered before routing (the sold-out gate, a 404): look the route up; fixed paths are
-        # remembered, so a rush of sold-out answers costs a dict lookup, not a walk of the routes.
-        key = (scope["method"], scope["path"])
-        route = self._unrouted.get(key)
-        if route is None:
-            route = route_template(scope, self.routes)
-            if "{" not in route and route != UNMATCHED and len(self._unrouted) < 1024:
-                self._unrouted[key] = route
-        return route
-
     def _finish(
         self,
         scope: Scope,
@@ -118,7 +98,7 @@ class ObservabilityMiddleware:
         if path == METRICS_PATH:
             return
         method = scope["method"]
-        route = self._route(scope)
+        route = route_template(scope)
         request_context.route = route
         metrics.observe_request(method, route, status, seconds)
         fields = {
