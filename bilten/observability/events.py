@@ -32,11 +32,10 @@ class EventLog(Middleware):
         current, _token = context.begin(context.new_request_id(), route=str(router_data.get("pathname") or ""))
         current.user_id = _known_user_id(state)
         started = time.perf_counter()
-        name = event.name.rpartition(".")[2] if event.name.startswith("reflex___state____state.") else event.name
 
         def report(done: asyncio.Task) -> None:
             fields: dict[str, Any] = {
-                "event": _short(name),
+                "event": _short(event.name),
                 "duration_ms": round((time.perf_counter() - started) * 1000, 2),
                 "request_id": current.request_id,
                 "route": current.route,

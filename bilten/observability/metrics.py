@@ -81,6 +81,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST  # noqa: E402
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 
 ORDER_OUTCOMES = ("placed", "sold_out", "paid", "expired", "cancelled", "refunded")
+CHECKIN_RESULTS = ("valid", "already_used", "invalid", "wrong_event", "cancelled")  # models.CheckInResult
 # API latency buckets: the API answers in milliseconds; the tail up to the 10 s pool timeout.
 DURATION_BUCKETS = (0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -106,8 +107,10 @@ DB_POOL_IN_USE = Gauge(
     "bilten_db_pool_in_use", "Database connections checked out of the pools", multiprocess_mode="livesum"
 )
 
-for _outcome in ORDER_OUTCOMES:  # every outcome shows from the first scrape, at 0
+for _outcome in ORDER_OUTCOMES:  # every outcome and verdict shows from the first scrape, at 0
     ORDERS.labels(_outcome)
+for _result in CHECKIN_RESULTS:
+    CHECKINS.labels(_result)
 
 
 # ---------------------------------------------------------------------------------------------
