@@ -13,8 +13,10 @@ from dataclasses import dataclass
 from typing import Any
 
 REQUEST_ID_HEADER = "X-Request-ID"
-# An incoming id is kept when it looks like one (what proxies and clients send: uuids, hex, dots).
+# An incoming id is kept when it looks like one (what proxies and clients send: uuids, hex, dots)
+# and not like a credential (a JWT, a Stripe key, a device token), since it is logged as it is.
 _SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
+_CREDENTIAL_LIKE = re.compile(r"eyJ|\b(?:sk|rk|pk)_(?:test|live)_|whsec_|bdv_")
 
 
 @dataclass
@@ -34,7 +36,7 @@ def new_request_id() -> str:
 
 def accepted_request_id(incoming: str | None) -> str:
     """The caller's X-Request-ID when it is sane, else a new one."""
-    if incoming and _SANE_REQUEST_ID.match(incoming):
+    if incoming and _SANE_REQUEST_ID.match(incoming) and not _CREDENTIAL_LIKE.search(incoming):
         return incoming
     return new_request_id()
 
