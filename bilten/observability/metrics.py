@@ -278,7 +278,7 @@ class StateCollector:
             client = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1)
             try:
                 for queue in (NOTIFICATION_QUEUE, EXPORT_QUEUE):
-                    family.add_metric([queue], client.llen(f"{REDIS_NAMESPACE}:{queue}"))
+                    family.add_metric([queue], int(client.llen(f"{REDIS_NAMESPACE}:{queue}")))  # type: ignore[arg-type]
             finally:
                 client.close()
         else:
@@ -318,5 +318,5 @@ def exposition(*, include_state: bool = True) -> bytes:
     registry = CollectorRegistry()
     _multiprocess.MultiProcessCollector(registry, path=str(MULTIPROC_DIR))
     if include_state:
-        registry.register(StateCollector())  # type: ignore[arg-type]
+        registry.register(StateCollector())
     return generate_latest(registry)

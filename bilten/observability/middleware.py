@@ -39,8 +39,8 @@ def route_template(scope: Scope) -> str:
     matches), the one a middleware answering for a route named, else "unmatched" (404s)."""
     route = scope.get("route")
     if route is not None:
-        return getattr(route, "path_format", None) or getattr(route, "path", UNMATCHED)
-    return scope.get(ROUTE_KEY, UNMATCHED)
+        return str(getattr(route, "path_format", None) or getattr(route, "path", UNMATCHED))
+    return str(scope.get(ROUTE_KEY, UNMATCHED))
 
 
 class ObservabilityMiddleware:
