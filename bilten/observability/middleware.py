@@ -39,7 +39,9 @@ def route_template(scope: Scope) -> str:
     matches), the one a middleware answering for a route named, else "unmatched" (404s)."""
     route = scope.get("route")
     if route is not None:
-        return str(getattr(route, "path_format", None) or getattr(route, "path", UNMATCHED))
+        template = str(getattr(route, "path_format", None) or getattr(route, "path", UNMATCHED))
+        # Reflex's own catch-all (`/{path}`, the built pages) answers unknown /api paths with 404.
+        return template if template.startswith(API_PREFIX) else UNMATCHED
     return str(scope.get(ROUTE_KEY, UNMATCHED))
 
 

@@ -224,3 +224,15 @@ def test_every_checkin_verdict_has_its_counter():
     from bilten.models import CheckInResult
 
     assert set(metrics.CHECKIN_RESULTS) == {result.value for result in CheckInResult}
+
+
+def test_route_templates_come_from_the_api_routes_only():
+    from bilten.observability.middleware import ROUTE_KEY, route_template
+
+    assert route_template({"route": SimpleNamespace(path_format="/api/v1/orders/{order_id}")}) == (
+        "/api/v1/orders/{order_id}"
+    )
+    # In the running app an unknown /api path falls through to Reflex's catch-all for its pages.
+    assert route_template({"route": SimpleNamespace(path_format="/{path}")}) == "unmatched"
+    assert route_template({ROUTE_KEY: "/api/v1/orders"}) == "/api/v1/orders"  # the sold-out gate's answers
+    assert route_template({}) == "unmatched"
