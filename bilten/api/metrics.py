@@ -12,7 +12,7 @@ from fastapi import Request, Response
 from bilten.api.errors import error_response, request_locale
 from bilten.api.routing import api_router
 from bilten.i18n import translate
-from bilten.observability import metrics
+from bilten.observability import metrics, scrape
 from bilten.observability.access import may_read_metrics
 from bilten.settings import get_settings
 
@@ -29,5 +29,5 @@ async def read_metrics(request: Request) -> Response:
     )
     if not allowed:
         return error_response(403, "forbidden", translate("error.forbidden", request_locale(request)))
-    body = await anyio.to_thread.run_sync(metrics.exposition)  # a few indexed counts: off the event loop
+    body = await anyio.to_thread.run_sync(scrape.exposition)  # a few indexed counts: off the event loop
     return Response(body, media_type=metrics.CONTENT_TYPE)

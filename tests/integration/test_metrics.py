@@ -17,6 +17,7 @@ from sqlmodel import select
 from bilten.api import api
 from bilten.models import TicketType
 from bilten.observability import metrics
+from bilten.observability.scrape import exposition
 from bilten.services import orders
 from bilten.settings import get_settings
 from tests.conftest import TEST_NOW
@@ -38,7 +39,7 @@ def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
 
 def value(name: str, **labels: str) -> float:
     """A metric's value summed over every process of this run (0 when it never moved)."""
-    return samples(metrics.exposition(include_state=False).decode()).get((name, tuple(sorted(labels.items()))), 0.0)
+    return samples(exposition(include_state=False).decode()).get((name, tuple(sorted(labels.items()))), 0.0)
 
 
 def scrape(client_address=LOOPBACK, headers=None) -> tuple[int, str]:
@@ -144,7 +145,7 @@ def test_requests_are_counted_by_route_template_never_by_raw_path(client, three_
     count_before = value("bilten_http_request_duration_seconds_count", method="GET", route=template)
     assert client.get(f"/api/v1/orders/{placed['id']}", params={"token": placed["access_token"]}).status_code == 200
     assert client.get(f"/api/v1/nothing/{uuid.uuid4()}").status_code == 404
-    text = metrics.exposition(include_state=False).decode()
+    text = exposition(include_state=False).decode()
     assert value("bilten_http_requests_total", method="GET", route=template, status="200") == before + 1
     assert value("bilten_http_request_duration_seconds_count", method="GET", route=template) == count_before + 1
     assert value("bilten_http_requests_total", method="GET", route="unmatched", status="404") >= 1
@@ -201,7 +202,6 @@ def test_processes_writing_to_the_same_directory_add_up():
     third sees their sum, and the live connections of a process that is gone are dropped."""
     program = textwrap.dedent(
         """
-        import sys
         from bilten.observability import metrics
         metrics.count_paid(3)
         metrics.count_order("sold_out")

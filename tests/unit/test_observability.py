@@ -15,7 +15,7 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import text
 
-from bilten.observability import context, metrics
+from bilten.observability import context, metrics, scrape
 from bilten.observability.access import is_local_address, may_read_metrics
 from bilten.observability.events import EventLog
 from bilten.observability.logging import ConsoleFormatter, Redactor, make_handler, scrub
@@ -145,7 +145,7 @@ def test_metric_files_of_dead_processes_are_pruned_and_live_ones_kept(tmp_path):
 
 def test_the_exposition_lists_the_business_metrics_from_the_start():
     """(The HTTP metrics appear with the first request: their labels are not known before.)"""
-    text = metrics.exposition(include_state=False).decode()
+    text = scrape.exposition(include_state=False).decode()
     for name in (
         "bilten_tickets_sold_total",
         "bilten_notifications_failed_total",
