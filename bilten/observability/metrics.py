@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import os
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -63,8 +64,13 @@ def prune_dead_processes(directory: Path) -> int:
 def _prepare_directory() -> Path:
     directory = Path(get_settings().prometheus_multiproc_dir).resolve()
     if os.environ.get(_OWNER_ENV) is None:
-        directory.mkdir(parents=True, exist_ok=True)
-        prune_dead_processes(directory)
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            prune_dead_processes(directory)
+        except OSError:
+            # A read-only install: a private directory still counts this process and its children.
+            directory = Path(tempfile.mkdtemp(prefix="bilten-metrics-"))
+            logger.warning("PROMETHEUS_MULTIPROC_DIR is not writable: metrics go to %s", directory)
         os.environ[_OWNER_ENV] = str(os.getpid())
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory)
     return directory

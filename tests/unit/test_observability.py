@@ -8,6 +8,7 @@ import io
 import json
 import logging
 import os
+import shutil
 import subprocess
 import sys
 from types import SimpleNamespace
@@ -236,3 +237,15 @@ def test_route_templates_come_from_the_api_routes_only():
     assert route_template({"route": SimpleNamespace(path_format="/{path}")}) == "unmatched"
     assert route_template({ROUTE_KEY: "/api/v1/orders"}) == "/api/v1/orders"  # the sold-out gate's answers
     assert route_template({}) == "unmatched"
+
+
+def test_a_process_that_cannot_create_the_metrics_directory_uses_a_private_one(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")  # even root cannot make a directory inside a file
+    env = {k: v for k, v in os.environ.items() if k != "BILTEN_METRICS_DIR_OWNER"}
+    env["PROMETHEUS_MULTIPROC_DIR"] = str(blocker / "metrics")
+    program = "from bilten.observability import metrics; metrics.count_paid(1); print(metrics.MULTIPROC_DIR)"
+    started = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, env=env)
+    assert started.returncode == 0, started.stderr
+    assert "bilten-metrics-" in started.stdout and "not writable" in started.stderr
+    shutil.rmtree(started.stdout.strip())
