@@ -30,6 +30,7 @@ from bilten.pages.register import register_page
 from bilten.pages.scan import scan_page
 from bilten.pages.team import new_organization_page, team_page
 from bilten.pages.verify_email import verify_email_page
+from bilten.pages.waiting_list import waiting_list_page
 from bilten.payments import warn_about_payment_setup
 from bilten.state.account import AccountState
 from bilten.state.admin import AdminState
@@ -48,6 +49,7 @@ from bilten.state.scan import ScanState
 from bilten.state.team import NewOrganizationState, TeamState
 from bilten.state.two_factor import TwoFactorState
 from bilten.state.verify_email import VerifyEmailState
+from bilten.state.waiting_list import WaitingListJoinState, WaitingListStatusState
 from bilten.tasks import sweep_forever
 
 
@@ -102,7 +104,13 @@ add_page(
     event_page,
     route=routes.EVENT,
     title=EventState.event.title + " · " + LocaleState.t["app.name"],
-    on_load=[AuthState.refresh, EventState.load],
+    on_load=[AuthState.refresh, EventState.load, WaitingListJoinState.load],
+)
+app.add_page(
+    waiting_list_page,
+    route=routes.WAITING_LIST,
+    title=title("waiting_list.page_title"),
+    on_load=[AuthState.refresh, WaitingListStatusState.load],
 )
 add_page(
     order_page,

@@ -21,6 +21,7 @@ from bilten.api import (
     organizer_reports,
     scanning,
     tickets,
+    waiting_list,
     webhooks,
 )
 from bilten.api.body_limit import BodyLimitMiddleware
@@ -53,6 +54,7 @@ def create_api(settings: Settings | None = None) -> FastAPI:
     for module in (health, auth, events, orders, tickets, scanning, webhooks, admin, organizations, organizer_reports):
         app.include_router(module.router)
     app.include_router(organizer_events.router)  # only POST/PATCH and sub-paths under /api/v1/events
+    app.include_router(waiting_list.router)
     app.include_router(metrics_router)
     return app
 

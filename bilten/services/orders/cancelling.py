@@ -76,7 +76,7 @@ def cancel_order(
         ticket_status = TicketStatus.REFUNDED if refundable else TicketStatus.CANCELLED
         ticket_ids = list(session.exec(select(Ticket.id).where(Ticket.order_id == order.id)).all())
         session.exec(update(Ticket).where(col(Ticket.order_id) == order.id).values(status=ticket_status))
-        return_seats(session, order_lines(session, order.id))
+        return_seats(session, order_lines(session, order.id), now=now)
         if refund_call is not None:
             _record_refund(session, order, refund_call[3], refund_id, actor=actor, now=now)
         record_audit(
@@ -138,7 +138,7 @@ def cancel_unpaid(
             return order
         change_status(order, OrderStatus.CANCELLED, now=now)
         session.add(order)
-        return_seats(session, order_lines(session, order.id))
+        return_seats(session, order_lines(session, order.id), now=now)
         record_audit(
             session,
             action=AuditAction.ORDER_CANCELLED,

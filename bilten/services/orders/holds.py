@@ -46,7 +46,7 @@ def expire_holds(session: Session, *, now: datetime, limit: int = SWEEP_BATCH) -
 def _expire(session: Session, order: Order, *, now: datetime) -> ExpiredHold:
     change_status(order, OrderStatus.EXPIRED, now=now)
     session.add(order)
-    return_seats(session, order_lines(session, order.id))
+    return_seats(session, order_lines(session, order.id), now=now)
     open_checkouts = []
     for payment in session.exec(select(Payment).where(Payment.order_id == order.id)).all():
         if payment.status in (PaymentStatus.CREATED, PaymentStatus.PENDING):

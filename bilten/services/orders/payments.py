@@ -294,7 +294,7 @@ def _cancel_for_cancelled_event(
     metrics.after_commit(session, metrics.count_order, "cancelled")
     order.hold_expires_at = None
     session.add(order)
-    return_seats(session, lines)
+    return_seats(session, lines, now=now)
     record_audit(
         session,
         action=AuditAction.ORDER_CANCELLED,
