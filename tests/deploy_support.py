@@ -15,8 +15,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 NGINX_CONF = REPO_ROOT / "deploy" / "nginx.conf"
 UPSTREAM_LINE = "        server web:8000 max_fails=1 fail_timeout=5s;  # (test: upstream servers)\n"
 TLS_LINES = (
-    "listen 443 ssl;",
-    "http2 on;",
+    "listen 443 ssl http2;",
     "ssl_certificate /etc/nginx/tls/fullchain.pem;",
     "ssl_certificate_key /etc/nginx/tls/privkey.pem;",
     "ssl_protocols TLSv1.2 TLSv1.3;",
@@ -63,7 +62,7 @@ def render_nginx_conf(
         certificate, key, tls_port = tls
         for line in TLS_LINES:
             text = _replace(text, f"# {line}", line)
-        text = _replace(text, "listen 443 ssl;", f"listen 127.0.0.1:{tls_port} ssl;")
+        text = _replace(text, "listen 443 ssl http2;", f"listen 127.0.0.1:{tls_port} ssl http2;")
         text = _replace(text, "/etc/nginx/tls/fullchain.pem", str(certificate))
         text = _replace(text, "/etc/nginx/tls/privkey.pem", str(key))
     path = prefix / "nginx.conf"
