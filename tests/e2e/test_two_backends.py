@@ -303,7 +303,7 @@ def test_a_purchase_goes_on_when_its_backend_dies(cluster: Cluster, browser: Bro
         _wait_until(lambda: _reconnected(sockets_a), 20, f"tab A never reconnected: {sockets_a}", tab_a)
         failover = _reconnected(sockets_a) - killed_at
         cluster.figures["failover_seconds"] = round(failover, 3)
-        assert failover < 5, f"tab A took {failover:.1f} s to reach backend B"
+        assert failover < 10, f"tab A took {failover:.1f} s to reach backend B"
         assert len(sockets_b) == 1, f"tab B was on backend B all along, its websocket should stay: {sockets_b}"
 
         # Same page, same order, same hold (still counting down); paying works through backend B.
@@ -364,6 +364,8 @@ def test_sigterm_finishes_requests_and_closes_websockets(cluster: Cluster, brows
     try:
         open_page(tab, f"/events/{event_id}", "event")  # on B, the only backend up
         start = _left(tab)
+        choose_tickets(tab, "Standing", 2)  # a choice, not yet a reservation
+        tab.locator("#buyer-email").fill("keeps.choice@example.org")
         cluster.start("a")
 
         async def raw_socket_close() -> tuple[int | None, float]:
@@ -423,6 +425,10 @@ def test_sigterm_finishes_requests_and_closes_websockets(cluster: Cluster, brows
         # The tab on B saw its websocket close and reconnected through nginx to A.
         _wait_until(lambda: _reconnected(sockets), 20, f"the tab never reconnected: {sockets}", tab)
         cluster.figures["sigterm_tab_reconnect_seconds"] = round(_reconnected(sockets) - sigterm_at, 3)
+        # The buyer's choice lived in the tab's state in Redis: backend A serves it as B left it.
+        expect(ticket_row(tab, "Standing").locator(".qty-value")).to_have_text("2")
+        expect(tab.locator("#checkout-total")).to_have_text("€50.00")
+        expect(tab.locator("#buyer-email")).to_have_value("keeps.choice@example.org")
         assert sockets[0]["closed"] is not None
         _buy_through_nginx(cluster, standing["id"], 1, "after-sigterm@example.org")
         sold = sum(1 for key in outcomes.elements() if key[0] == "201")
