@@ -13,7 +13,7 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 NGINX_CONF = REPO_ROOT / "deploy" / "nginx.conf"
-UPSTREAM_LINE = "        server web:8000 max_fails=1 fail_timeout=5s;  # (test: upstream servers)\n"
+UPSTREAM_LINE = "        server web:8000 max_fails=0;  # (test: upstream servers)\n"
 TLS_LINES = (
     "listen 443 ssl http2;",
     "ssl_certificate /etc/nginx/tls/fullchain.pem;",
@@ -53,9 +53,7 @@ def render_nginx_conf(
     assert Path("/etc/nginx/mime.types").exists(), "Debian's nginx ships /etc/nginx/mime.types"
     text = _replace(text, "access_log /dev/stdout bilten;", f"access_log {prefix}/logs/access.log bilten;")
     text = re.sub(r"(\w+_temp_path) /tmp/nginx-", lambda m: f"{m.group(1)} {prefix}/temp-", text)
-    text = _replace(
-        text, UPSTREAM_LINE, "".join(f"        server {b} max_fails=1 fail_timeout=5s;\n" for b in backends)
-    )
+    text = _replace(text, UPSTREAM_LINE, "".join(f"        server {b} max_fails=0;\n" for b in backends))
     text = _replace(text, "listen 80;", f"listen 127.0.0.1:{listen_port};")
     text = _replace(text, "root /usr/share/bilten/static;", f"root {static_root};")
     if tls is not None:
