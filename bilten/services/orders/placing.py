@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 
 from bilten.db import insert_new_rows
 from bilten.models import Event, EventStatus, Order, OrderLine, Payment, TicketType, User, Voucher
+from bilten.observability import metrics
 from bilten.payments import payments_configured
 from bilten.payments.base import PaymentProvider
 from bilten.services import vouchers
@@ -133,7 +134,9 @@ def place_order(
             else:
                 _take_seats_one_by_one(session, seat_types, wanted)
     except _NotEnoughSeats:
+        metrics.count_order("sold_out")
         raise _sold_out(session, types, wanted, names) from None
+    metrics.count_order("placed")
     publish_availability(session, event.id)
     return PlacedOrder(order=order, access_token=order_access_token(order.id), payment=payment)
 
