@@ -15,6 +15,7 @@ from bilten.models.order import (
     Ticket,
     TicketStatus,
 )
+from bilten.models.question import Answer, Question, QuestionKind
 from bilten.models.organization import Invitation, Membership, Organization, TeamRole
 from bilten.models.user import (
     ApiSession,
@@ -34,6 +35,9 @@ from bilten.models.user import (
 )
 
 __all__ = [
+    "Answer",
+    "Question",
+    "QuestionKind",
     "ApiSession",
     "AuditEntry",
     "CheckIn",

@@ -32,6 +32,7 @@ from bilten.services.errors import (
     SoldOut,
     UnknownTicketType,
 )
+from bilten.services import questions
 from bilten.services.orders.access import order_access_token
 from bilten.services.orders.issuing import mark_paid
 from bilten.services.orders.payments import payment_request, record_payment_start
@@ -69,11 +70,14 @@ def place_order(
     event_id: uuid.UUID | None = None,
     hold_minutes: int | None = None,
     provider: PaymentProvider | None = None,
+    answers: list[questions.AnswerIn] | None = None,
 ) -> PlacedOrder:
     """Hold the seats asked for and create a pending order (paid at once when free). With a
     provider that needs no network, its checkout opens in the same transaction; otherwise call
     `start_payment` next.
 
+    `answers` (to the event's checkout questions, services/questions.py) are checked before any
+    seat is taken and stored with the order: a refused answer (InvalidAnswer) leaves nothing.
     Bad input raises before anything is written; a sold-out type raises SoldOut after the whole
     transaction is rolled back: no order, no hold."""
     email = clean_email(email)
@@ -84,6 +88,7 @@ def place_order(
     try:
         with transaction(session):
             event, types = _load_types_for_sale(session, wanted, event_id=event_id, now=now)
+            answer_rows = questions.check_answers(session, event.id, _ticket_sequence(items), answers or [])
             if not payments_configured() and any(t.price_minor > 0 for t in types):
                 raise PaymentsNotConfigured()  # before anything is written: no order, no seats held
             order = Order(
@@ -98,6 +103,9 @@ def place_order(
                 created_at=now,
             )
             lines = _add_lines(session, order, types, wanted)
+            for answer in answer_rows:
+                answer.order_id = order.id
+                session.add(answer)
             _record_placed(session, order, event, lines, now=now)
             payment = None
             if order.total_minor == 0:
@@ -200,6 +208,11 @@ def _sold_out(session: Session, types: list[TicketType], wanted: dict[uuid.UUID,
         left = seats_left(session, [t.id for t in types])
     short = next((t for t in types if left[str(t.id)] < wanted[t.id]), types[0])
     return SoldOut(name=short.name, available=left[str(short.id)])
+
+
+def _ticket_sequence(items: list[tuple[uuid.UUID, int]]) -> list[uuid.UUID]:
+    """One ticket type per ticket, as the buyer listed them: "ticket 2" of the checkout questions."""
+    return [type_id for type_id, quantity in items if isinstance(quantity, int) and quantity > 0 for _ in range(quantity)]
 
 
 def _sum_quantities(items: list[tuple[uuid.UUID, int]]) -> dict[uuid.UUID, int]:
