@@ -366,9 +366,12 @@ def delete_question(
     with transaction(session):
         user, event = _event_for_managing(session, actor, event_id)
         question = _question_of(session, event_id, question_id)
-        answered = session.exec(select(Answer.id).where(Answer.question_id == question.id).limit(1)).first()
+        rows = session.exec(select(Answer).where(Answer.question_id == question.id)).all()
         _audit(session, "question.deleted", question, user=user, event=event, now=now)
-        if answered is None:
+        if all(row.value is None for row in rows):  # asked but never answered: nothing to keep
+            for row in rows:
+                session.delete(row)
+            session.flush()
             session.delete(question)
         else:
             question.deleted_at = now
@@ -450,8 +453,10 @@ def check_answers(
             raise UnknownQuestion()
         index = answer.ticket_index
         if question.per_ticket:
-            if index is None or not 0 <= index < len(tickets) or not applies_to(question, tickets[index]):
-                raise InvalidAnswer(question, "question.error.ticket_index", ticket_index=index, count=len(tickets))
+            if index is None or not 0 <= index < len(tickets):
+                raise InvalidAnswer(question, "question.error.ticket_index", ticket_index=index)
+            if not applies_to(question, tickets[index]):
+                raise InvalidAnswer(question, "question.error.not_asked", ticket_index=index)
         elif index is not None:
             raise InvalidAnswer(question, "question.error.per_order", ticket_index=index)
         if (question.id, index) in by_slot:
