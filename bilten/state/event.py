@@ -22,6 +22,12 @@ from bilten.services.errors import InvalidQuantity, NotFound
 from bilten.services.events import EventDetail, TicketTypeSummary, get_public_event
 from bilten.services.markdown import render_markdown
 from bilten.services.orders import place_order, start_payment
+from bilten.services.questions import (
+    AnswerIn,
+    InvalidAnswer,
+    active_questions,
+    country_choices,
+)
 from bilten.settings import get_settings
 from bilten.state.auth import AuthState, error_text
 from bilten.state.base import service_call
@@ -72,6 +78,24 @@ def _sale_problem(ticket: TicketTypeSummary, left: int, now: datetime) -> str:
     return ""
 
 
+@dataclasses.dataclass(frozen=True)
+class QuestionFieldView:
+    """One checkout field: a question asked for the order, or for one ticket."""
+
+    key: str  # "<question id>:<ticket index>" ("-1" for the order), as errors name it
+    name: str  # the form field's name
+    heading: str  # "Ticket 2 — General" above a ticket's first field, else ""
+    label: str
+    kind: str
+    required: bool
+    options: list[list[str]]  # [field name or value, label]: choices, countries, check boxes
+    error: str
+
+
+def _field_name(question_id: str, index: int) -> str:
+    return f"answer__{question_id.replace('-', '')}__{index if index >= 0 else 'o'}"
+
+
 class EventState(LocalizedState, rx.State):
     """The route `/events/[event_id]` gives this state the `event_id` var."""
 
@@ -88,8 +112,11 @@ class EventState(LocalizedState, rx.State):
     # state: that would make every event of this page load that state too).
     description_html: str = ""
     test_payments: bool = False  # the test provider is on: the checkout says so, loudly
+    # Checkout questions' errors, by field key ("<question id>:<ticket index>").
+    answer_errors: dict[str, str] = {}
 
     _detail: EventDetail | None = None
+    _questions: list[dict] = []  # the event's checkout questions (plain data, see `load`)
 
     # -- what the page shows ------------------------------------------------------------------
 
@@ -201,7 +228,85 @@ class EventState(LocalizedState, rx.State):
             return translate("event.free", locale)
         return " + ".join(format_money(amount, currency, locale) for currency, amount in sums.items())
 
+    @rx.var
+    def question_fields(self) -> list[QuestionFieldView]:
+        """The questions for the chosen tickets: per order once, then per ticket ("Ticket 1 — General")."""
+        locale = self._display_locale()
+        fields = []
+        countries: list[list[str]] | None = None
+        last_heading_index = None
+        for question, index, type_name in self._slots():
+            qid = question["id"]
+            name = _field_name(qid, index)
+            heading = ""
+            if index >= 0 and index != last_heading_index:
+                heading = translate("checkout.questions.ticket", locale, number=index + 1, type=type_name)
+                last_heading_index = index
+            kind = question["kind"]
+            if kind == "country":
+                countries = countries or [[code, label] for code, label in country_choices(locale)]
+                options = countries
+            elif kind == "multiple_choice":
+                options = [[f"{name}__{n}", option] for n, option in enumerate(question["options"])]
+            else:
+                options = [[option, option] for option in question["options"]]
+            key = f"{qid}:{index}"
+            fields.append(
+                QuestionFieldView(
+                    key=key,
+                    name=name,
+                    heading=heading,
+                    label=question["label"],
+                    kind=kind,
+                    required=question["required"],
+                    options=options,
+                    error=self.answer_errors.get(key, ""),
+                )
+            )
+        return fields
+
     # -- helpers (not events) -----------------------------------------------------------------
+
+    def _chosen(self) -> list[tuple[str, int]]:
+        """(type id, quantity) of the chosen tickets, in the page's order: ticket n of the questions."""
+        if self._detail is None:
+            return []
+        return [
+            (str(t.id), self.quantities[str(t.id)]) for t in self._detail.ticket_types if self.quantities.get(str(t.id))
+        ]
+
+    def _slots(self) -> list[tuple[dict, int, str]]:
+        """(question, ticket index or -1, ticket type name) for every field the checkout asks."""
+        if self._detail is None or not self._questions:
+            return []
+        names = {str(t.id): t.name for t in self._detail.ticket_types}
+        tickets = [type_id for type_id, quantity in self._chosen() for _ in range(quantity)]
+        slots = [
+            (q, -1, "")
+            for q in self._questions
+            if not q["per_ticket"] and any(not q["types"] or t in q["types"] for t in set(tickets))
+        ]
+        for index, type_id in enumerate(tickets):
+            slots.extend(
+                (q, index, names[type_id]) for q in self._questions if q["per_ticket"] and (not q["types"] or type_id in q["types"])
+            )
+        return slots
+
+    def _answers(self, form_data: dict) -> list[AnswerIn]:
+        answers = []
+        for question, index, _ in self._slots():
+            name = _field_name(question["id"], index)
+            kind = question["kind"]
+            if kind == "multiple_choice":
+                value: object = [o for n, o in enumerate(question["options"]) if form_data.get(f"{name}__{n}")]
+            elif kind == "yes_no":
+                value = bool(form_data.get(name))
+            else:
+                value = form_data.get(name, "")
+            answers.append(
+                AnswerIn(question_id=parse_id(question["id"]), value=value, ticket_index=index if index >= 0 else None)
+            )
+        return answers
 
     def _sellable(self, now: datetime) -> bool:
         detail = self._detail
@@ -233,12 +338,26 @@ class EventState(LocalizedState, rx.State):
         self.description_html = ""
         self.quantities = {}
         self.checkout_error = ""
+        self.answer_errors = {}
+        self._questions = []
         self.reserving = False
         async with service_call(self) as call:
             event_id = parse_id(self.event_id)  # the dynamic route argument
             if event_id is None:
                 raise NotFound()
             self._detail = get_public_event(call.session, event_id=event_id)
+            self._questions = [
+                {
+                    "id": str(q.id),
+                    "label": q.label,
+                    "kind": q.kind.value,
+                    "options": list(q.options),
+                    "required": q.required,
+                    "per_ticket": q.per_ticket,
+                    "types": list(q.ticket_type_ids),
+                }
+                for q in active_questions(call.session, event_id)
+            ]
         if call.failed:
             self.not_found = True
         self.description_html = render_markdown(self._detail.description) if self._detail else ""
@@ -278,7 +397,8 @@ class EventState(LocalizedState, rx.State):
             return
         locale = await self._remember_locale()
         self.checkout_error = ""
-        items = [(parse_id(type_id), quantity) for type_id, quantity in self.quantities.items() if quantity > 0]
+        self.answer_errors = {}
+        items = [(parse_id(type_id), quantity) for type_id, quantity in self._chosen()]
         if not items:
             self.checkout_error = error_text(InvalidQuantity(), locale)
             return
@@ -301,6 +421,7 @@ class EventState(LocalizedState, rx.State):
                 event_id=self._detail.id,
                 now=call.now,
                 provider=active_provider(),
+                answers=self._answers(form_data),
             )
             order_id, token = placed.order.id, placed.access_token
             if placed.order.total_minor > 0 and placed.payment is None:
@@ -310,6 +431,9 @@ class EventState(LocalizedState, rx.State):
                 yield rx.redirect(payment.checkout_url)
                 return
         if call.failed:
+            if isinstance(call.failure, InvalidAnswer):  # shown beside its field too
+                index = -1 if call.failure.ticket_index is None else call.failure.ticket_index
+                self.answer_errors = {f"{call.failure.question_id}:{index}": call.error}
             self.checkout_error = call.error
             self.reserving = False
             return
