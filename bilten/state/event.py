@@ -26,13 +26,13 @@ from bilten.services.questions import (
     AnswerIn,
     InvalidAnswer,
     active_questions,
-    country_choices,
 )
 from bilten.settings import get_settings
 from bilten.state.auth import AuthState, error_text
 from bilten.state.base import service_call
 from bilten.state.home import place_text, price_text
 from bilten.state.i18n import LocalizedState
+from bilten.state.questions import QuestionFieldView, field_view, read_answer, ticket_heading
 from bilten.state.ratelimits import refused_by_limit
 
 
@@ -76,24 +76,6 @@ def _sale_problem(ticket: TicketTypeSummary, left: int, now: datetime) -> str:
     if left < max(ticket.min_per_order, 1):
         return "event.sold_out"
     return ""
-
-
-@dataclasses.dataclass(frozen=True)
-class QuestionFieldView:
-    """One checkout field: a question asked for the order, or for one ticket."""
-
-    key: str  # "<question id>:<ticket index>" ("-1" for the order), as errors name it
-    name: str  # the form field's name
-    heading: str  # "Ticket 2 — General" above a ticket's first field, else ""
-    label: str
-    kind: str
-    required: bool
-    options: list[list[str]]  # [field name or value, label]: choices, countries, check boxes
-    error: str
-
-
-def _field_name(question_id: str, index: int) -> str:
-    return f"answer__{question_id.replace('-', '')}__{index if index >= 0 else 'o'}"
 
 
 class EventState(LocalizedState, rx.State):
@@ -233,36 +215,13 @@ class EventState(LocalizedState, rx.State):
         """The questions for the chosen tickets: per order once, then per ticket ("Ticket 1 — General")."""
         locale = self._display_locale()
         fields = []
-        countries: list[list[str]] | None = None
-        last_heading_index = None
+        last_heading = None
         for question, index, type_name in self._slots():
-            qid = question["id"]
-            name = _field_name(qid, index)
             heading = ""
-            if index >= 0 and index != last_heading_index:
-                heading = translate("checkout.questions.ticket", locale, number=index + 1, type=type_name)
-                last_heading_index = index
-            kind = question["kind"]
-            if kind == "country":
-                countries = countries or [[code, label] for code, label in country_choices(locale)]
-                options = countries
-            elif kind == "multiple_choice":
-                options = [[f"{name}__{n}", option] for n, option in enumerate(question["options"])]
-            else:
-                options = [[option, option] for option in question["options"]]
-            key = f"{qid}:{index}"
-            fields.append(
-                QuestionFieldView(
-                    key=key,
-                    name=name,
-                    heading=heading,
-                    label=question["label"],
-                    kind=kind,
-                    required=question["required"],
-                    options=options,
-                    error=self.answer_errors.get(key, ""),
-                )
-            )
+            if index >= 0 and index != last_heading:
+                heading, last_heading = ticket_heading(index, type_name, locale), index
+            error = self.answer_errors.get(f"{question['id']}:{index}", "")
+            fields.append(field_view(question, index, heading=heading, locale=locale, error=error))
         return fields
 
     # -- helpers (not events) -----------------------------------------------------------------
@@ -293,39 +252,14 @@ class EventState(LocalizedState, rx.State):
         return slots
 
     def _answers(self, form_data: dict) -> list[AnswerIn]:
-        answers = []
-        for question, index, _ in self._slots():
-            name = _field_name(question["id"], index)
-            kind = question["kind"]
-            if kind == "multiple_choice":
-                value: object = [o for n, o in enumerate(question["options"]) if form_data.get(f"{name}__{n}")]
-            elif kind == "yes_no":
-                value = bool(form_data.get(name))
-            else:
-                value = form_data.get(name, "")
-            answers.append(
-                AnswerIn(question_id=parse_id(question["id"]), value=value, ticket_index=index if index >= 0 else None)
+        return [
+            AnswerIn(
+                question_id=parse_id(question["id"]),
+                value=read_answer(form_data, question, index),
+                ticket_index=index if index >= 0 else None,
             )
-        return answers
-
-    def _sellable(self, now: datetime) -> bool:
-        detail = self._detail
-        return detail is not None and detail.status == EventStatus.PUBLISHED and detail.ends_at > now
-
-    def _ticket(self, type_id: str) -> TicketTypeSummary | None:
-        if self._detail is None:
-            return None
-        return next((t for t in self._detail.ticket_types if str(t.id) == type_id), None)
-
-    def _limit(self, ticket: TicketTypeSummary) -> int:
-        """The most of one type this buyer may pick: the per-order maximum, or the seats left."""
-        return min(ticket.max_per_order, ticket.available)
-
-    def _set_quantity(self, type_id: str, quantity: int) -> None:
-        chosen = {key: value for key, value in self.quantities.items() if key != type_id}
-        if quantity > 0:
-            chosen[type_id] = quantity
-        self.quantities = chosen
+            for question, index, _ in self._slots()
+        ]
 
     # -- events -------------------------------------------------------------------------------
 
