@@ -86,7 +86,9 @@ def request_locale(request: Request) -> str:
 def error_response(
     status: int, code: str, message: str, headers: dict[str, str] | None = None, extra: dict | None = None
 ) -> JSONResponse:
-    return JSONResponse({"error": {"code": code, "message": message, **(extra or {})}}, status_code=status, headers=headers)
+    return JSONResponse(
+        {"error": {"code": code, "message": message, **(extra or {})}}, status_code=status, headers=headers
+    )
 
 
 def install_error_handlers(app: FastAPI) -> None:

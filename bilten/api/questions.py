@@ -27,7 +27,9 @@ router = api_router(tags=["questions"], responses=error_responses(401, 403, 404,
 
 class QuestionIn(BaseModel):
     label: str | None = Field(None, max_length=1000)
-    kind: str | None = Field(None, max_length=40, description="text, number, choice, multiple_choice, yes_no, date, country, phone")
+    kind: str | None = Field(
+        None, max_length=40, description="text, number, choice, multiple_choice, yes_no, date, country, phone"
+    )
     options: list[str] | None = Field(None, max_length=200, description="choice and multiple_choice only")
     required: bool | None = None
     per_ticket: bool | None = Field(None, description="asked once per ticket rather than once per order")
@@ -157,7 +159,10 @@ def update_question(
 
 @router.delete("/api/v1/events/{event_id}/questions/{question_id}", status_code=204, response_class=Response)
 def delete_question(
-    event_id: uuid.UUID, question_id: uuid.UUID, session: Session = Depends(get_session), caller: Caller = Depends(get_caller)
+    event_id: uuid.UUID,
+    question_id: uuid.UUID,
+    session: Session = Depends(get_session),
+    caller: Caller = Depends(get_caller),
 ) -> Response:
     """No longer ask it. A question already answered is retired, not erased: its answers stay on
     orders and in exports."""
@@ -195,6 +200,11 @@ def change_answers(
 ) -> list[AnswerOut]:
     """The buyer changes answers (until the event starts, where the organizer allows it)."""
     views = question_service.update_answers(
-        session, order_id=order_id, answers=answers_in(body.answers), user=caller.user(session), access_token=link, now=now
+        session,
+        order_id=order_id,
+        answers=answers_in(body.answers),
+        user=caller.user(session),
+        access_token=link,
+        now=now,
     )
     return answers_out(views)

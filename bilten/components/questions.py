@@ -53,9 +53,18 @@ def _check(name, text, checked) -> rx.Component:  # noqa: ANN001
 
 def question_field(f) -> rx.Component:  # noqa: ANN001 - an ObjectVar of QuestionFieldView
     """One checkout question: its label (required marked), its control, its error."""
-    required_mark = rx.cond(f.required, rx.text(" ", LocaleState.t["question.required_mark"], as_="span", color_scheme="gray"))
+    required_mark = rx.cond(
+        f.required, rx.text(" ", LocaleState.t["question.required_mark"], as_="span", color_scheme="gray")
+    )
     label = rx.el.label(rx.text(f.label, required_mark, size="2", weight="medium"), html_for=f.name)
-    text_input = {"name": f.name, "id": f.name, "default_value": f.value, "size": "3", "width": "100%", "aria_required": f.required}
+    text_input = {
+        "name": f.name,
+        "id": f.name,
+        "default_value": f.value,
+        "size": "3",
+        "width": "100%",
+        "aria_required": f.required,
+    }
     control = rx.match(
         f.kind,
         ("choice", rx.vstack(label, _select(f, LocaleState.t["question.choose"]), spacing="1", width="100%")),
@@ -71,8 +80,24 @@ def question_field(f) -> rx.Component:  # noqa: ANN001 - an ObjectVar of Questio
         ),
         ("yes_no", _check(f.name, rx.text(f.label, required_mark, as_="span"), f.value == "yes")),
         ("date", rx.vstack(label, rx.input(type="date", dir="ltr", **text_input), spacing="1", width="100%")),
-        ("number", rx.vstack(label, rx.input(type="text", input_mode="decimal", max_length=30, dir="ltr", **text_input), spacing="1", width="100%")),
-        ("phone", rx.vstack(label, rx.input(type="tel", auto_complete="tel", max_length=30, dir="ltr", **text_input), spacing="1", width="100%")),
+        (
+            "number",
+            rx.vstack(
+                label,
+                rx.input(type="text", input_mode="decimal", max_length=30, dir="ltr", **text_input),
+                spacing="1",
+                width="100%",
+            ),
+        ),
+        (
+            "phone",
+            rx.vstack(
+                label,
+                rx.input(type="tel", auto_complete="tel", max_length=30, dir="ltr", **text_input),
+                spacing="1",
+                width="100%",
+            ),
+        ),
         rx.vstack(label, rx.input(type="text", max_length=1000, **text_input), spacing="1", width="100%"),
     )
     return rx.vstack(

@@ -15,8 +15,8 @@ from bilten.models.order import (
     Ticket,
     TicketStatus,
 )
-from bilten.models.question import Answer, Question, QuestionKind
 from bilten.models.organization import Invitation, Membership, Organization, TeamRole
+from bilten.models.question import Answer, Question, QuestionKind
 from bilten.models.user import (
     ApiSession,
     EmailVerification,

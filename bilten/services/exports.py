@@ -38,7 +38,6 @@ from bilten import clock as app_clock
 from bilten import live
 from bilten.models import (
     Answer,
-    Question,
     CheckIn,
     CheckInResult,
     Event,
@@ -48,6 +47,7 @@ from bilten.models import (
     ExportStatus,
     Order,
     OrderLine,
+    Question,
     Ticket,
     TicketType,
     User,

@@ -29,7 +29,18 @@ from babel import Locale
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from bilten.models import Answer, Event, EventStatus, Order, OrderStatus, Question, QuestionKind, Ticket, TicketType, User
+from bilten.models import (
+    Answer,
+    Event,
+    EventStatus,
+    Order,
+    OrderStatus,
+    Question,
+    QuestionKind,
+    Ticket,
+    TicketType,
+    User,
+)
 from bilten.services.access import Permission, authorize
 from bilten.services.audit import record_audit
 from bilten.services.errors import BiltenError, EventCancelled, NotFound, ValidationFailed
@@ -247,9 +258,7 @@ def display_value(question: Question | AnswerView, value: Any, locale: str, *, y
 # --- organizers ------------------------------------------------------------------------------
 
 
-def _clean_fields(
-    session: Session, event: Event, fields: QuestionFields, current: Question | None
-) -> dict[str, Any]:
+def _clean_fields(session: Session, event: Event, fields: QuestionFields, current: Question | None) -> dict[str, Any]:
     values: dict[str, Any] = {}
     if fields.label is not None or current is None:
         try:
@@ -415,9 +424,7 @@ def applies_to(question: Question, ticket_type_id: uuid.UUID) -> bool:
     return not question.ticket_type_ids or str(ticket_type_id) in question.ticket_type_ids
 
 
-def checkout_slots(
-    questions: Sequence[Question], tickets: Sequence[tuple[uuid.UUID, str]]
-) -> list[CheckoutSlot]:
+def checkout_slots(questions: Sequence[Question], tickets: Sequence[tuple[uuid.UUID, str]]) -> list[CheckoutSlot]:
     """The fields a checkout asks, in order: per-order questions once (when one of the chosen
     ticket types is concerned), then each ticket's questions. `tickets` is one (type id, type name)
     per ticket, in the order the buyer listed them (so "Ticket 2" is the second of them)."""
@@ -550,11 +557,7 @@ def ticket_answers(session: Session, ticket: Ticket) -> list[tuple[Question, Any
 
 
 def _buyer_may_edit(order: Order, event: Event | None, *, now: datetime) -> bool:
-    return (
-        event is not None
-        and now < event.starts_at
-        and order.status in (OrderStatus.PENDING, OrderStatus.PAID)
-    )
+    return event is not None and now < event.starts_at and order.status in (OrderStatus.PENDING, OrderStatus.PAID)
 
 
 def update_answers(

@@ -247,7 +247,9 @@ class EventState(LocalizedState, rx.State):
         ]
         for index, type_id in enumerate(tickets):
             slots.extend(
-                (q, index, names[type_id]) for q in self._questions if q["per_ticket"] and (not q["types"] or type_id in q["types"])
+                (q, index, names[type_id])
+                for q in self._questions
+                if q["per_ticket"] and (not q["types"] or type_id in q["types"])
             )
         return slots
 

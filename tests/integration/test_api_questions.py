@@ -26,7 +26,9 @@ def shop(pg_session, clock):
     org = make_organization(pg_session, members=(owner,), now=now)
     make_organization(pg_session, members=(stranger,), now=now)
     event = make_event(pg_session, organization=org, now=now, prices=(2500, 4000), quantity=5)
-    a, b = pg_session.exec(select(TicketType).where(TicketType.event_id == event.id).order_by(TicketType.position)).all()
+    a, b = pg_session.exec(
+        select(TicketType).where(TicketType.event_id == event.id).order_by(TicketType.position)
+    ).all()
     return {"owner": owner, "stranger": stranger, "event": event, "a": a, "b": b}
 
 
@@ -83,7 +85,9 @@ def test_only_the_events_organizers_manage_its_questions(client, shop):
 
 def test_a_refused_answer_names_the_question_and_leaves_no_order_and_no_seat(client, shop):
     owner = bearer(client, shop["owner"])
-    size = ask(client, shop, owner, label="T-shirt size", kind="choice", options=["S", "M"], required=True, per_ticket=True)
+    size = ask(
+        client, shop, owner, label="T-shirt size", kind="choice", options=["S", "M"], required=True, per_ticket=True
+    )
     consent = ask(client, shop, owner, label="I accept the house rules", kind="yes_no", required=True)
     size, consent = size.json(), consent.json()
     before = seats_left(client, shop)
@@ -167,7 +171,10 @@ def test_answers_are_stored_returned_and_changed_by_the_buyer_until_the_event(cl
     assert client.get(path).status_code == 404  # no link, no answers
     assert client.get(path, headers=owner).status_code == 200  # the event's organizers read them
     assert client.get(path, headers=bearer(client, shop["stranger"])).status_code == 404
-    assert client.patch(path, json={"answers": [{"question_id": country["id"], "value": "DE"}]}, headers=owner).status_code == 404
+    assert (
+        client.patch(path, json={"answers": [{"question_id": country["id"], "value": "DE"}]}, headers=owner).status_code
+        == 404
+    )
 
     changed = client.patch(
         path, json={"answers": [{"question_id": name["id"], "value": "Bea", "ticket_index": 1}]}, headers=token
@@ -191,7 +198,9 @@ def test_a_deleted_question_keeps_its_answers_on_the_order(client, shop):
     body = client.post(
         "/api/v1/orders", json=order_body(shop, ("a", 1), answers=[{"question_id": company["id"], "value": "ACME"}])
     ).json()
-    assert client.delete(f"/api/v1/events/{shop['event'].id}/questions/{company['id']}", headers=owner).status_code == 204
+    assert (
+        client.delete(f"/api/v1/events/{shop['event'].id}/questions/{company['id']}", headers=owner).status_code == 204
+    )
     assert client.get(f"/api/v1/events/{shop['event'].id}/questions").json() == []
     kept = client.get(f"/api/v1/orders/{body['id']}/answers", headers={"X-Order-Token": body["access_token"]}).json()
     assert [(a["question"], a["value"], a["retired"]) for a in kept] == [("Company", "ACME", True)]

@@ -108,7 +108,9 @@ def shop(session, now):
     org = make_organization(session, members=(owner,), now=now)
     make_organization(session, members=(stranger,), now=now)
     event = make_event(session, organization=org, now=now, prices=(2500, 0), quantity=5)
-    paid, free = session.exec(select(TicketType).where(TicketType.event_id == event.id).order_by(TicketType.position)).all()
+    paid, free = session.exec(
+        select(TicketType).where(TicketType.event_id == event.id).order_by(TicketType.position)
+    ).all()
     return {"owner": owner, "stranger": stranger, "event": event, "paid": paid, "free": free}
 
 
@@ -123,10 +125,16 @@ def test_organizers_of_the_event_alone_manage_its_questions(session, shop, now):
     assert size.position == 0 and size.options == ["S", "M", "L"]
     with pytest.raises(Forbidden):
         questions.create_question(
-            session, actor=shop["stranger"], event_id=shop["event"].id, fields=QuestionFields(label="x", kind="text"), now=now
+            session,
+            actor=shop["stranger"],
+            event_id=shop["event"].id,
+            fields=QuestionFields(label="x", kind="text"),
+            now=now,
         )
     with pytest.raises(Forbidden):
-        questions.delete_question(session, actor=shop["stranger"], event_id=shop["event"].id, question_id=size.id, now=now)
+        questions.delete_question(
+            session, actor=shop["stranger"], event_id=shop["event"].id, question_id=size.id, now=now
+        )
     with pytest.raises(Forbidden):
         questions.list_questions(session, actor=shop["stranger"], event_id=shop["event"].id)
     assert [x.label for x in questions.list_questions(session, actor=shop["owner"], event_id=shop["event"].id)] == [
@@ -191,7 +199,13 @@ def test_a_missing_required_answer_refuses_the_order_and_takes_no_seat(session, 
 def test_per_ticket_answers_are_stored_then_follow_their_ticket_when_paid(session, shop, now):
     name = ask(session, shop, now, label="Attendee name", kind="text", per_ticket=True, required=True)
     size = ask(
-        session, shop, now, label="T-shirt", kind="choice", options=["S", "M"], per_ticket=True,
+        session,
+        shop,
+        now,
+        label="T-shirt",
+        kind="choice",
+        options=["S", "M"],
+        per_ticket=True,
         ticket_type_ids=[shop["paid"].id],
     )
     company = ask(session, shop, now, label="Company", kind="text")
@@ -244,7 +258,9 @@ def test_per_ticket_answers_are_stored_then_follow_their_ticket_when_paid(sessio
 
 def test_a_free_order_links_answers_to_its_tickets_at_once(session, shop, now):
     name = ask(session, shop, now, label="Attendee name", kind="text", per_ticket=True)
-    placed = place(session, shop, now, [(shop["free"].id, 2)], [AnswerIn(name.id, "Ada", 0), AnswerIn(name.id, "Bob", 1)])
+    placed = place(
+        session, shop, now, [(shop["free"].id, 2)], [AnswerIn(name.id, "Ada", 0), AnswerIn(name.id, "Bob", 1)]
+    )
     rows = session.exec(select(Answer).where(Answer.order_id == placed.order.id)).all()
     assert len(rows) == 2 and all(row.ticket_id is not None for row in rows)
     assert len({row.ticket_id for row in rows}) == 2
@@ -254,13 +270,22 @@ def test_the_buyer_changes_answers_until_the_event_starts(session, shop, now):
     size = ask(session, shop, now, label="T-shirt", kind="choice", options=["S", "M"], required=True)
     fixed = ask(session, shop, now, label="Dietary needs", kind="text", allow_buyer_edit=False)
     buyer = make_user(session, now=now)
-    placed = place(session, shop, now, [(shop["free"].id, 1)], [AnswerIn(size.id, "S"), AnswerIn(fixed.id, "none")], user=buyer)
+    placed = place(
+        session, shop, now, [(shop["free"].id, 1)], [AnswerIn(size.id, "S"), AnswerIn(fixed.id, "none")], user=buyer
+    )
     order_id = placed.order.id
 
-    changed = questions.update_answers(session, order_id=order_id, answers=[AnswerIn(size.id, "M")], user=buyer, now=now)
+    changed = questions.update_answers(
+        session, order_id=order_id, answers=[AnswerIn(size.id, "M")], user=buyer, now=now
+    )
     assert [(v.label, v.value) for v in changed if v.question_id == size.id] == [("T-shirt", "M")]
     by_link = questions.update_answers(
-        session, order_id=order_id, answers=[AnswerIn(size.id, "S")], user=None, access_token=placed.access_token, now=now
+        session,
+        order_id=order_id,
+        answers=[AnswerIn(size.id, "S")],
+        user=None,
+        access_token=placed.access_token,
+        now=now,
     )
     assert next(v.value for v in by_link if v.question_id == size.id) == "S"
     with pytest.raises(InvalidAnswer) as refused:  # a required answer cannot be emptied
@@ -272,12 +297,20 @@ def test_the_buyer_changes_answers_until_the_event_starts(session, shop, now):
     for intruder in (make_user(session, now=now), shop["owner"], None):  # another buyer, even the organizer, a guest
         with pytest.raises(NotFound):
             questions.update_answers(
-                session, order_id=order_id, answers=[AnswerIn(size.id, "M")], user=intruder, access_token="forged", now=now
+                session,
+                order_id=order_id,
+                answers=[AnswerIn(size.id, "M")],
+                user=intruder,
+                access_token="forged",
+                now=now,
             )
     later = shop["event"].starts_at + timedelta(minutes=1)
     with pytest.raises(AnswersLocked):
         questions.update_answers(session, order_id=order_id, answers=[AnswerIn(size.id, "M")], user=buyer, now=later)
-    assert next(v.value for v in questions.order_answers(session, placed.order, now=later) if v.question_id == size.id) == "S"
+    assert (
+        next(v.value for v in questions.order_answers(session, placed.order, now=later) if v.question_id == size.id)
+        == "S"
+    )
 
 
 def test_deleting_an_answered_question_retires_it_and_keeps_its_answers(session, shop, now):
@@ -285,7 +318,9 @@ def test_deleting_an_answered_question_retires_it_and_keeps_its_answers(session,
     unused = ask(session, shop, now, label="Unused", kind="text")
     placed = place(session, shop, now, [(shop["free"].id, 1)], [AnswerIn(asked.id, "ACME")])
     for question in (asked, unused):
-        questions.delete_question(session, actor=shop["owner"], event_id=shop["event"].id, question_id=question.id, now=now)
+        questions.delete_question(
+            session, actor=shop["owner"], event_id=shop["event"].id, question_id=question.id, now=now
+        )
     assert session.get(Question, unused.id) is None
     assert session.get(Question, asked.id).deleted_at is not None
     assert questions.list_questions(session, actor=shop["owner"], event_id=shop["event"].id) == []
@@ -293,6 +328,10 @@ def test_deleting_an_answered_question_retires_it_and_keeps_its_answers(session,
     assert [(v.label, v.value, v.retired, v.editable) for v in views] == [("Company", "ACME", True, False)]
     with pytest.raises(NotFound):
         questions.update_question(
-            session, actor=shop["owner"], event_id=shop["event"].id, question_id=asked.id,
-            fields=QuestionFields(label="x"), now=now,
+            session,
+            actor=shop["owner"],
+            event_id=shop["event"].id,
+            question_id=asked.id,
+            fields=QuestionFields(label="x"),
+            now=now,
         )

@@ -9,8 +9,8 @@ from sqlmodel import Session
 
 from bilten.models import Event, Order, OrderLine, OrderStatus, Ticket
 from bilten.services.audit import emit_event, record_audit
-from bilten.services.questions import link_answers_to_tickets
 from bilten.services.orders.status import AuditAction, Topic, change_status
+from bilten.services.questions import link_answers_to_tickets
 from bilten.services.ticket_codes import load_private_key, sign_ticket_code
 from bilten.services.ticket_references import unused_references
 
@@ -26,16 +26,16 @@ def mark_paid(session: Session, order: Order, *, event: Event, lines: list[Order
         for _ in range(line.quantity):
             ticket_id = uuid.uuid4()
             ticket = Ticket(
-                    id=ticket_id,
-                    order_id=order.id,
-                    order_line_id=line.id,
-                    event_id=event.id,
-                    ticket_type_id=line.ticket_type_id,
-                    code=sign_ticket_code(signing_key, event_id=event.id, ticket_id=ticket_id),
-                    reference=next(references),
-                    holder_name=order.buyer_name,
-                    issued_at=now,
-                )
+                id=ticket_id,
+                order_id=order.id,
+                order_line_id=line.id,
+                event_id=event.id,
+                ticket_type_id=line.ticket_type_id,
+                code=sign_ticket_code(signing_key, event_id=event.id, ticket_id=ticket_id),
+                reference=next(references),
+                holder_name=order.buyer_name,
+                issued_at=now,
+            )
             session.add(ticket)
             issued.setdefault(line.ticket_type_id, []).append(ticket)
     link_answers_to_tickets(session, order, issued)  # per-ticket checkout answers follow their ticket

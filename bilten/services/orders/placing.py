@@ -21,6 +21,7 @@ from bilten.db import insert_new_rows
 from bilten.models import Event, EventStatus, Order, OrderLine, Payment, TicketType, User
 from bilten.payments import payments_configured
 from bilten.payments.base import PaymentProvider
+from bilten.services import questions
 from bilten.services.audit import record_audit
 from bilten.services.errors import (
     EventNotOnSale,
@@ -32,7 +33,6 @@ from bilten.services.errors import (
     SoldOut,
     UnknownTicketType,
 )
-from bilten.services import questions
 from bilten.services.orders.access import order_access_token
 from bilten.services.orders.issuing import mark_paid
 from bilten.services.orders.payments import payment_request, record_payment_start
@@ -212,7 +212,9 @@ def _sold_out(session: Session, types: list[TicketType], wanted: dict[uuid.UUID,
 
 def _ticket_sequence(items: list[tuple[uuid.UUID, int]]) -> list[uuid.UUID]:
     """One ticket type per ticket, as the buyer listed them: "ticket 2" of the checkout questions."""
-    return [type_id for type_id, quantity in items if isinstance(quantity, int) and quantity > 0 for _ in range(quantity)]
+    return [
+        type_id for type_id, quantity in items if isinstance(quantity, int) and quantity > 0 for _ in range(quantity)
+    ]
 
 
 def _sum_quantities(items: list[tuple[uuid.UUID, int]]) -> dict[uuid.UUID, int]:
