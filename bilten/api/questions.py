@@ -208,3 +208,19 @@ def change_answers(
         now=now,
     )
     return answers_out(views)
+
+
+class DoorAnswerOut(BaseModel):
+    question: str
+    kind: str
+    value: Any
+
+
+@router.get("/api/v1/tickets/{ticket_id}/answers", response_model=list[DoorAnswerOut])
+def ticket_answers(
+    ticket_id: uuid.UUID, session: Session = Depends(get_session), caller: Caller = Depends(get_caller)
+) -> list[DoorAnswerOut]:
+    """The door's ticket detail: the checkout answers of this ticket and of its order (for those
+    who may scan at its event)."""
+    answers = question_service.door_ticket_answers(session, actor=caller.user(session), ticket_id=ticket_id)
+    return [DoorAnswerOut(question=a.label, kind=a.kind, value=a.value) for a in answers]

@@ -556,6 +556,28 @@ def ticket_answers(session: Session, ticket: Ticket) -> list[tuple[Question, Any
     return [(q, a.value) for a, q in rows if a.ticket_index < 0 or a.ticket_id in ids]
 
 
+@dataclass(frozen=True)
+class DoorAnswer:
+    label: str
+    kind: str
+    value: Any
+
+
+def door_ticket_answers(session: Session, *, actor: User | None, ticket_id: uuid.UUID) -> list[DoorAnswer]:
+    """The door's ticket detail: what its holder (and the order's buyer) answered. For those who
+    may scan at the ticket's event (its managers and its assigned staff)."""
+    from bilten.services.access import authorize_scan
+
+    with transaction(session):
+        ticket = session.get(Ticket, ticket_id)
+        if ticket is None:
+            if actor is None:
+                authorize(session, actor, Permission.ACCOUNT)  # "not signed in" before "no such ticket"
+            raise NotFound()
+        authorize_scan(session, actor, ticket.event_id)
+        return [DoorAnswer(label=q.label, kind=q.kind.value, value=v) for q, v in ticket_answers(session, ticket)]
+
+
 def _buyer_may_edit(order: Order, event: Event | None, *, now: datetime) -> bool:
     return event is not None and now < event.starts_at and order.status in (OrderStatus.PENDING, OrderStatus.PAID)
 

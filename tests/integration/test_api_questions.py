@@ -204,3 +204,40 @@ def test_a_deleted_question_keeps_its_answers_on_the_order(client, shop):
     assert client.get(f"/api/v1/events/{shop['event'].id}/questions").json() == []
     kept = client.get(f"/api/v1/orders/{body['id']}/answers", headers={"X-Order-Token": body["access_token"]}).json()
     assert [(a["question"], a["value"], a["retired"]) for a in kept] == [("Company", "ACME", True)]
+
+
+def test_the_door_sees_a_tickets_answers_and_strangers_do_not(client, shop, pg_session, clock):
+    from tests.factories import assign_staff
+
+    owner = bearer(client, shop["owner"])
+    name = ask(client, shop, owner, label="Attendee name", kind="text", per_ticket=True).json()
+    diet = ask(client, shop, owner, label="Dietary needs", kind="multiple_choice", options=["vegan", "halal"]).json()
+    body = client.post(
+        "/api/v1/orders",
+        json=order_body(
+            shop,
+            ("a", 2),
+            answers=[
+                {"question_id": name["id"], "value": "Ada", "ticket_index": 0},
+                {"question_id": name["id"], "value": "Bob", "ticket_index": 1},
+                {"question_id": diet["id"], "value": ["halal"]},
+            ],
+        ),
+    ).json()
+    paid = client.post(
+        f"/api/v1/orders/{body['id']}/test-payment",
+        json={"outcome": "succeeded"},
+        headers={"X-Order-Token": body["access_token"]},
+    ).json()
+    staff = make_user(pg_session, role=Role.STAFF, now=clock.now)
+    assign_staff(pg_session, event=shop["event"], user=staff, now=clock.now)
+    seen = sorted(
+        client.get(f"/api/v1/tickets/{t['id']}/answers", headers=bearer(client, staff)).json()[0]["value"]
+        for t in paid["tickets"]
+    )
+    assert seen == ["Ada", "Bob"]
+    one = client.get(f"/api/v1/tickets/{paid['tickets'][0]['id']}/answers", headers=bearer(client, staff)).json()
+    assert [a["question"] for a in one] == ["Attendee name", "Dietary needs"] and one[1]["value"] == ["halal"]
+    ticket = paid["tickets"][0]["id"]
+    assert client.get(f"/api/v1/tickets/{ticket}/answers").status_code == 401
+    assert client.get(f"/api/v1/tickets/{ticket}/answers", headers=bearer(client, shop["stranger"])).status_code == 403
