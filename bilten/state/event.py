@@ -263,6 +263,25 @@ class EventState(LocalizedState, rx.State):
             for question, index, _ in self._slots()
         ]
 
+    def _sellable(self, now: datetime) -> bool:
+        detail = self._detail
+        return detail is not None and detail.status == EventStatus.PUBLISHED and detail.ends_at > now
+
+    def _ticket(self, type_id: str) -> TicketTypeSummary | None:
+        if self._detail is None:
+            return None
+        return next((t for t in self._detail.ticket_types if str(t.id) == type_id), None)
+
+    def _limit(self, ticket: TicketTypeSummary) -> int:
+        """The most of one type this buyer may pick: the per-order maximum, or the seats left."""
+        return min(ticket.max_per_order, ticket.available)
+
+    def _set_quantity(self, type_id: str, quantity: int) -> None:
+        chosen = {key: value for key, value in self.quantities.items() if key != type_id}
+        if quantity > 0:
+            chosen[type_id] = quantity
+        self.quantities = chosen
+
     # -- events -------------------------------------------------------------------------------
 
     @rx.event
