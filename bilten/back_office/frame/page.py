@@ -10,6 +10,7 @@ from bilten.back_office.dashboard import sales_section
 from bilten.back_office.exports import exports_section
 from bilten.back_office.frame.state import BackOfficeState
 from bilten.back_office.orders import orders_section
+from bilten.back_office.questions import questions_section
 from bilten.back_office.staff import staff_section
 from bilten.components.layout import page_shell
 from bilten.components.notice import forbidden_box, not_found_box
@@ -98,6 +99,7 @@ def office_frame() -> rx.Component:
                 office_tab("orders", "receipt"),
                 office_tab("checkin", "scan-line"),
                 rx.cond(BackOfficeState.can_manage, office_tab("staff", "users")),
+                rx.cond(BackOfficeState.can_manage, office_tab("questions", "circle-help")),
                 office_tab("exports", "file-down"),
                 flex_wrap="wrap",
             ),
@@ -105,6 +107,7 @@ def office_frame() -> rx.Component:
             rx.tabs.content(orders_section(), value="orders"),
             rx.tabs.content(checkin_section(), value="checkin"),
             rx.tabs.content(rx.cond(BackOfficeState.can_manage, staff_section()), value="staff"),
+            rx.tabs.content(rx.cond(BackOfficeState.can_manage, questions_section()), value="questions"),
             rx.tabs.content(exports_section(), value="exports"),
             value=BackOfficeState.tab,
             on_change=BackOfficeState.set_tab,
