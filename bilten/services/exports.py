@@ -284,8 +284,8 @@ def run_export(
                 _set_progress(writer, job, rows_done=0, rows_total=total)
                 asked = _question_columns(reader, ExportKind(job.kind), event.id)
                 rows = _with_answers(reader, _rows(reader, ExportKind(job.kind), event), asked, ExportKind(job.kind))
-                header = ATTENDEE_COLUMNS if job.kind == ExportKind.ATTENDEES else ORDER_COLUMNS
-                header = (*header, *(safe_cell(question.label) for question in asked))  # a column per question
+                columns = ATTENDEE_COLUMNS if job.kind == ExportKind.ATTENDEES else ORDER_COLUMNS
+                header = (*columns, *(safe_cell(question.label) for question in asked))  # a column per question
 
                 def progress(done: int) -> None:
                     _set_progress(writer, job, rows_done=done, rows_total=max(total, done))

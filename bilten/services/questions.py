@@ -56,6 +56,7 @@ TEXT_MAX = 1000
 MAX_ANSWERS = 2000  # 100 tickets x 20 questions: absurd input stays cheap
 ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 PHONE_DIGITS = re.compile(r"^\+[1-9][0-9]{6,14}$")
+ORDER_TO_COME = uuid.UUID(int=0)
 CHOICE_KINDS = frozenset({QuestionKind.CHOICE, QuestionKind.MULTIPLE_CHOICE})
 
 
@@ -144,7 +145,8 @@ class CheckoutSlot:
 @cache
 def country_codes() -> frozenset[str]:
     """ISO 3166 alpha-2 codes Babel names (regions like "001" and the "ZZ" unknown left out)."""
-    return frozenset(code for code in Locale("en").territories if len(code) == 2 and code.isalpha() and code != "ZZ")
+    codes = (str(code) for code in Locale("en").territories)
+    return frozenset(code for code in codes if len(code) == 2 and code.isalpha() and code != "ZZ")
 
 
 def country_name(code: str, locale: str) -> str:
@@ -475,10 +477,11 @@ def check_answers(
             raise InvalidAnswer(questions[question_id], "question.error.not_asked", ticket_index=index)
     rows = []
     for slot in slots:  # one row per field, answered or not: the order keeps its form for later edits
-        answer = by_slot.get((slot.question.id, slot.ticket_index))
-        value = clean_value(slot.question, answer.value if answer else None, ticket_index=slot.ticket_index)
+        given_answer = by_slot.get((slot.question.id, slot.ticket_index))
+        value = clean_value(slot.question, given_answer.value if given_answer else None, ticket_index=slot.ticket_index)
         rows.append(
             Answer(
+                order_id=ORDER_TO_COME,  # the caller sets it once the order exists
                 question_id=slot.question.id,
                 ticket_index=-1 if slot.ticket_index is None else slot.ticket_index,
                 ticket_type_id=slot.ticket_type_id,
