@@ -25,6 +25,7 @@ from bilten.services.errors import InvalidToken, NotFound, SoldOut, ValidationFa
 from bilten.services.seat_gate import learn_after_refusal, seat_gate
 from bilten.services.security import decode_access_token
 from bilten.services.ticket_references import format_reference
+from bilten.services.translations import field_text
 from bilten.settings import get_secret_key, get_settings
 
 router = api_router(
@@ -90,7 +91,12 @@ def _order_out(
     )
     tickets = []
     if order.status in (OrderStatus.PAID, OrderStatus.REFUNDED, OrderStatus.CANCELLED):
-        names = {t.id: t.name for t in session.exec(select(TicketType).where(TicketType.event_id == order.event_id))}
+        # Ticket type names in the buyer's language (the order's), else the event's main language.
+        main_language = session.exec(select(Event.main_language).where(Event.id == order.event_id)).one()
+        names = {
+            t.id: field_text(t, "name", order.locale, main_language)
+            for t in session.exec(select(TicketType).where(TicketType.event_id == order.event_id))
+        }
         tickets = [
             TicketOut(
                 id=t.id,
@@ -261,6 +267,8 @@ def tickets_pdf(
 @router.get("/{order_id}/calendar.ics", response_class=Response, responses={200: {"content": {"text/calendar": {}}}})
 def calendar(
     order_id: uuid.UUID,
+    request: Request,
+    lang: str | None = Query(None, max_length=10),
     link: str = Depends(get_order_link),
     caller: Caller = Depends(get_caller),
     session: Session = Depends(get_session),
@@ -268,7 +276,12 @@ def calendar(
     user = caller.user(session)
     order = _order_for_caller(session, order_id, user, link)
     event = session.get(Event, order.event_id)
-    ics = event_calendar(event, public_url=get_settings().public_url, stamp=order.paid_at or order.created_at)
+    ics = event_calendar(
+        event,
+        public_url=get_settings().public_url,
+        stamp=order.paid_at or order.created_at,
+        locale=normalize_locale(lang or order.locale, request_locale(request)),
+    )
     return Response(
         ics, media_type="text/calendar", headers={"Content-Disposition": 'attachment; filename="event.ics"'}
     )

@@ -28,6 +28,12 @@ from bilten.services.seat_gate import seat_gate
 
 router = api_router(tags=["organizer events"], responses=error_responses(401, 403, 404, 409, 413, 415, 422))
 UPLOAD_CHUNK = 1024 * 1024
+TRANSLATIONS_HELP = (
+    'Texts in other languages: {field: {language: text}}, e.g. {"title": {"de": "...", "fr": "..."}}. '
+    "Languages: en, ar, de, es, fr, it. A field named replaces that field's texts (an empty object "
+    "removes them); fields not named keep theirs."
+)
+TranslationsIn = dict[str, dict[str, str | None]]
 
 
 class EventIn(BaseModel):
@@ -41,6 +47,11 @@ class EventIn(BaseModel):
     starts_at: datetime | None = None
     ends_at: datetime | None = None
     status: str | None = Field(None, max_length=20)
+    venue_notes: str | None = Field(None, max_length=10_000)
+    main_language: str | None = Field(None, max_length=16, description="the language of title, description, ...")
+    translations: TranslationsIn | None = Field(
+        None, description=TRANSLATIONS_HELP + " Fields: title, description, venue_notes."
+    )
 
 
 class TicketTypeIn(BaseModel):
@@ -54,6 +65,7 @@ class TicketTypeIn(BaseModel):
     sales_start: datetime | None = None
     sales_end: datetime | None = None
     hidden: bool | None = None
+    translations: TranslationsIn | None = Field(None, description=TRANSLATIONS_HELP + " Fields: name, description.")
 
 
 class TicketTypeAdminOut(BaseModel):
@@ -69,6 +81,7 @@ class TicketTypeAdminOut(BaseModel):
     sales_start: datetime | None
     sales_end: datetime | None
     hidden: bool
+    translations: dict[str, dict[str, str]] = {}
 
 
 class EventAdminOut(BaseModel):
@@ -85,6 +98,9 @@ class EventAdminOut(BaseModel):
     status: str
     image_url: str
     ticket_types: list[TicketTypeAdminOut]
+    venue_notes: str = ""
+    main_language: str = "en"
+    translations: dict[str, dict[str, str]] = {}
 
 
 class CancellationOut(BaseModel):
@@ -96,11 +112,16 @@ class CancellationOut(BaseModel):
 
 def _event_fields(body: EventIn) -> event_admin.EventFields:
     given: dict[str, Any] = {}
-    for name in body.model_fields_set & {"title", "description", "venue", "venue_address", "city", "timezone"}:
+    text_fields = {"title", "description", "venue", "venue_address", "city", "timezone", "venue_notes"}
+    for name in body.model_fields_set & text_fields:
         value = getattr(body, name)
         if value is None and name in ("title", "timezone"):
             raise ValidationFailed("error.request_invalid", field=name)
         given["venue_name" if name == "venue" else name] = value or ""
+    for name in body.model_fields_set & {"main_language", "translations"}:
+        if getattr(body, name) is None:
+            raise ValidationFailed("error.request_invalid", field=name)
+        given[name] = getattr(body, name)
     for name in body.model_fields_set & {"starts_at", "ends_at"}:
         if getattr(body, name) is None:
             raise ValidationFailed("error.event_dates_required")
@@ -144,6 +165,9 @@ def _event_out(session: Session, user, event_id: uuid.UUID) -> EventAdminOut:  #
         status=detail.status,
         image_url=detail.image_url,
         ticket_types=[_type_out(t) for t in detail.ticket_types],
+        venue_notes=detail.venue_notes,
+        main_language=detail.main_language,
+        translations=detail.translations,
     )
 
 
@@ -161,6 +185,7 @@ def _type_out(t: event_admin.TicketTypeRow | TicketType) -> TicketTypeAdminOut:
         sales_start=t.sales_start,
         sales_end=t.sales_end,
         hidden=t.is_hidden,
+        translations=t.translations,
     )
 
 

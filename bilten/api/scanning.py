@@ -5,15 +5,16 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from fastapi import Depends, Query
+from fastapi import Depends, Query, Request
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
 from bilten import ratelimit
 from bilten.api.deps import Caller, get_caller, get_client_address, get_now, get_session
-from bilten.api.errors import error_responses
+from bilten.api.errors import error_responses, request_locale
 from bilten.api.routing import api_router
 from bilten.services import checkins, devices, staff
+from bilten.services.translations import localized
 
 router = api_router(prefix="/api/v1", tags=["scanning"], responses=error_responses(401, 403, 404, 409, 422, 429))
 
@@ -91,10 +92,22 @@ class StaffIn(BaseModel):
     gate: str = Field(default="", max_length=200)
 
 
-def _verdict_out(verdict: checkins.ScanVerdict, nonce: str) -> VerdictOut:
+async def scanner_locale(request: Request) -> str:
+    """The door's language (Accept-Language), for ticket type names given in several languages."""
+    return request_locale(request)
+
+
+def _ticket_out(ticket: checkins.TicketSummary, locale: str) -> TicketOut:
+    """The ticket as the door reads it: its type's name in the scanner's language when the
+    organizer gave one, else in the event's main language."""
+    name = localized(ticket.ticket_type, ticket.ticket_type_texts, locale, ticket.main_language)
+    return TicketOut(id=ticket.id, holder_name=ticket.holder_name, ticket_type=name)
+
+
+def _verdict_out(verdict: checkins.ScanVerdict, nonce: str, locale: str = "") -> VerdictOut:
     return VerdictOut(
         result=verdict.result,
-        ticket=TicketOut(**verdict.ticket.__dict__) if verdict.ticket else None,
+        ticket=_ticket_out(verdict.ticket, locale) if verdict.ticket else None,
         first_scan=FirstScanOut(**verdict.first_scan.__dict__) if verdict.first_scan else None,
         conflict=verdict.conflict,
         replayed=verdict.replayed,
@@ -155,6 +168,7 @@ def validate(
     caller: Caller = Depends(get_caller),
     session: Session = Depends(get_session),
     now: datetime = Depends(get_now),
+    locale: str = Depends(scanner_locale),
 ) -> VerdictOut:
     user = caller.scanner(session)
     verdict = checkins.scan_ticket(
@@ -168,7 +182,7 @@ def validate(
         gate=body.gate,
         device_id=body.device_id,
     )
-    return _verdict_out(verdict, body.nonce)
+    return _verdict_out(verdict, body.nonce, locale)
 
 
 @router.get("/events/{event_id}/scan-data", response_model=ScanDataOut)
@@ -189,11 +203,12 @@ def upload_offline(
     caller: Caller = Depends(get_caller),
     session: Session = Depends(get_session),
     now: datetime = Depends(get_now),
+    locale: str = Depends(scanner_locale),
 ) -> list[VerdictOut]:
     user = caller.scanner(session)
     scans = [checkins.OfflineScan(**scan.model_dump()) for scan in body.scans]
     verdicts = checkins.upload_offline_scans(session, actor=user, event_id=event_id, scans=scans, now=now)
-    return [_verdict_out(v, s.nonce) for v, s in zip(verdicts, scans, strict=True)]
+    return [_verdict_out(v, s.nonce, locale) for v, s in zip(verdicts, scans, strict=True)]
 
 
 @router.get("/events/{event_id}/checkins")
@@ -220,10 +235,11 @@ def manual_check_in(
     caller: Caller = Depends(get_caller),
     session: Session = Depends(get_session),
     now: datetime = Depends(get_now),
+    locale: str = Depends(scanner_locale),
 ) -> VerdictOut:
     user = caller.require(session)
     verdict = checkins.check_in_manually(session, actor=user, ticket_id=ticket_id, now=now)
-    return _verdict_out(verdict, "")
+    return _verdict_out(verdict, "", locale)
 
 
 @router.post("/checkins/{checkin_id}/undo", status_code=204)

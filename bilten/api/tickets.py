@@ -5,16 +5,18 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
 from bilten.api.deps import Caller, get_caller, get_now, get_order_link, get_session
 from bilten.api.errors import error_responses
 from bilten.api.routing import api_router
+from bilten.i18n import normalize_locale
 from bilten.services import tickets
 from bilten.services.ticket_references import format_reference
 from bilten.services.tickets import TicketView
+from bilten.services.translations import localized
 
 router = api_router(prefix="/api/v1", tags=["tickets"], responses=error_responses(401, 403, 404, 409, 422))
 
@@ -66,18 +68,38 @@ def reissue(
     return _ticket_out(view)
 
 
+TEXTS = ("event_title_texts", "event_main_language", "ticket_type_texts")
+
+
 @router.get("/me/orders")
-def my_orders(caller: Caller = Depends(get_caller), session: Session = Depends(get_session)) -> list[dict]:
+def my_orders(
+    request: Request, caller: Caller = Depends(get_caller), session: Session = Depends(get_session)
+) -> list[dict]:
+    """The caller's orders; the event's title and ticket types in Accept-Language's language where
+    the organizer gave one, else in the event's main language."""
     user = caller.require(session)
-    return [
-        {
-            **{k: v for k, v in view.__dict__.items() if k not in ("lines", "tickets")},
-            "lines": [line.__dict__ for line in view.lines],
-            "tickets": [_ticket_out(t).model_dump(mode="json") for t in view.tickets],
-        }
-        for view in tickets.my_orders(session, user=user)
-    ]
+    reader = normalize_locale(request.headers.get("accept-language"), "")
+    return [_order_out(view, reader or view.event_main_language) for view in tickets.my_orders(session, user=user)]
+
+
+def _order_out(view: tickets.OrderView, locale: str) -> dict:
+    def type_name(item: TicketView | tickets.OrderLineView) -> str:
+        return localized(item.ticket_type, item.ticket_type_texts, locale, view.event_main_language)
+
+    return {
+        **{k: v for k, v in view.__dict__.items() if k not in ("lines", "tickets", *TEXTS)},
+        "event_title": localized(view.event_title, view.event_title_texts, locale, view.event_main_language),
+        "lines": [
+            {**{k: v for k, v in line.__dict__.items() if k not in TEXTS}, "ticket_type": type_name(line)}
+            for line in view.lines
+        ],
+        "tickets": [
+            _ticket_out(t).model_copy(update={"ticket_type": type_name(t)}).model_dump(mode="json")
+            for t in view.tickets
+        ],
+    }
 
 
 def _ticket_out(view: TicketView) -> TicketOut:
-    return TicketOut(**{**view.__dict__, "reference": format_reference(view.reference)})
+    fields = {k: v for k, v in view.__dict__.items() if k not in TEXTS}
+    return TicketOut(**{**fields, "reference": format_reference(view.reference)})

@@ -39,6 +39,8 @@ class TicketView:
     ticket_type: str
     holder_name: str
     status: str
+    # The ticket type's name in the event's other languages (`ticket_type` is the main language's).
+    ticket_type_texts: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,7 @@ class OrderLineView:
     quantity: int
     unit_price_minor: int
     line_total_minor: int
+    ticket_type_texts: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,10 @@ class OrderView:
     checkout_url: str
     lines: list[OrderLineView] = field(default_factory=list)
     tickets: list[TicketView] = field(default_factory=list)
+    # The event's title in its other languages, and its main language: pages pick the reader's
+    # with `services.translations.localized(event_title, event_title_texts, locale, event_main_language)`.
+    event_title_texts: dict[str, str] = field(default_factory=dict)
+    event_main_language: str = ""
 
 
 def order_view(session: Session, *, order_id: uuid.UUID, user: User | None, access_token: str = "") -> OrderView:
@@ -90,7 +97,9 @@ def my_orders(session: Session, *, user: User, limit: int = 100) -> list[OrderVi
 
 def _view(session: Session, order: Order) -> OrderView:
     event = session.get_one(Event, order.event_id)
-    names = {t.id: t.name for t in session.exec(select(TicketType).where(TicketType.event_id == event.id))}
+    types = {t.id: t for t in session.exec(select(TicketType).where(TicketType.event_id == event.id))}
+    names = {type_id: t.name for type_id, t in types.items()}
+    texts = {type_id: dict((t.translations or {}).get("name", {})) for type_id, t in types.items()}
     lines = session.exec(select(OrderLine).where(OrderLine.order_id == order.id).order_by(col(OrderLine.id))).all()
     payment = session.exec(
         select(Payment).where(Payment.order_id == order.id).order_by(col(Payment.created_at).desc())
@@ -124,6 +133,7 @@ def _view(session: Session, order: Order) -> OrderView:
                 quantity=line.quantity,
                 unit_price_minor=line.unit_price_minor,
                 line_total_minor=line.line_total_minor,
+                ticket_type_texts=texts[line.ticket_type_id],
             )
             for line in lines
         ],
@@ -135,9 +145,12 @@ def _view(session: Session, order: Order) -> OrderView:
                 ticket_type=names[t.ticket_type_id],
                 holder_name=t.holder_name,
                 status=t.status,
+                ticket_type_texts=texts[t.ticket_type_id],
             )
             for t in tickets
         ],
+        event_title_texts=dict((event.translations or {}).get("title", {})),
+        event_main_language=event.main_language,
     )
 
 

@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 from bilten.models import Event, EventStatus, Order, OrderStatus, Organization, Role, TicketType, User
 from bilten.services.access import Permission, authorize, organization_ids_of
 from bilten.services.transaction import transaction
+from bilten.services.translations import copy_translations
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,7 @@ class TicketTypeRow:
     sales_end: datetime | None
     is_hidden: bool
     position: int
+    translations: dict[str, dict[str, str]] = field(default_factory=dict)  # {"name": {"de": ...}, ...}
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,9 @@ class EditableEvent:
     ticket_types: list[TicketTypeRow] = field(default_factory=list)
     paid_orders: int = 0
     pending_orders: int = 0
+    venue_notes: str = ""
+    main_language: str = "en"
+    translations: dict[str, dict[str, str]] = field(default_factory=dict)  # {"title": {"de": ...}, ...}
 
 
 def manageable_organizations(session: Session, *, actor: User | None) -> list[OrganizationChoice]:
@@ -109,6 +114,9 @@ def _editable_event(session: Session, *, actor: User | None, event_id: uuid.UUID
         ticket_types=[_type_row(t) for t in types],
         paid_orders=int(counts.get(OrderStatus.PAID, 0)),
         pending_orders=int(counts.get(OrderStatus.PENDING, 0)),
+        venue_notes=event.venue_notes,
+        main_language=event.main_language,
+        translations=copy_translations(event.translations),
     )
 
 
@@ -127,4 +135,5 @@ def _type_row(t: TicketType) -> TicketTypeRow:
         sales_end=t.sales_end,
         is_hidden=t.is_hidden,
         position=t.position,
+        translations=copy_translations(t.translations),
     )
