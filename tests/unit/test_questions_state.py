@@ -94,3 +94,78 @@ async def test_the_fields_follow_the_tickets_and_a_refusal_reserves_nothing(fres
         (1, "Lee"),
         (1, "M"),
     ]
+
+
+@pytest.mark.anyio
+async def test_the_back_office_questions_tab_adds_and_removes_and_the_order_shows_answers(fresh_tab, session, now):
+    from bilten.back_office import BackOfficeState
+    from bilten.back_office.frame.state import section_loader
+    from bilten.back_office.orders import OfficeOrdersState
+    from bilten.back_office.questions import OfficeQuestionsState
+    from bilten.models import Membership, Question, TeamRole
+    from bilten.services import accounts, orders
+    from bilten.services.questions import AnswerIn
+    from bilten.state.auth import SESSION_COOKIE
+    from tests.factories import DEFAULT_PASSWORD
+
+    owner = make_user(session, role=Role.ORGANIZER, now=now)
+    viewer = make_user(session, role=Role.ORGANIZER, now=now)
+    org = make_organization(session, members=(owner,), now=now)
+    session.add(Membership(organization_id=org.id, user_id=viewer.id, team_role=TeamRole.VIEWER, created_at=now))
+    session.commit()
+    event = make_event(session, organization=org, now=now, prices=(0,))
+
+    def open_office(user, tab: str) -> None:
+        _, token = accounts.log_in_web(session, email=user.email, password=DEFAULT_PASSWORD, now=now)
+        path = f"/organizer/events/{event.id}"
+        fresh_tab.router = RouterData.from_router_data(
+            {
+                "headers": {"cookie": f"{SESSION_COOKIE}={token}"},
+                "pathname": path,
+                "asPath": f"{path}?tab={tab}",
+                "query": {"event_id": str(event.id)},
+            }
+        )
+
+    open_office(owner, "questions")
+    office = await fresh_tab.get_state(BackOfficeState)
+    await run(office, "load")
+    assert section_loader("questions") is OfficeQuestionsState.load
+    tab = await fresh_tab.get_state(OfficeQuestionsState)
+    await run(tab, "load")
+    assert tab.loaded and tab.questions == []
+    await run(tab, "add", {"label": "Company", "kind": "text", "allow_buyer_edit": "yes"})
+    await run(tab, "add", {"label": "Size", "kind": "choice", "options": "S\nM\n", "per_ticket": "yes"})
+    refused = await run(tab, "add", {"label": "Size", "kind": "choice", "options": ""})  # no options: a toast
+    assert refused is not None and len(tab.questions) == 2
+    assert [(q.label, q.kind, q.options, q.asked) for q in tab.questions] == [
+        ("Company", "Text", "", "Once per order"),
+        ("Size", "Choice", "S, M", "Once per ticket"),
+    ]
+    company = session.exec(select(Question).where(Question.label == "Company")).one()
+    ticket_type = session.exec(select(TicketType).where(TicketType.event_id == event.id)).one()
+    placed = orders.place_order(
+        session,
+        items=[(ticket_type.id, 1)],
+        email="kim@example.org",
+        phone="+49 30 1234567",
+        answers=[AnswerIn(company.id, "ACME")],
+        now=now,
+    )
+    await run(tab, "remove", str(company.id))
+    assert [q.label for q in tab.questions] == ["Size"]
+
+    listing = await fresh_tab.get_state(OfficeOrdersState)
+    await run(listing, "load")
+    await run(listing, "open_detail", str(placed.order.id))
+    assert [(a.group, a.label, a.value) for a in listing.detail_answers] == [
+        ("For the order", "Company", "ACME"),  # retired, still shown
+        ("Ticket 1", "Size", "(no answer)"),
+    ]
+
+    open_office(viewer, "questions")  # viewers do not manage questions
+    await run(office, "load")
+    assert not office.can_manage
+    await run(tab, "load")
+    await run(tab, "add", {"label": "Sneaky", "kind": "text"})
+    assert session.exec(select(Question).where(Question.label == "Sneaky")).first() is None
