@@ -62,8 +62,9 @@ app = rx.App(
         '"DejaVu Sans", Tahoma, Arial, sans-serif',
     },
     head_components=[rx.el.meta(name="color-scheme", content="light")],
-    # Media queries for phones (compact header menu, wrapping tab strips, 44 px touch targets).
-    stylesheets=["/layout.css"],
+    # Media queries for phones (compact header menu, wrapping tab strips, 44 px touch targets), and
+    # Radix accent colours darkened to WCAG AA contrast with a focus ring everywhere.
+    stylesheets=["/layout.css", "/contrast.css"],
     api_transformer=api,
 )
 
