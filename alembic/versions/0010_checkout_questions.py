@@ -1,7 +1,7 @@
 """questions at checkout and their answers
 
 Revision ID: 0010
-Revises: 0007
+Revises: 0009
 Create Date: 2026-12-04 13:40:00.000000
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import bilten.models.base
 
 revision: str = "0010"
-down_revision: str | None = "0007"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

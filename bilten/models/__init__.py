@@ -33,6 +33,7 @@ from bilten.models.user import (
     UserPublic,
     WebSession,
 )
+from bilten.models.waiting_list import WaitingListEntry, WaitingListSettings, WaitingState
 
 __all__ = [
     "Answer",
@@ -78,5 +79,8 @@ __all__ = [
     "TwoFactor",
     "User",
     "UserPublic",
+    "WaitingListEntry",
+    "WaitingListSettings",
+    "WaitingState",
     "WebSession",
 ]
