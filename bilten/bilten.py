@@ -32,6 +32,7 @@ from bilten.pages.team import new_organization_page, team_page
 from bilten.pages.verify_email import verify_email_page
 from bilten.pages.waiting_list import waiting_list_page
 from bilten.payments import warn_about_payment_setup
+from bilten.shutdown import close_websockets_on_shutdown
 from bilten.state.account import AccountState
 from bilten.state.admin import AdminState
 from bilten.state.admin_notifications import AdminNotificationsState
@@ -210,3 +211,5 @@ app.register_lifespan_task(warn_about_payment_setup)
 app.register_lifespan_task(sweep_forever)
 # Email delivery in the web process when there is no Redis queue (`bilten worker` does it otherwise).
 app.register_lifespan_task(notification_loop)
+# On SIGTERM: open pages get a proper close and reconnect elsewhere, instead of holding the worker.
+app.register_lifespan_task(close_websockets_on_shutdown)
