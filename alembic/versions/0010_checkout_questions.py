@@ -9,9 +9,9 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 import sqlmodel
-from alembic import op
 
 import bilten.models.base
+from alembic import op
 
 revision: str = "0010"
 down_revision: str | None = "0009"
