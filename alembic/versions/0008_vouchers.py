@@ -1,7 +1,7 @@
 """vouchers: codes per event, and the voucher an order used
 
 Revision ID: 0008
-Revises: 0009
+Revises: 0010
 Create Date: 2026-12-04 13:30:00.000000
 """
 
@@ -13,7 +13,7 @@ import bilten.models.base
 from alembic import op
 
 revision: str = "0008"
-down_revision: str | None = "0009"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

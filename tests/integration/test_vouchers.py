@@ -419,7 +419,7 @@ def test_migration_0008_keeps_every_order_line_and_ticket_both_ways(tmp_path, no
 
     before = counts()
     assert before[0] >= 1 and before[2] == 4
-    command.downgrade(config, "0009")
+    command.downgrade(config, "0010")
     assert counts() == before
     command.upgrade(config, "head")
     assert counts() == before
