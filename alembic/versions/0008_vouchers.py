@@ -3,6 +3,10 @@
 Revision ID: 0008
 Revises: 0010
 Create Date: 2026-12-04 13:30:00.000000
+
+Numbered 0008 when it was written, it landed after 0009 (waiting list) and 0010 (checkout
+questions): alembic follows `down_revision`, not file names, so the chain is 0007 -> 0009 -> 0010
+-> 0008 -> ...
 """
 
 from collections.abc import Sequence
