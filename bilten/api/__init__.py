@@ -16,6 +16,7 @@ from bilten.api import (
     events,
     health,
     orders,
+    organization_webhooks,
     organizations,
     organizer_events,
     organizer_reports,
@@ -47,7 +48,19 @@ def create_api(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(SoldOutGate)
     app.add_middleware(BodyLimitMiddleware)  # around everything, Reflex's own routes included
     app.add_middleware(SecurityHeaders, settings=settings, docs_path=docs_url)
-    for module in (health, auth, events, orders, tickets, scanning, webhooks, admin, organizations, organizer_reports):
+    for module in (
+        health,
+        auth,
+        events,
+        orders,
+        tickets,
+        scanning,
+        webhooks,
+        admin,
+        organizations,
+        organization_webhooks,
+        organizer_reports,
+    ):
         app.include_router(module.router)
     app.include_router(organizer_events.router)  # only POST/PATCH and sub-paths under /api/v1/events
     return app

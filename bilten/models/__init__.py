@@ -32,6 +32,7 @@ from bilten.models.user import (
     UserPublic,
     WebSession,
 )
+from bilten.models.webhook import WebhookAttempt, WebhookDelivery, WebhookDeliveryStatus, WebhookEndpoint
 
 __all__ = [
     "ApiSession",
@@ -75,4 +76,8 @@ __all__ = [
     "User",
     "UserPublic",
     "WebSession",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookDeliveryStatus",
+    "WebhookEndpoint",
 ]

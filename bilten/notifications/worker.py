@@ -42,6 +42,7 @@ from bilten.notifications.delivery import (
 from bilten.notifications.outbox import dispatch_outbox
 from bilten.notifications.render_pool import make_preparer
 from bilten.notifications.senders import Sender, make_sender
+from bilten.notifications.webhooks import deliver_due_webhooks
 from bilten.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
@@ -113,6 +114,10 @@ class Delivery:
         finally:
             sender.close()
 
+    def deliver_webhooks(self) -> int:
+        """POST the due outgoing webhooks (notifications/webhooks.py); returns how many were tried."""
+        return deliver_due_webhooks(self.engine, clock=self.clock)
+
     def send_one(self, notification_id: uuid.UUID) -> None:
         sender = self.sender_factory()
         try:
@@ -144,6 +149,7 @@ def run_in_process_worker(stop_event: threading.Event, *, delivery: Delivery | N
         try:
             delivery.dispatch()
             report = delivery.send_due()
+            delivery.deliver_webhooks()
             busy = report.attempted >= delivery.config.batch_size
         except Exception:  # the database went away, ...: log and try again after a pause
             logger.exception("notification worker cycle failed")
@@ -181,6 +187,7 @@ def pump_once(delivery: Delivery, actor: dramatiq.Actor) -> int:
     with delivery.session() as session:
         fail_abandoned(session, now=delivery.clock(), config=delivery.config)
     delivery.dispatch()
+    delivery.deliver_webhooks()
     with delivery.session() as session:
         return enqueue_due(
             session,
