@@ -44,6 +44,7 @@ from bilten.notifications.render_pool import make_preparer
 from bilten.notifications.senders import Sender, make_sender
 from bilten.notifications.webhooks import deliver_due_webhooks
 from bilten.settings import Settings, get_settings
+from bilten.webhook_settings import WebhookSettings
 
 logger = logging.getLogger(__name__)
 
@@ -63,11 +64,13 @@ class Delivery:
         config: DeliveryConfig | None = None,
         clock: Clock = utc_now,
         sender_factory: Callable[[], Sender] | None = None,
+        webhook_config: WebhookSettings | None = None,
     ) -> None:
         self.engine = engine or get_engine()
         self.settings = settings or get_settings()
         self.config = config or get_delivery_config()
         self.clock = clock
+        self.webhook_config = webhook_config
         self.sender_factory = sender_factory or (
             lambda: make_sender(
                 self.settings, timeout=self.config.smtp_timeout_seconds, mail_folder=self.config.mail_outbox_dir
@@ -116,7 +119,7 @@ class Delivery:
 
     def deliver_webhooks(self) -> int:
         """POST the due outgoing webhooks (notifications/webhooks.py); returns how many were tried."""
-        return deliver_due_webhooks(self.engine, clock=self.clock)
+        return deliver_due_webhooks(self.engine, clock=self.clock, config=self.webhook_config)
 
     def send_one(self, notification_id: uuid.UUID) -> None:
         sender = self.sender_factory()
