@@ -44,6 +44,7 @@ USER_AGENT = "Bilten-Webhooks/1"
 @dataclass(frozen=True)
 class ClaimedDelivery:
     id: uuid.UUID
+    endpoint_id: uuid.UUID
     event_type: str
     payload: dict
     url: str
@@ -105,6 +106,7 @@ def claim_due(session: Session, *, now: datetime, config: WebhookSettings) -> li
             claimed.append(
                 ClaimedDelivery(
                     id=delivery.id,
+                    endpoint_id=delivery.endpoint_id,
                     event_type=delivery.event_type,
                     payload=dict(delivery.payload),
                     url=endpoint.url,
@@ -177,17 +179,14 @@ def post(
 
 def record(
     session: Session, claim: ClaimedDelivery, result: Outcome, *, now: datetime, config: WebhookSettings
-) -> None:
+) -> bool:
     """Log the attempt and move the delivery on: sent, retry later, or given up. Counts the
     endpoint's failures in a row and switches it off (telling its owners) at the limit."""
     with transaction(session):
-        current = session.get(WebhookDelivery, claim.id)
-        if current is None:
-            return  # its endpoint was deleted meanwhile
-        endpoint = lock_row(session, WebhookEndpoint, current.endpoint_id)  # endpoint first, as `redeliver`
+        endpoint = lock_row(session, WebhookEndpoint, claim.endpoint_id)  # endpoint first, as `redeliver`
         delivery = lock_row(session, WebhookDelivery, claim.id)
         if endpoint is None or delivery is None:
-            return
+            return False  # deleted meanwhile
         session.add(
             WebhookAttempt(
                 delivery_id=delivery.id,
@@ -200,7 +199,7 @@ def record(
             )
         )
         if delivery.status != WebhookDeliveryStatus.SENDING or delivery.claimed_until != claim.claimed_until:
-            return  # another worker took it over after our lease ran out: the log keeps our attempt
+            return endpoint.active  # another worker took it over after our lease ran out: the log keeps our attempt
         delivery.last_status_code = result.status_code
         delivery.last_error = result.error
         delivery.claimed_until = None
@@ -226,6 +225,20 @@ def record(
                 )
         session.add(delivery)
         session.add(endpoint)
+    return endpoint.active
+
+
+def release(session: Session, claim: ClaimedDelivery) -> None:
+    """Hand back a claimed delivery unsent (its endpoint was switched off during the batch)."""
+    with transaction(session):
+        delivery = lock_row(session, WebhookDelivery, claim.id)
+        if delivery is None or delivery.claimed_until != claim.claimed_until:
+            return
+        delivery.status = WebhookDeliveryStatus.PENDING
+        delivery.claimed_until = None
+        delivery.attempts -= 1
+        delivery.round_attempts -= 1
+        session.add(delivery)
 
 
 def deliver_due_webhooks(
@@ -239,8 +252,15 @@ def deliver_due_webhooks(
     config = config or get_webhook_settings()
     with Session(engine, expire_on_commit=False) as session:
         claims = claim_due(session, now=clock(), config=config)
+    switched_off: set[uuid.UUID] = set()
+    attempted = 0
     for claim in claims:
-        result = post(claim, now=clock(), config=config, transport=transport)
         with Session(engine, expire_on_commit=False) as session:
-            record(session, claim, result, now=clock(), config=config)
-    return len(claims)
+            if claim.endpoint_id in switched_off:
+                release(session, claim)
+                continue
+            result = post(claim, now=clock(), config=config, transport=transport)
+            attempted += 1
+            if not record(session, claim, result, now=clock(), config=config):
+                switched_off.add(claim.endpoint_id)
+    return attempted
