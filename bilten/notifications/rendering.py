@@ -507,7 +507,8 @@ def render_webhook_disabled(
     body.paragraph(
         tr("email.webhook_disabled.body", url=str(payload.get("url", "")), failures=payload.get("failures", 0))
     )
-    body.button(public_url.rstrip("/") + "/organizer/webhooks", tr("email.webhook_disabled.button"))
+    page = f"/organizer/organizations/{payload.get('organization_id', '')}/webhooks"
+    body.button(public_url.rstrip("/") + page, tr("email.webhook_disabled.button"))
     html, text = body.document(subject)
     return RenderedEmail(subject=subject, text=text, html=html)
 

@@ -605,6 +605,7 @@ def notify_disabled(session: Session, endpoint: WebhookEndpoint, *, now: datetim
             topic="webhook.disabled",
             payload={
                 "user_id": str(user_id),
+                "organization_id": str(endpoint.organization_id),
                 "endpoint_id": str(endpoint.id),
                 "url": endpoint.url,
                 "failures": endpoint.consecutive_failures,

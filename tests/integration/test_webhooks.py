@@ -29,9 +29,14 @@ from bilten.services import checkins
 from bilten.services.event_admin import publish_event
 from bilten.webhook_settings import WebhookSettings, get_webhook_settings
 from tests.factories import DEFAULT_PASSWORD, make_event, make_organization, make_user
-from tests.integration.test_stripe_payments import buy, deliver, event_on_sale, stripe_fake  # noqa: F401
+from tests.integration import test_stripe_payments
+from tests.integration.test_stripe_payments import buy, deliver
 from tests.notifications_support import make_paid_order, wait_until
 from tests.webhook_support import Receiver, readme_verifier
+
+# The Stripe fake and an event on sale, as the payment tests have them.
+stripe_fake = test_stripe_payments.stripe_fake
+event_on_sale = test_stripe_payments.event_on_sale
 
 CONFIG = WebhookSettings(
     WEBHOOK_ALLOW_PRIVATE_TARGETS=True,
