@@ -24,6 +24,7 @@ from bilten.models import (
     WebhookEndpoint,
 )
 from bilten.notifications.config import DeliveryConfig
+from bilten.notifications.rendering import render_notification
 from bilten.notifications.worker import Delivery, run_in_process_worker
 from bilten.services import checkins
 from bilten.services.event_admin import publish_event
@@ -260,6 +261,8 @@ def test_an_endpoint_failing_again_and_again_is_switched_off_and_its_owners_told
 
     told = pg_session.exec(select(Notification).where(Notification.topic == "webhook.disabled")).all()
     assert [n.recipient for n in told] == ["owner@example.org"]
+    email = render_notification(pg_session, told[0], public_url="https://tickets.example.org")
+    assert receiver.url in email.text and f"/organizer/organizations/{org.id}/webhooks" in email.text
     listed = client.get(f"/api/v1/organizations/{org.id}/webhooks", headers=headers).json()
     assert listed[0]["active"] is False and "secret" not in listed[0]
     # "Send again" is refused while it is off...
