@@ -65,17 +65,17 @@ def _due(now: datetime):  # noqa: ANN202 (an SQL expression)
     delivery = WebhookDelivery
     earlier = aliased(WebhookDelivery)
     blocked = exists().where(
-        earlier.endpoint_id == delivery.endpoint_id,
-        earlier.sequence_key == delivery.sequence_key,
+        col(earlier.endpoint_id) == col(delivery.endpoint_id),
+        col(earlier.sequence_key) == col(delivery.sequence_key),
         col(earlier.status).in_([WebhookDeliveryStatus.PENDING, WebhookDeliveryStatus.SENDING]),
         or_(
-            earlier.created_at < delivery.created_at,
-            and_(earlier.created_at == delivery.created_at, earlier.position < delivery.position),
+            col(earlier.created_at) < col(delivery.created_at),
+            and_(col(earlier.created_at) == col(delivery.created_at), col(earlier.position) < col(delivery.position)),
         ),
     )
     waiting = or_(
-        and_(delivery.status == WebhookDeliveryStatus.PENDING, col(delivery.next_attempt_at) <= now),
-        and_(delivery.status == WebhookDeliveryStatus.SENDING, col(delivery.claimed_until) <= now),
+        and_(col(delivery.status) == WebhookDeliveryStatus.PENDING, col(delivery.next_attempt_at) <= now),
+        and_(col(delivery.status) == WebhookDeliveryStatus.SENDING, col(delivery.claimed_until) <= now),
     )
     return and_(waiting, ~blocked)
 

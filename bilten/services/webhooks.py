@@ -582,7 +582,7 @@ def _insert_once(session: Session, values: dict[str, Any]) -> int:
         insert(WebhookDelivery)
         .values(**values)
         .on_conflict_do_nothing(index_elements=["endpoint_id", "outbox_event_id", "event_type"])
-        .returning(WebhookDelivery.id)
+        .returning(col(WebhookDelivery.id))
     )
     return 1 if session.execute(statement).first() is not None else 0
 
