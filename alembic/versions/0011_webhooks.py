@@ -1,7 +1,7 @@
 """outgoing webhooks: endpoints, deliveries and their attempt log
 
 Revision ID: 0011
-Revises: 0007
+Revises: 0009
 Create Date: 2026-12-04 13:45:00.000000
 """
 
@@ -12,11 +12,13 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0011"
-down_revision: str | None = "0007"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-STATUS = sa.Enum("pending", "sending", "succeeded", "failed", name="webhookdeliverystatus", native_enum=False, length=20)
+STATUS = sa.Enum(
+    "pending", "sending", "succeeded", "failed", name="webhookdeliverystatus", native_enum=False, length=20
+)
 
 
 def upgrade() -> None:

@@ -6,6 +6,7 @@ import reflex as rx
 
 from bilten import routes
 from bilten.components.document_locale import direction_provider, document_locale
+from bilten.components.focus import focus_on_navigation
 from bilten.i18n import LANGUAGE_NAMES
 from bilten.settings import SUPPORTED_LOCALES
 from bilten.state.auth import AuthState
@@ -236,6 +237,7 @@ def page_shell(*children: rx.Component, page: str, loaded: rx.Var[bool]) -> rx.C
     (the page's own flag and Reflex's hydration flag, which navigation resets), for browser tests."""
     root = rx.el.div(
         document_locale(),
+        focus_on_navigation(),
         navbar(),
         rx.el.main(
             *children,

@@ -32,6 +32,7 @@ from bilten.models.user import (
     UserPublic,
     WebSession,
 )
+from bilten.models.waiting_list import WaitingListEntry, WaitingListSettings, WaitingState
 from bilten.models.webhook import WebhookAttempt, WebhookDelivery, WebhookDeliveryStatus, WebhookEndpoint
 
 __all__ = [
@@ -75,6 +76,9 @@ __all__ = [
     "TwoFactor",
     "User",
     "UserPublic",
+    "WaitingListEntry",
+    "WaitingListSettings",
+    "WaitingState",
     "WebSession",
     "WebhookAttempt",
     "WebhookDelivery",

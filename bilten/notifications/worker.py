@@ -43,6 +43,7 @@ from bilten.notifications.outbox import dispatch_outbox
 from bilten.notifications.render_pool import make_preparer
 from bilten.notifications.senders import Sender, make_sender
 from bilten.notifications.webhooks import deliver_due_webhooks
+from bilten.observability.logging import configure_logging
 from bilten.settings import Settings, get_settings
 from bilten.webhook_settings import WebhookSettings
 
@@ -242,7 +243,7 @@ def run_worker(stop_event: threading.Event, *, threads: int | None = None) -> No
 
 def run_worker_until_signalled(*, threads: int | None = None) -> int:
     """Run in the foreground; SIGTERM or Ctrl-C finishes the messages in hand, then exits."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging()
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())

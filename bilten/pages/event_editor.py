@@ -21,6 +21,19 @@ TIMEZONE_LIST_ID = "timezones"
 t = LocaleState.t
 
 
+def labelled_file_input(upload: rx.Component, label_id: str) -> rx.Component:
+    """`rx.upload` renders its own <input type="file"> (react-dropzone's, visually hidden) and takes
+    no props for it: name it after the drop zone's text, so a screen reader announces the field."""
+    pending = [upload]
+    while pending:
+        component = pending.pop()
+        if getattr(component, "tag", None) == "input":
+            component.custom_attrs["aria-labelledby"] = label_id
+            return upload
+        pending.extend(component.children)
+    raise ValueError("rx.upload rendered no <input>")
+
+
 def timezone_options() -> rx.Component:
     return rx.el.datalist(*[rx.el.option(value=name) for name in sorted(known_timezones())], id=TIMEZONE_LIST_ID)
 
@@ -110,9 +123,9 @@ def event_translation_panel(code: str) -> rx.Component:
     )
 
 
-def event_translations() -> rx.Component:
+def event_translations(heading_level: str) -> rx.Component:
     return rx.vstack(
-        rx.heading(t["editor.translations"], size="4", as_="h3"),
+        rx.heading(t["editor.translations"], size="4", as_=heading_level),
         rx.text(t["editor.translations_hint"], size="1", color_scheme="gray"),
         rx.flex(
             *[language_tab(code, EventEditorState.main_language) for code in SUPPORTED_LOCALES],
@@ -246,7 +259,8 @@ def details_fields(event) -> list[rx.Component]:  # noqa: ANN001 - an ObjectVar 
         ),
         rx.text(t["editor.venue_notes_hint"], size="1", color_scheme="gray"),
         timezone_options(),
-        event_translations(),
+        # Under the new-event page's h1 directly, under the edit page's "Details" h2 there.
+        event_translations("h3" if event is not None else "h2"),
     ]
 
 
@@ -433,27 +447,30 @@ def image_section() -> rx.Component:
             ),
             rx.cond(
                 ~event.is_cancelled,
-                rx.upload(
-                    rx.vstack(
-                        rx.icon("image-up", size=24),
-                        rx.text(t["editor.image_drop"], size="2"),
-                        rx.text(
-                            t["editor.image_rules"] + " " + EventEditorState.max_upload_mb.to_string() + " MB",
-                            size="1",
-                            color_scheme="gray",
+                labelled_file_input(
+                    rx.upload(
+                        rx.vstack(
+                            rx.icon("image-up", size=24, aria_hidden="true"),
+                            rx.text(t["editor.image_drop"], size="2", id="image-drop-text"),
+                            rx.text(
+                                t["editor.image_rules"] + " " + EventEditorState.max_upload_mb.to_string() + " MB",
+                                size="1",
+                                color_scheme="gray",
+                            ),
+                            align="center",
+                            spacing="1",
                         ),
-                        align="center",
-                        spacing="1",
+                        id=UPLOAD_ID,
+                        multiple=False,
+                        accept={"image/jpeg": [".jpg", ".jpeg"], "image/png": [".png"], "image/webp": [".webp"]},
+                        on_drop=EventEditorState.upload_image(rx.upload_files(upload_id=UPLOAD_ID)),
+                        border="1px dashed var(--gray-a7)",
+                        border_radius="8px",
+                        padding="1.25rem",
+                        width="100%",
+                        cursor="pointer",
                     ),
-                    id=UPLOAD_ID,
-                    multiple=False,
-                    accept={"image/jpeg": [".jpg", ".jpeg"], "image/png": [".png"], "image/webp": [".webp"]},
-                    on_drop=EventEditorState.upload_image(rx.upload_files(upload_id=UPLOAD_ID)),
-                    border="1px dashed var(--gray-a7)",
-                    border_radius="8px",
-                    padding="1.25rem",
-                    width="100%",
-                    cursor="pointer",
+                    "image-drop-text",
                 ),
             ),
             error_text(EventEditorState.image_error, id="image-error", width="100%"),
@@ -645,7 +662,7 @@ def ticket_types_section() -> rx.Component:
                             rx.table.column_header_cell(t["editor.type_price"]),
                             rx.table.column_header_cell(t["editor.col_sold"]),
                             rx.table.column_header_cell(t["editor.col_sales"]),
-                            rx.table.column_header_cell(""),
+                            rx.table.column_header_cell(rx.el.span(t["office.col_actions"], class_name="rt-sr-only")),
                         )
                     ),
                     rx.table.body(rx.foreach(EventEditorState.ticket_types, type_row)),
