@@ -346,6 +346,10 @@ def test_scans_and_publishing_reach_subscribed_endpoints_only(
         ("http://localhost:9000/hook", "private"),
         ("http://0.0.0.0/hook", "private"),
         ("http://192.168.1.10/hook", "private"),
+        ("http://[::ffff:127.0.0.1]/hook", "private"),  # IPv4-mapped IPv6
+        ("http://2130706433/hook", "private"),  # 127.0.0.1 written as one number
+        ("http://100.64.0.1/hook", "private"),  # carrier-grade NAT: not public either
+        ("http://[fe80::1]/hook", "private"),
         ("ftp://example.org/hook", "http"),
         ("https://user:pw@example.org/hook", "password"),
         ("http://no-such-host.invalid/hook", "resolve"),
