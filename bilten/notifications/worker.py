@@ -7,6 +7,9 @@
 * Without Redis: one in-process loop does it all, dispatching and sending in batches. The web app
   starts it with `notification_loop()`; `bilten worker` runs the same loop in the foreground.
 
+Either way a "webhooks" thread beside them POSTs the outgoing webhooks the dispatch queued
+(notifications/webhooks.py), so a slow integrator's endpoint never delays an email.
+
 The database is the source of truth either way: a job only says "look at notification X now".
 """
 
@@ -45,7 +48,7 @@ from bilten.notifications.senders import Sender, make_sender
 from bilten.notifications.webhooks import deliver_due_webhooks
 from bilten.observability.logging import configure_logging
 from bilten.settings import Settings, get_settings
-from bilten.webhook_settings import WebhookSettings
+from bilten.webhook_settings import WebhookSettings, get_webhook_settings
 
 logger = logging.getLogger(__name__)
 
@@ -140,6 +143,30 @@ class Delivery:
 
 
 # ---------------------------------------------------------------------------------------------
+# Outgoing webhooks: a thread of their own, so a slow endpoint (up to WEBHOOK_TIMEOUT_SECONDS per
+# POST) never holds up emails
+
+
+def run_webhook_loop(stop_event: threading.Event, delivery: Delivery) -> None:
+    """POST due webhooks until `stop_event` is set (the outbox is dispatched by the email loop)."""
+    while not stop_event.is_set():
+        busy = False
+        try:
+            config = delivery.webhook_config or get_webhook_settings()
+            busy = delivery.deliver_webhooks() >= config.batch_size
+        except Exception:  # the database went away, ...: log and try again after a pause
+            logger.exception("webhook delivery cycle failed")
+        if not busy:
+            stop_event.wait(delivery.config.poll_seconds)
+
+
+def start_webhook_thread(stop_event: threading.Event, delivery: Delivery) -> threading.Thread:
+    thread = threading.Thread(target=run_webhook_loop, args=(stop_event, delivery), name="webhooks", daemon=True)
+    thread.start()
+    return thread
+
+
+# ---------------------------------------------------------------------------------------------
 # Without Redis
 
 
@@ -148,17 +175,18 @@ def run_in_process_worker(stop_event: threading.Event, *, delivery: Delivery | N
     own_delivery = delivery is None  # whoever made the Delivery stops its render processes
     delivery = delivery or Delivery()
     logger.info("notification worker running in-process (no Redis)")
+    webhooks = start_webhook_thread(stop_event, delivery)
     while not stop_event.is_set():
         busy = False
         try:
             delivery.dispatch()
             report = delivery.send_due()
-            delivery.deliver_webhooks()
             busy = report.attempted >= delivery.config.batch_size
         except Exception:  # the database went away, ...: log and try again after a pause
             logger.exception("notification worker cycle failed")
         if not busy:
             stop_event.wait(delivery.config.poll_seconds)
+    webhooks.join(timeout=60)
     if own_delivery:
         delivery.close()
 
@@ -191,7 +219,6 @@ def pump_once(delivery: Delivery, actor: dramatiq.Actor) -> int:
     with delivery.session() as session:
         fail_abandoned(session, now=delivery.clock(), config=delivery.config)
     delivery.dispatch()
-    delivery.deliver_webhooks()
     with delivery.session() as session:
         return enqueue_due(
             session,
@@ -211,6 +238,7 @@ def run_queue_worker(
     declare_export_actor(broker)  # background exports share the worker's threads (their own queue)
     worker = dramatiq.Worker(broker, worker_threads=threads or delivery.config.worker_threads, worker_timeout=200)
     worker.start()
+    webhooks = start_webhook_thread(stop_event, delivery)
     logger.info("notification worker consuming Redis queue %r", NOTIFICATION_QUEUE)
     redis_was_down = False
     try:
@@ -230,6 +258,7 @@ def run_queue_worker(
     finally:
         worker.stop(timeout=int(delivery.config.smtp_timeout_seconds * 1000) + 5000)
         broker.close()
+        webhooks.join(timeout=60)
 
 
 def run_worker(stop_event: threading.Event, *, threads: int | None = None) -> None:

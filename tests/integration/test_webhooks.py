@@ -32,7 +32,7 @@ from bilten.webhook_settings import WebhookSettings, get_webhook_settings
 from tests.factories import DEFAULT_PASSWORD, make_event, make_organization, make_user
 from tests.integration import test_stripe_payments
 from tests.integration.test_stripe_payments import buy, deliver
-from tests.notifications_support import make_paid_order, wait_until
+from tests.notifications_support import emit, eml_files, make_paid_order, wait_until
 from tests.webhook_support import Receiver, readme_verifier
 
 # The Stripe fake and an event on sale, as the payment tests have them.
@@ -459,3 +459,35 @@ def test_owners_change_rotate_and_delete_with_clear_errors(client, pg_session, c
     assert client.delete(f"{base}/{endpoint['id']}", headers=headers).status_code == 204
     assert client.get(base, headers=headers).json() == []
     assert pg_session.exec(select(OutboxEvent).where(OutboxEvent.topic == "webhook.disabled")).all() == []
+
+
+def test_a_slow_endpoint_does_not_hold_up_emails(client, pg_session, pg_engine, clock, private_targets, tmp_path):
+    owner = make_user(pg_session, role=Role.ORGANIZER, now=clock.now)
+    org = make_organization(pg_session, members=(owner,), now=clock.now)
+    with Receiver(stall_seconds=3) as slow:
+        register(client, bearer(client, owner), org.id, slow.url, ["event.published"])
+        slow.script = ["timeout"] * 5
+        for number in range(5):
+            event = make_event(pg_session, organization=org, now=clock.now, title=f"Night {number}")
+            emit(pg_session, "event.published", {"event_id": str(event.id)}, clock.now)
+
+        stop = threading.Event()
+        delivery = Delivery(
+            engine=pg_engine,
+            clock=clock,
+            webhook_config=CONFIG.model_copy(update={"timeout_seconds": 2.0}),
+            config=DeliveryConfig(NOTIFY_POLL_SECONDS=0.05, MAIL_OUTBOX_DIR=tmp_path),
+        )
+        loop = threading.Thread(target=run_in_process_worker, args=(stop,), kwargs={"delivery": delivery})
+        loop.start()
+        try:
+            wait_until(lambda: slow.requests, what="the first webhook")
+            # Someone signs up while the worker waits on the slow endpoint: the email goes out now.
+            newcomer = make_user(pg_session, now=clock.now, email="newcomer@example.org")
+            emit(pg_session, "user.registered", {"user_id": str(newcomer.id)}, clock.now)
+            wait_until(lambda: eml_files(tmp_path), what="the welcome email")
+            assert len(slow.requests) < 5  # the webhooks (2 s each) are still being tried
+            wait_until(lambda: len(slow.requests) == 5, timeout=30, what="every webhook tried")
+        finally:
+            stop.set()
+            loop.join(timeout=30)
