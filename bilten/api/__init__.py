@@ -20,6 +20,7 @@ from bilten.api import (
     organizations,
     organizer_events,
     organizer_reports,
+    questions,
     scanning,
     tickets,
     waiting_list,
@@ -64,6 +65,7 @@ def create_api(settings: Settings | None = None) -> FastAPI:
         organizations,
         organization_webhooks,
         organizer_reports,
+        questions,
     ):
         app.include_router(module.router)
     app.include_router(organizer_events.router)  # only POST/PATCH and sub-paths under /api/v1/events

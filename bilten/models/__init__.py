@@ -16,6 +16,7 @@ from bilten.models.order import (
     TicketStatus,
 )
 from bilten.models.organization import Invitation, Membership, Organization, TeamRole
+from bilten.models.question import Answer, Question, QuestionKind
 from bilten.models.user import (
     ApiSession,
     EmailVerification,
@@ -36,6 +37,9 @@ from bilten.models.waiting_list import WaitingListEntry, WaitingListSettings, Wa
 from bilten.models.webhook import WebhookAttempt, WebhookDelivery, WebhookDeliveryStatus, WebhookEndpoint
 
 __all__ = [
+    "Answer",
+    "Question",
+    "QuestionKind",
     "ApiSession",
     "AuditEntry",
     "CheckIn",
