@@ -16,6 +16,7 @@ from bilten.api import (
     events,
     health,
     orders,
+    organization_webhooks,
     organizations,
     organizer_events,
     organizer_reports,
@@ -63,6 +64,7 @@ def create_api(settings: Settings | None = None) -> FastAPI:
         webhooks,
         admin,
         organizations,
+        organization_webhooks,
         organizer_reports,
         questions,
     ):

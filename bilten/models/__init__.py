@@ -35,6 +35,7 @@ from bilten.models.user import (
 )
 from bilten.models.voucher import Voucher, VoucherKind
 from bilten.models.waiting_list import WaitingListEntry, WaitingListSettings, WaitingState
+from bilten.models.webhook import WebhookAttempt, WebhookDelivery, WebhookDeliveryStatus, WebhookEndpoint
 
 __all__ = [
     "Answer",
@@ -86,4 +87,8 @@ __all__ = [
     "WaitingListSettings",
     "WaitingState",
     "WebSession",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookDeliveryStatus",
+    "WebhookEndpoint",
 ]
