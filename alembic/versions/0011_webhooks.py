@@ -1,7 +1,7 @@
 """outgoing webhooks: endpoints, deliveries and their attempt log
 
 Revision ID: 0011
-Revises: 0010
+Revises: 0008
 Create Date: 2026-12-04 13:45:00.000000
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0011"
-down_revision: str | None = "0010"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
