@@ -1,11 +1,16 @@
-"""Reading events for buyers: the public listing and one event's page."""
+"""Reading events for buyers: the public listing and one event's page.
+
+The read models are what `/api/v1/events` returns unchanged (`serialization_alias` gives the JSON
+name where it differs from the attribute) and what the buyer pages read.
+"""
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
@@ -15,12 +20,13 @@ from bilten.services.errors import NotFound
 MAX_LISTED_EVENTS = 100
 
 
-@dataclass(frozen=True)
-class TicketTypeSummary:
+class TicketTypeSummary(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
     id: uuid.UUID
     name: str
     description: str
-    price_minor: int
+    price_minor: int = Field(serialization_alias="price")
     currency: str
     available: int
     min_per_order: int
@@ -29,8 +35,9 @@ class TicketTypeSummary:
     sales_end: datetime | None
 
 
-@dataclass(frozen=True)
-class EventSummary:
+class EventSummary(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
     id: uuid.UUID
     title: str
     starts_at: datetime
@@ -39,16 +46,15 @@ class EventSummary:
     venue_name: str
     city: str
     image_url: str
-    lowest_price_minor: int | None
+    lowest_price_minor: int | None = Field(serialization_alias="lowest_price")
     currency: str | None
 
 
-@dataclass(frozen=True)
 class EventDetail(EventSummary):
-    description: str = ""
-    venue_address: str = ""
-    status: EventStatus = EventStatus.PUBLISHED
-    ticket_types: list[TicketTypeSummary] = field(default_factory=list)
+    description: str
+    venue_address: str
+    status: EventStatus
+    ticket_types: list[TicketTypeSummary]
 
 
 def list_upcoming_events(
@@ -124,9 +130,8 @@ def get_public_event(session: Session, *, event_id: uuid.UUID) -> EventDetail:
         for t in types
     ]
     cheapest = min(summaries, key=lambda t: t.price_minor, default=None)
-    base = _summary(event, cheapest.price_minor if cheapest else None, cheapest.currency if cheapest else None)
     return EventDetail(
-        **base.__dict__,
+        **_summary_fields(event, cheapest.price_minor if cheapest else None, cheapest.currency if cheapest else None),
         description=event.description,
         venue_address=event.venue_address,
         status=event.status,
@@ -135,15 +140,19 @@ def get_public_event(session: Session, *, event_id: uuid.UUID) -> EventDetail:
 
 
 def _summary(event: Event, lowest_price: int | None, currency: str | None) -> EventSummary:
-    return EventSummary(
-        id=event.id,
-        title=event.title,
-        starts_at=event.starts_at,
-        ends_at=event.ends_at,
-        timezone=event.timezone,
-        venue_name=event.venue_name,
-        city=event.city,
-        image_url=event.image_url,
-        lowest_price_minor=lowest_price,
-        currency=currency,
-    )
+    return EventSummary(**_summary_fields(event, lowest_price, currency))
+
+
+def _summary_fields(event: Event, lowest_price: int | None, currency: str | None) -> dict[str, Any]:
+    return {
+        "id": event.id,
+        "title": event.title,
+        "starts_at": event.starts_at,
+        "ends_at": event.ends_at,
+        "timezone": event.timezone,
+        "venue_name": event.venue_name,
+        "city": event.city,
+        "image_url": event.image_url,
+        "lowest_price_minor": lowest_price,
+        "currency": currency,
+    }
