@@ -13,8 +13,7 @@ from bilten.api.deps import Caller, get_caller, get_now, get_order_link, get_ses
 from bilten.api.errors import error_responses
 from bilten.api.routing import api_router
 from bilten.services import tickets
-from bilten.services.ticket_references import format_reference
-from bilten.services.tickets import TicketView
+from bilten.services.tickets import OrderView, TicketView
 
 router = api_router(prefix="/api/v1", tags=["tickets"], responses=error_responses(401, 403, 404, 409, 422))
 
@@ -23,16 +22,7 @@ class HolderIn(BaseModel):
     holder_name: str = Field(max_length=1000)
 
 
-class TicketOut(BaseModel):
-    id: uuid.UUID
-    code: str
-    reference: str  # K7QM-4XHT-2P
-    ticket_type: str
-    holder_name: str
-    status: str
-
-
-@router.put("/tickets/{ticket_id}/holder", response_model=TicketOut)
+@router.put("/tickets/{ticket_id}/holder", response_model=TicketView)
 def set_holder(
     ticket_id: uuid.UUID,
     body: HolderIn,
@@ -40,9 +30,9 @@ def set_holder(
     caller: Caller = Depends(get_caller),
     session: Session = Depends(get_session),
     now: datetime = Depends(get_now),
-) -> TicketOut:
+) -> TicketView:
     user = caller.user(session)
-    view = tickets.set_ticket_holder(
+    return tickets.set_ticket_holder(
         session,
         ticket_id=ticket_id,
         holder_name=body.holder_name,
@@ -50,34 +40,21 @@ def set_holder(
         user=user,
         access_token=link,
     )
-    return _ticket_out(view)
 
 
-@router.post("/tickets/{ticket_id}/reissue", response_model=TicketOut)
+@router.post("/tickets/{ticket_id}/reissue", response_model=TicketView)
 def reissue(
     ticket_id: uuid.UUID,
     link: str = Depends(get_order_link),
     caller: Caller = Depends(get_caller),
     session: Session = Depends(get_session),
     now: datetime = Depends(get_now),
-) -> TicketOut:
+) -> TicketView:
     user = caller.user(session)
-    view = tickets.reissue_ticket(session, ticket_id=ticket_id, now=now, user=user, access_token=link)
-    return _ticket_out(view)
+    return tickets.reissue_ticket(session, ticket_id=ticket_id, now=now, user=user, access_token=link)
 
 
-@router.get("/me/orders")
-def my_orders(caller: Caller = Depends(get_caller), session: Session = Depends(get_session)) -> list[dict]:
+@router.get("/me/orders", response_model=list[OrderView])
+def my_orders(caller: Caller = Depends(get_caller), session: Session = Depends(get_session)) -> list[OrderView]:
     user = caller.require(session)
-    return [
-        {
-            **{k: v for k, v in view.__dict__.items() if k not in ("lines", "tickets")},
-            "lines": [line.__dict__ for line in view.lines],
-            "tickets": [_ticket_out(t).model_dump(mode="json") for t in view.tickets],
-        }
-        for view in tickets.my_orders(session, user=user)
-    ]
-
-
-def _ticket_out(view: TicketView) -> TicketOut:
-    return TicketOut(**{**view.__dict__, "reference": format_reference(view.reference)})
+    return tickets.my_orders(session, user=user)

@@ -1,11 +1,14 @@
-"""Tickets in the buyer's hands: what a buyer sees, naming the holder, reissuing a leaked code."""
+"""Tickets in the buyer's hands: what a buyer sees, naming the holder, reissuing a leaked code.
+
+`OrderView` and `TicketView` are what the buyer's pages read and what `/api/v1/me/orders` and
+`/api/v1/tickets/...` return unchanged."""
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
@@ -26,31 +29,34 @@ from bilten.services.audit import emit_event, record_audit
 from bilten.services.errors import NotFound, TooManyRequests, ValidationFailed
 from bilten.services.orders import may_view_order
 from bilten.services.ticket_codes import load_private_key, sign_ticket_code
-from bilten.services.ticket_references import unused_references
+from bilten.services.ticket_references import format_reference, unused_references
 from bilten.services.transaction import transaction
 from bilten.services.validation import clean_name
 
 
-@dataclass(frozen=True)
-class TicketView:
+class TicketView(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
     id: uuid.UUID
     code: str
-    reference: str  # as stored (K7QM4XHT2P); ticket_references.format_reference for people
+    reference: str  # for people (K7QM-4XHT-2P): typed at the door when the QR will not scan
     ticket_type: str
     holder_name: str
     status: str
 
 
-@dataclass(frozen=True)
-class OrderLineView:
+class OrderLineView(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
     ticket_type: str
     quantity: int
     unit_price_minor: int
     line_total_minor: int
 
 
-@dataclass(frozen=True)
-class OrderView:
+class OrderView(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
     id: uuid.UUID
     status: str
     event_id: uuid.UUID
@@ -68,8 +74,8 @@ class OrderView:
     payment_provider: str
     payment_status: str
     checkout_url: str
-    lines: list[OrderLineView] = field(default_factory=list)
-    tickets: list[TicketView] = field(default_factory=list)
+    lines: list[OrderLineView]
+    tickets: list[TicketView]
 
 
 def order_view(session: Session, *, order_id: uuid.UUID, user: User | None, access_token: str = "") -> OrderView:
@@ -127,17 +133,7 @@ def _view(session: Session, order: Order) -> OrderView:
             )
             for line in lines
         ],
-        tickets=[
-            TicketView(
-                id=t.id,
-                code=t.code,
-                reference=t.reference,
-                ticket_type=names[t.ticket_type_id],
-                holder_name=t.holder_name,
-                status=t.status,
-            )
-            for t in tickets
-        ],
+        tickets=[_ticket_view(t, names[t.ticket_type_id]) for t in tickets],
     )
 
 
@@ -170,7 +166,7 @@ def set_ticket_holder(
             actor_user_id=user.id if user else None,
             data={"from": old, "to": name},
         )
-        return _ticket_view(session, ticket)
+        return _ticket_view(ticket, _type_name(session, ticket))
 
 
 def reissue_ticket(
@@ -211,7 +207,7 @@ def reissue_ticket(
             data={"replacement": str(new_id)},
         )
     checkins.forget_scan_states(ticket.event_id, [ticket.id])
-    return _ticket_view(session, replacement)
+    return _ticket_view(replacement, _type_name(session, replacement))
 
 
 def _ticket_and_order(
@@ -224,12 +220,15 @@ def _ticket_and_order(
     return ticket, order
 
 
-def _ticket_view(session: Session, ticket: Ticket) -> TicketView:
-    type_name = session.exec(select(TicketType.name).where(TicketType.id == ticket.ticket_type_id)).one()
+def _type_name(session: Session, ticket: Ticket) -> str:
+    return session.exec(select(TicketType.name).where(TicketType.id == ticket.ticket_type_id)).one()
+
+
+def _ticket_view(ticket: Ticket, type_name: str) -> TicketView:
     return TicketView(
         id=ticket.id,
         code=ticket.code,
-        reference=ticket.reference,
+        reference=format_reference(ticket.reference),
         ticket_type=type_name,
         holder_name=ticket.holder_name,
         status=ticket.status,

@@ -1,0 +1,97 @@
+"""An order as `/api/v1/orders` returns it: its status, payment and (once paid) tickets.
+
+The buyer's own order page reads `tickets.OrderView` instead (event, lines, display fields)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlmodel import Session, col, select
+
+from bilten.models import Order, OrderStatus, Payment, PaymentStatus, Ticket, TicketStatus, TicketType
+from bilten.services.ticket_references import format_reference
+
+
+class PaymentSummary(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    provider: str
+    status: PaymentStatus
+    checkout_url: str
+    reference: str  # the provider's own reference
+
+
+class OrderTicket(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: uuid.UUID
+    code: str
+    reference: str  # K7QM-4XHT-2P: what a person types at the door when the QR will not scan
+    ticket_type_id: uuid.UUID
+    ticket_type: str
+    holder_name: str
+    status: TicketStatus
+
+
+class OrderReceipt(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: uuid.UUID
+    event_id: uuid.UUID
+    status: OrderStatus
+    total_minor: int = Field(serialization_alias="total")
+    currency: str
+    expires_at: datetime | None  # while pending: when the hold runs out
+    email: str
+    payment: PaymentSummary | None  # the latest attempt
+    tickets: list[OrderTicket]  # once paid (and after, refunded or cancelled)
+    access_token: str | None = None  # right after placing: the guest's signed link token
+
+
+def order_receipt(
+    session: Session, order: Order, *, payment: Payment | None = None, access_token: str | None = None
+) -> OrderReceipt:
+    """`order` as its buyer may see it (the caller checked that they may); `payment` the one just
+    started, else the latest."""
+    payment = (
+        payment
+        or session.exec(
+            select(Payment).where(Payment.order_id == order.id).order_by(col(Payment.created_at).desc())
+        ).first()
+    )
+    tickets = []
+    if order.status in (OrderStatus.PAID, OrderStatus.REFUNDED, OrderStatus.CANCELLED):
+        names = {t.id: t.name for t in session.exec(select(TicketType).where(TicketType.event_id == order.event_id))}
+        tickets = [
+            OrderTicket(
+                id=t.id,
+                code=t.code,
+                reference=format_reference(t.reference),
+                ticket_type_id=t.ticket_type_id,
+                ticket_type=names[t.ticket_type_id],
+                holder_name=t.holder_name,
+                status=t.status,
+            )
+            for t in session.exec(select(Ticket).where(Ticket.order_id == order.id).order_by(col(Ticket.id))).all()
+        ]
+    return OrderReceipt(
+        id=order.id,
+        event_id=order.event_id,
+        status=order.status,
+        total_minor=order.total_minor,
+        currency=order.currency,
+        expires_at=order.hold_expires_at if order.status == OrderStatus.PENDING else None,
+        email=order.buyer_email,
+        payment=PaymentSummary(
+            provider=payment.provider,
+            status=payment.status,
+            checkout_url=payment.checkout_url,
+            reference=payment.provider_reference,
+        )
+        if payment
+        else None,
+        tickets=tickets,
+        access_token=access_token,
+    )
