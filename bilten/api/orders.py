@@ -98,7 +98,9 @@ def place_order(
         payment = order_service.start_payment(session, order_id=order.id, now=now, access_token=placed.access_token)
     receipt = order_service.order_receipt(session, order, payment=payment, access_token=placed.access_token)
     return JSONResponse(
-        receipt.model_dump(mode="json", by_alias=True), status_code=201, headers={"Location": f"/api/v1/orders/{order.id}"}
+        receipt.model_dump(mode="json", by_alias=True),
+        status_code=201,
+        headers={"Location": f"/api/v1/orders/{order.id}"},
     )
 
 
