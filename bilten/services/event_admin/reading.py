@@ -15,14 +15,8 @@ from sqlmodel import Session, col, select
 
 from bilten.models import Event, EventStatus, Order, OrderStatus, Organization, Role, TicketType, User
 from bilten.services.access import Permission, authorize, organization_ids_of
+from bilten.services.reports import OrganizationChoice
 from bilten.services.transaction import transaction
-
-
-class OrganizationChoice(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    id: uuid.UUID
-    name: str
 
 
 class TicketTypeRow(BaseModel):
