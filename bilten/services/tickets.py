@@ -8,7 +8,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_serializer
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
@@ -39,7 +39,12 @@ class TicketView(BaseModel):
 
     id: uuid.UUID
     code: str
-    reference: str  # for people (K7QM-4XHT-2P): typed at the door when the QR will not scan
+    reference: str  # as stored (K7QM4XHT2P); people, and the JSON, get it as K7QM-4XHT-2P
+
+    @field_serializer("reference")
+    def _reference_for_people(self, reference: str) -> str:
+        return format_reference(reference)
+
     ticket_type: str
     holder_name: str
     status: str
@@ -228,7 +233,7 @@ def _ticket_view(ticket: Ticket, type_name: str) -> TicketView:
     return TicketView(
         id=ticket.id,
         code=ticket.code,
-        reference=format_reference(ticket.reference),
+        reference=ticket.reference,
         ticket_type=type_name,
         holder_name=ticket.holder_name,
         status=ticket.status,

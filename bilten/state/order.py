@@ -26,6 +26,7 @@ from bilten.notifications.attachments import qr_png
 from bilten.payments.test import TEST_PROVIDER
 from bilten.services.errors import BiltenError, NotFound
 from bilten.services.orders import cancel_order, order_access_token, pay_with_test_provider, start_payment
+from bilten.services.ticket_references import format_reference
 from bilten.services.tickets import (
     OrderView,
     TicketView,
@@ -111,7 +112,7 @@ def ticket_displays(view: OrderView, qr: dict[str, str], locale: str) -> list[Ti
             valid=ticket.status == TicketStatus.VALID,
             status_label=translate(f"ticket.status.{ticket.status}", locale),
             qr=qr.get(str(ticket.id), ""),
-            reference=ticket.reference,
+            reference=format_reference(ticket.reference),
         )
         for number, ticket in enumerate(view.tickets, start=1)
     ]

@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_serializer
 from sqlmodel import Session, col, select
 
 from bilten.models import Order, OrderStatus, Payment, PaymentStatus, Ticket, TicketStatus, TicketType
@@ -28,11 +28,15 @@ class OrderTicket(BaseModel):
 
     id: uuid.UUID
     code: str
-    reference: str  # K7QM-4XHT-2P: what a person types at the door when the QR will not scan
+    reference: str  # as stored (K7QM4XHT2P); the JSON gives K7QM-4XHT-2P, what a person types at the door
     ticket_type_id: uuid.UUID
     ticket_type: str
     holder_name: str
     status: TicketStatus
+
+    @field_serializer("reference")
+    def _reference_for_people(self, reference: str) -> str:
+        return format_reference(reference)
 
 
 class OrderReceipt(BaseModel):
@@ -68,7 +72,7 @@ def order_receipt(
             OrderTicket(
                 id=t.id,
                 code=t.code,
-                reference=format_reference(t.reference),
+                reference=t.reference,
                 ticket_type_id=t.ticket_type_id,
                 ticket_type=names[t.ticket_type_id],
                 holder_name=t.holder_name,
