@@ -7,6 +7,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 BUN_VERSION := 1.4.4
 BUN := .tools/node_modules/@oven/bun-linux-x64/bin/bun
+# axe-core for the browser accessibility tests (tests/e2e/test_accessibility.py), from the npm
+# registry into its own prefix (never a CDN); a separate prefix so neither install prunes the other.
+AXE_VERSION := 4.14.1
+AXE := .tools/axe/node_modules/axe-core/axe.min.js
 
 # Reflex: bun from the npm registry (its own installer downloads from the web), no telemetry.
 export REFLEX_BUN_PATH := $(CURDIR)/$(BUN)
@@ -46,8 +50,13 @@ test: test-deps services
 	@echo "Unit suite again with the calendar moved 400 days ahead:"
 	FAKETIME_DONT_FAKE_MONOTONIC=1 faketime -f +400d $(BIN)/pytest tests/unit -q -p no:cacheprovider
 
-test-deps: install $(VENV)/.test-installed
+test-deps: install $(VENV)/.test-installed $(AXE)
 	scripts/install-system-deps.sh
+
+$(AXE):
+	@command -v npm >/dev/null || { echo "npm (Node.js 20+) is needed to fetch axe-core: apt-get install -y nodejs npm"; exit 1; }
+	npm install --no-save --silent --prefix .tools/axe axe-core@$(AXE_VERSION)
+	test -f $(AXE)
 
 $(VENV)/.test-installed: $(VENV)/.installed pyproject.toml
 	$(BIN)/pip install --quiet -e ".[test]"

@@ -62,8 +62,25 @@ app = rx.App(
         '"DejaVu Sans", Tahoma, Arial, sans-serif',
     },
     head_components=[rx.el.meta(name="color-scheme", content="light")],
+    # Media queries for phones (compact header menu, wrapping tab strips, 44 px touch targets), and
+    # Radix accent colours darkened to WCAG AA contrast with a focus ring everywhere.
+    stylesheets=["/layout.css", "/contrast.css"],
     api_transformer=api,
 )
+
+# The whole site installs as a web app (its manifest and icons at the root); the door scanner at
+# /scan keeps a manifest of its own (scope /scan, its own service worker), so it links only that one.
+SITE_HEAD = [
+    rx.el.link(rel="manifest", href="/manifest.webmanifest"),
+    rx.el.meta(name="theme-color", content="#3e63dd"),
+    rx.el.link(rel="apple-touch-icon", href="/app-icon-192.png"),
+]
+
+
+def add_page(component, *, route: str, meta: list[rx.Component] | None = None, **options) -> None:
+    """`app.add_page` with the site's web app manifest in the page's head (unless it brings its own)."""
+    app.add_page(component, route=route, meta=meta if meta is not None else SITE_HEAD, **options)
+
 
 # Live "N left": event pages follow their counts on the `/live` namespace of Reflex's own
 # socket.io server, one relay per event and process instead of a state round trip per tab.
@@ -73,56 +90,56 @@ live_inventory.register(app.sio)
 app.app_wraps[(5, "Overlay")] = connection_overlay
 
 # Public pages refresh who is signed in (for the navbar) before their own on_load.
-app.add_page(home_page, route=routes.HOME, title=title("home.title"), on_load=[AuthState.refresh, HomeState.load])
-app.add_page(
+add_page(home_page, route=routes.HOME, title=title("home.title"), on_load=[AuthState.refresh, HomeState.load])
+add_page(
     event_page,
     route=routes.EVENT,
     title=EventState.event.title + " · " + LocaleState.t["app.name"],
     on_load=[AuthState.refresh, EventState.load],
 )
-app.add_page(
+add_page(
     order_page,
     route=routes.ORDER,
     title=title("order.title"),
     on_load=[AuthState.refresh, OrderState.load],
 )
-app.add_page(
+add_page(
     forgot_password_page,
     route=routes.FORGOT_PASSWORD,
     title=title("forgot.title"),
     on_load=[AuthState.refresh, PasswordResetState.load_request],
 )
-app.add_page(
+add_page(
     reset_password_page,
     route=routes.RESET_PASSWORD,
     title=title("reset.title"),
     on_load=[AuthState.refresh, PasswordResetState.load_reset],
 )
-app.add_page(
+add_page(
     verify_email_page,
     route=routes.VERIFY_EMAIL,
     title=title("verify.title"),
     on_load=[AuthState.refresh, VerifyEmailState.load],
 )
-app.add_page(login_page, route=routes.LOGIN, title=title("login.title"), on_load=AuthState.load_login)
-app.add_page(register_page, route=routes.REGISTER, title=title("register.title"), on_load=AuthState.load_login)
+add_page(login_page, route=routes.LOGIN, title=title("login.title"), on_load=AuthState.load_login)
+add_page(register_page, route=routes.REGISTER, title=title("register.title"), on_load=AuthState.load_login)
 # Protected pages: their on_load starts with the guard (bilten.state.auth.guard).
-app.add_page(
+add_page(
     account_page, route=routes.ACCOUNT, title=title("account.title"), on_load=[AccountState.load, TwoFactorState.load]
 )
-app.add_page(my_tickets_page, route=routes.MY_TICKETS, title=title("my_tickets.title"), on_load=MyTicketsState.load)
-app.add_page(admin_page, route=routes.ADMIN, title=title("admin.title"), on_load=AdminState.load)
-app.add_page(organizer_page, route=routes.ORGANIZER, title=title("organizer.title"), on_load=OrganizerState.load)
+add_page(my_tickets_page, route=routes.MY_TICKETS, title=title("my_tickets.title"), on_load=MyTicketsState.load)
+add_page(admin_page, route=routes.ADMIN, title=title("admin.title"), on_load=AdminState.load)
+add_page(organizer_page, route=routes.ORGANIZER, title=title("organizer.title"), on_load=OrganizerState.load)
 # The door scanner: signs a phone in on the page itself (a device token, not the web session);
 # installable as a PWA scoped to /scan (manifest here, service worker registered by the page).
-app.add_page(
+add_page(
     scan_page,
     route=routes.SCAN,
     title=title("scan.title"),
     on_load=ScanState.load,
     meta=[rx.el.link(rel="manifest", href="/manifest.json"), rx.el.meta(name="theme-color", content="#3e63dd")],
 )
-app.add_page(
+add_page(
     back_office_page,
     route=routes.ORGANIZER_EVENT,
     title=BackOfficeState.event.title + " · " + LocaleState.t["office.title"],
@@ -131,10 +148,10 @@ app.add_page(
     on_load=BackOfficeState.load,
 )
 # The event editor: create an event, then edit it, its picture and ticket types, publish or cancel it.
-app.add_page(
+add_page(
     new_event_page, route=routes.ORGANIZER_EVENT_NEW, title=title("editor.new_title"), on_load=EventEditorState.load_new
 )
-app.add_page(
+add_page(
     edit_event_page,
     route=routes.ORGANIZER_EVENT_EDIT,
     title=EventEditorState.event.title + " · " + LocaleState.t["editor.title"],
@@ -142,20 +159,20 @@ app.add_page(
 )
 # Organizations and teams: found one, manage its team; invitation links (public: they show what the
 # invitation is for and send visitors to log in or register first).
-app.add_page(
+add_page(
     new_organization_page,
     route=routes.NEW_ORGANIZATION,
     title=title("team.new_title"),
     on_load=NewOrganizationState.load,
 )
-app.add_page(
+add_page(
     team_page,
     route=routes.ORGANIZATION_TEAM,
     title=TeamState.organization_name + " · " + LocaleState.t["team.title"],
     on_load=TeamState.load,
 )
-app.add_page(join_page, route=routes.JOIN, title=title("join.title"), on_load=[AuthState.refresh, JoinState.load])
-app.add_page(
+add_page(join_page, route=routes.JOIN, title=title("join.title"), on_load=[AuthState.refresh, JoinState.load])
+add_page(
     admin_notifications_page,
     route=routes.ADMIN_NOTIFICATIONS,
     title=title("notifications.title"),

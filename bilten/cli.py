@@ -4,6 +4,8 @@ bilten migrate                         apply database migrations (Alembic) up to
 bilten seed-demo                       load demo data when the database is empty
 bilten create-admin --email E --password P   make (or promote) an admin account
 bilten worker [--threads N]            deliver notifications (Redis queue with REDIS_URL, else in-process)
+bilten backup [--output FILE] [--media]   copy the database (pg_dump / SQLite backup) to one file
+bilten restore FILE --yes              replace the database with a backup (README: Backups and restore)
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
+from pathlib import Path
 
 from alembic.config import Config
 
@@ -70,6 +73,45 @@ def worker(args: argparse.Namespace) -> int:
     return run_worker_until_signalled(threads=args.threads)
 
 
+def backup(args: argparse.Namespace) -> int:
+    from bilten.backup import BackupError, backup_database, default_output, describe
+    from bilten.settings import get_settings
+
+    settings = get_settings()
+    output = Path(args.output) if args.output else default_output(settings.database_url, clock.now())
+    try:
+        result = backup_database(settings, output, media=args.media)
+    except BackupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    size = result.database_file.stat().st_size
+    print(f"Backed up {describe(settings.database_url)} to {result.database_file} ({size:,} bytes)")
+    for note in result.notes:
+        print(note)
+    return 0
+
+
+def restore(args: argparse.Namespace) -> int:
+    from bilten.backup import BackupError, describe, restore_database
+    from bilten.settings import get_settings
+
+    settings = get_settings()
+    target = describe(settings.database_url)
+    if not args.yes:
+        print(
+            f"error: restoring replaces every table of {target} with the backup's. Run again with --yes to do it.",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        restore_database(settings, Path(args.file))
+    except BackupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"Restored {args.file} into {target}. Run `bilten migrate` if the backup is from an older Bilten.")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bilten", description="Bilten event ticketing")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -82,6 +124,14 @@ def main(argv: list[str] | None = None) -> int:
     notifier = commands.add_parser("worker", help="deliver notifications until stopped")
     notifier.add_argument("--threads", type=int, help="delivery threads (with Redis)")
     notifier.set_defaults(run=worker)
+    saver = commands.add_parser("backup", help="copy the database to one file (pg_dump or SQLite backup)")
+    saver.add_argument("--output", "-o", help="the file to write (default: bilten-<UTC time>.dump or .sqlite3)")
+    saver.add_argument("--media", action="store_true", help="also pack MEDIA_DIR into <output>.media.tar.gz")
+    saver.set_defaults(run=backup)
+    restorer = commands.add_parser("restore", help="replace the database with a backup")
+    restorer.add_argument("file", help="a file made by `bilten backup`")
+    restorer.add_argument("--yes", action="store_true", help="yes, replace the database at DATABASE_URL")
+    restorer.set_defaults(run=restore)
     args = parser.parse_args(argv)
     return args.run(args)
 

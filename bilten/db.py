@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,10 +18,16 @@ SQLITE_BUSY_TIMEOUT_MS = 3000  # the same cap on lock waits as PostgreSQL's lock
 POSTGRES_LOCK_TIMEOUT_MS = 3000
 
 
+def _json_text(value: object) -> str:
+    """JSON columns keep letters as they are ("Über", not "\\u00dcber"), so a search for a word
+    in an event's translated texts finds it on both backends."""
+    return json.dumps(value, ensure_ascii=False)
+
+
 def make_engine(url: str, *, pool_size: int | None = None, max_overflow: int | None = None) -> Engine:
     """An engine tuned for its backend: WAL and a busy timeout on SQLite, a lock cap on PostgreSQL."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 3})
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 3}, json_serializer=_json_text)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):  # noqa: ANN001
@@ -38,6 +45,7 @@ def make_engine(url: str, *, pool_size: int | None = None, max_overflow: int | N
         max_overflow=max_overflow if max_overflow is not None else get_settings().db_max_overflow,
         pool_timeout=10,
         pool_pre_ping=True,
+        json_serializer=_json_text,
         connect_args={"options": f"-c lock_timeout={POSTGRES_LOCK_TIMEOUT_MS}", "connect_timeout": 5},
     )
 

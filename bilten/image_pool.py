@@ -3,8 +3,8 @@
 A 155 KB PNG can unpack to 6320 x 6320 pixels and take 1.5 s of CPU to decode and shrink. Done on
 an API worker thread it held one of the few request slots (and its database connection) that
 long, and, holding the GIL, slowed every other request of the process: six at once stalled reads
-for 6 s. Here the work (`services.media.store_image`: sniffing, the 40-megapixel cap, metadata
-stripped, written under a random name) runs in IMAGE_WORKERS processes per web worker, awaited
+for 6 s. Here the work (`services.media.prepare_image`: sniffing, the 40-megapixel cap, metadata
+stripped) runs in IMAGE_WORKERS processes per web worker, awaited
 from async code, so no thread or connection waits meanwhile. At most IMAGE_QUEUE pictures per web
 worker are being processed or waiting; one more is refused at once with `Busy` (503 and
 Retry-After), rather than queueing for ever.
@@ -59,12 +59,17 @@ def _leave() -> None:
 
 async def store_image(data: bytes, *, directory: Path | None = None) -> str:
     """`media.store_image` in the pool: the stored file's name, or its ImageTooLarge / UnsupportedImage.
-    Busy when IMAGE_QUEUE pictures are already being processed or waiting in this process."""
+    Busy when IMAGE_QUEUE pictures are already being processed or waiting in this process.
+
+    The pool's process only decodes and re-encodes; the result is written to the storage (a local
+    folder or the S3 bucket) from a thread of this process, so the forked children never share
+    the storage's network connections."""
     _admit()
     try:
         loop = asyncio.get_running_loop()
-        target = directory or media.media_dir()
-        return await loop.run_in_executor(_pool(), media.store_image_in, data, str(target), media.max_upload_bytes())
+        encoded, extension = await loop.run_in_executor(_pool(), media.prepare_image_in, data, media.max_upload_bytes())
+        storage = media.picture_storage(directory)
+        return await asyncio.to_thread(media.save_prepared, encoded, extension, storage=storage)
     finally:
         _leave()
 

@@ -7,19 +7,21 @@ a local file; anywhere else a missing or default secret stops the app from start
 from __future__ import annotations
 
 import ipaddress
+import re
 import secrets
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
 from limits import parse_many
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SUPPORTED_LOCALES = ("en", "ar", "de", "es", "fr", "it")
 MIN_SECRET_KEY_LENGTH = 32
 TWO_FACTOR_GROUPS = frozenset({"admins", "owners"})
+_PREFIX_PART = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]*$")
 
 
 class ConfigurationError(RuntimeError):
@@ -68,6 +70,15 @@ class Settings(BaseSettings):
     # Uploaded event pictures (re-encoded, random names), served at /api/media/<name>.
     media_dir: Path = Field(PROJECT_ROOT / "data" / "media", alias="MEDIA_DIR")
     max_upload_mb: int = Field(5, alias="MAX_UPLOAD_MB")
+    # Where pictures and exports are kept (bilten/storage.py): "local" = MEDIA_DIR and EXPORT_DIR on
+    # this host; "s3" = one bucket of an S3-compatible object store that every host shares.
+    storage_backend: Literal["local", "s3"] = Field("local", alias="STORAGE_BACKEND")
+    s3_bucket: str | None = Field(None, alias="S3_BUCKET")
+    s3_endpoint_url: str | None = Field(None, alias="S3_ENDPOINT_URL")  # unset = AWS S3
+    s3_region: str | None = Field(None, alias="S3_REGION")
+    s3_access_key_id: str | None = Field(None, alias="S3_ACCESS_KEY_ID")  # unset = boto3's usual lookup
+    s3_secret_access_key: SecretStr | None = Field(None, alias="S3_SECRET_ACCESS_KEY")
+    s3_prefix: str = Field("", alias="S3_PREFIX")  # e.g. "bilten": objects under bilten/media/, bilten/exports/
     # Abuse protection (bilten/ratelimit.py, bilten/api/body_limit.py, bilten/image_pool.py).
     # Any other request body (JSON) is refused above this size, before it is read whole.
     max_body_kb: int = Field(1024, alias="MAX_BODY_KB")
@@ -142,6 +153,16 @@ class Settings(BaseSettings):
             return value.strip().lower() or None
         return value
 
+    @field_validator("s3_prefix")
+    @classmethod
+    def _check_s3_prefix(cls, value: str) -> str:
+        value = value.strip().strip("/")
+        if value and not all(
+            part and part not in (".", "..") and _PREFIX_PART.match(part) for part in value.split("/")
+        ):
+            raise ConfigurationError(f"S3_PREFIX: {value!r} may hold letters, digits, . _ - and / only")
+        return value
+
     @field_validator("trusted_proxies", mode="before")
     @classmethod
     def _split_proxies(cls, value: object) -> object:
@@ -191,6 +212,8 @@ class Settings(BaseSettings):
             raise ConfigurationError(f"DEFAULT_LOCALE must be one of {', '.join(SUPPORTED_LOCALES)}")
         if self.payment_provider == "stripe" and not self.stripe_secret_key:
             raise ConfigurationError("PAYMENT_PROVIDER=stripe needs STRIPE_SECRET_KEY")
+        if self.storage_backend == "s3" and not self.s3_bucket:
+            raise ConfigurationError("STORAGE_BACKEND=s3 needs S3_BUCKET")
         if self.payment_provider == "test" and self.stripe_secret_key:
             raise ConfigurationError("PAYMENT_PROVIDER=test and STRIPE_SECRET_KEY are both set: choose one")
         return self

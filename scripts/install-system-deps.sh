@@ -6,6 +6,7 @@ set -euo pipefail
 missing=()
 command -v chromium >/dev/null || missing+=(chromium)
 { command -v pg_ctlcluster >/dev/null && ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; } || missing+=(postgresql)
+command -v pg_dump >/dev/null || missing+=(postgresql-client)  # `bilten backup` and its test
 command -v redis-server >/dev/null || missing+=(redis-server)
 command -v faketime >/dev/null || missing+=(faketime)  # the unit suite runs again a year ahead
 command -v ffmpeg >/dev/null || missing+=(ffmpeg)  # turns a ticket QR into a fake camera video

@@ -184,6 +184,8 @@ def tickets_pdf(
 @router.get("/{order_id}/calendar.ics", response_class=Response, responses={200: {"content": {"text/calendar": {}}}})
 def calendar(
     order_id: uuid.UUID,
+    request: Request,
+    lang: str | None = Query(None, max_length=10),
     link: str = Depends(get_order_link),
     caller: Caller = Depends(get_caller),
     session: Session = Depends(get_session),
@@ -191,7 +193,12 @@ def calendar(
     user = caller.user(session)
     order = _order_for_caller(session, order_id, user, link)
     event = session.get(Event, order.event_id)
-    ics = event_calendar(event, public_url=get_settings().public_url, stamp=order.paid_at or order.created_at)
+    ics = event_calendar(
+        event,
+        public_url=get_settings().public_url,
+        stamp=order.paid_at or order.created_at,
+        locale=normalize_locale(lang or order.locale, request_locale(request)),
+    )
     return Response(
         ics, media_type="text/calendar", headers={"Content-Disposition": 'attachment; filename="event.ics"'}
     )

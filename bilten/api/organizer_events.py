@@ -12,13 +12,14 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import Depends, File, UploadFile
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
 from bilten import image_pool, ratelimit
 from bilten.api.deps import Caller, get_caller, get_session, rate_limited
 from bilten.api.errors import error_responses
+from bilten.api.files import stored_file_response
 from bilten.api.routing import api_router, on_endpoint_thread
 from bilten.models import EventStatus
 from bilten.services import event_admin, media
@@ -28,6 +29,12 @@ from bilten.services.seat_gate import seat_gate
 
 router = api_router(tags=["organizer events"], responses=error_responses(401, 403, 404, 409, 413, 415, 422))
 UPLOAD_CHUNK = 1024 * 1024
+TRANSLATIONS_HELP = (
+    'Texts in other languages: {field: {language: text}}, e.g. {"title": {"de": "...", "fr": "..."}}. '
+    "Languages: en, ar, de, es, fr, it. A field named replaces that field's texts (an empty object "
+    "removes them); fields not named keep theirs."
+)
+TranslationsIn = dict[str, dict[str, str | None]]
 
 
 class EventIn(BaseModel):
@@ -41,6 +48,11 @@ class EventIn(BaseModel):
     starts_at: datetime | None = None
     ends_at: datetime | None = None
     status: str | None = Field(None, max_length=20)
+    venue_notes: str | None = Field(None, max_length=10_000)
+    main_language: str | None = Field(None, max_length=16, description="the language of title, description, ...")
+    translations: TranslationsIn | None = Field(
+        None, description=TRANSLATIONS_HELP + " Fields: title, description, venue_notes."
+    )
 
 
 class TicketTypeIn(BaseModel):
@@ -54,15 +66,21 @@ class TicketTypeIn(BaseModel):
     sales_start: datetime | None = None
     sales_end: datetime | None = None
     hidden: bool | None = None
+    translations: TranslationsIn | None = Field(None, description=TRANSLATIONS_HELP + " Fields: name, description.")
 
 
 def _event_fields(body: EventIn) -> event_admin.EventFields:
     given: dict[str, Any] = {}
-    for name in body.model_fields_set & {"title", "description", "venue", "venue_address", "city", "timezone"}:
+    text_fields = {"title", "description", "venue", "venue_address", "city", "timezone", "venue_notes"}
+    for name in body.model_fields_set & text_fields:
         value = getattr(body, name)
         if value is None and name in ("title", "timezone"):
             raise ValidationFailed("error.request_invalid", field=name)
         given["venue_name" if name == "venue" else name] = value or ""
+    for name in body.model_fields_set & {"main_language", "translations"}:
+        if getattr(body, name) is None:
+            raise ValidationFailed("error.request_invalid", field=name)
+        given[name] = getattr(body, name)
     for name in body.model_fields_set & {"starts_at", "ends_at"}:
         if getattr(body, name) is None:
             raise ValidationFailed("error.event_dates_required")
@@ -249,12 +267,11 @@ async def _read_limited(file: UploadFile, limit: int) -> bytes:
 
 
 @router.get("/api/media/{name}", response_class=FileResponse, include_in_schema=False)
-def media_file(name: str) -> FileResponse:
-    """An event picture. Names are random and files never change: cached for a year."""
-    path, content_type = media.stored_file(name)
-    return FileResponse(
-        path,
-        media_type=content_type,
+def media_file(name: str) -> Response:
+    """An event picture, from MEDIA_DIR or the shared bucket. Names are random and files never
+    change: cached for a year (by browsers and any CDN in front)."""
+    return stored_file_response(
+        media.open_picture(name),
         headers={
             "Cache-Control": "public, max-age=31536000, immutable",
             "X-Content-Type-Options": "nosniff",

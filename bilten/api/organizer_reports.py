@@ -12,13 +12,14 @@ from datetime import datetime
 from urllib.parse import unquote
 
 from fastapi import Depends, Query, Request
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
 from bilten import jobs, routes
 from bilten.api.deps import Caller, get_caller, get_now, get_session
 from bilten.api.errors import error_responses
+from bilten.api.files import stored_file_response
 from bilten.api.routing import api_router
 from bilten.models import User
 from bilten.services import event_orders, exports, reports
@@ -106,13 +107,12 @@ def download_export(
     request: Request,
     caller: Caller = Depends(get_caller),
     session: Session = Depends(get_session),
-) -> FileResponse:
+) -> Response:
+    """The file, from EXPORT_DIR or streamed from the private bucket, to the event's team only."""
     found = exports.export_file(session, actor=_token_or_cookie_user(request, caller, session), job_id=export_id)
-    return FileResponse(
-        found.path,
-        media_type=found.media_type,
-        filename=found.download_name,
-        headers={"Cache-Control": "private, no-store"},
+    found.stored.content_type = found.media_type
+    return stored_file_response(
+        found.stored, filename=found.download_name, headers={"Cache-Control": "private, no-store"}
     )
 
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from fastapi import Depends, Query
+from fastapi import Depends, Query, Request
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
 from bilten import ratelimit
 from bilten.api.deps import Caller, get_caller, get_client_address, get_now, get_session
-from bilten.api.errors import error_responses
+from bilten.api.errors import error_responses, request_locale
 from bilten.api.routing import api_router
 from bilten.services import checkins, devices, staff
 from bilten.services.checkins import CheckInList, ScanData, ScanVerdict
@@ -56,6 +56,11 @@ class OfflineBatchIn(BaseModel):
 class StaffIn(BaseModel):
     email: str = Field(max_length=320)
     gate: str = Field(default="", max_length=200)
+
+
+async def scanner_locale(request: Request) -> str:
+    """The door's language (Accept-Language), for ticket type names given in several languages."""
+    return request_locale(request)
 
 
 async def _device_sign_in_within_limits(body: DeviceSignInIn, address: str = Depends(get_client_address)) -> None:
@@ -105,9 +110,10 @@ def validate(
     caller: Caller = Depends(get_caller),
     session: Session = Depends(get_session),
     now: datetime = Depends(get_now),
+    locale: str = Depends(scanner_locale),
 ) -> ScanVerdict:
     user = caller.scanner(session)
-    return checkins.scan_ticket(
+    verdict = checkins.scan_ticket(
         session,
         actor=user,
         event_id=body.event_id,
@@ -118,6 +124,7 @@ def validate(
         gate=body.gate,
         device_id=body.device_id,
     )
+    return checkins.in_language(verdict, locale)
 
 
 @router.get("/events/{event_id}/scan-data", response_model=ScanData)
@@ -138,10 +145,12 @@ def upload_offline(
     caller: Caller = Depends(get_caller),
     session: Session = Depends(get_session),
     now: datetime = Depends(get_now),
+    locale: str = Depends(scanner_locale),
 ) -> list[ScanVerdict]:
     user = caller.scanner(session)
     scans = [checkins.OfflineScan(**scan.model_dump()) for scan in body.scans]
-    return checkins.upload_offline_scans(session, actor=user, event_id=event_id, scans=scans, now=now)
+    verdicts = checkins.upload_offline_scans(session, actor=user, event_id=event_id, scans=scans, now=now)
+    return [checkins.in_language(verdict, locale) for verdict in verdicts]
 
 
 @router.get("/events/{event_id}/checkins", response_model=CheckInList)
@@ -161,9 +170,11 @@ def manual_check_in(
     caller: Caller = Depends(get_caller),
     session: Session = Depends(get_session),
     now: datetime = Depends(get_now),
+    locale: str = Depends(scanner_locale),
 ) -> ScanVerdict:
     user = caller.require(session)
-    return checkins.check_in_manually(session, actor=user, ticket_id=ticket_id, now=now)
+    verdict = checkins.check_in_manually(session, actor=user, ticket_id=ticket_id, now=now)
+    return checkins.in_language(verdict, locale)
 
 
 @router.post("/checkins/{checkin_id}/undo", status_code=204)

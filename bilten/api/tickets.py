@@ -5,13 +5,14 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
 from bilten.api.deps import Caller, get_caller, get_now, get_order_link, get_session
 from bilten.api.errors import error_responses
 from bilten.api.routing import api_router
+from bilten.i18n import normalize_locale
 from bilten.services import tickets
 from bilten.services.tickets import OrderView, TicketView
 
@@ -55,6 +56,13 @@ def reissue(
 
 
 @router.get("/me/orders", response_model=list[OrderView])
-def my_orders(caller: Caller = Depends(get_caller), session: Session = Depends(get_session)) -> list[OrderView]:
+def my_orders(
+    request: Request, caller: Caller = Depends(get_caller), session: Session = Depends(get_session)
+) -> list[OrderView]:
+    """The caller's orders; the event's title and ticket types in Accept-Language's language where
+    the organizer gave one, else in the event's main language."""
     user = caller.require(session)
-    return tickets.my_orders(session, user=user)
+    reader = normalize_locale(request.headers.get("accept-language"), "")
+    return [
+        tickets.in_language(view, reader or view.event_main_language) for view in tickets.my_orders(session, user=user)
+    ]

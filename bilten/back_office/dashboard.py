@@ -257,6 +257,7 @@ def checkin_counters(prefix: str = "") -> rx.Component:
                     rx.foreach(OfficeDashboardState.gates, gate_badge),
                     spacing="2",
                     wrap="wrap",
+                    role="group",
                     aria_label=LocaleState.t["office.by_gate"],
                     id=f"{prefix}gate-counts",
                 ),

@@ -109,7 +109,16 @@ export function LiveSeatsLeft({ eventId, typeId, initial, leftText, lang, soldOu
   const text = left > 0 ? countText(leftText, lang, left) : soldOutText;
   return createElement(
     Badge,
-    { ...rest, color: left > 0 ? "green" : "red", variant: "soft", size: "2", "data-left": String(left) },
+    {
+      ...rest,
+      color: left > 0 ? "green" : "red",
+      variant: "soft",
+      size: "2",
+      "data-left": String(left),
+      // Screen readers announce the new count when a sale elsewhere changes it (WCAG 4.1.3).
+      "aria-live": "polite",
+      "aria-atomic": "true",
+    },
     text,
   );
 }

@@ -6,10 +6,18 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, Text, UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlalchemy import JSON, CheckConstraint, Text, UniqueConstraint, text
+from sqlmodel import Column, Field, SQLModel
 
 from bilten.models.base import UTCDateTime, enum_type, new_uuid, utcnow
+
+# Texts an organizer gives per language, besides the main-language text in the field's own column:
+# {"title": {"de": "...", "fr": "..."}, "description": {...}} (see services/translations.py).
+Translations = dict[str, dict[str, str]]
+
+
+def _translations_column() -> Column:
+    return Column(JSON, nullable=False, server_default=text("'{}'"))
 
 
 class EventStatus(StrEnum):
@@ -34,6 +42,12 @@ class Event(SQLModel, table=True):
     starts_at: datetime = Field(sa_type=UTCDateTime, index=True)
     ends_at: datetime = Field(sa_type=UTCDateTime)
     image_url: str = Field(default="", max_length=500)
+    # How to get in, where to park, what to bring: shown on the event page and with the tickets.
+    venue_notes: str = Field(default="", sa_type=Text)
+    # The language of the texts in the columns above; `translations` holds the other languages
+    # (title, description, venue_notes), and readers without one of them get the main language.
+    main_language: str = Field(default="en", max_length=8, sa_column_kwargs={"server_default": "en"})
+    translations: Translations = Field(default_factory=dict, sa_column=_translations_column())
     # Ed25519 key pair for signed ticket codes; the private half never leaves the server.
     signing_public_key: str = Field(default="", max_length=64)
     signing_private_key_sealed: str = Field(default="", max_length=200)  # AES-GCM under SECRET_KEY
@@ -66,6 +80,8 @@ class TicketType(SQLModel, table=True):
     position: int = Field(default=0)
     # Hidden types are not listed to buyers and cannot be bought through the public shop.
     is_hidden: bool = Field(default=False)
+    # Name and description in the event's other languages: {"name": {"de": ...}, "description": {...}}.
+    translations: Translations = Field(default_factory=dict, sa_column=_translations_column())
 
 
 class StaffAssignment(SQLModel, table=True):

@@ -49,6 +49,7 @@ from bilten.notifications.attachments import CalendarEntry, TicketPage, event_ic
 from bilten.notifications.mime import EncodedEmail, encode_email
 from bilten.routes import event_url
 from bilten.services.ticket_references import format_reference
+from bilten.services.translations import field_text
 
 logger = logging.getLogger(__name__)
 
@@ -240,24 +241,25 @@ def render_order_paid(session: Session, payload: dict[str, Any], texts: EmailTex
     if not tickets:
         raise MissingData("order has no valid tickets")
     locale, tr = texts.locale, texts.tr
+    title = event_title(event, locale)
     when = format_datetime(event.starts_at, event.timezone, locale)
     venue = ", ".join(_venue_lines(event))
-    subject = tr("email.order_paid.subject", event=event.title)
+    subject = tr("email.order_paid.subject", event=title)
 
     body = Body(texts)
     body.paragraph(texts.greeting(order.buyer_name))
-    body.paragraph(tr("email.order_paid.intro", event=event.title))
+    body.paragraph(tr("email.order_paid.intro", event=title))
     body.heading(tr("email.order_paid.summary"))
     rows = [
         (tr("email.label.order"), order_reference(order)),
-        (tr("email.label.event"), event.title),
+        (tr("email.label.event"), title),
         (tr("email.label.when"), when),
     ]
     if venue:
         rows.append((tr("email.label.where"), venue))
     rows += [
         (
-            tr("email.order_paid.line", quantity=line.quantity, ticket_type=ticket_type.name),
+            tr("email.order_paid.line", quantity=line.quantity, ticket_type=type_name(ticket_type, event, locale)),
             format_money(line.line_total_minor, order.currency, locale),
         )
         for line, ticket_type in lines
@@ -267,12 +269,12 @@ def render_order_paid(session: Session, payload: dict[str, Any], texts: EmailTex
 
     images = []
     pages = _ticket_pages(order, event, tickets, texts)
-    for number, ((ticket, ticket_type), page) in enumerate(zip(tickets, pages, strict=True), start=1):
+    for number, ((ticket, _ticket_type), page) in enumerate(zip(tickets, pages, strict=True), start=1):
         cid = f"ticket-{ticket.id}@bilten"
         body.heading(page.heading)
         body.details(
             [
-                (tr("email.label.ticket_type"), ticket_type.name),
+                (tr("email.label.ticket_type"), page.ticket_type),
                 (tr("email.label.holder"), page.holder),
                 (tr("ticket.reference"), page.reference),
             ]
@@ -288,12 +290,12 @@ def render_order_paid(session: Session, payload: dict[str, Any], texts: EmailTex
         Attachment(
             "tickets.pdf",
             "application/pdf",
-            tickets_pdf(pages, rtl=texts.rtl, title=tr("email.order_paid.subject", event=event.title)),
+            tickets_pdf(pages, rtl=texts.rtl, title=tr("email.order_paid.subject", event=title)),
         ),
         Attachment(
             "event.ics",
             "text/calendar",
-            event_calendar(event, public_url=public_url, stamp=order.paid_at or order.created_at),
+            event_calendar(event, public_url=public_url, stamp=order.paid_at or order.created_at, locale=locale),
         ),
     ]
     return RenderedEmail(subject=subject, text=text, html=html, inline_images=images, attachments=attachments)
@@ -314,11 +316,11 @@ def _ticket_pages(order: Order, event: Event, tickets: list, texts: EmailTexts) 
     return [
         TicketPage(
             heading=tr("email.ticket.heading", number=number, count=len(tickets)),
-            event_title=event.title,
+            event_title=event_title(event, texts.locale),
             when=when,
             venue_lines=_venue_lines(event),
             holder=ticket.holder_name or order.buyer_name or order.buyer_email,
-            ticket_type=ticket_type.name,
+            ticket_type=type_name(ticket_type, event, texts.locale),
             code=ticket.code,
             reference=format_reference(ticket.reference),
             labels=labels,
@@ -327,15 +329,26 @@ def _ticket_pages(order: Order, event: Event, tickets: list, texts: EmailTexts) 
     ]
 
 
-def event_calendar(event: Event, *, public_url: str, stamp: datetime) -> bytes:
+def event_title(event: Event, locale: str) -> str:
+    """The event's title in the reader's language, else its main language (services/translations.py)."""
+    return field_text(event, "title", locale, event.main_language)
+
+
+def type_name(ticket_type: TicketType, event: Event, locale: str) -> str:
+    return field_text(ticket_type, "name", locale, event.main_language)
+
+
+def event_calendar(event: Event, *, public_url: str, stamp: datetime, locale: str | None = None) -> bytes:
+    """The event as a calendar entry, its title and description in `locale` (else the main language)."""
+    reader = locale or event.main_language
     return event_ics(
         CalendarEntry(
             uid=f"{event.id}@bilten",
-            title=event.title,
+            title=event_title(event, reader),
             starts_at=event.starts_at,
             ends_at=event.ends_at,
             location=", ".join(_venue_lines(event)),
-            description=event.description[:1000],
+            description=field_text(event, "description", reader, event.main_language)[:1000],
             url=public_url.rstrip("/") + event_url(event.id),
             stamp=stamp,
         )
@@ -357,7 +370,7 @@ def order_tickets_pdf(session: Session, order: Order, *, locale: str) -> bytes:
     return tickets_pdf(
         _ticket_pages(order, event, list(tickets), texts),
         rtl=texts.rtl,
-        title=texts.tr("email.order_paid.subject", event=event.title),
+        title=texts.tr("email.order_paid.subject", event=event_title(event, texts.locale)),
     )
 
 
@@ -369,13 +382,14 @@ def render_order_cancelled(
         # Shares the "event cancelled" email's idempotency key (see outbox.draft_for): same text.
         return render_event_cancelled(session, payload, texts, public_url)
     tr = texts.tr
-    subject = tr("email.order_cancelled.subject", event=event.title)
+    title = event_title(event, texts.locale)
+    subject = tr("email.order_cancelled.subject", event=title)
     body = Body(texts)
     body.paragraph(texts.greeting(order.buyer_name))
-    body.paragraph(tr("email.order_cancelled.body", order=order_reference(order), event=event.title))
+    body.paragraph(tr("email.order_cancelled.body", order=order_reference(order), event=title))
     body.details(
         [
-            (tr("email.label.event"), event.title),
+            (tr("email.label.event"), title),
             (tr("email.label.when"), format_datetime(event.starts_at, event.timezone, texts.locale)),
         ]
     )
@@ -545,14 +559,15 @@ def render_event_cancelled(
     each attempt, so it says "refunded" once the refund went through and "will be refunded" before."""
     order, event = _load_order(session, payload)
     tr, locale = texts.tr, texts.locale
-    subject = tr("email.event_cancelled.subject", event=event.title)
+    title = event_title(event, locale)
+    subject = tr("email.event_cancelled.subject", event=title)
     body = Body(texts)
     body.paragraph(texts.greeting(order.buyer_name))
-    body.paragraph(tr("email.event_cancelled.body", event=event.title))
+    body.paragraph(tr("email.event_cancelled.body", event=title))
     body.details(
         [
             (tr("email.label.order"), order_reference(order)),
-            (tr("email.label.event"), event.title),
+            (tr("email.label.event"), title),
             (tr("email.label.when"), format_datetime(event.starts_at, event.timezone, locale)),
         ]
     )

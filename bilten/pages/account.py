@@ -179,7 +179,9 @@ def sessions_card() -> rx.Component:
                         rx.table.column_header_cell(LocaleState.t["account.user_agent"]),
                         rx.table.column_header_cell(LocaleState.t["account.client_address"]),
                         rx.table.column_header_cell(LocaleState.t["account.last_active"]),
-                        rx.table.column_header_cell(""),
+                        rx.table.column_header_cell(
+                            rx.el.span(LocaleState.t["office.col_actions"], class_name="rt-sr-only")
+                        ),
                     )
                 ),
                 rx.table.body(rx.foreach(AccountState.sessions, session_row)),

@@ -273,6 +273,14 @@ def event_details() -> rx.Component:
                 spacing="2",
             ),
         ),
+        rx.cond(
+            event.venue_notes != "",
+            rx.vstack(
+                rx.heading(LocaleState.t["event.venue_notes"], size="5", as_="h2"),
+                rx.text(event.venue_notes, white_space="pre-line", id="event-venue-notes"),
+                spacing="2",
+            ),
+        ),
         rx.heading(LocaleState.t["event.tickets"], size="5", as_="h2", margin_top="1rem"),
         rx.cond(
             EventState.ticket_types.length() > 0,

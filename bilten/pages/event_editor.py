@@ -9,13 +9,29 @@ from bilten.components.forms import field
 from bilten.components.layout import page_header, page_shell
 from bilten.components.markdown import markdown_view
 from bilten.components.notice import error_text, forbidden_box, not_found_box
+from bilten.i18n import LANGUAGE_NAMES
 from bilten.services.event_admin import known_timezones
+from bilten.services.translations import MAX_VENUE_NOTES_LENGTH
+from bilten.settings import SUPPORTED_LOCALES
 from bilten.state.auth import AuthState
-from bilten.state.event_editor import UPLOAD_ID, EventEditorState
+from bilten.state.event_editor import UPLOAD_ID, EventEditorState, translation_input
 from bilten.state.i18n import LocaleState
 
 TIMEZONE_LIST_ID = "timezones"
 t = LocaleState.t
+
+
+def labelled_file_input(upload: rx.Component, label_id: str) -> rx.Component:
+    """`rx.upload` renders its own <input type="file"> (react-dropzone's, visually hidden) and takes
+    no props for it: name it after the drop zone's text, so a screen reader announces the field."""
+    pending = [upload]
+    while pending:
+        component = pending.pop()
+        if getattr(component, "tag", None) == "input":
+            component.custom_attrs["aria-labelledby"] = label_id
+            return upload
+        pending.extend(component.children)
+    raise ValueError("rx.upload rendered no <input>")
 
 
 def timezone_options() -> rx.Component:
@@ -24,6 +40,146 @@ def timezone_options() -> rx.Component:
 
 def _spinner() -> rx.Component:
     return rx.center(rx.spinner(size="3"), padding="3rem")
+
+
+def _text_area(label: rx.Var[str], name: str, input_id: str, default_value, rows: str, **props) -> rx.Component:  # noqa: ANN001
+    return rx.vstack(
+        rx.el.label(rx.text(label, size="2", weight="medium"), html_for=input_id),
+        rx.text_area(name=name, id=input_id, default_value=default_value, rows=rows, width="100%", **props),
+        spacing="1",
+        width="100%",
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Texts in other languages: a tab per language (the main language's is hidden, its texts are the
+# fields above). Every tab's inputs stay in the form (hidden ones too), so switching tabs keeps
+# what was typed and one submit saves every language.
+
+
+def main_language_picker(default_value) -> rx.Component:  # noqa: ANN001
+    return rx.vstack(
+        rx.el.label(
+            rx.text(t["editor.field_main_language"], size="2", weight="medium"), html_for="field-main-language"
+        ),
+        rx.el.select(
+            *[rx.el.option(LANGUAGE_NAMES[code], value=code, lang=code) for code in SUPPORTED_LOCALES],
+            name="main_language",
+            id="field-main-language",
+            default_value=default_value,
+            on_change=EventEditorState.choose_main_language,
+            style={
+                "width": "100%",
+                "min_height": "40px",
+                "padding": "0 0.75rem",
+                "border": "1px solid var(--gray-a7)",
+                "border_radius": "var(--radius-2)",
+                "background": "var(--color-surface)",
+                "color": "var(--gray-12)",
+            },
+        ),
+        rx.text(t["editor.main_language_hint"], size="1", color_scheme="gray"),
+        spacing="1",
+        width="100%",
+    )
+
+
+def language_tab(code: str, main_language: rx.Var[str]) -> rx.Component:
+    selected = EventEditorState.shown_translation == code
+    return rx.cond(
+        main_language != code,
+        rx.button(
+            LANGUAGE_NAMES[code],
+            type="button",
+            variant=rx.cond(selected, "solid", "soft"),
+            on_click=EventEditorState.show_translation(code),
+            id=f"language-tab-{code}",
+            lang=code,
+            custom_attrs={
+                "role": "tab",
+                "aria-selected": rx.cond(selected, "true", "false"),
+                "aria-controls": f"language-panel-{code}",
+            },
+        ),
+    )
+
+
+def event_translation_panel(code: str) -> rx.Component:
+    values = EventEditorState.translation_values
+    title, description, notes = (translation_input(name, code) for name in ("title", "description", "venue_notes"))
+    return rx.box(
+        rx.vstack(
+            field(t["editor.field_title"], title, default_value=values[title], max_length=200, id=f"field-{title}"),
+            _text_area(t["editor.field_description"], description, f"field-{description}", values[description], "6"),
+            _text_area(t["editor.field_venue_notes"], notes, f"field-{notes}", values[notes], "3"),
+            spacing="3",
+            width="100%",
+        ),
+        id=f"language-panel-{code}",
+        lang=code,
+        display=rx.cond(EventEditorState.shown_translation == code, "block", "none"),
+        custom_attrs={"role": "tabpanel", "aria-labelledby": f"language-tab-{code}"},
+        width="100%",
+    )
+
+
+def event_translations() -> rx.Component:
+    return rx.vstack(
+        rx.heading(t["editor.translations"], size="4", as_="h3"),
+        rx.text(t["editor.translations_hint"], size="1", color_scheme="gray"),
+        rx.flex(
+            *[language_tab(code, EventEditorState.main_language) for code in SUPPORTED_LOCALES],
+            spacing="2",
+            wrap="wrap",
+            custom_attrs={"role": "tablist", "aria-label": t["editor.translations"]},
+        ),
+        *[event_translation_panel(code) for code in SUPPORTED_LOCALES],
+        spacing="3",
+        width="100%",
+        id="event-translations",
+    )
+
+
+def type_translations() -> rx.Component:
+    """A ticket type's name and description in the event's other languages, one row each."""
+    values = EventEditorState.type_translation_values
+    rows = []
+    for code in SUPPORTED_LOCALES:
+        name, description = translation_input("name", code), translation_input("description", code)
+        rows.append(
+            rx.cond(
+                EventEditorState.event.main_language != code,
+                rx.grid(
+                    field(
+                        t["editor.type_name"] + " · " + LANGUAGE_NAMES[code],
+                        name,
+                        default_value=values[name],
+                        max_length=120,
+                        id=f"type-{name}",
+                        lang=code,
+                    ),
+                    field(
+                        t["editor.type_description"] + " · " + LANGUAGE_NAMES[code],
+                        description,
+                        default_value=values[description],
+                        max_length=500,
+                        id=f"type-{description}",
+                        lang=code,
+                    ),
+                    columns=rx.breakpoints(initial="1", sm="2"),
+                    spacing="3",
+                    width="100%",
+                ),
+            )
+        )
+    return rx.vstack(
+        rx.heading(t["editor.translations"], size="3", as_="h4"),
+        rx.text(t["editor.type_translations_hint"], size="1", color_scheme="gray"),
+        *rows,
+        spacing="2",
+        width="100%",
+        id="type-translations",
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -60,6 +216,7 @@ def details_fields(event) -> list[rx.Component]:  # noqa: ANN001 - an ObjectVar 
                 width="100%",
             ),
         ),
+        main_language_picker(value("main_language", EventEditorState.main_language)),
         rx.grid(
             field(t["editor.field_venue"], "venue_name", default_value=value("venue_name"), max_length=200),
             field(t["editor.field_address"], "venue_address", default_value=value("venue_address"), max_length=300),
@@ -92,7 +249,17 @@ def details_fields(event) -> list[rx.Component]:  # noqa: ANN001 - an ObjectVar 
             spacing="3",
             width="100%",
         ),
+        _text_area(
+            t["editor.field_venue_notes"],
+            "venue_notes",
+            "field-venue-notes",
+            value("venue_notes"),
+            "3",
+            max_length=MAX_VENUE_NOTES_LENGTH,
+        ),
+        rx.text(t["editor.venue_notes_hint"], size="1", color_scheme="gray"),
         timezone_options(),
+        event_translations(),
     ]
 
 
@@ -279,27 +446,30 @@ def image_section() -> rx.Component:
             ),
             rx.cond(
                 ~event.is_cancelled,
-                rx.upload(
-                    rx.vstack(
-                        rx.icon("image-up", size=24),
-                        rx.text(t["editor.image_drop"], size="2"),
-                        rx.text(
-                            t["editor.image_rules"] + " " + EventEditorState.max_upload_mb.to_string() + " MB",
-                            size="1",
-                            color_scheme="gray",
+                labelled_file_input(
+                    rx.upload(
+                        rx.vstack(
+                            rx.icon("image-up", size=24, aria_hidden="true"),
+                            rx.text(t["editor.image_drop"], size="2", id="image-drop-text"),
+                            rx.text(
+                                t["editor.image_rules"] + " " + EventEditorState.max_upload_mb.to_string() + " MB",
+                                size="1",
+                                color_scheme="gray",
+                            ),
+                            align="center",
+                            spacing="1",
                         ),
-                        align="center",
-                        spacing="1",
+                        id=UPLOAD_ID,
+                        multiple=False,
+                        accept={"image/jpeg": [".jpg", ".jpeg"], "image/png": [".png"], "image/webp": [".webp"]},
+                        on_drop=EventEditorState.upload_image(rx.upload_files(upload_id=UPLOAD_ID)),
+                        border="1px dashed var(--gray-a7)",
+                        border_radius="8px",
+                        padding="1.25rem",
+                        width="100%",
+                        cursor="pointer",
                     ),
-                    id=UPLOAD_ID,
-                    multiple=False,
-                    accept={"image/jpeg": [".jpg", ".jpeg"], "image/png": [".png"], "image/webp": [".webp"]},
-                    on_drop=EventEditorState.upload_image(rx.upload_files(upload_id=UPLOAD_ID)),
-                    border="1px dashed var(--gray-a7)",
-                    border_radius="8px",
-                    padding="1.25rem",
-                    width="100%",
-                    cursor="pointer",
+                    "image-drop-text",
                 ),
             ),
             error_text(EventEditorState.image_error, id="image-error", width="100%"),
@@ -430,6 +600,7 @@ def type_form() -> rx.Component:
                     spacing="3",
                     width="100%",
                 ),
+                type_translations(),
                 rx.el.label(
                     rx.hstack(
                         rx.checkbox(name="is_hidden", default_checked=form.is_hidden, id="type-hidden"),
@@ -490,7 +661,7 @@ def ticket_types_section() -> rx.Component:
                             rx.table.column_header_cell(t["editor.type_price"]),
                             rx.table.column_header_cell(t["editor.col_sold"]),
                             rx.table.column_header_cell(t["editor.col_sales"]),
-                            rx.table.column_header_cell(""),
+                            rx.table.column_header_cell(rx.el.span(t["office.col_actions"], class_name="rt-sr-only")),
                         )
                     ),
                     rx.table.body(rx.foreach(EventEditorState.ticket_types, type_row)),

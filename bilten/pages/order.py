@@ -6,6 +6,7 @@ import reflex as rx
 
 from bilten.components.countdown import hold_countdown
 from bilten.components.download_link import download_link
+from bilten.components.focus import focus_when
 from bilten.components.layout import page_shell
 from bilten.components.notice import error_text, not_found_box
 from bilten.components.ticket_card import ticket_card
@@ -320,6 +321,7 @@ def paid_view() -> rx.Component:
             color_scheme="green",
             width="100%",
             id="order-confirmed",
+            custom_attrs={"tabIndex": "-1"},
         ),
         event_box(),
         rx.flex(
@@ -386,6 +388,7 @@ def order_body() -> rx.Component:
                     summary.phase, ("paid", "green"), ("pending", "blue"), ("expired", "gray"), "red"
                 ),
                 id="order-status",
+                role="status",  # read out when the order turns paid, cancelled or expired
                 custom_attrs={"data-phase": summary.phase},
             ),
             justify="between",
@@ -394,6 +397,10 @@ def order_body() -> rx.Component:
             wrap="wrap",
             width="100%",
         ),
+        # Paying replaces the pay buttons (focus would fall back to the page's top): focus the
+        # confirmation; a declined payment focuses "Try again".
+        focus_when(summary.phase, to="paid", target_id="order-confirmed"),
+        focus_when(summary.payment, to="retry", target_id="retry-payment"),
         rx.match(
             summary.phase,
             ("pending", pending_view()),

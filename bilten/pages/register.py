@@ -49,8 +49,16 @@ def register_page() -> rx.Component:
                                 rx.checkbox(
                                     checked=AuthState.register_organizing,
                                     on_change=AuthState.set_register_organizing,
+                                    # Radix draws a <button role="checkbox">: the enclosing <label>
+                                    # does not name it, the text beside it does.
+                                    custom_attrs={"aria-labelledby": "register-organizing-text"},
                                 ),
-                                rx.text(LocaleState.t["register.organizing"], size="2", weight="medium"),
+                                rx.text(
+                                    LocaleState.t["register.organizing"],
+                                    size="2",
+                                    weight="medium",
+                                    id="register-organizing-text",
+                                ),
                                 align="center",
                                 spacing="2",
                             ),

@@ -429,7 +429,14 @@ def scanner_view() -> rx.Component:
     return rx.vstack(
         rx.hstack(
             rx.vstack(
-                rx.text(event.to(dict)["title"].to(str), size="4", weight="bold", trim="both", id="scan-event-title"),
+                rx.heading(
+                    event.to(dict)["title"].to(str),
+                    as_="h1",
+                    size="4",
+                    weight="bold",
+                    trim="both",
+                    id="scan-event-title",
+                ),
                 rx.text(
                     Var(
                         _js_expr="(scan.event?.gate || scan.gate || '')",
@@ -492,72 +499,80 @@ def verdict_overlay() -> rx.Component:
         ("error", rx.icon("wifi_off", size=88)),
         rx.icon("circle_x", size=88),
     )
-    return rx.cond(
-        store("verdict", bool),
-        rx.el.div(
-            icon,
+    # The live region is always in the page and the verdict is drawn inside it: screen readers
+    # announce content that appears in an existing region (a region inserted with its text is often
+    # missed). A new `key` per scan redraws it, so the same verdict twice is read twice.
+    return rx.el.div(
+        rx.cond(
+            store("verdict", bool),
             rx.el.div(
-                store("verdict?.title", str),
-                id="scan-verdict-title",
-                font_size="clamp(2.4rem, 12vw, 4.5rem)",
-                font_weight="800",
-                line_height="1.05",
-            ),
-            rx.cond(
-                store("verdict?.holder", str) != "",
+                icon,
                 rx.el.div(
-                    store("verdict?.holder", str),
-                    id="scan-verdict-holder",
-                    font_size="clamp(1.6rem, 8vw, 2.8rem)",
-                    font_weight="700",
+                    store("verdict?.title", str),
+                    id="scan-verdict-title",
+                    font_size="clamp(2.4rem, 12vw, 4.5rem)",
+                    font_weight="800",
+                    line_height="1.05",
                 ),
-            ),
-            rx.cond(
-                store("verdict?.ticketType", str) != "",
-                rx.el.div(store("verdict?.ticketType", str), id="scan-verdict-type", font_size="1.5rem"),
-            ),
-            rx.cond(
-                store("verdict?.detail", str) != "",
-                rx.el.div(
-                    store("verdict?.detail", str), id="scan-verdict-detail", font_size="1.35rem", max_width="28rem"
+                rx.cond(
+                    store("verdict?.holder", str) != "",
+                    rx.el.div(
+                        store("verdict?.holder", str),
+                        id="scan-verdict-holder",
+                        font_size="clamp(1.6rem, 8vw, 2.8rem)",
+                        font_weight="700",
+                    ),
                 ),
-            ),
-            rx.cond(
-                store("verdict?.offline", bool),
-                rx.el.div(
-                    tr("scan.offline_badge"),
-                    font_size="1rem",
-                    padding="0.2rem 0.8rem",
-                    border="2px solid rgba(255,255,255,0.8)",
-                    border_radius="999px",
+                rx.cond(
+                    store("verdict?.ticketType", str) != "",
+                    rx.el.div(store("verdict?.ticketType", str), id="scan-verdict-type", font_size="1.5rem"),
                 ),
+                rx.cond(
+                    store("verdict?.detail", str) != "",
+                    rx.el.div(
+                        store("verdict?.detail", str), id="scan-verdict-detail", font_size="1.35rem", max_width="28rem"
+                    ),
+                ),
+                rx.cond(
+                    store("verdict?.offline", bool),
+                    rx.el.div(
+                        tr("scan.offline_badge"),
+                        font_size="1rem",
+                        padding="0.2rem 0.8rem",
+                        border="2px solid rgba(255,255,255,0.8)",
+                        border_radius="999px",
+                    ),
+                ),
+                rx.el.div(tr("scan.tap_to_continue"), font_size="1rem", opacity="0.85", margin_top="1.5rem"),
+                id="scan-verdict",
+                key=store("verdict?.seq", int),
+                custom_attrs={
+                    "data-result": kind,
+                    "data-ok": rx.cond(ok, "true", "false"),
+                    "data-offline": rx.cond(store("verdict?.offline", bool), "true", "false"),
+                    "data-ms": store("verdict?.ms", int),
+                    "data-seq": store("verdict?.seq", int),
+                },
+                on_click=call("dismissVerdict"),
+                position="fixed",
+                inset="0",
+                z_index="1000",
+                background=background,
+                color="white",
+                display="flex",
+                flex_direction="column",
+                align_items="center",
+                justify_content="center",
+                gap="0.9rem",
+                padding="1.5rem",
+                text_align="center",
+                cursor="pointer",
             ),
-            rx.el.div(tr("scan.tap_to_continue"), font_size="1rem", opacity="0.85", margin_top="1.5rem"),
-            id="scan-verdict",
-            role="alert",
-            aria_live="assertive",
-            custom_attrs={
-                "data-result": kind,
-                "data-ok": rx.cond(ok, "true", "false"),
-                "data-offline": rx.cond(store("verdict?.offline", bool), "true", "false"),
-                "data-ms": store("verdict?.ms", int),
-                "data-seq": store("verdict?.seq", int),
-            },
-            on_click=call("dismissVerdict"),
-            position="fixed",
-            inset="0",
-            z_index="1000",
-            background=background,
-            color="white",
-            display="flex",
-            flex_direction="column",
-            align_items="center",
-            justify_content="center",
-            gap="0.9rem",
-            padding="1.5rem",
-            text_align="center",
-            cursor="pointer",
         ),
+        id="scan-verdict-live",
+        role="alert",
+        aria_live="assertive",
+        aria_atomic="true",
     )
 
 

@@ -36,6 +36,7 @@ from bilten.services.errors import NonceTaken, NotFound, ValidationFailed
 from bilten.services.ticket_codes import InvalidCode, event_tag, load_public_key, parse_code, verify_ticket_code
 from bilten.services.ticket_references import normalize_reference
 from bilten.services.transaction import transaction
+from bilten.services.translations import localized
 
 MAX_NONCE_LENGTH = 100
 MAX_CODE_LENGTH = 500
@@ -50,7 +51,11 @@ class TicketSummary(BaseModel):
 
     id: uuid.UUID
     holder_name: str
-    ticket_type: str
+    ticket_type: str  # in the event's main language
+    # The ticket type's name in the event's other languages: the door shows the scanner's
+    # (`services.translations.localized(ticket_type, ticket_type_texts, locale, main_language)`).
+    ticket_type_texts: dict[str, str] = Field(default_factory=dict, exclude=True)
+    main_language: str = Field("", exclude=True)
 
 
 class FirstScan(BaseModel):
@@ -253,6 +258,16 @@ def _decide_scan(
     )
 
 
+def in_language(verdict: ScanVerdict, locale: str) -> ScanVerdict:
+    """The verdict with the ticket type named in `locale` when the organizer gave that name, else in
+    the event's main language (the door's language may differ from the buyer's)."""
+    ticket = verdict.ticket
+    if ticket is None:
+        return verdict
+    name = localized(ticket.ticket_type, ticket.ticket_type_texts, locale, ticket.main_language)
+    return verdict.model_copy(update={"ticket": ticket.model_copy(update={"ticket_type": name})})
+
+
 def upload_offline_scans(
     session: Session, *, actor: User | None, event_id: uuid.UUID, scans: list[OfflineScan], now: datetime
 ) -> list[ScanVerdict]:
@@ -317,7 +332,13 @@ def _judge_code(
 
 def _decide(event: Event, row) -> tuple[CheckInResult, TicketSummary, FirstScan | None]:  # noqa: ANN001 - a row of _TICKET_FOR_SCAN
     """The verdict on this event's ticket, read under its row lock with its live check-in."""
-    ticket = TicketSummary(id=row.id, holder_name=row.holder_name, ticket_type=row.type_name)
+    ticket = TicketSummary(
+        id=row.id,
+        holder_name=row.holder_name,
+        ticket_type=row.type_name,
+        ticket_type_texts=dict((row.type_texts or {}).get("name", {})),
+        main_language=event.main_language,
+    )
     if row.status != TicketStatus.VALID:
         return CheckInResult.CANCELLED, ticket, None
     if row.first_scanned_at is not None:
@@ -340,6 +361,7 @@ _TICKET_FOR_SCAN_BASE = (
         Ticket.status,
         Ticket.holder_name,
         col(TicketType.name).label("type_name"),
+        col(TicketType.translations).label("type_texts"),
         col(CheckIn.scanned_at).label("first_scanned_at"),
         col(CheckIn.gate).label("first_gate"),
         col(CheckIn.device_id).label("first_device_id"),
@@ -374,7 +396,13 @@ def _cached_first_scan(event_id: uuid.UUID, ticket_id: uuid.UUID) -> tuple[Ticke
     cached = cache.get_json(_scan_state_key(event_id, ticket_id))
     if not cached:
         return None
-    ticket = TicketSummary(id=ticket_id, holder_name=cached["holder_name"], ticket_type=cached["ticket_type"])
+    ticket = TicketSummary(
+        id=ticket_id,
+        holder_name=cached["holder_name"],
+        ticket_type=cached["ticket_type"],
+        ticket_type_texts=cached.get("ticket_type_texts") or {},
+        main_language=cached.get("main_language") or "",
+    )
     first = FirstScan(
         scanned_at=datetime.fromisoformat(cached["scanned_at"]), gate=cached["gate"], device_id=cached["device_id"]
     )
@@ -387,6 +415,8 @@ def _remember_first_scan(event_id: uuid.UUID, ticket: TicketSummary, first: Firs
         {
             "holder_name": ticket.holder_name,
             "ticket_type": ticket.ticket_type,
+            "ticket_type_texts": ticket.ticket_type_texts,
+            "main_language": ticket.main_language,
             "scanned_at": first.scanned_at.isoformat(),
             "gate": first.gate,
             "device_id": first.device_id,
@@ -428,8 +458,15 @@ def _verdict(session: Session, checkin: CheckIn, first_scan: FirstScan | None) -
     summary = None
     if checkin.ticket_id:
         ticket = session.get_one(Ticket, checkin.ticket_id)
-        type_name = session.exec(select(TicketType.name).where(TicketType.id == ticket.ticket_type_id)).one()
-        summary = TicketSummary(id=ticket.id, holder_name=ticket.holder_name, ticket_type=type_name)
+        ticket_type = session.get_one(TicketType, ticket.ticket_type_id)
+        event = session.get_one(Event, ticket.event_id)
+        summary = TicketSummary(
+            id=ticket.id,
+            holder_name=ticket.holder_name,
+            ticket_type=ticket_type.name,
+            ticket_type_texts=dict((ticket_type.translations or {}).get("name", {})),
+            main_language=event.main_language,
+        )
     return ScanVerdict(
         result=checkin.result,
         checkin_id=checkin.id,

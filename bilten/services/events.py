@@ -1,8 +1,7 @@
 """Reading events for buyers: the public listing and one event's page.
 
-The read models are what `/api/v1/events` returns unchanged (`serialization_alias` gives the JSON
-name where it differs from the attribute) and what the buyer pages read.
-"""
+Texts come in the reader's language (`locale`) where the organizer gave one, else in the event's
+main language (services/translations.py); `language` says which language the title is in."""
 
 from __future__ import annotations
 
@@ -11,11 +10,12 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import func, or_
+from sqlalchemy import Text, cast, func, or_
 from sqlmodel import Session, col, select
 
 from bilten.models import Event, EventStatus, TicketType
 from bilten.services.errors import NotFound
+from bilten.services.translations import copy_translations, field_text, served_language
 
 MAX_LISTED_EVENTS = 100
 
@@ -33,6 +33,8 @@ class TicketTypeSummary(BaseModel):
     max_per_order: int
     sales_start: datetime | None
     sales_end: datetime | None
+    # The texts in every language, for readers who switch language on an open page (not in the API).
+    translations: dict[str, dict[str, str]] = Field(default_factory=dict, exclude=True)
 
 
 class EventSummary(BaseModel):
@@ -48,6 +50,13 @@ class EventSummary(BaseModel):
     image_url: str
     lowest_price_minor: int | None = Field(serialization_alias="lowest_price")
     currency: str | None
+    language: str = Field(description="the language the texts are served in: the reader's, else the main language")
+    main_language: str = Field(description="the event's main language")
+    # The texts in every language, for readers who switch language on an open page: the fields
+    # above are in `language`; `field_text(summary, "title", other, summary.main_language)` reads
+    # another one when they were read without a locale (then they are the main-language texts).
+    # Not in the API: it serves the texts in one language.
+    translations: dict[str, dict[str, str]] = Field(default_factory=dict, exclude=True)
 
 
 class EventDetail(EventSummary):
@@ -55,6 +64,7 @@ class EventDetail(EventSummary):
     venue_address: str
     status: EventStatus
     ticket_types: list[TicketTypeSummary]
+    venue_notes: str = ""
 
 
 def list_upcoming_events(
@@ -66,8 +76,10 @@ def list_upcoming_events(
     starts_from: datetime | None = None,
     starts_until: datetime | None = None,
     limit: int = MAX_LISTED_EVENTS,
+    locale: str | None = None,
 ) -> list[EventSummary]:
-    """Published events that have not ended, soonest first, with their lowest ticket price."""
+    """Published events that have not ended, soonest first, with their lowest ticket price. The
+    search text also finds words of the events' texts in other languages."""
     lowest = (
         select(
             TicketType.event_id,
@@ -91,7 +103,13 @@ def list_upcoming_events(
             or_(
                 *(
                     func.lower(column).contains(needle, autoescape=True)
-                    for column in (Event.title, Event.description, Event.venue_name, Event.city)
+                    for column in (
+                        Event.title,
+                        Event.description,
+                        Event.venue_name,
+                        Event.city,
+                        cast(Event.translations, Text),
+                    )
                 )
             )
         )
@@ -101,14 +119,26 @@ def list_upcoming_events(
         query = query.where(Event.starts_at >= starts_from)
     if starts_until is not None:
         query = query.where(Event.starts_at < starts_until)
-    return [_summary(event, price, currency) for event, price, currency in session.exec(query).all()]
+    rows = session.exec(query).all()
+    if text.strip():
+        # The translations column matched as JSON text, so its keys ("title", "de") did too: keep
+        # the events whose words really are in one of their texts.
+        rows = [row for row in rows if _has_text(row[0], text.strip().lower())]
+    return [_summary(event, price, currency, locale) for event, price, currency in rows]
 
 
-def get_public_event(session: Session, *, event_id: uuid.UUID) -> EventDetail:
+def _has_text(event: Event, needle: str) -> bool:
+    texts = [event.title, event.description, event.venue_name, event.city]
+    texts += [text for by_language in (event.translations or {}).values() for text in by_language.values()]
+    return any(needle in text.lower() for text in texts)
+
+
+def get_public_event(session: Session, *, event_id: uuid.UUID, locale: str | None = None) -> EventDetail:
     """A published (or cancelled, so buyers learn of it) event with its ticket types."""
     event = session.get(Event, event_id)
     if event is None or event.status == EventStatus.DRAFT:
         raise NotFound()
+    reader = locale or event.main_language
     types = session.exec(
         select(TicketType)
         .where(TicketType.event_id == event.id, TicketType.is_hidden == False)  # noqa: E712
@@ -117,8 +147,8 @@ def get_public_event(session: Session, *, event_id: uuid.UUID) -> EventDetail:
     summaries = [
         TicketTypeSummary(
             id=t.id,
-            name=t.name,
-            description=t.description,
+            name=field_text(t, "name", reader, event.main_language),
+            description=field_text(t, "description", reader, event.main_language),
             price_minor=t.price_minor,
             currency=t.currency,
             available=max(t.quantity - t.reserved, 0),
@@ -126,27 +156,32 @@ def get_public_event(session: Session, *, event_id: uuid.UUID) -> EventDetail:
             max_per_order=t.max_per_order,
             sales_start=t.sales_start,
             sales_end=t.sales_end,
+            translations=copy_translations(t.translations),
         )
         for t in types
     ]
     cheapest = min(summaries, key=lambda t: t.price_minor, default=None)
     return EventDetail(
-        **_summary_fields(event, cheapest.price_minor if cheapest else None, cheapest.currency if cheapest else None),
-        description=event.description,
+        **_summary_fields(
+            event, cheapest.price_minor if cheapest else None, cheapest.currency if cheapest else None, reader
+        ),
+        description=field_text(event, "description", reader, event.main_language),
         venue_address=event.venue_address,
         status=event.status,
         ticket_types=summaries,
+        venue_notes=field_text(event, "venue_notes", reader, event.main_language),
     )
 
 
-def _summary(event: Event, lowest_price: int | None, currency: str | None) -> EventSummary:
-    return EventSummary(**_summary_fields(event, lowest_price, currency))
+def _summary(event: Event, lowest_price: int | None, currency: str | None, locale: str | None) -> EventSummary:
+    return EventSummary(**_summary_fields(event, lowest_price, currency, locale))
 
 
-def _summary_fields(event: Event, lowest_price: int | None, currency: str | None) -> dict[str, Any]:
+def _summary_fields(event: Event, lowest_price: int | None, currency: str | None, locale: str | None) -> dict[str, Any]:
+    reader = locale or event.main_language
     return {
         "id": event.id,
-        "title": event.title,
+        "title": field_text(event, "title", reader, event.main_language),
         "starts_at": event.starts_at,
         "ends_at": event.ends_at,
         "timezone": event.timezone,
@@ -155,4 +190,7 @@ def _summary_fields(event: Event, lowest_price: int | None, currency: str | None
         "image_url": event.image_url,
         "lowest_price_minor": lowest_price,
         "currency": currency,
+        "language": served_language(event.translations, reader, event.main_language),
+        "main_language": event.main_language,
+        "translations": copy_translations(event.translations),
     }

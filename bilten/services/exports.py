@@ -4,8 +4,10 @@
 `EVENT_VIEW`); `run_export` does the work outside any request (a Dramatiq job with Redis, a
 thread without: see `bilten.jobs`). It streams the rows from the database in batches (a
 server-side cursor on PostgreSQL), writes them straight to a file, and records its progress every
-few hundred rows, so memory stays flat and the back office shows a progress bar. Files are kept in
-EXPORT_DIR for EXPORT_RETENTION_HOURS and downloaded through an authenticated route.
+few hundred rows, so memory stays flat and the back office shows a progress bar. The finished file
+goes to the "exports" storage (bilten/storage.py: EXPORT_DIR, or the S3 bucket that every host
+shares, so a file written by `bilten worker` on one host downloads from a web worker on another),
+is kept for EXPORT_RETENTION_HOURS, and is downloaded only through an authenticated route.
 
 Spreadsheets run cells that start with = + - @ as formulas (CSV injection): CSV cells starting so
 get a leading apostrophe, XLSX cells are typed as text, never as formulas.
@@ -16,7 +18,9 @@ from __future__ import annotations
 import contextlib
 import csv
 import logging
+import os
 import re
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -52,7 +56,7 @@ from bilten.services.audit import record_audit
 from bilten.services.errors import Forbidden, NotFound, ValidationFailed
 from bilten.services.ticket_references import format_reference
 from bilten.services.transaction import transaction
-from bilten.settings import get_settings
+from bilten.storage import MissingFile, Storage, StoredFile, get_storage
 
 logger = logging.getLogger(__name__)
 
@@ -117,7 +121,7 @@ class ExportView(BaseModel):
 
 @dataclass(frozen=True)
 class ExportFile:
-    path: Path
+    stored: StoredFile  # opened: the caller sends it (and so closes it)
     download_name: str
     media_type: str
 
@@ -216,13 +220,16 @@ def export_status(session: Session, *, actor: User | None, job_id: uuid.UUID) ->
 def export_file(session: Session, *, actor: User | None, job_id: uuid.UUID) -> ExportFile:
     """The finished file of an export and the name it downloads under."""
     job = _visible_job(session, actor, job_id)
-    path = export_folder() / job.file_name if job.file_name else None
-    if job.status != ExportStatus.DONE or path is None or not path.is_file():
+    if job.status != ExportStatus.DONE or not job.file_name:
         raise ValidationFailed("error.export_not_ready")
+    try:
+        stored = export_storage().open(job.file_name)
+    except MissingFile as exc:  # removed by the sweeper meanwhile
+        raise ValidationFailed("error.export_not_ready") from exc
     event = session.get_one(Event, job.event_id)
     slug = re.sub(r"[^a-z0-9]+", "-", (event.slug or "event").lower()).strip("-")[:60] or "event"
     name = f"{job.kind}-{slug}-{job.created_at:%Y%m%d-%H%M}.{job.file_format}"
-    return ExportFile(path=path, download_name=name, media_type=MEDIA_TYPES[ExportFormat(job.file_format)])
+    return ExportFile(stored=stored, download_name=name, media_type=MEDIA_TYPES[ExportFormat(job.file_format)])
 
 
 def _visible_job(session: Session, actor: User | None, job_id: uuid.UUID) -> ExportJob:
@@ -238,8 +245,9 @@ def _visible_job(session: Session, actor: User | None, job_id: uuid.UUID) -> Exp
     return job
 
 
-def export_folder() -> Path:
-    return Path(get_settings().export_dir)
+def export_storage() -> Storage:
+    """Where export files are kept (EXPORT_DIR, or the S3 bucket with STORAGE_BACKEND=s3)."""
+    return get_storage("exports")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -269,11 +277,12 @@ def run_export(
         job = writer.get(ExportJob, job_id)
         if not claimed or job is None:
             return ExportStatus(job.status) if job else ExportStatus.FAILED
-        folder = export_folder()
         file_name = f"{job.id}.{job.file_format}"
-        partial = folder / (file_name + ".part")
+        # Written to a scratch file on this host first, then stored whole: nobody downloads half a file.
+        handle, scratch = tempfile.mkstemp(prefix=f"bilten-export-{job.id}-", suffix=".part")
+        os.close(handle)
+        partial = Path(scratch)
         try:
-            folder.mkdir(parents=True, exist_ok=True)
             with Session(engine, expire_on_commit=False) as reader:
                 event = reader.get_one(Event, job.event_id)
                 total = _count_rows(reader, ExportKind(job.kind), job.event_id)
@@ -288,13 +297,14 @@ def run_export(
                     done = _write_csv(partial, header, rows, progress, progress_every)
                 else:
                     done = _write_xlsx(partial, header, rows, progress, progress_every, sheet=str(job.kind))
-            partial.replace(folder / file_name)
+            export_storage().put_file(file_name, partial, MEDIA_TYPES[ExportFormat(job.file_format)])
         except Exception:  # noqa: BLE001 - whatever broke, the job must not stay "running"
             logger.exception("export %s failed", job_id)  # the writer's own blocks rolled back already
-            with contextlib.suppress(OSError):
-                partial.unlink(missing_ok=True)
             _finish(writer, job, status=ExportStatus.FAILED, now=clock(), error="error.export_failed")
             return ExportStatus.FAILED
+        finally:
+            with contextlib.suppress(OSError):
+                partial.unlink(missing_ok=True)
         _finish(
             writer,
             job,
@@ -491,10 +501,16 @@ def clean_up_exports(session: Session, *, now: datetime, retention: timedelta) -
                 col(ExportJob.status).in_((ExportStatus.DONE, ExportStatus.FAILED)), ExportJob.created_at < cutoff
             )
         ).all()
-        folder = export_folder()
-        for _, file_name in old:
+        storage = export_storage()
+        removed = []
+        for job_id, file_name in old:
             if file_name:
-                (folder / file_name).unlink(missing_ok=True)
-        if old:
-            session.exec(delete(ExportJob).where(col(ExportJob.id).in_([job_id for job_id, _ in old])))
-        return len(old)
+                try:
+                    storage.delete(file_name)
+                except Exception:  # noqa: BLE001 - the storage is unreachable: keep the entry, retry next sweep
+                    logger.warning("export file %s not deleted; retried at the next sweep", file_name, exc_info=True)
+                    continue
+            removed.append(job_id)
+        if removed:
+            session.exec(delete(ExportJob).where(col(ExportJob.id).in_(removed)))
+        return len(removed)

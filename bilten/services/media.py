@@ -4,12 +4,15 @@ Nothing of the upload is kept as sent: the file is decoded by Pillow (so a scrip
 is refused), limited in bytes and in pixels (a small file that unpacks into gigabytes is a
 "decompression bomb"), turned upright, shrunk to MAX_DIMENSION, and written again in its own
 format with no EXIF, GPS or comments, under a name nobody can guess or choose.
+
+The files go to the "media" storage (bilten/storage.py): MEDIA_DIR, or the shared S3 bucket, so a
+picture uploaded through one web worker is served by every other. `prepare_image` (CPU only) and
+`save_prepared` (the write) are separate so the image pool's processes never talk to the storage.
 """
 
 from __future__ import annotations
 
 import io
-import os
 import re
 import secrets
 import warnings
@@ -19,6 +22,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from bilten.services.errors import ImageTooLarge, NotFound, UnsupportedImage
 from bilten.settings import get_settings
+from bilten.storage import LocalStorage, MissingFile, Storage, StoredFile, get_storage
 
 MAX_DIMENSION = 1600  # pixels on the longer side once stored
 MAX_PIXELS = 40_000_000  # refused before decoding: 40 megapixels is more than any camera picture needs
@@ -41,10 +45,23 @@ def max_upload_bytes() -> int:
     return get_settings().max_upload_mb * 1024 * 1024
 
 
-def store_image(data: bytes, *, directory: Path | None = None, max_bytes: int | None = None) -> str:
+def picture_storage(directory: Path | None = None) -> Storage:
+    """Where pictures are kept: `directory` when given (tests), else as the settings say."""
+    return LocalStorage(directory) if directory is not None else get_storage("media")
+
+
+def store_image(
+    data: bytes, *, directory: Path | None = None, max_bytes: int | None = None, storage: Storage | None = None
+) -> str:
     """Check, clean and store an uploaded picture; returns its stored file name.
 
     Raises ImageTooLarge (bytes or pixels) or UnsupportedImage (anything but JPEG, PNG or WebP)."""
+    encoded, extension = prepare_image(data, max_bytes=max_bytes)
+    return save_prepared(encoded, extension, storage=storage or picture_storage(directory))
+
+
+def prepare_image(data: bytes, *, max_bytes: int | None = None) -> tuple[bytes, str]:
+    """The cleaned picture's bytes and file extension (no storage touched: runs in the image pool)."""
     limit = max_bytes if max_bytes is not None else max_upload_bytes()
     if len(data) > limit:
         raise ImageTooLarge(max_mb=round(limit / (1024 * 1024), 1))
@@ -58,19 +75,19 @@ def store_image(data: bytes, *, directory: Path | None = None, max_bytes: int | 
         cleaned.save(output, "PNG", optimize=True)
     else:
         cleaned.save(output, "WEBP", quality=85)
+    return output.getvalue(), extension
+
+
+def prepare_image_in(data: bytes, max_bytes: int) -> tuple[bytes, str]:
+    """`prepare_image` with plain arguments, for a worker process (bilten/image_pool.py)."""
+    return prepare_image(data, max_bytes=max_bytes)
+
+
+def save_prepared(encoded: bytes, extension: str, *, storage: Storage | None = None) -> str:
+    """Store a picture made by `prepare_image` under a new random name; returns the name."""
     name = f"{secrets.token_hex(16)}.{extension}"
-    target_dir = directory or media_dir()
-    target_dir.mkdir(parents=True, exist_ok=True)
-    # Written under a temporary name first: a reader never sees half a file.
-    temporary = target_dir / f".{name}.part"
-    temporary.write_bytes(output.getvalue())
-    os.replace(temporary, target_dir / name)
+    (storage or picture_storage()).put(name, encoded, CONTENT_TYPES[extension])
     return name
-
-
-def store_image_in(data: bytes, directory: str, max_bytes: int) -> str:
-    """`store_image` with plain arguments, for a worker process (bilten/image_pool.py)."""
-    return store_image(data, directory=Path(directory), max_bytes=max_bytes)
 
 
 def _decode(data: bytes) -> Image.Image:
@@ -111,12 +128,20 @@ def media_url(name: str) -> str:
     return MEDIA_URL_PREFIX + name
 
 
-def stored_file(name: str, *, directory: Path | None = None) -> tuple[Path, str]:
-    """The path and content type of a stored picture; NotFound for any other name (no path tricks:
-    only names this module makes are accepted, and they hold no separators)."""
+def open_picture(name: str, *, directory: Path | None = None, storage: Storage | None = None) -> StoredFile:
+    """A stored picture, opened, with its content type; NotFound for any other name (no path tricks:
+    only names this module makes are accepted, and they hold no separators) or a missing file."""
     if not STORED_NAME.match(name or ""):
         raise NotFound()
-    path = (directory or media_dir()) / name
-    if not path.is_file():
+    try:
+        found = (storage or picture_storage(directory)).open(name)
+    except MissingFile as exc:
+        raise NotFound() from exc
+    found.content_type = CONTENT_TYPES[name.rsplit(".", 1)[1]]
+    return found
+
+
+def check_picture(name: str, *, storage: Storage | None = None) -> None:
+    """NotFound unless `name` is a picture this module stored."""
+    if not STORED_NAME.match(name or "") or not (storage or picture_storage()).exists(name):
         raise NotFound()
-    return path, CONTENT_TYPES[name.rsplit(".", 1)[1]]

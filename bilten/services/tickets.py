@@ -1,14 +1,14 @@
 """Tickets in the buyer's hands: what a buyer sees, naming the holder, reissuing a leaked code.
 
 `OrderView` and `TicketView` are what the buyer's pages read and what `/api/v1/me/orders` and
-`/api/v1/tickets/...` return unchanged."""
+`/api/v1/tickets/...` return unchanged (the texts in other languages stay out of the JSON)."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
 
-from pydantic import BaseModel, ConfigDict, field_serializer
+from pydantic import BaseModel, ConfigDict, Field, field_serializer
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
@@ -31,6 +31,7 @@ from bilten.services.orders import may_view_order
 from bilten.services.ticket_codes import load_private_key, sign_ticket_code
 from bilten.services.ticket_references import format_reference, unused_references
 from bilten.services.transaction import transaction
+from bilten.services.translations import localized
 from bilten.services.validation import clean_name
 
 
@@ -40,14 +41,15 @@ class TicketView(BaseModel):
     id: uuid.UUID
     code: str
     reference: str  # as stored (K7QM4XHT2P); people, and the JSON, get it as K7QM-4XHT-2P
+    ticket_type: str
+    holder_name: str
+    status: str
+    # The ticket type's name in the event's other languages (`ticket_type` is the main language's).
+    ticket_type_texts: dict[str, str] = Field(default_factory=dict, exclude=True)
 
     @field_serializer("reference")
     def _reference_for_people(self, reference: str) -> str:
         return format_reference(reference)
-
-    ticket_type: str
-    holder_name: str
-    status: str
 
 
 class OrderLineView(BaseModel):
@@ -57,6 +59,7 @@ class OrderLineView(BaseModel):
     quantity: int
     unit_price_minor: int
     line_total_minor: int
+    ticket_type_texts: dict[str, str] = Field(default_factory=dict, exclude=True)
 
 
 class OrderView(BaseModel):
@@ -81,6 +84,28 @@ class OrderView(BaseModel):
     checkout_url: str
     lines: list[OrderLineView]
     tickets: list[TicketView]
+    # The event's title in its other languages, and its main language: pages pick the reader's
+    # with `services.translations.localized(event_title, event_title_texts, locale, event_main_language)`
+    # (`in_language` does it for the whole order).
+    event_title_texts: dict[str, str] = Field(default_factory=dict, exclude=True)
+    event_main_language: str = Field("", exclude=True)
+
+
+def in_language(view: OrderView, locale: str) -> OrderView:
+    """The order with the event's title and ticket type names in `locale` where the organizer gave
+    one, else in the event's main language."""
+    main = view.event_main_language
+
+    def named(item: TicketView | OrderLineView) -> str:
+        return localized(item.ticket_type, item.ticket_type_texts, locale, main)
+
+    return view.model_copy(
+        update={
+            "event_title": localized(view.event_title, view.event_title_texts, locale, main),
+            "lines": [line.model_copy(update={"ticket_type": named(line)}) for line in view.lines],
+            "tickets": [ticket.model_copy(update={"ticket_type": named(ticket)}) for ticket in view.tickets],
+        }
+    )
 
 
 def order_view(session: Session, *, order_id: uuid.UUID, user: User | None, access_token: str = "") -> OrderView:
@@ -101,7 +126,9 @@ def my_orders(session: Session, *, user: User, limit: int = 100) -> list[OrderVi
 
 def _view(session: Session, order: Order) -> OrderView:
     event = session.get_one(Event, order.event_id)
-    names = {t.id: t.name for t in session.exec(select(TicketType).where(TicketType.event_id == event.id))}
+    types = {t.id: t for t in session.exec(select(TicketType).where(TicketType.event_id == event.id))}
+    names = {type_id: t.name for type_id, t in types.items()}
+    texts = {type_id: dict((t.translations or {}).get("name", {})) for type_id, t in types.items()}
     lines = session.exec(select(OrderLine).where(OrderLine.order_id == order.id).order_by(col(OrderLine.id))).all()
     payment = session.exec(
         select(Payment).where(Payment.order_id == order.id).order_by(col(Payment.created_at).desc())
@@ -135,10 +162,24 @@ def _view(session: Session, order: Order) -> OrderView:
                 quantity=line.quantity,
                 unit_price_minor=line.unit_price_minor,
                 line_total_minor=line.line_total_minor,
+                ticket_type_texts=texts[line.ticket_type_id],
             )
             for line in lines
         ],
-        tickets=[_ticket_view(t, names[t.ticket_type_id]) for t in tickets],
+        tickets=[
+            TicketView(
+                id=t.id,
+                code=t.code,
+                reference=t.reference,
+                ticket_type=names[t.ticket_type_id],
+                holder_name=t.holder_name,
+                status=t.status,
+                ticket_type_texts=texts[t.ticket_type_id],
+            )
+            for t in tickets
+        ],
+        event_title_texts=dict((event.translations or {}).get("title", {})),
+        event_main_language=event.main_language,
     )
 
 
@@ -171,7 +212,7 @@ def set_ticket_holder(
             actor_user_id=user.id if user else None,
             data={"from": old, "to": name},
         )
-        return _ticket_view(ticket, _type_name(session, ticket))
+        return _ticket_view(session, ticket)
 
 
 def reissue_ticket(
@@ -212,7 +253,7 @@ def reissue_ticket(
             data={"replacement": str(new_id)},
         )
     checkins.forget_scan_states(ticket.event_id, [ticket.id])
-    return _ticket_view(replacement, _type_name(session, replacement))
+    return _ticket_view(session, replacement)
 
 
 def _ticket_and_order(
@@ -225,11 +266,8 @@ def _ticket_and_order(
     return ticket, order
 
 
-def _type_name(session: Session, ticket: Ticket) -> str:
-    return session.exec(select(TicketType.name).where(TicketType.id == ticket.ticket_type_id)).one()
-
-
-def _ticket_view(ticket: Ticket, type_name: str) -> TicketView:
+def _ticket_view(session: Session, ticket: Ticket) -> TicketView:
+    type_name = session.exec(select(TicketType.name).where(TicketType.id == ticket.ticket_type_id)).one()
     return TicketView(
         id=ticket.id,
         code=ticket.code,

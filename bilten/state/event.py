@@ -22,6 +22,7 @@ from bilten.services.errors import InvalidQuantity, NotFound
 from bilten.services.events import EventDetail, TicketTypeSummary, get_public_event
 from bilten.services.markdown import render_markdown
 from bilten.services.orders import place_order, start_payment
+from bilten.services.translations import field_text
 from bilten.settings import get_settings
 from bilten.state.auth import AuthState, error_text
 from bilten.state.base import service_call
@@ -43,6 +44,7 @@ class EventView:
     image_url: str = ""
     timezone_note: str = ""
     cancelled: bool = False
+    venue_notes: str = ""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -84,12 +86,18 @@ class EventState(LocalizedState, rx.State):
     buyer_name: str = ""
     checkout_error: str = ""
     reserving: bool = False
-    # The description as safe HTML, rendered once per load (not a computed var of another
-    # state: that would make every event of this page load that state too).
-    description_html: str = ""
     test_payments: bool = False  # the test provider is on: the checkout says so, loudly
 
     _detail: EventDetail | None = None
+    # The description as safe HTML, rendered once per load for each language it is written in
+    # ("" for the main language; not a computed var of another state: that would make every event
+    # of this page load that state too).
+    _descriptions_html: dict[str, str] = {}
+
+    @rx.var
+    def description_html(self) -> str:
+        """The description in the reader's language, else in the event's main language."""
+        return self._descriptions_html.get(self._display_locale()) or self._descriptions_html.get("", "")
 
     # -- what the page shows ------------------------------------------------------------------
 
@@ -100,17 +108,18 @@ class EventState(LocalizedState, rx.State):
             return EventView()
         locale = self._display_locale()
         return EventView(
-            title=detail.title,
+            title=field_text(detail, "title", locale, detail.main_language),
             starts=format_datetime(detail.starts_at, detail.timezone, locale),
             ends=format_datetime(detail.ends_at, detail.timezone, locale),
             venue_name=detail.venue_name,
             venue_address=detail.venue_address,
             place=place_text(detail.venue_name, detail.city),
-            description=detail.description,
+            description=field_text(detail, "description", locale, detail.main_language),
             price=price_text(detail.lowest_price_minor, detail.currency, locale),
             image_url=detail.image_url,
             timezone_note=translate("event.timezone_note", locale, timezone=detail.timezone),
             cancelled=detail.status == EventStatus.CANCELLED,
+            venue_notes=field_text(detail, "venue_notes", locale, detail.main_language),
         )
 
     @rx.var
@@ -130,8 +139,8 @@ class EventState(LocalizedState, rx.State):
             views.append(
                 TicketTypeView(
                     id=type_id,
-                    name=ticket.name,
-                    description=ticket.description,
+                    name=field_text(ticket, "name", locale, detail.main_language),
+                    description=field_text(ticket, "description", locale, detail.main_language),
                     price=(
                         translate("event.free", locale)
                         if ticket.price_minor == 0
@@ -230,7 +239,7 @@ class EventState(LocalizedState, rx.State):
         self.loaded = False
         self.not_found = False
         self._detail = None
-        self.description_html = ""
+        self._descriptions_html = {}
         self.quantities = {}
         self.checkout_error = ""
         self.reserving = False
@@ -241,7 +250,15 @@ class EventState(LocalizedState, rx.State):
             self._detail = get_public_event(call.session, event_id=event_id)
         if call.failed:
             self.not_found = True
-        self.description_html = render_markdown(self._detail.description) if self._detail else ""
+        if self._detail is not None:
+            self._descriptions_html = {
+                "": render_markdown(self._detail.description),
+                **{
+                    language: render_markdown(text)
+                    for language, text in self._detail.translations.get("description", {}).items()
+                    if language != self._detail.main_language
+                },
+            }
         auth = await self.get_state(AuthState)  # refreshed by the page's first on_load handler
         self.buyer_email = auth.email
         self.buyer_name = auth.full_name

@@ -22,6 +22,8 @@ from bilten.services.errors import NotFound, ValidationFailed
 from bilten.services.event_admin import EditableEvent, EventFields, TicketTypeFields
 from bilten.services.markdown import render_markdown
 from bilten.services.media import max_upload_bytes
+from bilten.services.translations import EVENT_TEXTS, TICKET_TYPE_TEXTS
+from bilten.settings import SUPPORTED_LOCALES, get_settings
 from bilten.state.auth import private_state
 from bilten.state.base import service_call
 from bilten.state.i18n import LocalizedState
@@ -39,9 +41,37 @@ def _whole(text: str, key: str) -> int:
         raise ValidationFailed(key, min=0, max=event_admin.MAX_QUANTITY) from exc
 
 
+def translation_input(field: str, language: str) -> str:
+    """The form input holding a field's text in another language: `title__de`."""
+    return f"{field}__{language}"
+
+
+def _translations_from(form: dict[str, str], texts: dict) -> dict[str, dict[str, str]]:  # noqa: ANN001
+    """`{field: {language: text}}` from the language tabs' inputs (the fields the form has)."""
+    found: dict[str, dict[str, str]] = {}
+    for field in texts:
+        for language in SUPPORTED_LOCALES:
+            name = translation_input(field, language)
+            if name in form:
+                found.setdefault(field, {})[language] = form[name]
+    return found
+
+
+def _translation_values(translations: dict[str, dict[str, str]]) -> dict[str, str]:
+    """The language tabs' default values: input name -> stored text."""
+    return {
+        translation_input(field, language): text
+        for field, texts in translations.items()
+        for language, text in texts.items()
+    }
+
+
 def _event_fields(form: dict[str, str]) -> EventFields:
     timezone = event_admin.clean_timezone(form.get("timezone", ""))
     return EventFields(
+        main_language=form.get("main_language") or get_settings().default_locale,
+        venue_notes=form.get("venue_notes", ""),
+        translations=_translations_from(form, EVENT_TEXTS),
         title=form.get("title", ""),
         description=form.get("description", ""),
         venue_name=form.get("venue_name", ""),
@@ -66,6 +96,7 @@ def _type_fields(form: dict[str, str], timezone: str) -> TicketTypeFields:
         sales_start=event_admin.parse_local_datetime(form.get("sales_start", ""), timezone),
         sales_end=event_admin.parse_local_datetime(form.get("sales_end", ""), timezone),
         is_hidden=form.get("is_hidden") in ("on", "true", "1"),
+        translations=_translations_from(form, TICKET_TYPE_TEXTS),
     )
 
 
@@ -89,6 +120,8 @@ class EditorEventView:
     venue_address: str = ""
     city: str = ""
     timezone: str = ""
+    venue_notes: str = ""
+    main_language: str = ""
     starts_at: str = ""  # datetime-local values, in the event's time zone
     ends_at: str = ""
     when: str = ""
@@ -150,6 +183,12 @@ class EventEditorState(LocalizedState, rx.State):
     editing_type_id: str = ""
     type_form_open: bool = False
     type_form: TicketTypeFormView = TicketTypeFormView()
+    # Texts in other languages: the main language chosen in the form (it hides that language's
+    # tab), the tab shown, and the tabs' default values (input name -> text, `title__de`).
+    main_language: str = ""
+    translation_tab: str = ""
+    translation_values: dict[str, str] = {}
+    type_translation_values: dict[str, str] = {}
     _detail: EditableEvent | None = None
 
     # -- what the page shows ------------------------------------------------------------------
@@ -178,6 +217,8 @@ class EventEditorState(LocalizedState, rx.State):
             venue_address=detail.venue_address,
             city=detail.city,
             timezone=tz,
+            venue_notes=detail.venue_notes,
+            main_language=detail.main_language,
             starts_at=event_admin.local_input_value(detail.starts_at, tz),
             ends_at=event_admin.local_input_value(detail.ends_at, tz),
             when=format_datetime(detail.starts_at, tz, locale),
@@ -230,6 +271,13 @@ class EventEditorState(LocalizedState, rx.State):
         return views
 
     @rx.var
+    def shown_translation(self) -> str:
+        """The language tab shown: the one chosen, never the main language."""
+        if self.translation_tab and self.translation_tab != self.main_language:
+            return self.translation_tab
+        return next(code for code in SUPPORTED_LOCALES if code != self.main_language)
+
+    @rx.var
     def has_ticket_types(self) -> bool:
         return bool(self._detail and self._detail.ticket_types)
 
@@ -249,6 +297,17 @@ class EventEditorState(LocalizedState, rx.State):
         self._detail = None
         self.organizations = []
         self.preview_html = ""
+        self.main_language = get_settings().default_locale
+        self.translation_tab = ""
+        self.translation_values = {}
+        self.type_translation_values = {}
+
+    def _show_detail(self, detail: EditableEvent) -> None:
+        self._detail = detail
+        self.main_language = detail.main_language
+        self.translation_values = _translation_values(detail.translations)
+        self.preview_html = render_markdown(detail.description)
+        self.form_key += 1
 
     @rx.event
     async def load_new(self):
@@ -282,24 +341,32 @@ class EventEditorState(LocalizedState, rx.State):
             if access.user is None:
                 self.loaded = True
                 return access.redirect
-            self._detail = event_admin.get_event_for_editing(call.session, actor=access.user, event_id=event_id)
+            detail = event_admin.get_event_for_editing(call.session, actor=access.user, event_id=event_id)
         if isinstance(call.failure, NotFound):
             self.not_found = True
             self.loaded = True
             return None
         if call.failed:
             return call.error_toast()
-        self.preview_html = render_markdown(self._detail.description)
-        self.form_key += 1
+        self._show_detail(detail)
         self.loaded = True
         return None
 
     def _reload(self, session, actor) -> None:  # noqa: ANN001
-        self._detail = event_admin.get_event_for_editing(session, actor=actor, event_id=self._detail.id)
-        self.preview_html = render_markdown(self._detail.description)
-        self.form_key += 1
+        self._show_detail(event_admin.get_event_for_editing(session, actor=actor, event_id=self._detail.id))
 
     # -- the event ----------------------------------------------------------------------------
+
+    @rx.event
+    def choose_main_language(self, language: str):
+        """The main-language select changed: its tab hides (the form keeps what was typed)."""
+        if language in SUPPORTED_LOCALES:
+            self.main_language = language
+
+    @rx.event
+    def show_translation(self, language: str):
+        if language in SUPPORTED_LOCALES:
+            self.translation_tab = language
 
     @rx.event
     def preview(self, text: str):
@@ -439,6 +506,7 @@ class EventEditorState(LocalizedState, rx.State):
         if self._detail and self._detail.ticket_types:
             currency = self._detail.ticket_types[0].currency
         self.type_form = TicketTypeFormView(currency=currency)
+        self.type_translation_values = {}
         self.type_form_open = True
         self.form_key += 1
 
@@ -462,6 +530,7 @@ class EventEditorState(LocalizedState, rx.State):
             sales_end=event_admin.local_input_value(found.sales_end, tz),
             is_hidden=found.is_hidden,
         )
+        self.type_translation_values = _translation_values(found.translations)
         self.editing_type_id = type_id
         self.type_form_open = True
         self.form_key += 1

@@ -10,6 +10,7 @@ import reflex as rx
 from bilten import routes
 from bilten.i18n import format_datetime, format_money, translate
 from bilten.services.events import EventSummary, list_upcoming_events
+from bilten.services.translations import field_text
 from bilten.state.base import service_call
 from bilten.state.i18n import LocalizedState
 
@@ -60,7 +61,7 @@ class HomeState(LocalizedState, rx.State):
             EventCard(
                 id=str(event.id),
                 url=routes.event_url(event.id),
-                title=event.title,
+                title=field_text(event, "title", locale, event.main_language),
                 when=format_datetime(event.starts_at, event.timezone, locale),
                 place=place_text(event.venue_name, event.city),
                 price=price_text(event.lowest_price_minor, event.currency, locale),

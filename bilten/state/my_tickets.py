@@ -11,6 +11,7 @@ from bilten import clock, routes
 from bilten.i18n import format_datetime, format_money, translate
 from bilten.services.access import Permission
 from bilten.services.tickets import OrderView, my_orders
+from bilten.services.translations import localized
 from bilten.state.auth import private_state
 from bilten.state.base import service_call
 from bilten.state.home import place_text
@@ -54,7 +55,9 @@ class MyTicketsState(LocalizedState, rx.State):
                     id=str(order.id),
                     url=routes.order_url(order.id),
                     number=str(order.id)[:8].upper(),
-                    event_title=order.event_title,
+                    event_title=localized(
+                        order.event_title, order.event_title_texts, locale, order.event_main_language
+                    ),
                     when=format_datetime(order.event_starts_at, order.event_timezone, locale),
                     place=place_text(order.venue_name, order.city),
                     phase=phase,

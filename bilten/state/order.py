@@ -35,6 +35,7 @@ from bilten.services.tickets import (
     resend_tickets_email,
     set_ticket_holder,
 )
+from bilten.services.translations import localized
 from bilten.state.auth import private_state
 from bilten.state.base import service_call
 from bilten.state.home import place_text
@@ -107,7 +108,7 @@ def ticket_displays(view: OrderView, qr: dict[str, str], locale: str) -> list[Ti
         TicketDisplay(
             id=str(ticket.id),
             heading=translate("order.ticket_heading", locale, number=number, count=count),
-            ticket_type=ticket.ticket_type,
+            ticket_type=localized(ticket.ticket_type, ticket.ticket_type_texts, locale, view.event_main_language),
             holder_name=ticket.holder_name,
             valid=ticket.status == TicketStatus.VALID,
             status_label=translate(f"ticket.status.{ticket.status}", locale),
@@ -168,7 +169,7 @@ class OrderState(LocalizedState, rx.State):
             payment_declined=declined,
             checkout_url=view.checkout_url if payment == "checkout" else "",
             hold_deadline_ms=int(view.hold_expires_at.timestamp() * 1000) if view.hold_expires_at else 0,
-            event_title=view.event_title,
+            event_title=localized(view.event_title, view.event_title_texts, locale, view.event_main_language),
             event_url=routes.event_url(view.event_id),
             when=format_datetime(view.event_starts_at, view.event_timezone, locale),
             place=place_text(view.venue_name, view.city),
@@ -190,7 +191,12 @@ class OrderState(LocalizedState, rx.State):
         locale = self._display_locale()
         return [
             OrderLineDisplay(
-                label=translate("order.line", locale, quantity=line.quantity, ticket_type=line.ticket_type),
+                label=translate(
+                    "order.line",
+                    locale,
+                    quantity=line.quantity,
+                    ticket_type=localized(line.ticket_type, line.ticket_type_texts, locale, view.event_main_language),
+                ),
                 amount=(
                     translate("event.free", locale)
                     if line.line_total_minor == 0

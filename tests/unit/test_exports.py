@@ -95,7 +95,7 @@ def test_attendees_csv_lists_every_ticket_with_check_in_in_the_event_time_zone(s
     done = exports.export_status(session, actor=door.organizer, job_id=job.id)
     assert (done.status, done.rows_done, done.rows_total, done.percent) == (ExportStatus.DONE, 3, 3, 100)
     found = exports.export_file(session, actor=door.organizer, job_id=job.id)
-    assert found.path.is_file() and found.download_name.startswith("attendees-concert-")
+    assert found.stored.path.is_file() and found.download_name.startswith("attendees-concert-")
     assert found.download_name.endswith(".csv") and found.media_type.startswith("text/csv")
 
 
@@ -223,7 +223,9 @@ def test_viewers_may_export_staff_strangers_and_buyers_may_not(session, engine, 
     viewer = member(session, door, TeamRole.VIEWER, now)
     job, status = export(session, engine, door, now, actor=viewer)
     assert status == ExportStatus.DONE
-    assert exports.export_file(session, actor=door.organizer, job_id=job.id).path.is_file()  # the team shares them
+    assert exports.export_file(
+        session, actor=door.organizer, job_id=job.id
+    ).stored.path.is_file()  # the team shares them
 
     stranger = door_with_tickets(session, now=now, count=1).organizer
     team_staff = member(session, door, TeamRole.STAFF, now)

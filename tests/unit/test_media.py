@@ -36,8 +36,9 @@ def test_each_accepted_kind_is_stored_re_encoded_and_shrunk(tmp_path, kind, exte
     assert media.STORED_NAME.match(name) and name.endswith("." + extension)
     stored = Image.open(tmp_path / name)
     assert stored.format == kind and max(stored.size) == media.MAX_DIMENSION and stored.size == (1600, 800)
-    path, content_type = media.stored_file(name, directory=tmp_path)
-    assert path == tmp_path / name and content_type == f"image/{'jpeg' if kind == 'JPEG' else kind.lower()}"
+    found = media.open_picture(name, directory=tmp_path)
+    assert found.path == tmp_path / name and found.content_type == f"image/{'jpeg' if kind == 'JPEG' else kind.lower()}"
+    assert found.read() == (tmp_path / name).read_bytes()
     assert not list(tmp_path.glob(".*.part"))  # no half-written file left behind
 
 
@@ -120,12 +121,12 @@ def test_a_decompression_bomb_is_refused_without_decoding_it(tmp_path):
 def test_only_names_we_made_are_served(tmp_path, name):
     (tmp_path / "x.png").write_bytes(b"not ours")
     with pytest.raises(NotFound):
-        media.stored_file(name, directory=tmp_path)
+        media.open_picture(name, directory=tmp_path)
 
 
 def test_a_missing_file_is_not_found(tmp_path):
     with pytest.raises(NotFound):
-        media.stored_file("0" * 32 + ".png", directory=tmp_path)
+        media.open_picture("0" * 32 + ".png", directory=tmp_path)
 
 
 def test_default_media_folder_comes_from_settings():

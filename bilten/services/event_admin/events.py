@@ -24,6 +24,7 @@ from bilten.services.event_admin.fields import (
 )
 from bilten.services.ticket_codes import generate_event_keys
 from bilten.services.transaction import lock_row, transaction
+from bilten.services.translations import copy_translations
 
 
 def lock_event(session: Session, event_id: uuid.UUID) -> Event:
@@ -171,6 +172,9 @@ def duplicate_event(
             starts_at=source.starts_at,
             ends_at=source.ends_at,
             image_url=source.image_url,
+            venue_notes=source.venue_notes,
+            main_language=source.main_language,
+            translations=copy_translations(source.translations),
             signing_public_key=keys.public_key,
             signing_private_key_sealed=keys.encrypted_private_key,
             created_at=now,
@@ -206,6 +210,7 @@ def _copy_of(ticket_type: TicketType, *, event_id: uuid.UUID) -> TicketType:
         max_per_order=ticket_type.max_per_order,
         position=ticket_type.position,
         is_hidden=ticket_type.is_hidden,
+        translations=copy_translations(ticket_type.translations),
     )
 
 
@@ -226,7 +231,7 @@ def set_event_image(session: Session, *, actor: User | None, event_id: uuid.UUID
     The previous file stays: duplicated events may still show it."""
     with transaction(session):
         user = authorize(session, actor, Permission.EVENT_MANAGE, event_id=event_id)
-        media.stored_file(name)  # a name this app made, of a file that exists
+        media.check_picture(name)  # a name this app made, of a file that exists (here or in the bucket)
         event = lock_event(session, event_id)
         refuse_cancelled(event)
         event.image_url = media.media_url(name)

@@ -19,7 +19,17 @@ from bilten.models import Event, EventStatus, TicketType
 from bilten.services.errors import EventCancelled, ValidationFailed
 from bilten.services.markdown import MAX_DESCRIPTION_LENGTH
 from bilten.services.text import clean_text
+from bilten.services.translations import (
+    EVENT_TEXTS,
+    MAX_VENUE_NOTES_LENGTH,
+    TICKET_TYPE_TEXTS,
+    clean_language,
+    clean_translations,
+    copy_translations,
+    merge_translations,
+)
 from bilten.services.validation import clean_name
+from bilten.settings import get_settings
 
 MAX_TITLE_LENGTH = 200
 MAX_PRICE_MINOR = 100_000_000  # a million in a two-decimal currency: keeps totals far from integer limits
@@ -42,7 +52,10 @@ UNSET: Any = _Unset()
 @dataclass(frozen=True)
 class EventFields:
     """What an organizer sets on an event; UNSET fields stay as they are (required on creation:
-    title, timezone, starts_at, ends_at). Naive datetimes are read in the event's time zone."""
+    title, timezone, starts_at, ends_at). Naive datetimes are read in the event's time zone.
+    `main_language` defaults to the platform's DEFAULT_LOCALE; `translations` is
+    `{field: {locale: text}}` (services/translations.py): each field named replaces that field's
+    texts in other languages, fields not named keep theirs."""
 
     title: Any = UNSET
     description: Any = UNSET
@@ -52,6 +65,9 @@ class EventFields:
     timezone: Any = UNSET
     starts_at: Any = UNSET
     ends_at: Any = UNSET
+    venue_notes: Any = UNSET
+    main_language: Any = UNSET
+    translations: Any = UNSET
 
 
 @dataclass(frozen=True)
@@ -69,6 +85,7 @@ class TicketTypeFields:
     sales_start: Any = UNSET
     sales_end: Any = UNSET
     is_hidden: Any = UNSET
+    translations: Any = UNSET
 
 
 # ---------------------------------------------------------------------------------------------
@@ -185,11 +202,20 @@ def _line(value: Any, *, max_length: int) -> str:
     return clean_name(value, max_length=max_length)
 
 
-def _multiline(value: Any, *, max_length: int) -> str:
+def _multiline(value: Any, *, max_length: int, too_long_key: str = "error.description_too_long") -> str:
     """A description: line breaks kept (Markdown needs them)."""
     if not isinstance(value, str):
         raise ValidationFailed("error.request_invalid", field="-")
-    return clean_text(value, max_length=max_length, multiline=True, too_long_key="error.description_too_long")
+    return clean_text(value, max_length=max_length, multiline=True, too_long_key=too_long_key)
+
+
+def _translations(given: Any, current: Any, rules: Any, *, main_language: str) -> dict[str, dict[str, str]]:
+    """The row's translations after the change (services/translations.py), validated."""
+    stored = getattr(current, "translations", None) or {}
+    if given is UNSET:
+        return copy_translations(stored)
+    cleaned = clean_translations(given, rules, main_language=main_language)
+    return merge_translations(stored, cleaned, set(given))
 
 
 def resolve_event_fields(fields_in: EventFields, current: Event | None, *, now: datetime) -> dict[str, Any]:
@@ -212,7 +238,13 @@ def resolve_event_fields(fields_in: EventFields, current: Event | None, *, now: 
         "venue_address": _line(pick("venue_address", ""), max_length=300),
         "city": _line(pick("city", ""), max_length=100),
         "timezone": timezone,
+        "venue_notes": _multiline(
+            pick("venue_notes", ""), max_length=MAX_VENUE_NOTES_LENGTH, too_long_key="error.venue_notes_too_long"
+        ),
     }
+    main_language = clean_language(pick("main_language", get_settings().default_locale))
+    values["main_language"] = main_language
+    values["translations"] = _translations(fields_in.translations, current, EVENT_TEXTS, main_language=main_language)
     starts_at, ends_at = pick("starts_at", None), pick("ends_at", None)
     if starts_at is None or ends_at is None:
         raise ValidationFailed("error.event_dates_required")
@@ -289,6 +321,9 @@ def resolve_type_fields(
         "sales_start": sales_start,
         "sales_end": sales_end,
         "is_hidden": hidden,
+        "translations": _translations(
+            fields_in.translations, current, TICKET_TYPE_TEXTS, main_language=event.main_language
+        ),
     }
 
 
@@ -300,7 +335,7 @@ def audit_values(values: dict[str, Any]) -> dict[str, Any]:
     return {
         name: value.isoformat() if isinstance(value, datetime) else value
         for name, value in values.items()
-        if name != "description"
+        if name not in ("description", "venue_notes", "translations")
     }
 
 

@@ -17,6 +17,7 @@ from bilten.models import Event, EventStatus, Order, OrderStatus, Organization, 
 from bilten.services.access import Permission, authorize, organization_ids_of
 from bilten.services.reports import OrganizationChoice
 from bilten.services.transaction import transaction
+from bilten.services.translations import copy_translations
 
 
 class TicketTypeRow(BaseModel):
@@ -35,6 +36,7 @@ class TicketTypeRow(BaseModel):
     sales_end: datetime | None
     is_hidden: bool = Field(serialization_alias="hidden")
     position: int = Field(0, exclude=True)
+    translations: dict[str, dict[str, str]] = {}  # {"name": {"de": ...}, ...}
 
 
 class EditableEvent(BaseModel):
@@ -59,6 +61,9 @@ class EditableEvent(BaseModel):
     ticket_types: list[TicketTypeRow]
     paid_orders: int = Field(0, exclude=True)
     pending_orders: int = Field(0, exclude=True)
+    venue_notes: str = ""
+    main_language: str = "en"
+    translations: dict[str, dict[str, str]] = {}  # {"title": {"de": ...}, ...}
 
 
 def manageable_organizations(session: Session, *, actor: User | None) -> list[OrganizationChoice]:
@@ -110,6 +115,9 @@ def editable_event(session: Session, *, actor: User | None, event_id: uuid.UUID)
         ticket_types=[ticket_type_row(t) for t in types],
         paid_orders=int(counts.get(OrderStatus.PAID, 0)),
         pending_orders=int(counts.get(OrderStatus.PENDING, 0)),
+        venue_notes=event.venue_notes,
+        main_language=event.main_language,
+        translations=copy_translations(event.translations),
     )
 
 
@@ -128,4 +136,5 @@ def ticket_type_row(t: TicketType) -> TicketTypeRow:
         sales_end=t.sales_end,
         is_hidden=t.is_hidden,
         position=t.position,
+        translations=copy_translations(t.translations),
     )

@@ -47,6 +47,7 @@ from bilten.services.orders.issuing import mark_paid
 from bilten.services.orders.seats import order_lines, publish_availability, retake_seats, return_seats
 from bilten.services.orders.status import AuditAction, CancelReason, PaymentResult, Topic, change_status
 from bilten.services.transaction import assert_no_transaction, lock_row, transaction
+from bilten.services.translations import field_text
 from bilten.settings import get_settings
 
 
@@ -77,7 +78,10 @@ def start_payment(
         if provider is None:
             raise PaymentsNotConfigured()
         event = session.get_one(Event, order.event_id)
-        names = {t.id: t.name for t in session.exec(select(TicketType).where(TicketType.event_id == order.event_id))}
+        names = {
+            t.id: field_text(t, "name", order.locale, event.main_language)
+            for t in session.exec(select(TicketType).where(TicketType.event_id == order.event_id))
+        }
         payment_id = uuid.uuid4()
         request = payment_request(order, event, order_lines(session, order.id), names, payment_id)
 
@@ -96,18 +100,19 @@ def start_payment(
 def payment_request(
     order: Order, event: Event, lines: list[OrderLine], type_names: dict[uuid.UUID, str], payment_id: uuid.UUID
 ) -> PaymentRequest:
+    """What the provider's checkout shows, in the buyer's language (`type_names` already are)."""
     base = get_settings().public_url.rstrip("/")
     token = order_access_token(order.id)
+    title = field_text(event, "title", order.locale, event.main_language)
     return PaymentRequest(
         order_id=str(order.id),
         payment_id=str(payment_id),
         amount_minor=order.total_minor,
         currency=order.currency,
-        description=event.title,
+        description=title,
         buyer_email=order.buyer_email,
         line_items=[
-            (f"{event.title}: {type_names[line.ticket_type_id]}", line.unit_price_minor, line.quantity)
-            for line in lines
+            (f"{title}: {type_names[line.ticket_type_id]}", line.unit_price_minor, line.quantity) for line in lines
         ],
         success_url=f"{base}/orders/{order.id}?token={token}&paid=1",
         cancel_url=f"{base}/orders/{order.id}?token={token}",

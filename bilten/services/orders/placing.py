@@ -38,6 +38,7 @@ from bilten.services.orders.payments import payment_request, record_payment_star
 from bilten.services.orders.seats import ADD_SEATS, publish_availability, seats_left, take_seats
 from bilten.services.orders.status import AuditAction
 from bilten.services.transaction import transaction
+from bilten.services.translations import field_text
 from bilten.services.validation import clean_email, clean_name, clean_phone
 from bilten.settings import get_settings
 
@@ -81,9 +82,11 @@ def place_order(
     name = clean_name(name)
     wanted = _sum_quantities(items)
     types: list[TicketType] = []
+    names: dict[uuid.UUID, str] = {}  # as the buyer reads them: their language, else the main one
     try:
         with transaction(session):
-            event, types = _load_types_for_sale(session, wanted, event_id=event_id, now=now)
+            event, types = _load_types_for_sale(session, wanted, event_id=event_id, now=now, locale=locale)
+            names = {t.id: field_text(t, "name", locale, event.main_language) for t in types}
             if not payments_configured() and any(t.price_minor > 0 for t in types):
                 raise PaymentsNotConfigured()  # before anything is written: no order, no seats held
             order = Order(
@@ -106,7 +109,7 @@ def place_order(
             elif provider is not None and provider.local:
                 # A provider that needs no network (test mode) opens its checkout in this same transaction.
                 payment_id = uuid.uuid4()
-                request = payment_request(order, event, lines, {t.id: t.name for t in types}, payment_id)
+                request = payment_request(order, event, lines, names, payment_id)
                 started = provider.start(request)
                 payment = record_payment_start(session, order, provider.identifier, payment_id, started, now=now)
             if session.get_bind().dialect.name == "postgresql":
@@ -114,7 +117,7 @@ def place_order(
             else:
                 _take_seats_one_by_one(session, types, wanted)
     except _NotEnoughSeats:
-        raise _sold_out(session, types, wanted) from None
+        raise _sold_out(session, types, wanted, names) from None
     publish_availability(session, event.id)
     return PlacedOrder(order=order, access_token=order_access_token(order.id), payment=payment)
 
@@ -194,12 +197,14 @@ def _take_seats_one_by_one(session: Session, types: list[TicketType], wanted: di
             raise _NotEnoughSeats()
 
 
-def _sold_out(session: Session, types: list[TicketType], wanted: dict[uuid.UUID, int]) -> SoldOut:
+def _sold_out(
+    session: Session, types: list[TicketType], wanted: dict[uuid.UUID, int], names: dict[uuid.UUID, str]
+) -> SoldOut:
     """The first type without enough seats, with how many it has left."""
     with transaction(session):
         left = seats_left(session, [t.id for t in types])
     short = next((t for t in types if left[str(t.id)] < wanted[t.id]), types[0])
-    return SoldOut(name=short.name, available=left[str(short.id)])
+    return SoldOut(name=names.get(short.id, short.name), available=left[str(short.id)])
 
 
 def _sum_quantities(items: list[tuple[uuid.UUID, int]]) -> dict[uuid.UUID, int]:
@@ -225,7 +230,7 @@ _TYPES_FOR_SALE = (
 
 
 def _load_types_for_sale(
-    session: Session, wanted: dict[uuid.UUID, int], *, event_id: uuid.UUID | None, now: datetime
+    session: Session, wanted: dict[uuid.UUID, int], *, event_id: uuid.UUID | None, now: datetime, locale: str = ""
 ) -> tuple[Event, list[TicketType]]:
     rows = session.execute(_TYPES_FOR_SALE, {"ids": list(wanted)}).all()
     types = [ticket_type for ticket_type, _ in rows if not ticket_type.is_hidden]
@@ -240,12 +245,11 @@ def _load_types_for_sale(
         raise UnknownTicketType()
     for ticket_type in types:
         quantity = wanted[ticket_type.id]
+        name = field_text(ticket_type, "name", locale or event.main_language, event.main_language)
         if ticket_type.sales_start and now < ticket_type.sales_start:
-            raise SalesNotOpen(name=ticket_type.name)
+            raise SalesNotOpen(name=name)
         if ticket_type.sales_end and now >= ticket_type.sales_end:
-            raise SalesClosed(name=ticket_type.name)
+            raise SalesClosed(name=name)
         if not ticket_type.min_per_order <= quantity <= ticket_type.max_per_order:
-            raise QuantityOutOfRange(
-                name=ticket_type.name, min=ticket_type.min_per_order, max=ticket_type.max_per_order
-            )
+            raise QuantityOutOfRange(name=name, min=ticket_type.min_per_order, max=ticket_type.max_per_order)
     return event, list(types)

@@ -10,8 +10,9 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field, field_serializer
 from sqlmodel import Session, col, select
 
-from bilten.models import Order, OrderStatus, Payment, PaymentStatus, Ticket, TicketStatus, TicketType
+from bilten.models import Event, Order, OrderStatus, Payment, PaymentStatus, Ticket, TicketStatus, TicketType
 from bilten.services.ticket_references import format_reference
+from bilten.services.translations import field_text
 
 
 class PaymentSummary(BaseModel):
@@ -67,7 +68,12 @@ def order_receipt(
     )
     tickets = []
     if order.status in (OrderStatus.PAID, OrderStatus.REFUNDED, OrderStatus.CANCELLED):
-        names = {t.id: t.name for t in session.exec(select(TicketType).where(TicketType.event_id == order.event_id))}
+        # Ticket type names in the buyer's language (the order's), else the event's main language.
+        main_language = session.exec(select(Event.main_language).where(Event.id == order.event_id)).one()
+        names = {
+            t.id: field_text(t, "name", order.locale, main_language)
+            for t in session.exec(select(TicketType).where(TicketType.event_id == order.event_id))
+        }
         tickets = [
             OrderTicket(
                 id=t.id,
