@@ -70,7 +70,9 @@ DEVICE_SIGN_IN = Limit("device_sign_in", "device_sign_in_account")
 # Door scans: per device, generous; per address far more (a venue's phones may share one address).
 VALIDATE = Limit("validate", "validate_device")
 UPLOAD = Limit("upload", "upload_account")
-ALL_LIMITS = (LOGIN, REGISTER, PASSWORD_RESET, ORDER, RESEND, DEVICE_SIGN_IN, VALIDATE, UPLOAD)
+# Joining a waiting list: per address, and per email joined (no flooding a stranger's inbox with offers).
+WAITING_LIST = Limit("waiting_list", "waiting_list_account")
+ALL_LIMITS = (LOGIN, REGISTER, PASSWORD_RESET, ORDER, RESEND, DEVICE_SIGN_IN, VALIDATE, UPLOAD, WAITING_LIST)
 
 
 def setting_names() -> list[str]:
