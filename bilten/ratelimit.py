@@ -70,7 +70,8 @@ DEVICE_SIGN_IN = Limit("device_sign_in", "device_sign_in_account")
 # Door scans: per device, generous; per address far more (a venue's phones may share one address).
 VALIDATE = Limit("validate", "validate_device")
 UPLOAD = Limit("upload", "upload_account")
-ALL_LIMITS = (LOGIN, REGISTER, PASSWORD_RESET, ORDER, RESEND, DEVICE_SIGN_IN, VALIDATE, UPLOAD)
+TRANSFER = Limit("transfer", "transfer_account")  # per address, and per recipient: no mail-bombing a victim
+ALL_LIMITS = (LOGIN, REGISTER, PASSWORD_RESET, ORDER, RESEND, DEVICE_SIGN_IN, VALIDATE, UPLOAD, TRANSFER)
 
 
 def setting_names() -> list[str]:

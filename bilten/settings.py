@@ -105,6 +105,8 @@ class Settings(BaseSettings):
     rate_limit_validate_device: str = Field("300/minute", alias="RATE_LIMIT_VALIDATE_DEVICE")
     rate_limit_upload: str = Field("20/minute;100/hour", alias="RATE_LIMIT_UPLOAD")
     rate_limit_upload_account: str = Field("10/minute;60/hour", alias="RATE_LIMIT_UPLOAD_ACCOUNT")
+    rate_limit_transfer: str = Field("10/minute;30/hour", alias="RATE_LIMIT_TRANSFER")
+    rate_limit_transfer_account: str = Field("5/hour", alias="RATE_LIMIT_TRANSFER_ACCOUNT")
 
     access_token_minutes: int = Field(15, alias="ACCESS_TOKEN_MINUTES")
     refresh_token_days: int = Field(30, alias="REFRESH_TOKEN_DAYS")
@@ -196,6 +198,8 @@ class Settings(BaseSettings):
         "rate_limit_validate_device",
         "rate_limit_upload",
         "rate_limit_upload_account",
+        "rate_limit_transfer",
+        "rate_limit_transfer_account",
     )
     @classmethod
     def _check_rate_limit(cls, value: str) -> str:

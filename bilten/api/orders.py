@@ -8,7 +8,7 @@ from datetime import datetime
 from fastapi import Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bilten import ratelimit
 from bilten.api.deps import Caller, get_caller, get_client_address, get_now, get_order_link, get_session
@@ -103,7 +103,10 @@ def _order_out(
                 holder_name=t.holder_name,
                 status=t.status,
             )
-            for t in session.exec(select(Ticket).where(Ticket.order_id == order.id).order_by(Ticket.id)).all()
+            for t in session.exec(select(Ticket)
+                # Tickets handed to someone else by transfer are theirs: not in the buyer's order.
+                .where(Ticket.order_id == order.id, col(Ticket.transfer_id).is_(None))
+                .order_by(Ticket.id)).all()
         ]
     return OrderOut(
         id=order.id,
