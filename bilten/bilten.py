@@ -21,6 +21,7 @@ from bilten.pages.home import home_page
 from bilten.pages.join import join_page
 from bilten.pages.login import login_page
 from bilten.pages.my_tickets import my_tickets_page
+from bilten.pages.held_ticket import held_ticket_page
 from bilten.pages.order import order_page
 from bilten.pages.organizer import organizer_page
 from bilten.pages.password_reset import forgot_password_page, reset_password_page
@@ -39,6 +40,7 @@ from bilten.state.home import HomeState
 from bilten.state.i18n import LocaleState
 from bilten.state.join import JoinState
 from bilten.state.my_tickets import MyTicketsState
+from bilten.state.held_ticket import HeldTicketState
 from bilten.state.order import OrderState
 from bilten.state.organizer import OrganizerState
 from bilten.state.password_reset import PasswordResetState
@@ -102,6 +104,12 @@ add_page(
     route=routes.ORDER,
     title=title("order.title"),
     on_load=[AuthState.refresh, OrderState.load],
+)
+add_page(
+    held_ticket_page,
+    route=routes.HELD_TICKET,
+    title=title("held.title"),
+    on_load=[AuthState.refresh, HeldTicketState.load],
 )
 add_page(
     forgot_password_page,

@@ -27,6 +27,7 @@ from bilten.payments.test import TEST_PROVIDER
 from bilten.services.errors import BiltenError, NotFound
 from bilten.services.orders import cancel_order, order_access_token, pay_with_test_provider, start_payment
 from bilten.services.ticket_references import format_reference
+from bilten.services.ticket_transfer import transfer_ticket
 from bilten.services.tickets import (
     OrderView,
     TicketView,
@@ -135,6 +136,8 @@ class OrderState(LocalizedState, rx.State):
     busy: bool = False
     resend_error: str = ""
     action_error: str = ""
+    transfer_open_id: str = ""  # the ticket whose transfer dialog is open
+    transfer_error: str = ""
 
     _token: str = ""  # the signed guest link from the URL ("" for signed-in owners and organizers)
     # The order's guest token, once this visitor was let in: for the download links and background reads.
@@ -376,6 +379,45 @@ class OrderState(LocalizedState, rx.State):
             return call.error_toast()
         self._qr = await asyncio.to_thread(ticket_qr_images, self._view.tickets)  # a new code: a new image
         return rx.toast.success(call.text("order.reissued"))
+
+    @rx.event
+    def open_transfer(self, ticket_id: str):
+        self.transfer_error = ""
+        self.transfer_open_id = ticket_id
+
+    @rx.event
+    def transfer_dialog_changed(self, is_open: bool):
+        if not is_open:
+            self.transfer_open_id = ""
+
+    @rx.event
+    async def transfer(self, form_data: dict[str, str]):
+        """Hand a ticket to someone else (services/ticket_transfer.py): its code is revoked at once,
+        the new holder gets a new one by email, and this page no longer controls the ticket."""
+        self.transfer_error = ""
+        email = form_data.get("email", "")
+        if refused := await refused_by_limit(self, ratelimit.TRANSFER, account=email.strip().lower()):
+            return refused
+        async with service_call(self) as call:
+            wanted = parse_id(form_data.get("ticket_id", ""))
+            if wanted is None:
+                raise NotFound()
+            result = transfer_ticket(
+                call.session,
+                ticket_id=wanted,
+                email=email,
+                name=form_data.get("name", ""),
+                now=call.now,
+                user=call.user,
+                access_token=self._token,
+                locale=call.locale,
+            )
+            self._reload(call.session, call.user)
+        if call.failed:
+            self.transfer_error = call.error
+            return None
+        self.transfer_open_id = ""
+        return rx.toast.success(call.text("transfer.done", name=result.to_name))
 
     @rx.event
     async def resend_email(self):

@@ -63,6 +63,7 @@ class EditableEvent:
     venue_notes: str = ""
     main_language: str = "en"
     translations: dict[str, dict[str, str]] = field(default_factory=dict)  # {"title": {"de": ...}, ...}
+    allow_ticket_transfer: bool = True
 
 
 def manageable_organizations(session: Session, *, actor: User | None) -> list[OrganizationChoice]:
@@ -117,6 +118,7 @@ def _editable_event(session: Session, *, actor: User | None, event_id: uuid.UUID
         venue_notes=event.venue_notes,
         main_language=event.main_language,
         translations=copy_translations(event.translations),
+        allow_ticket_transfer=event.allow_ticket_transfer,
     )
 
 
