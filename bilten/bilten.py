@@ -17,11 +17,11 @@ from bilten.pages.admin_notifications import admin_notifications_page
 from bilten.pages.back_office import back_office_page
 from bilten.pages.event import event_page
 from bilten.pages.event_editor import edit_event_page, new_event_page
+from bilten.pages.held_ticket import held_ticket_page
 from bilten.pages.home import home_page
 from bilten.pages.join import join_page
 from bilten.pages.login import login_page
 from bilten.pages.my_tickets import my_tickets_page
-from bilten.pages.held_ticket import held_ticket_page
 from bilten.pages.order import order_page
 from bilten.pages.organizer import organizer_page
 from bilten.pages.password_reset import forgot_password_page, reset_password_page
@@ -36,11 +36,11 @@ from bilten.state.admin_notifications import AdminNotificationsState
 from bilten.state.auth import AuthState
 from bilten.state.event import EventState
 from bilten.state.event_editor import EventEditorState
+from bilten.state.held_ticket import HeldTicketState
 from bilten.state.home import HomeState
 from bilten.state.i18n import LocaleState
 from bilten.state.join import JoinState
 from bilten.state.my_tickets import MyTicketsState
-from bilten.state.held_ticket import HeldTicketState
 from bilten.state.order import OrderState
 from bilten.state.organizer import OrganizerState
 from bilten.state.password_reset import PasswordResetState

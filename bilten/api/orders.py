@@ -103,10 +103,12 @@ def _order_out(
                 holder_name=t.holder_name,
                 status=t.status,
             )
-            for t in session.exec(select(Ticket)
+            for t in session.exec(
+                select(Ticket)
                 # Tickets handed to someone else by transfer are theirs: not in the buyer's order.
                 .where(Ticket.order_id == order.id, col(Ticket.transfer_id).is_(None))
-                .order_by(Ticket.id)).all()
+                .order_by(Ticket.id)
+            ).all()
         ]
     return OrderOut(
         id=order.id,

@@ -585,6 +585,8 @@ def render_event_cancelled(
 
 
 Renderer = Callable[[Session, dict[str, Any], EmailTexts, str], RenderedEmail]
+
+
 def render_ticket_transferred(
     session: Session, payload: dict[str, Any], texts: EmailTexts, public_url: str
 ) -> RenderedEmail:
@@ -605,7 +607,10 @@ def render_ticket_transferred(
     body = Body(texts)
     body.paragraph(texts.greeting(ticket.holder_name))
     body.paragraph(tr("email.ticket_transferred.intro", sender=sender, event=title))
-    rows = [(tr("email.label.event"), title), (tr("email.label.when"), format_datetime(event.starts_at, event.timezone, locale))]
+    rows = [
+        (tr("email.label.event"), title),
+        (tr("email.label.when"), format_datetime(event.starts_at, event.timezone, locale)),
+    ]
     venue = ", ".join(_venue_lines(event))
     if venue:
         rows.append((tr("email.label.where"), venue))

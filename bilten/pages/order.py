@@ -262,7 +262,7 @@ def holder_form(ticket) -> rx.Component:  # noqa: ANN001
 
 
 def transfer_dialog(ticket, state=OrderState) -> rx.Component:  # noqa: ANN001
-    """"Transfer" under a valid ticket: a dialog asking the new holder's email and name, saying what
+    """ "Transfer" under a valid ticket: a dialog asking the new holder's email and name, saying what
     follows, with its own confirm button (services/ticket_transfer.py)."""
     t = LocaleState.t
     return rx.dialog.root(
@@ -294,7 +294,9 @@ def transfer_dialog(ticket, state=OrderState) -> rx.Component:  # noqa: ANN001
                     rx.input(id="transfer-name", name="name", required=True, max_length=200, width="100%"),
                     error_text(state.transfer_error, id="transfer-error"),
                     rx.flex(
-                        rx.dialog.close(rx.button(t["transfer.cancel"], type="button", variant="soft", color_scheme="gray")),
+                        rx.dialog.close(
+                            rx.button(t["transfer.cancel"], type="button", variant="soft", color_scheme="gray")
+                        ),
                         rx.button(t["transfer.confirm"], type="submit", id="transfer-confirm"),
                         spacing="3",
                         justify="end",

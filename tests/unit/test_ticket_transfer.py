@@ -13,8 +13,8 @@ from bilten.models import CheckInResult, Event, Notification, Ticket, TicketStat
 from bilten.notifications.outbox import dispatch_outbox
 from bilten.notifications.rendering import render_notification
 from bilten.services import checkins, orders, ticket_transfer, tickets
-from bilten.services.event_admin.fields import EventFields, resolve_event_fields
 from bilten.services.errors import NotFound, TicketHandedOver, TransferNotAllowed, ValidationFailed
+from bilten.services.event_admin.fields import EventFields, resolve_event_fields
 from tests.factories import make_user
 from tests.scanning_helpers import door_with_tickets, link
 
