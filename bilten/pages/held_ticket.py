@@ -7,7 +7,7 @@ import reflex as rx
 from bilten.components.layout import page_shell
 from bilten.components.notice import not_found_box
 from bilten.components.ticket_card import ticket_card
-from bilten.pages.order import transfer_dialog
+from bilten.components.transfer_dialog import transfer_dialog
 from bilten.state.held_ticket import HeldTicketState
 from bilten.state.i18n import LocaleState
 

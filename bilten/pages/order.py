@@ -10,6 +10,7 @@ from bilten.components.focus import focus_when
 from bilten.components.layout import page_shell
 from bilten.components.notice import error_text, not_found_box
 from bilten.components.ticket_card import ticket_card
+from bilten.components.transfer_dialog import transfer_dialog
 from bilten.state.i18n import LocaleState
 from bilten.state.order import OrderState
 
@@ -261,61 +262,6 @@ def holder_form(ticket) -> rx.Component:  # noqa: ANN001
     )
 
 
-def transfer_dialog(ticket, state=OrderState) -> rx.Component:  # noqa: ANN001
-    """ "Transfer" under a valid ticket: a dialog asking the new holder's email and name, saying what
-    follows, with its own confirm button (services/ticket_transfer.py)."""
-    t = LocaleState.t
-    return rx.dialog.root(
-        rx.button(
-            rx.icon("send", size=14),
-            t["transfer.button"],
-            variant="ghost",
-            size="1",
-            class_name="transfer",
-            on_click=state.open_transfer(ticket.id),
-        ),
-        rx.dialog.content(
-            rx.dialog.title(t["transfer.title"]),
-            rx.dialog.description(t["transfer.explain"], size="2"),
-            rx.form(
-                rx.el.input(type="hidden", name="ticket_id", value=ticket.id),
-                rx.vstack(
-                    rx.el.label(t["transfer.email"], html_for="transfer-email"),
-                    rx.input(
-                        id="transfer-email",
-                        name="email",
-                        type="email",
-                        required=True,
-                        max_length=254,
-                        auto_complete="off",
-                        width="100%",
-                    ),
-                    rx.el.label(t["transfer.name"], html_for="transfer-name"),
-                    rx.input(id="transfer-name", name="name", required=True, max_length=200, width="100%"),
-                    error_text(state.transfer_error, id="transfer-error"),
-                    rx.flex(
-                        rx.dialog.close(
-                            rx.button(t["transfer.cancel"], type="button", variant="soft", color_scheme="gray")
-                        ),
-                        rx.button(t["transfer.confirm"], type="submit", id="transfer-confirm"),
-                        spacing="3",
-                        justify="end",
-                        width="100%",
-                    ),
-                    spacing="2",
-                    width="100%",
-                    margin_top="1em",
-                ),
-                on_submit=state.transfer,
-                reset_on_submit=False,
-            ),
-            id="transfer-dialog",
-        ),
-        open=state.transfer_open_id == ticket.id,
-        on_open_change=state.transfer_dialog_changed,
-    )
-
-
 def paid_ticket(ticket) -> rx.Component:  # noqa: ANN001 - an ObjectVar of TicketDisplay
     return ticket_card(
         ticket,
@@ -337,7 +283,7 @@ def paid_ticket(ticket) -> rx.Component:  # noqa: ANN001 - an ObjectVar of Ticke
                     on_confirm=OrderState.reissue(ticket.id),
                     confirm_id="reissue-confirm",
                 ),
-                transfer_dialog(ticket),
+                transfer_dialog(ticket, OrderState),
                 align="center",
                 spacing="2",
                 width="100%",

@@ -1,6 +1,7 @@
 """Ticket transfer in the browser: the buyer hands a ticket on from the order page (a dialog with
 the new holder's email and name, then a confirmation), sees it marked transferred, and the new
-holder opens their own page from the emailed link and sees the new code."""
+holder opens their own page from the emailed link and sees the new code; an offline door, after
+its sync, refuses the old code and lets the new one in."""
 
 from __future__ import annotations
 
@@ -18,7 +19,9 @@ import zxingcpp
 from PIL import Image
 from playwright.sync_api import Page, expect
 
+from tests.e2e.scan_support import as_organizer, buy_tickets
 from tests.e2e.support import ORDER_URL, LiveApp, catalog, choose_tickets, log_in, open_page, wait_loaded
+from tests.e2e.test_scan_page import phone, scan_by_hand, sign_in, wait_for_ticket_data
 
 pytestmark = pytest.mark.e2e
 
@@ -85,3 +88,28 @@ def test_buyer_transfers_a_ticket_and_the_new_holder_opens_it(page: Page, live_a
     (barcode,) = zxingcpp.read_barcodes(Image.open(io.BytesIO(base64.b64decode(src.split(",", 1)[1]))))
     assert barcode.text == new_code
     expect(held.locator(".transfer")).to_have_count(1)  # the new holder may hand it on in turn
+
+
+def test_an_offline_door_answers_cancelled_for_the_old_code_after_its_sync(browser, live_app: LiveApp) -> None:
+    (old,) = buy_tickets(live_app.base_url, holder="Tess Transfer")
+    handed = as_organizer(
+        live_app.base_url, "POST", f"/api/v1/tickets/{old.id}/transfer", {"email": NEW_HOLDER, "name": "Robin New"}
+    )
+    assert handed["status"] == "transferred"
+    with sqlite3.connect(live_app.database_path) as db:
+        (new_code,) = db.execute(
+            "SELECT code FROM ticket WHERE replaces_ticket_id = ?", (uuid.UUID(old.id).hex,)
+        ).fetchone()
+    context = phone(browser, live_app)
+    page = context.new_page()
+    try:
+        sign_in(page)
+        wait_for_ticket_data(page)  # the sync: the old ticket is on the revocation list
+        context.set_offline(True)
+        expect(page.locator("#scan-offline-banner")).to_be_visible()
+        refused = scan_by_hand(page, old.code)
+        assert refused["result"] == "cancelled" and refused["offline"] == "true", refused
+        accepted = scan_by_hand(page, new_code)
+        assert accepted["result"] == "valid" and accepted["offline"] == "true", accepted
+    finally:
+        context.close()
