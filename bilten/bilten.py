@@ -11,6 +11,8 @@ from bilten.api import api
 from bilten.back_office import BackOfficeState
 from bilten.components.scan_store import connection_overlay
 from bilten.notifications.worker import notification_loop
+from bilten.observability.events import EventLog
+from bilten.observability.logging import configure_logging
 from bilten.pages.account import account_page
 from bilten.pages.admin import admin_page
 from bilten.pages.admin_notifications import admin_notifications_page
@@ -29,7 +31,9 @@ from bilten.pages.register import register_page
 from bilten.pages.scan import scan_page
 from bilten.pages.team import new_organization_page, team_page
 from bilten.pages.verify_email import verify_email_page
+from bilten.pages.waiting_list import waiting_list_page
 from bilten.payments import warn_about_payment_setup
+from bilten.shutdown import close_websockets_on_shutdown
 from bilten.state.account import AccountState
 from bilten.state.admin import AdminState
 from bilten.state.admin_notifications import AdminNotificationsState
@@ -48,6 +52,7 @@ from bilten.state.scan import ScanState
 from bilten.state.team import NewOrganizationState, TeamState
 from bilten.state.two_factor import TwoFactorState
 from bilten.state.verify_email import VerifyEmailState
+from bilten.state.waiting_list import WaitingListJoinState, WaitingListStatusState
 from bilten.tasks import sweep_forever
 
 
@@ -55,6 +60,8 @@ def title(key: str) -> rx.Var[str]:
     """The browser tab's title, in the reader's language."""
     return LocaleState.t[key] + " · " + LocaleState.t["app.name"]
 
+
+configure_logging()  # LOG_FORMAT, LOG_LEVEL; secrets and emails never reach a log line
 
 app = rx.App(
     # System fonts only: nothing is fetched from a font server or CDN. Arabic-capable faces sit in
@@ -69,6 +76,9 @@ app = rx.App(
     stylesheets=["/layout.css", "/contrast.css"],
     api_transformer=api,
 )
+
+# One log line per state event (first, so it sees the hydrate event too).
+app.add_middleware(EventLog(), index=0)
 
 # The whole site installs as a web app (its manifest and icons at the root); the door scanner at
 # /scan keeps a manifest of its own (scope /scan, its own service worker), so it links only that one.
@@ -97,7 +107,13 @@ add_page(
     event_page,
     route=routes.EVENT,
     title=EventState.event.title + " · " + LocaleState.t["app.name"],
-    on_load=[AuthState.refresh, EventState.load],
+    on_load=[AuthState.refresh, EventState.load, WaitingListJoinState.load],
+)
+app.add_page(
+    waiting_list_page,
+    route=routes.WAITING_LIST,
+    title=title("waiting_list.page_title"),
+    on_load=[AuthState.refresh, WaitingListStatusState.load],
 )
 add_page(
     order_page,
@@ -203,3 +219,5 @@ app.register_lifespan_task(warn_about_payment_setup)
 app.register_lifespan_task(sweep_forever)
 # Email delivery in the web process when there is no Redis queue (`bilten worker` does it otherwise).
 app.register_lifespan_task(notification_loop)
+# On SIGTERM: open pages get a proper close and reconnect elsewhere, instead of holding the worker.
+app.register_lifespan_task(close_websockets_on_shutdown)

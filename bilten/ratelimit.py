@@ -71,7 +71,20 @@ DEVICE_SIGN_IN = Limit("device_sign_in", "device_sign_in_account")
 VALIDATE = Limit("validate", "validate_device")
 UPLOAD = Limit("upload", "upload_account")
 TRANSFER = Limit("transfer", "transfer_account")  # per address, and per recipient: no mail-bombing a victim
-ALL_LIMITS = (LOGIN, REGISTER, PASSWORD_RESET, ORDER, RESEND, DEVICE_SIGN_IN, VALIDATE, UPLOAD, TRANSFER)
+# Joining a waiting list: per address, and per email joined (no flooding a stranger's inbox with offers).
+WAITING_LIST = Limit("waiting_list", "waiting_list_account")
+ALL_LIMITS = (
+    LOGIN,
+    REGISTER,
+    PASSWORD_RESET,
+    ORDER,
+    RESEND,
+    DEVICE_SIGN_IN,
+    VALIDATE,
+    UPLOAD,
+    WAITING_LIST,
+    TRANSFER,
+)
 
 
 def setting_names() -> list[str]:

@@ -26,6 +26,7 @@ NEW_ORGANIZATION = "/organizer/organizations/new"
 ORGANIZATION_TEAM = "/organizer/organizations/[organization_id]/team"
 JOIN = "/join"
 VERIFY_EMAIL = "/verify-email"
+WAITING_LIST = "/waiting-list/[waiting_token]"
 
 NEXT_PARAM = "next"
 
@@ -82,6 +83,11 @@ def organizer_event_url(event_id: uuid.UUID | str, tab: str = "") -> str:
 def team_url(organization_id: uuid.UUID | str) -> str:
     """An organization's team page: members, roles and invitations."""
     return f"/organizer/organizations/{organization_id}/team"
+
+
+def waiting_list_url(token: str) -> str:
+    """A person's place on a waiting list: their position, their offer and its buy button."""
+    return f"/waiting-list/{token}"
 
 
 def join_url(token: str) -> str:

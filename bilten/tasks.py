@@ -2,6 +2,7 @@
 
 - holds that ran out release their seats, batch after batch until none is left (one sweeper at a
   time on PostgreSQL, see services/hold_sweep.py), and their provider checkouts are made unpayable;
+- waiting-list offers that ran out pass their seat to the next person in line (or back on sale);
 - late payments that could not keep their seats are refunded (retried until the provider answers);
 - exports past EXPORT_RETENTION_HOURS are deleted, and exports whose worker died are marked failed.
 """
@@ -17,7 +18,7 @@ from bilten import clock
 from bilten.db import session_scope
 from bilten.payments import get_provider
 from bilten.payments.base import ProviderUnavailable
-from bilten.services import exports, hold_sweep, orders
+from bilten.services import exports, hold_sweep, orders, waiting_list
 from bilten.settings import get_settings
 
 logger = logging.getLogger(__name__)
@@ -26,6 +27,8 @@ logger = logging.getLogger(__name__)
 def sweep(now: datetime | None = None) -> dict[str, int]:
     now = now or clock.now()
     expired = release_expired_holds(now)
+    with session_scope() as session:
+        offers_expired = waiting_list.expire_offers(session, now=now)
     refunded = 0
     with session_scope() as session:
         for payment_id in orders.pending_refunds(session):
@@ -36,7 +39,7 @@ def sweep(now: datetime | None = None) -> dict[str, int]:
     with session_scope() as session:
         retention = timedelta(hours=get_settings().export_retention_hours)
         removed = exports.clean_up_exports(session, now=now, retention=retention)
-    return {"expired": expired, "refunded": refunded, "exports_removed": removed}
+    return {"expired": expired, "offers_expired": offers_expired, "refunded": refunded, "exports_removed": removed}
 
 
 def release_expired_holds(now: datetime) -> int:

@@ -21,12 +21,15 @@ from bilten.api import (
     organizer_reports,
     scanning,
     tickets,
+    waiting_list,
     webhooks,
 )
 from bilten.api.body_limit import BodyLimitMiddleware
 from bilten.api.errors import install_error_handlers
+from bilten.api.metrics import router as metrics_router
 from bilten.api.security_headers import SecurityHeaders
 from bilten.api.sold_out_gate import SoldOutGate
+from bilten.observability.middleware import ObservabilityMiddleware
 from bilten.settings import Settings, get_settings
 
 DOCS_URL = "/api/docs"
@@ -47,9 +50,12 @@ def create_api(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(SoldOutGate)
     app.add_middleware(BodyLimitMiddleware)  # around everything, Reflex's own routes included
     app.add_middleware(SecurityHeaders, settings=settings, docs_path=docs_url)
+    app.add_middleware(ObservabilityMiddleware)  # outermost: request id, log, metrics
     for module in (health, auth, events, orders, tickets, scanning, webhooks, admin, organizations, organizer_reports):
         app.include_router(module.router)
     app.include_router(organizer_events.router)  # only POST/PATCH and sub-paths under /api/v1/events
+    app.include_router(waiting_list.router)
+    app.include_router(metrics_router)
     return app
 
 

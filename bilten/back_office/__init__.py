@@ -6,7 +6,8 @@ state, its view shapes (display text only) and its components:
 - `orders`: search, details with history, resend, cancel and refund (`OfficeOrdersState`);
 - `checkin`: the attendee list, manual check-in and undo (`OfficeCheckinState`);
 - `staff`: who scans at the doors (`OfficeStaffState`);
-- `exports`: CSV and XLSX files made in the background (`OfficeExportsState`).
+- `exports`: CSV and XLSX files made in the background (`OfficeExportsState`);
+- `waiting_list`: the waiting list, its CSV, removals and settings (`OfficeWaitingListState`).
 
 Importing this package registers every section with the frame.
 """

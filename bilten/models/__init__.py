@@ -32,6 +32,7 @@ from bilten.models.user import (
     UserPublic,
     WebSession,
 )
+from bilten.models.waiting_list import WaitingListEntry, WaitingListSettings, WaitingState
 
 __all__ = [
     "ApiSession",
@@ -74,5 +75,8 @@ __all__ = [
     "TwoFactor",
     "User",
     "UserPublic",
+    "WaitingListEntry",
+    "WaitingListSettings",
+    "WaitingState",
     "WebSession",
 ]

@@ -18,7 +18,17 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
 from bilten.i18n import normalize_locale
-from bilten.models import Event, EventStatus, Invitation, Notification, Order, OutboxEvent, Ticket, User
+from bilten.models import (
+    Event,
+    EventStatus,
+    Invitation,
+    Notification,
+    Order,
+    OutboxEvent,
+    Ticket,
+    User,
+    WaitingListEntry,
+)
 from bilten.notifications.delivery import SECRET_PAYLOAD_FIELDS
 
 logger = logging.getLogger(__name__)
@@ -106,6 +116,11 @@ def draft_for(session: Session, event: OutboxEvent) -> Draft | None:
             return _user_recipient(session, event.topic, event.payload, per_event=event.id)
         if event.topic == "user.two_factor_off":  # a security notice for every time it happens
             return _user_recipient(session, event.topic, event.payload, per_event=event.id)
+        if event.topic == "waiting_list.offered":  # one email per offer (an entry is offered once)
+            entry = session.get(WaitingListEntry, uuid.UUID(str(event.payload["entry_id"])))
+            if entry is None:
+                return None
+            return Draft(f"{event.topic}:{entry.id}:{EMAIL}", entry.email, normalize_locale(entry.locale))
         if event.topic == "team.member_invited":
             return _invitation_recipient(session, event.topic, event.payload)
         if event.topic == "ticket.transferred":

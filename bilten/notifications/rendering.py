@@ -44,12 +44,15 @@ from bilten.models import (
     TicketStatus,
     TicketType,
     User,
+    WaitingListEntry,
+    WaitingState,
 )
 from bilten.notifications.attachments import CalendarEntry, TicketPage, event_ics, qr_png, tickets_pdf
 from bilten.notifications.mime import EncodedEmail, encode_email
-from bilten.routes import event_url
+from bilten.routes import event_url, waiting_list_url
 from bilten.services.ticket_references import format_reference
 from bilten.services.translations import field_text
+from bilten.services.waiting_list import entry_token
 
 logger = logging.getLogger(__name__)
 
@@ -584,6 +587,42 @@ def render_event_cancelled(
     return RenderedEmail(subject=subject, text=text, html=html)
 
 
+def render_waiting_list_offer(
+    session: Session, payload: dict[str, Any], texts: EmailTexts, public_url: str
+) -> RenderedEmail:
+    """A seat is held for the next person in line: their link to buy it, and until when."""
+    entry = session.get(WaitingListEntry, _uuid(payload, "entry_id"))
+    if entry is None:
+        raise MissingData("waiting-list entry not found")
+    if entry.state != WaitingState.OFFERED or entry.offer_expires_at is None:
+        raise MissingData("the offer was used, ran out or was withdrawn: not sent")
+    event = session.get(Event, entry.event_id)
+    ticket_type = session.get(TicketType, entry.ticket_type_id)
+    if event is None or ticket_type is None:
+        raise MissingData("event or ticket type gone")
+    tr, locale = texts.tr, texts.locale
+    title, type_label = event_title(event, locale), type_name(ticket_type, event, locale)
+    link = public_url.rstrip("/") + waiting_list_url(entry_token(entry.id))
+    subject = tr("email.waiting_list_offer.subject", event=title)
+    body = Body(texts)
+    body.paragraph(texts.greeting(entry.name))
+    body.paragraph(tr("email.waiting_list_offer.body", event=title, ticket_type=type_label))
+    body.details(
+        [
+            (tr("email.label.event"), title),
+            (tr("email.label.when"), format_datetime(event.starts_at, event.timezone, locale)),
+            (
+                tr("email.waiting_list_offer.valid_until"),
+                format_datetime(entry.offer_expires_at, event.timezone, locale),
+            ),
+        ]
+    )
+    body.button(link, tr("email.waiting_list_offer.button"))
+    body.paragraph(tr("email.waiting_list_offer.pass_on"))
+    html, text = body.document(subject)
+    return RenderedEmail(subject=subject, text=text, html=html, secrets=(link,))
+
+
 Renderer = Callable[[Session, dict[str, Any], EmailTexts, str], RenderedEmail]
 
 
@@ -661,6 +700,7 @@ RENDERERS: dict[str, Renderer] = {
     "password.reset_requested": render_password_reset,
     "user.two_factor_off": render_two_factor_off,
     "team.member_invited": render_invitation,
+    "waiting_list.offered": render_waiting_list_offer,
 }
 
 

@@ -10,9 +10,11 @@ from bilten.components.layout import page_shell
 from bilten.components.live_inventory import live_add_guard, live_seats_left
 from bilten.components.markdown import markdown_view
 from bilten.components.notice import error_text, not_found_box
+from bilten.pages.waiting_list import join_form
 from bilten.state.auth import AuthState
 from bilten.state.event import EventState
 from bilten.state.i18n import LocaleState, plural_forms
+from bilten.state.waiting_list import WaitingListJoinState
 
 
 def detail_line(icon: str, label: rx.Var[str], *values: rx.Component) -> rx.Component:
@@ -288,6 +290,7 @@ def event_details() -> rx.Component:
             rx.text(LocaleState.t["event.no_tickets"], color_scheme="gray"),
         ),
         rx.cond(EventState.can_buy, checkout_form()),
+        rx.cond(WaitingListJoinState.can_join, join_form()),
         spacing="4",
         width="100%",
     )

@@ -123,9 +123,9 @@ def event_translation_panel(code: str) -> rx.Component:
     )
 
 
-def event_translations() -> rx.Component:
+def event_translations(heading_level: str) -> rx.Component:
     return rx.vstack(
-        rx.heading(t["editor.translations"], size="4", as_="h3"),
+        rx.heading(t["editor.translations"], size="4", as_=heading_level),
         rx.text(t["editor.translations_hint"], size="1", color_scheme="gray"),
         rx.flex(
             *[language_tab(code, EventEditorState.main_language) for code in SUPPORTED_LOCALES],
@@ -269,7 +269,8 @@ def details_fields(event) -> list[rx.Component]:  # noqa: ANN001 - an ObjectVar 
             align="center",
         ),
         timezone_options(),
-        event_translations(),
+        # Under the new-event page's h1 directly, under the edit page's "Details" h2 there.
+        event_translations("h3" if event is not None else "h2"),
     ]
 
 

@@ -329,6 +329,36 @@ class PayloadTooLarge(BiltenError):
     status = 413
 
 
+class OfferNotAvailable(BiltenError):
+    """A waiting-list offer that ran out, was used already, or never was."""
+
+    code = "offer_not_available"
+    key = "error.waiting_list_offer_unavailable"
+    status = 409
+
+
+class TicketsStillOnSale(BiltenError):
+    """Joining the waiting list of a ticket type that still has seats for sale: buy them instead."""
+
+    code = "tickets_on_sale"
+    key = "error.waiting_list_on_sale"
+    status = 409
+
+
+class WaitingListClosed(BiltenError):
+    """The organizer turned this event's waiting list off."""
+
+    code = "waiting_list_closed"
+    key = "error.waiting_list_closed"
+    status = 409
+
+
+class AlreadyOnWaitingList(BiltenError):
+    code = "already_on_waiting_list"
+    key = "error.waiting_list_duplicate"
+    status = 409
+
+
 class TicketHandedOver(BiltenError):
     """The ticket was transferred: the old link (order or previous holder) no longer controls it."""
 

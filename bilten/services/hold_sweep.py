@@ -36,7 +36,9 @@ from sqlmodel import Session, col
 from bilten import live
 from bilten.debounce import Debouncer
 from bilten.models import AuditEntry, Order, OrderLine, OrderStatus, Payment, PaymentStatus, TicketType
+from bilten.observability import metrics
 from bilten.services import orders
+from bilten.services.waiting_offers import hand_on_seats
 
 BATCH_SIZE = 200
 # pg_try_advisory_xact_lock key of the sweeper ("bilten" + 1 in ASCII): no other lock uses it.
@@ -79,13 +81,18 @@ def release_expired_batch(session: Session, *, now: datetime, limit: int = BATCH
     else:
         session.connection().execute(_AUDIT_INSERT, [_expiry_audit_row(order_id, now) for order_id in order_ids])
 
+    # Freed seats go to the waiting list first (their offers keep them held), the rest back on sale.
+    offered = hand_on_seats(session, [(type_id, quantity) for type_id, quantity in seats], now=now)
+    given_back = [(type_id, quantity - offered.get(type_id, 0)) for type_id, quantity in seats]
+    given_back = [(type_id, quantity) for type_id, quantity in given_back if quantity > 0]
     if postgresql:
-        _return_seats_and_commit_in_one_round_trip(session, seats)
+        _return_seats_and_commit_in_one_round_trip(session, given_back)
     else:
-        for type_id, quantity in seats:
+        for type_id, quantity in given_back:
             session.execute(_GIVE_BACK_SEATS, {"type_id": type_id, "n": quantity})
         session.commit()
 
+    metrics.count_order("expired", len(found))  # committed just above
     for event_id in {event_id for _, event_id, _ in found}:
         _publish_seats_left(session, event_id)
     return [

@@ -236,6 +236,10 @@ class EventState(LocalizedState, rx.State):
     @rx.event
     async def load(self):
         """on_load: the event named by the URL, or a "not found" box."""
+        # Reflex runs on_load again when a tab reconnects (a network blip, or its backend gone and
+        # another one serving it from the state in Redis): the buyer keeps what they chose.
+        same_event = self._detail is not None and self._detail.id == parse_id(self.event_id)
+        chosen = dict(self.quantities) if same_event else {}
         self.loaded = False
         self.not_found = False
         self._detail = None
@@ -259,6 +263,9 @@ class EventState(LocalizedState, rx.State):
                     if language != self._detail.main_language
                 },
             }
+        if self._detail is not None and chosen:
+            offered = {str(ticket.id) for ticket in self._detail.ticket_types}
+            self.quantities = {type_id: number for type_id, number in chosen.items() if type_id in offered}
         auth = await self.get_state(AuthState)  # refreshed by the page's first on_load handler
         self.buyer_email = auth.email
         self.buyer_name = auth.full_name

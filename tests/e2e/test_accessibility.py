@@ -109,6 +109,9 @@ PAGES: dict[str, Visit] = {
     "office-exports": Visit(
         "organizer", lambda d: f"/organizer/events/{d.event_id}?tab=exports", "back-office", _tab("exports")
     ),
+    "office-waiting-list": Visit(
+        "organizer", lambda d: f"/organizer/events/{d.event_id}?tab=waiting_list", "back-office", _tab("waiting_list")
+    ),
     "admin": Visit("admin", lambda d: "/admin", "admin", _tab("users")),
     "event-new": Visit("organizer", lambda d: "/organizer/events/new", "event-new"),
     "admin-organizations": Visit("admin", lambda d: "/admin?tab=organizations", "admin", _tab("organizations")),

@@ -11,6 +11,7 @@ from bilten.back_office.exports import exports_section
 from bilten.back_office.frame.state import BackOfficeState
 from bilten.back_office.orders import orders_section
 from bilten.back_office.staff import staff_section
+from bilten.back_office.waiting_list import waiting_list_section
 from bilten.components.layout import page_shell
 from bilten.components.notice import forbidden_box, not_found_box
 from bilten.components.status_badge import status_badge
@@ -99,6 +100,7 @@ def office_frame() -> rx.Component:
                 office_tab("checkin", "scan-line"),
                 rx.cond(BackOfficeState.can_manage, office_tab("staff", "users")),
                 office_tab("exports", "file-down"),
+                office_tab("waiting_list", "list-ordered"),
                 flex_wrap="wrap",
             ),
             rx.tabs.content(sales_section(), value="sales"),
@@ -106,6 +108,7 @@ def office_frame() -> rx.Component:
             rx.tabs.content(checkin_section(), value="checkin"),
             rx.tabs.content(rx.cond(BackOfficeState.can_manage, staff_section()), value="staff"),
             rx.tabs.content(exports_section(), value="exports"),
+            rx.tabs.content(waiting_list_section(), value="waiting_list"),
             value=BackOfficeState.tab,
             on_change=BackOfficeState.set_tab,
             width="100%",

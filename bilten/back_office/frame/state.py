@@ -32,7 +32,7 @@ from bilten.state.auth import AuthState, private_state
 from bilten.state.base import service_call
 from bilten.state.i18n import LocalizedState
 
-TABS = ("sales", "orders", "checkin", "staff", "exports")
+TABS = ("sales", "orders", "checkin", "staff", "exports", "waiting_list")
 MANAGER_TABS = frozenset({"staff"})  # viewers do not see who scans at the door
 
 # tab -> its section state (with a `load` handler), filled by @office_section.

@@ -16,6 +16,7 @@ from bilten.services.errors import NotFound, ValidationFailed
 from bilten.services.event_admin.events import lock_event
 from bilten.services.event_admin.fields import TicketTypeFields, audit_values, refuse_cancelled, resolve_type_fields
 from bilten.services.transaction import transaction
+from bilten.services.waiting_offers import offer_free_seats
 
 
 def create_ticket_type(
@@ -83,6 +84,8 @@ def update_ticket_type(
             )
             if session.execute(guarded).first() is None:
                 raise _QuantityBelowSold()
+            # Seats added to a sold-out type go to the people on its waiting list first.
+            offer_free_seats(session, ticket_type_id, now=now)
             record_audit(
                 session,
                 action="ticket_type.updated",

@@ -10,6 +10,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from bilten.models import Order, OrderStatus, Payment, PaymentStatus, Ticket, TicketStatus, User
+from bilten.observability import metrics
 from bilten.payments import get_provider
 from bilten.payments.base import PaymentProvider, ProviderUnavailable
 from bilten.services import checkins
@@ -75,7 +76,7 @@ def cancel_order(
         ticket_status = TicketStatus.REFUNDED if refundable else TicketStatus.CANCELLED
         ticket_ids = list(session.exec(select(Ticket.id).where(Ticket.order_id == order.id)).all())
         session.exec(update(Ticket).where(col(Ticket.order_id) == order.id).values(status=ticket_status))
-        return_seats(session, order_lines(session, order.id))
+        return_seats(session, order_lines(session, order.id), now=now)
         if refund_call is not None:
             _record_refund(session, order, refund_call[3], refund_id, actor=actor, now=now)
         record_audit(
@@ -93,6 +94,7 @@ def cancel_order(
             payload={"order_id": str(order.id), "refunded": refundable},
             now=now,
         )
+    metrics.count_order("refunded" if refundable else "cancelled")
     checkins.forget_scan_states(order.event_id, ticket_ids)
     publish_availability(session, order.event_id)
     return order
@@ -136,7 +138,7 @@ def cancel_unpaid(
             return order
         change_status(order, OrderStatus.CANCELLED, now=now)
         session.add(order)
-        return_seats(session, order_lines(session, order.id))
+        return_seats(session, order_lines(session, order.id), now=now)
         record_audit(
             session,
             action=AuditAction.ORDER_CANCELLED,
@@ -146,5 +148,6 @@ def cancel_unpaid(
             actor_user_id=actor.id if actor else None,
             data={"reason": reason},
         )
+    metrics.count_order("cancelled")
     publish_availability(session, order.event_id)
     return order

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlmodel import Session
 
 from bilten.models import Event, Order, OrderLine, OrderStatus, Ticket
+from bilten.observability import metrics
 from bilten.services.audit import emit_event, record_audit
 from bilten.services.orders.status import AuditAction, Topic, change_status
 from bilten.services.ticket_codes import load_private_key, sign_ticket_code
@@ -46,3 +47,4 @@ def mark_paid(session: Session, order: Order, *, event: Event, lines: list[Order
         data={"total": order.total_minor},
     )
     emit_event(session, topic=Topic.ORDER_PAID, payload={"order_id": str(order.id)}, now=now)
+    metrics.after_commit(session, metrics.count_paid, sum(line.quantity for line in lines))

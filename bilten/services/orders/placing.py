@@ -19,12 +19,14 @@ from sqlmodel import Session, col, select
 
 from bilten.db import insert_new_rows
 from bilten.models import Event, EventStatus, Order, OrderLine, Payment, TicketType, User
+from bilten.observability import metrics
 from bilten.payments import payments_configured
 from bilten.payments.base import PaymentProvider
 from bilten.services.audit import record_audit
 from bilten.services.errors import (
     EventNotOnSale,
     InvalidQuantity,
+    OfferNotAvailable,
     PaymentsNotConfigured,
     QuantityOutOfRange,
     SalesClosed,
@@ -40,6 +42,7 @@ from bilten.services.orders.status import AuditAction
 from bilten.services.transaction import transaction
 from bilten.services.translations import field_text
 from bilten.services.validation import clean_email, clean_name, clean_phone
+from bilten.services.waiting_offers import claim_offer
 from bilten.settings import get_settings
 
 MAX_TYPES_PER_ORDER = 20
@@ -70,13 +73,15 @@ def place_order(
     event_id: uuid.UUID | None = None,
     hold_minutes: int | None = None,
     provider: PaymentProvider | None = None,
+    offer_id: uuid.UUID | None = None,
 ) -> PlacedOrder:
     """Hold the seats asked for and create a pending order (paid at once when free). With a
     provider that needs no network, its checkout opens in the same transaction; otherwise call
     `start_payment` next.
 
     Bad input raises before anything is written; a sold-out type raises SoldOut after the whole
-    transaction is rolled back: no order, no hold."""
+    transaction is rolled back: no order, no hold. `offer_id`: a waiting-list offer whose held seat
+    the order takes over (one ticket of its type) instead of a new one."""
     email = clean_email(email)
     phone = clean_phone(phone, required=user is None)
     name = clean_name(name)
@@ -101,6 +106,8 @@ def place_order(
                 created_at=now,
             )
             lines = _add_lines(session, order, types, wanted)
+            if offer_id is not None:
+                _take_over_offer(session, offer_id, order, types, wanted, now=now)
             _record_placed(session, order, event, lines, now=now)
             payment = None
             if order.total_minor == 0:
@@ -112,12 +119,15 @@ def place_order(
                 request = payment_request(order, event, lines, names, payment_id)
                 started = provider.start(request)
                 payment = record_payment_start(session, order, provider.identifier, payment_id, started, now=now)
+            seat_types = [] if offer_id is not None else types  # an offer's seat is held already
             if session.get_bind().dialect.name == "postgresql":
-                _take_seats_in_one_round_trip(session, types, wanted)
+                _take_seats_in_one_round_trip(session, seat_types, wanted)
             else:
-                _take_seats_one_by_one(session, types, wanted)
+                _take_seats_one_by_one(session, seat_types, wanted)
     except _NotEnoughSeats:
+        metrics.count_order("sold_out")
         raise _sold_out(session, types, wanted, names) from None
+    metrics.count_order("placed")
     publish_availability(session, event.id)
     return PlacedOrder(order=order, access_token=order_access_token(order.id), payment=payment)
 
@@ -141,6 +151,23 @@ def _add_lines(
         session.add(line)
     order.total_minor = sum(line.line_total_minor for line in lines)
     return lines
+
+
+def _take_over_offer(
+    session: Session,
+    offer_id: uuid.UUID,
+    order: Order,
+    types: list[TicketType],
+    wanted: dict[uuid.UUID, int],
+    *,
+    now: datetime,
+) -> None:
+    """The order takes over the seat of a valid waiting-list offer: exactly one ticket of its type."""
+    if len(types) != 1 or wanted[types[0].id] != 1:
+        raise InvalidQuantity()
+    session.flush()  # the order row first: the entry points at it
+    if not claim_offer(session, offer_id, ticket_type_id=types[0].id, order_id=order.id, now=now):
+        raise OfferNotAvailable()
 
 
 def _record_placed(session: Session, order: Order, event: Event, lines: list[OrderLine], *, now: datetime) -> None:

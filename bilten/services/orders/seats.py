@@ -7,6 +7,7 @@ new counts after the commit, never of a rolled-back number."""
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, bindparam, update
@@ -16,6 +17,7 @@ from bilten import live
 from bilten.debounce import Debouncer
 from bilten.models import OrderLine, TicketType
 from bilten.services.transaction import transaction
+from bilten.services.waiting_offers import hand_on_seats
 
 # The hot statements are built once (building a SQLAlchemy expression costs more CPU than running it).
 _TAKE_SEATS = (
@@ -60,12 +62,18 @@ def retake_seats(session: Session, lines: list[OrderLine]) -> bool:
     return True
 
 
-def return_seats(session: Session, lines: list[OrderLine]) -> None:
+def return_seats(session: Session, lines: list[OrderLine], *, now: datetime) -> None:
+    """Give an order's seats back: first to the people on the waiting list (their offers hold them,
+    services/waiting_offers.py), the rest to sale."""
+    offered = hand_on_seats(session, [(line.ticket_type_id, line.quantity) for line in lines], now=now)
     for line in sorted(lines, key=lambda line: line.ticket_type_id):
+        given_back = line.quantity - offered.pop(line.ticket_type_id, 0)
+        if given_back <= 0:
+            continue
         session.exec(
             update(TicketType)
             .where(col(TicketType.id) == line.ticket_type_id)
-            .values(reserved=col(TicketType.reserved) - line.quantity)
+            .values(reserved=col(TicketType.reserved) - given_back)
         )
 
 
