@@ -113,3 +113,29 @@ def test_an_offline_door_answers_cancelled_for_the_old_code_after_its_sync(brows
         assert accepted["result"] == "valid" and accepted["offline"] == "true", accepted
     finally:
         context.close()
+
+
+def test_a_signed_in_buyer_transfers_from_my_tickets(page: Page, live_app: LiveApp) -> None:
+    log_in(page, *ATTENDEE)
+    page.wait_for_url(re.compile(r"/my-tickets/?$"))
+    with sqlite3.connect(live_app.database_path) as db:
+        (raw_event,) = db.execute("SELECT id FROM event WHERE title = 'Community Open Day'").fetchone()
+    open_page(page, f"/events/{uuid.UUID(raw_event)}", "event")
+    choose_tickets(page, "Free entry", 1)
+    page.locator("#reserve").click()
+    page.wait_for_url(ORDER_URL)
+    order_id = re.search(r"/orders/([0-9a-f-]{36})", page.url).group(1)
+
+    open_page(page, "/my-tickets", "my-tickets")
+    order = page.locator(f'.my-order[data-order-id="{order_id}"]')
+    order.locator(".transfer").click()
+    dialog = page.locator("#transfer-dialog")
+    dialog.locator("input[name=email]").fill(ATTENDEE[0])  # to oneself: refused, said in the dialog
+    dialog.locator("input[name=name]").fill("Me Again")
+    dialog.locator("#transfer-confirm").click()
+    expect(dialog.locator("#transfer-error")).to_contain_text(ENGLISH["error.transfer_same_holder"])
+    dialog.locator("input[name=email]").fill("sam.friend@example.net")
+    dialog.locator("#transfer-confirm").click()
+    expect(dialog).to_have_count(0)
+    expect(order.locator(".ticket-status")).to_have_text(ENGLISH["ticket.status.transferred"])
+    expect(order.locator(".transfer")).to_have_count(0)
