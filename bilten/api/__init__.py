@@ -19,6 +19,7 @@ from bilten.api import (
     organizations,
     organizer_events,
     organizer_reports,
+    questions,
     scanning,
     tickets,
     waiting_list,
@@ -51,7 +52,19 @@ def create_api(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimitMiddleware)  # around everything, Reflex's own routes included
     app.add_middleware(SecurityHeaders, settings=settings, docs_path=docs_url)
     app.add_middleware(ObservabilityMiddleware)  # outermost: request id, log, metrics
-    for module in (health, auth, events, orders, tickets, scanning, webhooks, admin, organizations, organizer_reports):
+    for module in (
+        health,
+        auth,
+        events,
+        orders,
+        tickets,
+        scanning,
+        webhooks,
+        admin,
+        organizations,
+        organizer_reports,
+        questions,
+    ):
         app.include_router(module.router)
     app.include_router(organizer_events.router)  # only POST/PATCH and sub-paths under /api/v1/events
     app.include_router(waiting_list.router)

@@ -10,15 +10,17 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 
-from bilten import ratelimit
+from bilten import clock, ratelimit
 from bilten.api.deps import Caller, get_caller, get_client_address, get_now, get_order_link, get_session
 from bilten.api.errors import error_responses, request_locale
+from bilten.api.questions import AnswerIn, AnswerOut, answers_in, answers_out
 from bilten.api.routing import api_router
 from bilten.i18n import normalize_locale
 from bilten.models import Event, Order, OrderStatus, Payment, Ticket, TicketType, User
 from bilten.notifications.rendering import MissingData, event_calendar, order_tickets_pdf
 from bilten.payments import active_provider, is_test_mode
 from bilten.services import orders as order_service
+from bilten.services import questions as question_service
 from bilten.services.errors import InvalidToken, NotFound, SoldOut, ValidationFailed
 from bilten.services.seat_gate import learn_after_refusal, seat_gate
 from bilten.services.security import decode_access_token
@@ -42,6 +44,7 @@ class OrderIn(BaseModel):
     phone: str = Field(default="", max_length=64)
     name: str = Field(default="", max_length=300)
     event_id: uuid.UUID | None = None
+    answers: list[AnswerIn] = Field(default_factory=list, max_length=2000)
 
 
 class TestPaymentIn(BaseModel):
@@ -75,6 +78,7 @@ class OrderOut(BaseModel):
     email: str
     payment: PaymentOut | None
     tickets: list[TicketOut]
+    answers: list[AnswerOut] = []
     access_token: str | None = None
 
 
@@ -127,6 +131,7 @@ def _order_out(
         if payment
         else None,
         tickets=tickets,
+        answers=answers_out(question_service.order_answers(session, order, now=clock.now())),
         access_token=access_token,
     )
 
@@ -170,6 +175,7 @@ def place_order(
             locale=request_locale(request),
             event_id=body.event_id,
             provider=active_provider(),
+            answers=answers_in(body.answers),
             now=now,
         )
     except SoldOut:

@@ -16,6 +16,7 @@ from bilten.models.order import (
     TicketStatus,
 )
 from bilten.models.organization import Invitation, Membership, Organization, TeamRole
+from bilten.models.question import Answer, Question, QuestionKind
 from bilten.models.user import (
     ApiSession,
     EmailVerification,
@@ -35,6 +36,9 @@ from bilten.models.user import (
 from bilten.models.waiting_list import WaitingListEntry, WaitingListSettings, WaitingState
 
 __all__ = [
+    "Answer",
+    "Question",
+    "QuestionKind",
     "ApiSession",
     "AuditEntry",
     "CheckIn",
