@@ -24,6 +24,7 @@ FORGOT_PASSWORD = "/forgot-password"
 RESET_PASSWORD = "/reset-password"
 NEW_ORGANIZATION = "/organizer/organizations/new"
 ORGANIZATION_TEAM = "/organizer/organizations/[organization_id]/team"
+ORGANIZATION_WEBHOOKS = "/organizer/organizations/[organization_id]/webhooks"
 JOIN = "/join"
 VERIFY_EMAIL = "/verify-email"
 WAITING_LIST = "/waiting-list/[waiting_token]"
@@ -68,6 +69,11 @@ def order_tickets_pdf_url(order_id: uuid.UUID | str, token: str) -> str:
 
 def order_calendar_url(order_id: uuid.UUID | str, token: str) -> str:
     return f"/api/v1/orders/{order_id}/calendar.ics?token={quote(token, safe='')}"
+
+
+def export_download_url(export_id: uuid.UUID | str) -> str:
+    """The REST download of a finished export (a bearer token, or the back office's session cookie)."""
+    return f"/api/v1/exports/{export_id}/download"
 
 
 def event_editor_url(event_id: uuid.UUID | str) -> str:
@@ -122,3 +128,8 @@ def safe_next(value: str | None, *, default: str = ACCOUNT) -> str:
     if parts.path.rstrip("/") in (LOGIN, REGISTER):
         return default
     return candidate
+
+
+def webhooks_url(organization_id: uuid.UUID | str) -> str:
+    """An organization's outgoing webhooks: endpoints, recent deliveries, "Send again"."""
+    return f"/organizer/organizations/{organization_id}/webhooks"

@@ -4,28 +4,28 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from functools import partial
 
+from anyio import from_thread
 from fastapi import Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
-from bilten import clock, ratelimit
+from bilten import ratelimit
 from bilten.api.deps import Caller, get_caller, get_client_address, get_now, get_order_link, get_session
 from bilten.api.errors import error_responses, request_locale
-from bilten.api.questions import AnswerIn, AnswerOut, answers_in, answers_out
+from bilten.api.questions import AnswerIn, answers_in
 from bilten.api.routing import api_router
 from bilten.i18n import normalize_locale
-from bilten.models import Event, Order, OrderStatus, Payment, Ticket, TicketType, User
+from bilten.models import Event, Order, OrderStatus, User
 from bilten.notifications.rendering import MissingData, event_calendar, order_tickets_pdf
 from bilten.payments import active_provider, is_test_mode
 from bilten.services import orders as order_service
-from bilten.services import questions as question_service
-from bilten.services.errors import InvalidToken, NotFound, SoldOut, ValidationFailed
+from bilten.services.errors import InvalidToken, NotFound, SoldOut, ValidationFailed, VoucherInvalid
+from bilten.services.orders import OrderReceipt
 from bilten.services.seat_gate import learn_after_refusal, seat_gate
 from bilten.services.security import decode_access_token
-from bilten.services.ticket_references import format_reference
-from bilten.services.translations import field_text
 from bilten.settings import get_secret_key, get_settings
 
 router = api_router(
@@ -44,96 +44,12 @@ class OrderIn(BaseModel):
     phone: str = Field(default="", max_length=64)
     name: str = Field(default="", max_length=300)
     event_id: uuid.UUID | None = None
+    voucher: str | None = Field(None, max_length=200, description="a voucher code of the event")
     answers: list[AnswerIn] = Field(default_factory=list, max_length=2000)
 
 
 class TestPaymentIn(BaseModel):
     outcome: str = Field(pattern="^(succeeded|failed)$")
-
-
-class PaymentOut(BaseModel):
-    provider: str
-    status: str
-    checkout_url: str
-    reference: str
-
-
-class TicketOut(BaseModel):
-    id: uuid.UUID
-    code: str
-    reference: str  # K7QM-4XHT-2P: what a person types at the door when the QR will not scan
-    ticket_type_id: uuid.UUID
-    ticket_type: str
-    holder_name: str
-    status: str
-
-
-class OrderOut(BaseModel):
-    id: uuid.UUID
-    event_id: uuid.UUID
-    status: str
-    total: int
-    currency: str
-    expires_at: datetime | None
-    email: str
-    payment: PaymentOut | None
-    tickets: list[TicketOut]
-    answers: list[AnswerOut] = []
-    access_token: str | None = None
-
-
-def _order_out(
-    session: Session, order: Order, *, payment: Payment | None = None, access_token: str | None = None
-) -> OrderOut:
-    payment = (
-        payment
-        or session.exec(select(Payment).where(Payment.order_id == order.id).order_by(Payment.created_at.desc())).first()
-    )
-    tickets = []
-    if order.status in (OrderStatus.PAID, OrderStatus.REFUNDED, OrderStatus.CANCELLED):
-        # Ticket type names in the buyer's language (the order's), else the event's main language.
-        main_language = session.exec(select(Event.main_language).where(Event.id == order.event_id)).one()
-        names = {
-            t.id: field_text(t, "name", order.locale, main_language)
-            for t in session.exec(select(TicketType).where(TicketType.event_id == order.event_id))
-        }
-        tickets = [
-            TicketOut(
-                id=t.id,
-                code=t.code,
-                reference=format_reference(t.reference),
-                ticket_type_id=t.ticket_type_id,
-                ticket_type=names[t.ticket_type_id],
-                holder_name=t.holder_name,
-                status=t.status,
-            )
-            for t in session.exec(
-                select(Ticket)
-                # Tickets handed to someone else by transfer are theirs: not in the buyer's order.
-                .where(Ticket.order_id == order.id, col(Ticket.transfer_id).is_(None))
-                .order_by(Ticket.id)
-            ).all()
-        ]
-    return OrderOut(
-        id=order.id,
-        event_id=order.event_id,
-        status=order.status,
-        total=order.total_minor,
-        currency=order.currency,
-        expires_at=order.hold_expires_at if order.status == OrderStatus.PENDING else None,
-        email=order.buyer_email,
-        payment=PaymentOut(
-            provider=payment.provider,
-            status=payment.status,
-            checkout_url=payment.checkout_url,
-            reference=payment.provider_reference,
-        )
-        if payment
-        else None,
-        tickets=tickets,
-        answers=answers_out(question_service.order_answers(session, order, now=clock.now())),
-        access_token=access_token,
-    )
 
 
 def _order_for_caller(session: Session, order_id: uuid.UUID, user: User | None, token: str) -> Order:
@@ -153,15 +69,18 @@ async def _order_within_limits(
     except InvalidToken:
         user_id = None
     await ratelimit.check(ratelimit.ORDER, address=address, account=ratelimit.buyer_account(user_id, body.email))
+    if body.voucher:  # an address that guessed too many wrong codes waits before trying another
+        await ratelimit.refuse_if_over(ratelimit.VOUCHER, address=address)
 
 
-@router.post("", status_code=201, response_model=OrderOut, dependencies=[Depends(_order_within_limits)])
+@router.post("", status_code=201, response_model=OrderReceipt, dependencies=[Depends(_order_within_limits)])
 def place_order(
     body: OrderIn,
     request: Request,
     caller: Caller = Depends(get_caller),
     session: Session = Depends(get_session),
     now: datetime = Depends(get_now),
+    address: str = Depends(get_client_address),
 ) -> JSONResponse:
     user = caller.user(session)
     try:
@@ -177,7 +96,12 @@ def place_order(
             provider=active_provider(),
             answers=answers_in(body.answers),
             now=now,
+            voucher=body.voucher or "",
         )
+    except VoucherInvalid:
+        # A wrong code counts against the address's voucher limit (guessing codes).
+        from_thread.run(partial(ratelimit.count_failure, ratelimit.VOUCHER, address=address))
+        raise
     except SoldOut:
         # The database said no: this process refuses the next requests that cannot fit from memory
         # (bilten/api/sold_out_gate.py) instead of asking it again on the hot row.
@@ -186,39 +110,42 @@ def place_order(
     order, payment = placed.order, placed.payment
     if order.status == OrderStatus.PENDING and payment is None:
         payment = order_service.start_payment(session, order_id=order.id, now=now, access_token=placed.access_token)
-    out = _order_out(session, order, payment=payment, access_token=placed.access_token)
+    receipt = order_service.order_receipt(session, order, now=now, payment=payment, access_token=placed.access_token)
     return JSONResponse(
-        out.model_dump(mode="json"), status_code=201, headers={"Location": f"/api/v1/orders/{order.id}"}
+        receipt.model_dump(mode="json", by_alias=True),
+        status_code=201,
+        headers={"Location": f"/api/v1/orders/{order.id}"},
     )
 
 
-@router.get("/{order_id}", response_model=OrderOut)
+@router.get("/{order_id}", response_model=OrderReceipt)
 def get_order(
     order_id: uuid.UUID,
     link: str = Depends(get_order_link),
     caller: Caller = Depends(get_caller),
     session: Session = Depends(get_session),
-) -> OrderOut:
+    now: datetime = Depends(get_now),
+) -> OrderReceipt:
     user = caller.user(session)
     order = _order_for_caller(session, order_id, user, link)
-    return _order_out(session, order)
+    return order_service.order_receipt(session, order, now=now)
 
 
-@router.post("/{order_id}/cancel", response_model=OrderOut)
+@router.post("/{order_id}/cancel", response_model=OrderReceipt)
 def cancel_order(
     order_id: uuid.UUID,
     link: str = Depends(get_order_link),
     caller: Caller = Depends(get_caller),
     session: Session = Depends(get_session),
     now: datetime = Depends(get_now),
-) -> OrderOut:
+) -> OrderReceipt:
     user = caller.user(session)
     order = order_service.cancel_order(session, order_id=order_id, now=now, actor=user, access_token=link)
     seat_gate.forget_event(order.event_id)  # its seats are for sale again now, not after the gate's next probe
-    return _order_out(session, order)
+    return order_service.order_receipt(session, order, now=now)
 
 
-@router.post("/{order_id}/test-payment", response_model=OrderOut)
+@router.post("/{order_id}/test-payment", response_model=OrderReceipt)
 def test_payment(
     order_id: uuid.UUID,
     body: TestPaymentIn,
@@ -226,7 +153,7 @@ def test_payment(
     caller: Caller = Depends(get_caller),
     session: Session = Depends(get_session),
     now: datetime = Depends(get_now),
-) -> OrderOut:
+) -> OrderReceipt:
     """Confirm or decline a test-mode payment. Exists only while the test provider is active."""
     user = caller.user(session)
     if not is_test_mode():
@@ -240,7 +167,7 @@ def test_payment(
         user=user,
         access_token=link,
     )
-    return _order_out(session, session.get(Order, order.id))
+    return order_service.order_receipt(session, session.get(Order, order.id), now=now)
 
 
 @router.get("/{order_id}/tickets.pdf", response_class=Response, responses={200: {"content": {"application/pdf": {}}}})

@@ -13,7 +13,7 @@ from bilten.models import Order, OrderStatus, Payment, PaymentStatus, Ticket, Ti
 from bilten.observability import metrics
 from bilten.payments import get_provider
 from bilten.payments.base import PaymentProvider, ProviderUnavailable
-from bilten.services import checkins
+from bilten.services import checkins, vouchers
 from bilten.services.access import Permission, is_allowed
 from bilten.services.audit import emit_event, record_audit
 from bilten.services.errors import NotFound, OrderNotCancellable, PaymentUnavailable
@@ -76,6 +76,7 @@ def cancel_order(
         ticket_status = TicketStatus.REFUNDED if refundable else TicketStatus.CANCELLED
         ticket_ids = list(session.exec(select(Ticket.id).where(Ticket.order_id == order.id)).all())
         session.exec(update(Ticket).where(col(Ticket.order_id) == order.id).values(status=ticket_status))
+        vouchers.give_back_uses(session, [order.id])  # before the seats: the lock order of placing
         return_seats(session, order_lines(session, order.id), now=now)
         if refund_call is not None:
             _record_refund(session, order, refund_call[3], refund_id, actor=actor, now=now)
@@ -138,6 +139,7 @@ def cancel_unpaid(
             return order
         change_status(order, OrderStatus.CANCELLED, now=now)
         session.add(order)
+        vouchers.give_back_uses(session, [order.id])
         return_seats(session, order_lines(session, order.id), now=now)
         record_audit(
             session,
