@@ -162,7 +162,7 @@ class AnswerView(BaseModel):
     required: bool = Field(exclude=True)
     per_ticket: bool = Field(exclude=True)
     ticket_type_id: uuid.UUID | None = Field(exclude=True)
-    display: str = Field("", exclude=True)
+    display: str = Field(default="", exclude=True)
 
 
 @dataclass

@@ -51,7 +51,7 @@ class OrderReceipt(BaseModel):
     total_minor: int = Field(serialization_alias="total")  # with the voucher's discount
     currency: str
     voucher: str | None = None  # the code the order used
-    discount_minor: int = Field(0, serialization_alias="discount")
+    discount_minor: int = Field(default=0, serialization_alias="discount")
     expires_at: datetime | None  # while pending: when the hold runs out
     email: str
     payment: PaymentSummary | None  # the latest attempt
