@@ -19,6 +19,7 @@ from bilten.pages.admin_notifications import admin_notifications_page
 from bilten.pages.back_office import back_office_page
 from bilten.pages.event import event_page
 from bilten.pages.event_editor import edit_event_page, new_event_page
+from bilten.pages.held_ticket import held_ticket_page
 from bilten.pages.home import home_page
 from bilten.pages.join import join_page
 from bilten.pages.login import login_page
@@ -40,6 +41,7 @@ from bilten.state.admin_notifications import AdminNotificationsState
 from bilten.state.auth import AuthState
 from bilten.state.event import EventState
 from bilten.state.event_editor import EventEditorState
+from bilten.state.held_ticket import HeldTicketState
 from bilten.state.home import HomeState
 from bilten.state.i18n import LocaleState
 from bilten.state.join import JoinState
@@ -120,6 +122,12 @@ add_page(
     route=routes.ORDER,
     title=title("order.title"),
     on_load=[AuthState.refresh, OrderState.load],
+)
+add_page(
+    held_ticket_page,
+    route=routes.HELD_TICKET,
+    title=title("held.title"),
+    on_load=[AuthState.refresh, HeldTicketState.load],
 )
 add_page(
     forgot_password_page,

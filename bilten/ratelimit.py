@@ -74,7 +74,20 @@ UPLOAD = Limit("upload", "upload_account")
 VOUCHER = Limit("voucher")
 # Joining a waiting list: per address, and per email joined (no flooding a stranger's inbox with offers).
 WAITING_LIST = Limit("waiting_list", "waiting_list_account")
-ALL_LIMITS = (LOGIN, REGISTER, PASSWORD_RESET, ORDER, RESEND, DEVICE_SIGN_IN, VALIDATE, UPLOAD, WAITING_LIST, VOUCHER)
+TRANSFER = Limit("transfer", "transfer_account")  # per address, and per recipient: no mail-bombing a victim
+ALL_LIMITS = (
+    LOGIN,
+    REGISTER,
+    PASSWORD_RESET,
+    ORDER,
+    RESEND,
+    DEVICE_SIGN_IN,
+    VALIDATE,
+    UPLOAD,
+    WAITING_LIST,
+    VOUCHER,
+    TRANSFER,
+)
 
 
 def setting_names() -> list[str]:

@@ -18,6 +18,7 @@ ORGANIZER_EVENT_NEW = "/organizer/events/new"
 ORGANIZER_EVENT_EDIT = "/organizer/events/[event_id]/edit"
 ADMIN_NOTIFICATIONS = "/admin/notifications"
 ORDER = "/orders/[order_id]"
+HELD_TICKET = "/held-tickets/[transfer_id]"  # a ticket received by transfer (services/ticket_transfer.py)
 MY_TICKETS = "/my-tickets"
 FORGOT_PASSWORD = "/forgot-password"
 RESET_PASSWORD = "/reset-password"

@@ -50,6 +50,7 @@ class EventIn(BaseModel):
     status: str | None = Field(None, max_length=20)
     venue_notes: str | None = Field(None, max_length=10_000)
     main_language: str | None = Field(None, max_length=16, description="the language of title, description, ...")
+    allow_ticket_transfer: bool | None = Field(None, description="may ticket holders transfer tickets (default true)")
     translations: TranslationsIn | None = Field(
         None, description=TRANSLATIONS_HELP + " Fields: title, description, venue_notes."
     )
@@ -77,7 +78,7 @@ def _event_fields(body: EventIn) -> event_admin.EventFields:
         if value is None and name in ("title", "timezone"):
             raise ValidationFailed("error.request_invalid", field=name)
         given["venue_name" if name == "venue" else name] = value or ""
-    for name in body.model_fields_set & {"main_language", "translations"}:
+    for name in body.model_fields_set & {"main_language", "translations", "allow_ticket_transfer"}:
         if getattr(body, name) is None:
             raise ValidationFailed("error.request_invalid", field=name)
         given[name] = getattr(body, name)

@@ -7,6 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import JSON, CheckConstraint, Text, UniqueConstraint, text
+from sqlalchemy import true as sa_true
 from sqlmodel import Column, Field, SQLModel
 
 from bilten.models.base import UTCDateTime, enum_type, new_uuid, utcnow
@@ -48,6 +49,8 @@ class Event(SQLModel, table=True):
     # (title, description, venue_notes), and readers without one of them get the main language.
     main_language: str = Field(default="en", max_length=8, sa_column_kwargs={"server_default": "en"})
     translations: Translations = Field(default_factory=dict, sa_column=_translations_column())
+    # May ticket holders hand their tickets to someone else (services/ticket_transfer.py)?
+    allow_ticket_transfer: bool = Field(default=True, sa_column_kwargs={"server_default": sa_true()})
     # Ed25519 key pair for signed ticket codes; the private half never leaves the server.
     signing_public_key: str = Field(default="", max_length=64)
     signing_private_key_sealed: str = Field(default="", max_length=200)  # AES-GCM under SECRET_KEY

@@ -74,6 +74,7 @@ class TicketStatus(StrEnum):
     CANCELLED = "cancelled"
     REFUNDED = "refunded"
     REISSUED = "reissued"  # replaced by a new code (e.g. the old one leaked); revoked at the door
+    TRANSFERRED = "transferred"  # handed to someone else with a new code; revoked at the door
 
 
 class Ticket(SQLModel, table=True):
@@ -89,6 +90,10 @@ class Ticket(SQLModel, table=True):
     reference: str = Field(max_length=10, unique=True, index=True)
     holder_name: str = Field(default="", max_length=200)
     replaces_ticket_id: uuid.UUID | None = Field(default=None, foreign_key="ticket.id")
+    # Set on a ticket received by transfer (services/ticket_transfer.py) and kept when its code is
+    # reissued: its holder's own link is signed over it, and the order's link no longer controls it.
+    transfer_id: uuid.UUID | None = Field(default=None)
+    holder_email: str = Field(default="", max_length=254, sa_column_kwargs={"server_default": ""})
     status: TicketStatus = Field(default=TicketStatus.VALID, sa_type=enum_type(TicketStatus))
     issued_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 

@@ -18,7 +18,17 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
 from bilten.i18n import normalize_locale
-from bilten.models import Event, EventStatus, Invitation, Notification, Order, OutboxEvent, User, WaitingListEntry
+from bilten.models import (
+    Event,
+    EventStatus,
+    Invitation,
+    Notification,
+    Order,
+    OutboxEvent,
+    Ticket,
+    User,
+    WaitingListEntry,
+)
 from bilten.notifications.delivery import SECRET_PAYLOAD_FIELDS
 from bilten.services.webhooks import enqueue_deliveries
 
@@ -64,6 +74,15 @@ def _invitation_recipient(session: Session, topic: str, payload: dict[str, Any])
     return Draft(f"{topic}:{invitation.id}:{EMAIL}", invitation.email, normalize_locale(payload.get("locale")))
 
 
+def _transfer_recipient(session: Session, topic: str, payload: dict[str, Any]) -> Draft | None:
+    """A ticket's new holder (services/ticket_transfer.py), in the language of the one who handed it on."""
+    ticket = session.get(Ticket, uuid.UUID(str(payload["ticket_id"])))
+    if ticket is None or not ticket.holder_email:
+        return None
+    transfer_id = uuid.UUID(str(payload["transfer_id"]))
+    return Draft(f"{topic}:{transfer_id}:{EMAIL}", ticket.holder_email, normalize_locale(payload.get("locale")))
+
+
 def _covered_by_event_cancellation(session: Session, payload: dict[str, Any]) -> bool:
     """An organizer's cancellation of an order of a cancelled event (not a late payment's refund)."""
     if payload.get("reason"):
@@ -107,6 +126,8 @@ def draft_for(session: Session, event: OutboxEvent) -> Draft | None:
             return Draft(f"{event.topic}:{entry.id}:{EMAIL}", entry.email, normalize_locale(entry.locale))
         if event.topic == "team.member_invited":
             return _invitation_recipient(session, event.topic, event.payload)
+        if event.topic == "ticket.transferred":
+            return _transfer_recipient(session, event.topic, event.payload)
     except (KeyError, ValueError):
         logger.error("outbox event %s (%s) has a malformed payload: %r", event.id, event.topic, event.payload)
     return None

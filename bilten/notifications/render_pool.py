@@ -28,7 +28,7 @@ from bilten.notifications.rendering import PreparedEmail, RenderFailure, prepare
 
 logger = logging.getLogger(__name__)
 
-POOLED_TOPICS = frozenset({"order.paid", "order.tickets_resent"})  # the ticket emails
+POOLED_TOPICS = frozenset({"order.paid", "order.tickets_resent", "ticket.transferred"})  # the ticket emails
 
 
 class RenderPool:

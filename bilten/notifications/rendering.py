@@ -20,7 +20,7 @@ from functools import lru_cache
 from html import escape
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bilten.i18n import (
     FALLBACK_LOCALE,
@@ -238,7 +238,7 @@ def render_order_paid(session: Session, payload: dict[str, Any], texts: EmailTex
     tickets = session.exec(
         select(Ticket, TicketType)
         .join(TicketType, Ticket.ticket_type_id == TicketType.id)
-        .where(Ticket.order_id == order.id, Ticket.status == TicketStatus.VALID)
+        .where(Ticket.order_id == order.id, Ticket.status == TicketStatus.VALID, col(Ticket.transfer_id).is_(None))
         .order_by(TicketType.position, Ticket.issued_at, Ticket.id)
     ).all()
     if not tickets:
@@ -364,7 +364,7 @@ def order_tickets_pdf(session: Session, order: Order, *, locale: str) -> bytes:
     tickets = session.exec(
         select(Ticket, TicketType)
         .join(TicketType, Ticket.ticket_type_id == TicketType.id)
-        .where(Ticket.order_id == order.id, Ticket.status == TicketStatus.VALID)
+        .where(Ticket.order_id == order.id, Ticket.status == TicketStatus.VALID, col(Ticket.transfer_id).is_(None))
         .order_by(TicketType.position, Ticket.issued_at, Ticket.id)
     ).all()
     if order.status != OrderStatus.PAID or not tickets:
@@ -642,7 +642,71 @@ def render_waiting_list_offer(
 
 
 Renderer = Callable[[Session, dict[str, Any], EmailTexts, str], RenderedEmail]
+
+
+def render_ticket_transferred(
+    session: Session, payload: dict[str, Any], texts: EmailTexts, public_url: str
+) -> RenderedEmail:
+    """To a ticket's new holder: the new signed code (QR, PDF) and their own link to the ticket."""
+    from bilten.services.ticket_transfer import current_held_ticket, holder_token, holder_url
+
+    transfer_id = _uuid(payload, "transfer_id")
+    ticket = current_held_ticket(session, transfer_id)
+    if ticket is None or ticket.status != TicketStatus.VALID:
+        raise MissingData("the transferred ticket is no longer valid: not sent")
+    order = session.get_one(Order, ticket.order_id)
+    event = session.get_one(Event, ticket.event_id)
+    ticket_type = session.get_one(TicketType, ticket.ticket_type_id)
+    locale, tr = texts.locale, texts.tr
+    title = event_title(event, locale)
+    subject = tr("email.ticket_transferred.subject", event=title)
+    sender = str(payload.get("from_name") or "").strip() or tr("email.ticket_transferred.someone")
+    body = Body(texts)
+    body.paragraph(texts.greeting(ticket.holder_name))
+    body.paragraph(tr("email.ticket_transferred.intro", sender=sender, event=title))
+    rows = [
+        (tr("email.label.event"), title),
+        (tr("email.label.when"), format_datetime(event.starts_at, event.timezone, locale)),
+    ]
+    venue = ", ".join(_venue_lines(event))
+    if venue:
+        rows.append((tr("email.label.where"), venue))
+    body.details(rows)
+    page = _ticket_pages(order, event, [(ticket, ticket_type)], texts)[0]
+    cid = f"ticket-{ticket.id}@bilten"
+    body.details(
+        [
+            (tr("email.label.ticket_type"), page.ticket_type),
+            (tr("email.label.holder"), page.holder),
+            (tr("ticket.reference"), page.reference),
+        ]
+    )
+    body.image(cid, tr("email.ticket.qr_alt", number=1))
+    body.paragraph(tr("email.order_paid.show_code") + " " + tr("ticket.reference_hint"))
+    body.button(
+        public_url.rstrip("/") + holder_url(transfer_id, holder_token(transfer_id)),
+        tr("email.ticket_transferred.view_ticket"),
+    )
+    html, text = body.document(subject)
+    attachments = [
+        Attachment("ticket.pdf", "application/pdf", tickets_pdf([page], rtl=texts.rtl, title=subject)),
+        Attachment(
+            "event.ics",
+            "text/calendar",
+            event_calendar(event, public_url=public_url, stamp=ticket.issued_at, locale=locale),
+        ),
+    ]
+    return RenderedEmail(
+        subject=subject,
+        text=text,
+        html=html,
+        inline_images=[InlineImage(cid=cid, png=qr_png(ticket.code))],
+        attachments=attachments,
+    )
+
+
 RENDERERS: dict[str, Renderer] = {
+    "ticket.transferred": render_ticket_transferred,
     "order.paid": render_order_paid,
     "order.tickets_resent": render_order_paid,  # the same tickets email, sent again on request
     "order.cancelled": render_order_cancelled,

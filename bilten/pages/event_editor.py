@@ -258,6 +258,16 @@ def details_fields(event) -> list[rx.Component]:  # noqa: ANN001 - an ObjectVar 
             max_length=MAX_VENUE_NOTES_LENGTH,
         ),
         rx.text(t["editor.venue_notes_hint"], size="1", color_scheme="gray"),
+        rx.flex(
+            rx.checkbox(
+                name="allow_ticket_transfer",
+                default_checked=event.allow_ticket_transfer if event is not None else True,
+                id="field-allow-transfer",
+            ),
+            rx.el.label(t["event_form.allow_ticket_transfer"], html_for="field-allow-transfer"),
+            spacing="2",
+            align="center",
+        ),
         timezone_options(),
         # Under the new-event page's h1 directly, under the edit page's "Details" h2 there.
         event_translations("h3" if event is not None else "h2"),

@@ -7,6 +7,7 @@ import reflex as rx
 from bilten import routes
 from bilten.components.layout import page_header, page_shell
 from bilten.components.ticket_card import ticket_card
+from bilten.components.transfer_dialog import transfer_dialog
 from bilten.state.auth import AuthState
 from bilten.state.i18n import LocaleState
 from bilten.state.my_tickets import MyTicketsState
@@ -51,7 +52,14 @@ def order_block(order) -> rx.Component:  # noqa: ANN001 - an ObjectVar of MyOrde
             rx.cond(
                 order.tickets.length() > 0,
                 rx.grid(
-                    rx.foreach(order.tickets, lambda ticket: ticket_card(ticket, qr_size="160px")),
+                    rx.foreach(
+                        order.tickets,
+                        lambda ticket: ticket_card(
+                            ticket,
+                            rx.cond(ticket.valid, transfer_dialog(ticket, MyTicketsState)),
+                            qr_size="160px",
+                        ),
+                    ),
                     columns=rx.breakpoints(initial="1", sm="2", md="3"),
                     spacing="3",
                     width="100%",

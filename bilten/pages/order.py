@@ -11,6 +11,7 @@ from bilten.components.layout import page_shell
 from bilten.components.notice import error_text, not_found_box
 from bilten.components.questions import question_field
 from bilten.components.ticket_card import ticket_card
+from bilten.components.transfer_dialog import transfer_dialog
 from bilten.state.i18n import LocaleState
 from bilten.state.order import OrderState
 
@@ -286,6 +287,7 @@ def paid_ticket(ticket) -> rx.Component:  # noqa: ANN001 - an ObjectVar of Ticke
                     on_confirm=OrderState.reissue(ticket.id),
                     confirm_id="reissue-confirm",
                 ),
+                transfer_dialog(ticket, OrderState),
                 align="center",
                 spacing="2",
                 width="100%",

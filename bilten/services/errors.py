@@ -393,3 +393,23 @@ class AlreadyOnWaitingList(BiltenError):
     code = "already_on_waiting_list"
     key = "error.waiting_list_duplicate"
     status = 409
+
+
+class TicketHandedOver(BiltenError):
+    """The ticket was transferred: the old link (order or previous holder) no longer controls it."""
+
+    code = "ticket_handed_over"
+    key = "error.ticket_handed_over"
+    status = 403
+
+
+class TransferNotAllowed(BiltenError):
+    """The organizer forbids transfers for this event, or this ticket can no longer be transferred."""
+
+    code = "transfer_not_allowed"
+    key = "error.transfer_not_allowed"
+    status = 409
+
+    def __init__(self, key: str = "error.transfer_not_allowed", **params: object) -> None:
+        super().__init__(key, **params)
+        self.key = key

@@ -30,6 +30,7 @@ from bilten.services.errors import NotFound, TooManyRequests, ValidationFailed
 from bilten.services.orders import may_view_order
 from bilten.services.ticket_codes import load_private_key, sign_ticket_code
 from bilten.services.ticket_references import format_reference, unused_references
+from bilten.services.ticket_transfer import controlled_ticket
 from bilten.services.transaction import transaction
 from bilten.services.translations import localized
 from bilten.services.validation import clean_name
@@ -137,7 +138,11 @@ def _view(session: Session, order: Order) -> OrderView:
     ).first()
     tickets = session.exec(
         select(Ticket)
-        .where(Ticket.order_id == order.id, Ticket.status != TicketStatus.REISSUED)
+        .where(
+            Ticket.order_id == order.id,
+            Ticket.status != TicketStatus.REISSUED,
+            col(Ticket.transfer_id).is_(None),  # a ticket received by transfer is its new holder's
+        )
         .order_by(col(Ticket.issued_at), col(Ticket.id))
     ).all()
     return OrderView(
@@ -238,6 +243,8 @@ def reissue_ticket(
             event_id=ticket.event_id,
             ticket_type_id=ticket.ticket_type_id,
             holder_name=ticket.holder_name,
+            holder_email=ticket.holder_email,
+            transfer_id=ticket.transfer_id,  # a transferred ticket's holder keeps their link
             issued_at=now,
             replaces_ticket_id=ticket.id,
             code=sign_ticket_code(
@@ -263,11 +270,8 @@ def reissue_ticket(
 def _ticket_and_order(
     session: Session, ticket_id: uuid.UUID, *, user: User | None, access_token: str
 ) -> tuple[Ticket, Order]:
-    ticket = session.get(Ticket, ticket_id)
-    order = session.get(Order, ticket.order_id) if ticket else None
-    if ticket is None or order is None or not may_view_order(session, order, user=user, access_token=access_token):
-        raise NotFound()
-    return ticket, order
+    # The buyer's link, or the holder's own link for a ticket received by transfer.
+    return controlled_ticket(session, ticket_id, user=user, access_token=access_token)
 
 
 def _ticket_view(session: Session, ticket: Ticket) -> TicketView:

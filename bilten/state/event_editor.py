@@ -71,6 +71,7 @@ def _event_fields(form: dict[str, str]) -> EventFields:
     return EventFields(
         main_language=form.get("main_language") or get_settings().default_locale,
         venue_notes=form.get("venue_notes", ""),
+        allow_ticket_transfer=form.get("allow_ticket_transfer") in ("on", "true", "1"),
         translations=_translations_from(form, EVENT_TEXTS),
         title=form.get("title", ""),
         description=form.get("description", ""),
@@ -122,6 +123,7 @@ class EditorEventView:
     timezone: str = ""
     venue_notes: str = ""
     main_language: str = ""
+    allow_ticket_transfer: bool = True
     starts_at: str = ""  # datetime-local values, in the event's time zone
     ends_at: str = ""
     when: str = ""
@@ -219,6 +221,7 @@ class EventEditorState(LocalizedState, rx.State):
             timezone=tz,
             venue_notes=detail.venue_notes,
             main_language=detail.main_language,
+            allow_ticket_transfer=detail.allow_ticket_transfer,
             starts_at=event_admin.local_input_value(detail.starts_at, tz),
             ends_at=event_admin.local_input_value(detail.ends_at, tz),
             when=format_datetime(detail.starts_at, tz, locale),

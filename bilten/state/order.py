@@ -28,6 +28,7 @@ from bilten.services.errors import BiltenError, NotFound
 from bilten.services.orders import cancel_order, order_access_token, pay_with_test_provider, start_payment
 from bilten.services.questions import AnswerIn, AnswerView, InvalidAnswer, display_value, order_answers, update_answers
 from bilten.services.ticket_references import format_reference
+from bilten.services.ticket_transfer import transfer_ticket
 from bilten.services.tickets import (
     OrderView,
     TicketView,
@@ -129,7 +130,6 @@ def _read_order(order_id: uuid.UUID, link_token: str) -> tuple[OrderView, dict[s
     return view, ticket_qr_images(view.tickets)
 
 
-@private_state
 @dataclasses.dataclass(frozen=True)
 class AnswerDisplay:
     group: str  # "For the order", "Ticket 2"
@@ -147,6 +147,7 @@ def _answer_question(answer: AnswerView) -> dict:
     }
 
 
+@private_state  # (a merge had moved this onto AnswerDisplay: logging out then failed)
 class OrderState(LocalizedState, rx.State):
     """The route `/orders/[order_id]` gives this state the `order_id` var."""
 
@@ -155,6 +156,8 @@ class OrderState(LocalizedState, rx.State):
     busy: bool = False
     resend_error: str = ""
     action_error: str = ""
+    transfer_open_id: str = ""  # the ticket whose transfer dialog is open
+    transfer_error: str = ""
 
     _token: str = ""  # the signed guest link from the URL ("" for signed-in owners and organizers)
     # The order's guest token, once this visitor was let in: for the download links and background reads.
@@ -510,6 +513,45 @@ class OrderState(LocalizedState, rx.State):
             return call.error_toast()
         self._qr = await asyncio.to_thread(ticket_qr_images, self._view.tickets)  # a new code: a new image
         return rx.toast.success(call.text("order.reissued"))
+
+    @rx.event
+    def open_transfer(self, ticket_id: str):
+        self.transfer_error = ""
+        self.transfer_open_id = ticket_id
+
+    @rx.event
+    def transfer_dialog_changed(self, is_open: bool):
+        if not is_open:
+            self.transfer_open_id = ""
+
+    @rx.event
+    async def transfer(self, form_data: dict[str, str]):
+        """Hand a ticket to someone else (services/ticket_transfer.py): its code is revoked at once,
+        the new holder gets a new one by email, and this page no longer controls the ticket."""
+        self.transfer_error = ""
+        email = form_data.get("email", "")
+        if refused := await refused_by_limit(self, ratelimit.TRANSFER, account=email.strip().lower()):
+            return refused
+        async with service_call(self) as call:
+            wanted = parse_id(form_data.get("ticket_id", ""))
+            if wanted is None:
+                raise NotFound()
+            result = transfer_ticket(
+                call.session,
+                ticket_id=wanted,
+                email=email,
+                name=form_data.get("name", ""),
+                now=call.now,
+                user=call.user,
+                access_token=self._token,
+                locale=call.locale,
+            )
+            self._reload(call.session, call.user)
+        if call.failed:
+            self.transfer_error = call.error
+            return None
+        self.transfer_open_id = ""
+        return rx.toast.success(call.text("transfer.done", name=result.to_name))
 
     @rx.event
     async def resend_email(self):

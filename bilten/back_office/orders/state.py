@@ -94,9 +94,14 @@ class OrderDetailView:
     resendable: bool = False
 
 
-def _history_label(action: str, locale: str) -> str:
+def _history_label(action: str, locale: str, data: dict | None = None) -> str:
     key = f"history.{action}"
-    return translate(key, locale) if key in catalog("en") else action
+    if key not in catalog("en"):
+        return action
+    if action == "ticket.transferred":  # the chain: from whom to whom
+        params = {name: str((data or {}).get(name, "")) for name in ("from", "to", "to_email")}
+        return translate(key, locale, **params)
+    return translate(key, locale)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -254,7 +259,7 @@ class OfficeOrdersState(PagePaging, rx.State):
             HistoryView(
                 when=format_datetime(entry.at, self._timezone, locale),
                 action=entry.action,
-                label=_history_label(entry.action, locale),
+                label=_history_label(entry.action, locale, entry.data),
                 actor=entry.actor_email or translate("history.system", locale),
             )
             for entry in detail.history

@@ -176,6 +176,7 @@ def duplicate_event(
             venue_notes=source.venue_notes,
             main_language=source.main_language,
             translations=copy_translations(source.translations),
+            allow_ticket_transfer=source.allow_ticket_transfer,
             signing_public_key=keys.public_key,
             signing_private_key_sealed=keys.encrypted_private_key,
             created_at=now,

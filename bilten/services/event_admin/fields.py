@@ -68,6 +68,7 @@ class EventFields:
     venue_notes: Any = UNSET
     main_language: Any = UNSET
     translations: Any = UNSET
+    allow_ticket_transfer: Any = UNSET  # may holders hand tickets on (services/ticket_transfer.py)
 
 
 @dataclass(frozen=True)
@@ -242,6 +243,10 @@ def resolve_event_fields(fields_in: EventFields, current: Event | None, *, now: 
             pick("venue_notes", ""), max_length=MAX_VENUE_NOTES_LENGTH, too_long_key="error.venue_notes_too_long"
         ),
     }
+    allow_transfer = pick("allow_ticket_transfer", True)
+    if not isinstance(allow_transfer, bool):
+        raise ValidationFailed("error.request_invalid", field="allow_ticket_transfer")
+    values["allow_ticket_transfer"] = allow_transfer
     main_language = clean_language(pick("main_language", get_settings().default_locale))
     values["main_language"] = main_language
     values["translations"] = _translations(fields_in.translations, current, EVENT_TEXTS, main_language=main_language)

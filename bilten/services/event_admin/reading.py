@@ -64,6 +64,7 @@ class EditableEvent(BaseModel):
     venue_notes: str = ""
     main_language: str = "en"
     translations: dict[str, dict[str, str]] = {}  # {"title": {"de": ...}, ...}
+    allow_ticket_transfer: bool = True  # may holders transfer tickets (services/ticket_transfer.py)
 
 
 def manageable_organizations(session: Session, *, actor: User | None) -> list[OrganizationChoice]:
@@ -118,6 +119,7 @@ def editable_event(session: Session, *, actor: User | None, event_id: uuid.UUID)
         venue_notes=event.venue_notes,
         main_language=event.main_language,
         translations=copy_translations(event.translations),
+        allow_ticket_transfer=event.allow_ticket_transfer,
     )
 
 

@@ -94,7 +94,12 @@ def order_receipt(
                 holder_name=t.holder_name,
                 status=t.status,
             )
-            for t in session.exec(select(Ticket).where(Ticket.order_id == order.id).order_by(col(Ticket.id))).all()
+            for t in session.exec(
+                select(Ticket)
+                # Tickets handed to someone else by transfer are theirs: not in the buyer's order.
+                .where(Ticket.order_id == order.id, col(Ticket.transfer_id).is_(None))
+                .order_by(col(Ticket.id))
+            ).all()
         ]
     return OrderReceipt(
         id=order.id,
