@@ -5,9 +5,10 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import CheckConstraint, Index, UniqueConstraint, text
-from sqlmodel import Field, SQLModel
+from sqlalchemy import JSON, CheckConstraint, Index, UniqueConstraint, text
+from sqlmodel import Column, Field, SQLModel
 
 from bilten.models.base import UTCDateTime, enum_type, new_uuid, utcnow
 
@@ -49,6 +50,10 @@ class Order(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     paid_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     cancelled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Optional company details for the invoice: {"company", "address", "vat_id"} (services/invoices.py).
+    billing: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(JSON, nullable=False, server_default=text("'{}'"))
+    )
 
 
 class OrderLine(SQLModel, table=True):

@@ -12,7 +12,10 @@ from sqlmodel import Session, col, select
 from bilten.models import Order, OrderStatus, Payment, PaymentStatus, Ticket, TicketStatus, User
 from bilten.payments import get_provider
 from bilten.payments.base import PaymentProvider, ProviderUnavailable
-from bilten.services import checkins
+from bilten.services import (
+    checkins,
+    invoices,  # module import: invoices reads orders.access
+)
 from bilten.services.access import Permission, is_allowed
 from bilten.services.audit import emit_event, record_audit
 from bilten.services.errors import NotFound, OrderNotCancellable, PaymentUnavailable
@@ -76,6 +79,7 @@ def cancel_order(
         ticket_ids = list(session.exec(select(Ticket.id).where(Ticket.order_id == order.id)).all())
         session.exec(update(Ticket).where(col(Ticket.order_id) == order.id).values(status=ticket_status))
         return_seats(session, order_lines(session, order.id), now=now)
+        invoices.issue_credit_note(session, order, now=now)
         if refund_call is not None:
             _record_refund(session, order, refund_call[3], refund_id, actor=actor, now=now)
         record_audit(

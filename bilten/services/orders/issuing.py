@@ -1,4 +1,4 @@
-"""Paid at last: the order moves to paid and gets one signed ticket per seat."""
+"""Paid at last: the order moves to paid and gets one signed ticket per seat and its invoice."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlmodel import Session
 
 from bilten.models import Event, Order, OrderLine, OrderStatus, Ticket
+from bilten.services import invoices  # module import: invoices reads orders.access
 from bilten.services.audit import emit_event, record_audit
 from bilten.services.orders.status import AuditAction, Topic, change_status
 from bilten.services.ticket_codes import load_private_key, sign_ticket_code
@@ -15,7 +16,8 @@ from bilten.services.ticket_references import unused_references
 
 
 def mark_paid(session: Session, order: Order, *, event: Event, lines: list[OrderLine], now: datetime) -> None:
-    """Paid, with one ticket per seat, in the caller's transaction."""
+    """Paid, with one ticket per seat and a numbered invoice, in the caller's transaction (so a
+    paid order always has its invoice, and a rollback returns the invoice number)."""
     change_status(order, OrderStatus.PAID, now=now)
     session.add(order)
     signing_key = load_private_key(event.signing_private_key_sealed)
@@ -36,6 +38,7 @@ def mark_paid(session: Session, order: Order, *, event: Event, lines: list[Order
                     issued_at=now,
                 )
             )
+    invoices.issue_invoice(session, order, event=event, lines=lines, now=now)
     record_audit(
         session,
         action=AuditAction.ORDER_PAID,

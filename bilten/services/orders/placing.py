@@ -21,6 +21,7 @@ from bilten.db import insert_new_rows
 from bilten.models import Event, EventStatus, Order, OrderLine, Payment, TicketType, User
 from bilten.payments import payments_configured
 from bilten.payments.base import PaymentProvider
+from bilten.services import invoices
 from bilten.services.audit import record_audit
 from bilten.services.errors import (
     EventNotOnSale,
@@ -73,6 +74,7 @@ def place_order(
     hold_minutes: int | None = None,
     provider: PaymentProvider | None = None,
     offer_id: uuid.UUID | None = None,
+    billing: dict[str, str] | None = None,
 ) -> PlacedOrder:
     """Hold the seats asked for and create a pending order (paid at once when free). With a
     provider that needs no network, its checkout opens in the same transaction; otherwise call
@@ -84,6 +86,7 @@ def place_order(
     email = clean_email(email)
     phone = clean_phone(phone, required=user is None)
     name = clean_name(name)
+    billing = invoices.clean_billing(billing)  # optional company details for the invoice
     wanted = _sum_quantities(items)
     types: list[TicketType] = []
     names: dict[uuid.UUID, str] = {}  # as the buyer reads them: their language, else the main one
@@ -100,11 +103,14 @@ def place_order(
                 buyer_phone=phone,
                 buyer_name=name or (user.full_name if user else ""),
                 locale=locale,
+                billing=billing,
                 currency=types[0].currency,
                 hold_expires_at=now + timedelta(minutes=hold_minutes or get_settings().hold_minutes),
                 created_at=now,
             )
-            lines = _add_lines(session, order, types, wanted)
+            lines = _add_lines(
+                session, order, types, wanted, invoices.prices_include_tax(session, event.organization_id)
+            )
             if offer_id is not None:
                 _take_over_offer(session, offer_id, order, types, wanted, now=now)
             _record_placed(session, order, event, lines, now=now)
@@ -130,19 +136,23 @@ def place_order(
 
 
 def _add_lines(
-    session: Session, order: Order, types: list[TicketType], wanted: dict[uuid.UUID, int]
+    session: Session, order: Order, types: list[TicketType], wanted: dict[uuid.UUID, int], include_tax: bool = True
 ) -> list[OrderLine]:
-    """The order and one line per ticket type, its total their sum."""
+    """The order and one line per ticket type, its total their sum (net prices plus their tax when
+    the organization's prices are net: services/invoices.py)."""
     session.add(order)
     lines = []
     for ticket_type in types:
         quantity = wanted[ticket_type.id]
+        unit_price = invoices.charged_unit_price(
+            ticket_type.price_minor, ticket_type.tax_rate_bp, prices_include_tax=include_tax
+        )
         line = OrderLine(
             order_id=order.id,
             ticket_type_id=ticket_type.id,
             quantity=quantity,
-            unit_price_minor=ticket_type.price_minor,
-            line_total_minor=quantity * ticket_type.price_minor,
+            unit_price_minor=unit_price,
+            line_total_minor=quantity * unit_price,
         )
         lines.append(line)
         session.add(line)
