@@ -174,3 +174,30 @@ def test_refund_gives_a_credit_note_pdf_and_organizers_of_other_orgs_get_nothing
     make_organization(pg_session, members=(rival,), now=clock.now)
     assert client.get(url, headers=bearer(rival)).status_code == 404
     assert client.get(url, params={"kind": "credit_note"}, headers=bearer(rival)).status_code == 404
+
+
+def test_the_confirmation_email_carries_the_invoice_in_the_buyers_language(pg_engine, pg_session, shop, clock):
+    from bilten.notifications.worker import Delivery
+    from tests.integration.test_notifications_smtp import FAST, RunningWorkers, smtp_settings
+    from tests.notifications_support import SmtpSink, parts, wait_until
+
+    placed = orders.place_order(
+        pg_session,
+        items=[(shop["type"].id, 2)],
+        email="kaeufer@example.org",
+        phone="+49 30 1234567",
+        locale="de",
+        billing={"company": "Müller KG"},
+        now=clock.now,
+    )
+    orders.start_payment(pg_session, order_id=placed.order.id, now=clock.now, access_token=placed.access_token)
+    pay(pg_session, placed.order.id, clock.now)
+    number = f"KG-{clock.now.year}-00001"
+
+    with SmtpSink() as sink, RunningWorkers(Delivery(engine=pg_engine, settings=smtp_settings(sink), config=FAST)):
+        wait_until(lambda: len(sink.messages) == 1, what="the tickets email")
+
+    pdfs = {part.get_filename(): part.get_content() for part in parts(sink.messages[0])["application/pdf"]}
+    assert set(pdfs) == {"tickets.pdf", f"{number}.pdf"}
+    text = pdf_text(pdfs[f"{number}.pdf"])
+    assert "Rechnung" in text and number in text and "Müller KG" in text and "Gesamtbetrag: 50,00 €" in text
