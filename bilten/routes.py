@@ -65,6 +65,12 @@ def order_tickets_pdf_url(order_id: uuid.UUID | str, token: str) -> str:
     return f"/api/v1/orders/{order_id}/tickets.pdf?token={quote(token, safe='')}"
 
 
+def order_invoice_pdf_url(order_id: uuid.UUID | str, token: str, kind: str = "invoice") -> str:
+    """The REST download of an order's invoice (or credit note: kind="credit_note") as a PDF."""
+    suffix = "" if kind == "invoice" else f"&kind={quote(kind, safe='')}"
+    return f"/api/v1/orders/{order_id}/invoice.pdf?token={quote(token, safe='')}{suffix}"
+
+
 def order_calendar_url(order_id: uuid.UUID | str, token: str) -> str:
     return f"/api/v1/orders/{order_id}/calendar.ics?token={quote(token, safe='')}"
 

@@ -85,6 +85,7 @@ class OrderSummary:
     total: str = ""
     pdf_url: str = ""
     calendar_url: str = ""
+    invoice_url: str = ""  # paid orders with money paid: services/invoices.py issues one with the payment
 
 
 def qr_data_uri(code: str) -> str:
@@ -181,6 +182,11 @@ class OrderState(LocalizedState, rx.State):
             ),
             pdf_url=routes.order_tickets_pdf_url(view.id, self._link_token),
             calendar_url=routes.order_calendar_url(view.id, self._link_token),
+            invoice_url=(
+                routes.order_invoice_pdf_url(view.id, self._link_token)
+                if phase == "paid" and view.total_minor > 0
+                else ""
+            ),
         )
 
     @rx.var

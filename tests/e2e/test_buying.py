@@ -110,10 +110,13 @@ def test_guest_buys_two_tickets_while_another_browser_sees_the_seats_go(browser:
         assert sorted(_qr_payloads(buyer)) == sorted(_valid_codes(live_app, _order_id(buyer)))
 
         # The downloads arrive when clicked (tests/e2e/test_downloads.py reads them through).
-        for link_id, suffix in (("#download-pdf", ".pdf"), ("#download-ics", ".ics")):
+        for link_id, suffix in (("#download-pdf", ".pdf"), ("#download-ics", ".ics"), ("#download-invoice", ".pdf")):
             with buyer.expect_download() as caught:
                 buyer.locator(link_id).click()
             assert caught.value.failure() is None and caught.value.suggested_filename.endswith(suffix)
+        # The invoice (services/invoices.py): numbered from the organization's series, a real PDF.
+        assert re.fullmatch(r"[A-Z0-9]+-\d{4}-\d{5}\.pdf", caught.value.suggested_filename)
+        assert caught.value.path().read_bytes().startswith(b"%PDF-")
         expect(buyer.locator("#order-confirmed")).to_be_visible()  # still on the order page
 
         # Paid seats stay taken.
