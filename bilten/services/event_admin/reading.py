@@ -36,6 +36,7 @@ class TicketTypeRow:
     sales_end: datetime | None
     is_hidden: bool
     position: int
+    tax_rate_bp: int = 0
     translations: dict[str, dict[str, str]] = field(default_factory=dict)  # {"name": {"de": ...}, ...}
 
 
@@ -135,5 +136,6 @@ def _type_row(t: TicketType) -> TicketTypeRow:
         sales_end=t.sales_end,
         is_hidden=t.is_hidden,
         position=t.position,
+        tax_rate_bp=t.tax_rate_bp,
         translations=copy_translations(t.translations),
     )
