@@ -15,6 +15,7 @@ from bilten.api import (
     auth,
     events,
     health,
+    invoices,
     orders,
     organizations,
     organizer_events,
@@ -52,6 +53,7 @@ def create_api(settings: Settings | None = None) -> FastAPI:
         app.include_router(module.router)
     app.include_router(organizer_events.router)  # only POST/PATCH and sub-paths under /api/v1/events
     app.include_router(waiting_list.router)
+    app.include_router(invoices.router)
     return app
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from bilten.components.download_link import download_link
 from bilten.components.forms import field
 from bilten.components.notice import error_text
 from bilten.state.i18n import LocaleState
@@ -86,6 +87,22 @@ def legal_details_form() -> rx.Component:
                 key=InvoiceSettingsState.form_key,
                 id="invoice-settings-form",
                 width="100%",
+            ),
+            rx.heading(t["invoice_settings.export"], size="4", as_="h3", margin_top="0.5rem"),
+            rx.text(t["invoice_settings.export_hint"], size="2", color_scheme="gray"),
+            rx.flex(
+                rx.foreach(
+                    InvoiceSettingsState.exports,
+                    lambda link: rx.button(
+                        download_link(
+                            rx.icon("download", size=16, aria_hidden="true"), link.label, href=link.url, id=link.link_id
+                        ),
+                        as_child=True,
+                        variant="soft",
+                    ),
+                ),
+                spacing="3",
+                wrap="wrap",
             ),
             spacing="3",
             width="100%",

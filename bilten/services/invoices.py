@@ -21,12 +21,15 @@ Guarantees:
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 import uuid
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any
 
+from babel.numbers import get_currency_precision
 from pydantic import BaseModel
 from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -400,3 +403,109 @@ def refers_to_number(session: Session, invoice: Invoice) -> str:
     if invoice.refers_to_id is None:
         return ""
     return session.get_one(Invoice, invoice.refers_to_id).number
+
+
+# ---------------------------------------------------------------------------------------------
+# The accountant's export
+
+
+MAX_EXPORT_DAYS = 366
+MAX_EXPORT_DOCUMENTS = 2000  # rendered on request: a longer list asks for a shorter period
+DOCUMENT_COLUMNS = (
+    "number",
+    "kind",
+    "issued_at",
+    "order_id",
+    "refers_to",
+    "buyer",
+    "vat_id",
+    "currency",
+    "net",
+    "tax",
+    "gross",
+)
+TOTAL_COLUMNS = ("month", "currency", "tax_rate_percent", "net", "tax", "gross", "documents")
+
+
+def invoices_for_period(
+    session: Session, *, actor: User | None, organization_id: uuid.UUID, start: date, end: date
+) -> list[Invoice]:
+    """The organization's invoices and credit notes issued from `start` to `end` (UTC days,
+    both included), in number order, for its owners, managers and viewers."""
+    if end < start or (end - start).days >= MAX_EXPORT_DAYS:
+        raise ValidationFailed("error.invoice.export_period", days=MAX_EXPORT_DAYS)
+    begins = datetime.combine(start, time.min, tzinfo=UTC)
+    ends = datetime.combine(end + timedelta(days=1), time.min, tzinfo=UTC)
+    with transaction(session):
+        authorize(session, actor, Permission.ORGANIZATION_VIEW, organization_id=organization_id)
+        found = list(
+            session.exec(
+                select(Invoice)
+                .where(
+                    Invoice.organization_id == organization_id,
+                    col(Invoice.issued_at) >= begins,
+                    col(Invoice.issued_at) < ends,
+                )
+                .order_by(col(Invoice.sequence_number))
+                .limit(MAX_EXPORT_DOCUMENTS + 1)
+            )
+        )
+    if len(found) > MAX_EXPORT_DOCUMENTS:
+        raise ValidationFailed("error.invoice.export_too_big", count=MAX_EXPORT_DOCUMENTS)
+    return found
+
+
+def _decimal(amount_minor: int, currency: str) -> str:
+    digits = get_currency_precision(currency)
+    return f"{Decimal(amount_minor).scaleb(-digits):.{digits}f}"
+
+
+def documents_csv(documents: list[Invoice], numbers: dict[uuid.UUID, str]) -> str:
+    """One line per invoice or credit note (amounts in major units, a dot as decimal mark)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(DOCUMENT_COLUMNS)
+    for d in documents:
+        buyer = d.buyer.get("company") or d.buyer.get("name") or d.buyer.get("email", "")
+        writer.writerow(
+            [
+                d.number,
+                d.kind.value,
+                d.issued_at.isoformat(),
+                str(d.order_id),
+                numbers.get(d.refers_to_id, "") if d.refers_to_id else "",
+                safe_text(buyer),
+                safe_text(d.buyer.get("vat_id", "")),
+                d.currency,
+                _decimal(d.net_minor, d.currency),
+                _decimal(d.tax_minor, d.currency),
+                _decimal(d.gross_minor, d.currency),
+            ]
+        )
+    return buffer.getvalue()
+
+
+def totals_csv(documents: list[Invoice]) -> str:
+    """Totals per month, currency and tax rate (credit notes count negative)."""
+    sums: dict[tuple[str, str, int], list[int]] = {}
+    for d in documents:
+        for total in d.tax_totals:
+            key = (d.issued_at.strftime("%Y-%m"), d.currency, total["tax_rate_bp"])
+            row = sums.setdefault(key, [0, 0, 0, 0])
+            row[0] += total["net"]
+            row[1] += total["tax"]
+            row[2] += total["gross"]
+            row[3] += 1
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(TOTAL_COLUMNS)
+    for (month, currency, rate), (net, tax, gross, count) in sorted(sums.items()):
+        writer.writerow(
+            [month, currency, format_tax_rate(rate), *(_decimal(v, currency) for v in (net, tax, gross)), count]
+        )
+    return buffer.getvalue()
+
+
+def safe_text(value: str) -> str:
+    """A cell a spreadsheet will not run as a formula."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value

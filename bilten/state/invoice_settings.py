@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+from datetime import date, timedelta
 
 import reflex as rx
+from babel.dates import format_date
 
+from bilten import routes
+from bilten.i18n import translate
 from bilten.ids import parse_id
 from bilten.services import invoices
 from bilten.services.access import Permission
@@ -23,6 +27,30 @@ class InvoiceSettingsView:
     number_prefix: str = "INV"
 
 
+@dataclasses.dataclass(frozen=True)
+class ExportLinkView:
+    label: str
+    url: str
+    link_id: str
+
+
+def month_links(organization_id: str, today: date, locale: str) -> list[ExportLinkView]:
+    """This month's and last month's export (UTC days, first to last)."""
+    links = []
+    first = today.replace(day=1)
+    for n, start in enumerate((first, (first - timedelta(days=1)).replace(day=1))):
+        end = (start.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+        month = format_date(start, format="LLLL y", locale=locale.replace("-", "_"))
+        links.append(
+            ExportLinkView(
+                label=translate("invoice_settings.export_month", locale, month=month),
+                url=routes.invoice_export_url(organization_id, start, end),
+                link_id=f"invoice-export-{n}",
+            )
+        )
+    return links
+
+
 class InvoiceSettingsState(LocalizedState, rx.State):
     """Reads the route's `organization_id` like TeamState; owners and managers may save."""
 
@@ -30,6 +58,7 @@ class InvoiceSettingsState(LocalizedState, rx.State):
     form: InvoiceSettingsView = InvoiceSettingsView()
     error: str = ""
     form_key: int = 0  # a new key re-renders the form with the saved values
+    exports: list[ExportLinkView] = []
     _organization_id: str = ""
 
     @rx.event
@@ -47,6 +76,7 @@ class InvoiceSettingsState(LocalizedState, rx.State):
             return None  # the team page says what is wrong
         self._show(saved)
         self._organization_id = str(organization_id)
+        self.exports = month_links(str(organization_id), call.now.date(), call.locale)
         self.loaded = True
         return None
 

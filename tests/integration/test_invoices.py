@@ -201,3 +201,88 @@ def test_the_confirmation_email_carries_the_invoice_in_the_buyers_language(pg_en
     assert set(pdfs) == {"tickets.pdf", f"{number}.pdf"}
     text = pdf_text(pdfs[f"{number}.pdf"])
     assert "Rechnung" in text and number in text and "Müller KG" in text and "Gesamtbetrag: 50,00 €" in text
+
+
+def test_the_accountant_gets_a_zip_of_the_periods_invoices_and_totals(client, pg_session, shop, clock):
+    import csv
+    import zipfile
+    from datetime import timedelta
+
+    paid = [pending_order(pg_session, shop, clock.now, n) for n in range(2)]
+    for order_id in paid:
+        pay(pg_session, order_id, clock.now)
+    orders.cancel_order(pg_session, order_id=paid[0], now=clock.now, actor=shop["organizer"])
+    tokens = client.post(
+        "/api/v1/auth/login", json={"email": shop["organizer"].email, "password": DEFAULT_PASSWORD}
+    ).json()
+    headers = {"Authorization": f"Bearer {tokens['access_token']}"}
+    today = clock.now.date()
+    url = f"/api/v1/organizations/{shop['org'].id}/invoices.zip"
+    period = {"from": (today - timedelta(days=3)).isoformat(), "to": today.isoformat()}
+
+    response = client.get(url, params=period, headers=headers)
+    assert response.status_code == 200 and response.headers["content-type"] == "application/zip"
+    archive = zipfile.ZipFile(io.BytesIO(response.content))
+    year = clock.now.year
+    numbers = [f"KG-{year}-0000{n}" for n in (1, 2, 3)]
+    assert sorted(archive.namelist()) == sorted(["invoices.csv", "totals.csv", *(f"{n}.pdf" for n in numbers)])
+    documents = list(csv.DictReader(io.StringIO(archive.read("invoices.csv").decode())))
+    assert [(d["number"], d["kind"], d["gross"], d["refers_to"]) for d in documents] == [
+        (numbers[0], "invoice", "25.00", ""),
+        (numbers[1], "invoice", "25.00", ""),
+        (numbers[2], "credit_note", "-25.00", numbers[0]),
+    ]
+    (totals,) = csv.DictReader(io.StringIO(archive.read("totals.csv").decode()))
+    assert totals == {
+        "month": clock.now.strftime("%Y-%m"),
+        "currency": "EUR",
+        "tax_rate_percent": "19",
+        "net": "21.01",
+        "tax": "3.99",
+        "gross": "25.00",
+        "documents": "3",
+    }
+    assert "Cancels invoice" in pdf_text(archive.read(f"{numbers[2]}.pdf"))
+
+    earlier = {"from": (today - timedelta(days=40)).isoformat(), "to": (today - timedelta(days=10)).isoformat()}
+    assert archive_names(client.get(url, params=earlier, headers=headers)) == ["invoices.csv", "totals.csv"]
+    backwards = client.get(url, params={"from": period["to"], "to": period["from"]}, headers=headers)
+    assert backwards.status_code == 422 and "366" in backwards.json()["error"]["message"]
+    assert client.get(url, params={"from": "2026-13-01", "to": period["to"]}, headers=headers).status_code == 422
+    assert client.get(url, params=period).status_code == 401
+
+    rival = make_user(pg_session, role=Role.ORGANIZER, now=clock.now)
+    make_organization(pg_session, members=(rival,), now=clock.now)
+    rival_tokens = client.post("/api/v1/auth/login", json={"email": rival.email, "password": DEFAULT_PASSWORD}).json()
+    refused = client.get(url, params=period, headers={"Authorization": f"Bearer {rival_tokens['access_token']}"})
+    assert refused.status_code in (403, 404)
+
+
+def archive_names(response) -> list[str]:
+    import zipfile
+
+    assert response.status_code == 200
+    return sorted(zipfile.ZipFile(io.BytesIO(response.content)).namelist())
+
+
+def test_legal_details_through_the_api_with_clear_errors(client, shop):
+    tokens = client.post(
+        "/api/v1/auth/login", json={"email": shop["organizer"].email, "password": DEFAULT_PASSWORD}
+    ).json()
+    headers = {"Authorization": f"Bearer {tokens['access_token']}"}
+    url = f"/api/v1/organizations/{shop['org'].id}/invoice-settings"
+    assert client.get(url, headers=headers).json()["legal_name"] == "Konzert GmbH"
+    body = {
+        "legal_name": "Neu GmbH",
+        "address": "Ring 1",
+        "vat_id": "DE1",
+        "prices_include_tax": False,
+        "number_prefix": "NG",
+    }
+    saved = client.put(url, json=body, headers=headers)
+    assert saved.status_code == 200 and saved.json()["number_prefix"] == "NG" and not saved.json()["prices_include_tax"]
+    bad = client.put(url, json={**body, "number_prefix": "N G!"}, headers=headers)
+    assert bad.status_code == 422 and bad.json()["error"]["message"] == (
+        "The invoice number prefix has 1 to 12 letters (A-Z) or digits."
+    )
+    assert client.put(url, json=body).status_code == 401
