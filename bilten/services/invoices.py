@@ -219,16 +219,16 @@ def draw_number(session: Session, organization_id: uuid.UUID) -> int:
     transaction ends; a rollback returns the number)."""
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    session.exec(  # type: ignore[call-overload]
+    session.exec(
         insert(InvoiceSequence)
         .values(organization_id=organization_id, next_number=1)
         .on_conflict_do_nothing(index_elements=["organization_id"])
     )
-    taken = session.exec(  # type: ignore[call-overload]
+    taken: int = session.execute(
         update(InvoiceSequence)
         .where(col(InvoiceSequence.organization_id) == organization_id)
-        .values(next_number=InvoiceSequence.next_number + 1)
-        .returning(InvoiceSequence.next_number)
+        .values(next_number=col(InvoiceSequence.next_number) + 1)
+        .returning(col(InvoiceSequence.next_number))
     ).scalar_one()
     return int(taken) - 1
 
