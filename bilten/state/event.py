@@ -318,6 +318,9 @@ class EventState(LocalizedState, rx.State):
                 event_id=self._detail.id,
                 now=call.now,
                 provider=active_provider(),
+                billing={
+                    key: (form_data.get(f"billing_{key}") or "")[:1000] for key in ("company", "address", "vat_id")
+                },
             )
             order_id, token = placed.order.id, placed.access_token
             if placed.order.total_minor > 0 and placed.payment is None:
