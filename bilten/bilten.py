@@ -11,6 +11,8 @@ from bilten.api import api
 from bilten.back_office import BackOfficeState
 from bilten.components.scan_store import connection_overlay
 from bilten.notifications.worker import notification_loop
+from bilten.observability.events import EventLog
+from bilten.observability.logging import configure_logging
 from bilten.pages.account import account_page
 from bilten.pages.admin import admin_page
 from bilten.pages.admin_notifications import admin_notifications_page
@@ -30,6 +32,7 @@ from bilten.pages.team import new_organization_page, team_page
 from bilten.pages.verify_email import verify_email_page
 from bilten.pages.waiting_list import waiting_list_page
 from bilten.payments import warn_about_payment_setup
+from bilten.shutdown import close_websockets_on_shutdown
 from bilten.state.account import AccountState
 from bilten.state.admin import AdminState
 from bilten.state.admin_notifications import AdminNotificationsState
@@ -57,6 +60,8 @@ def title(key: str) -> rx.Var[str]:
     return LocaleState.t[key] + " · " + LocaleState.t["app.name"]
 
 
+configure_logging()  # LOG_FORMAT, LOG_LEVEL; secrets and emails never reach a log line
+
 app = rx.App(
     # System fonts only: nothing is fetched from a font server or CDN. Arabic-capable faces sit in
     # the fallback chain so Arabic text finds a font on every platform.
@@ -70,6 +75,9 @@ app = rx.App(
     stylesheets=["/layout.css", "/contrast.css"],
     api_transformer=api,
 )
+
+# One log line per state event (first, so it sees the hydrate event too).
+app.add_middleware(EventLog(), index=0)
 
 # The whole site installs as a web app (its manifest and icons at the root); the door scanner at
 # /scan keeps a manifest of its own (scope /scan, its own service worker), so it links only that one.
@@ -204,3 +212,5 @@ app.register_lifespan_task(warn_about_payment_setup)
 app.register_lifespan_task(sweep_forever)
 # Email delivery in the web process when there is no Redis queue (`bilten worker` does it otherwise).
 app.register_lifespan_task(notification_loop)
+# On SIGTERM: open pages get a proper close and reconnect elsewhere, instead of holding the worker.
+app.register_lifespan_task(close_websockets_on_shutdown)

@@ -12,6 +12,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, create_engine
 
+from bilten.observability import metrics
 from bilten.settings import get_settings
 
 SQLITE_BUSY_TIMEOUT_MS = 3000  # the same cap on lock waits as PostgreSQL's lock_timeout below
@@ -52,7 +53,9 @@ def make_engine(url: str, *, pool_size: int | None = None, max_overflow: int | N
 
 @lru_cache
 def get_engine() -> Engine:
-    return make_engine(get_settings().database_url)
+    engine = make_engine(get_settings().database_url)
+    metrics.watch_pool(engine)  # bilten_db_pool_in_use
+    return engine
 
 
 @contextmanager

@@ -23,6 +23,7 @@ import socketio
 from bilten import live
 from bilten.db import session_scope
 from bilten.ids import parse_id
+from bilten.observability import metrics
 from bilten.services.errors import NotFound
 from bilten.services.events import get_public_event
 from bilten.services.orders import availability
@@ -79,11 +80,16 @@ class InventoryNamespace(socketio.AsyncNamespace):
     # -- socket.io handlers ------------------------------------------------------------------------
 
     async def on_connect(self, sid: str, environ: dict, auth: object = None) -> bool:
+        if sid not in self._watching:
+            metrics.live_connection_opened()
         self._watching[sid] = set()
         return True
 
     async def on_disconnect(self, sid: str, reason: object = None) -> None:
-        for event_id in self._watching.pop(sid, set()):
+        watching = self._watching.pop(sid, None)
+        if watching is not None:
+            metrics.live_connection_closed()
+        for event_id in watching or ():
             self._forget(sid, event_id)
 
     async def on_watch(self, sid: str, event_id: object) -> dict:

@@ -108,6 +108,16 @@ class Settings(BaseSettings):
     rate_limit_waiting_list: str = Field("10/minute;50/hour", alias="RATE_LIMIT_WAITING_LIST")
     rate_limit_waiting_list_account: str = Field("5/hour", alias="RATE_LIMIT_WAITING_LIST_ACCOUNT")
 
+    # Observability (bilten/observability/): GET /api/metrics answers loopback and private addresses,
+    # and anyone else only with `Authorization: Bearer $METRICS_TOKEN` (unset: nobody else).
+    metrics_token: str | None = Field(None, alias="METRICS_TOKEN")
+    # Where every process of this host (web workers, `bilten worker`) writes its metric files; the
+    # files of processes that are gone are removed when a server or worker starts. Unset: data/metrics.
+    prometheus_multiproc_dir: Path = Field(PROJECT_ROOT / "data" / "metrics", alias="PROMETHEUS_MULTIPROC_DIR")
+    # Logs: "console" (readable lines, the default) or "json" (one JSON object a line), and the level.
+    log_format: Literal["console", "json"] = Field("console", alias="LOG_FORMAT")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", alias="LOG_LEVEL")
+
     access_token_minutes: int = Field(15, alias="ACCESS_TOKEN_MINUTES")
     refresh_token_days: int = Field(30, alias="REFRESH_TOKEN_DAYS")
     session_idle_minutes: int = Field(60 * 24, alias="SESSION_IDLE_MINUTES")
@@ -147,6 +157,14 @@ class Settings(BaseSettings):
         if self.require_2fa is not None:
             return self.require_2fa
         return frozenset() if self.demo else TWO_FACTOR_GROUPS
+
+    @field_validator("log_format", "log_level", mode="before")
+    @classmethod
+    def _normalize_log_setting(cls, value: object, info: object) -> object:
+        if isinstance(value, str):
+            value = value.strip()
+            return value.upper() if getattr(info, "field_name", "") == "log_level" else value.lower()
+        return value
 
     @field_validator("payment_provider", mode="before")
     @classmethod

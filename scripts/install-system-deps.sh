@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install what the test suite needs from Debian's packages: Chromium (browser tests),
-# PostgreSQL and Redis (integration tests). As root it installs; otherwise it says what to run.
+# PostgreSQL and Redis (integration tests), nginx (the tests run deploy/nginx.conf in the
+# foreground with a prefix of their own). As root it installs; otherwise it says what to run.
 set -euo pipefail
 
 missing=()
@@ -10,6 +11,7 @@ command -v pg_dump >/dev/null || missing+=(postgresql-client)  # `bilten backup`
 command -v redis-server >/dev/null || missing+=(redis-server)
 command -v faketime >/dev/null || missing+=(faketime)  # the unit suite runs again a year ahead
 command -v ffmpeg >/dev/null || missing+=(ffmpeg)  # turns a ticket QR into a fake camera video
+{ command -v nginx >/dev/null || [ -x /usr/sbin/nginx ]; } || missing+=(nginx)  # deploy/nginx.conf in front of two backends
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=(fonts-dejavu-core)  # Arabic in ticket PDFs
 
 if [ ${#missing[@]} -eq 0 ]; then

@@ -14,6 +14,7 @@ _SCRATCH = Path(tempfile.mkdtemp(prefix="bilten-tests-"))
 os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(48))
 os.environ["SECRET_KEY_FILE"] = str(_SCRATCH / "secret")
 os.environ["MEDIA_DIR"] = str(_SCRATCH / "media")  # uploaded pictures never land in the repo
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(_SCRATCH / "metrics")  # this run's metric files
 os.environ.setdefault("DATABASE_URL", f"sqlite:///{_SCRATCH / 'default.db'}")
 os.environ.pop("REDIS_URL", None)
 os.environ.pop("STRIPE_SECRET_KEY", None)

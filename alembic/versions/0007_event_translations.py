@@ -30,7 +30,12 @@ def upgrade() -> None:
     op.add_column("ticket_type", sa.Column("translations", sa.JSON(), nullable=False, server_default=EMPTY))
 
 
-DROPPED = (("ticket_type", "translations"), ("event", "translations"), ("event", "main_language"), ("event", "venue_notes"))
+DROPPED = (
+    ("ticket_type", "translations"),
+    ("event", "translations"),
+    ("event", "main_language"),
+    ("event", "venue_notes"),
+)
 
 
 def downgrade() -> None:

@@ -9,9 +9,9 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 import sqlmodel
-from alembic import op
 
 import bilten.models.base
+from alembic import op
 
 revision: str = "0009"
 down_revision: str | None = "0007"
@@ -35,8 +35,14 @@ def upgrade() -> None:
         sa.Column(
             "state",
             sa.Enum(
-                "waiting", "offered", "redeemed", "expired", "removed",
-                name="waitingstate", native_enum=False, length=20,
+                "waiting",
+                "offered",
+                "redeemed",
+                "expired",
+                "removed",
+                name="waitingstate",
+                native_enum=False,
+                length=20,
             ),
             nullable=False,
         ),

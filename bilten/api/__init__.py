@@ -20,6 +20,7 @@ from bilten.api import (
     organizations,
     organizer_events,
     organizer_reports,
+    questions,
     scanning,
     tickets,
     waiting_list,
@@ -27,8 +28,10 @@ from bilten.api import (
 )
 from bilten.api.body_limit import BodyLimitMiddleware
 from bilten.api.errors import install_error_handlers
+from bilten.api.metrics import router as metrics_router
 from bilten.api.security_headers import SecurityHeaders
 from bilten.api.sold_out_gate import SoldOutGate
+from bilten.observability.middleware import ObservabilityMiddleware
 from bilten.settings import Settings, get_settings
 
 DOCS_URL = "/api/docs"
@@ -49,11 +52,25 @@ def create_api(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(SoldOutGate)
     app.add_middleware(BodyLimitMiddleware)  # around everything, Reflex's own routes included
     app.add_middleware(SecurityHeaders, settings=settings, docs_path=docs_url)
-    for module in (health, auth, events, orders, tickets, scanning, webhooks, admin, organizations, organizer_reports):
+    app.add_middleware(ObservabilityMiddleware)  # outermost: request id, log, metrics
+    for module in (
+        health,
+        auth,
+        events,
+        orders,
+        tickets,
+        scanning,
+        webhooks,
+        admin,
+        organizations,
+        organizer_reports,
+        questions,
+    ):
         app.include_router(module.router)
     app.include_router(organizer_events.router)  # only POST/PATCH and sub-paths under /api/v1/events
     app.include_router(waiting_list.router)
     app.include_router(invoices.router)
+    app.include_router(metrics_router)
     return app
 
 

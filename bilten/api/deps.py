@@ -19,6 +19,7 @@ from sqlmodel import Session
 from bilten import clock, ratelimit
 from bilten.db import get_engine
 from bilten.models import User
+from bilten.observability.context import note_user
 from bilten.services.accounts import user_for_access_token
 from bilten.services.devices import is_device_token, user_for_device_token
 from bilten.services.errors import InvalidToken, NotAuthenticated
@@ -59,7 +60,7 @@ class Caller:
             return None
         if is_device_token(self.token):
             raise InvalidToken()
-        return user_for_access_token(session, token=self.token, now=self.now)
+        return note_user(user_for_access_token(session, token=self.token, now=self.now))
 
     def require(self, session: Session) -> User:
         user = self.user(session)
@@ -70,7 +71,7 @@ class Caller:
     def scanner(self, session: Session) -> User:
         """For the door's endpoints: the user behind a scanning device's token or an access token."""
         if is_device_token(self.token):
-            return user_for_device_token(session, token=self.token, now=self.now)[0]
+            return note_user(user_for_device_token(session, token=self.token, now=self.now)[0])
         return self.require(session)
 
 

@@ -27,6 +27,10 @@ HTTP_ERROR_CODES = {
 class ErrorDetail(BaseModel):
     code: str  # stable, for programs: "sold_out", "not_found", "validation_error", ...
     message: str  # for people, in the caller's language (Accept-Language)
+    # An invalid checkout answer also names its question (and the ticket, 0-based, for per-ticket ones).
+    question_id: str | None = None
+    question: str | None = None
+    ticket_index: int | None = None
 
 
 class ErrorOut(BaseModel):
@@ -79,8 +83,12 @@ def request_locale(request: Request) -> str:
     return normalize_locale(request.headers.get("accept-language"), get_settings().default_locale)
 
 
-def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status, headers=headers)
+def error_response(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None, extra: dict | None = None
+) -> JSONResponse:
+    return JSONResponse(
+        {"error": {"code": code, "message": message, **(extra or {})}}, status_code=status, headers=headers
+    )
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -90,7 +98,8 @@ def install_error_handlers(app: FastAPI) -> None:
         if (retry_after := getattr(exc, "retry_after", None)) is not None:
             headers = {"Retry-After": str(retry_after)}  # RateLimited, Busy
         message = translate(exc.key, request_locale(request), **exc.params)
-        return error_response(exc.status, exc.code, message, headers)
+        # Some errors name what they are about (an invalid answer: `question_id`, `question`, `ticket_index`).
+        return error_response(exc.status, exc.code, message, headers, getattr(exc, "extra", None))
 
     @app.exception_handler(RequestValidationError)
     async def _invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:

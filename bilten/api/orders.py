@@ -10,9 +10,10 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from sqlmodel import Session, select
 
-from bilten import ratelimit
+from bilten import clock, ratelimit
 from bilten.api.deps import Caller, get_caller, get_client_address, get_now, get_order_link, get_session
 from bilten.api.errors import error_responses, request_locale
+from bilten.api.questions import AnswerIn, AnswerOut, answers_in, answers_out
 from bilten.api.routing import api_router
 from bilten.i18n import normalize_locale
 from bilten.models import Event, InvoiceKind, Order, OrderStatus, Payment, Ticket, TicketType, User
@@ -21,6 +22,7 @@ from bilten.notifications.rendering import MissingData, event_calendar, order_ti
 from bilten.payments import active_provider, is_test_mode
 from bilten.services import invoices as invoice_service
 from bilten.services import orders as order_service
+from bilten.services import questions as question_service
 from bilten.services.errors import InvalidToken, NotFound, SoldOut, ValidationFailed
 from bilten.services.seat_gate import learn_after_refusal, seat_gate
 from bilten.services.security import decode_access_token
@@ -51,6 +53,7 @@ class OrderIn(BaseModel):
     name: str = Field(default="", max_length=300)
     event_id: uuid.UUID | None = None
     billing: BillingIn | None = None  # optional company details printed on the invoice
+    answers: list[AnswerIn] = Field(default_factory=list, max_length=2000)
 
 
 class TestPaymentIn(BaseModel):
@@ -84,6 +87,7 @@ class OrderOut(BaseModel):
     email: str
     payment: PaymentOut | None
     tickets: list[TicketOut]
+    answers: list[AnswerOut] = []
     access_token: str | None = None
 
 
@@ -131,6 +135,7 @@ def _order_out(
         if payment
         else None,
         tickets=tickets,
+        answers=answers_out(question_service.order_answers(session, order, now=clock.now())),
         access_token=access_token,
     )
 
@@ -175,6 +180,7 @@ def place_order(
             event_id=body.event_id,
             provider=active_provider(),
             billing=body.billing.model_dump() if body.billing else None,
+            answers=answers_in(body.answers),
             now=now,
         )
     except SoldOut:

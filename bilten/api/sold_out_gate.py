@@ -24,6 +24,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bilten.api.routing import endpoint_threads
 from bilten.i18n import normalize_locale, translate
+from bilten.observability import metrics
+from bilten.observability.middleware import ROUTE_KEY
 from bilten.services.orders import MAX_QUANTITY, MAX_TYPES_PER_ORDER
 from bilten.services.seat_gate import Probe, Refusal, SeatGate, recount, seat_gate
 from bilten.settings import get_settings
@@ -77,16 +79,19 @@ class SoldOutGate:
         if scope["type"] != "http" or self.gate.is_empty() or scope["path"] != ORDERS_PATH or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
+        scope[ROUTE_KEY] = ORDERS_PATH  # its answers are counted and logged under the endpoint's route
         body, first_messages = await _read_body(receive)
         replay = _replaying(first_messages, receive)
         parsed = wanted_seats(body) if body is not None else None
         verdict = self.gate.check(parsed[0], event_id=parsed[1]) if parsed else None
         if isinstance(verdict, Refusal):
+            metrics.count_order("sold_out")
             await _answer_sold_out(send, sold_out_body(_locale(scope), verdict.name, verdict.available))
             return
         if isinstance(verdict, Probe):
             verdict = await self._after_recount(verdict, parsed)
             if isinstance(verdict, Refusal):
+                metrics.count_order("sold_out")
                 await _answer_sold_out(send, sold_out_body(_locale(scope), verdict.name, verdict.available))
                 return
         await self.app(scope, replay, send)

@@ -17,6 +17,7 @@ from bilten.models.order import (
     TicketStatus,
 )
 from bilten.models.organization import Invitation, Membership, Organization, TeamRole
+from bilten.models.question import Answer, Question, QuestionKind
 from bilten.models.user import (
     ApiSession,
     EmailVerification,
@@ -36,6 +37,9 @@ from bilten.models.user import (
 from bilten.models.waiting_list import WaitingListEntry, WaitingListSettings, WaitingState
 
 __all__ = [
+    "Answer",
+    "Question",
+    "QuestionKind",
     "ApiSession",
     "AuditEntry",
     "CheckIn",

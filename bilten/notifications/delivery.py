@@ -31,6 +31,7 @@ from bilten.models import Notification, NotificationStatus
 from bilten.notifications.config import DeliveryConfig
 from bilten.notifications.rendering import PreparedEmail, RenderFailure, prepare_email
 from bilten.notifications.senders import DeliveryError, Sender
+from bilten.observability import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -92,6 +93,7 @@ def fail_abandoned(session: Session, *, now: datetime, config: DeliveryConfig) -
         )
     )
     session.commit()
+    metrics.count_notification_failed(result.rowcount)
     return result.rowcount
 
 
@@ -224,6 +226,8 @@ def record_failure(
     )
     session.commit()
     status = values["status"]
+    if status == NotificationStatus.FAILED:
+        metrics.count_notification_failed()
     log = logger.error if status == NotificationStatus.FAILED else logger.warning
     log(
         "notification %s (%s to %s) attempt %d failed: %s%s",

@@ -42,6 +42,7 @@ from bilten.notifications.delivery import (
 from bilten.notifications.outbox import dispatch_outbox
 from bilten.notifications.render_pool import make_preparer
 from bilten.notifications.senders import Sender, make_sender
+from bilten.observability.logging import configure_logging
 from bilten.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
@@ -232,7 +233,7 @@ def run_worker(stop_event: threading.Event, *, threads: int | None = None) -> No
 
 def run_worker_until_signalled(*, threads: int | None = None) -> int:
     """Run in the foreground; SIGTERM or Ctrl-C finishes the messages in hand, then exits."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging()
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())

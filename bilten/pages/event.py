@@ -10,6 +10,7 @@ from bilten.components.layout import page_shell
 from bilten.components.live_inventory import live_add_guard, live_seats_left
 from bilten.components.markdown import markdown_view
 from bilten.components.notice import error_text, not_found_box
+from bilten.components.questions import question_field
 from bilten.pages.waiting_list import join_form
 from bilten.state.auth import AuthState
 from bilten.state.event import EventState
@@ -145,6 +146,19 @@ def billing_details() -> rx.Component:
     )
 
 
+def checkout_questions() -> rx.Component:
+    return rx.cond(
+        EventState.question_fields.length() > 0,
+        rx.vstack(
+            rx.heading(LocaleState.t["checkout.questions.title"], size="4", as_="h3"),
+            rx.foreach(EventState.question_fields, question_field),
+            spacing="3",
+            width="100%",
+            id="checkout-questions",
+        ),
+    )
+
+
 def checkout_form() -> rx.Component:
     """Who buys (prefilled for signed-in buyers), the total and the Reserve button."""
     return rx.card(
@@ -198,6 +212,7 @@ def checkout_form() -> rx.Component:
                     spacing="3",
                     width="100%",
                 ),
+                checkout_questions(),
                 billing_details(),
                 error_text(EventState.checkout_error, id="checkout-error", width="100%"),
                 rx.flex(

@@ -70,7 +70,7 @@ def main_language_picker(default_value) -> rx.Component:  # noqa: ANN001
             on_change=EventEditorState.choose_main_language,
             style={
                 "width": "100%",
-                "min_height": "40px",
+                "min_height": "44px",
                 "padding": "0 0.75rem",
                 "border": "1px solid var(--gray-a7)",
                 "border_radius": "var(--radius-2)",

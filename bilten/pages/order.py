@@ -9,6 +9,7 @@ from bilten.components.download_link import download_link
 from bilten.components.focus import focus_when
 from bilten.components.layout import page_shell
 from bilten.components.notice import error_text, not_found_box
+from bilten.components.questions import question_field
 from bilten.components.ticket_card import ticket_card
 from bilten.state.i18n import LocaleState
 from bilten.state.order import OrderState
@@ -383,6 +384,77 @@ def ended_view(message: rx.Var[str], color: str) -> rx.Component:
     )
 
 
+def answer_row(answer) -> rx.Component:  # noqa: ANN001 - an ObjectVar of AnswerDisplay
+    return rx.table.row(
+        rx.table.cell(rx.text(answer.group, size="1", color_scheme="gray")),
+        rx.table.row_header_cell(answer.label),
+        rx.table.cell(rx.el.bdi(answer.value), class_name="answer-value"),
+    )
+
+
+def answers_box() -> rx.Component:
+    """The checkout answers; the buyer changes them here while the organizer allows it."""
+    return rx.cond(
+        OrderState.answers.length() > 0,
+        rx.card(
+            rx.vstack(
+                rx.flex(
+                    rx.heading(LocaleState.t["order.answers.title"], size="4", as_="h2"),
+                    rx.cond(
+                        OrderState.can_edit_answers & ~OrderState.editing_answers,
+                        rx.button(
+                            rx.icon("pencil", size=16),
+                            LocaleState.t["order.answers.edit"],
+                            variant="soft",
+                            on_click=OrderState.edit_answers,
+                            id="edit-answers",
+                        ),
+                    ),
+                    justify="between",
+                    align="center",
+                    wrap="wrap",
+                    width="100%",
+                ),
+                rx.cond(
+                    OrderState.editing_answers,
+                    rx.form(
+                        rx.vstack(
+                            rx.foreach(OrderState.answer_fields, question_field),
+                            error_text(OrderState.answers_error, id="answers-error", width="100%"),
+                            rx.flex(
+                                rx.button(LocaleState.t["order.answers.save"], type="submit", id="save-answers"),
+                                rx.button(
+                                    LocaleState.t["order.answers.cancel"],
+                                    type="button",
+                                    variant="soft",
+                                    color_scheme="gray",
+                                    on_click=OrderState.stop_editing_answers,
+                                ),
+                                spacing="3",
+                            ),
+                            spacing="3",
+                            width="100%",
+                        ),
+                        on_submit=OrderState.save_answers,
+                        reset_on_submit=False,
+                        id="answers-form",
+                        width="100%",
+                    ),
+                    rx.table.root(
+                        rx.table.body(rx.foreach(OrderState.answers, answer_row)),
+                        size="1",
+                        width="100%",
+                        id="order-answers",
+                    ),
+                ),
+                spacing="3",
+                width="100%",
+            ),
+            width="100%",
+        ),
+    )
+
+
 def order_body() -> rx.Component:
     return rx.vstack(
         rx.flex(
@@ -415,6 +487,7 @@ def order_body() -> rx.Component:
             ("refunded", ended_view(LocaleState.t["order.refunded_text"], "red")),
             ended_view(LocaleState.t["order.cancelled_text"], "red"),
         ),
+        answers_box(),
         spacing="5",
         width="100%",
         max_width="52rem",

@@ -28,6 +28,7 @@ from bilten.models import (
     TicketType,
     User,
 )
+from bilten.observability import metrics
 from bilten.services.access import Permission, authorize, authorize_scan
 from bilten.services.attendees import AttendeeRow, find_attendees
 from bilten.services.audit import record_audit
@@ -189,6 +190,7 @@ def scan_ticket(
             manual=manual,
         )
 
+    metrics.count_checkin(result)  # committed above (a replayed nonce returned earlier: counted once)
     if result == CheckInResult.VALID and ticket is not None:
         first_scan = FirstScan(scanned_at=checkin.scanned_at, gate=checkin.gate, device_id=checkin.device_id)
         _remember_first_scan(event.id, ticket, first_scan)

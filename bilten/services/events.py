@@ -14,9 +14,11 @@ from sqlmodel import Session, col, select
 
 from bilten.models import Event, EventStatus, TicketType
 from bilten.services.errors import NotFound
+from bilten.services.text import clean_text
 from bilten.services.translations import copy_translations, field_text, served_language
 
 MAX_LISTED_EVENTS = 100
+MAX_SEARCH_LENGTH = 200  # the API allows 200 characters of search text, 100 of city
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,10 @@ def list_upcoming_events(
 ) -> list[EventSummary]:
     """Published events that have not ended, soonest first, with their lowest ticket price. The
     search text also finds words of the events' texts in other languages."""
+    # Searched as the stored texts were saved: hidden characters (a NUL, which PostgreSQL refuses
+    # in a query) dropped, whitespace folded.
+    text = clean_text(text, max_length=MAX_SEARCH_LENGTH)
+    city = clean_text(city, max_length=MAX_SEARCH_LENGTH)
     lowest = (
         select(
             TicketType.event_id,

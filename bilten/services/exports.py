@@ -37,6 +37,7 @@ from sqlmodel import Session, col, select
 from bilten import clock as app_clock
 from bilten import live
 from bilten.models import (
+    Answer,
     CheckIn,
     CheckInResult,
     Event,
@@ -46,6 +47,7 @@ from bilten.models import (
     ExportStatus,
     Order,
     OrderLine,
+    Question,
     Ticket,
     TicketType,
     User,
@@ -280,8 +282,10 @@ def run_export(
                 event = reader.get_one(Event, job.event_id)
                 total = _count_rows(reader, ExportKind(job.kind), job.event_id)
                 _set_progress(writer, job, rows_done=0, rows_total=total)
-                rows = _rows(reader, ExportKind(job.kind), event)
-                header = ATTENDEE_COLUMNS if job.kind == ExportKind.ATTENDEES else ORDER_COLUMNS
+                asked = _question_columns(reader, ExportKind(job.kind), event.id)
+                rows = _with_answers(reader, _rows(reader, ExportKind(job.kind), event), asked, ExportKind(job.kind))
+                columns = ATTENDEE_COLUMNS if job.kind == ExportKind.ATTENDEES else ORDER_COLUMNS
+                header = (*columns, *(safe_cell(question.label) for question in asked))  # a column per question
 
                 def progress(done: int) -> None:
                     _set_progress(writer, job, rows_done=done, rows_total=max(total, done))
@@ -470,6 +474,58 @@ def _rows(session: Session, kind: ExportKind, event: Event) -> Iterator[list]:
             total,
             currency,
         ]
+
+
+def _question_columns(session: Session, kind: ExportKind, event_id: uuid.UUID) -> list[Question]:
+    """The event's checkout questions, retired ones included (they are kept only when answered).
+    The orders export has the per-order ones; the attendee export all (a ticket's own answers and
+    its order's)."""
+    query = select(Question).where(Question.event_id == event_id)
+    if kind == ExportKind.ORDERS:
+        query = query.where(col(Question.per_ticket).is_(False))
+    return list(session.exec(query.order_by(col(Question.position), col(Question.created_at))).all())
+
+
+def _with_answers(session: Session, rows: Iterator[list], asked: list[Question], kind: ExportKind) -> Iterator[list]:
+    """The rows with one cell per question, the answers read for a batch of rows at a time."""
+    if not asked:
+        yield from rows
+        return
+    batch: list[list] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= FETCH_BATCH:
+            yield from _answer_batch(session, batch, asked, kind)
+            batch = []
+    yield from _answer_batch(session, batch, asked, kind)
+
+
+def _answer_batch(session: Session, batch: list[list], asked: list[Question], kind: ExportKind) -> Iterator[list]:
+    if not batch:
+        return
+    order_column = 1 if kind == ExportKind.ATTENDEES else 0
+    order_ids = list({uuid.UUID(row[order_column]) for row in batch})
+    by_slot: dict[tuple[str, uuid.UUID, str], object] = {}
+    for answer in session.exec(select(Answer).where(col(Answer.order_id).in_(order_ids))).all():
+        owner = str(answer.ticket_id) if answer.ticket_index >= 0 else ""
+        by_slot[(str(answer.order_id), answer.question_id, owner)] = answer.value
+    for row in batch:
+        ticket = row[0] if kind == ExportKind.ATTENDEES else ""
+        cells = []
+        for question in asked:
+            value = by_slot.get((row[order_column], question.id, ticket if question.per_ticket else ""))
+            cells.append(_answer_cell(value))
+        yield [*row, *cells]
+
+
+def _answer_cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return "; ".join(str(item) for item in value)
+    return str(value)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -36,6 +36,7 @@ from sqlmodel import Session, col
 from bilten import live
 from bilten.debounce import Debouncer
 from bilten.models import AuditEntry, Order, OrderLine, OrderStatus, Payment, PaymentStatus, TicketType
+from bilten.observability import metrics
 from bilten.services import orders
 from bilten.services.waiting_offers import hand_on_seats
 
@@ -91,6 +92,7 @@ def release_expired_batch(session: Session, *, now: datetime, limit: int = BATCH
             session.execute(_GIVE_BACK_SEATS, {"type_id": type_id, "n": quantity})
         session.commit()
 
+    metrics.count_order("expired", len(found))  # committed just above
     for event_id in {event_id for _, event_id, _ in found}:
         _publish_seats_left(session, event_id)
     return [

@@ -34,6 +34,7 @@ from bilten import clock
 from bilten.db import session_scope
 from bilten.i18n import translate
 from bilten.models import User
+from bilten.observability import context
 from bilten.services.access import Permission
 from bilten.services.errors import BiltenError
 from bilten.state.auth import AuthState, PageAccess, error_text, guard_user
@@ -57,7 +58,7 @@ class ServiceCall:
         """The signed-in user, looked up on first use (a handler that needs none costs no query);
         the lookup refreshes AuthState's public facts as every page load does."""
         if not self._user_known:
-            self._user = self.auth._current_user(self.session, self.now)
+            self._user = context.note_user(self.auth._current_user(self.session, self.now))
             self._user_known = True
         return self._user
 
@@ -110,4 +111,5 @@ async def service_call(state: rx.State, *, background: bool = False) -> AsyncIte
         except BiltenError as exc:
             session.rollback()
             call.failure = exc
+            context.note_failure(exc.code)
             call.error = error_text(exc, call.locale)

@@ -22,12 +22,18 @@ from bilten.services.errors import InvalidQuantity, NotFound
 from bilten.services.events import EventDetail, TicketTypeSummary, get_public_event
 from bilten.services.markdown import render_markdown
 from bilten.services.orders import place_order, start_payment
+from bilten.services.questions import (
+    AnswerIn,
+    InvalidAnswer,
+    active_questions,
+)
 from bilten.services.translations import field_text
 from bilten.settings import get_settings
 from bilten.state.auth import AuthState, error_text
 from bilten.state.base import service_call
 from bilten.state.home import place_text, price_text
 from bilten.state.i18n import LocalizedState
+from bilten.state.questions import QuestionFieldView, field_view, read_answer, ticket_heading
 from bilten.state.ratelimits import refused_by_limit
 
 
@@ -87,6 +93,8 @@ class EventState(LocalizedState, rx.State):
     checkout_error: str = ""
     reserving: bool = False
     test_payments: bool = False  # the test provider is on: the checkout says so, loudly
+    # Checkout questions' errors, by field key ("<question id>:<ticket index>").
+    answer_errors: dict[str, str] = {}
 
     _detail: EventDetail | None = None
     # The description as safe HTML, rendered once per load for each language it is written in
@@ -98,6 +106,8 @@ class EventState(LocalizedState, rx.State):
     def description_html(self) -> str:
         """The description in the reader's language, else in the event's main language."""
         return self._descriptions_html.get(self._display_locale()) or self._descriptions_html.get("", "")
+
+    _questions: list[dict] = []  # the event's checkout questions (plain data, see `load`)
 
     # -- what the page shows ------------------------------------------------------------------
 
@@ -210,7 +220,59 @@ class EventState(LocalizedState, rx.State):
             return translate("event.free", locale)
         return " + ".join(format_money(amount, currency, locale) for currency, amount in sums.items())
 
+    @rx.var
+    def question_fields(self) -> list[QuestionFieldView]:
+        """The questions for the chosen tickets: per order once, then per ticket ("Ticket 1 — General")."""
+        locale = self._display_locale()
+        fields = []
+        last_heading = None
+        for question, index, type_name in self._slots():
+            heading = ""
+            if index >= 0 and index != last_heading:
+                heading, last_heading = ticket_heading(index, type_name, locale), index
+            error = self.answer_errors.get(f"{question['id']}:{index}", "")
+            fields.append(field_view(question, index, heading=heading, locale=locale, error=error))
+        return fields
+
     # -- helpers (not events) -----------------------------------------------------------------
+
+    def _chosen(self) -> list[tuple[str, int]]:
+        """(type id, quantity) of the chosen tickets, in the page's order: ticket n of the questions."""
+        if self._detail is None:
+            return []
+        return [
+            (str(t.id), self.quantities[str(t.id)]) for t in self._detail.ticket_types if self.quantities.get(str(t.id))
+        ]
+
+    def _slots(self) -> list[tuple[dict, int, str]]:
+        """(question, ticket index or -1, ticket type name) for every field the checkout asks."""
+        if self._detail is None or not self._questions:
+            return []
+        locale, main = self._display_locale(), self._detail.main_language
+        names = {str(t.id): field_text(t, "name", locale, main) for t in self._detail.ticket_types}
+        tickets = [type_id for type_id, quantity in self._chosen() for _ in range(quantity)]
+        slots = [
+            (q, -1, "")
+            for q in self._questions
+            if not q["per_ticket"] and any(not q["types"] or t in q["types"] for t in set(tickets))
+        ]
+        for index, type_id in enumerate(tickets):
+            slots.extend(
+                (q, index, names[type_id])
+                for q in self._questions
+                if q["per_ticket"] and (not q["types"] or type_id in q["types"])
+            )
+        return slots
+
+    def _answers(self, form_data: dict) -> list[AnswerIn]:
+        return [
+            AnswerIn(
+                question_id=parse_id(question["id"]),
+                value=read_answer(form_data, question, index),
+                ticket_index=index if index >= 0 else None,
+            )
+            for question, index, _ in self._slots()
+        ]
 
     def _sellable(self, now: datetime) -> bool:
         detail = self._detail
@@ -236,18 +298,36 @@ class EventState(LocalizedState, rx.State):
     @rx.event
     async def load(self):
         """on_load: the event named by the URL, or a "not found" box."""
+        # Reflex runs on_load again when a tab reconnects (a network blip, or its backend gone and
+        # another one serving it from the state in Redis): the buyer keeps what they chose.
+        same_event = self._detail is not None and self._detail.id == parse_id(self.event_id)
+        chosen = dict(self.quantities) if same_event else {}
         self.loaded = False
         self.not_found = False
         self._detail = None
         self._descriptions_html = {}
         self.quantities = {}
         self.checkout_error = ""
+        self.answer_errors = {}
+        self._questions = []
         self.reserving = False
         async with service_call(self) as call:
             event_id = parse_id(self.event_id)  # the dynamic route argument
             if event_id is None:
                 raise NotFound()
             self._detail = get_public_event(call.session, event_id=event_id)
+            self._questions = [
+                {
+                    "id": str(q.id),
+                    "label": q.label,
+                    "kind": q.kind.value,
+                    "options": list(q.options),
+                    "required": q.required,
+                    "per_ticket": q.per_ticket,
+                    "types": list(q.ticket_type_ids),
+                }
+                for q in active_questions(call.session, event_id)
+            ]
         if call.failed:
             self.not_found = True
         if self._detail is not None:
@@ -259,6 +339,9 @@ class EventState(LocalizedState, rx.State):
                     if language != self._detail.main_language
                 },
             }
+        if self._detail is not None and chosen:
+            offered = {str(ticket.id) for ticket in self._detail.ticket_types}
+            self.quantities = {type_id: number for type_id, number in chosen.items() if type_id in offered}
         auth = await self.get_state(AuthState)  # refreshed by the page's first on_load handler
         self.buyer_email = auth.email
         self.buyer_name = auth.full_name
@@ -295,7 +378,8 @@ class EventState(LocalizedState, rx.State):
             return
         locale = await self._remember_locale()
         self.checkout_error = ""
-        items = [(parse_id(type_id), quantity) for type_id, quantity in self.quantities.items() if quantity > 0]
+        self.answer_errors = {}
+        items = [(parse_id(type_id), quantity) for type_id, quantity in self._chosen()]
         if not items:
             self.checkout_error = error_text(InvalidQuantity(), locale)
             return
@@ -321,6 +405,7 @@ class EventState(LocalizedState, rx.State):
                 billing={
                     key: (form_data.get(f"billing_{key}") or "")[:1000] for key in ("company", "address", "vat_id")
                 },
+                answers=self._answers(form_data),
             )
             order_id, token = placed.order.id, placed.access_token
             if placed.order.total_minor > 0 and placed.payment is None:
@@ -330,6 +415,9 @@ class EventState(LocalizedState, rx.State):
                 yield rx.redirect(payment.checkout_url)
                 return
         if call.failed:
+            if isinstance(call.failure, InvalidAnswer):  # shown beside its field too
+                index = -1 if call.failure.ticket_index is None else call.failure.ticket_index
+                self.answer_errors = {f"{call.failure.question_id}:{index}": call.error}
             self.checkout_error = call.error
             self.reserving = False
             return

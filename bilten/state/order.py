@@ -21,11 +21,12 @@ from bilten import clock, ratelimit, routes
 from bilten.db import session_scope
 from bilten.i18n import format_datetime, format_money, translate
 from bilten.ids import parse_id
-from bilten.models import OrderStatus, PaymentStatus, TicketStatus
+from bilten.models import Order, OrderStatus, PaymentStatus, TicketStatus
 from bilten.notifications.attachments import qr_png
 from bilten.payments.test import TEST_PROVIDER
 from bilten.services.errors import BiltenError, NotFound
 from bilten.services.orders import cancel_order, order_access_token, pay_with_test_provider, start_payment
+from bilten.services.questions import AnswerIn, AnswerView, InvalidAnswer, display_value, order_answers, update_answers
 from bilten.services.ticket_references import format_reference
 from bilten.services.tickets import (
     OrderView,
@@ -40,6 +41,7 @@ from bilten.state.auth import private_state
 from bilten.state.base import service_call
 from bilten.state.home import place_text
 from bilten.state.i18n import LocalizedState
+from bilten.state.questions import QuestionFieldView, field_view, read_answer
 from bilten.state.ratelimits import refused_by_limit
 
 CONFIRM_POLL_SECONDS = 2
@@ -128,6 +130,23 @@ def _read_order(order_id: uuid.UUID, link_token: str) -> tuple[OrderView, dict[s
 
 
 @private_state
+@dataclasses.dataclass(frozen=True)
+class AnswerDisplay:
+    group: str  # "For the order", "Ticket 2"
+    label: str
+    value: str
+
+
+def _answer_question(answer: AnswerView) -> dict:
+    return {
+        "id": str(answer.question_id),
+        "label": answer.label,
+        "kind": answer.kind,
+        "options": answer.options,
+        "required": answer.required,
+    }
+
+
 class OrderState(LocalizedState, rx.State):
     """The route `/orders/[order_id]` gives this state the `order_id` var."""
 
@@ -143,6 +162,12 @@ class OrderState(LocalizedState, rx.State):
     _returned_paid: bool = False  # back from the provider's checkout with `paid=1`
     _view: OrderView | None = None
     _qr: dict[str, str] = {}
+    # Checkout answers: shown to whoever sees the order; changed by its buyer only (the service checks).
+    editing_answers: bool = False
+    answers_error: str = ""
+    answer_errors: dict[str, str] = {}
+    _answers: list[AnswerView] = []
+    _is_buyer: bool = False
 
     # -- what the page shows ------------------------------------------------------------------
 
@@ -219,7 +244,57 @@ class OrderState(LocalizedState, rx.State):
         locale = self._display_locale()
         return ticket_displays(self._view, self._qr, locale)
 
+    @rx.var
+    def answers(self) -> list[AnswerDisplay]:
+        locale = self._display_locale()
+        yes, no = translate("question.yes", locale), translate("question.no", locale)
+        return [
+            AnswerDisplay(
+                group=(
+                    translate("order.answers.for_order", locale)
+                    if a.ticket_index is None
+                    else translate("order.answers.for_ticket", locale, number=a.ticket_index + 1)
+                ),
+                label=a.label,
+                value=display_value(a, a.value, locale, yes=yes, no=no) or translate("order.answers.empty", locale),
+            )
+            for a in self._answers
+        ]
+
+    @rx.var
+    def can_edit_answers(self) -> bool:
+        return self._is_buyer and any(a.editable for a in self._answers)
+
+    @rx.var
+    def answer_fields(self) -> list[QuestionFieldView]:
+        locale = self._display_locale()
+        fields = []
+        for a in self._answers:
+            if not a.editable:
+                continue
+            index = -1 if a.ticket_index is None else a.ticket_index
+            heading = "" if index < 0 else translate("order.answers.for_ticket", locale, number=index + 1)
+            fields.append(
+                field_view(
+                    _answer_question(a),
+                    index,
+                    heading=heading,
+                    locale=locale,
+                    value=a.value,
+                    error=self.answer_errors.get(f"{a.question_id}:{index}", ""),
+                )
+            )
+        return fields
+
     # -- helpers (not events) -----------------------------------------------------------------
+
+    def _load_answers(self, session: Session, user, now: datetime) -> None:  # noqa: ANN001 - a User or None
+        order = session.get(Order, self._view.id) if self._view else None
+        if order is None:
+            self._answers, self._is_buyer = [], False
+            return
+        self._answers = order_answers(session, order, now=now)
+        self._is_buyer = bool(self._token) or (user is not None and order.user_id == user.id)
 
     def _order_uuid(self) -> uuid.UUID:
         order_id = parse_id(self.order_id)  # the dynamic route argument
@@ -255,9 +330,17 @@ class OrderState(LocalizedState, rx.State):
         query = self.router.url.query_parameters
         self._token = (query.get("token") or "")[:100]
         self._returned_paid = query.get("paid") == "1"
+        self.editing_answers = False
+        self.answers_error = ""
+        self.answer_errors = {}
+        self._answers = []
+        self._is_buyer = False
         async with service_call(self) as call:
             view = order_view(call.session, order_id=self._order_uuid(), user=call.user, access_token=self._token)
+            self._view = view
+            self._load_answers(call.session, call.user, call.now)
         if call.failed:
+            self._view = None
             self.not_found = True
             self.loaded = True
             return None
@@ -348,6 +431,46 @@ class OrderState(LocalizedState, rx.State):
             self.action_error = call.error
             return None
         return rx.toast.info(call.text("order.cancelled_toast"))
+
+    @rx.event
+    def edit_answers(self):
+        self.editing_answers = True
+        self.answers_error = ""
+        self.answer_errors = {}
+
+    @rx.event
+    def stop_editing_answers(self):
+        self.editing_answers = False
+        self.answers_error = ""
+        self.answer_errors = {}
+
+    @rx.event
+    async def save_answers(self, form_data: dict):
+        """The buyer's changed answers (editable questions only; the service checks who and until when)."""
+        self.answers_error = ""
+        self.answer_errors = {}
+        async with service_call(self) as call:
+            order_id = self._loaded_order_id()
+            given = [
+                AnswerIn(
+                    question_id=a.question_id,
+                    value=read_answer(form_data, _answer_question(a), -1 if a.ticket_index is None else a.ticket_index),
+                    ticket_index=a.ticket_index,
+                )
+                for a in self._answers
+                if a.editable
+            ]
+            self._answers = update_answers(
+                call.session, order_id=order_id, answers=given, user=call.user, access_token=self._token, now=call.now
+            )
+        if call.failed:
+            if isinstance(call.failure, InvalidAnswer):
+                index = -1 if call.failure.ticket_index is None else call.failure.ticket_index
+                self.answer_errors = {f"{call.failure.question_id}:{index}": call.error}
+            self.answers_error = call.error
+            return None
+        self.editing_answers = False
+        return rx.toast.success(call.text("order.answers.saved"))
 
     @rx.event
     async def set_holder(self, form_data: dict[str, str]):

@@ -106,6 +106,9 @@ PAGES: dict[str, Visit] = {
     "office-staff": Visit(
         "organizer", lambda d: f"/organizer/events/{d.event_id}?tab=staff", "back-office", _tab("staff")
     ),
+    "office-questions": Visit(
+        "organizer", lambda d: f"/organizer/events/{d.event_id}?tab=questions", "back-office", _tab("questions")
+    ),
     "office-exports": Visit(
         "organizer", lambda d: f"/organizer/events/{d.event_id}?tab=exports", "back-office", _tab("exports")
     ),

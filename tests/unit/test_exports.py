@@ -265,3 +265,55 @@ def test_sweeper_deletes_old_exports_and_fails_abandoned_ones(session, engine, e
     assert (export_dir / f"{fresh.id}.csv").exists()
     session.expire_all()
     assert session.get(ExportJob, stuck.id).status == ExportStatus.FAILED
+
+
+def test_exports_have_a_column_per_question_with_each_tickets_answers(session, engine, export_dir, now, door):
+    from bilten.models import TicketType
+    from bilten.services import orders, questions
+    from bilten.services.questions import AnswerIn, QuestionFields
+
+    def ask(**fields):
+        return questions.create_question(
+            session, actor=door.organizer, event_id=door.event.id, fields=QuestionFields(**fields), now=now
+        )
+
+    name = ask(label="Attendee name", kind="text", per_ticket=True)
+    diet = ask(label="=Dietary needs", kind="multiple_choice", options=["vegan", "no nuts"], per_ticket=True)
+    newsletter = ask(label="Newsletter", kind="yes_no")
+    ticket_type = session.exec(select(TicketType).where(TicketType.event_id == door.event.id)).one()
+    placed = orders.place_order(
+        session,
+        items=[(ticket_type.id, 2)],
+        email="second@example.org",
+        phone="+49 30 7654321",
+        answers=[
+            AnswerIn(name.id, "Ada", 0),
+            AnswerIn(name.id, "Bob", 1),
+            AnswerIn(diet.id, ["vegan", "no nuts"], 1),
+            AnswerIn(newsletter.id, True),
+        ],
+        now=now,
+    )
+    orders.start_payment(session, order_id=placed.order.id, now=now, access_token=placed.access_token)
+    orders.pay_with_test_provider(
+        session, order_id=placed.order.id, succeeded=True, now=now, access_token=placed.access_token
+    )
+
+    job, status = export(session, engine, door, now)
+    assert status == ExportStatus.DONE
+    rows = csv_rows(export_dir, job.id)
+    assert list(rows[0]) == [*exports.ATTENDEE_COLUMNS, "Attendee name", "'=Dietary needs", "Newsletter"]
+    answered = sorted(
+        (row["Attendee name"], row["'=Dietary needs"], row["Newsletter"])
+        for row in rows
+        if row["order_id"] == str(placed.order.id)
+    )
+    assert answered == [("Ada", "", "yes"), ("Bob", "vegan; no nuts", "yes")]
+    assert [row["Attendee name"] for row in rows if row["order_id"] != str(placed.order.id)] == ["", "", ""]
+
+    job, status = export(session, engine, door, now, kind="orders", file_format="xlsx")
+    assert status == ExportStatus.DONE
+    sheet = load_workbook(next(export_dir.glob(f"{job.id}.xlsx"))).active
+    header, *data = [[cell.value for cell in row] for row in sheet.iter_rows()]
+    assert header == [*exports.ORDER_COLUMNS, "Newsletter"]  # per-order questions only
+    assert sorted(row[-1] or "" for row in data) == ["", "yes"]

@@ -10,6 +10,7 @@ from bilten.back_office.dashboard import sales_section
 from bilten.back_office.exports import exports_section
 from bilten.back_office.frame.state import BackOfficeState
 from bilten.back_office.orders import orders_section
+from bilten.back_office.questions import questions_section
 from bilten.back_office.staff import staff_section
 from bilten.back_office.waiting_list import waiting_list_section
 from bilten.components.layout import page_shell
@@ -99,6 +100,7 @@ def office_frame() -> rx.Component:
                 office_tab("orders", "receipt"),
                 office_tab("checkin", "scan-line"),
                 rx.cond(BackOfficeState.can_manage, office_tab("staff", "users")),
+                rx.cond(BackOfficeState.can_manage, office_tab("questions", "circle-help")),
                 office_tab("exports", "file-down"),
                 office_tab("waiting_list", "list-ordered"),
                 flex_wrap="wrap",
@@ -107,6 +109,7 @@ def office_frame() -> rx.Component:
             rx.tabs.content(orders_section(), value="orders"),
             rx.tabs.content(checkin_section(), value="checkin"),
             rx.tabs.content(rx.cond(BackOfficeState.can_manage, staff_section()), value="staff"),
+            rx.tabs.content(rx.cond(BackOfficeState.can_manage, questions_section()), value="questions"),
             rx.tabs.content(exports_section(), value="exports"),
             rx.tabs.content(waiting_list_section(), value="waiting_list"),
             value=BackOfficeState.tab,

@@ -128,6 +128,14 @@ def history_row(entry) -> rx.Component:  # noqa: ANN001 - an ObjectVar of Histor
     )
 
 
+def detail_answer_row(answer) -> rx.Component:  # noqa: ANN001 - an ObjectVar of DetailAnswerView
+    return rx.table.row(
+        rx.table.cell(answer.group),
+        rx.table.cell(answer.label),
+        rx.table.cell(rx.el.bdi(answer.value)),
+    )
+
+
 def detail_dialog() -> rx.Component:
     state = OfficeOrdersState
     detail = state.detail
@@ -182,6 +190,20 @@ def detail_dialog() -> rx.Component:
                             state.detail_payments,
                             detail_payment_row,
                             table_id="detail-payments",
+                            size="1",
+                        ),
+                        width="100%",
+                    ),
+                ),
+                rx.cond(
+                    state.detail_answers.length() > 0,
+                    rx.vstack(
+                        rx.heading(t["order.answers.title"], size="3", as_="h3"),
+                        data_table(
+                            [Column(t["office.col_tickets"]), Column(t["office.what"]), Column(t["scan.answers"])],
+                            state.detail_answers,
+                            detail_answer_row,
+                            table_id="detail-answers",
                             size="1",
                         ),
                         width="100%",

@@ -11,10 +11,11 @@ from bilten import ratelimit, routes
 from bilten.back_office.frame.state import BackOfficeState, office_section, route_event_id, short_id
 from bilten.i18n import catalog, format_datetime, format_money, translate
 from bilten.ids import parse_id
-from bilten.models import OrderStatus
+from bilten.models import Order, OrderStatus
 from bilten.services import event_orders
 from bilten.services import invoices as invoice_service
 from bilten.services import orders as order_service
+from bilten.services import questions as question_service
 from bilten.services.event_orders import EventOrderRow, OrderDetail
 from bilten.services.ticket_references import format_reference
 from bilten.state.auth import private_state
@@ -104,6 +105,13 @@ def _history_label(action: str, locale: str) -> str:
     return translate(key, locale) if key in catalog("en") else action
 
 
+@dataclasses.dataclass(frozen=True)
+class DetailAnswerView:
+    group: str  # "For the order", "Ticket 2"
+    label: str
+    value: str
+
+
 @office_section("orders")
 @private_state
 class OfficeOrdersState(PagePaging, rx.State):
@@ -118,6 +126,7 @@ class OfficeOrdersState(PagePaging, rx.State):
     # The order open in the details dialog.
     detail_open: bool = False
     _detail: OrderDetail | None = None
+    _detail_answers: list[question_service.AnswerView] = []
     _detail_invoices: dict[str, str] = {}  # kind -> number of the open order's invoice and credit note
 
     # The confirmation dialog: which order, and what cancelling it does.
@@ -235,6 +244,25 @@ class OfficeOrdersState(PagePaging, rx.State):
         ]
 
     @rx.var
+    def detail_answers(self) -> list[DetailAnswerView]:
+        """The buyer's checkout answers (retired questions' too)."""
+        locale = self._display_locale()
+        yes, no = translate("question.yes", locale), translate("question.no", locale)
+        return [
+            DetailAnswerView(
+                group=(
+                    translate("order.answers.for_order", locale)
+                    if a.ticket_index is None
+                    else translate("order.answers.for_ticket", locale, number=a.ticket_index + 1)
+                ),
+                label=a.label,
+                value=question_service.display_value(a, a.value, locale, yes=yes, no=no)
+                or translate("order.answers.empty", locale),
+            )
+            for a in self._detail_answers
+        ]
+
+    @rx.var
     def detail_history(self) -> list[HistoryView]:
         detail = self._detail
         if detail is None:
@@ -298,11 +326,14 @@ class OfficeOrdersState(PagePaging, rx.State):
             detail = event_orders.order_detail(call.session, actor=call.user, order_id=order_uuid)
             if str(detail.event_id) != str(route_event_id(self)):
                 return None  # an order of another event: not on this page
+            order = call.session.get(Order, order_uuid)  # its event's organizers only: checked just above
+            answers = question_service.order_answers(call.session, order, now=call.now) if order else []
             documents = invoice_service.order_invoices(call.session, order_id=order_uuid, user=call.user)
         if call.failed:
             return call.error_toast()
         self._detail_invoices = {str(d.kind): d.number for d in documents}
         self._detail = detail
+        self._detail_answers = answers
         self.detail_open = True
         return None
 
@@ -311,6 +342,7 @@ class OfficeOrdersState(PagePaging, rx.State):
         self.detail_open = is_open
         if not is_open:
             self._detail = None
+            self._detail_answers = []
 
     @rx.event
     async def resend(self, order_id: str):

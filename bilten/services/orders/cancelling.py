@@ -10,6 +10,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from bilten.models import Order, OrderStatus, Payment, PaymentStatus, Ticket, TicketStatus, User
+from bilten.observability import metrics
 from bilten.payments import get_provider
 from bilten.payments.base import PaymentProvider, ProviderUnavailable
 from bilten.services import (
@@ -97,6 +98,7 @@ def cancel_order(
             payload={"order_id": str(order.id), "refunded": refundable},
             now=now,
         )
+    metrics.count_order("refunded" if refundable else "cancelled")
     checkins.forget_scan_states(order.event_id, ticket_ids)
     publish_availability(session, order.event_id)
     return order
@@ -150,5 +152,6 @@ def cancel_unpaid(
             actor_user_id=actor.id if actor else None,
             data={"reason": reason},
         )
+    metrics.count_order("cancelled")
     publish_availability(session, order.event_id)
     return order

@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from bilten.models import Order, OrderStatus, Payment, PaymentStatus
+from bilten.observability import metrics
 from bilten.services.audit import record_audit
 from bilten.services.orders.seats import order_lines, publish_availability, return_seats
 from bilten.services.orders.status import AuditAction, change_status
@@ -36,6 +37,7 @@ def expire_holds(session: Session, *, now: datetime, limit: int = SWEEP_BATCH) -
     )
     with transaction(session):
         expired = [_expire(session, order, now=now) for order in session.exec(query).all()]
+    metrics.count_order("expired", len(expired))
     for event_id in {hold.event_id for hold in expired}:
         publish_availability(session, event_id)
     return expired

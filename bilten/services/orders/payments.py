@@ -29,6 +29,7 @@ from bilten.models import (
     TicketType,
     User,
 )
+from bilten.observability import metrics
 from bilten.payments import active_provider, get_provider
 from bilten.payments.base import PaymentRequest, PaymentStart, PaymentUpdate, ProviderUnavailable, UpdateKind
 from bilten.payments.test import TEST_PROVIDER
@@ -290,6 +291,7 @@ def _cancel_for_cancelled_event(
     """The event was cancelled while this buyer was paying (or their order was placed in the
     instant before): no tickets for a cancelled event, the seats go back, the money is refunded."""
     change_status(order, OrderStatus.CANCELLED, now=now)
+    metrics.after_commit(session, metrics.count_order, "cancelled")
     order.hold_expires_at = None
     session.add(order)
     return_seats(session, lines, now=now)

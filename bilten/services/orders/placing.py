@@ -19,9 +19,10 @@ from sqlmodel import Session, col, select
 
 from bilten.db import insert_new_rows
 from bilten.models import Event, EventStatus, Order, OrderLine, Payment, TicketType, User
+from bilten.observability import metrics
 from bilten.payments import payments_configured
 from bilten.payments.base import PaymentProvider
-from bilten.services import invoices
+from bilten.services import invoices, questions
 from bilten.services.audit import record_audit
 from bilten.services.errors import (
     EventNotOnSale,
@@ -73,6 +74,7 @@ def place_order(
     event_id: uuid.UUID | None = None,
     hold_minutes: int | None = None,
     provider: PaymentProvider | None = None,
+    answers: list[questions.AnswerIn] | None = None,
     offer_id: uuid.UUID | None = None,
     billing: dict[str, str] | None = None,
 ) -> PlacedOrder:
@@ -80,6 +82,8 @@ def place_order(
     provider that needs no network, its checkout opens in the same transaction; otherwise call
     `start_payment` next.
 
+    `answers` (to the event's checkout questions, services/questions.py) are checked before any
+    seat is taken and stored with the order: a refused answer (InvalidAnswer) leaves nothing.
     Bad input raises before anything is written; a sold-out type raises SoldOut after the whole
     transaction is rolled back: no order, no hold. `offer_id`: a waiting-list offer whose held seat
     the order takes over (one ticket of its type) instead of a new one."""
@@ -94,6 +98,7 @@ def place_order(
         with transaction(session):
             event, types = _load_types_for_sale(session, wanted, event_id=event_id, now=now, locale=locale)
             names = {t.id: field_text(t, "name", locale, event.main_language) for t in types}
+            answer_rows = questions.check_answers(session, event.id, _ticket_sequence(items), answers or [])
             if not payments_configured() and any(t.price_minor > 0 for t in types):
                 raise PaymentsNotConfigured()  # before anything is written: no order, no seats held
             order = Order(
@@ -111,6 +116,9 @@ def place_order(
             lines = _add_lines(
                 session, order, types, wanted, invoices.prices_include_tax(session, event.organization_id)
             )
+            for answer in answer_rows:
+                answer.order_id = order.id
+                session.add(answer)
             if offer_id is not None:
                 _take_over_offer(session, offer_id, order, types, wanted, now=now)
             _record_placed(session, order, event, lines, now=now)
@@ -130,7 +138,9 @@ def place_order(
             else:
                 _take_seats_one_by_one(session, seat_types, wanted)
     except _NotEnoughSeats:
+        metrics.count_order("sold_out")
         raise _sold_out(session, types, wanted, names) from None
+    metrics.count_order("placed")
     publish_availability(session, event.id)
     return PlacedOrder(order=order, access_token=order_access_token(order.id), payment=payment)
 
@@ -239,6 +249,13 @@ def _sold_out(
         left = seats_left(session, [t.id for t in types])
     short = next((t for t in types if left[str(t.id)] < wanted[t.id]), types[0])
     return SoldOut(name=names.get(short.id, short.name), available=left[str(short.id)])
+
+
+def _ticket_sequence(items: list[tuple[uuid.UUID, int]]) -> list[uuid.UUID]:
+    """One ticket type per ticket, as the buyer listed them: "ticket 2" of the checkout questions."""
+    return [
+        type_id for type_id, quantity in items if isinstance(quantity, int) and quantity > 0 for _ in range(quantity)
+    ]
 
 
 def _sum_quantities(items: list[tuple[uuid.UUID, int]]) -> dict[uuid.UUID, int]:

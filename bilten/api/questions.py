@@ -1,0 +1,226 @@
+"""Questions at checkout: organizers ask them (`/api/v1/events/{id}/questions`), buyers answer when
+they order (`POST /api/v1/orders` with `answers`) and change their answers later
+(`/api/v1/orders/{id}/answers`). The rules live in services/questions.py."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from fastapi import Depends
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+from sqlmodel import Session
+
+from bilten.api.deps import Caller, get_caller, get_now, get_order_link, get_session
+from bilten.api.errors import error_responses
+from bilten.api.routing import api_router
+from bilten.models import Event, EventStatus, Order, Question
+from bilten.services import questions as question_service
+from bilten.services.errors import NotFound
+from bilten.services.orders import may_view_order
+from bilten.services.transaction import transaction
+
+router = api_router(tags=["questions"], responses=error_responses(401, 403, 404, 409, 422))
+
+
+class QuestionIn(BaseModel):
+    label: str | None = Field(None, max_length=1000)
+    kind: str | None = Field(
+        None, max_length=40, description="text, number, choice, multiple_choice, yes_no, date, country, phone"
+    )
+    options: list[str] | None = Field(None, max_length=200, description="choice and multiple_choice only")
+    required: bool | None = None
+    per_ticket: bool | None = Field(None, description="asked once per ticket rather than once per order")
+    ticket_type_ids: list[uuid.UUID] | None = Field(None, max_length=200, description="empty: every ticket type")
+    allow_buyer_edit: bool | None = Field(None, description="buyers may change their answer until the event starts")
+
+
+class QuestionOut(BaseModel):
+    id: uuid.UUID
+    event_id: uuid.UUID
+    label: str
+    kind: str
+    options: list[str]
+    required: bool
+    per_ticket: bool
+    ticket_type_ids: list[uuid.UUID]
+    position: int
+    allow_buyer_edit: bool
+
+
+class AnswerIn(BaseModel):
+    question_id: uuid.UUID
+    value: str | int | float | bool | list[str] | None = Field(None)
+    ticket_index: int | None = Field(None, ge=0, le=10_000, description="per-ticket questions: the ticket, 0-based")
+
+
+class AnswerOut(BaseModel):
+    question_id: uuid.UUID
+    question: str
+    kind: str
+    ticket_index: int | None
+    ticket_id: uuid.UUID | None
+    value: Any
+    editable: bool
+    retired: bool
+
+
+class AnswersIn(BaseModel):
+    answers: list[AnswerIn] = Field(max_length=2000)
+
+
+def question_out(q: Question) -> QuestionOut:
+    return QuestionOut(
+        id=q.id,
+        event_id=q.event_id,
+        label=q.label,
+        kind=q.kind.value,
+        options=list(q.options),
+        required=q.required,
+        per_ticket=q.per_ticket,
+        ticket_type_ids=[uuid.UUID(t) for t in q.ticket_type_ids],
+        position=q.position,
+        allow_buyer_edit=q.allow_buyer_edit,
+    )
+
+
+def answers_in(answers: list[AnswerIn]) -> list[question_service.AnswerIn]:
+    return [
+        question_service.AnswerIn(question_id=a.question_id, value=a.value, ticket_index=a.ticket_index)
+        for a in answers
+    ]
+
+
+def answers_out(views: list[question_service.AnswerView]) -> list[AnswerOut]:
+    return [
+        AnswerOut(
+            question_id=v.question_id,
+            question=v.label,
+            kind=v.kind,
+            ticket_index=v.ticket_index,
+            ticket_id=v.ticket_id,
+            value=v.value,
+            editable=v.editable,
+            retired=v.retired,
+        )
+        for v in views
+    ]
+
+
+def _fields(body: QuestionIn) -> question_service.QuestionFields:
+    return question_service.QuestionFields(**{name: getattr(body, name) for name in body.model_fields_set})
+
+
+@router.post("/api/v1/events/{event_id}/questions", status_code=201, response_model=QuestionOut)
+def create_question(
+    event_id: uuid.UUID, body: QuestionIn, session: Session = Depends(get_session), caller: Caller = Depends(get_caller)
+) -> QuestionOut:
+    """Ask buyers something at checkout (the event's managers only)."""
+    question = question_service.create_question(
+        session, actor=caller.require(session), event_id=event_id, fields=_fields(body), now=caller.now
+    )
+    return question_out(question)
+
+
+@router.get("/api/v1/events/{event_id}/questions", response_model=list[QuestionOut])
+def list_questions(
+    event_id: uuid.UUID, session: Session = Depends(get_session), caller: Caller = Depends(get_caller)
+) -> list[QuestionOut]:
+    """What the checkout asks. Public for an event on sale; drafts only for their organizers."""
+    user = caller.user(session)
+    with transaction(session):
+        event = session.get(Event, event_id)
+        public = event is not None and event.status == EventStatus.PUBLISHED
+        if public:
+            return [question_out(q) for q in question_service.active_questions(session, event_id)]
+    return [question_out(q) for q in question_service.list_questions(session, actor=user, event_id=event_id)]
+
+
+@router.patch("/api/v1/events/{event_id}/questions/{question_id}", response_model=QuestionOut)
+def update_question(
+    event_id: uuid.UUID,
+    question_id: uuid.UUID,
+    body: QuestionIn,
+    session: Session = Depends(get_session),
+    caller: Caller = Depends(get_caller),
+) -> QuestionOut:
+    question = question_service.update_question(
+        session,
+        actor=caller.require(session),
+        event_id=event_id,
+        question_id=question_id,
+        fields=_fields(body),
+        now=caller.now,
+    )
+    return question_out(question)
+
+
+@router.delete("/api/v1/events/{event_id}/questions/{question_id}", status_code=204, response_class=Response)
+def delete_question(
+    event_id: uuid.UUID,
+    question_id: uuid.UUID,
+    session: Session = Depends(get_session),
+    caller: Caller = Depends(get_caller),
+) -> Response:
+    """No longer ask it. A question already answered is retired, not erased: its answers stay on
+    orders and in exports."""
+    question_service.delete_question(
+        session, actor=caller.require(session), event_id=event_id, question_id=question_id, now=caller.now
+    )
+    return Response(status_code=204)
+
+
+@router.get("/api/v1/orders/{order_id}/answers", response_model=list[AnswerOut])
+def read_answers(
+    order_id: uuid.UUID,
+    link: str = Depends(get_order_link),
+    caller: Caller = Depends(get_caller),
+    session: Session = Depends(get_session),
+    now: datetime = Depends(get_now),
+) -> list[AnswerOut]:
+    """An order's answers, for its buyer and the event's organizers."""
+    user = caller.user(session)
+    with transaction(session):
+        order = session.get(Order, order_id)
+        if order is None or not may_view_order(session, order, user=user, access_token=link):
+            raise NotFound()
+        return answers_out(question_service.order_answers(session, order, now=now))
+
+
+@router.patch("/api/v1/orders/{order_id}/answers", response_model=list[AnswerOut])
+def change_answers(
+    order_id: uuid.UUID,
+    body: AnswersIn,
+    link: str = Depends(get_order_link),
+    caller: Caller = Depends(get_caller),
+    session: Session = Depends(get_session),
+    now: datetime = Depends(get_now),
+) -> list[AnswerOut]:
+    """The buyer changes answers (until the event starts, where the organizer allows it)."""
+    views = question_service.update_answers(
+        session,
+        order_id=order_id,
+        answers=answers_in(body.answers),
+        user=caller.user(session),
+        access_token=link,
+        now=now,
+    )
+    return answers_out(views)
+
+
+class DoorAnswerOut(BaseModel):
+    question: str
+    kind: str
+    value: Any
+
+
+@router.get("/api/v1/tickets/{ticket_id}/answers", response_model=list[DoorAnswerOut])
+def ticket_answers(
+    ticket_id: uuid.UUID, session: Session = Depends(get_session), caller: Caller = Depends(get_caller)
+) -> list[DoorAnswerOut]:
+    """The door's ticket detail: the checkout answers of this ticket and of its order (for those
+    who may scan at its event)."""
+    answers = question_service.door_ticket_answers(session, actor=caller.user(session), ticket_id=ticket_id)
+    return [DoorAnswerOut(question=a.label, kind=a.kind, value=a.value) for a in answers]
