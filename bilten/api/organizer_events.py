@@ -65,6 +65,7 @@ class TicketTypeIn(BaseModel):
     sales_start: datetime | None = None
     sales_end: datetime | None = None
     hidden: bool | None = None
+    tax_rate_bp: int | None = Field(None, strict=True, description="tax rate on invoices in basis points (1900 = 19 %)")
     translations: TranslationsIn | None = Field(None, description=TRANSLATIONS_HELP + " Fields: name, description.")
 
 
@@ -81,6 +82,7 @@ class TicketTypeAdminOut(BaseModel):
     sales_start: datetime | None
     sales_end: datetime | None
     hidden: bool
+    tax_rate_bp: int = 0
     translations: dict[str, dict[str, str]] = {}
 
 
@@ -185,6 +187,7 @@ def _type_out(t: event_admin.TicketTypeRow | TicketType) -> TicketTypeAdminOut:
         sales_start=t.sales_start,
         sales_end=t.sales_end,
         hidden=t.is_hidden,
+        tax_rate_bp=t.tax_rate_bp,
         translations=t.translations,
     )
 

@@ -12,6 +12,7 @@ from sqlalchemy.pool import QueuePool
 from sqlmodel import Session, select
 
 from bilten.db import make_engine
+from bilten.i18n import translate
 from bilten.models import Invoice, InvoiceKind, Order, OrderStatus, Role, TicketType
 from bilten.services import invoices, orders
 from bilten.services.errors import TryAgain
@@ -286,3 +287,18 @@ def test_legal_details_through_the_api_with_clear_errors(client, shop):
         "The invoice number prefix has 1 to 12 letters (A-Z) or digits."
     )
     assert client.put(url, json=body).status_code == 401
+
+
+def test_organizers_set_a_ticket_types_tax_rate_through_the_api(client, shop):
+    tokens = client.post(
+        "/api/v1/auth/login", json={"email": shop["organizer"].email, "password": DEFAULT_PASSWORD}
+    ).json()
+    headers = {"Authorization": f"Bearer {tokens['access_token']}"}
+    url = f"/api/v1/events/{shop['event'].id}/ticket-types/{shop['type'].id}"
+    ok = client.patch(url, json={"tax_rate_bp": 700}, headers=headers)
+    assert ok.status_code == 200 and ok.json()["tax_rate_bp"] == 700
+    for bad in (10_001, -1, "7"):
+        refused = client.patch(url, json={"tax_rate_bp": bad}, headers=headers)
+        assert refused.status_code == 422
+    refused = client.patch(url, json={"tax_rate_bp": 10_001}, headers=headers)
+    assert refused.json()["error"]["message"] == translate("error.invoice.tax_rate", "en")
