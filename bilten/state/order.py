@@ -129,7 +129,6 @@ def _read_order(order_id: uuid.UUID, link_token: str) -> tuple[OrderView, dict[s
     return view, ticket_qr_images(view.tickets)
 
 
-@private_state
 @dataclasses.dataclass(frozen=True)
 class AnswerDisplay:
     group: str  # "For the order", "Ticket 2"
@@ -147,6 +146,7 @@ def _answer_question(answer: AnswerView) -> dict:
     }
 
 
+@private_state
 class OrderState(LocalizedState, rx.State):
     """The route `/orders/[order_id]` gives this state the `order_id` var."""
 
