@@ -31,6 +31,7 @@ from bilten.pages.scan import scan_page
 from bilten.pages.team import new_organization_page, team_page
 from bilten.pages.verify_email import verify_email_page
 from bilten.pages.waiting_list import waiting_list_page
+from bilten.pages.webhooks import webhooks_page
 from bilten.payments import warn_about_payment_setup
 from bilten.shutdown import close_websockets_on_shutdown
 from bilten.state.account import AccountState
@@ -52,6 +53,7 @@ from bilten.state.team import NewOrganizationState, TeamState
 from bilten.state.two_factor import TwoFactorState
 from bilten.state.verify_email import VerifyEmailState
 from bilten.state.waiting_list import WaitingListJoinState, WaitingListStatusState
+from bilten.state.webhooks import WebhooksState
 from bilten.tasks import sweep_forever
 
 
@@ -187,6 +189,12 @@ add_page(
     route=routes.ORGANIZATION_TEAM,
     title=TeamState.organization_name + " · " + LocaleState.t["team.title"],
     on_load=[TeamState.load, InvoiceSettingsState.load],
+)
+add_page(
+    webhooks_page,
+    route=routes.ORGANIZATION_WEBHOOKS,
+    title=WebhooksState.organization_name + " · " + LocaleState.t["webhooks.title"],
+    on_load=WebhooksState.load,
 )
 add_page(join_page, route=routes.JOIN, title=title("join.title"), on_load=[AuthState.refresh, JoinState.load])
 add_page(

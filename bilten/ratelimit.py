@@ -70,9 +70,11 @@ DEVICE_SIGN_IN = Limit("device_sign_in", "device_sign_in_account")
 # Door scans: per device, generous; per address far more (a venue's phones may share one address).
 VALIDATE = Limit("validate", "validate_device")
 UPLOAD = Limit("upload", "upload_account")
+# Wrong voucher codes: counted after the fact (`count_failure`), refused up front (`refuse_if_over`).
+VOUCHER = Limit("voucher")
 # Joining a waiting list: per address, and per email joined (no flooding a stranger's inbox with offers).
 WAITING_LIST = Limit("waiting_list", "waiting_list_account")
-ALL_LIMITS = (LOGIN, REGISTER, PASSWORD_RESET, ORDER, RESEND, DEVICE_SIGN_IN, VALIDATE, UPLOAD, WAITING_LIST)
+ALL_LIMITS = (LOGIN, REGISTER, PASSWORD_RESET, ORDER, RESEND, DEVICE_SIGN_IN, VALIDATE, UPLOAD, WAITING_LIST, VOUCHER)
 
 
 def setting_names() -> list[str]:
@@ -218,6 +220,23 @@ class _Counters:
                 log.warning("rate limits not applied: Redis unreachable (%s)", exc)
             return True, 0
 
+    async def over(self, hits: list[tuple[RateLimitItem, tuple[str, ...]]]) -> int:
+        """Seconds until an attempt is allowed again (0: allowed now), counting nothing."""
+        redis_url = get_settings().redis_url
+        for item, key in hits:
+            try:
+                if not redis_url:
+                    if not self._memory.test(item, *key):
+                        return _seconds_until(self._memory.get_window_stats(item, *key).reset_time)
+                    continue
+                limiter = self._redis_counters(redis_url).limiter
+                if not await limiter.test(item, *key):
+                    return _seconds_until((await limiter.get_window_stats(item, *key)).reset_time)
+            except Exception as exc:  # noqa: BLE001 - as in hit_all: a storage failure lets the request through
+                log.warning("rate limits not applied: Redis unreachable (%s)", exc)
+                return 0
+        return 0
+
     def clear_memory(self) -> None:
         self._memory = MovingWindowRateLimiter(MemoryStorage())
 
@@ -243,6 +262,22 @@ async def check(limit: Limit, *, address: str | None, account: object | None = N
     allowed, retry_after = await _counters.hit_all(hits)
     if not allowed:
         raise RateLimited(retry_after)
+
+
+async def refuse_if_over(limit: Limit, *, address: str) -> None:
+    """RateLimited when `address` used up `limit` already; counts nothing (failures are counted by
+    `count_failure` once they happened: only wrong voucher codes use up the voucher limit)."""
+    hits = [(item, (limit.name, "address", address)) for item in limit.address_rates()] if address else []
+    if hits and (retry_after := await _counters.over(hits)):
+        raise RateLimited(retry_after)
+
+
+async def count_failure(limit: Limit, *, address: str) -> None:
+    """Count one failed attempt from `address` (one over the limit meanwhile is simply not counted)."""
+    try:
+        await check(limit, address=address)
+    except RateLimited:
+        pass
 
 
 def reset_memory_counters() -> None:

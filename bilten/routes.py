@@ -24,6 +24,7 @@ FORGOT_PASSWORD = "/forgot-password"
 RESET_PASSWORD = "/reset-password"
 NEW_ORGANIZATION = "/organizer/organizations/new"
 ORGANIZATION_TEAM = "/organizer/organizations/[organization_id]/team"
+ORGANIZATION_WEBHOOKS = "/organizer/organizations/[organization_id]/webhooks"
 JOIN = "/join"
 VERIFY_EMAIL = "/verify-email"
 WAITING_LIST = "/waiting-list/[waiting_token]"
@@ -133,3 +134,8 @@ def safe_next(value: str | None, *, default: str = ACCOUNT) -> str:
     if parts.path.rstrip("/") in (LOGIN, REGISTER):
         return default
     return candidate
+
+
+def webhooks_url(organization_id: uuid.UUID | str) -> str:
+    """An organization's outgoing webhooks: endpoints, recent deliveries, "Send again"."""
+    return f"/organizer/organizations/{organization_id}/webhooks"

@@ -105,6 +105,8 @@ class Settings(BaseSettings):
     rate_limit_validate_device: str = Field("300/minute", alias="RATE_LIMIT_VALIDATE_DEVICE")
     rate_limit_upload: str = Field("20/minute;100/hour", alias="RATE_LIMIT_UPLOAD")
     rate_limit_upload_account: str = Field("10/minute;60/hour", alias="RATE_LIMIT_UPLOAD_ACCOUNT")
+    # Wrong voucher codes per address (guessing codes): only codes that do not exist count.
+    rate_limit_voucher: str = Field("10/minute;30/hour", alias="RATE_LIMIT_VOUCHER")
     rate_limit_waiting_list: str = Field("10/minute;50/hour", alias="RATE_LIMIT_WAITING_LIST")
     rate_limit_waiting_list_account: str = Field("5/hour", alias="RATE_LIMIT_WAITING_LIST_ACCOUNT")
 
@@ -216,6 +218,7 @@ class Settings(BaseSettings):
         "rate_limit_validate_device",
         "rate_limit_upload",
         "rate_limit_upload_account",
+        "rate_limit_voucher",
         "rate_limit_waiting_list",
         "rate_limit_waiting_list_account",
     )

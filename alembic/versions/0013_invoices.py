@@ -2,7 +2,7 @@
 credit notes, tax rates per ticket type, billing details on orders
 
 Revision ID: 0013
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-04 14:00:00.000000
 """
 
@@ -14,7 +14,7 @@ import bilten.models.base
 from alembic import op
 
 revision: str = "0013"
-down_revision: str | None = "0010"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

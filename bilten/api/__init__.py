@@ -17,12 +17,14 @@ from bilten.api import (
     health,
     invoices,
     orders,
+    organization_webhooks,
     organizations,
     organizer_events,
     organizer_reports,
     questions,
     scanning,
     tickets,
+    vouchers,
     waiting_list,
     webhooks,
 )
@@ -63,11 +65,13 @@ def create_api(settings: Settings | None = None) -> FastAPI:
         webhooks,
         admin,
         organizations,
+        organization_webhooks,
         organizer_reports,
         questions,
     ):
         app.include_router(module.router)
     app.include_router(organizer_events.router)  # only POST/PATCH and sub-paths under /api/v1/events
+    app.include_router(vouchers.router)  # /api/v1/events/{id}/vouchers...
     app.include_router(waiting_list.router)
     app.include_router(invoices.router)
     app.include_router(metrics_router)

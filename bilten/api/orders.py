@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from functools import partial
 
+from anyio import from_thread
 from fastapi import Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
@@ -23,7 +25,8 @@ from bilten.payments import active_provider, is_test_mode
 from bilten.services import invoices as invoice_service
 from bilten.services import orders as order_service
 from bilten.services import questions as question_service
-from bilten.services.errors import InvalidToken, NotFound, SoldOut, ValidationFailed
+from bilten.services import vouchers
+from bilten.services.errors import InvalidToken, NotFound, SoldOut, ValidationFailed, VoucherInvalid
 from bilten.services.seat_gate import learn_after_refusal, seat_gate
 from bilten.services.security import decode_access_token
 from bilten.services.ticket_references import format_reference
@@ -53,6 +56,7 @@ class OrderIn(BaseModel):
     name: str = Field(default="", max_length=300)
     event_id: uuid.UUID | None = None
     billing: BillingIn | None = None  # optional company details printed on the invoice
+    voucher: str | None = Field(None, max_length=200, description="a voucher code of the event")
     answers: list[AnswerIn] = Field(default_factory=list, max_length=2000)
 
 
@@ -81,8 +85,10 @@ class OrderOut(BaseModel):
     id: uuid.UUID
     event_id: uuid.UUID
     status: str
-    total: int
+    total: int  # with the voucher's discount
     currency: str
+    voucher: str | None = None
+    discount: int = 0
     expires_at: datetime | None
     email: str
     payment: PaymentOut | None
@@ -124,6 +130,8 @@ def _order_out(
         status=order.status,
         total=order.total_minor,
         currency=order.currency,
+        voucher=vouchers.code_of(session, order) or None,
+        discount=order.discount_minor,
         expires_at=order.hold_expires_at if order.status == OrderStatus.PENDING else None,
         email=order.buyer_email,
         payment=PaymentOut(
@@ -157,6 +165,8 @@ async def _order_within_limits(
     except InvalidToken:
         user_id = None
     await ratelimit.check(ratelimit.ORDER, address=address, account=ratelimit.buyer_account(user_id, body.email))
+    if body.voucher:  # an address that guessed too many wrong codes waits before trying another
+        await ratelimit.refuse_if_over(ratelimit.VOUCHER, address=address)
 
 
 @router.post("", status_code=201, response_model=OrderOut, dependencies=[Depends(_order_within_limits)])
@@ -166,6 +176,7 @@ def place_order(
     caller: Caller = Depends(get_caller),
     session: Session = Depends(get_session),
     now: datetime = Depends(get_now),
+    address: str = Depends(get_client_address),
 ) -> JSONResponse:
     user = caller.user(session)
     try:
@@ -182,7 +193,12 @@ def place_order(
             billing=body.billing.model_dump() if body.billing else None,
             answers=answers_in(body.answers),
             now=now,
+            voucher=body.voucher or "",
         )
+    except VoucherInvalid:
+        # A wrong code counts against the address's voucher limit (guessing codes).
+        from_thread.run(partial(ratelimit.count_failure, ratelimit.VOUCHER, address=address))
+        raise
     except SoldOut:
         # The database said no: this process refuses the next requests that cannot fit from memory
         # (bilten/api/sold_out_gate.py) instead of asking it again on the hot row.

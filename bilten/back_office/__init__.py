@@ -7,6 +7,7 @@ state, its view shapes (display text only) and its components:
 - `checkin`: the attendee list, manual check-in and undo (`OfficeCheckinState`);
 - `staff`: who scans at the doors (`OfficeStaffState`);
 - `exports`: CSV and XLSX files made in the background (`OfficeExportsState`);
+- `vouchers`: codes with their uses, new codes, the CSV of codes, orders by code (`OfficeVouchersState`).
 - `waiting_list`: the waiting list, its CSV, removals and settings (`OfficeWaitingListState`).
 
 Importing this package registers every section with the frame.

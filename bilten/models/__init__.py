@@ -34,7 +34,9 @@ from bilten.models.user import (
     UserPublic,
     WebSession,
 )
+from bilten.models.voucher import Voucher, VoucherKind
 from bilten.models.waiting_list import WaitingListEntry, WaitingListSettings, WaitingState
+from bilten.models.webhook import WebhookAttempt, WebhookDelivery, WebhookDeliveryStatus, WebhookEndpoint
 
 __all__ = [
     "Answer",
@@ -84,8 +86,14 @@ __all__ = [
     "TwoFactor",
     "User",
     "UserPublic",
+    "Voucher",
+    "VoucherKind",
     "WaitingListEntry",
     "WaitingListSettings",
     "WaitingState",
     "WebSession",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookDeliveryStatus",
+    "WebhookEndpoint",
 ]

@@ -50,6 +50,12 @@ class Order(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     paid_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     cancelled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The voucher this order used (one use per order) and what it took off the total. Not a database
+    # foreign key: adding one to this table on SQLite means copying the table, which with foreign
+    # keys on cascades into its lines and tickets. A voucher an order used is never deleted
+    # (services/vouchers.py), so the link cannot dangle.
+    voucher_id: uuid.UUID | None = Field(default=None, index=True)
+    discount_minor: int = Field(default=0)
     # Optional company details for the invoice: {"company", "address", "vat_id"} (services/invoices.py).
     billing: dict[str, Any] = Field(
         default_factory=dict, sa_column=Column(JSON, nullable=False, server_default=text("'{}'"))

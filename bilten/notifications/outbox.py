@@ -20,6 +20,7 @@ from sqlmodel import Session, select
 from bilten.i18n import normalize_locale
 from bilten.models import Event, EventStatus, Invitation, Notification, Order, OutboxEvent, User, WaitingListEntry
 from bilten.notifications.delivery import SECRET_PAYLOAD_FIELDS
+from bilten.services.webhooks import enqueue_deliveries
 
 logger = logging.getLogger(__name__)
 
@@ -97,6 +98,8 @@ def draft_for(session: Session, event: OutboxEvent) -> Draft | None:
             return _user_recipient(session, event.topic, event.payload, per_event=event.id)
         if event.topic == "user.two_factor_off":  # a security notice for every time it happens
             return _user_recipient(session, event.topic, event.payload, per_event=event.id)
+        if event.topic == "webhook.disabled":  # each time an endpoint is switched off
+            return _user_recipient(session, event.topic, event.payload, per_event=event.id)
         if event.topic == "waiting_list.offered":  # one email per offer (an entry is offered once)
             entry = session.get(WaitingListEntry, uuid.UUID(str(event.payload["entry_id"])))
             if entry is None:
@@ -132,6 +135,7 @@ def dispatch_outbox(session: Session, *, now: datetime, limit: int = 100) -> lis
         .limit(limit)
         .with_for_update(skip_locked=True)
     ).all()
+    enqueue_deliveries(session, events, now=now)  # outgoing webhooks, in this same transaction
     created: list[uuid.UUID] = []
     for event in events:
         draft = draft_for(session, event)

@@ -508,6 +508,24 @@ def render_two_factor_off(
     return RenderedEmail(subject=subject, text=text, html=html)
 
 
+def render_webhook_disabled(
+    session: Session, payload: dict[str, Any], texts: EmailTexts, public_url: str
+) -> RenderedEmail:
+    """An organization's webhook endpoint failed too often in a row and was switched off."""
+    user = _load_user(session, payload)
+    tr = texts.tr
+    subject = tr("email.webhook_disabled.subject")
+    body = Body(texts)
+    body.paragraph(texts.greeting(user.full_name))
+    body.paragraph(
+        tr("email.webhook_disabled.body", url=str(payload.get("url", "")), failures=payload.get("failures", 0))
+    )
+    page = f"/organizer/organizations/{payload.get('organization_id', '')}/webhooks"
+    body.button(public_url.rstrip("/") + page, tr("email.webhook_disabled.button"))
+    html, text = body.document(subject)
+    return RenderedEmail(subject=subject, text=text, html=html)
+
+
 def render_password_reset(
     session: Session, payload: dict[str, Any], texts: EmailTexts, public_url: str
 ) -> RenderedEmail:
@@ -646,6 +664,7 @@ RENDERERS: dict[str, Renderer] = {
     "password.reset_requested": render_password_reset,
     "user.two_factor_off": render_two_factor_off,
     "team.member_invited": render_invitation,
+    "webhook.disabled": render_webhook_disabled,
     "waiting_list.offered": render_waiting_list_offer,
 }
 

@@ -7,6 +7,9 @@
 * Without Redis: one in-process loop does it all, dispatching and sending in batches. The web app
   starts it with `notification_loop()`; `bilten worker` runs the same loop in the foreground.
 
+Either way a "webhooks" thread beside them POSTs the outgoing webhooks the dispatch queued
+(notifications/webhooks.py), so a slow integrator's endpoint never delays an email.
+
 The database is the source of truth either way: a job only says "look at notification X now".
 """
 
@@ -42,8 +45,10 @@ from bilten.notifications.delivery import (
 from bilten.notifications.outbox import dispatch_outbox
 from bilten.notifications.render_pool import make_preparer
 from bilten.notifications.senders import Sender, make_sender
+from bilten.notifications.webhooks import deliver_due_webhooks
 from bilten.observability.logging import configure_logging
 from bilten.settings import Settings, get_settings
+from bilten.webhook_settings import WebhookSettings, get_webhook_settings
 
 logger = logging.getLogger(__name__)
 
@@ -63,11 +68,13 @@ class Delivery:
         config: DeliveryConfig | None = None,
         clock: Clock = utc_now,
         sender_factory: Callable[[], Sender] | None = None,
+        webhook_config: WebhookSettings | None = None,
     ) -> None:
         self.engine = engine or get_engine()
         self.settings = settings or get_settings()
         self.config = config or get_delivery_config()
         self.clock = clock
+        self.webhook_config = webhook_config
         self.sender_factory = sender_factory or (
             lambda: make_sender(
                 self.settings, timeout=self.config.smtp_timeout_seconds, mail_folder=self.config.mail_outbox_dir
@@ -114,6 +121,10 @@ class Delivery:
         finally:
             sender.close()
 
+    def deliver_webhooks(self) -> int:
+        """POST the due outgoing webhooks (notifications/webhooks.py); returns how many were tried."""
+        return deliver_due_webhooks(self.engine, clock=self.clock, config=self.webhook_config)
+
     def send_one(self, notification_id: uuid.UUID) -> None:
         sender = self.sender_factory()
         try:
@@ -132,6 +143,30 @@ class Delivery:
 
 
 # ---------------------------------------------------------------------------------------------
+# Outgoing webhooks: a thread of their own, so a slow endpoint (up to WEBHOOK_TIMEOUT_SECONDS per
+# POST) never holds up emails
+
+
+def run_webhook_loop(stop_event: threading.Event, delivery: Delivery) -> None:
+    """POST due webhooks until `stop_event` is set (the outbox is dispatched by the email loop)."""
+    while not stop_event.is_set():
+        busy = False
+        try:
+            config = delivery.webhook_config or get_webhook_settings()
+            busy = delivery.deliver_webhooks() >= config.batch_size
+        except Exception:  # the database went away, ...: log and try again after a pause
+            logger.exception("webhook delivery cycle failed")
+        if not busy:
+            stop_event.wait(delivery.config.poll_seconds)
+
+
+def start_webhook_thread(stop_event: threading.Event, delivery: Delivery) -> threading.Thread:
+    thread = threading.Thread(target=run_webhook_loop, args=(stop_event, delivery), name="webhooks", daemon=True)
+    thread.start()
+    return thread
+
+
+# ---------------------------------------------------------------------------------------------
 # Without Redis
 
 
@@ -140,6 +175,7 @@ def run_in_process_worker(stop_event: threading.Event, *, delivery: Delivery | N
     own_delivery = delivery is None  # whoever made the Delivery stops its render processes
     delivery = delivery or Delivery()
     logger.info("notification worker running in-process (no Redis)")
+    webhooks = start_webhook_thread(stop_event, delivery)
     while not stop_event.is_set():
         busy = False
         try:
@@ -150,6 +186,7 @@ def run_in_process_worker(stop_event: threading.Event, *, delivery: Delivery | N
             logger.exception("notification worker cycle failed")
         if not busy:
             stop_event.wait(delivery.config.poll_seconds)
+    webhooks.join(timeout=60)
     if own_delivery:
         delivery.close()
 
@@ -201,6 +238,7 @@ def run_queue_worker(
     declare_export_actor(broker)  # background exports share the worker's threads (their own queue)
     worker = dramatiq.Worker(broker, worker_threads=threads or delivery.config.worker_threads, worker_timeout=200)
     worker.start()
+    webhooks = start_webhook_thread(stop_event, delivery)
     logger.info("notification worker consuming Redis queue %r", NOTIFICATION_QUEUE)
     redis_was_down = False
     try:
@@ -220,6 +258,7 @@ def run_queue_worker(
     finally:
         worker.stop(timeout=int(delivery.config.smtp_timeout_seconds * 1000) + 5000)
         broker.close()
+        webhooks.join(timeout=60)
 
 
 def run_worker(stop_event: threading.Event, *, threads: int | None = None) -> None:

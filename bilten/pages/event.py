@@ -79,6 +79,16 @@ def ticket_row(ticket) -> rx.Component:  # noqa: ANN001 - an ObjectVar of Ticket
                 rx.text(ticket.name, weight="bold", size="3"),
                 rx.cond(ticket.description != "", rx.text(ticket.description, size="2", color_scheme="gray")),
                 rx.hstack(
+                    rx.cond(
+                        ticket.full_price != "",
+                        rx.text(
+                            ticket.full_price,
+                            as_="s",
+                            size="2",
+                            color_scheme="gray",
+                            class_name="ticket-full-price",
+                        ),
+                    ),
                     rx.text(ticket.price, weight="bold", size="3", class_name="ticket-price"),
                     live_seats_left(  # follows the sales over /live, not through EventState
                         event_id=EventState.event_id,
@@ -142,6 +152,66 @@ def billing_details() -> rx.Component:
             width="100%",
             margin_top="0.5rem",
         ),
+        width="100%",
+    )
+
+
+def voucher_form() -> rx.Component:
+    """The voucher field: a code lowers prices or shows hidden ticket types (a link may fill it)."""
+    t = LocaleState.t
+    return rx.card(
+        rx.form(
+            rx.vstack(
+                rx.text(t["voucher.title"], weight="bold", size="3"),
+                rx.flex(
+                    rx.input(
+                        name="voucher",
+                        value=EventState.voucher_code,
+                        on_change=EventState.set_voucher_code,
+                        placeholder=t["voucher.placeholder"],
+                        aria_label=t["voucher.title"],
+                        max_length=64,
+                        auto_complete="off",
+                        dir="ltr",
+                        id="voucher-code",
+                        flex="1",
+                        min_width="12rem",
+                    ),
+                    rx.button(
+                        t["voucher.apply"],
+                        type="submit",
+                        variant="soft",
+                        loading=EventState.applying_voucher,
+                        id="voucher-apply",
+                    ),
+                    rx.cond(
+                        EventState.voucher_applied != "",
+                        rx.button(
+                            t["voucher.remove"],
+                            type="button",
+                            variant="ghost",
+                            on_click=EventState.remove_voucher,
+                            id="voucher-remove",
+                        ),
+                    ),
+                    spacing="2",
+                    align="center",
+                    wrap="wrap",
+                    width="100%",
+                ),
+                error_text(EventState.voucher_error, id="voucher-error", width="100%"),
+                rx.cond(
+                    EventState.voucher_note != "",
+                    rx.text(EventState.voucher_note, size="2", color_scheme="green", id="voucher-applied"),
+                ),
+                spacing="2",
+                width="100%",
+            ),
+            on_submit=EventState.apply_voucher,
+            reset_on_submit=False,
+            id="voucher-form",
+        ),
+        size="2",
         width="100%",
     )
 
@@ -335,6 +405,7 @@ def event_details() -> rx.Component:
             rx.vstack(rx.foreach(EventState.ticket_types, ticket_row), spacing="3", width="100%", id="ticket-types"),
             rx.text(LocaleState.t["event.no_tickets"], color_scheme="gray"),
         ),
+        rx.cond(EventState.sellable, voucher_form()),
         rx.cond(EventState.can_buy, checkout_form()),
         rx.cond(WaitingListJoinState.can_join, join_form()),
         spacing="4",

@@ -82,6 +82,9 @@ def order_lines() -> rx.Component:
                 OrderState.lines,
                 lambda line: rx.flex(rx.text(line.label), rx.text(line.amount), justify="between", width="100%"),
             ),
+            rx.cond(
+                summary.voucher != "", rx.text(summary.voucher, size="2", color_scheme="green", id="order-voucher")
+            ),
             rx.separator(size="4"),
             rx.flex(
                 rx.text(LocaleState.t["checkout.total"], weight="bold"),

@@ -36,6 +36,10 @@ def organization_item(org) -> rx.Component:  # noqa: ANN001 - an ObjectVar of Or
                 size="2",
             ),
         ),
+        rx.cond(
+            org.is_owner,
+            rx.link(LocaleState.t["webhooks.title"], href=org.webhooks_url, class_name="webhooks-link", size="2"),
+        ),
         align="center",
         spacing="3",
         wrap="wrap",

@@ -31,7 +31,7 @@ from bilten.models import (
 from bilten.observability import metrics
 from bilten.services.access import Permission, authorize, authorize_scan
 from bilten.services.attendees import AttendeeRow, find_attendees
-from bilten.services.audit import record_audit
+from bilten.services.audit import emit_event, record_audit
 from bilten.services.errors import NonceTaken, NotFound, ValidationFailed
 from bilten.services.ticket_codes import InvalidCode, event_tag, load_public_key, parse_code, verify_ticket_code
 from bilten.services.ticket_references import normalize_reference
@@ -155,6 +155,18 @@ def scan_ticket(
         with transaction(session):
             # A Core insert: the unit of work's bookkeeping for one row costs more than the insert itself.
             session.execute(_INSERT_CHECKIN, checkin.model_dump())
+            if result == CheckInResult.VALID and ticket is not None:  # outgoing webhooks (services/webhooks.py)
+                emit_event(
+                    session,
+                    topic="ticket.checked_in",
+                    payload={
+                        "ticket_id": str(ticket.id),
+                        "event_id": str(event.id),
+                        "checkin_id": str(checkin.id),
+                        "gate": gate or "",
+                    },
+                    now=now,
+                )
             if manual:
                 record_audit(
                     session,

@@ -329,6 +329,42 @@ class PayloadTooLarge(BiltenError):
     status = 413
 
 
+class VoucherInvalid(BiltenError):
+    """No such code at this event, or not valid now: the same answer, so a guess learns nothing."""
+
+    code = "voucher_invalid"
+    key = "error.voucher_invalid"
+    status = 404
+
+
+class VoucherExhausted(BiltenError):
+    code = "voucher_exhausted"
+    key = "error.voucher_exhausted"
+    status = 409
+
+
+class VoucherNotApplicable(BiltenError):
+    """The code is valid, but covers none of the ticket types in the order."""
+
+    code = "voucher_not_applicable"
+    key = "error.voucher_not_applicable"
+    status = 409
+
+
+class VoucherCodeTaken(BiltenError):
+    code = "voucher_code_taken"
+    key = "error.voucher_code_taken"
+    status = 409
+
+
+class VoucherInUse(BiltenError):
+    """Orders used this voucher: it stays, so their record of the discount does (lower its uses instead)."""
+
+    code = "voucher_in_use"
+    key = "error.voucher_in_use"
+    status = 409
+
+
 class OfferNotAvailable(BiltenError):
     """A waiting-list offer that ran out, was used already, or never was."""
 

@@ -37,7 +37,7 @@ from bilten import live
 from bilten.debounce import Debouncer
 from bilten.models import AuditEntry, Order, OrderLine, OrderStatus, Payment, PaymentStatus, TicketType
 from bilten.observability import metrics
-from bilten.services import orders
+from bilten.services import orders, vouchers
 from bilten.services.waiting_offers import hand_on_seats
 
 BATCH_SIZE = 200
@@ -71,6 +71,7 @@ def release_expired_batch(session: Session, *, now: datetime, limit: int = BATCH
     order_ids = [order_id for order_id, _, _ in found]
     seats = session.execute(_SEATS_HELD, {"order_ids": order_ids}).all()
     session.execute(_MARK_EXPIRED, {"order_ids": order_ids})
+    vouchers.give_back_uses(session, order_ids)  # their voucher uses, before the seats (placing's lock order)
     checkouts = defaultdict(list)
     paying = [order_id for order_id, _, provider in found if provider]  # a checkout was opened
     if paying:

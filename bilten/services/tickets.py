@@ -21,7 +21,7 @@ from bilten.models import (
     TicketType,
     User,
 )
-from bilten.services import checkins
+from bilten.services import checkins, vouchers
 from bilten.services.audit import emit_event, record_audit
 from bilten.services.errors import NotFound, TooManyRequests, ValidationFailed
 from bilten.services.orders import may_view_order
@@ -77,6 +77,8 @@ class OrderView:
     # with `services.translations.localized(event_title, event_title_texts, locale, event_main_language)`.
     event_title_texts: dict[str, str] = field(default_factory=dict)
     event_main_language: str = ""
+    voucher_code: str = ""  # the voucher the order used ("" for none) and what it took off
+    discount_minor: int = 0
 
 
 def order_view(session: Session, *, order_id: uuid.UUID, user: User | None, access_token: str = "") -> OrderView:
@@ -122,6 +124,8 @@ def _view(session: Session, order: Order) -> OrderView:
         buyer_name=order.buyer_name,
         total_minor=order.total_minor,
         currency=order.currency,
+        voucher_code=vouchers.code_of(session, order),
+        discount_minor=order.discount_minor,
         hold_expires_at=order.hold_expires_at if order.status == OrderStatus.PENDING else None,
         created_at=order.created_at,
         payment_provider=payment.provider if payment else "",

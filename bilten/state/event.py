@@ -18,7 +18,8 @@ from bilten.i18n import format_datetime, format_money, translate
 from bilten.ids import parse_id
 from bilten.models import EventStatus
 from bilten.payments import active_provider, is_test_mode
-from bilten.services.errors import InvalidQuantity, NotFound
+from bilten.services import vouchers
+from bilten.services.errors import InvalidQuantity, NotFound, RateLimited, VoucherInvalid
 from bilten.services.events import EventDetail, TicketTypeSummary, get_public_event
 from bilten.services.markdown import render_markdown
 from bilten.services.orders import place_order, start_payment
@@ -34,7 +35,7 @@ from bilten.state.base import service_call
 from bilten.state.home import place_text, price_text
 from bilten.state.i18n import LocalizedState
 from bilten.state.questions import QuestionFieldView, field_view, read_answer, ticket_heading
-from bilten.state.ratelimits import refused_by_limit
+from bilten.state.ratelimits import refused_by_limit, tab_client_address
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,7 +59,8 @@ class TicketTypeView:
     id: str
     name: str
     description: str
-    price: str
+    price: str  # with the buyer's voucher
+    full_price: str  # the price without it, shown struck through ("" when the voucher does not change it)
     left: int  # seats left when the page loaded; the badge and the "+" follow the live count
     min_per_order: int
     on_sale: bool  # the quantity picker is shown
@@ -93,10 +95,16 @@ class EventState(LocalizedState, rx.State):
     checkout_error: str = ""
     reserving: bool = False
     test_payments: bool = False  # the test provider is on: the checkout says so, loudly
+    # The voucher field, the code that was accepted ("" for none) and why one was refused.
+    voucher_code: str = ""
+    voucher_applied: str = ""
+    voucher_error: str = ""
+    applying_voucher: bool = False
     # Checkout questions' errors, by field key ("<question id>:<ticket index>").
     answer_errors: dict[str, str] = {}
 
     _detail: EventDetail | None = None
+    _offer: vouchers.VoucherOffer | None = None
     # The description as safe HTML, rendered once per load for each language it is written in
     # ("" for the main language; not a computed var of another state: that would make every event
     # of this page load that state too).
@@ -141,7 +149,7 @@ class EventState(LocalizedState, rx.State):
         now = clock.now()
         sellable = self._sellable(now)
         views = []
-        for ticket in detail.ticket_types:
+        for ticket in self._all_types():
             type_id = str(ticket.id)
             left = ticket.available
             quantity = self.quantities.get(type_id, 0)
@@ -151,10 +159,11 @@ class EventState(LocalizedState, rx.State):
                     id=type_id,
                     name=field_text(ticket, "name", locale, detail.main_language),
                     description=field_text(ticket, "description", locale, detail.main_language),
-                    price=(
-                        translate("event.free", locale)
-                        if ticket.price_minor == 0
-                        else format_money(ticket.price_minor, ticket.currency, locale)
+                    price=self._price_text(ticket, locale),
+                    full_price=(
+                        format_money(ticket.price_minor, ticket.currency, locale)
+                        if self._unit_price(ticket) != ticket.price_minor
+                        else ""
                     ),
                     left=left,
                     min_per_order=ticket.min_per_order,
@@ -191,7 +200,28 @@ class EventState(LocalizedState, rx.State):
         if detail is None or not self._sellable(clock.now()):
             return False
         now = clock.now()
-        return any(_sale_problem(ticket, ticket.available, now) == "" for ticket in detail.ticket_types)
+        return any(_sale_problem(ticket, ticket.available, now) == "" for ticket in self._all_types())
+
+    @rx.var
+    def sellable(self) -> bool:
+        """The event is on sale: the voucher field is shown (a code may unlock hidden types)."""
+        return self._sellable(clock.now())
+
+    @rx.var
+    def voucher_note(self) -> str:
+        """ "Voucher SPRING applied: you save €5.00" (the saving of the tickets chosen so far)."""
+        offer = self._offer
+        if offer is None:
+            return ""
+        locale = self._display_locale()
+        saved: dict[str, int] = defaultdict(int)
+        for ticket in self._all_types():
+            quantity = self.quantities.get(str(ticket.id), 0)
+            saved[ticket.currency] += quantity * (ticket.price_minor - self._unit_price(ticket))
+        amounts = [format_money(amount, currency, locale) for currency, amount in saved.items() if amount]
+        if amounts:
+            return translate("voucher.applied_saving", locale, code=offer.code, amount=" + ".join(amounts))
+        return translate("voucher.applied", locale, code=offer.code)
 
     @rx.var
     def hold_note(self) -> str:
@@ -210,10 +240,10 @@ class EventState(LocalizedState, rx.State):
             return ""
         locale = self._display_locale()
         sums: dict[str, int] = defaultdict(int)
-        for ticket in detail.ticket_types:
+        for ticket in self._all_types():
             quantity = self.quantities.get(str(ticket.id), 0)
             if quantity:
-                sums[ticket.currency] += quantity * ticket.price_minor
+                sums[ticket.currency] += quantity * self._unit_price(ticket)
         if not sums:
             return ""
         if not any(sums.values()):
@@ -240,16 +270,14 @@ class EventState(LocalizedState, rx.State):
         """(type id, quantity) of the chosen tickets, in the page's order: ticket n of the questions."""
         if self._detail is None:
             return []
-        return [
-            (str(t.id), self.quantities[str(t.id)]) for t in self._detail.ticket_types if self.quantities.get(str(t.id))
-        ]
+        return [(str(t.id), self.quantities[str(t.id)]) for t in self._all_types() if self.quantities.get(str(t.id))]
 
     def _slots(self) -> list[tuple[dict, int, str]]:
         """(question, ticket index or -1, ticket type name) for every field the checkout asks."""
         if self._detail is None or not self._questions:
             return []
         locale, main = self._display_locale(), self._detail.main_language
-        names = {str(t.id): field_text(t, "name", locale, main) for t in self._detail.ticket_types}
+        names = {str(t.id): field_text(t, "name", locale, main) for t in self._all_types()}
         tickets = [type_id for type_id, quantity in self._chosen() for _ in range(quantity)]
         slots = [
             (q, -1, "")
@@ -278,10 +306,21 @@ class EventState(LocalizedState, rx.State):
         detail = self._detail
         return detail is not None and detail.status == EventStatus.PUBLISHED and detail.ends_at > now
 
-    def _ticket(self, type_id: str) -> TicketTypeSummary | None:
+    def _all_types(self) -> list[TicketTypeSummary]:
+        """The event's listed ticket types, then the hidden ones the buyer's voucher unlocked."""
         if self._detail is None:
-            return None
-        return next((t for t in self._detail.ticket_types if str(t.id) == type_id), None)
+            return []
+        return [*self._detail.ticket_types, *(self._offer.hidden_types if self._offer else [])]
+
+    def _unit_price(self, ticket: TicketTypeSummary) -> int:
+        return vouchers.voucher_unit_price(self._offer, ticket.id, ticket.price_minor)
+
+    def _price_text(self, ticket: TicketTypeSummary, locale: str) -> str:
+        price = self._unit_price(ticket)
+        return translate("event.free", locale) if price == 0 else format_money(price, ticket.currency, locale)
+
+    def _ticket(self, type_id: str) -> TicketTypeSummary | None:
+        return next((t for t in self._all_types() if str(t.id) == type_id), None)
 
     def _limit(self, ticket: TicketTypeSummary) -> int:
         """The most of one type this buyer may pick: the per-order maximum, or the seats left."""
@@ -311,6 +350,10 @@ class EventState(LocalizedState, rx.State):
         self.answer_errors = {}
         self._questions = []
         self.reserving = False
+        self._offer = None
+        self.voucher_applied = ""
+        self.voucher_error = ""
+        self.applying_voucher = False
         async with service_call(self) as call:
             event_id = parse_id(self.event_id)  # the dynamic route argument
             if event_id is None:
@@ -347,6 +390,74 @@ class EventState(LocalizedState, rx.State):
         self.buyer_name = auth.full_name
         self.test_payments = is_test_mode()
         self.loaded = True
+        # A link may carry a code (/events/<id>?voucher=SPRING): it is applied as if typed.
+        code = self.router.url.query_parameters.get("voucher", "")
+        self.voucher_code = code[:64] if isinstance(code, str) else ""
+        if self.voucher_code and self._detail is not None:
+            return EventState.apply_link_voucher
+        return None
+
+    @rx.event
+    def set_voucher_code(self, code: str):
+        self.voucher_code = code[:64]
+        self.voucher_error = ""
+
+    @rx.event
+    async def apply_voucher(self, form_data: dict):
+        """The voucher form: check the code and show what it gives (prices, hidden ticket types);
+        the order checks it again when placed."""
+        async for step in self._apply(str(form_data.get("voucher", "") or "")):
+            yield step
+
+    @rx.event
+    async def apply_link_voucher(self):
+        """The code a link carried (/events/<id>?voucher=SPRING)."""
+        async for step in self._apply(self.voucher_code):
+            yield step
+
+    async def _apply(self, code: str):  # noqa: ANN202 - an async generator of state updates
+        """Wrong codes count against this address's voucher limit (guessing codes)."""
+        if self._detail is None or self.applying_voucher:
+            return
+        code = code.strip()[:64]
+        self.voucher_code = code
+        self.voucher_error = ""
+        if not code:
+            self._drop_voucher()
+            return
+        address = tab_client_address(self)
+        locale = await self._remember_locale()
+        try:
+            await ratelimit.refuse_if_over(ratelimit.VOUCHER, address=address)
+        except RateLimited as exc:
+            self.voucher_error = error_text(exc, locale)
+            return
+        self.applying_voucher = True
+        yield
+        async with service_call(self) as call:
+            offer = vouchers.voucher_offer(call.session, event_id=self._detail.id, code=code, now=call.now)
+        self.applying_voucher = False
+        if call.failed:
+            if isinstance(call.failure, VoucherInvalid):
+                await ratelimit.count_failure(ratelimit.VOUCHER, address=address)
+            self._drop_voucher()
+            self.voucher_error = call.error
+            return
+        self._offer = offer
+        self.voucher_applied = offer.code
+        self.voucher_code = offer.code
+
+    @rx.event
+    def remove_voucher(self):
+        self._drop_voucher()
+        self.voucher_code = ""
+        self.voucher_error = ""
+
+    def _drop_voucher(self) -> None:
+        hidden = {str(t.id) for t in self._offer.hidden_types} if self._offer else set()
+        self._offer = None
+        self.voucher_applied = ""
+        self.quantities = {key: value for key, value in self.quantities.items() if key not in hidden}
 
     @rx.event
     def add_ticket(self, type_id: str):
@@ -405,6 +516,7 @@ class EventState(LocalizedState, rx.State):
                 billing={
                     key: (form_data.get(f"billing_{key}") or "")[:1000] for key in ("company", "address", "vat_id")
                 },
+                voucher=self.voucher_applied,
                 answers=self._answers(form_data),
             )
             order_id, token = placed.order.id, placed.access_token

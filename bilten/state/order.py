@@ -85,6 +85,7 @@ class OrderSummary:
     place: str = ""
     email: str = ""
     total: str = ""
+    voucher: str = ""  # "Voucher SPRING: €5.00 off" ("" without one)
     pdf_url: str = ""
     calendar_url: str = ""
     invoice_url: str = ""  # paid orders with money paid: services/invoices.py issues one with the payment
@@ -204,6 +205,16 @@ class OrderState(LocalizedState, rx.State):
                 translate("event.free", locale)
                 if view.total_minor == 0
                 else format_money(view.total_minor, view.currency, locale)
+            ),
+            voucher=(
+                translate(
+                    "order.voucher_line",
+                    locale,
+                    code=view.voucher_code,
+                    amount=format_money(view.discount_minor, view.currency, locale),
+                )
+                if view.voucher_code
+                else ""
             ),
             pdf_url=routes.order_tickets_pdf_url(view.id, self._link_token),
             calendar_url=routes.order_calendar_url(view.id, self._link_token),

@@ -33,6 +33,7 @@ class OrganizationView:
     name: str = ""
     role_label: str = ""
     team_url: str = ""
+    webhooks_url: str = ""
     is_owner: bool = False
 
 
@@ -83,6 +84,7 @@ class MyOrganizationsState(LocalizedState, rx.State):
                 name=row.name,
                 role_label=translate(f"team.role.{row.role}", locale) if row.role else "",
                 team_url=routes.team_url(row.id),
+                webhooks_url=routes.webhooks_url(row.id),
                 is_owner=row.role == TeamRole.OWNER,
             )
             for row in self._rows

@@ -101,9 +101,13 @@ def ticket_row(page: Page, name: str) -> Locator:
 
 
 def choose_tickets(page: Page, ticket_type: str, quantity: int) -> None:
+    """Brings the row to `quantity` with the + and - buttons, from whatever the tab still shows
+    (a tab that comes back to the same event page keeps what was chosen there)."""
     row = ticket_row(page, ticket_type)
-    for _ in range(quantity):
-        row.locator(".qty-plus").click()
+    shown = int(row.locator(".qty-value").inner_text())
+    button = row.locator(".qty-plus" if quantity > shown else ".qty-minus")
+    for _ in range(abs(quantity - shown)):
+        button.click()
     expect(row.locator(".qty-value")).to_have_text(str(quantity))
 
 

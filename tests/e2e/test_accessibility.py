@@ -112,6 +112,9 @@ PAGES: dict[str, Visit] = {
     "office-exports": Visit(
         "organizer", lambda d: f"/organizer/events/{d.event_id}?tab=exports", "back-office", _tab("exports")
     ),
+    "office-vouchers": Visit(
+        "organizer", lambda d: f"/organizer/events/{d.event_id}?tab=vouchers", "back-office", _tab("vouchers")
+    ),
     "office-waiting-list": Visit(
         "organizer", lambda d: f"/organizer/events/{d.event_id}?tab=waiting_list", "back-office", _tab("waiting_list")
     ),

@@ -12,6 +12,7 @@ from bilten.back_office.frame.state import BackOfficeState
 from bilten.back_office.orders import orders_section
 from bilten.back_office.questions import questions_section
 from bilten.back_office.staff import staff_section
+from bilten.back_office.vouchers import vouchers_section
 from bilten.back_office.waiting_list import waiting_list_section
 from bilten.components.layout import page_shell
 from bilten.components.notice import forbidden_box, not_found_box
@@ -102,6 +103,7 @@ def office_frame() -> rx.Component:
                 rx.cond(BackOfficeState.can_manage, office_tab("staff", "users")),
                 rx.cond(BackOfficeState.can_manage, office_tab("questions", "circle-help")),
                 office_tab("exports", "file-down"),
+                office_tab("vouchers", "ticket-percent"),
                 office_tab("waiting_list", "list-ordered"),
                 flex_wrap="wrap",
             ),
@@ -111,6 +113,7 @@ def office_frame() -> rx.Component:
             rx.tabs.content(rx.cond(BackOfficeState.can_manage, staff_section()), value="staff"),
             rx.tabs.content(rx.cond(BackOfficeState.can_manage, questions_section()), value="questions"),
             rx.tabs.content(exports_section(), value="exports"),
+            rx.tabs.content(vouchers_section(), value="vouchers"),
             rx.tabs.content(waiting_list_section(), value="waiting_list"),
             value=BackOfficeState.tab,
             on_change=BackOfficeState.set_tab,

@@ -32,7 +32,7 @@ from bilten.state.auth import AuthState, private_state
 from bilten.state.base import service_call
 from bilten.state.i18n import LocalizedState
 
-TABS = ("sales", "orders", "checkin", "staff", "questions", "exports", "waiting_list")
+TABS = ("sales", "orders", "checkin", "staff", "questions", "exports", "waiting_list", "vouchers")
 MANAGER_TABS = frozenset({"staff", "questions"})  # viewers do not see who scans at the door, nor edit questions
 
 # tab -> its section state (with a `load` handler), filled by @office_section.

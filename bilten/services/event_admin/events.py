@@ -11,7 +11,7 @@ from sqlmodel import Session
 from bilten.models import Event, EventStatus, Organization, TicketType, User
 from bilten.services import media
 from bilten.services.access import Permission, authorize, require_verified
-from bilten.services.audit import record_audit
+from bilten.services.audit import emit_event, record_audit
 from bilten.services.errors import NotFound, ValidationFailed
 from bilten.services.event_admin.fields import (
     MAX_TITLE_LENGTH,
@@ -118,6 +118,7 @@ def publish_event(session: Session, *, actor: User | None, event_id: uuid.UUID, 
         if not any(not t.is_hidden for t in event_ticket_types(session, event.id)):
             raise ValidationFailed("error.event_needs_ticket_types")
         _set_status(session, event, EventStatus.PUBLISHED, "event.published", user=user, now=now)
+        emit_event(session, topic="event.published", payload={"event_id": str(event.id)}, now=now)
     return event
 
 

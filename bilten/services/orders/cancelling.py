@@ -16,6 +16,7 @@ from bilten.payments.base import PaymentProvider, ProviderUnavailable
 from bilten.services import (
     checkins,
     invoices,  # module import: invoices reads orders.access
+    vouchers,
 )
 from bilten.services.access import Permission, is_allowed
 from bilten.services.audit import emit_event, record_audit
@@ -79,6 +80,7 @@ def cancel_order(
         ticket_status = TicketStatus.REFUNDED if refundable else TicketStatus.CANCELLED
         ticket_ids = list(session.exec(select(Ticket.id).where(Ticket.order_id == order.id)).all())
         session.exec(update(Ticket).where(col(Ticket.order_id) == order.id).values(status=ticket_status))
+        vouchers.give_back_uses(session, [order.id])  # before the seats: the lock order of placing
         return_seats(session, order_lines(session, order.id), now=now)
         invoices.issue_credit_note(session, order, now=now)
         if refund_call is not None:
@@ -142,6 +144,7 @@ def cancel_unpaid(
             return order
         change_status(order, OrderStatus.CANCELLED, now=now)
         session.add(order)
+        vouchers.give_back_uses(session, [order.id])
         return_seats(session, order_lines(session, order.id), now=now)
         record_audit(
             session,

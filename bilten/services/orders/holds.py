@@ -10,6 +10,7 @@ from sqlmodel import Session, col, select
 
 from bilten.models import Order, OrderStatus, Payment, PaymentStatus
 from bilten.observability import metrics
+from bilten.services import vouchers
 from bilten.services.audit import record_audit
 from bilten.services.orders.seats import order_lines, publish_availability, return_seats
 from bilten.services.orders.status import AuditAction, change_status
@@ -46,6 +47,7 @@ def expire_holds(session: Session, *, now: datetime, limit: int = SWEEP_BATCH) -
 def _expire(session: Session, order: Order, *, now: datetime) -> ExpiredHold:
     change_status(order, OrderStatus.EXPIRED, now=now)
     session.add(order)
+    vouchers.give_back_uses(session, [order.id])  # before the seats: the lock order of placing
     return_seats(session, order_lines(session, order.id), now=now)
     open_checkouts = []
     for payment in session.exec(select(Payment).where(Payment.order_id == order.id)).all():

@@ -33,6 +33,7 @@ from bilten.observability import metrics
 from bilten.payments import active_provider, get_provider
 from bilten.payments.base import PaymentRequest, PaymentStart, PaymentUpdate, ProviderUnavailable, UpdateKind
 from bilten.payments.test import TEST_PROVIDER
+from bilten.services import vouchers
 from bilten.services.audit import emit_event, record_audit
 from bilten.services.errors import (
     AmountMismatch,
@@ -244,6 +245,7 @@ def _payment_confirmed(
         mark_paid(session, order, event=event, lines=lines, now=now)
         return PaymentOutcome(result=PaymentResult.PAID, order_id=order.id, payment_id=payment.id)
     if _may_pay_late(order, event) and retake_seats(session, lines):
+        vouchers.retake_use(session, order)  # if one is left; the order keeps the price it was paid at
         mark_paid(session, order, event=event, lines=lines, now=now)
         record_audit(session, action=AuditAction.ORDER_PAID_LATE, object_type="order", object_id=order.id, now=now)
         return PaymentOutcome(result=PaymentResult.PAID_LATE, order_id=order.id, payment_id=payment.id)
@@ -294,6 +296,7 @@ def _cancel_for_cancelled_event(
     metrics.after_commit(session, metrics.count_order, "cancelled")
     order.hold_expires_at = None
     session.add(order)
+    vouchers.give_back_uses(session, [order.id])
     return_seats(session, lines, now=now)
     record_audit(
         session,

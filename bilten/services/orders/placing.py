@@ -18,11 +18,11 @@ from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from bilten.db import insert_new_rows
-from bilten.models import Event, EventStatus, Order, OrderLine, Payment, TicketType, User
+from bilten.models import Event, EventStatus, Order, OrderLine, Payment, TicketType, User, Voucher
 from bilten.observability import metrics
 from bilten.payments import payments_configured
 from bilten.payments.base import PaymentProvider
-from bilten.services import invoices, questions
+from bilten.services import invoices, questions, vouchers
 from bilten.services.audit import record_audit
 from bilten.services.errors import (
     EventNotOnSale,
@@ -34,6 +34,7 @@ from bilten.services.errors import (
     SalesNotOpen,
     SoldOut,
     UnknownTicketType,
+    VoucherNotApplicable,
 )
 from bilten.services.orders.access import order_access_token
 from bilten.services.orders.issuing import mark_paid
@@ -74,6 +75,7 @@ def place_order(
     event_id: uuid.UUID | None = None,
     hold_minutes: int | None = None,
     provider: PaymentProvider | None = None,
+    voucher: str = "",
     answers: list[questions.AnswerIn] | None = None,
     offer_id: uuid.UUID | None = None,
     billing: dict[str, str] | None = None,
@@ -85,8 +87,10 @@ def place_order(
     `answers` (to the event's checkout questions, services/questions.py) are checked before any
     seat is taken and stored with the order: a refused answer (InvalidAnswer) leaves nothing.
     Bad input raises before anything is written; a sold-out type raises SoldOut after the whole
-    transaction is rolled back: no order, no hold. `offer_id`: a waiting-list offer whose held seat
-    the order takes over (one ticket of its type) instead of a new one."""
+    transaction is rolled back: no order, no hold. A `voucher` code prices the tickets it covers
+    and unlocks its hidden types; its use is taken in this transaction (services/vouchers.py).
+    `offer_id`: a waiting-list offer whose held seat the order takes over (one ticket of its type)
+    instead of a new one."""
     email = clean_email(email)
     phone = clean_phone(phone, required=user is None)
     name = clean_name(name)
@@ -96,7 +100,9 @@ def place_order(
     names: dict[uuid.UUID, str] = {}  # as the buyer reads them: their language, else the main one
     try:
         with transaction(session):
-            event, types = _load_types_for_sale(session, wanted, event_id=event_id, now=now, locale=locale)
+            event, types, used_voucher = _load_types_for_sale(
+                session, wanted, event_id=event_id, now=now, locale=locale, voucher_code=voucher
+            )
             names = {t.id: field_text(t, "name", locale, event.main_language) for t in types}
             answer_rows = questions.check_answers(session, event.id, _ticket_sequence(items), answers or [])
             if not payments_configured() and any(t.price_minor > 0 for t in types):
@@ -114,7 +120,7 @@ def place_order(
                 created_at=now,
             )
             lines = _add_lines(
-                session, order, types, wanted, invoices.prices_include_tax(session, event.organization_id)
+                session, order, types, wanted, used_voucher, invoices.prices_include_tax(session, event.organization_id)
             )
             for answer in answer_rows:
                 answer.order_id = order.id
@@ -132,6 +138,8 @@ def place_order(
                 request = payment_request(order, event, lines, names, payment_id)
                 started = provider.start(request)
                 payment = record_payment_start(session, order, provider.identifier, payment_id, started, now=now)
+            if used_voucher is not None:
+                vouchers.take_use(session, used_voucher.id)  # the voucher's row first, then the seats
             seat_types = [] if offer_id is not None else types  # an offer's seat is held already
             if session.get_bind().dialect.name == "postgresql":
                 _take_seats_in_one_round_trip(session, seat_types, wanted)
@@ -146,27 +154,37 @@ def place_order(
 
 
 def _add_lines(
-    session: Session, order: Order, types: list[TicketType], wanted: dict[uuid.UUID, int], include_tax: bool = True
+    session: Session,
+    order: Order,
+    types: list[TicketType],
+    wanted: dict[uuid.UUID, int],
+    voucher: Voucher | None = None,
+    include_tax: bool = True,
 ) -> list[OrderLine]:
-    """The order and one line per ticket type, its total their sum (net prices plus their tax when
-    the organization's prices are net: services/invoices.py)."""
+    """The order and one line per ticket type (priced with the voucher where it applies, plus the
+    tax when the organization's prices are net: services/invoices.py), its total their sum."""
     session.add(order)
     lines = []
     for ticket_type in types:
         quantity = wanted[ticket_type.id]
-        unit_price = invoices.charged_unit_price(
-            ticket_type.price_minor, ticket_type.tax_rate_bp, prices_include_tax=include_tax
+        price = invoices.charged_unit_price(
+            vouchers.voucher_unit_price(voucher, ticket_type.id, ticket_type.price_minor),
+            ticket_type.tax_rate_bp,
+            prices_include_tax=include_tax,
         )
         line = OrderLine(
             order_id=order.id,
             ticket_type_id=ticket_type.id,
             quantity=quantity,
-            unit_price_minor=unit_price,
-            line_total_minor=quantity * unit_price,
+            unit_price_minor=price,
+            line_total_minor=quantity * price,
         )
         lines.append(line)
         session.add(line)
     order.total_minor = sum(line.line_total_minor for line in lines)
+    if voucher is not None:
+        order.voucher_id = voucher.id
+        order.discount_minor = sum(wanted[t.id] * t.price_minor for t in types) - order.total_minor
     return lines
 
 
@@ -281,10 +299,19 @@ _TYPES_FOR_SALE = (
 
 
 def _load_types_for_sale(
-    session: Session, wanted: dict[uuid.UUID, int], *, event_id: uuid.UUID | None, now: datetime, locale: str = ""
-) -> tuple[Event, list[TicketType]]:
+    session: Session,
+    wanted: dict[uuid.UUID, int],
+    *,
+    event_id: uuid.UUID | None,
+    now: datetime,
+    locale: str = "",
+    voucher_code: str = "",
+) -> tuple[Event, list[TicketType], Voucher | None]:
     rows = session.execute(_TYPES_FOR_SALE, {"ids": list(wanted)}).all()
-    types = [ticket_type for ticket_type, _ in rows if not ticket_type.is_hidden]
+    voucher = None
+    if voucher_code and rows:
+        voucher = vouchers.usable_voucher(session, event_id=event_id or rows[0][1].id, code=voucher_code, now=now)
+    types = [t for t, _ in rows if not t.is_hidden or vouchers.unlocks(voucher, t.id)]
     if len(types) != len(wanted) or len({t.event_id for t in types}) != 1:
         raise UnknownTicketType()
     event = rows[0][1]
@@ -303,4 +330,6 @@ def _load_types_for_sale(
             raise SalesClosed(name=name)
         if not ticket_type.min_per_order <= quantity <= ticket_type.max_per_order:
             raise QuantityOutOfRange(name=name, min=ticket_type.min_per_order, max=ticket_type.max_per_order)
-    return event, list(types)
+    if voucher is not None and not any(vouchers.covers(voucher, t.id) for t in types):
+        raise VoucherNotApplicable()
+    return event, list(types), voucher
