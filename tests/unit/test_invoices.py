@@ -234,3 +234,18 @@ def test_legal_details_are_checked_and_only_managers_change_them(session, now, s
             number_prefix="X",
             now=now,
         )
+
+
+def test_a_voucher_discount_is_what_the_invoice_bills(session, now, shop):
+    from bilten.models import VoucherKind
+    from bilten.services import vouchers
+    from bilten.services.vouchers import VoucherFields
+
+    fields = VoucherFields(code="SPRING", kind=VoucherKind.PERCENT, value=20, max_uses=4)
+    vouchers.create_voucher(session, actor=shop["organizer"], event_id=shop["event"].id, fields=fields, now=now)
+    settings(session, shop, now, prices_include_tax=False)  # net prices: tax on top of the discounted price
+    order = buy(session, now, [(shop["standard"].id, 2)], voucher="SPRING")
+    assert order.total_minor == 2 * (2000 + 380)
+    invoice = session.exec(select(Invoice).where(Invoice.order_id == order.id)).one()
+    assert (invoice.net_minor, invoice.tax_minor, invoice.gross_minor) == (4000, 760, 4760)
+    assert invoice.lines[0]["unit_net"] == 2000
