@@ -265,7 +265,6 @@ def issue_invoice(
             types[line.ticket_type_id].tax_rate_bp,
         )
         for line in lines
-        if line.line_total_minor > 0 or line.quantity > 0
     ]
     totals = tax_totals(invoice_lines)
     number = draw_number(session, event.organization_id)
