@@ -82,6 +82,11 @@ def order_calendar_url(order_id: uuid.UUID | str, token: str) -> str:
     return f"/api/v1/orders/{order_id}/calendar.ics?token={quote(token, safe='')}"
 
 
+def export_download_url(export_id: uuid.UUID | str) -> str:
+    """The REST download of a finished export (a bearer token, or the back office's session cookie)."""
+    return f"/api/v1/exports/{export_id}/download"
+
+
 def event_editor_url(event_id: uuid.UUID | str) -> str:
     """The organizers' editor of one event (details, picture, ticket types, publishing)."""
     return f"/organizer/events/{event_id}/edit"

@@ -14,6 +14,7 @@ from bilten.api.errors import error_responses
 from bilten.api.routing import api_router
 from bilten.models import EventStatus, Role
 from bilten.services import organizers, platform, users
+from bilten.services.organizers import OrganizerEventRow
 from bilten.services.platform import EventPage, OrganizationPage
 from bilten.services.users import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, MAX_SEARCH_LENGTH, AdminUser, UserPage
 
@@ -22,17 +23,6 @@ router = api_router(prefix="/api/v1", tags=["admin"], responses=error_responses(
 
 class RoleIn(BaseModel):
     role: str
-
-
-class OrganizerEventOut(BaseModel):
-    id: uuid.UUID
-    organization_name: str
-    title: str
-    status: str
-    starts_at: datetime
-    timezone: str
-    capacity: int
-    reserved: int
 
 
 @router.get("/admin/users", response_model=UserPage)
@@ -123,7 +113,9 @@ def admin_list_events(
     return platform.list_all_events(session, actor=user, search=search, status=status, limit=limit, offset=offset)
 
 
-@router.get("/organizer/events", response_model=list[OrganizerEventOut])
-def organizer_events(caller: Caller = Depends(get_caller), session: Session = Depends(get_session)) -> list:
+@router.get("/organizer/events", response_model=list[OrganizerEventRow])
+def organizer_events(
+    caller: Caller = Depends(get_caller), session: Session = Depends(get_session)
+) -> list[OrganizerEventRow]:
     user = caller.require(session)
-    return [OrganizerEventOut(**row.__dict__) for row in organizers.list_organizer_events(session, actor=user)]
+    return organizers.list_organizer_events(session, actor=user)

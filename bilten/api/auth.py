@@ -17,7 +17,9 @@ from bilten.api.errors import error_responses, request_locale
 from bilten.api.routing import api_router
 from bilten.models import UserPublic
 from bilten.services import accounts, login_guard, sessions, two_factor, verification
+from bilten.services.accounts import TokenPair
 from bilten.services.errors import InvalidToken
+from bilten.services.two_factor import Enrolment
 from bilten.settings import get_settings
 
 router = api_router(prefix="/api/v1/auth", tags=["auth"], responses=error_responses(401, 409, 422, 429))
@@ -37,11 +39,6 @@ class LoginIn(BaseModel):
     unlock_token: str = Field(default="", max_length=200)
     # Accounts with two-factor sign-in: a first try without it answers 401 `two_factor_required`.
     otp: str = Field(default="", max_length=40, description="one-time code or recovery code")
-
-
-class TwoFactorSetupOut(BaseModel):
-    secret: str
-    otpauth_uri: str
 
 
 class TwoFactorConfirmIn(BaseModel):
@@ -87,28 +84,12 @@ class ResetConfirmIn(BaseModel):
     password: str = Field(max_length=1000)
 
 
-class TokenPairOut(BaseModel):
-    access_token: str
-    refresh_token: str
-    token_type: str
-    expires_in: int
-
-
 async def _login_within_limits(body: LoginIn, address: str = Depends(get_client_address)) -> None:
     await ratelimit.check(ratelimit.LOGIN, address=address, account=body.email)
 
 
 async def _reset_within_limits(body: ResetRequestIn, address: str = Depends(get_client_address)) -> None:
     await ratelimit.check(ratelimit.PASSWORD_RESET, address=address, account=body.email)
-
-
-def _token_out(pair: accounts.TokenPair) -> TokenPairOut:
-    return TokenPairOut(
-        access_token=pair.access_token,
-        refresh_token=pair.refresh_token,
-        token_type=pair.token_type,
-        expires_in=pair.expires_in,
-    )
 
 
 @router.post("/register", status_code=201, response_model=UserPublic, dependencies=[rate_limited(ratelimit.REGISTER)])
@@ -127,15 +108,15 @@ def register(
     return signup.public
 
 
-@router.post("/login", response_model=TokenPairOut, dependencies=[Depends(_login_within_limits)])
+@router.post("/login", response_model=TokenPair, dependencies=[Depends(_login_within_limits)])
 def login(
     body: LoginIn,
     request: Request,
     address: str = Depends(get_client_address),
     session: Session = Depends(get_session),
     now: datetime = Depends(get_now),
-) -> TokenPairOut:
-    pair = accounts.log_in_api(
+) -> TokenPair:
+    return accounts.log_in_api(
         session,
         email=body.email,
         password=body.password,
@@ -145,7 +126,6 @@ def login(
         otp=body.otp,
         unlock_token=body.unlock_token,
     )
-    return _token_out(pair)
 
 
 @router.post("/unlock", response_model=UnlockOut)
@@ -172,9 +152,9 @@ def resend_verification(
     return ResendOut(status="sent" if sent else "already_verified")
 
 
-@router.post("/refresh", response_model=TokenPairOut)
-def refresh(body: RefreshIn, session: Session = Depends(get_session), now: datetime = Depends(get_now)) -> TokenPairOut:
-    return _token_out(accounts.refresh_api_tokens(session, refresh_token=body.refresh_token, now=now))
+@router.post("/refresh", response_model=TokenPair)
+def refresh(body: RefreshIn, session: Session = Depends(get_session), now: datetime = Depends(get_now)) -> TokenPair:
+    return accounts.refresh_api_tokens(session, refresh_token=body.refresh_token, now=now)
 
 
 @router.post("/logout", status_code=204)
@@ -233,11 +213,10 @@ def log_out_everywhere(caller: Caller = Depends(get_caller), session: Session = 
     sessions.end_all_sessions(session, user=caller.require(session), now=caller.now)
 
 
-@router.post("/two-factor/setup", response_model=TwoFactorSetupOut)
-def set_up_two_factor(caller: Caller = Depends(get_caller), session: Session = Depends(get_session)):
+@router.post("/two-factor/setup", response_model=Enrolment)
+def set_up_two_factor(caller: Caller = Depends(get_caller), session: Session = Depends(get_session)) -> Enrolment:
     """A new TOTP secret for the caller (not in force until confirmed with a code)."""
-    enrolment = two_factor.begin_enrolment(session, user=caller.require(session), now=caller.now)
-    return TwoFactorSetupOut(secret=enrolment.secret, otpauth_uri=enrolment.otpauth_uri)
+    return two_factor.begin_enrolment(session, user=caller.require(session), now=caller.now)
 
 
 @router.post("/two-factor/confirm", response_model=RecoveryCodesOut)

@@ -10,7 +10,6 @@ import uuid
 from datetime import datetime
 
 from fastapi import Depends, Query, Request, Response
-from pydantic import BaseModel, Field
 from sqlmodel import Session
 
 from bilten.api.deps import get_now, get_session
@@ -18,61 +17,9 @@ from bilten.api.errors import error_responses
 from bilten.api.routing import api_router
 from bilten.i18n import normalize_locale
 from bilten.services import events as event_service
+from bilten.services.events import EventDetail, EventSummary
 
 router = api_router(prefix="/api/v1/events", tags=["events"], responses=error_responses(401, 404, 422))
-
-
-class TicketTypeOut(BaseModel):
-    id: uuid.UUID
-    name: str
-    description: str
-    price: int
-    currency: str
-    available: int
-    min_per_order: int
-    max_per_order: int
-    sales_start: datetime | None
-    sales_end: datetime | None
-
-
-class EventOut(BaseModel):
-    id: uuid.UUID
-    title: str
-    starts_at: datetime
-    ends_at: datetime
-    timezone: str
-    venue_name: str
-    city: str
-    image_url: str
-    lowest_price: int | None
-    currency: str | None
-    language: str = Field(description="the language the texts are served in: the reader's, else the main language")
-    main_language: str = Field(description="the event's main language")
-
-
-class EventDetailOut(EventOut):
-    description: str
-    venue_address: str
-    status: str
-    ticket_types: list[TicketTypeOut]
-    venue_notes: str = ""
-
-
-def _event_out(summary: event_service.EventSummary) -> dict:
-    return {
-        "id": summary.id,
-        "title": summary.title,
-        "starts_at": summary.starts_at,
-        "ends_at": summary.ends_at,
-        "timezone": summary.timezone,
-        "venue_name": summary.venue_name,
-        "city": summary.city,
-        "image_url": summary.image_url,
-        "lowest_price": summary.lowest_price_minor,
-        "currency": summary.currency,
-        "language": summary.language,
-        "main_language": summary.main_language,
-    }
 
 
 def reader_locale(request: Request, lang: str | None) -> str | None:
@@ -84,7 +31,7 @@ def reader_locale(request: Request, lang: str | None) -> str | None:
 LANG_QUERY = Query(None, max_length=35, description="en, ar, de, es, fr or it; else Accept-Language decides")
 
 
-@router.get("", response_model=list[EventOut])
+@router.get("", response_model=list[EventSummary])
 def list_events(
     request: Request,
     response: Response,
@@ -95,7 +42,7 @@ def list_events(
     session: Session = Depends(get_session),
     now: datetime = Depends(get_now),
     lang: str | None = LANG_QUERY,
-) -> list[dict]:
+) -> list[EventSummary]:
     summaries = event_service.list_upcoming_events(
         session,
         now=now,
@@ -106,39 +53,18 @@ def list_events(
         locale=reader_locale(request, lang),
     )
     response.headers["Vary"] = "Accept-Language"
-    return [_event_out(s) for s in summaries]
+    return summaries
 
 
-@router.get("/{event_id}", response_model=EventDetailOut)
+@router.get("/{event_id}", response_model=EventDetail)
 def get_event(
     event_id: uuid.UUID,
     request: Request,
     response: Response,
     session: Session = Depends(get_session),
     lang: str | None = LANG_QUERY,
-) -> dict:
+) -> EventDetail:
     detail = event_service.get_public_event(session, event_id=event_id, locale=reader_locale(request, lang))
     response.headers["Vary"] = "Accept-Language"
     response.headers["Content-Language"] = detail.language
-    return {
-        **_event_out(detail),
-        "description": detail.description,
-        "venue_address": detail.venue_address,
-        "status": detail.status,
-        "venue_notes": detail.venue_notes,
-        "ticket_types": [
-            {
-                "id": t.id,
-                "name": t.name,
-                "description": t.description,
-                "price": t.price_minor,
-                "currency": t.currency,
-                "available": t.available,
-                "min_per_order": t.min_per_order,
-                "max_per_order": t.max_per_order,
-                "sales_start": t.sales_start,
-                "sales_end": t.sales_end,
-            }
-            for t in detail.ticket_types
-        ],
-    }
+    return detail

@@ -10,27 +10,24 @@ from anyio import from_thread
 from fastapi import Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
-from sqlmodel import Session, select
+from sqlmodel import Session
 
-from bilten import clock, ratelimit
+from bilten import ratelimit
 from bilten.api.deps import Caller, get_caller, get_client_address, get_now, get_order_link, get_session
 from bilten.api.errors import error_responses, request_locale
-from bilten.api.questions import AnswerIn, AnswerOut, answers_in, answers_out
+from bilten.api.questions import AnswerIn, answers_in
 from bilten.api.routing import api_router
 from bilten.i18n import normalize_locale
-from bilten.models import Event, InvoiceKind, Order, OrderStatus, Payment, Ticket, TicketType, User
+from bilten.models import Event, InvoiceKind, Order, OrderStatus, User
 from bilten.notifications.invoice_pdf import invoice_pdf
 from bilten.notifications.rendering import MissingData, event_calendar, order_tickets_pdf
 from bilten.payments import active_provider, is_test_mode
 from bilten.services import invoices as invoice_service
 from bilten.services import orders as order_service
-from bilten.services import questions as question_service
-from bilten.services import vouchers
 from bilten.services.errors import InvalidToken, NotFound, SoldOut, ValidationFailed, VoucherInvalid
+from bilten.services.orders import OrderReceipt
 from bilten.services.seat_gate import learn_after_refusal, seat_gate
 from bilten.services.security import decode_access_token
-from bilten.services.ticket_references import format_reference
-from bilten.services.translations import field_text
 from bilten.settings import get_secret_key, get_settings
 
 router = api_router(
@@ -64,90 +61,6 @@ class TestPaymentIn(BaseModel):
     outcome: str = Field(pattern="^(succeeded|failed)$")
 
 
-class PaymentOut(BaseModel):
-    provider: str
-    status: str
-    checkout_url: str
-    reference: str
-
-
-class TicketOut(BaseModel):
-    id: uuid.UUID
-    code: str
-    reference: str  # K7QM-4XHT-2P: what a person types at the door when the QR will not scan
-    ticket_type_id: uuid.UUID
-    ticket_type: str
-    holder_name: str
-    status: str
-
-
-class OrderOut(BaseModel):
-    id: uuid.UUID
-    event_id: uuid.UUID
-    status: str
-    total: int  # with the voucher's discount
-    currency: str
-    voucher: str | None = None
-    discount: int = 0
-    expires_at: datetime | None
-    email: str
-    payment: PaymentOut | None
-    tickets: list[TicketOut]
-    answers: list[AnswerOut] = []
-    access_token: str | None = None
-
-
-def _order_out(
-    session: Session, order: Order, *, payment: Payment | None = None, access_token: str | None = None
-) -> OrderOut:
-    payment = (
-        payment
-        or session.exec(select(Payment).where(Payment.order_id == order.id).order_by(Payment.created_at.desc())).first()
-    )
-    tickets = []
-    if order.status in (OrderStatus.PAID, OrderStatus.REFUNDED, OrderStatus.CANCELLED):
-        # Ticket type names in the buyer's language (the order's), else the event's main language.
-        main_language = session.exec(select(Event.main_language).where(Event.id == order.event_id)).one()
-        names = {
-            t.id: field_text(t, "name", order.locale, main_language)
-            for t in session.exec(select(TicketType).where(TicketType.event_id == order.event_id))
-        }
-        tickets = [
-            TicketOut(
-                id=t.id,
-                code=t.code,
-                reference=format_reference(t.reference),
-                ticket_type_id=t.ticket_type_id,
-                ticket_type=names[t.ticket_type_id],
-                holder_name=t.holder_name,
-                status=t.status,
-            )
-            for t in session.exec(select(Ticket).where(Ticket.order_id == order.id).order_by(Ticket.id)).all()
-        ]
-    return OrderOut(
-        id=order.id,
-        event_id=order.event_id,
-        status=order.status,
-        total=order.total_minor,
-        currency=order.currency,
-        voucher=vouchers.code_of(session, order) or None,
-        discount=order.discount_minor,
-        expires_at=order.hold_expires_at if order.status == OrderStatus.PENDING else None,
-        email=order.buyer_email,
-        payment=PaymentOut(
-            provider=payment.provider,
-            status=payment.status,
-            checkout_url=payment.checkout_url,
-            reference=payment.provider_reference,
-        )
-        if payment
-        else None,
-        tickets=tickets,
-        answers=answers_out(question_service.order_answers(session, order, now=clock.now())),
-        access_token=access_token,
-    )
-
-
 def _order_for_caller(session: Session, order_id: uuid.UUID, user: User | None, token: str) -> Order:
     order = session.get(Order, order_id)
     if order is None or not order_service.may_view_order(session, order, user=user, access_token=token):
@@ -169,7 +82,7 @@ async def _order_within_limits(
         await ratelimit.refuse_if_over(ratelimit.VOUCHER, address=address)
 
 
-@router.post("", status_code=201, response_model=OrderOut, dependencies=[Depends(_order_within_limits)])
+@router.post("", status_code=201, response_model=OrderReceipt, dependencies=[Depends(_order_within_limits)])
 def place_order(
     body: OrderIn,
     request: Request,
@@ -207,39 +120,42 @@ def place_order(
     order, payment = placed.order, placed.payment
     if order.status == OrderStatus.PENDING and payment is None:
         payment = order_service.start_payment(session, order_id=order.id, now=now, access_token=placed.access_token)
-    out = _order_out(session, order, payment=payment, access_token=placed.access_token)
+    receipt = order_service.order_receipt(session, order, now=now, payment=payment, access_token=placed.access_token)
     return JSONResponse(
-        out.model_dump(mode="json"), status_code=201, headers={"Location": f"/api/v1/orders/{order.id}"}
+        receipt.model_dump(mode="json", by_alias=True),
+        status_code=201,
+        headers={"Location": f"/api/v1/orders/{order.id}"},
     )
 
 
-@router.get("/{order_id}", response_model=OrderOut)
+@router.get("/{order_id}", response_model=OrderReceipt)
 def get_order(
     order_id: uuid.UUID,
     link: str = Depends(get_order_link),
     caller: Caller = Depends(get_caller),
     session: Session = Depends(get_session),
-) -> OrderOut:
+    now: datetime = Depends(get_now),
+) -> OrderReceipt:
     user = caller.user(session)
     order = _order_for_caller(session, order_id, user, link)
-    return _order_out(session, order)
+    return order_service.order_receipt(session, order, now=now)
 
 
-@router.post("/{order_id}/cancel", response_model=OrderOut)
+@router.post("/{order_id}/cancel", response_model=OrderReceipt)
 def cancel_order(
     order_id: uuid.UUID,
     link: str = Depends(get_order_link),
     caller: Caller = Depends(get_caller),
     session: Session = Depends(get_session),
     now: datetime = Depends(get_now),
-) -> OrderOut:
+) -> OrderReceipt:
     user = caller.user(session)
     order = order_service.cancel_order(session, order_id=order_id, now=now, actor=user, access_token=link)
     seat_gate.forget_event(order.event_id)  # its seats are for sale again now, not after the gate's next probe
-    return _order_out(session, order)
+    return order_service.order_receipt(session, order, now=now)
 
 
-@router.post("/{order_id}/test-payment", response_model=OrderOut)
+@router.post("/{order_id}/test-payment", response_model=OrderReceipt)
 def test_payment(
     order_id: uuid.UUID,
     body: TestPaymentIn,
@@ -247,7 +163,7 @@ def test_payment(
     caller: Caller = Depends(get_caller),
     session: Session = Depends(get_session),
     now: datetime = Depends(get_now),
-) -> OrderOut:
+) -> OrderReceipt:
     """Confirm or decline a test-mode payment. Exists only while the test provider is active."""
     user = caller.user(session)
     if not is_test_mode():
@@ -261,7 +177,7 @@ def test_payment(
         user=user,
         access_token=link,
     )
-    return _order_out(session, session.get(Order, order.id))
+    return order_service.order_receipt(session, session.get(Order, order.id), now=now)
 
 
 @router.get("/{order_id}/tickets.pdf", response_class=Response, responses={200: {"content": {"application/pdf": {}}}})
@@ -302,9 +218,7 @@ def invoice(
     (order token or account) or the event's organizers. 404 when there is none (yet)."""
     user = caller.user(session)
     document = invoice_service.order_invoice(session, order_id=order_id, user=user, access_token=link, kind=kind)
-    timezone = session.exec(
-        select(Event.timezone).join(Order, Order.event_id == Event.id).where(Order.id == order_id)
-    ).one()
+    timezone = invoice_service.event_timezone(session, document)
     pdf = invoice_pdf(document, refers_to_number=invoice_service.refers_to_number(session, document), timezone=timezone)
     return Response(
         pdf,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends, Query, Response
 from pydantic import BaseModel, Field
@@ -35,116 +35,43 @@ class EndpointUpdateIn(BaseModel):
     active: bool | None = None
 
 
-class EndpointOut(BaseModel):
-    id: uuid.UUID
-    organization_id: uuid.UUID
-    url: str
-    events: list[str]
-    active: bool
-    consecutive_failures: int
-    disabled_at: datetime | None
-    created_at: datetime
-
-
-class EndpointWithSecretOut(EndpointOut):
-    secret: str
-
-
-class AttemptOut(BaseModel):
-    attempted_at: datetime
-    succeeded: bool
-    status_code: int | None
-    duration_ms: int
-    error: str
-    response_excerpt: str
-
-
-class DeliveryOut(BaseModel):
-    id: uuid.UUID
-    endpoint_id: uuid.UUID
-    event_type: str
-    status: str
-    attempts: int
-    created_at: datetime
-    next_attempt_at: datetime | None
-    delivered_at: datetime | None
-    last_status_code: int | None
-    last_error: str
-    payload: dict[str, Any]
-    log: list[AttemptOut]
-
-
-def _endpoint_out(row: webhooks.EndpointRow) -> EndpointOut:
-    return EndpointOut(
-        id=row.id,
-        organization_id=row.organization_id,
-        url=row.url,
-        events=list(row.events),
-        active=row.active,
-        consecutive_failures=row.consecutive_failures,
-        disabled_at=row.disabled_at,
-        created_at=row.created_at,
-    )
-
-
-def _with_secret(row: webhooks.EndpointRow) -> EndpointWithSecretOut:
-    return EndpointWithSecretOut(**_endpoint_out(row).model_dump(), secret=row.secret or "")
-
-
-def _delivery_out(row: webhooks.DeliveryRow) -> DeliveryOut:
-    return DeliveryOut(
-        id=row.id,
-        endpoint_id=row.endpoint_id,
-        event_type=row.event_type,
-        status=row.status,
-        attempts=row.attempts,
-        created_at=row.created_at,
-        next_attempt_at=row.next_attempt_at,
-        delivered_at=row.delivered_at,
-        last_status_code=row.last_status_code,
-        last_error=row.last_error,
-        payload=row.payload,
-        log=[AttemptOut(**attempt.__dict__) for attempt in row.log],
-    )
-
-
-@router.post("/organizations/{organization_id}/webhooks", status_code=201, response_model=EndpointWithSecretOut)
+@router.post("/organizations/{organization_id}/webhooks", status_code=201, response_model=webhooks.EndpointWithSecret)
 def create_webhook(
     organization_id: uuid.UUID,
     body: EndpointIn,
     caller: Caller = Depends(get_caller),
     session: Session = Depends(get_session),
     now: datetime = Depends(get_now),
-) -> EndpointWithSecretOut:
+) -> webhooks.EndpointWithSecret:
     """Register an endpoint for some events; the answer holds its signing secret (shown once)."""
     user = caller.require(session)
     row = webhooks.create_endpoint(
         session, actor=user, organization_id=organization_id, url=body.url, events=body.events, now=now
     )
-    return _with_secret(row)
+    return row
 
 
-@router.get("/organizations/{organization_id}/webhooks", response_model=list[EndpointOut])
+@router.get("/organizations/{organization_id}/webhooks", response_model=list[webhooks.EndpointRow])
 def list_webhooks(
     organization_id: uuid.UUID, caller: Caller = Depends(get_caller), session: Session = Depends(get_session)
 ) -> list:
     user = caller.require(session)
-    return [_endpoint_out(row) for row in webhooks.list_endpoints(session, actor=user, organization_id=organization_id)]
+    return webhooks.list_endpoints(session, actor=user, organization_id=organization_id)
 
 
-@router.get("/organizations/{organization_id}/webhooks/{endpoint_id}", response_model=EndpointOut)
+@router.get("/organizations/{organization_id}/webhooks/{endpoint_id}", response_model=webhooks.EndpointRow)
 def get_webhook(
     organization_id: uuid.UUID,
     endpoint_id: uuid.UUID,
     caller: Caller = Depends(get_caller),
     session: Session = Depends(get_session),
-) -> EndpointOut:
+) -> webhooks.EndpointRow:
     user = caller.require(session)
     row = webhooks.get_endpoint(session, actor=user, organization_id=organization_id, endpoint_id=endpoint_id)
-    return _endpoint_out(row)
+    return row
 
 
-@router.patch("/organizations/{organization_id}/webhooks/{endpoint_id}", response_model=EndpointOut)
+@router.patch("/organizations/{organization_id}/webhooks/{endpoint_id}", response_model=webhooks.EndpointRow)
 def update_webhook(
     organization_id: uuid.UUID,
     endpoint_id: uuid.UUID,
@@ -152,7 +79,7 @@ def update_webhook(
     caller: Caller = Depends(get_caller),
     session: Session = Depends(get_session),
     now: datetime = Depends(get_now),
-) -> EndpointOut:
+) -> webhooks.EndpointRow:
     """Change `url`, `events` or `active` (switching on again forgets the failures counted)."""
     user = caller.require(session)
     row = webhooks.update_endpoint(
@@ -165,7 +92,7 @@ def update_webhook(
         active=body.active,
         now=now,
     )
-    return _endpoint_out(row)
+    return row
 
 
 @router.delete("/organizations/{organization_id}/webhooks/{endpoint_id}", status_code=204)
@@ -182,7 +109,7 @@ def delete_webhook(
 
 
 @router.post(
-    "/organizations/{organization_id}/webhooks/{endpoint_id}/rotate-secret", response_model=EndpointWithSecretOut
+    "/organizations/{organization_id}/webhooks/{endpoint_id}/rotate-secret", response_model=webhooks.EndpointWithSecret
 )
 def rotate_webhook_secret(
     organization_id: uuid.UUID,
@@ -190,13 +117,15 @@ def rotate_webhook_secret(
     caller: Caller = Depends(get_caller),
     session: Session = Depends(get_session),
     now: datetime = Depends(get_now),
-) -> EndpointWithSecretOut:
+) -> webhooks.EndpointWithSecret:
     user = caller.require(session)
     row = webhooks.rotate_secret(session, actor=user, organization_id=organization_id, endpoint_id=endpoint_id, now=now)
-    return _with_secret(row)
+    return row
 
 
-@router.get("/organizations/{organization_id}/webhooks/{endpoint_id}/deliveries", response_model=list[DeliveryOut])
+@router.get(
+    "/organizations/{organization_id}/webhooks/{endpoint_id}/deliveries", response_model=list[webhooks.DeliveryRow]
+)
 def list_webhook_deliveries(
     organization_id: uuid.UUID,
     endpoint_id: uuid.UUID,
@@ -209,13 +138,13 @@ def list_webhook_deliveries(
     rows = webhooks.list_deliveries(
         session, actor=user, organization_id=organization_id, endpoint_id=endpoint_id, limit=limit
     )
-    return [_delivery_out(row) for row in rows]
+    return rows
 
 
 @router.post(
     "/organizations/{organization_id}/webhooks/{endpoint_id}/deliveries/{delivery_id}/redeliver",
     status_code=202,
-    response_model=DeliveryOut,
+    response_model=webhooks.DeliveryRow,
 )
 def redeliver_webhook(
     organization_id: uuid.UUID,
@@ -224,7 +153,7 @@ def redeliver_webhook(
     caller: Caller = Depends(get_caller),
     session: Session = Depends(get_session),
     now: datetime = Depends(get_now),
-) -> DeliveryOut:
+) -> webhooks.DeliveryRow:
     """Send a delivery again (same id, so receivers can tell it is the same event)."""
     user = caller.require(session)
     row = webhooks.redeliver(
@@ -235,4 +164,4 @@ def redeliver_webhook(
         delivery_id=delivery_id,
         now=now,
     )
-    return _delivery_out(row)
+    return row

@@ -18,6 +18,7 @@ from bilten.api.deps import Caller, get_caller, get_now, get_session
 from bilten.api.errors import error_responses
 from bilten.api.routing import api_router
 from bilten.services import teams
+from bilten.services.teams import InvitationRow, MemberRow, OrganizationRow
 
 router = api_router(prefix="/api/v1", tags=["organizations"], responses=error_responses(401, 403, 404, 409, 410, 422))
 
@@ -28,40 +29,14 @@ class OrganizationIn(BaseModel):
     name: str = Field(max_length=1000)
 
 
-class OrganizationOut(BaseModel):
-    id: uuid.UUID
-    name: str
-    slug: str
-    role: str | None
-
-
 class InvitationIn(BaseModel):
     email: str = Field(max_length=320)
     role: str = Field(max_length=40)
     event_ids: EventIds = Field(default_factory=list, max_length=500)
 
 
-class InvitationOut(BaseModel):
-    id: uuid.UUID
-    email: str
-    role: str
-    event_ids: list[uuid.UUID]
-    created_at: datetime
-    expires_at: datetime
-    expired: bool
-
-
 class AcceptIn(BaseModel):
     token: str = Field(max_length=200)
-
-
-class MemberOut(BaseModel):
-    user_id: uuid.UUID
-    email: str
-    full_name: str
-    role: str
-    joined_at: datetime
-    events: list[str]
 
 
 class MemberUpdateIn(BaseModel):
@@ -69,63 +44,38 @@ class MemberUpdateIn(BaseModel):
     event_ids: EventIds | None = Field(default=None, max_length=500)
 
 
-def _organization_out(row: teams.OrganizationRow) -> OrganizationOut:
-    return OrganizationOut(id=row.id, name=row.name, slug=row.slug, role=row.role.value if row.role else None)
-
-
-def _invitation_out(row: teams.InvitationRow) -> InvitationOut:
-    return InvitationOut(
-        id=row.id,
-        email=row.email,
-        role=row.role.value,
-        event_ids=list(row.event_ids),
-        created_at=row.created_at,
-        expires_at=row.expires_at,
-        expired=row.expired,
-    )
-
-
-def _member_out(row: teams.MemberRow) -> MemberOut:
-    return MemberOut(
-        user_id=row.user_id,
-        email=row.email,
-        full_name=row.full_name,
-        role=row.role.value,
-        joined_at=row.joined_at,
-        events=list(row.events),
-    )
-
-
-@router.post("/organizations", status_code=201, response_model=OrganizationOut)
+@router.post("/organizations", status_code=201, response_model=OrganizationRow)
 def create_organization(
     body: OrganizationIn,
     caller: Caller = Depends(get_caller),
     session: Session = Depends(get_session),
     now: datetime = Depends(get_now),
-) -> OrganizationOut:
+) -> OrganizationRow:
     """Found an organization; the caller becomes its owner."""
     user = caller.require(session)
-    return _organization_out(teams.create_organization(session, actor=user, name=body.name, now=now))
+    return teams.create_organization(session, actor=user, name=body.name, now=now)
 
 
-@router.get("/organizations", response_model=list[OrganizationOut])
-def my_organizations(caller: Caller = Depends(get_caller), session: Session = Depends(get_session)) -> list:
+@router.get("/organizations", response_model=list[OrganizationRow])
+def my_organizations(
+    caller: Caller = Depends(get_caller), session: Session = Depends(get_session)
+) -> list[OrganizationRow]:
     """The caller's organizations, with the caller's role in each."""
     user = caller.require(session)
-    return [_organization_out(row) for row in teams.list_organizations(session, actor=user)]
+    return teams.list_organizations(session, actor=user)
 
 
-@router.post("/organizations/{organization_id}/invitations", status_code=201, response_model=InvitationOut)
+@router.post("/organizations/{organization_id}/invitations", status_code=201, response_model=InvitationRow)
 def invite(
     organization_id: uuid.UUID,
     body: InvitationIn,
     caller: Caller = Depends(get_caller),
     session: Session = Depends(get_session),
     now: datetime = Depends(get_now),
-) -> InvitationOut:
+) -> InvitationRow:
     """Owners invite an address with a role (staff: for `event_ids`); the link goes out by email."""
     user = caller.require(session)
-    row = teams.invite_member(
+    return teams.invite_member(
         session,
         actor=user,
         organization_id=organization_id,
@@ -134,19 +84,17 @@ def invite(
         event_ids=body.event_ids,
         now=now,
     )
-    return _invitation_out(row)
 
 
-@router.get("/organizations/{organization_id}/invitations", response_model=list[InvitationOut])
+@router.get("/organizations/{organization_id}/invitations", response_model=list[InvitationRow])
 def open_invitations(
     organization_id: uuid.UUID,
     caller: Caller = Depends(get_caller),
     session: Session = Depends(get_session),
     now: datetime = Depends(get_now),
-) -> list:
+) -> list[InvitationRow]:
     user = caller.require(session)
-    rows = teams.list_invitations(session, actor=user, organization_id=organization_id, now=now)
-    return [_invitation_out(row) for row in rows]
+    return teams.list_invitations(session, actor=user, organization_id=organization_id, now=now)
 
 
 @router.delete("/organizations/{organization_id}/invitations/{invitation_id}", status_code=204)
@@ -162,27 +110,27 @@ def revoke_invitation(
     return Response(status_code=204)
 
 
-@router.post("/invitations/accept", response_model=OrganizationOut)
+@router.post("/invitations/accept", response_model=OrganizationRow)
 def accept_invitation(
     body: AcceptIn,
     caller: Caller = Depends(get_caller),
     session: Session = Depends(get_session),
     now: datetime = Depends(get_now),
-) -> OrganizationOut:
+) -> OrganizationRow:
     """Join with the token from the invitation email, signed in as the invited address."""
     user = caller.require(session)
-    return _organization_out(teams.accept_invitation(session, actor=user, token=body.token, now=now))
+    return teams.accept_invitation(session, actor=user, token=body.token, now=now)
 
 
-@router.get("/organizations/{organization_id}/members", response_model=list[MemberOut])
+@router.get("/organizations/{organization_id}/members", response_model=list[MemberRow])
 def members(
     organization_id: uuid.UUID, caller: Caller = Depends(get_caller), session: Session = Depends(get_session)
-) -> list:
+) -> list[MemberRow]:
     user = caller.require(session)
-    return [_member_out(row) for row in teams.list_members(session, actor=user, organization_id=organization_id)]
+    return teams.list_members(session, actor=user, organization_id=organization_id)
 
 
-@router.patch("/organizations/{organization_id}/members/{user_id}", response_model=MemberOut)
+@router.patch("/organizations/{organization_id}/members/{user_id}", response_model=MemberRow)
 def change_member_role(
     organization_id: uuid.UUID,
     user_id: uuid.UUID,
@@ -190,9 +138,9 @@ def change_member_role(
     caller: Caller = Depends(get_caller),
     session: Session = Depends(get_session),
     now: datetime = Depends(get_now),
-) -> MemberOut:
+) -> MemberRow:
     user = caller.require(session)
-    row = teams.change_role(
+    return teams.change_role(
         session,
         actor=user,
         organization_id=organization_id,
@@ -201,7 +149,6 @@ def change_member_role(
         event_ids=body.event_ids,
         now=now,
     )
-    return _member_out(row)
 
 
 @router.delete("/organizations/{organization_id}/members/{user_id}", status_code=204)

@@ -21,9 +21,10 @@ from bilten.api.deps import Caller, get_caller, get_session, rate_limited
 from bilten.api.errors import error_responses
 from bilten.api.files import stored_file_response
 from bilten.api.routing import api_router, on_endpoint_thread
-from bilten.models import EventStatus, TicketType
+from bilten.models import EventStatus
 from bilten.services import event_admin, media
 from bilten.services.errors import ImageTooLarge, ValidationFailed
+from bilten.services.event_admin import CancellationReport, EditableEvent, TicketTypeRow
 from bilten.services.seat_gate import seat_gate
 
 router = api_router(tags=["organizer events"], responses=error_responses(401, 403, 404, 409, 413, 415, 422))
@@ -69,49 +70,6 @@ class TicketTypeIn(BaseModel):
     translations: TranslationsIn | None = Field(None, description=TRANSLATIONS_HELP + " Fields: name, description.")
 
 
-class TicketTypeAdminOut(BaseModel):
-    id: uuid.UUID
-    name: str
-    description: str
-    price: int
-    currency: str
-    quantity: int
-    sold_or_held: int
-    min_per_order: int
-    max_per_order: int
-    sales_start: datetime | None
-    sales_end: datetime | None
-    hidden: bool
-    tax_rate_bp: int = 0
-    translations: dict[str, dict[str, str]] = {}
-
-
-class EventAdminOut(BaseModel):
-    id: uuid.UUID
-    organization_id: uuid.UUID
-    title: str
-    description: str
-    venue: str
-    venue_address: str
-    city: str
-    timezone: str
-    starts_at: datetime
-    ends_at: datetime
-    status: str
-    image_url: str
-    ticket_types: list[TicketTypeAdminOut]
-    venue_notes: str = ""
-    main_language: str = "en"
-    translations: dict[str, dict[str, str]] = {}
-
-
-class CancellationOut(BaseModel):
-    event: EventAdminOut
-    refunded_orders: int
-    cancelled_orders: int
-    failed_orders: list[uuid.UUID]
-
-
 def _event_fields(body: EventIn) -> event_admin.EventFields:
     given: dict[str, Any] = {}
     text_fields = {"title", "description", "venue", "venue_address", "city", "timezone", "venue_notes"}
@@ -151,51 +109,10 @@ def _status(value: str | None) -> EventStatus | None:
         raise ValidationFailed("error.event_status_invalid") from exc
 
 
-def _event_out(session: Session, user, event_id: uuid.UUID) -> EventAdminOut:  # noqa: ANN001
-    detail = event_admin.get_event_for_editing(session, actor=user, event_id=event_id)
-    return EventAdminOut(
-        id=detail.id,
-        organization_id=detail.organization_id,
-        title=detail.title,
-        description=detail.description,
-        venue=detail.venue_name,
-        venue_address=detail.venue_address,
-        city=detail.city,
-        timezone=detail.timezone,
-        starts_at=detail.starts_at,
-        ends_at=detail.ends_at,
-        status=detail.status,
-        image_url=detail.image_url,
-        ticket_types=[_type_out(t) for t in detail.ticket_types],
-        venue_notes=detail.venue_notes,
-        main_language=detail.main_language,
-        translations=detail.translations,
-    )
-
-
-def _type_out(t: event_admin.TicketTypeRow | TicketType) -> TicketTypeAdminOut:
-    return TicketTypeAdminOut(
-        id=t.id,
-        name=t.name,
-        description=t.description,
-        price=t.price_minor,
-        currency=t.currency,
-        quantity=t.quantity,
-        sold_or_held=t.reserved,
-        min_per_order=t.min_per_order,
-        max_per_order=t.max_per_order,
-        sales_start=t.sales_start,
-        sales_end=t.sales_end,
-        hidden=t.is_hidden,
-        tax_rate_bp=t.tax_rate_bp,
-        translations=t.translations,
-    )
-
-
-@router.post("/api/v1/events", status_code=201, response_model=EventAdminOut)
+@router.post("/api/v1/events", status_code=201, response_model=EditableEvent)
 def create_event(
     body: EventIn, session: Session = Depends(get_session), caller: Caller = Depends(get_caller)
-) -> EventAdminOut:
+) -> EditableEvent:
     """A new event (a draft) in one of the caller's organizations. `status` may only be "draft":
     an event goes on sale through `/publish` once it has ticket types."""
     user = caller.require(session)
@@ -204,24 +121,24 @@ def create_event(
     event = event_admin.create_event(
         session, actor=user, organization_id=body.organization_id, fields=_event_fields(body), now=caller.now
     )
-    return _event_out(session, user, event.id)
+    return event_admin.get_event_for_editing(session, actor=user, event_id=event.id)
 
 
-@router.get("/api/v1/events/{event_id}/manage", response_model=EventAdminOut)
+@router.get("/api/v1/events/{event_id}/manage", response_model=EditableEvent)
 def read_event_for_organizers(
     event_id: uuid.UUID, session: Session = Depends(get_session), caller: Caller = Depends(get_caller)
-) -> EventAdminOut:
+) -> EditableEvent:
     """The event as its organizers see it: drafts and hidden ticket types included."""
-    return _event_out(session, caller.require(session), event_id)
+    return event_admin.get_event_for_editing(session, actor=caller.require(session), event_id=event_id)
 
 
-@router.patch("/api/v1/events/{event_id}", response_model=EventAdminOut)
+@router.patch("/api/v1/events/{event_id}", response_model=EditableEvent)
 def update_event(
     event_id: uuid.UUID,
     body: EventIn,
     session: Session = Depends(get_session),
     caller: Caller = Depends(get_caller),
-) -> EventAdminOut:
+) -> EditableEvent:
     """Change some fields; `status` "published"/"draft"/"cancelled" publishes, unpublishes or
     cancels (like the matching POST actions)."""
     user = caller.require(session)
@@ -239,93 +156,87 @@ def update_event(
     elif status == EventStatus.CANCELLED:
         event_admin.cancel_event(session, actor=user, event_id=event_id, now=caller.now)
     seat_gate.forget_event(event_id)  # what this process remembers as sold out may have changed
-    return _event_out(session, user, event_id)
+    return event_admin.get_event_for_editing(session, actor=user, event_id=event_id)
 
 
-@router.post("/api/v1/events/{event_id}/publish", response_model=EventAdminOut)
+@router.post("/api/v1/events/{event_id}/publish", response_model=EditableEvent)
 def publish_event(
     event_id: uuid.UUID, session: Session = Depends(get_session), caller: Caller = Depends(get_caller)
-) -> EventAdminOut:
+) -> EditableEvent:
     user = caller.require(session)
     event_admin.publish_event(session, actor=user, event_id=event_id, now=caller.now)
-    return _event_out(session, user, event_id)
+    return event_admin.get_event_for_editing(session, actor=user, event_id=event_id)
 
 
-@router.post("/api/v1/events/{event_id}/unpublish", response_model=EventAdminOut)
+@router.post("/api/v1/events/{event_id}/unpublish", response_model=EditableEvent)
 def unpublish_event(
     event_id: uuid.UUID, session: Session = Depends(get_session), caller: Caller = Depends(get_caller)
-) -> EventAdminOut:
+) -> EditableEvent:
     user = caller.require(session)
     event_admin.unpublish_event(session, actor=user, event_id=event_id, now=caller.now)
     seat_gate.forget_event(event_id)  # orders get "not on sale" from now on, not "sold out"
-    return _event_out(session, user, event_id)
+    return event_admin.get_event_for_editing(session, actor=user, event_id=event_id)
 
 
-@router.post("/api/v1/events/{event_id}/duplicate", status_code=201, response_model=EventAdminOut)
+@router.post("/api/v1/events/{event_id}/duplicate", status_code=201, response_model=EditableEvent)
 def duplicate_event(
     event_id: uuid.UUID, session: Session = Depends(get_session), caller: Caller = Depends(get_caller)
-) -> EventAdminOut:
+) -> EditableEvent:
     user = caller.require(session)
     copy = event_admin.duplicate_event(session, actor=user, event_id=event_id, now=caller.now)
-    return _event_out(session, user, copy.id)
+    return event_admin.get_event_for_editing(session, actor=user, event_id=copy.id)
 
 
-@router.post("/api/v1/events/{event_id}/cancel", response_model=CancellationOut)
+@router.post("/api/v1/events/{event_id}/cancel", response_model=CancellationReport)
 def cancel_event(
     event_id: uuid.UUID, session: Session = Depends(get_session), caller: Caller = Depends(get_caller)
-) -> CancellationOut:
+) -> CancellationReport:
     """Cancel the event, refund its paid orders and email its buyers. `failed_orders` lists orders
     whose refund did not go through: call again to retry them."""
     user = caller.require(session)
     report = event_admin.cancel_event(session, actor=user, event_id=event_id, now=caller.now)
     seat_gate.forget_event(event_id)
-    return CancellationOut(
-        event=_event_out(session, user, event_id),
-        refunded_orders=report.refunded,
-        cancelled_orders=report.cancelled,
-        failed_orders=report.failed,
-    )
+    return report
 
 
-@router.post("/api/v1/events/{event_id}/ticket-types", status_code=201, response_model=TicketTypeAdminOut)
+@router.post("/api/v1/events/{event_id}/ticket-types", status_code=201, response_model=TicketTypeRow)
 def create_ticket_type(
     event_id: uuid.UUID,
     body: TicketTypeIn,
     session: Session = Depends(get_session),
     caller: Caller = Depends(get_caller),
-) -> TicketTypeAdminOut:
+) -> TicketTypeRow:
     user = caller.require(session)
-    ticket_type = event_admin.create_ticket_type(
+    return event_admin.create_ticket_type(
         session, actor=user, event_id=event_id, fields=_type_fields(body), now=caller.now
     )
-    return _type_out(ticket_type)
 
 
-@router.patch("/api/v1/events/{event_id}/ticket-types/{type_id}", response_model=TicketTypeAdminOut)
+@router.patch("/api/v1/events/{event_id}/ticket-types/{type_id}", response_model=TicketTypeRow)
 def update_ticket_type(
     event_id: uuid.UUID,
     type_id: uuid.UUID,
     body: TicketTypeIn,
     session: Session = Depends(get_session),
     caller: Caller = Depends(get_caller),
-) -> TicketTypeAdminOut:
+) -> TicketTypeRow:
     user = caller.require(session)
     ticket_type = event_admin.update_ticket_type(
         session, actor=user, event_id=event_id, ticket_type_id=type_id, fields=_type_fields(body), now=caller.now
     )
     seat_gate.forget_event(event_id)  # more seats, other limits: the database answers the next order
-    return _type_out(ticket_type)
+    return ticket_type
 
 
 @router.post(
-    "/api/v1/events/{event_id}/image", response_model=EventAdminOut, dependencies=[rate_limited(ratelimit.UPLOAD)]
+    "/api/v1/events/{event_id}/image", response_model=EditableEvent, dependencies=[rate_limited(ratelimit.UPLOAD)]
 )
 async def upload_image(
     event_id: uuid.UUID,
     file: UploadFile = File(..., description="JPEG, PNG or WebP"),
     session: Session = Depends(get_session),
     caller: Caller = Depends(get_caller),
-) -> EventAdminOut:
+) -> EditableEvent:
     """Async: the picture is decoded in the image pool (bilten/image_pool.py) while this request
     holds no worker thread and no database connection; only the two database steps take them."""
 
@@ -337,10 +248,10 @@ async def upload_image(
     await ratelimit.check(ratelimit.UPLOAD, address=None, account=user_id)
     name = await image_pool.store_image(await _read_limited(file, media.max_upload_bytes()))
 
-    def record() -> EventAdminOut:
+    def record() -> EditableEvent:
         user = caller.require(session)
         event_admin.set_event_image(session, actor=user, event_id=event_id, name=name, now=caller.now)
-        return _event_out(session, user, event_id)
+        return event_admin.get_event_for_editing(session, actor=user, event_id=event_id)
 
     return await on_endpoint_thread(record, session=session)
 

@@ -25,95 +25,11 @@ from bilten.models import User
 from bilten.services import event_orders, exports, reports
 from bilten.services.accounts import user_for_web_session
 from bilten.services.errors import NotAuthenticated
+from bilten.services.event_orders import EventOrderRow, Page
+from bilten.services.exports import ExportView
+from bilten.services.reports import EventStats, OrganizationStats
 
 router = api_router(prefix="/api/v1", tags=["organizer reports"], responses=error_responses(401, 403, 404, 422))
-
-
-class OrderRowOut(BaseModel):
-    id: uuid.UUID
-    created_at: datetime
-    status: str
-    buyer_email: str
-    buyer_name: str
-    tickets: int
-    total: int
-    currency: str
-
-
-class OrderPageOut(BaseModel):
-    items: list[OrderRowOut]
-    total: int
-    page: int
-    page_size: int
-    pages: int
-
-
-class TypeStatsOut(BaseModel):
-    id: uuid.UUID
-    name: str
-    price: int
-    currency: str
-    capacity: int
-    sold: int
-    held: int
-    remaining: int
-    revenue: int
-
-
-class GateOut(BaseModel):
-    gate: str
-    checked_in: int
-
-
-class BucketOut(BaseModel):
-    start: str
-    tickets: int
-    revenue: dict[str, int]
-
-
-class EventStatsOut(BaseModel):
-    event_id: uuid.UUID
-    title: str
-    status: str
-    capacity: int
-    sold: int
-    held: int
-    remaining: int
-    revenue: dict[str, int]
-    paid_orders: int
-    checked_in: int
-    expected: int
-    by_gate: list[GateOut]
-    ticket_types: list[TypeStatsOut]
-    bucket: str
-    sales_over_time: list[BucketOut]
-
-
-class EventSummaryOut(BaseModel):
-    event_id: uuid.UUID
-    title: str
-    status: str
-    starts_at: datetime
-    capacity: int
-    sold: int
-    held: int
-    remaining: int
-    revenue: dict[str, int]
-    checked_in: int
-
-
-class OrganizationStatsOut(BaseModel):
-    organization_id: uuid.UUID
-    name: str
-    capacity: int
-    sold: int
-    held: int
-    remaining: int
-    revenue: dict[str, int]
-    checked_in: int
-    events: list[EventSummaryOut]
-    bucket: str
-    sales_over_time: list[BucketOut]
 
 
 class ExportIn(BaseModel):
@@ -121,41 +37,7 @@ class ExportIn(BaseModel):
     format: str = Field(max_length=10, description="csv or xlsx")
 
 
-class ExportOut(BaseModel):
-    id: uuid.UUID
-    event_id: uuid.UUID
-    kind: str
-    format: str
-    status: str
-    rows_total: int
-    rows_done: int
-    percent: int
-    created_at: datetime
-    finished_at: datetime | None
-    download_url: str | None
-
-
-def _export_out(view: exports.ExportView) -> ExportOut:
-    return ExportOut(
-        id=view.id,
-        event_id=view.event_id,
-        kind=view.kind.value,
-        format=view.file_format.value,
-        status=view.status.value,
-        rows_total=view.rows_total,
-        rows_done=view.rows_done,
-        percent=view.percent,
-        created_at=view.created_at,
-        finished_at=view.finished_at,
-        download_url=f"/api/v1/exports/{view.id}/download" if view.status == "done" else None,
-    )
-
-
-def _buckets(buckets: list[reports.SalesBucket]) -> list[BucketOut]:
-    return [BucketOut(start=b.start, tickets=b.tickets, revenue=b.revenue) for b in buckets]
-
-
-@router.get("/events/{event_id}/orders", response_model=OrderPageOut)
+@router.get("/events/{event_id}/orders", response_model=Page[EventOrderRow])
 def event_orders_page(
     event_id: uuid.UUID,
     search: str = Query("", max_length=200, description="buyer name or email, order id, ticket code"),
@@ -164,8 +46,8 @@ def event_orders_page(
     page_size: int = Query(event_orders.DEFAULT_PAGE_SIZE, ge=1, le=event_orders.MAX_PAGE_SIZE),
     caller: Caller = Depends(get_caller),
     session: Session = Depends(get_session),
-) -> OrderPageOut:
-    result = event_orders.list_event_orders(
+) -> Page[EventOrderRow]:
+    return event_orders.list_event_orders(
         session,
         actor=caller.require(session),
         event_id=event_id,
@@ -174,125 +56,49 @@ def event_orders_page(
         page=page,
         page_size=page_size,
     )
-    return OrderPageOut(
-        items=[
-            OrderRowOut(
-                id=row.id,
-                created_at=row.created_at,
-                status=row.status.value,
-                buyer_email=row.buyer_email,
-                buyer_name=row.buyer_name,
-                tickets=row.ticket_count,
-                total=row.total_minor,
-                currency=row.currency,
-            )
-            for row in result.rows
-        ],
-        total=result.total,
-        page=result.page,
-        page_size=result.page_size,
-        pages=result.pages,
-    )
 
 
-@router.get("/events/{event_id}/stats", response_model=EventStatsOut)
+@router.get("/events/{event_id}/stats", response_model=EventStats)
 def event_stats(
     event_id: uuid.UUID,
     caller: Caller = Depends(get_caller),
     session: Session = Depends(get_session),
     now: datetime = Depends(get_now),
-) -> EventStatsOut:
-    stats = reports.event_stats(session, actor=caller.require(session), event_id=event_id, now=now)
-    return EventStatsOut(
-        event_id=stats.event_id,
-        title=stats.title,
-        status=stats.status.value,
-        capacity=stats.capacity,
-        sold=stats.sold,
-        held=stats.held,
-        remaining=stats.remaining,
-        revenue=stats.revenue,
-        paid_orders=stats.paid_orders,
-        checked_in=stats.checked_in,
-        expected=stats.expected,
-        by_gate=[GateOut(gate=g.gate, checked_in=g.checked_in) for g in stats.by_gate],
-        ticket_types=[
-            TypeStatsOut(
-                id=t.ticket_type_id,
-                name=t.name,
-                price=t.price_minor,
-                currency=t.currency,
-                capacity=t.capacity,
-                sold=t.sold,
-                held=t.held,
-                remaining=t.remaining,
-                revenue=t.revenue_minor,
-            )
-            for t in stats.ticket_types
-        ],
-        bucket=stats.bucket,
-        sales_over_time=_buckets(stats.sales_over_time),
-    )
+) -> EventStats:
+    return reports.event_stats(session, actor=caller.require(session), event_id=event_id, now=now)
 
 
-@router.get("/organizations/{organization_id}/stats", response_model=OrganizationStatsOut)
+@router.get("/organizations/{organization_id}/stats", response_model=OrganizationStats)
 def organization_stats(
     organization_id: uuid.UUID,
     caller: Caller = Depends(get_caller),
     session: Session = Depends(get_session),
     now: datetime = Depends(get_now),
-) -> OrganizationStatsOut:
-    stats = reports.organization_stats(session, actor=caller.require(session), organization_id=organization_id, now=now)
-    return OrganizationStatsOut(
-        organization_id=stats.organization_id,
-        name=stats.name,
-        capacity=stats.capacity,
-        sold=stats.sold,
-        held=stats.held,
-        remaining=stats.remaining,
-        revenue=stats.revenue,
-        checked_in=stats.checked_in,
-        events=[
-            EventSummaryOut(
-                event_id=row.event_id,
-                title=row.title,
-                status=row.status.value,
-                starts_at=row.starts_at,
-                capacity=row.capacity,
-                sold=row.sold,
-                held=row.held,
-                remaining=row.remaining,
-                revenue=row.revenue,
-                checked_in=row.checked_in,
-            )
-            for row in stats.events
-        ],
-        bucket=stats.bucket,
-        sales_over_time=_buckets(stats.sales_over_time),
-    )
+) -> OrganizationStats:
+    return reports.organization_stats(session, actor=caller.require(session), organization_id=organization_id, now=now)
 
 
-@router.post("/events/{event_id}/exports", response_model=ExportOut, status_code=202)
+@router.post("/events/{event_id}/exports", response_model=ExportView, status_code=202)
 def start_export(
     event_id: uuid.UUID,
     body: ExportIn,
     caller: Caller = Depends(get_caller),
     session: Session = Depends(get_session),
     now: datetime = Depends(get_now),
-) -> ExportOut:
+) -> ExportView:
     view = exports.request_export(
         session, actor=caller.require(session), event_id=event_id, kind=body.kind, file_format=body.format, now=now
     )
     if view.status == "queued":
         jobs.submit_export(view.id)
-    return _export_out(view)
+    return view
 
 
-@router.get("/exports/{export_id}", response_model=ExportOut)
+@router.get("/exports/{export_id}", response_model=ExportView)
 def export_progress(
     export_id: uuid.UUID, caller: Caller = Depends(get_caller), session: Session = Depends(get_session)
-) -> ExportOut:
-    return _export_out(exports.export_status(session, actor=caller.require(session), job_id=export_id))
+) -> ExportView:
+    return exports.export_status(session, actor=caller.require(session), job_id=export_id)
 
 
 @router.get("/exports/{export_id}/download", response_class=FileResponse)

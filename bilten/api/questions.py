@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
 
 from fastapi import Depends
 from fastapi.responses import Response
@@ -16,7 +15,7 @@ from sqlmodel import Session
 from bilten.api.deps import Caller, get_caller, get_now, get_order_link, get_session
 from bilten.api.errors import error_responses
 from bilten.api.routing import api_router
-from bilten.models import Event, EventStatus, Order, Question
+from bilten.models import Event, EventStatus, Order
 from bilten.services import questions as question_service
 from bilten.services.errors import NotFound
 from bilten.services.orders import may_view_order
@@ -37,53 +36,14 @@ class QuestionIn(BaseModel):
     allow_buyer_edit: bool | None = Field(None, description="buyers may change their answer until the event starts")
 
 
-class QuestionOut(BaseModel):
-    id: uuid.UUID
-    event_id: uuid.UUID
-    label: str
-    kind: str
-    options: list[str]
-    required: bool
-    per_ticket: bool
-    ticket_type_ids: list[uuid.UUID]
-    position: int
-    allow_buyer_edit: bool
-
-
 class AnswerIn(BaseModel):
     question_id: uuid.UUID
     value: str | int | float | bool | list[str] | None = Field(None)
     ticket_index: int | None = Field(None, ge=0, le=10_000, description="per-ticket questions: the ticket, 0-based")
 
 
-class AnswerOut(BaseModel):
-    question_id: uuid.UUID
-    question: str
-    kind: str
-    ticket_index: int | None
-    ticket_id: uuid.UUID | None
-    value: Any
-    editable: bool
-    retired: bool
-
-
 class AnswersIn(BaseModel):
     answers: list[AnswerIn] = Field(max_length=2000)
-
-
-def question_out(q: Question) -> QuestionOut:
-    return QuestionOut(
-        id=q.id,
-        event_id=q.event_id,
-        label=q.label,
-        kind=q.kind.value,
-        options=list(q.options),
-        required=q.required,
-        per_ticket=q.per_ticket,
-        ticket_type_ids=[uuid.UUID(t) for t in q.ticket_type_ids],
-        position=q.position,
-        allow_buyer_edit=q.allow_buyer_edit,
-    )
 
 
 def answers_in(answers: list[AnswerIn]) -> list[question_service.AnswerIn]:
@@ -93,59 +53,46 @@ def answers_in(answers: list[AnswerIn]) -> list[question_service.AnswerIn]:
     ]
 
 
-def answers_out(views: list[question_service.AnswerView]) -> list[AnswerOut]:
-    return [
-        AnswerOut(
-            question_id=v.question_id,
-            question=v.label,
-            kind=v.kind,
-            ticket_index=v.ticket_index,
-            ticket_id=v.ticket_id,
-            value=v.value,
-            editable=v.editable,
-            retired=v.retired,
-        )
-        for v in views
-    ]
-
-
 def _fields(body: QuestionIn) -> question_service.QuestionFields:
     return question_service.QuestionFields(**{name: getattr(body, name) for name in body.model_fields_set})
 
 
-@router.post("/api/v1/events/{event_id}/questions", status_code=201, response_model=QuestionOut)
+@router.post("/api/v1/events/{event_id}/questions", status_code=201, response_model=question_service.QuestionView)
 def create_question(
     event_id: uuid.UUID, body: QuestionIn, session: Session = Depends(get_session), caller: Caller = Depends(get_caller)
-) -> QuestionOut:
+) -> question_service.QuestionView:
     """Ask buyers something at checkout (the event's managers only)."""
     question = question_service.create_question(
         session, actor=caller.require(session), event_id=event_id, fields=_fields(body), now=caller.now
     )
-    return question_out(question)
+    return question_service.question_view(question)
 
 
-@router.get("/api/v1/events/{event_id}/questions", response_model=list[QuestionOut])
+@router.get("/api/v1/events/{event_id}/questions", response_model=list[question_service.QuestionView])
 def list_questions(
     event_id: uuid.UUID, session: Session = Depends(get_session), caller: Caller = Depends(get_caller)
-) -> list[QuestionOut]:
+) -> list[question_service.QuestionView]:
     """What the checkout asks. Public for an event on sale; drafts only for their organizers."""
     user = caller.user(session)
     with transaction(session):
         event = session.get(Event, event_id)
         public = event is not None and event.status == EventStatus.PUBLISHED
         if public:
-            return [question_out(q) for q in question_service.active_questions(session, event_id)]
-    return [question_out(q) for q in question_service.list_questions(session, actor=user, event_id=event_id)]
+            return [question_service.question_view(q) for q in question_service.active_questions(session, event_id)]
+    return [
+        question_service.question_view(q)
+        for q in question_service.list_questions(session, actor=user, event_id=event_id)
+    ]
 
 
-@router.patch("/api/v1/events/{event_id}/questions/{question_id}", response_model=QuestionOut)
+@router.patch("/api/v1/events/{event_id}/questions/{question_id}", response_model=question_service.QuestionView)
 def update_question(
     event_id: uuid.UUID,
     question_id: uuid.UUID,
     body: QuestionIn,
     session: Session = Depends(get_session),
     caller: Caller = Depends(get_caller),
-) -> QuestionOut:
+) -> question_service.QuestionView:
     question = question_service.update_question(
         session,
         actor=caller.require(session),
@@ -154,7 +101,7 @@ def update_question(
         fields=_fields(body),
         now=caller.now,
     )
-    return question_out(question)
+    return question_service.question_view(question)
 
 
 @router.delete("/api/v1/events/{event_id}/questions/{question_id}", status_code=204, response_class=Response)
@@ -172,24 +119,24 @@ def delete_question(
     return Response(status_code=204)
 
 
-@router.get("/api/v1/orders/{order_id}/answers", response_model=list[AnswerOut])
+@router.get("/api/v1/orders/{order_id}/answers", response_model=list[question_service.AnswerView])
 def read_answers(
     order_id: uuid.UUID,
     link: str = Depends(get_order_link),
     caller: Caller = Depends(get_caller),
     session: Session = Depends(get_session),
     now: datetime = Depends(get_now),
-) -> list[AnswerOut]:
+) -> list[question_service.AnswerView]:
     """An order's answers, for its buyer and the event's organizers."""
     user = caller.user(session)
     with transaction(session):
         order = session.get(Order, order_id)
         if order is None or not may_view_order(session, order, user=user, access_token=link):
             raise NotFound()
-        return answers_out(question_service.order_answers(session, order, now=now))
+        return question_service.order_answers(session, order, now=now)
 
 
-@router.patch("/api/v1/orders/{order_id}/answers", response_model=list[AnswerOut])
+@router.patch("/api/v1/orders/{order_id}/answers", response_model=list[question_service.AnswerView])
 def change_answers(
     order_id: uuid.UUID,
     body: AnswersIn,
@@ -197,7 +144,7 @@ def change_answers(
     caller: Caller = Depends(get_caller),
     session: Session = Depends(get_session),
     now: datetime = Depends(get_now),
-) -> list[AnswerOut]:
+) -> list[question_service.AnswerView]:
     """The buyer changes answers (until the event starts, where the organizer allows it)."""
     views = question_service.update_answers(
         session,
@@ -207,20 +154,13 @@ def change_answers(
         access_token=link,
         now=now,
     )
-    return answers_out(views)
+    return views
 
 
-class DoorAnswerOut(BaseModel):
-    question: str
-    kind: str
-    value: Any
-
-
-@router.get("/api/v1/tickets/{ticket_id}/answers", response_model=list[DoorAnswerOut])
+@router.get("/api/v1/tickets/{ticket_id}/answers", response_model=list[question_service.DoorAnswer])
 def ticket_answers(
     ticket_id: uuid.UUID, session: Session = Depends(get_session), caller: Caller = Depends(get_caller)
-) -> list[DoorAnswerOut]:
+) -> list[question_service.DoorAnswer]:
     """The door's ticket detail: the checkout answers of this ticket and of its order (for those
     who may scan at its event)."""
-    answers = question_service.door_ticket_answers(session, actor=caller.user(session), ticket_id=ticket_id)
-    return [DoorAnswerOut(question=a.label, kind=a.kind, value=a.value) for a in answers]
+    return question_service.door_ticket_answers(session, actor=caller.user(session), ticket_id=ticket_id)

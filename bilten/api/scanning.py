@@ -14,7 +14,9 @@ from bilten.api.deps import Caller, get_caller, get_client_address, get_now, get
 from bilten.api.errors import error_responses, request_locale
 from bilten.api.routing import api_router
 from bilten.services import checkins, devices, staff
-from bilten.services.translations import localized
+from bilten.services.checkins import CheckInList, ScanData, ScanVerdict
+from bilten.services.devices import DeviceSignIn
+from bilten.services.staff import ScannableEvent, StaffRow
 
 router = api_router(prefix="/api/v1", tags=["scanning"], responses=error_responses(401, 403, 404, 409, 422, 429))
 
@@ -24,13 +26,6 @@ class DeviceSignInIn(BaseModel):
     password: str = Field(max_length=1000)
     name: str = Field(default="", max_length=200)
     otp: str = Field(default="", max_length=40)  # the one-time code, for accounts with two-factor sign-in
-
-
-class DeviceOut(BaseModel):
-    device_id: uuid.UUID
-    device_token: str
-    expires_at: datetime
-    email: str
 
 
 class ValidateIn(BaseModel):
@@ -43,27 +38,6 @@ class ValidateIn(BaseModel):
     nonce: str = Field(min_length=1, max_length=100)
     scanned_at: datetime | None = None
     device_id: str = Field(default="", max_length=200)
-
-
-class TicketOut(BaseModel):
-    id: uuid.UUID
-    holder_name: str
-    ticket_type: str
-
-
-class FirstScanOut(BaseModel):
-    scanned_at: datetime
-    gate: str
-    device_id: str
-
-
-class VerdictOut(BaseModel):
-    result: str
-    ticket: TicketOut | None
-    first_scan: FirstScanOut | None
-    conflict: bool
-    replayed: bool
-    nonce: str
 
 
 class OfflineScanIn(BaseModel):
@@ -79,14 +53,6 @@ class OfflineBatchIn(BaseModel):
     scans: list[OfflineScanIn] = Field(max_length=500)
 
 
-class ScanDataOut(BaseModel):
-    event_id: uuid.UUID
-    public_key: str
-    revoked: list[str]
-    checkins: list[dict]
-    generated_at: datetime
-
-
 class StaffIn(BaseModel):
     email: str = Field(max_length=320)
     gate: str = Field(default="", max_length=200)
@@ -95,24 +61,6 @@ class StaffIn(BaseModel):
 async def scanner_locale(request: Request) -> str:
     """The door's language (Accept-Language), for ticket type names given in several languages."""
     return request_locale(request)
-
-
-def _ticket_out(ticket: checkins.TicketSummary, locale: str) -> TicketOut:
-    """The ticket as the door reads it: its type's name in the scanner's language when the
-    organizer gave one, else in the event's main language."""
-    name = localized(ticket.ticket_type, ticket.ticket_type_texts, locale, ticket.main_language)
-    return TicketOut(id=ticket.id, holder_name=ticket.holder_name, ticket_type=name)
-
-
-def _verdict_out(verdict: checkins.ScanVerdict, nonce: str, locale: str = "") -> VerdictOut:
-    return VerdictOut(
-        result=verdict.result,
-        ticket=_ticket_out(verdict.ticket, locale) if verdict.ticket else None,
-        first_scan=FirstScanOut(**verdict.first_scan.__dict__) if verdict.first_scan else None,
-        conflict=verdict.conflict,
-        replayed=verdict.replayed,
-        nonce=nonce,
-    )
 
 
 async def _device_sign_in_within_limits(body: DeviceSignInIn, address: str = Depends(get_client_address)) -> None:
@@ -127,19 +75,13 @@ async def _validate_within_limits(
 
 
 @router.post(
-    "/devices", status_code=201, response_model=DeviceOut, dependencies=[Depends(_device_sign_in_within_limits)]
+    "/devices", status_code=201, response_model=DeviceSignIn, dependencies=[Depends(_device_sign_in_within_limits)]
 )
 def sign_in_device(
     body: DeviceSignInIn, session: Session = Depends(get_session), now: datetime = Depends(get_now)
-) -> DeviceOut:
-    signed_in = devices.sign_in_device(
+) -> DeviceSignIn:
+    return devices.sign_in_device(
         session, email=body.email, password=body.password, name=body.name, now=now, otp=body.otp
-    )
-    return DeviceOut(
-        device_id=signed_in.device.id,
-        device_token=signed_in.token,
-        expires_at=signed_in.device.expires_at,
-        email=signed_in.user.email,
     )
 
 
@@ -154,22 +96,22 @@ def revoke_device(
     devices.revoke_device(session, actor=user, device_id=device_id, now=now)
 
 
-@router.get("/scan/events")
+@router.get("/scan/events", response_model=list[ScannableEvent])
 def my_scannable_events(
     caller: Caller = Depends(get_caller), session: Session = Depends(get_session), now: datetime = Depends(get_now)
-) -> list[dict]:
+) -> list[ScannableEvent]:
     user = caller.scanner(session)
-    return [e.__dict__ for e in staff.scannable_events(session, actor=user, now=now)]
+    return staff.scannable_events(session, actor=user, now=now)
 
 
-@router.post("/orders/validate", response_model=VerdictOut, dependencies=[Depends(_validate_within_limits)])
+@router.post("/orders/validate", response_model=ScanVerdict, dependencies=[Depends(_validate_within_limits)])
 def validate(
     body: ValidateIn,
     caller: Caller = Depends(get_caller),
     session: Session = Depends(get_session),
     now: datetime = Depends(get_now),
     locale: str = Depends(scanner_locale),
-) -> VerdictOut:
+) -> ScanVerdict:
     user = caller.scanner(session)
     verdict = checkins.scan_ticket(
         session,
@@ -182,21 +124,21 @@ def validate(
         gate=body.gate,
         device_id=body.device_id,
     )
-    return _verdict_out(verdict, body.nonce, locale)
+    return checkins.in_language(verdict, locale)
 
 
-@router.get("/events/{event_id}/scan-data", response_model=ScanDataOut)
+@router.get("/events/{event_id}/scan-data", response_model=ScanData)
 def scan_data(
     event_id: uuid.UUID,
     caller: Caller = Depends(get_caller),
     session: Session = Depends(get_session),
     now: datetime = Depends(get_now),
-) -> ScanDataOut:
+) -> ScanData:
     user = caller.scanner(session)
-    return ScanDataOut(**checkins.scan_data(session, actor=user, event_id=event_id, now=now).__dict__)
+    return checkins.scan_data(session, actor=user, event_id=event_id, now=now)
 
 
-@router.post("/events/{event_id}/checkins/offline", response_model=list[VerdictOut])
+@router.post("/events/{event_id}/checkins/offline", response_model=list[ScanVerdict])
 def upload_offline(
     event_id: uuid.UUID,
     body: OfflineBatchIn,
@@ -204,42 +146,35 @@ def upload_offline(
     session: Session = Depends(get_session),
     now: datetime = Depends(get_now),
     locale: str = Depends(scanner_locale),
-) -> list[VerdictOut]:
+) -> list[ScanVerdict]:
     user = caller.scanner(session)
     scans = [checkins.OfflineScan(**scan.model_dump()) for scan in body.scans]
     verdicts = checkins.upload_offline_scans(session, actor=user, event_id=event_id, scans=scans, now=now)
-    return [_verdict_out(v, s.nonce, locale) for v, s in zip(verdicts, scans, strict=True)]
+    return [checkins.in_language(verdict, locale) for verdict in verdicts]
 
 
-@router.get("/events/{event_id}/checkins")
+@router.get("/events/{event_id}/checkins", response_model=CheckInList)
 def checkin_list(
     event_id: uuid.UUID,
     search: str = Query("", max_length=200),
     caller: Caller = Depends(get_caller),
     session: Session = Depends(get_session),
-) -> dict:
+) -> CheckInList:
     user = caller.require(session)
-    rows = checkins.list_attendees(session, actor=user, event_id=event_id, search=search)
-    counts = checkins.checkin_counts(session, event_id)
-    return {
-        "checked_in": counts.checked_in,
-        "expected": counts.expected,
-        "by_gate": {g.gate: g.checked_in for g in counts.by_gate},
-        "attendees": [row.__dict__ for row in rows],
-    }
+    return checkins.checkin_list(session, actor=user, event_id=event_id, search=search)
 
 
-@router.post("/tickets/{ticket_id}/check-in", response_model=VerdictOut)
+@router.post("/tickets/{ticket_id}/check-in", response_model=ScanVerdict)
 def manual_check_in(
     ticket_id: uuid.UUID,
     caller: Caller = Depends(get_caller),
     session: Session = Depends(get_session),
     now: datetime = Depends(get_now),
     locale: str = Depends(scanner_locale),
-) -> VerdictOut:
+) -> ScanVerdict:
     user = caller.require(session)
     verdict = checkins.check_in_manually(session, actor=user, ticket_id=ticket_id, now=now)
-    return _verdict_out(verdict, "", locale)
+    return checkins.in_language(verdict, locale)
 
 
 @router.post("/checkins/{checkin_id}/undo", status_code=204)
@@ -253,26 +188,24 @@ def undo(
     checkins.undo_checkin(session, actor=user, checkin_id=checkin_id, now=now)
 
 
-@router.get("/events/{event_id}/staff")
+@router.get("/events/{event_id}/staff", response_model=list[StaffRow])
 def event_staff(
     event_id: uuid.UUID, caller: Caller = Depends(get_caller), session: Session = Depends(get_session)
-) -> list[dict]:
+) -> list[StaffRow]:
     user = caller.require(session)
-    return [row.__dict__ for row in staff.list_staff(session, actor=user, event_id=event_id)]
+    return staff.list_staff(session, actor=user, event_id=event_id)
 
 
-@router.post("/events/{event_id}/staff", status_code=201)
+@router.post("/events/{event_id}/staff", status_code=201, response_model=StaffRow)
 def add_staff(
     event_id: uuid.UUID,
     body: StaffIn,
     caller: Caller = Depends(get_caller),
     session: Session = Depends(get_session),
     now: datetime = Depends(get_now),
-) -> dict:
+) -> StaffRow:
     user = caller.require(session)
-    return staff.assign_staff(
-        session, actor=user, event_id=event_id, email=body.email, gate=body.gate, now=now
-    ).__dict__
+    return staff.assign_staff(session, actor=user, event_id=event_id, email=body.email, gate=body.gate, now=now)
 
 
 @router.delete("/events/{event_id}/staff/{user_id}", status_code=204)

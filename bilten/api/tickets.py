@@ -14,9 +14,7 @@ from bilten.api.errors import error_responses
 from bilten.api.routing import api_router
 from bilten.i18n import normalize_locale
 from bilten.services import tickets
-from bilten.services.ticket_references import format_reference
-from bilten.services.tickets import TicketView
-from bilten.services.translations import localized
+from bilten.services.tickets import OrderView, TicketView
 
 router = api_router(prefix="/api/v1", tags=["tickets"], responses=error_responses(401, 403, 404, 409, 422))
 
@@ -25,16 +23,7 @@ class HolderIn(BaseModel):
     holder_name: str = Field(max_length=1000)
 
 
-class TicketOut(BaseModel):
-    id: uuid.UUID
-    code: str
-    reference: str  # K7QM-4XHT-2P
-    ticket_type: str
-    holder_name: str
-    status: str
-
-
-@router.put("/tickets/{ticket_id}/holder", response_model=TicketOut)
+@router.put("/tickets/{ticket_id}/holder", response_model=TicketView)
 def set_holder(
     ticket_id: uuid.UUID,
     body: HolderIn,
@@ -42,9 +31,9 @@ def set_holder(
     caller: Caller = Depends(get_caller),
     session: Session = Depends(get_session),
     now: datetime = Depends(get_now),
-) -> TicketOut:
+) -> TicketView:
     user = caller.user(session)
-    view = tickets.set_ticket_holder(
+    return tickets.set_ticket_holder(
         session,
         ticket_id=ticket_id,
         holder_name=body.holder_name,
@@ -52,54 +41,28 @@ def set_holder(
         user=user,
         access_token=link,
     )
-    return _ticket_out(view)
 
 
-@router.post("/tickets/{ticket_id}/reissue", response_model=TicketOut)
+@router.post("/tickets/{ticket_id}/reissue", response_model=TicketView)
 def reissue(
     ticket_id: uuid.UUID,
     link: str = Depends(get_order_link),
     caller: Caller = Depends(get_caller),
     session: Session = Depends(get_session),
     now: datetime = Depends(get_now),
-) -> TicketOut:
+) -> TicketView:
     user = caller.user(session)
-    view = tickets.reissue_ticket(session, ticket_id=ticket_id, now=now, user=user, access_token=link)
-    return _ticket_out(view)
+    return tickets.reissue_ticket(session, ticket_id=ticket_id, now=now, user=user, access_token=link)
 
 
-TEXTS = ("event_title_texts", "event_main_language", "ticket_type_texts")
-
-
-@router.get("/me/orders")
+@router.get("/me/orders", response_model=list[OrderView])
 def my_orders(
     request: Request, caller: Caller = Depends(get_caller), session: Session = Depends(get_session)
-) -> list[dict]:
+) -> list[OrderView]:
     """The caller's orders; the event's title and ticket types in Accept-Language's language where
     the organizer gave one, else in the event's main language."""
     user = caller.require(session)
     reader = normalize_locale(request.headers.get("accept-language"), "")
-    return [_order_out(view, reader or view.event_main_language) for view in tickets.my_orders(session, user=user)]
-
-
-def _order_out(view: tickets.OrderView, locale: str) -> dict:
-    def type_name(item: TicketView | tickets.OrderLineView) -> str:
-        return localized(item.ticket_type, item.ticket_type_texts, locale, view.event_main_language)
-
-    return {
-        **{k: v for k, v in view.__dict__.items() if k not in ("lines", "tickets", *TEXTS)},
-        "event_title": localized(view.event_title, view.event_title_texts, locale, view.event_main_language),
-        "lines": [
-            {**{k: v for k, v in line.__dict__.items() if k not in TEXTS}, "ticket_type": type_name(line)}
-            for line in view.lines
-        ],
-        "tickets": [
-            _ticket_out(t).model_copy(update={"ticket_type": type_name(t)}).model_dump(mode="json")
-            for t in view.tickets
-        ],
-    }
-
-
-def _ticket_out(view: TicketView) -> TicketOut:
-    fields = {k: v for k, v in view.__dict__.items() if k not in TEXTS}
-    return TicketOut(**{**fields, "reference": format_reference(view.reference)})
+    return [
+        tickets.in_language(view, reader or view.event_main_language) for view in tickets.my_orders(session, user=user)
+    ]

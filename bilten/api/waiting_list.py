@@ -24,13 +24,13 @@ from sqlmodel import Session
 from bilten import ratelimit
 from bilten.api.deps import Caller, get_caller, get_client_address, get_now, get_session
 from bilten.api.errors import error_responses, request_locale
-from bilten.api.orders import OrderOut, _order_out
 from bilten.api.organizer_reports import _token_or_cookie_user as token_or_cookie_user
 from bilten.api.routing import api_router
 from bilten.models import OrderStatus
 from bilten.payments import active_provider
 from bilten.services import orders as order_service
 from bilten.services import waiting_list
+from bilten.services.orders import OrderReceipt
 from bilten.services.seat_gate import seat_gate
 from bilten.services.waiting_list import WaitingEntryRow, WaitingEntryView, WaitingListConfig
 
@@ -154,7 +154,7 @@ def status(token: str, request: Request, session: Session = Depends(get_session)
     return waiting_list.entry_status(session, token=token, locale=request_locale(request))
 
 
-@router.post("/api/v1/waiting-list/{token}/order", status_code=201, response_model=OrderOut)
+@router.post("/api/v1/waiting-list/{token}/order", status_code=201, response_model=OrderReceipt)
 def buy(
     token: str,
     body: BuyOfferIn,
@@ -170,7 +170,9 @@ def buy(
     if order.status == OrderStatus.PENDING and payment is None:
         payment = order_service.start_payment(session, order_id=order.id, now=now, access_token=placed.access_token)
     seat_gate.forget_event(order.event_id)  # nothing freed, but the event's counts moved
-    out = _order_out(session, order, payment=payment, access_token=placed.access_token)
+    receipt = order_service.order_receipt(session, order, now=now, payment=payment, access_token=placed.access_token)
     return JSONResponse(
-        out.model_dump(mode="json"), status_code=201, headers={"Location": f"/api/v1/orders/{order.id}"}
+        receipt.model_dump(mode="json", by_alias=True),
+        status_code=201,
+        headers={"Location": f"/api/v1/orders/{order.id}"},
     )

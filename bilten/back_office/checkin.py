@@ -139,7 +139,9 @@ class OfficeCheckinState(PagePaging, rx.State):
         first = verdict.first_scan
         if verdict.result == CheckInResult.VALID and first is not None:
             self._rows = [
-                dataclasses.replace(r, checked_in_at=first.scanned_at, gate=first.gate, checkin_id=verdict.checkin_id)
+                r.model_copy(
+                    update={"checked_in_at": first.scanned_at, "gate": first.gate, "checkin_id": verdict.checkin_id}
+                )
                 if r.ticket_id == ticket_uuid
                 else r
                 for r in self._rows
@@ -166,7 +168,9 @@ class OfficeCheckinState(PagePaging, rx.State):
         if call.failed:
             return [OfficeCheckinState.load, call.error_toast()]
         self._rows = [
-            dataclasses.replace(r, checked_in_at=None, gate="", checkin_id=None) if r.checkin_id == checkin_uuid else r
+            r.model_copy(update={"checked_in_at": None, "gate": "", "checkin_id": None})
+            if r.checkin_id == checkin_uuid
+            else r
             for r in self._rows
         ]
         return rx.toast.success(call.text("office.checkin_undone", name=row.holder_name or row.buyer_email))

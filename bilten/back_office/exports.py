@@ -75,7 +75,7 @@ class OfficeExportsState(LocalizedState, rx.State):
                 progress=translate_plural("exports.rows_done", job.rows_total, locale, done=job.rows_done),
                 active=job.active,
                 done=job.status == ExportStatus.DONE,
-                download_url=f"/api/v1/exports/{job.id}/download" if job.status == ExportStatus.DONE else "",
+                download_url=job.download_url or "",
                 error=translate(job.error, locale) if job.error else "",
             )
             for job in self._rows

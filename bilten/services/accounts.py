@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import jwt
+from pydantic import BaseModel, ConfigDict
 from sqlmodel import Session, col, select, update
 
 from bilten.ids import parse_id
@@ -53,12 +54,15 @@ SESSION_TOUCH_INTERVAL = timedelta(minutes=1)
 WEB_LOGIN_GRANT_LIFETIME = timedelta(minutes=1)
 
 
-@dataclass(frozen=True)
-class TokenPair:
+class TokenPair(BaseModel):
+    """An API login (`/api/v1/auth/login`, `/refresh` return it as it is)."""
+
+    model_config = ConfigDict(frozen=True)
+
     access_token: str
     refresh_token: str
-    expires_in: int
-    token_type: str = "bearer"
+    token_type: str
+    expires_in: int  # seconds the access token lives
 
 
 @dataclass(frozen=True)
@@ -391,7 +395,9 @@ def _issue_token_pair(session: Session, *, user: User, family_id: uuid.UUID, now
         lifetime=lifetime,
         secret=get_secret_key(),
     )
-    return TokenPair(access_token=access, refresh_token=refresh, expires_in=int(lifetime.total_seconds()))
+    return TokenPair(
+        access_token=access, refresh_token=refresh, token_type="bearer", expires_in=int(lifetime.total_seconds())
+    )
 
 
 def log_in_api(

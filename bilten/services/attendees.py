@@ -9,10 +9,10 @@ or its reference (K7QM-4XHT-2P, what a person reads out)."""
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import ColumnElement, String, and_, cast, func, or_
 from sqlmodel import Session, col, select
 
@@ -24,8 +24,9 @@ MIN_ID_PREFIX = 4  # shorter hex strings would match half the list by accident
 HEX_DIGITS = frozenset("0123456789abcdef")
 
 
-@dataclass(frozen=True)
-class AttendeeRow:
+class AttendeeRow(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
     ticket_id: uuid.UUID
     order_id: uuid.UUID
     holder_name: str

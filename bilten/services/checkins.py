@@ -10,9 +10,10 @@ its event only: one sent before at another event is refused, never answered with
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Engine, and_, bindparam, func, insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -36,6 +37,7 @@ from bilten.services.errors import NonceTaken, NotFound, ValidationFailed
 from bilten.services.ticket_codes import InvalidCode, event_tag, load_public_key, parse_code, verify_ticket_code
 from bilten.services.ticket_references import normalize_reference
 from bilten.services.transaction import transaction
+from bilten.services.translations import localized
 
 MAX_NONCE_LENGTH = 100
 MAX_CODE_LENGTH = 500
@@ -45,32 +47,38 @@ SCAN_STATE_TTL_SECONDS = 300
 COUNTS_PUBLISH_DELAY_SECONDS = 0.25
 
 
-@dataclass(frozen=True)
-class TicketSummary:
+class TicketSummary(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
     id: uuid.UUID
     holder_name: str
     ticket_type: str  # in the event's main language
     # The ticket type's name in the event's other languages: the door shows the scanner's
     # (`services.translations.localized(ticket_type, ticket_type_texts, locale, main_language)`).
-    ticket_type_texts: dict[str, str] = field(default_factory=dict)
-    main_language: str = ""
+    ticket_type_texts: dict[str, str] = Field(default_factory=dict, exclude=True)
+    main_language: str = Field("", exclude=True)
 
 
-@dataclass(frozen=True)
-class FirstScan:
+class FirstScan(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
     scanned_at: datetime
     gate: str
     device_id: str
 
 
-@dataclass(frozen=True)
-class ScanVerdict:
+class ScanVerdict(BaseModel):
+    """The answer to one scan, as the door's page shows it and the scanning API returns it."""
+
+    model_config = ConfigDict(frozen=True)
+
     result: CheckInResult
-    checkin_id: uuid.UUID
-    ticket: TicketSummary | None = None
-    first_scan: FirstScan | None = None
-    conflict: bool = False  # an offline device let in a ticket that was already in
-    replayed: bool = False  # this nonce was seen before: the earlier verdict, nothing recorded
+    checkin_id: uuid.UUID = Field(exclude=True)
+    ticket: TicketSummary | None
+    first_scan: FirstScan | None
+    conflict: bool  # an offline device let in a ticket that was already in
+    replayed: bool  # this nonce was seen before: the earlier verdict, nothing recorded
+    nonce: str  # as the device sent it ("" for a check-in by hand)
 
 
 @dataclass(frozen=True)
@@ -83,8 +91,9 @@ class OfflineScan:
     device_result: str = ""
 
 
-@dataclass(frozen=True)
-class ScanData:
+class ScanData(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
     event_id: uuid.UUID
     public_key: str
     revoked: list[str]
@@ -92,17 +101,30 @@ class ScanData:
     generated_at: datetime
 
 
-@dataclass(frozen=True)
-class GateCount:
+class GateCount(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
     gate: str
     checked_in: int
 
 
-@dataclass(frozen=True)
-class CheckInCounts:
+class CheckInCounts(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
     checked_in: int
     expected: int
-    by_gate: list[GateCount] = field(default_factory=list)
+    by_gate: list[GateCount]
+
+
+class CheckInList(BaseModel):
+    """The organizer's check-in list: the counters and the attendees found."""
+
+    model_config = ConfigDict(frozen=True)
+
+    checked_in: int
+    expected: int
+    by_gate: dict[str, int]  # gate -> checked in there
+    attendees: list[AttendeeRow]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -128,6 +150,38 @@ def scan_ticket(
 
     The door's hot path, a handful of round trips: who may scan (one query), the ticket locked with
     its type and live check-in (one query), the attempt inserted and committed."""
+    verdict = _decide_scan(
+        session,
+        actor=actor,
+        event_id=event_id,
+        code=code,
+        nonce=nonce,
+        scanned_at=scanned_at,
+        now=now,
+        gate=gate,
+        device_id=device_id,
+        offline=offline,
+        device_result=device_result,
+        manual=manual,
+    )
+    return verdict.model_copy(update={"nonce": "" if manual else nonce})
+
+
+def _decide_scan(
+    session: Session,
+    *,
+    actor: User | None,
+    event_id: uuid.UUID,
+    code: str,
+    nonce: str,
+    scanned_at: datetime,
+    now: datetime,
+    gate: str,
+    device_id: str,
+    offline: bool,
+    device_result: str,
+    manual: bool,
+) -> ScanVerdict:
     access = authorize_scan(session, actor, event_id)
     user, event = access.user, access.event
     nonce = (nonce or "").strip()
@@ -187,7 +241,7 @@ def scan_ticket(
         if _nonce_taken(session, nonce):
             # Sent before at another event: its verdict (and holder) belongs to that event's staff.
             raise NonceTaken() from None
-        return scan_ticket(
+        return _decide_scan(
             session,
             actor=actor,
             event_id=event_id,
@@ -213,7 +267,19 @@ def scan_ticket(
         ticket=ticket,
         first_scan=first_scan,
         conflict=checkin.is_conflict,
+        replayed=False,
+        nonce=nonce,
     )
+
+
+def in_language(verdict: ScanVerdict, locale: str) -> ScanVerdict:
+    """The verdict with the ticket type named in `locale` when the organizer gave that name, else in
+    the event's main language (the door's language may differ from the buyer's)."""
+    ticket = verdict.ticket
+    if ticket is None:
+        return verdict
+    name = localized(ticket.ticket_type, ticket.ticket_type_texts, locale, ticket.main_language)
+    return verdict.model_copy(update={"ticket": ticket.model_copy(update={"ticket_type": name})})
 
 
 def upload_offline_scans(
@@ -395,7 +461,7 @@ def _verdict_for_nonce(session: Session, event_id: uuid.UUID, nonce: str) -> Sca
         if live_first is not None:
             first = FirstScan(scanned_at=live_first.scanned_at, gate=live_first.gate, device_id=live_first.device_id)
     verdict = _verdict(session, earlier, first)
-    return ScanVerdict(**{**verdict.__dict__, "replayed": True})
+    return verdict.model_copy(update={"replayed": True})
 
 
 def _nonce_taken(session: Session, nonce: str) -> bool:
@@ -421,6 +487,8 @@ def _verdict(session: Session, checkin: CheckIn, first_scan: FirstScan | None) -
         ticket=summary,
         first_scan=first_scan,
         conflict=checkin.is_conflict,
+        replayed=False,
+        nonce=checkin.nonce,
     )
 
 
@@ -499,6 +567,18 @@ def _publish_counts(session: Session, event_id: uuid.UUID) -> None:
 
 # ---------------------------------------------------------------------------------------------
 # The organizer's check-in list
+
+
+def checkin_list(session: Session, *, actor: User | None, event_id: uuid.UUID, search: str = "") -> CheckInList:
+    """The door's check-in list with the event's counters."""
+    rows = list_attendees(session, actor=actor, event_id=event_id, search=search)
+    counts = checkin_counts(session, event_id)
+    return CheckInList(
+        checked_in=counts.checked_in,
+        expected=counts.expected,
+        by_gate={g.gate: g.checked_in for g in counts.by_gate},
+        attendees=rows,
+    )
 
 
 def list_attendees(

@@ -7,9 +7,9 @@ owner, the event's organizers or an admin; a revoked or expired device is refuse
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
@@ -26,11 +26,15 @@ DEVICE_LIFETIME = timedelta(days=7)
 SEEN_TOUCH_INTERVAL = timedelta(minutes=5)
 
 
-@dataclass(frozen=True)
-class DeviceSignIn:
-    device: ScanDevice
-    token: str
-    user: User
+class DeviceSignIn(BaseModel):
+    """A device just signed in; its token is shown this once (`/api/v1/devices` returns it)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    device_id: uuid.UUID
+    token: str = Field(serialization_alias="device_token")
+    expires_at: datetime
+    email: str
 
 
 def is_device_token(token: str) -> bool:
@@ -61,7 +65,7 @@ def sign_in_device(
             actor_user_id=user.id,
             data={"name": device.name},
         )
-        return DeviceSignIn(device=device, token=token, user=user)
+        return DeviceSignIn(device_id=device.id, token=token, expires_at=device.expires_at, email=user.email)
 
 
 # Every scan authenticates its device: one prebuilt query for the device and its user.

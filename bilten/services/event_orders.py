@@ -15,10 +15,10 @@ what a person reads out).
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 from sqlalchemy import and_, exists, func, or_
 from sqlmodel import Session, col, select
 
@@ -49,20 +49,25 @@ from bilten.services.attendees import (
 from bilten.services.errors import NotFound, ValidationFailed
 from bilten.services.ticket_references import normalize_reference
 
+Row = TypeVar("Row")
+
 DEFAULT_PAGE_SIZE = 25
 MAX_PAGE_SIZE = 200
 
 
-@dataclass(frozen=True)
-class EventOrderRow:
+class EventOrderRow(BaseModel):
+    """One order in the event's list (the back office's table, `/api/v1/events/{id}/orders`)."""
+
+    model_config = ConfigDict(frozen=True)
+
     id: uuid.UUID
     created_at: datetime
+    status: OrderStatus
     buyer_email: str
     buyer_name: str
-    status: OrderStatus
-    total_minor: int
+    ticket_count: int = Field(serialization_alias="tickets")
+    total_minor: int = Field(serialization_alias="total")
     currency: str
-    ticket_count: int
 
     @property
     def cancellable(self) -> bool:
@@ -75,30 +80,34 @@ class EventOrderRow:
         return self.status == OrderStatus.PAID and self.total_minor > 0
 
 
-@dataclass(frozen=True)
-class Page:
+class Page(BaseModel, Generic[Row]):
     """One page of a list, with what the pager needs."""
 
-    rows: list[Any]
+    model_config = ConfigDict(frozen=True)
+
+    rows: list[Row] = Field(serialization_alias="items")
     total: int
     page: int
     page_size: int
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def pages(self) -> int:
         return max(1, -(-self.total // self.page_size))
 
 
-@dataclass(frozen=True)
-class OrderLineDetail:
+class OrderLineDetail(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
     ticket_type: str
     quantity: int
     unit_price_minor: int
     line_total_minor: int
 
 
-@dataclass(frozen=True)
-class OrderTicketDetail:
+class OrderTicketDetail(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
     id: uuid.UUID
     reference: str  # as stored; format_reference for people
     ticket_type: str
@@ -107,8 +116,9 @@ class OrderTicketDetail:
     checked_in_at: datetime | None
 
 
-@dataclass(frozen=True)
-class PaymentDetail:
+class PaymentDetail(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
     provider: str
     status: str
     amount_minor: int
@@ -117,8 +127,9 @@ class PaymentDetail:
     created_at: datetime
 
 
-@dataclass(frozen=True)
-class HistoryEntry:
+class HistoryEntry(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
     at: datetime
     action: str
     actor_email: str
@@ -126,8 +137,9 @@ class HistoryEntry:
     data: dict[str, Any]
 
 
-@dataclass(frozen=True)
-class OrderDetail:
+class OrderDetail(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
     order: EventOrderRow
     event_id: uuid.UUID
     buyer_phone: str
@@ -135,10 +147,10 @@ class OrderDetail:
     paid_at: datetime | None
     cancelled_at: datetime | None
     hold_expires_at: datetime | None
-    lines: list[OrderLineDetail] = field(default_factory=list)
-    tickets: list[OrderTicketDetail] = field(default_factory=list)
-    payments: list[PaymentDetail] = field(default_factory=list)
-    history: list[HistoryEntry] = field(default_factory=list)
+    lines: list[OrderLineDetail]
+    tickets: list[OrderTicketDetail]
+    payments: list[PaymentDetail]
+    history: list[HistoryEntry]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -154,7 +166,7 @@ def list_event_orders(
     status: OrderStatus | str | None = None,
     page: int = 1,
     page_size: int = DEFAULT_PAGE_SIZE,
-) -> Page:
+) -> Page[EventOrderRow]:
     """One page of the event's orders, newest first, narrowed by a search and a status."""
     _viewable_event(session, actor, event_id)
     page, page_size = _page_args(page, page_size)
@@ -182,7 +194,7 @@ def list_event_orders(
         .limit(page_size)
     )
     rows = [_order_row(order, count) for order, count in session.exec(query).all()]
-    return Page(rows=rows, total=int(total or 0), page=page, page_size=page_size)
+    return Page[EventOrderRow](rows=rows, total=int(total or 0), page=page, page_size=page_size)
 
 
 def _order_row(order: Order, ticket_count: int | None) -> EventOrderRow:
@@ -323,13 +335,13 @@ def list_event_attendees(
     search: str = "",
     page: int = 1,
     page_size: int = DEFAULT_PAGE_SIZE,
-) -> Page:
+) -> Page[AttendeeRow]:
     """One page of the event's tickets with holder, buyer, type and whether (where, when) it is in."""
     _viewable_event(session, actor, event_id)
     page, page_size = _page_args(page, page_size)
     total = count_attendees(session, event_id=event_id, search=search)
     rows = find_attendees(session, event_id=event_id, search=search, offset=(page - 1) * page_size, limit=page_size)
-    return Page(rows=rows, total=total, page=page, page_size=page_size)
+    return Page[AttendeeRow](rows=rows, total=total, page=page, page_size=page_size)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -6,9 +6,10 @@ main language (services/translations.py); `language` says which language the tit
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Text, cast, func, or_
 from sqlmodel import Session, col, select
 
@@ -21,24 +22,26 @@ MAX_LISTED_EVENTS = 100
 MAX_SEARCH_LENGTH = 200  # the API allows 200 characters of search text, 100 of city
 
 
-@dataclass(frozen=True)
-class TicketTypeSummary:
+class TicketTypeSummary(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
     id: uuid.UUID
     name: str
     description: str
-    price_minor: int
+    price_minor: int = Field(serialization_alias="price")
     currency: str
     available: int
     min_per_order: int
     max_per_order: int
     sales_start: datetime | None
     sales_end: datetime | None
-    # The texts in every language, for readers who switch language on an open page.
-    translations: dict[str, dict[str, str]] = field(default_factory=dict)
+    # The texts in every language, for readers who switch language on an open page (not in the API).
+    translations: dict[str, dict[str, str]] = Field(default_factory=dict, exclude=True)
 
 
-@dataclass(frozen=True)
-class EventSummary:
+class EventSummary(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
     id: uuid.UUID
     title: str
     starts_at: datetime
@@ -47,22 +50,22 @@ class EventSummary:
     venue_name: str
     city: str
     image_url: str
-    lowest_price_minor: int | None
+    lowest_price_minor: int | None = Field(serialization_alias="lowest_price")
     currency: str | None
-    language: str = ""  # the language the texts are served in (the reader's, or the main language)
-    main_language: str = ""
+    language: str = Field(description="the language the texts are served in: the reader's, else the main language")
+    main_language: str = Field(description="the event's main language")
     # The texts in every language, for readers who switch language on an open page: the fields
     # above are in `language`; `field_text(summary, "title", other, summary.main_language)` reads
     # another one when they were read without a locale (then they are the main-language texts).
-    translations: dict[str, dict[str, str]] = field(default_factory=dict)
+    # Not in the API: it serves the texts in one language.
+    translations: dict[str, dict[str, str]] = Field(default_factory=dict, exclude=True)
 
 
-@dataclass(frozen=True)
 class EventDetail(EventSummary):
-    description: str = ""
-    venue_address: str = ""
-    status: EventStatus = EventStatus.PUBLISHED
-    ticket_types: list[TicketTypeSummary] = field(default_factory=list)
+    description: str
+    venue_address: str
+    status: EventStatus
+    ticket_types: list[TicketTypeSummary]
     venue_notes: str = ""
 
 
@@ -164,9 +167,10 @@ def get_public_event(session: Session, *, event_id: uuid.UUID, locale: str | Non
         for t in types
     ]
     cheapest = min(summaries, key=lambda t: t.price_minor, default=None)
-    base = _summary(event, cheapest.price_minor if cheapest else None, cheapest.currency if cheapest else None, reader)
     return EventDetail(
-        **base.__dict__,
+        **_summary_fields(
+            event, cheapest.price_minor if cheapest else None, cheapest.currency if cheapest else None, reader
+        ),
         description=field_text(event, "description", reader, event.main_language),
         venue_address=event.venue_address,
         status=event.status,
@@ -176,19 +180,23 @@ def get_public_event(session: Session, *, event_id: uuid.UUID, locale: str | Non
 
 
 def _summary(event: Event, lowest_price: int | None, currency: str | None, locale: str | None) -> EventSummary:
+    return EventSummary(**_summary_fields(event, lowest_price, currency, locale))
+
+
+def _summary_fields(event: Event, lowest_price: int | None, currency: str | None, locale: str | None) -> dict[str, Any]:
     reader = locale or event.main_language
-    return EventSummary(
-        id=event.id,
-        title=field_text(event, "title", reader, event.main_language),
-        starts_at=event.starts_at,
-        ends_at=event.ends_at,
-        timezone=event.timezone,
-        venue_name=event.venue_name,
-        city=event.city,
-        image_url=event.image_url,
-        lowest_price_minor=lowest_price,
-        currency=currency,
-        language=served_language(event.translations, reader, event.main_language),
-        main_language=event.main_language,
-        translations=copy_translations(event.translations),
-    )
+    return {
+        "id": event.id,
+        "title": field_text(event, "title", reader, event.main_language),
+        "starts_at": event.starts_at,
+        "ends_at": event.ends_at,
+        "timezone": event.timezone,
+        "venue_name": event.venue_name,
+        "city": event.city,
+        "image_url": event.image_url,
+        "lowest_price_minor": lowest_price,
+        "currency": currency,
+        "language": served_language(event.translations, reader, event.main_language),
+        "main_language": event.main_language,
+        "translations": copy_translations(event.translations),
+    }

@@ -30,12 +30,13 @@ from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import and_, delete, func, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bilten import clock as app_clock
-from bilten import live
+from bilten import live, routes
 from bilten.models import (
     Answer,
     CheckIn,
@@ -97,24 +98,23 @@ MEDIA_TYPES = {
 }
 
 
-@dataclass(frozen=True)
-class ExportView:
+class ExportView(BaseModel):
+    """An export's progress, as the back office and `/api/v1/exports/{id}` show it."""
+
+    model_config = ConfigDict(frozen=True)
+
     id: uuid.UUID
     event_id: uuid.UUID
     kind: ExportKind
-    file_format: ExportFormat
+    file_format: ExportFormat = Field(serialization_alias="format")
     status: ExportStatus
     rows_total: int
     rows_done: int
+    percent: int
     created_at: datetime
     finished_at: datetime | None
-    error: str  # a message key when it failed
-
-    @property
-    def percent(self) -> int:
-        if self.status == ExportStatus.DONE:
-            return 100
-        return min(100, (100 * self.rows_done) // self.rows_total) if self.rows_total else 0
+    download_url: str | None  # once done
+    error: str = Field(exclude=True)  # a message key when it failed
 
     @property
     def active(self) -> bool:
@@ -129,16 +129,23 @@ class ExportFile:
 
 
 def _view(job: ExportJob) -> ExportView:
+    status = ExportStatus(job.status)
+    if status == ExportStatus.DONE:
+        percent = 100
+    else:
+        percent = min(100, (100 * job.rows_done) // job.rows_total) if job.rows_total else 0
     return ExportView(
         id=job.id,
         event_id=job.event_id,
         kind=ExportKind(job.kind),
         file_format=ExportFormat(job.file_format),
-        status=ExportStatus(job.status),
+        status=status,
         rows_total=job.rows_total,
         rows_done=job.rows_done,
+        percent=percent,
         created_at=job.created_at,
         finished_at=job.finished_at,
+        download_url=routes.export_download_url(job.id) if status == ExportStatus.DONE else None,
         error=job.error,
     )
 

@@ -508,3 +508,10 @@ def totals_csv(documents: list[Invoice]) -> str:
 def safe_text(value: str) -> str:
     """A cell a spreadsheet will not run as a formula."""
     return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+def event_timezone(session: Session, invoice: Invoice) -> str:
+    """The time zone the document's date is printed in: its event's."""
+    return session.exec(
+        select(Event.timezone).join(Order, col(Order.event_id) == col(Event.id)).where(Order.id == invoice.order_id)
+    ).one()

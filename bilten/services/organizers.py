@@ -3,22 +3,25 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
 
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from bilten.models import Event, Organization, Role, TicketType, User
+from bilten.models import Event, EventStatus, Organization, Role, TicketType, User
 from bilten.services.access import Permission, authorize, organization_ids_of
 
 
-@dataclass(frozen=True)
-class OrganizerEventRow:
+class OrganizerEventRow(BaseModel):
+    """One event in the organizer's list (the organizer page, `/api/v1/organizer/events`)."""
+
+    model_config = ConfigDict(frozen=True)
+
     id: uuid.UUID
     organization_name: str
     title: str
-    status: str
+    status: EventStatus
     starts_at: datetime
     timezone: str
     capacity: int

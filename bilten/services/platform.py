@@ -6,8 +6,9 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import ColumnElement, func
-from sqlmodel import Session, SQLModel, col, select
+from sqlmodel import Session, col, select
 
 from bilten.ids import parse_id
 from bilten.models import (
@@ -34,7 +35,9 @@ ADMIN_ACTIONS = ("user.role_changed", "user.disabled", "user.enabled", "notifica
 RECENT_CHANGES_LIMIT = 20
 
 
-class PlatformOverview(SQLModel):
+class PlatformOverview(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
     users: int
     disabled_users: int
     organizations: int
@@ -42,7 +45,9 @@ class PlatformOverview(SQLModel):
     failed_notifications: int
 
 
-class AdminOrganization(SQLModel):
+class AdminOrganization(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
     id: uuid.UUID
     name: str
     slug: str
@@ -52,14 +57,18 @@ class AdminOrganization(SQLModel):
     owners: list[str]  # the owners' email addresses
 
 
-class OrganizationPage(SQLModel):
+class OrganizationPage(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
     items: list[AdminOrganization]
     total: int
     limit: int
     offset: int
 
 
-class AdminEvent(SQLModel):
+class AdminEvent(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
     id: uuid.UUID
     title: str
     status: EventStatus
@@ -71,14 +80,18 @@ class AdminEvent(SQLModel):
     capacity: int
 
 
-class EventPage(SQLModel):
+class EventPage(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
     items: list[AdminEvent]
     total: int
     limit: int
     offset: int
 
 
-class AdminChange(SQLModel):
+class AdminChange(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
     id: uuid.UUID
     action: str
     created_at: datetime

@@ -26,6 +26,7 @@ from functools import cache
 from typing import Any
 
 from babel import Locale
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
@@ -111,21 +112,57 @@ class AnswerIn:
     ticket_index: int | None = None
 
 
-@dataclass
-class AnswerView:
-    question_id: uuid.UUID
+class QuestionView(BaseModel):
+    """A question as the API returns it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: uuid.UUID
+    event_id: uuid.UUID
     label: str
     kind: str
     options: list[str]
     required: bool
     per_ticket: bool
-    editable: bool
+    ticket_type_ids: list[uuid.UUID]
+    position: int
+    allow_buyer_edit: bool
+
+
+def question_view(q: Question) -> QuestionView:
+    return QuestionView(
+        id=q.id,
+        event_id=q.event_id,
+        label=q.label,
+        kind=q.kind.value,
+        options=list(q.options),
+        required=q.required,
+        per_ticket=q.per_ticket,
+        ticket_type_ids=[uuid.UUID(t) for t in q.ticket_type_ids],
+        position=q.position,
+        allow_buyer_edit=q.allow_buyer_edit,
+    )
+
+
+class AnswerView(BaseModel):
+    """One answer with its question, as the API returns it (`question` is the label); the form's
+    own details (options, required, ...) stay out of the JSON."""
+
+    model_config = ConfigDict(frozen=True)
+
+    question_id: uuid.UUID
+    label: str = Field(serialization_alias="question")
+    kind: str
     ticket_index: int | None
-    ticket_type_id: uuid.UUID | None
     ticket_id: uuid.UUID | None
     value: Any
+    editable: bool
     retired: bool = False
-    display: str = ""
+    options: list[str] = Field(exclude=True)
+    required: bool = Field(exclude=True)
+    per_ticket: bool = Field(exclude=True)
+    ticket_type_id: uuid.UUID | None = Field(exclude=True)
+    display: str = Field(default="", exclude=True)
 
 
 @dataclass
@@ -559,9 +596,12 @@ def ticket_answers(session: Session, ticket: Ticket) -> list[tuple[Question, Any
     return [(q, a.value) for a, q in rows if a.ticket_index < 0 or a.ticket_id in ids]
 
 
-@dataclass(frozen=True)
-class DoorAnswer:
-    label: str
+class DoorAnswer(BaseModel):
+    """An answer as the door sees it beside the ticket (`question` is the label)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    label: str = Field(serialization_alias="question")
     kind: str
     value: Any
 

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
@@ -45,45 +45,51 @@ HOURLY_SPAN = timedelta(hours=48)  # sales spread over less than this are charte
 MAX_FILLED_BUCKETS = 400  # empty hours/days between sales are shown as zero up to this many
 
 
-@dataclass(frozen=True)
-class TypeStats:
-    ticket_type_id: uuid.UUID
+class TypeStats(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    ticket_type_id: uuid.UUID = Field(serialization_alias="id")
     name: str
-    price_minor: int
+    price_minor: int = Field(serialization_alias="price")
     currency: str
     capacity: int
     sold: int
     held: int
     remaining: int
-    revenue_minor: int
+    revenue_minor: int = Field(serialization_alias="revenue")
 
 
-@dataclass(frozen=True)
-class GateStats:
+class GateStats(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
     gate: str
     checked_in: int
 
 
-@dataclass(frozen=True)
-class SalesBucket:
+class SalesBucket(BaseModel):
     """Paid seats and revenue of one hour or day (`start` in the event's time zone, ISO text)."""
+
+    model_config = ConfigDict(frozen=True)
 
     start: str
     tickets: int
-    revenue: dict[str, int] = field(default_factory=dict)
+    revenue: dict[str, int]
 
 
-@dataclass(frozen=True)
-class EventStats:
+class EventStats(BaseModel):
+    """One event's dashboard, and what `/api/v1/events/{id}/stats` returns (the fields with
+    `exclude=True` are for the dashboard page only)."""
+
+    model_config = ConfigDict(frozen=True)
+
     event_id: uuid.UUID
-    organization_id: uuid.UUID
+    organization_id: uuid.UUID = Field(exclude=True)
     title: str
     status: EventStatus
-    starts_at: datetime
-    timezone: str
-    venue_name: str
-    city: str
-    ticket_types: list[TypeStats]
+    starts_at: datetime = Field(exclude=True)
+    timezone: str = Field(exclude=True)
+    venue_name: str = Field(exclude=True)
+    city: str = Field(exclude=True)
     capacity: int
     sold: int
     held: int
@@ -93,17 +99,19 @@ class EventStats:
     checked_in: int
     expected: int  # valid tickets: who may still come in
     by_gate: list[GateStats]
+    ticket_types: list[TypeStats]
     bucket: str  # HOUR or DAY
     sales_over_time: list[SalesBucket]
 
 
-@dataclass(frozen=True)
-class EventSummaryRow:
+class EventSummaryRow(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
     event_id: uuid.UUID
     title: str
     status: EventStatus
     starts_at: datetime
-    timezone: str
+    timezone: str = Field(exclude=True)
     capacity: int
     sold: int
     held: int
@@ -112,23 +120,25 @@ class EventSummaryRow:
     checked_in: int
 
 
-@dataclass(frozen=True)
-class OrganizationStats:
+class OrganizationStats(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
     organization_id: uuid.UUID
     name: str
-    events: list[EventSummaryRow]
     capacity: int
     sold: int
     held: int
     remaining: int
     revenue: dict[str, int]
     checked_in: int
+    events: list[EventSummaryRow]
     bucket: str
     sales_over_time: list[SalesBucket]
 
 
-@dataclass(frozen=True)
-class OrganizationChoice:
+class OrganizationChoice(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
     id: uuid.UUID
     name: str
 

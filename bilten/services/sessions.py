@@ -11,7 +11,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 from sqlmodel import Session, col, select, update
 
 from bilten.models import ApiSession, RefreshToken, SignInMethod, SignInRecord, User, WebSession
@@ -26,6 +26,8 @@ SIGN_IN_HISTORY_LIMIT = 20
 
 
 class SignInView(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
     at: datetime
     method: SignInMethod
     client_address: str
@@ -33,6 +35,8 @@ class SignInView(BaseModel):
 
 
 class SessionView(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
     id: uuid.UUID
     kind: Literal["web", "api"]
     created_at: datetime

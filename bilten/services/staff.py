@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
@@ -19,16 +19,18 @@ from bilten.services.validation import clean_email, clean_name
 RECENTLY_ENDED = timedelta(days=1)  # the scan list keeps an event for a day after it ends
 
 
-@dataclass(frozen=True)
-class StaffRow:
+class StaffRow(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
     user_id: uuid.UUID
     email: str
     full_name: str
     gate: str
 
 
-@dataclass(frozen=True)
-class ScannableEvent:
+class ScannableEvent(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
     id: uuid.UUID
     title: str
     starts_at: datetime

@@ -14,9 +14,9 @@ import re
 import unicodedata
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, delete, select
@@ -53,26 +53,29 @@ INVITATION_TOPIC = "team.member_invited"
 # Public shapes
 
 
-@dataclass(frozen=True)
-class OrganizationRow:
+class OrganizationRow(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
     id: uuid.UUID
     name: str
     slug: str
     role: TeamRole | None  # the caller's role in it (None: an admin who is not a member)
 
 
-@dataclass(frozen=True)
-class MemberRow:
+class MemberRow(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
     user_id: uuid.UUID
     email: str
     full_name: str
     role: TeamRole
     joined_at: datetime
-    events: tuple[str, ...] = ()  # titles of the organization's events they scan at (staff)
+    events: tuple[str, ...]  # titles of the organization's events they scan at (staff)
 
 
-@dataclass(frozen=True)
-class InvitationRow:
+class InvitationRow(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
     id: uuid.UUID
     email: str
     role: TeamRole
@@ -82,25 +85,28 @@ class InvitationRow:
     expired: bool
 
 
-@dataclass(frozen=True)
-class EventChoice:
+class EventChoice(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
     id: uuid.UUID
     title: str
     starts_at: datetime
     timezone: str
 
 
-@dataclass(frozen=True)
-class TeamOverview:
+class TeamOverview(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
     organization: OrganizationRow
-    members: list[MemberRow] = field(default_factory=list)
-    invitations: list[InvitationRow] = field(default_factory=list)
-    events: list[EventChoice] = field(default_factory=list)
+    members: list[MemberRow]
+    invitations: list[InvitationRow]
+    events: list[EventChoice]
 
 
-@dataclass(frozen=True)
-class InvitationPreview:
+class InvitationPreview(BaseModel):
     """What an invitation link shows before it is accepted (to whoever holds the link)."""
+
+    model_config = ConfigDict(frozen=True)
 
     organization_name: str
     email: str

@@ -1,11 +1,14 @@
-"""Tickets in the buyer's hands: what a buyer sees, naming the holder, reissuing a leaked code."""
+"""Tickets in the buyer's hands: what a buyer sees, naming the holder, reissuing a leaked code.
+
+`OrderView` and `TicketView` are what the buyer's pages read and what `/api/v1/me/orders` and
+`/api/v1/tickets/...` return unchanged (the texts in other languages stay out of the JSON)."""
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from pydantic import BaseModel, ConfigDict, Field, field_serializer
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
@@ -26,34 +29,42 @@ from bilten.services.audit import emit_event, record_audit
 from bilten.services.errors import NotFound, TooManyRequests, ValidationFailed
 from bilten.services.orders import may_view_order
 from bilten.services.ticket_codes import load_private_key, sign_ticket_code
-from bilten.services.ticket_references import unused_references
+from bilten.services.ticket_references import format_reference, unused_references
 from bilten.services.transaction import transaction
+from bilten.services.translations import localized
 from bilten.services.validation import clean_name
 
 
-@dataclass(frozen=True)
-class TicketView:
+class TicketView(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
     id: uuid.UUID
     code: str
-    reference: str  # as stored (K7QM4XHT2P); ticket_references.format_reference for people
+    reference: str  # as stored (K7QM4XHT2P); people, and the JSON, get it as K7QM-4XHT-2P
     ticket_type: str
     holder_name: str
     status: str
     # The ticket type's name in the event's other languages (`ticket_type` is the main language's).
-    ticket_type_texts: dict[str, str] = field(default_factory=dict)
+    ticket_type_texts: dict[str, str] = Field(default_factory=dict, exclude=True)
+
+    @field_serializer("reference")
+    def _reference_for_people(self, reference: str) -> str:
+        return format_reference(reference)
 
 
-@dataclass(frozen=True)
-class OrderLineView:
+class OrderLineView(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
     ticket_type: str
     quantity: int
     unit_price_minor: int
     line_total_minor: int
-    ticket_type_texts: dict[str, str] = field(default_factory=dict)
+    ticket_type_texts: dict[str, str] = Field(default_factory=dict, exclude=True)
 
 
-@dataclass(frozen=True)
-class OrderView:
+class OrderView(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
     id: uuid.UUID
     status: str
     event_id: uuid.UUID
@@ -71,14 +82,32 @@ class OrderView:
     payment_provider: str
     payment_status: str
     checkout_url: str
-    lines: list[OrderLineView] = field(default_factory=list)
-    tickets: list[TicketView] = field(default_factory=list)
+    lines: list[OrderLineView]
+    tickets: list[TicketView]
     # The event's title in its other languages, and its main language: pages pick the reader's
-    # with `services.translations.localized(event_title, event_title_texts, locale, event_main_language)`.
-    event_title_texts: dict[str, str] = field(default_factory=dict)
-    event_main_language: str = ""
+    # with `services.translations.localized(event_title, event_title_texts, locale, event_main_language)`
+    # (`in_language` does it for the whole order).
+    event_title_texts: dict[str, str] = Field(default_factory=dict, exclude=True)
+    event_main_language: str = Field("", exclude=True)
     voucher_code: str = ""  # the voucher the order used ("" for none) and what it took off
     discount_minor: int = 0
+
+
+def in_language(view: OrderView, locale: str) -> OrderView:
+    """The order with the event's title and ticket type names in `locale` where the organizer gave
+    one, else in the event's main language."""
+    main = view.event_main_language
+
+    def named(item: TicketView | OrderLineView) -> str:
+        return localized(item.ticket_type, item.ticket_type_texts, locale, main)
+
+    return view.model_copy(
+        update={
+            "event_title": localized(view.event_title, view.event_title_texts, locale, main),
+            "lines": [line.model_copy(update={"ticket_type": named(line)}) for line in view.lines],
+            "tickets": [ticket.model_copy(update={"ticket_type": named(ticket)}) for ticket in view.tickets],
+        }
+    )
 
 
 def order_view(session: Session, *, order_id: uuid.UUID, user: User | None, access_token: str = "") -> OrderView:

@@ -22,12 +22,12 @@ import io
 import secrets
 import struct
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import quote
 
 import qrcode
 import qrcode.image.svg
+from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session, col, delete, select
 
 from bilten.models import Membership, RecoveryCode, Role, TeamRole, TwoFactor, User
@@ -52,11 +52,14 @@ RECOVERY_CODE_COUNT = 10
 _SEAL_PURPOSE = b"totp"
 
 
-@dataclass(frozen=True)
-class Enrolment:
+class Enrolment(BaseModel):
+    """A two-factor secret being set up (`/api/v1/auth/two-factor/setup` returns it, without the picture)."""
+
+    model_config = ConfigDict(frozen=True)
+
     secret: str  # base32, as authenticator apps take it by hand
     otpauth_uri: str
-    qr_svg_data_uri: str  # an inline image: no CDN, no request
+    qr_svg_data_uri: str = Field(exclude=True)  # an inline image for the account page: no CDN, no request
 
 
 def time_step(now: datetime) -> int:

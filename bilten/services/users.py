@@ -11,8 +11,9 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import ColumnElement, func
-from sqlmodel import Session, SQLModel, col, select, update
+from sqlmodel import Session, col, select, update
 
 from bilten.models import ApiSession, RefreshToken, Role, ScanDevice, User, WebSession
 from bilten.services import two_factor
@@ -27,8 +28,10 @@ MAX_PAGE_SIZE = 100
 MAX_SEARCH_LENGTH = 200
 
 
-class AdminUser(SQLModel):
+class AdminUser(BaseModel):
     """A user as the admin area shows them: never the password hash."""
+
+    model_config = ConfigDict(frozen=True)
 
     id: uuid.UUID
     email: str
@@ -51,7 +54,9 @@ class AdminUser(SQLModel):
         )
 
 
-class UserPage(SQLModel):
+class UserPage(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
     items: list[AdminUser]
     total: int
     limit: int

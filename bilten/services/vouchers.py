@@ -117,7 +117,7 @@ class VoucherFields:
 class VoucherView(BaseModel):
     """A voucher as its organizers see it (the API returns it unchanged)."""
 
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(from_attributes=True, frozen=True)
 
     id: uuid.UUID
     event_id: uuid.UUID

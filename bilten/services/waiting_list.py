@@ -72,7 +72,7 @@ EXPIRY_BATCH = 200
 class WaitingEntryView(BaseModel):
     """What the person sees by their link (and what joining returns)."""
 
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(from_attributes=True, frozen=True)
 
     id: uuid.UUID
     event_id: uuid.UUID
@@ -92,6 +92,8 @@ class WaitingEntryView(BaseModel):
 class WaitingEntryRow(BaseModel):
     """One line of the organizer's list."""
 
+    model_config = ConfigDict(frozen=True)
+
     id: uuid.UUID
     ticket_type_id: uuid.UUID
     ticket_type: str
@@ -106,16 +108,22 @@ class WaitingEntryRow(BaseModel):
 class JoinableType(BaseModel):
     """A sold-out ticket type whose waiting list takes people now (for the event page's form)."""
 
+    model_config = ConfigDict(frozen=True)
+
     id: uuid.UUID
     name: str
 
 
 class WaitingListPage(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
     rows: list[WaitingEntryRow]
     total: int
 
 
 class WaitingListConfig(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
     enabled: bool
     offer_hours: int
 

@@ -26,6 +26,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import delete
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
@@ -149,8 +150,11 @@ def _clean_events(events: Iterable[str]) -> list[str]:
 # Shapes
 
 
-@dataclass(frozen=True)
-class AttemptRow:
+class AttemptRow(BaseModel):
+    """One try at a delivery, as the delivery log shows it."""
+
+    model_config = ConfigDict(frozen=True)
+
     attempted_at: datetime
     succeeded: bool
     status_code: int | None
@@ -159,8 +163,9 @@ class AttemptRow:
     response_excerpt: str
 
 
-@dataclass(frozen=True)
-class DeliveryRow:
+class DeliveryRow(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
     id: uuid.UUID
     endpoint_id: uuid.UUID
     event_type: str
@@ -175,8 +180,9 @@ class DeliveryRow:
     log: tuple[AttemptRow, ...] = ()
 
 
-@dataclass(frozen=True)
-class EndpointRow:
+class EndpointRow(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
     id: uuid.UUID
     organization_id: uuid.UUID
     url: str
@@ -185,11 +191,24 @@ class EndpointRow:
     consecutive_failures: int
     disabled_at: datetime | None
     created_at: datetime
-    secret: str | None = None  # only when created or rotated
 
 
-def _endpoint_row(endpoint: WebhookEndpoint, *, with_secret: bool = False) -> EndpointRow:
-    return EndpointRow(
+class EndpointWithSecret(EndpointRow):
+    """Right after creating or rotating: the only answers that carry the signing secret."""
+
+    secret: str
+
+
+def _endpoint_row(endpoint: WebhookEndpoint) -> EndpointRow:
+    return EndpointRow(**_endpoint_fields(endpoint))
+
+
+def _endpoint_with_secret(endpoint: WebhookEndpoint) -> EndpointWithSecret:
+    return EndpointWithSecret(**_endpoint_fields(endpoint), secret=endpoint.secret)
+
+
+def _endpoint_fields(endpoint: WebhookEndpoint) -> dict[str, Any]:
+    return dict(
         id=endpoint.id,
         organization_id=endpoint.organization_id,
         url=endpoint.url,
@@ -198,7 +217,6 @@ def _endpoint_row(endpoint: WebhookEndpoint, *, with_secret: bool = False) -> En
         consecutive_failures=endpoint.consecutive_failures,
         disabled_at=endpoint.disabled_at,
         created_at=endpoint.created_at,
-        secret=endpoint.secret if with_secret else None,
     )
 
 
@@ -254,7 +272,7 @@ def create_endpoint(
     events: Iterable[str],
     now: datetime,
     config: WebhookSettings | None = None,
-) -> EndpointRow:
+) -> EndpointWithSecret:
     """Register an endpoint; the answer carries its secret (shown this once)."""
     config = config or get_webhook_settings()
     with transaction(session):
@@ -276,7 +294,7 @@ def create_endpoint(
         )
         session.add(endpoint)
         _audit(session, "webhook.created", endpoint, user=user, now=now)
-    return _endpoint_row(endpoint, with_secret=True)
+    return _endpoint_with_secret(endpoint)
 
 
 def list_endpoints(session: Session, *, actor: User | None, organization_id: uuid.UUID) -> list[EndpointRow]:
@@ -332,7 +350,7 @@ def update_endpoint(
 
 def rotate_secret(
     session: Session, *, actor: User | None, organization_id: uuid.UUID, endpoint_id: uuid.UUID, now: datetime
-) -> EndpointRow:
+) -> EndpointWithSecret:
     """A new secret at once (the old one stops signing); the answer carries it."""
     with transaction(session):
         user = _manager(session, actor, organization_id)
@@ -341,7 +359,7 @@ def rotate_secret(
         endpoint.updated_at = now
         session.add(endpoint)
         _audit(session, "webhook.secret_rotated", endpoint, user=user, now=now)
-    return _endpoint_row(endpoint, with_secret=True)
+    return _endpoint_with_secret(endpoint)
 
 
 def delete_endpoint(

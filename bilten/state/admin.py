@@ -38,13 +38,8 @@ TIMEZONE = "UTC"  # accounts and organizations belong to no event: their times a
 # The page: guard, tabs, counts
 
 
-@dataclasses.dataclass(frozen=True)
-class OverviewView:
-    users: int = 0
-    disabled_users: int = 0
-    organizations: int = 0
-    events: int = 0
-    failed_notifications: int = 0
+def _no_overview() -> PlatformOverview:
+    return PlatformOverview(users=0, disabled_users=0, organizations=0, events=0, failed_notifications=0)
 
 
 @private_state
@@ -52,7 +47,7 @@ class AdminState(LocalizedState, rx.State):
     loaded: bool = False
     allowed: bool = False
     tab: str = "users"
-    overview: OverviewView = OverviewView()
+    overview: PlatformOverview = _no_overview()
 
     @rx.var
     def failed_text(self) -> str:
@@ -71,10 +66,10 @@ class AdminState(LocalizedState, rx.State):
         if overview is None:  # not an admin (or the overview refused): nothing of this page stays
             for section in SECTION_STATES:
                 (await self.get_state(section)).reset()
-            self.overview = OverviewView()
+            self.overview = _no_overview()
             self.loaded = True
             return call.error_toast() if call.failed else access.redirect
-        self.overview = _overview(overview)
+        self.overview = overview
         requested = self.router.url.query_parameters.get("tab", "users")
         self.tab = requested if requested in TABS else "users"
         self.allowed = True
@@ -92,14 +87,10 @@ class AdminState(LocalizedState, rx.State):
     async def refresh_overview(self):
         """After a change: the counts on the tabs follow."""
         async with service_call(self) as call:
-            self.overview = _overview(platform.platform_overview(call.session, actor=call.user))
+            self.overview = platform.platform_overview(call.session, actor=call.user)
         if call.failed:
             return AdminState.load  # no longer an admin: the guard decides what to show
         return None
-
-
-def _overview(overview: PlatformOverview) -> OverviewView:
-    return OverviewView(**overview.model_dump())
 
 
 def _section_loader(tab: str):  # noqa: ANN202 - an event handler or None

@@ -163,8 +163,8 @@ class ScanState(rx.State):
             self.sign_in_error = call.error
             return None
         self.device_token = signed_in.token
-        self.device_id = str(signed_in.device.id)
-        self.device_email = signed_in.user.email
+        self.device_id = str(signed_in.device_id)
+        self.device_email = signed_in.email
         self.device_notice = ""
         # Load the page again: its on_load lists the events and starts the live counters.
         return rx.redirect(routes.SCAN, replace=True)

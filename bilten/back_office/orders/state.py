@@ -397,7 +397,7 @@ class OfficeOrdersState(PagePaging, rx.State):
         if call.failed:
             return call.error_toast()
         status = OrderStatus(order.status)
-        self._rows = [dataclasses.replace(r, status=status) if r.id == order.id else r for r in self._rows]
+        self._rows = [r.model_copy(update={"status": status}) if r.id == order.id else r for r in self._rows]
         if status == OrderStatus.REFUNDED:
             amount = format_money(order.total_minor, order.currency, call.locale)
             return rx.toast.success(call.text("office.order_refunded", email=order.buyer_email, amount=amount))

@@ -47,6 +47,7 @@ from bilten.services.event_admin.reading import (
     TicketTypeRow,
     get_event_for_editing,
     manageable_organizations,
+    ticket_type_row,
 )
 from bilten.services.event_admin.ticket_types import create_ticket_type, update_ticket_type
 
@@ -81,6 +82,7 @@ __all__ = [
     "publish_event",
     "set_event_image",
     "ticket_type_fields_from",
+    "ticket_type_row",
     "unpublish_event",
     "update_event",
     "update_ticket_type",

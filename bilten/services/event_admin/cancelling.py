@@ -5,9 +5,9 @@ and running it again picks up where it stopped."""
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
 
+from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session, col, select
 
 from bilten.models import Event, EventStatus, Order, OrderStatus, User
@@ -15,16 +15,21 @@ from bilten.services.access import Permission, authorize
 from bilten.services.audit import emit_event, record_audit
 from bilten.services.errors import BiltenError
 from bilten.services.event_admin.events import lock_event
+from bilten.services.event_admin.reading import EditableEvent, editable_event
 from bilten.services.orders import cancel_order
 from bilten.services.transaction import transaction
 
 
-@dataclass(frozen=True)
-class CancellationReport:
-    event_id: uuid.UUID
-    refunded: int  # paid orders whose money went back
-    cancelled: int  # orders cancelled without money to give back (pending, or free)
-    failed: list[uuid.UUID]  # orders still open (a refund failed): run the cancellation again
+class CancellationReport(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    event: EditableEvent  # as it is after the cancellation
+    # paid orders whose money went back
+    refunded: int = Field(serialization_alias="refunded_orders")
+    # orders cancelled without money to give back (pending, or free)
+    cancelled: int = Field(serialization_alias="cancelled_orders")
+    # orders still open (a refund failed): run the cancellation again
+    failed: list[uuid.UUID] = Field(serialization_alias="failed_orders")
 
 
 def cancel_event(session: Session, *, actor: User | None, event_id: uuid.UUID, now: datetime) -> CancellationReport:
@@ -57,7 +62,9 @@ def cancel_event(session: Session, *, actor: User | None, event_id: uuid.UUID, n
             cancelled += 1
         else:
             failed.append(order_id)
-    return CancellationReport(event_id=event_id, refunded=refunded, cancelled=cancelled, failed=failed)
+    with transaction(session):  # reads only
+        event_now = editable_event(session, actor=user, event_id=event_id)
+    return CancellationReport(event=event_now, refunded=refunded, cancelled=cancelled, failed=failed)
 
 
 def _stop_selling(session: Session, event: Event, *, user: User, now: datetime) -> None:

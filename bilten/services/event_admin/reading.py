@@ -1,56 +1,57 @@
-"""An event as its organizers edit it, and where they may create one."""
+"""An event as its organizers edit it, and where they may create one.
+
+`EditableEvent` and `TicketTypeRow` are also what the organizers' API returns unchanged
+(`serialization_alias` gives the JSON name; fields with `exclude=True` are for the editor page only).
+"""
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
 from datetime import datetime
 
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from bilten.models import Event, EventStatus, Order, OrderStatus, Organization, Role, TicketType, User
 from bilten.services.access import Permission, authorize, organization_ids_of
+from bilten.services.reports import OrganizationChoice
 from bilten.services.transaction import transaction
 from bilten.services.translations import copy_translations
 
 
-@dataclass(frozen=True)
-class OrganizationChoice:
-    id: uuid.UUID
-    name: str
+class TicketTypeRow(BaseModel):
+    model_config = ConfigDict(frozen=True)
 
-
-@dataclass(frozen=True)
-class TicketTypeRow:
     id: uuid.UUID
     name: str
     description: str
-    price_minor: int
+    price_minor: int = Field(serialization_alias="price")
     currency: str
     quantity: int
-    reserved: int
+    reserved: int = Field(serialization_alias="sold_or_held")
     min_per_order: int
     max_per_order: int
     sales_start: datetime | None
     sales_end: datetime | None
-    is_hidden: bool
-    position: int
-    tax_rate_bp: int = 0
-    translations: dict[str, dict[str, str]] = field(default_factory=dict)  # {"name": {"de": ...}, ...}
+    is_hidden: bool = Field(serialization_alias="hidden")
+    position: int = Field(0, exclude=True)
+    tax_rate_bp: int = 0  # on invoices, in basis points (1900 = 19 %)
+    translations: dict[str, dict[str, str]] = {}  # {"name": {"de": ...}, ...}
 
 
-@dataclass(frozen=True)
-class EditableEvent:
+class EditableEvent(BaseModel):
     """An event as its organizers edit it: every field, hidden ticket types too, and what
     cancelling it would touch."""
 
+    model_config = ConfigDict(frozen=True)
+
     id: uuid.UUID
     organization_id: uuid.UUID
-    organization_name: str
+    organization_name: str = Field("", exclude=True)
     title: str
     description: str
-    venue_name: str
+    venue_name: str = Field(serialization_alias="venue")
     venue_address: str
     city: str
     timezone: str
@@ -58,12 +59,12 @@ class EditableEvent:
     ends_at: datetime
     status: EventStatus
     image_url: str
-    ticket_types: list[TicketTypeRow] = field(default_factory=list)
-    paid_orders: int = 0
-    pending_orders: int = 0
+    ticket_types: list[TicketTypeRow]
+    paid_orders: int = Field(0, exclude=True)
+    pending_orders: int = Field(0, exclude=True)
     venue_notes: str = ""
     main_language: str = "en"
-    translations: dict[str, dict[str, str]] = field(default_factory=dict)  # {"title": {"de": ...}, ...}
+    translations: dict[str, dict[str, str]] = {}  # {"title": {"de": ...}, ...}
 
 
 def manageable_organizations(session: Session, *, actor: User | None) -> list[OrganizationChoice]:
@@ -79,10 +80,10 @@ def manageable_organizations(session: Session, *, actor: User | None) -> list[Or
 
 def get_event_for_editing(session: Session, *, actor: User | None, event_id: uuid.UUID) -> EditableEvent:
     with transaction(session):  # reads only
-        return _editable_event(session, actor=actor, event_id=event_id)
+        return editable_event(session, actor=actor, event_id=event_id)
 
 
-def _editable_event(session: Session, *, actor: User | None, event_id: uuid.UUID) -> EditableEvent:
+def editable_event(session: Session, *, actor: User | None, event_id: uuid.UUID) -> EditableEvent:
     authorize(session, actor, Permission.EVENT_MANAGE, event_id=event_id)
     event = session.get_one(Event, event_id)
     organization = session.get(Organization, event.organization_id)
@@ -112,7 +113,7 @@ def _editable_event(session: Session, *, actor: User | None, event_id: uuid.UUID
         ends_at=event.ends_at,
         status=event.status,
         image_url=event.image_url,
-        ticket_types=[_type_row(t) for t in types],
+        ticket_types=[ticket_type_row(t) for t in types],
         paid_orders=int(counts.get(OrderStatus.PAID, 0)),
         pending_orders=int(counts.get(OrderStatus.PENDING, 0)),
         venue_notes=event.venue_notes,
@@ -121,7 +122,7 @@ def _editable_event(session: Session, *, actor: User | None, event_id: uuid.UUID
     )
 
 
-def _type_row(t: TicketType) -> TicketTypeRow:
+def ticket_type_row(t: TicketType) -> TicketTypeRow:
     return TicketTypeRow(
         id=t.id,
         name=t.name,

@@ -15,13 +15,14 @@ from bilten.services.audit import record_audit
 from bilten.services.errors import NotFound, ValidationFailed
 from bilten.services.event_admin.events import lock_event
 from bilten.services.event_admin.fields import TicketTypeFields, audit_values, refuse_cancelled, resolve_type_fields
+from bilten.services.event_admin.reading import TicketTypeRow, ticket_type_row
 from bilten.services.transaction import transaction
 from bilten.services.waiting_offers import offer_free_seats
 
 
 def create_ticket_type(
     session: Session, *, actor: User | None, event_id: uuid.UUID, fields: TicketTypeFields, now: datetime
-) -> TicketType:
+) -> TicketTypeRow:
     with transaction(session):
         user = authorize(session, actor, Permission.EVENT_MANAGE, event_id=event_id)
         event = lock_event(session, event_id)
@@ -41,7 +42,7 @@ def create_ticket_type(
             organization_id=event.organization_id,
             data={"event_id": str(event.id), **audit_values(values)},
         )
-    return ticket_type
+    return ticket_type_row(ticket_type)
 
 
 class _QuantityBelowSold(Exception):
@@ -56,7 +57,7 @@ def update_ticket_type(
     ticket_type_id: uuid.UUID,
     fields: TicketTypeFields,
     now: datetime,
-) -> TicketType:
+) -> TicketTypeRow:
     """Change a ticket type. Its quantity never drops below what is held or sold: the new values
     are written by one UPDATE guarded by `reserved <= quantity`, so a reservation committed after
     the checks here still wins and the change is refused. (The row may be busy with a sale: the
@@ -102,4 +103,4 @@ def update_ticket_type(
         raise ValidationFailed("error.ticket_quantity_below_sold", sold=sold) from None
     with transaction(session):
         session.refresh(current)
-    return current
+        return ticket_type_row(current)

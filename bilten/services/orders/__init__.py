@@ -4,7 +4,8 @@ One module per use case, each function one transaction (services/transaction.py)
 `placing` (hold seats, create the order), `payments` (open a checkout, apply provider updates
 exactly once, refund late money), `holds` (expire), `cancelling` (cancel and refund), `access`
 (who may see an order), `status` (the one table of allowed status moves, outcome and audit names),
-`seats` (the seat counter and live availability), `issuing` (paid: tickets).
+`seats` (the seat counter and live availability), `issuing` (paid: tickets), `views` (an order as
+the API returns it).
 
 Seats live in one counter per ticket type (`TicketType.reserved`: held + sold), changed only by
 guarded UPDATEs in ticket type id order; lock waits are capped (3 s, see db.py) and turn into a
@@ -33,6 +34,7 @@ from bilten.services.orders.status import (
     PaymentResult,
     change_status,
 )
+from bilten.services.orders.views import OrderReceipt, OrderTicket, PaymentSummary, order_receipt
 
 __all__ = [
     "AVAILABILITY_PUBLISH_DELAY_SECONDS",
@@ -43,8 +45,11 @@ __all__ = [
     "CancelReason",
     "ExpiredHold",
     "IllegalTransition",
+    "OrderReceipt",
+    "OrderTicket",
     "PaymentOutcome",
     "PaymentResult",
+    "PaymentSummary",
     "PlacedOrder",
     "apply_payment_update",
     "availability",
@@ -53,6 +58,7 @@ __all__ = [
     "expire_holds",
     "may_view_order",
     "order_access_token",
+    "order_receipt",
     "pay_with_test_provider",
     "pending_refunds",
     "place_order",
