@@ -44,6 +44,7 @@ from bilten.state.event_editor import EventEditorState
 from bilten.state.held_ticket import HeldTicketState
 from bilten.state.home import HomeState
 from bilten.state.i18n import LocaleState
+from bilten.state.invoice_settings import InvoiceSettingsState
 from bilten.state.join import JoinState
 from bilten.state.my_tickets import MyTicketsState
 from bilten.state.order import OrderState
@@ -195,7 +196,7 @@ add_page(
     team_page,
     route=routes.ORGANIZATION_TEAM,
     title=TeamState.organization_name + " · " + LocaleState.t["team.title"],
-    on_load=TeamState.load,
+    on_load=[TeamState.load, InvoiceSettingsState.load],
 )
 add_page(
     webhooks_page,

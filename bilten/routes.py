@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from urllib.parse import quote, urlsplit
 
 HOME = "/"
@@ -65,6 +66,17 @@ def order_url(order_id: uuid.UUID | str, token: str = "") -> str:
 def order_tickets_pdf_url(order_id: uuid.UUID | str, token: str) -> str:
     """The REST download of an order's tickets as one PDF (same origin, the guest token proves access)."""
     return f"/api/v1/orders/{order_id}/tickets.pdf?token={quote(token, safe='')}"
+
+
+def order_invoice_pdf_url(order_id: uuid.UUID | str, token: str, kind: str = "invoice") -> str:
+    """The REST download of an order's invoice (or credit note: kind="credit_note") as a PDF."""
+    suffix = "" if kind == "invoice" else f"&kind={quote(kind, safe='')}"
+    return f"/api/v1/orders/{order_id}/invoice.pdf?token={quote(token, safe='')}{suffix}"
+
+
+def invoice_export_url(organization_id: uuid.UUID | str, start: date, end: date) -> str:
+    """The accountant's ZIP of an organization's invoices and credit notes of a period (api/invoices.py)."""
+    return f"/api/v1/organizations/{organization_id}/invoices.zip?from={start.isoformat()}&to={end.isoformat()}"
 
 
 def order_calendar_url(order_id: uuid.UUID | str, token: str) -> str:

@@ -15,6 +15,7 @@ from bilten.api import (
     auth,
     events,
     health,
+    invoices,
     orders,
     organization_webhooks,
     organizations,
@@ -72,6 +73,7 @@ def create_api(settings: Settings | None = None) -> FastAPI:
     app.include_router(organizer_events.router)  # only POST/PATCH and sub-paths under /api/v1/events
     app.include_router(vouchers.router)  # /api/v1/events/{id}/vouchers...
     app.include_router(waiting_list.router)
+    app.include_router(invoices.router)
     app.include_router(metrics_router)
     return app
 

@@ -18,9 +18,11 @@ from bilten.api.errors import error_responses, request_locale
 from bilten.api.questions import AnswerIn, answers_in
 from bilten.api.routing import api_router
 from bilten.i18n import normalize_locale
-from bilten.models import Event, Order, OrderStatus, User
+from bilten.models import Event, InvoiceKind, Order, OrderStatus, User
+from bilten.notifications.invoice_pdf import invoice_pdf
 from bilten.notifications.rendering import MissingData, event_calendar, order_tickets_pdf
 from bilten.payments import active_provider, is_test_mode
+from bilten.services import invoices as invoice_service
 from bilten.services import orders as order_service
 from bilten.services.errors import InvalidToken, NotFound, SoldOut, ValidationFailed, VoucherInvalid
 from bilten.services.orders import OrderReceipt
@@ -38,12 +40,19 @@ class OrderItemIn(BaseModel):
     quantity: int = Field(strict=True)
 
 
+class BillingIn(BaseModel):
+    company: str = Field(default="", max_length=200)
+    address: str = Field(default="", max_length=500)
+    vat_id: str = Field(default="", max_length=40)
+
+
 class OrderIn(BaseModel):
     items: list[OrderItemIn] = Field(min_length=1, max_length=20)
     email: str = Field(max_length=320)
     phone: str = Field(default="", max_length=64)
     name: str = Field(default="", max_length=300)
     event_id: uuid.UUID | None = None
+    billing: BillingIn | None = None  # optional company details printed on the invoice
     voucher: str | None = Field(None, max_length=200, description="a voucher code of the event")
     answers: list[AnswerIn] = Field(default_factory=list, max_length=2000)
 
@@ -94,6 +103,7 @@ def place_order(
             locale=request_locale(request),
             event_id=body.event_id,
             provider=active_provider(),
+            billing=body.billing.model_dump() if body.billing else None,
             answers=answers_in(body.answers),
             now=now,
             voucher=body.voucher or "",
@@ -191,6 +201,30 @@ def tickets_pdf(
         media_type="application/pdf",
         headers={
             "Content-Disposition": f'attachment; filename="tickets-{order.id.hex[:8]}.pdf"',
+            "Cache-Control": "private, no-store",
+        },
+    )
+
+
+@router.get("/{order_id}/invoice.pdf", response_class=Response, responses={200: {"content": {"application/pdf": {}}}})
+def invoice(
+    order_id: uuid.UUID,
+    kind: InvoiceKind = Query(InvoiceKind.INVOICE),
+    link: str = Depends(get_order_link),
+    caller: Caller = Depends(get_caller),
+    session: Session = Depends(get_session),
+) -> Response:
+    """The paid order's invoice (or `?kind=credit_note`), in the buyer's language, for its buyer
+    (order token or account) or the event's organizers. 404 when there is none (yet)."""
+    user = caller.user(session)
+    document = invoice_service.order_invoice(session, order_id=order_id, user=user, access_token=link, kind=kind)
+    timezone = invoice_service.event_timezone(session, document)
+    pdf = invoice_pdf(document, refers_to_number=invoice_service.refers_to_number(session, document), timezone=timezone)
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="{document.number}.pdf"',
             "Cache-Control": "private, no-store",
         },
     )

@@ -67,6 +67,7 @@ class TicketTypeIn(BaseModel):
     sales_start: datetime | None = None
     sales_end: datetime | None = None
     hidden: bool | None = None
+    tax_rate_bp: int | None = Field(None, strict=True, description="tax rate on invoices in basis points (1900 = 19 %)")
     translations: TranslationsIn | None = Field(None, description=TRANSLATIONS_HELP + " Fields: name, description.")
 
 

@@ -4,6 +4,7 @@ from bilten.models.audit import AuditEntry
 from bilten.models.checkin import CheckIn, CheckInResult, ScanDevice
 from bilten.models.event import Event, EventStatus, StaffAssignment, TicketType
 from bilten.models.export import ExportFormat, ExportJob, ExportKind, ExportStatus
+from bilten.models.invoice import Invoice, InvoiceKind, InvoiceSequence, InvoiceSettings
 from bilten.models.notification import Notification, NotificationStatus, OutboxEvent
 from bilten.models.order import (
     Order,
@@ -51,6 +52,10 @@ __all__ = [
     "ExportKind",
     "ExportStatus",
     "Invitation",
+    "Invoice",
+    "InvoiceKind",
+    "InvoiceSequence",
+    "InvoiceSettings",
     "EventStatus",
     "EmailVerification",
     "LoginThrottle",

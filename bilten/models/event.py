@@ -64,6 +64,7 @@ class TicketType(SQLModel, table=True):
         CheckConstraint("quantity >= 0", name="ck_ticket_type_quantity"),
         CheckConstraint("reserved >= 0 AND reserved <= quantity", name="ck_ticket_type_reserved"),
         CheckConstraint("min_per_order >= 1 AND max_per_order >= min_per_order", name="ck_ticket_type_limits"),
+        CheckConstraint("tax_rate_bp >= 0 AND tax_rate_bp <= 10000", name="ck_ticket_type_tax_rate"),
     )
 
     id: uuid.UUID = Field(default_factory=new_uuid, primary_key=True)
@@ -83,6 +84,8 @@ class TicketType(SQLModel, table=True):
     position: int = Field(default=0)
     # Hidden types are not listed to buyers and cannot be bought through the public shop.
     is_hidden: bool = Field(default=False)
+    # Tax rate on invoices, in basis points (1900 = 19 %); see services/invoices.py.
+    tax_rate_bp: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     # Name and description in the event's other languages: {"name": {"de": ...}, "description": {...}}.
     translations: Translations = Field(default_factory=dict, sa_column=_translations_column())
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import CheckConstraint, Index, UniqueConstraint, text
-from sqlmodel import Field, SQLModel
+from sqlalchemy import JSON, CheckConstraint, Index, UniqueConstraint, text
+from sqlmodel import Column, Field, SQLModel
 
 from bilten.models.base import UTCDateTime, enum_type, new_uuid, utcnow
 
@@ -55,6 +56,10 @@ class Order(SQLModel, table=True):
     # (services/vouchers.py), so the link cannot dangle.
     voucher_id: uuid.UUID | None = Field(default=None, index=True)
     discount_minor: int = Field(default=0)
+    # Optional company details for the invoice: {"company", "address", "vat_id"} (services/invoices.py).
+    billing: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(JSON, nullable=False, server_default=text("'{}'"))
+    )
 
 
 class OrderLine(SQLModel, table=True):

@@ -35,6 +35,8 @@ from bilten.models import (
     Event,
     EventStatus,
     Invitation,
+    Invoice,
+    InvoiceKind,
     Notification,
     Order,
     OrderLine,
@@ -48,6 +50,7 @@ from bilten.models import (
     WaitingState,
 )
 from bilten.notifications.attachments import CalendarEntry, TicketPage, event_ics, qr_png, tickets_pdf
+from bilten.notifications.invoice_pdf import invoice_pdf
 from bilten.notifications.mime import EncodedEmail, encode_email
 from bilten.routes import event_url, waiting_list_url
 from bilten.services.ticket_references import format_reference
@@ -301,6 +304,13 @@ def render_order_paid(session: Session, payload: dict[str, Any], texts: EmailTex
             event_calendar(event, public_url=public_url, stamp=order.paid_at or order.created_at, locale=locale),
         ),
     ]
+    invoice = session.exec(
+        select(Invoice).where(Invoice.order_id == order.id, Invoice.kind == InvoiceKind.INVOICE)
+    ).first()
+    if invoice is not None:  # paid orders with money to pay (services/invoices.py)
+        attachments.append(
+            Attachment(f"{invoice.number}.pdf", "application/pdf", invoice_pdf(invoice, timezone=event.timezone))
+        )
     return RenderedEmail(subject=subject, text=text, html=html, inline_images=images, attachments=attachments)
 
 

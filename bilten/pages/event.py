@@ -126,6 +126,36 @@ def ticket_row(ticket) -> rx.Component:  # noqa: ANN001 - an ObjectVar of Ticket
     )
 
 
+def billing_details() -> rx.Component:
+    """Optional company details for the invoice, folded away (a native <details>: no state)."""
+    t = LocaleState.t
+    return rx.el.details(
+        rx.el.summary(rx.text(t["checkout.billing_toggle"], as_="span", size="2"), id="billing-toggle"),
+        rx.grid(
+            field(
+                t["checkout.billing_company"],
+                "billing_company",
+                max_length=200,
+                auto_complete="organization",
+                id="billing-company",
+            ),
+            field(
+                t["checkout.billing_address"],
+                "billing_address",
+                max_length=500,
+                auto_complete="street-address",
+                id="billing-address",
+            ),
+            field(t["checkout.billing_vat_id"], "billing_vat_id", max_length=40, dir="ltr", id="billing-vat-id"),
+            columns=rx.breakpoints(initial="1", sm="3"),
+            spacing="3",
+            width="100%",
+            margin_top="0.5rem",
+        ),
+        width="100%",
+    )
+
+
 def voucher_form() -> rx.Component:
     """The voucher field: a code lowers prices or shows hidden ticket types (a link may fill it)."""
     t = LocaleState.t
@@ -253,6 +283,7 @@ def checkout_form() -> rx.Component:
                     width="100%",
                 ),
                 checkout_questions(),
+                billing_details(),
                 error_text(EventState.checkout_error, id="checkout-error", width="100%"),
                 rx.flex(
                     rx.vstack(

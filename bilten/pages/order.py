@@ -333,6 +333,12 @@ def paid_view() -> rx.Component:
         rx.flex(
             download_button("file-down", LocaleState.t["order.download_pdf"], summary.pdf_url, "download-pdf"),
             download_button("calendar-plus", LocaleState.t["order.add_calendar"], summary.calendar_url, "download-ics"),
+            rx.cond(
+                summary.invoice_url != "",
+                download_button(
+                    "receipt", LocaleState.t["order.download_invoice"], summary.invoice_url, "download-invoice"
+                ),
+            ),
             rx.button(
                 rx.icon("mail", size=16),
                 LocaleState.t["order.resend"],

@@ -10,6 +10,7 @@ from bilten import routes
 from bilten.components.forms import field
 from bilten.components.layout import page_header, page_shell
 from bilten.components.notice import error_text, forbidden_box, not_found_box
+from bilten.pages.invoice_settings import legal_details_form
 from bilten.state.auth import AuthState
 from bilten.state.i18n import LocaleState
 from bilten.state.team import ROLES, MyOrganizationsState, NewOrganizationState, TeamState
@@ -408,6 +409,7 @@ def team() -> rx.Component:
         invite_form(),
         rx.heading(LocaleState.t["team.pending"], size="5", as_="h2", margin_top="1rem"),
         invitations_table(),
+        legal_details_form(),
         remove_dialog(),
         staff_events_dialog(),
         spacing="4",

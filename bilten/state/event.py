@@ -513,6 +513,9 @@ class EventState(LocalizedState, rx.State):
                 event_id=self._detail.id,
                 now=call.now,
                 provider=active_provider(),
+                billing={
+                    key: (form_data.get(f"billing_{key}") or "")[:1000] for key in ("company", "address", "vat_id")
+                },
                 voucher=self.voucher_applied,
                 answers=self._answers(form_data),
             )

@@ -16,7 +16,7 @@ from bilten import image_pool, ratelimit, routes
 from bilten.i18n import format_datetime, format_money, translate, translate_plural
 from bilten.ids import parse_id
 from bilten.models import EventStatus
-from bilten.services import event_admin
+from bilten.services import event_admin, invoices
 from bilten.services.access import Permission
 from bilten.services.errors import NotFound, ValidationFailed
 from bilten.services.event_admin import EditableEvent, EventFields, TicketTypeFields
@@ -98,6 +98,7 @@ def _type_fields(form: dict[str, str], timezone: str) -> TicketTypeFields:
         sales_end=event_admin.parse_local_datetime(form.get("sales_end", ""), timezone),
         is_hidden=form.get("is_hidden") in ("on", "true", "1"),
         translations=_translations_from(form, TICKET_TYPE_TEXTS),
+        tax_rate_bp=invoices.parse_tax_rate(form.get("tax_rate", "")),
     )
 
 
@@ -162,6 +163,7 @@ class TicketTypeFormView:
     sales_start: str = ""
     sales_end: str = ""
     is_hidden: bool = False
+    tax_rate: str = "0"  # percent, as typed
 
 
 # ---------------------------------------------------------------------------------------------
@@ -532,6 +534,7 @@ class EventEditorState(LocalizedState, rx.State):
             sales_start=event_admin.local_input_value(found.sales_start, tz),
             sales_end=event_admin.local_input_value(found.sales_end, tz),
             is_hidden=found.is_hidden,
+            tax_rate=invoices.format_tax_rate(found.tax_rate_bp),
         )
         self.type_translation_values = _translation_values(found.translations)
         self.editing_type_id = type_id

@@ -89,6 +89,7 @@ class OrderSummary:
     voucher: str = ""  # "Voucher SPRING: €5.00 off" ("" without one)
     pdf_url: str = ""
     calendar_url: str = ""
+    invoice_url: str = ""  # paid orders with money paid: services/invoices.py issues one with the payment
 
 
 def qr_data_uri(code: str) -> str:
@@ -147,7 +148,7 @@ def _answer_question(answer: AnswerView) -> dict:
     }
 
 
-@private_state  # (a merge had moved this onto AnswerDisplay: logging out then failed)
+@private_state
 class OrderState(LocalizedState, rx.State):
     """The route `/orders/[order_id]` gives this state the `order_id` var."""
 
@@ -220,6 +221,11 @@ class OrderState(LocalizedState, rx.State):
             ),
             pdf_url=routes.order_tickets_pdf_url(view.id, self._link_token),
             calendar_url=routes.order_calendar_url(view.id, self._link_token),
+            invoice_url=(
+                routes.order_invoice_pdf_url(view.id, self._link_token)
+                if phase == "paid" and view.total_minor > 0
+                else ""
+            ),
         )
 
     @rx.var

@@ -18,6 +18,7 @@ import pytest
 import zxingcpp
 from PIL import Image
 from playwright.sync_api import Browser, Locator, Page, expect
+from pypdf import PdfReader
 
 from bilten.services.ticket_references import format_reference
 from tests.e2e.support import (
@@ -91,6 +92,8 @@ def test_guest_buys_two_tickets_while_another_browser_sees_the_seats_go(browser:
         expect(buyer.locator("#reserve")).to_be_disabled()  # nothing chosen yet
         choose_tickets(buyer, "Standing", 2)
         expect(buyer.locator("#checkout-total")).to_have_text("€50.00")
+        buyer.locator("#billing-toggle").click()  # optional company details for the invoice
+        buyer.locator("#billing-company").fill("Gina Guest GmbH")
         reserve_as_guest(buyer, "gina.guest@example.org")
 
         # The other browser's count drops in place: no reload, no navigation.
@@ -110,10 +113,15 @@ def test_guest_buys_two_tickets_while_another_browser_sees_the_seats_go(browser:
         assert sorted(_qr_payloads(buyer)) == sorted(_valid_codes(live_app, _order_id(buyer)))
 
         # The downloads arrive when clicked (tests/e2e/test_downloads.py reads them through).
-        for link_id, suffix in (("#download-pdf", ".pdf"), ("#download-ics", ".ics")):
+        for link_id, suffix in (("#download-pdf", ".pdf"), ("#download-ics", ".ics"), ("#download-invoice", ".pdf")):
             with buyer.expect_download() as caught:
                 buyer.locator(link_id).click()
             assert caught.value.failure() is None and caught.value.suggested_filename.endswith(suffix)
+        # The invoice (services/invoices.py): numbered from the organization's series, a real PDF.
+        assert re.fullmatch(r"[A-Z0-9]+-\d{4}-\d{5}\.pdf", caught.value.suggested_filename)
+        invoice = caught.value.path().read_bytes()
+        assert invoice.startswith(b"%PDF-")
+        assert "Gina Guest GmbH" in "".join(p.extract_text() for p in PdfReader(io.BytesIO(invoice)).pages)
         expect(buyer.locator("#order-confirmed")).to_be_visible()  # still on the order page
 
         # Paid seats stay taken.

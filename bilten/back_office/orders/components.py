@@ -6,6 +6,7 @@ import reflex as rx
 
 from bilten.back_office.frame.state import BackOfficeState
 from bilten.back_office.orders.state import ALL_STATUSES, ORDER_STATUSES, OfficeOrdersState
+from bilten.components.download_link import download_link
 from bilten.components.pager import pager
 from bilten.components.search_box import filter_select, search_box
 from bilten.components.status_badge import status_badge
@@ -221,6 +222,32 @@ def detail_dialog() -> rx.Component:
                 margin_top="1rem",
             ),
             rx.flex(
+                rx.cond(
+                    detail.invoice_url != "",
+                    rx.button(
+                        download_link(
+                            rx.icon("receipt", size=16, aria_hidden="true"),
+                            detail.invoice_label,
+                            href=detail.invoice_url,
+                            id="detail-invoice",
+                        ),
+                        as_child=True,
+                        variant="soft",
+                    ),
+                ),
+                rx.cond(
+                    detail.credit_note_url != "",
+                    rx.button(
+                        download_link(
+                            rx.icon("receipt", size=16, aria_hidden="true"),
+                            detail.credit_note_label,
+                            href=detail.credit_note_url,
+                            id="detail-credit-note",
+                        ),
+                        as_child=True,
+                        variant="soft",
+                    ),
+                ),
                 rx.cond(
                     BackOfficeState.can_manage & detail.resendable,
                     rx.button(

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
+import uuid
 
 import reflex as rx
 
-from bilten import ratelimit
+from bilten import ratelimit, routes
 from bilten.back_office.frame.state import BackOfficeState, office_section, route_event_id, short_id
 from bilten.i18n import catalog, format_datetime, format_money, translate
 from bilten.ids import parse_id
 from bilten.models import Order, OrderStatus
 from bilten.services import event_orders
+from bilten.services import invoices as invoice_service
 from bilten.services import orders as order_service
 from bilten.services import questions as question_service
 from bilten.services.event_orders import EventOrderRow, OrderDetail
@@ -92,6 +94,10 @@ class OrderDetailView:
     cancellable: bool = False
     refund: bool = False
     resendable: bool = False
+    invoice_url: str = ""
+    invoice_label: str = ""
+    credit_note_url: str = ""
+    credit_note_label: str = ""
 
 
 def _history_label(action: str, locale: str, data: dict | None = None) -> str:
@@ -126,6 +132,7 @@ class OfficeOrdersState(PagePaging, rx.State):
     detail_open: bool = False
     _detail: OrderDetail | None = None
     _detail_answers: list[question_service.AnswerView] = []
+    _detail_invoices: dict[str, str] = {}  # kind -> number of the open order's invoice and credit note
 
     # The confirmation dialog: which order, and what cancelling it does.
     confirm_open: bool = False
@@ -174,7 +181,18 @@ class OfficeOrdersState(PagePaging, rx.State):
             cancellable=row.cancellable,
             refund=row.refund_on_cancel,
             resendable=row.status == OrderStatus.PAID,
+            **self._invoice_links(row.id, locale),
         )
+
+    def _invoice_links(self, order_id: uuid.UUID, locale: str) -> dict[str, str]:
+        """Downloads of the open order's invoice and credit note (the order link proves access, as
+        the organizer may see the order anyway)."""
+        links = {}
+        token = order_service.order_access_token(order_id)
+        for kind, number in self._detail_invoices.items():
+            links[f"{kind}_url"] = routes.order_invoice_pdf_url(order_id, token, kind)
+            links[f"{kind}_label"] = translate(f"office.download_{kind}", locale, number=number)
+        return links
 
     @rx.var
     def detail_lines(self) -> list[DetailLineView]:
@@ -315,8 +333,10 @@ class OfficeOrdersState(PagePaging, rx.State):
                 return None  # an order of another event: not on this page
             order = call.session.get(Order, order_uuid)  # its event's organizers only: checked just above
             answers = question_service.order_answers(call.session, order, now=call.now) if order else []
+            documents = invoice_service.order_invoices(call.session, order_id=order_uuid, user=call.user)
         if call.failed:
             return call.error_toast()
+        self._detail_invoices = {str(d.kind): d.number for d in documents}
         self._detail = detail
         self._detail_answers = answers
         self.detail_open = True
@@ -377,6 +397,8 @@ class OfficeOrdersState(PagePaging, rx.State):
             order = order_service.cancel_order(call.session, order_id=order_id, now=call.now, actor=call.user)
             if self._detail is not None and self._detail.order.id == order_id:
                 self._detail = event_orders.order_detail(call.session, actor=call.user, order_id=order_id)
+                documents = invoice_service.order_invoices(call.session, order_id=order_id, user=call.user)
+                self._detail_invoices = {str(d.kind): d.number for d in documents}  # the credit note too
         if call.failed:
             return call.error_toast()
         status = OrderStatus(order.status)

@@ -87,6 +87,7 @@ class TicketTypeFields:
     sales_end: Any = UNSET
     is_hidden: Any = UNSET
     translations: Any = UNSET
+    tax_rate_bp: Any = UNSET  # basis points, 0-10000 (services/invoices.py parse_tax_rate reads "19,5")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -288,6 +289,7 @@ def resolve_type_fields(
         "sales_start": None,
         "sales_end": None,
         "is_hidden": False,
+        "tax_rate_bp": 0,
     }
 
     def pick(name: str) -> Any:
@@ -315,8 +317,12 @@ def resolve_type_fields(
     hidden = pick("is_hidden")
     if not isinstance(hidden, bool):
         raise ValidationFailed("error.request_invalid", field="is_hidden")
+    tax_rate_bp = pick("tax_rate_bp")
+    if isinstance(tax_rate_bp, bool) or not isinstance(tax_rate_bp, int) or not 0 <= tax_rate_bp <= 10_000:
+        raise ValidationFailed("error.invoice.tax_rate")
     return {
         "name": name,
+        "tax_rate_bp": tax_rate_bp,
         "description": _multiline(pick("description"), max_length=500),
         "price_minor": _check_price(pick("price_minor")),
         "currency": currency,

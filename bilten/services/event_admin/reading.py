@@ -36,6 +36,7 @@ class TicketTypeRow(BaseModel):
     sales_end: datetime | None
     is_hidden: bool = Field(serialization_alias="hidden")
     position: int = Field(0, exclude=True)
+    tax_rate_bp: int = 0  # on invoices, in basis points (1900 = 19 %)
     translations: dict[str, dict[str, str]] = {}  # {"name": {"de": ...}, ...}
 
 
@@ -138,5 +139,6 @@ def ticket_type_row(t: TicketType) -> TicketTypeRow:
         sales_end=t.sales_end,
         is_hidden=t.is_hidden,
         position=t.position,
+        tax_rate_bp=t.tax_rate_bp,
         translations=copy_translations(t.translations),
     )

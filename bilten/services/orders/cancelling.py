@@ -13,7 +13,11 @@ from bilten.models import Order, OrderStatus, Payment, PaymentStatus, Ticket, Ti
 from bilten.observability import metrics
 from bilten.payments import get_provider
 from bilten.payments.base import PaymentProvider, ProviderUnavailable
-from bilten.services import checkins, vouchers
+from bilten.services import (
+    checkins,
+    invoices,  # module import: invoices reads orders.access
+    vouchers,
+)
 from bilten.services.access import Permission, is_allowed
 from bilten.services.audit import emit_event, record_audit
 from bilten.services.errors import NotFound, OrderNotCancellable, PaymentUnavailable
@@ -78,6 +82,7 @@ def cancel_order(
         session.exec(update(Ticket).where(col(Ticket.order_id) == order.id).values(status=ticket_status))
         vouchers.give_back_uses(session, [order.id])  # before the seats: the lock order of placing
         return_seats(session, order_lines(session, order.id), now=now)
+        invoices.issue_credit_note(session, order, now=now)
         if refund_call is not None:
             _record_refund(session, order, refund_call[3], refund_id, actor=actor, now=now)
         record_audit(

@@ -1,4 +1,4 @@
-"""Paid at last: the order moves to paid and gets one signed ticket per seat."""
+"""Paid at last: the order moves to paid and gets one signed ticket per seat and its invoice."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from sqlmodel import Session
 
 from bilten.models import Event, Order, OrderLine, OrderStatus, Ticket
 from bilten.observability import metrics
+from bilten.services import invoices  # module import: invoices reads orders.access
 from bilten.services.audit import emit_event, record_audit
 from bilten.services.orders.status import AuditAction, Topic, change_status
 from bilten.services.questions import link_answers_to_tickets
@@ -17,7 +18,8 @@ from bilten.services.ticket_references import unused_references
 
 
 def mark_paid(session: Session, order: Order, *, event: Event, lines: list[OrderLine], now: datetime) -> None:
-    """Paid, with one ticket per seat, in the caller's transaction."""
+    """Paid, with one ticket per seat and a numbered invoice, in the caller's transaction (so a
+    paid order always has its invoice, and a rollback returns the invoice number)."""
     change_status(order, OrderStatus.PAID, now=now)
     session.add(order)
     signing_key = load_private_key(event.signing_private_key_sealed)
@@ -40,6 +42,7 @@ def mark_paid(session: Session, order: Order, *, event: Event, lines: list[Order
             session.add(ticket)
             issued.setdefault(line.ticket_type_id, []).append(ticket)
     link_answers_to_tickets(session, order, issued)  # per-ticket checkout answers follow their ticket
+    invoices.issue_invoice(session, order, event=event, lines=lines, now=now)
     record_audit(
         session,
         action=AuditAction.ORDER_PAID,

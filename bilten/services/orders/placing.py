@@ -22,7 +22,7 @@ from bilten.models import Event, EventStatus, Order, OrderLine, Payment, TicketT
 from bilten.observability import metrics
 from bilten.payments import payments_configured
 from bilten.payments.base import PaymentProvider
-from bilten.services import questions, vouchers
+from bilten.services import invoices, questions, vouchers
 from bilten.services.audit import record_audit
 from bilten.services.errors import (
     EventNotOnSale,
@@ -78,6 +78,7 @@ def place_order(
     voucher: str = "",
     answers: list[questions.AnswerIn] | None = None,
     offer_id: uuid.UUID | None = None,
+    billing: dict[str, str] | None = None,
 ) -> PlacedOrder:
     """Hold the seats asked for and create a pending order (paid at once when free). With a
     provider that needs no network, its checkout opens in the same transaction; otherwise call
@@ -93,6 +94,7 @@ def place_order(
     email = clean_email(email)
     phone = clean_phone(phone, required=user is None)
     name = clean_name(name)
+    billing = invoices.clean_billing(billing)  # optional company details for the invoice
     wanted = _sum_quantities(items)
     types: list[TicketType] = []
     names: dict[uuid.UUID, str] = {}  # as the buyer reads them: their language, else the main one
@@ -112,11 +114,14 @@ def place_order(
                 buyer_phone=phone,
                 buyer_name=name or (user.full_name if user else ""),
                 locale=locale,
+                billing=billing,
                 currency=types[0].currency,
                 hold_expires_at=now + timedelta(minutes=hold_minutes or get_settings().hold_minutes),
                 created_at=now,
             )
-            lines = _add_lines(session, order, types, wanted, used_voucher)
+            lines = _add_lines(
+                session, order, types, wanted, used_voucher, invoices.prices_include_tax(session, event.organization_id)
+            )
             for answer in answer_rows:
                 answer.order_id = order.id
                 session.add(answer)
@@ -154,14 +159,19 @@ def _add_lines(
     types: list[TicketType],
     wanted: dict[uuid.UUID, int],
     voucher: Voucher | None = None,
+    include_tax: bool = True,
 ) -> list[OrderLine]:
-    """The order and one line per ticket type (priced with the voucher where it applies), its
-    total their sum."""
+    """The order and one line per ticket type (priced with the voucher where it applies, plus the
+    tax when the organization's prices are net: services/invoices.py), its total their sum."""
     session.add(order)
     lines = []
     for ticket_type in types:
         quantity = wanted[ticket_type.id]
-        price = vouchers.voucher_unit_price(voucher, ticket_type.id, ticket_type.price_minor)
+        price = invoices.charged_unit_price(
+            vouchers.voucher_unit_price(voucher, ticket_type.id, ticket_type.price_minor),
+            ticket_type.tax_rate_bp,
+            prices_include_tax=include_tax,
+        )
         line = OrderLine(
             order_id=order.id,
             ticket_type_id=ticket_type.id,
