@@ -22,7 +22,7 @@ from bilten.api.routing import api_router
 from bilten.models import Event, Order
 from bilten.notifications.invoice_pdf import invoice_pdf
 from bilten.services import invoices
-from bilten.services.invoices import InvoiceSettingsOut
+from bilten.services.invoices import InvoiceSettingsView
 
 router = api_router(prefix="/api/v1/organizations", tags=["invoices"], responses=error_responses(401, 403, 404, 422))
 
@@ -35,21 +35,21 @@ class InvoiceSettingsIn(BaseModel):
     number_prefix: str = Field(default="INV", max_length=100)
 
 
-@router.get("/{organization_id}/invoice-settings", response_model=InvoiceSettingsOut)
+@router.get("/{organization_id}/invoice-settings", response_model=InvoiceSettingsView)
 def read_settings(
     organization_id: uuid.UUID, caller: Caller = Depends(get_caller), session: Session = Depends(get_session)
-) -> InvoiceSettingsOut:
+) -> InvoiceSettingsView:
     return invoices.read_invoice_settings(session, actor=caller.require(session), organization_id=organization_id)
 
 
-@router.put("/{organization_id}/invoice-settings", response_model=InvoiceSettingsOut)
+@router.put("/{organization_id}/invoice-settings", response_model=InvoiceSettingsView)
 def update_settings(
     organization_id: uuid.UUID,
     body: InvoiceSettingsIn,
     caller: Caller = Depends(get_caller),
     session: Session = Depends(get_session),
     now: datetime = Depends(get_now),
-) -> InvoiceSettingsOut:
+) -> InvoiceSettingsView:
     return invoices.update_invoice_settings(
         session, actor=caller.require(session), organization_id=organization_id, now=now, **body.model_dump()
     )

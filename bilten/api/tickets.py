@@ -15,7 +15,6 @@ from bilten.api.errors import error_responses
 from bilten.api.routing import api_router
 from bilten.i18n import normalize_locale
 from bilten.services import ticket_transfer, tickets
-from bilten.services.ticket_references import format_reference
 from bilten.services.tickets import OrderView, TicketView
 
 router = api_router(prefix="/api/v1", tags=["tickets"], responses=error_responses(401, 403, 404, 409, 422))
@@ -62,23 +61,13 @@ class TransferIn(BaseModel):
     name: str = Field(max_length=1000, description="the new holder's name (at most 200 characters)")
 
 
-class TransferOut(BaseModel):
-    """The ticket handed on (now `transferred`): the new code goes to the new holder's email only."""
-
-    ticket_id: uuid.UUID
-    status: str
-    to_name: str
-    to_email: str
-    transferred_at: datetime
-
-
 async def _transfer_within_limits(body: TransferIn, address: str = Depends(get_client_address)) -> None:
     await ratelimit.check(ratelimit.TRANSFER, address=address, account=body.email.strip().lower())
 
 
 @router.post(
     "/tickets/{ticket_id}/transfer",
-    response_model=TransferOut,
+    response_model=ticket_transfer.TransferResult,
     dependencies=[Depends(_transfer_within_limits)],
     responses=error_responses(429),
 )
@@ -90,7 +79,7 @@ def transfer(
     caller: Caller = Depends(get_caller),
     session: Session = Depends(get_session),
     now: datetime = Depends(get_now),
-) -> TransferOut:
+) -> ticket_transfer.TransferResult:
     """Hand a ticket to someone else (order link, account, or the holder's own link after an earlier
     transfer): the old code is revoked at once; the new holder gets a new code by email."""
     user = caller.user(session)
@@ -104,21 +93,18 @@ def transfer(
         access_token=link,
         locale=normalize_locale(request.headers.get("accept-language"), ""),
     )
-    return TransferOut(**result.__dict__)
+    return result
 
 
-@router.get("/held-tickets/{transfer_id}")
+@router.get("/held-tickets/{transfer_id}", response_model=ticket_transfer.HeldTicketView)
 def held_ticket(
     transfer_id: uuid.UUID,
     link: str = Depends(get_order_link),
     session: Session = Depends(get_session),
     now: datetime = Depends(get_now),
-) -> dict:
+) -> ticket_transfer.HeldTicketView:
     """A ticket received by transfer, for its holder's link (`token`): its code while it is valid."""
-    view = ticket_transfer.held_ticket(session, transfer_id=transfer_id, access_token=link, now=now)
-    out = {k: v for k, v in view.__dict__.items() if k not in ("ticket_type_texts", "event_title_texts")}
-    out["reference"] = format_reference(view.reference) if view.reference else ""
-    return out
+    return ticket_transfer.held_ticket(session, transfer_id=transfer_id, access_token=link, now=now)
 
 
 @router.get("/me/orders", response_model=list[OrderView])

@@ -30,7 +30,7 @@ from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any
 
 from babel.numbers import get_currency_precision
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -143,8 +143,8 @@ def clean_billing(billing: dict[str, str] | None) -> dict[str, str]:
 # Settings
 
 
-class InvoiceSettingsOut(BaseModel):
-    model_config = {"from_attributes": True}
+class InvoiceSettingsView(BaseModel):
+    model_config = ConfigDict(from_attributes=True, frozen=True)
 
     organization_id: uuid.UUID
     legal_name: str
@@ -158,10 +158,10 @@ def settings_of(session: Session, organization_id: uuid.UUID) -> InvoiceSettings
     return session.get(InvoiceSettings, organization_id) or InvoiceSettings(organization_id=organization_id)
 
 
-def read_invoice_settings(session: Session, *, actor: User | None, organization_id: uuid.UUID) -> InvoiceSettingsOut:
+def read_invoice_settings(session: Session, *, actor: User | None, organization_id: uuid.UUID) -> InvoiceSettingsView:
     with transaction(session):
         authorize(session, actor, Permission.ORGANIZATION_MANAGE, organization_id=organization_id)
-        return InvoiceSettingsOut.model_validate(settings_of(session, organization_id))
+        return InvoiceSettingsView.model_validate(settings_of(session, organization_id))
 
 
 def update_invoice_settings(
@@ -175,7 +175,7 @@ def update_invoice_settings(
     prices_include_tax: bool,
     number_prefix: str,
     now: datetime,
-) -> InvoiceSettingsOut:
+) -> InvoiceSettingsView:
     """The organization's legal details as a seller (owners and managers)."""
     legal_name = " ".join(legal_name.split())
     address = address.strip()
@@ -202,7 +202,7 @@ def update_invoice_settings(
             actor_user_id=actor.id if actor else None,
             organization_id=organization_id,
         )
-        return InvoiceSettingsOut.model_validate(row)
+        return InvoiceSettingsView.model_validate(row)
 
 
 def prices_include_tax(session: Session, organization_id: uuid.UUID) -> bool:

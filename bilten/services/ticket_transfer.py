@@ -23,9 +23,9 @@ import base64
 import hashlib
 import hmac
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
 
+from pydantic import BaseModel, ConfigDict, Field, field_serializer
 from sqlmodel import Session, col, select
 
 from bilten.models import (
@@ -47,7 +47,7 @@ from bilten.services.errors import NotFound, TicketHandedOver, TransferNotAllowe
 from bilten.services.orders import may_view_order
 from bilten.services.security import tokens_equal
 from bilten.services.ticket_codes import load_private_key, sign_ticket_code
-from bilten.services.ticket_references import unused_references
+from bilten.services.ticket_references import format_reference, unused_references
 from bilten.services.transaction import lock_row, transaction
 from bilten.services.validation import clean_email, clean_name
 from bilten.settings import get_secret_key
@@ -99,9 +99,10 @@ def controlled_ticket(
     return ticket, order
 
 
-@dataclass(frozen=True)
-class TransferResult:
+class TransferResult(BaseModel):
     """What the one who handed the ticket on sees: never the new code or the new holder's link."""
+
+    model_config = ConfigDict(frozen=True)
 
     ticket_id: uuid.UUID  # the ticket handed on (now `transferred`)
     status: str
@@ -235,9 +236,10 @@ def current_held_ticket(session: Session, transfer_id: uuid.UUID) -> Ticket | No
     ).first()
 
 
-@dataclass(frozen=True)
-class HeldTicketView:
-    """A ticket as its new holder sees it on their own page."""
+class HeldTicketView(BaseModel):
+    """A ticket as its new holder sees it on their own page (and `GET /api/v1/held-tickets/{id}`)."""
+
+    model_config = ConfigDict(frozen=True)
 
     id: uuid.UUID
     transfer_id: uuid.UUID
@@ -247,16 +249,20 @@ class HeldTicketView:
     holder_email: str
     status: str
     ticket_type: str
-    ticket_type_texts: dict[str, str]
+    ticket_type_texts: dict[str, str] = Field(exclude=True)
     event_id: uuid.UUID
     event_title: str
-    event_title_texts: dict[str, str]
+    event_title_texts: dict[str, str] = Field(exclude=True)
     event_main_language: str
     event_starts_at: datetime
     event_timezone: str
     venue_name: str
     city: str
     transferable: bool
+
+    @field_serializer("reference")
+    def _reference_for_people(self, reference: str) -> str:
+        return format_reference(reference) if reference else ""
 
 
 def held_ticket(session: Session, *, transfer_id: uuid.UUID, access_token: str, now: datetime) -> HeldTicketView:

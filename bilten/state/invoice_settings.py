@@ -80,7 +80,7 @@ class InvoiceSettingsState(LocalizedState, rx.State):
         self.loaded = True
         return None
 
-    def _show(self, saved: invoices.InvoiceSettingsOut) -> None:
+    def _show(self, saved: invoices.InvoiceSettingsView) -> None:
         self.form = InvoiceSettingsView(
             legal_name=saved.legal_name,
             address=saved.address,

@@ -160,14 +160,22 @@ def _response_schema(method: str, path: str, status: str = "200") -> dict:
             "200",
             # EditableEvent: the editor's counts and organization name stay on the page
             "id organization_id title description venue venue_address city timezone starts_at ends_at status "
-            "image_url ticket_types venue_notes main_language translations",
+            "image_url ticket_types venue_notes main_language translations allow_ticket_transfer",
         ),
         (
             "post",
             "/api/v1/events/{event_id}/ticket-types",
             "201",
             "id name description price currency quantity sold_or_held min_per_order max_per_order sales_start "
-            "sales_end hidden translations",
+            "sales_end hidden tax_rate_bp translations",
+        ),
+        (
+            "get",
+            "/api/v1/held-tickets/{transfer_id}",
+            "200",
+            # HeldTicketView: the texts in every language stay out
+            "id transfer_id code reference holder_name holder_email status ticket_type event_id event_title "
+            "event_main_language event_starts_at event_timezone venue_name city transferable",
         ),
         ("post", "/api/v1/orders/validate", "200", "result ticket first_scan conflict replayed nonce"),
         ("post", "/api/v1/auth/two-factor/setup", "200", "secret otpauth_uri"),
