@@ -9,12 +9,16 @@ from bilten.components.forms import field
 from bilten.components.layout import page_header, page_shell
 from bilten.components.markdown import markdown_view
 from bilten.components.notice import error_text, forbidden_box, not_found_box
-from bilten.i18n import LANGUAGE_NAMES
+from bilten.pages.event_editor_languages import (
+    event_translations,
+    main_language_picker,
+    text_area,
+    type_translations,
+)
 from bilten.services.event_admin import known_timezones
 from bilten.services.translations import MAX_VENUE_NOTES_LENGTH
-from bilten.settings import SUPPORTED_LOCALES
 from bilten.state.auth import AuthState
-from bilten.state.event_editor import UPLOAD_ID, EventEditorState, translation_input
+from bilten.state.event_editor import UPLOAD_ID, EventEditorState
 from bilten.state.i18n import LocaleState
 
 TIMEZONE_LIST_ID = "timezones"
@@ -40,146 +44,6 @@ def timezone_options() -> rx.Component:
 
 def _spinner() -> rx.Component:
     return rx.center(rx.spinner(size="3"), padding="3rem")
-
-
-def _text_area(label: rx.Var[str], name: str, input_id: str, default_value, rows: str, **props) -> rx.Component:  # noqa: ANN001
-    return rx.vstack(
-        rx.el.label(rx.text(label, size="2", weight="medium"), html_for=input_id),
-        rx.text_area(name=name, id=input_id, default_value=default_value, rows=rows, width="100%", **props),
-        spacing="1",
-        width="100%",
-    )
-
-
-# ---------------------------------------------------------------------------------------------
-# Texts in other languages: a tab per language (the main language's is hidden, its texts are the
-# fields above). Every tab's inputs stay in the form (hidden ones too), so switching tabs keeps
-# what was typed and one submit saves every language.
-
-
-def main_language_picker(default_value) -> rx.Component:  # noqa: ANN001
-    return rx.vstack(
-        rx.el.label(
-            rx.text(t["editor.field_main_language"], size="2", weight="medium"), html_for="field-main-language"
-        ),
-        rx.el.select(
-            *[rx.el.option(LANGUAGE_NAMES[code], value=code, lang=code) for code in SUPPORTED_LOCALES],
-            name="main_language",
-            id="field-main-language",
-            default_value=default_value,
-            on_change=EventEditorState.choose_main_language,
-            style={
-                "width": "100%",
-                "min_height": "44px",
-                "padding": "0 0.75rem",
-                "border": "1px solid var(--gray-a7)",
-                "border_radius": "var(--radius-2)",
-                "background": "var(--color-surface)",
-                "color": "var(--gray-12)",
-            },
-        ),
-        rx.text(t["editor.main_language_hint"], size="1", color_scheme="gray"),
-        spacing="1",
-        width="100%",
-    )
-
-
-def language_tab(code: str, main_language: rx.Var[str]) -> rx.Component:
-    selected = EventEditorState.shown_translation == code
-    return rx.cond(
-        main_language != code,
-        rx.button(
-            LANGUAGE_NAMES[code],
-            type="button",
-            variant=rx.cond(selected, "solid", "soft"),
-            on_click=EventEditorState.show_translation(code),
-            id=f"language-tab-{code}",
-            lang=code,
-            custom_attrs={
-                "role": "tab",
-                "aria-selected": rx.cond(selected, "true", "false"),
-                "aria-controls": f"language-panel-{code}",
-            },
-        ),
-    )
-
-
-def event_translation_panel(code: str) -> rx.Component:
-    values = EventEditorState.translation_values
-    title, description, notes = (translation_input(name, code) for name in ("title", "description", "venue_notes"))
-    return rx.box(
-        rx.vstack(
-            field(t["editor.field_title"], title, default_value=values[title], max_length=200, id=f"field-{title}"),
-            _text_area(t["editor.field_description"], description, f"field-{description}", values[description], "6"),
-            _text_area(t["editor.field_venue_notes"], notes, f"field-{notes}", values[notes], "3"),
-            spacing="3",
-            width="100%",
-        ),
-        id=f"language-panel-{code}",
-        lang=code,
-        display=rx.cond(EventEditorState.shown_translation == code, "block", "none"),
-        custom_attrs={"role": "tabpanel", "aria-labelledby": f"language-tab-{code}"},
-        width="100%",
-    )
-
-
-def event_translations(heading_level: str) -> rx.Component:
-    return rx.vstack(
-        rx.heading(t["editor.translations"], size="4", as_=heading_level),
-        rx.text(t["editor.translations_hint"], size="1", color_scheme="gray"),
-        rx.flex(
-            *[language_tab(code, EventEditorState.main_language) for code in SUPPORTED_LOCALES],
-            spacing="2",
-            wrap="wrap",
-            custom_attrs={"role": "tablist", "aria-label": t["editor.translations"]},
-        ),
-        *[event_translation_panel(code) for code in SUPPORTED_LOCALES],
-        spacing="3",
-        width="100%",
-        id="event-translations",
-    )
-
-
-def type_translations() -> rx.Component:
-    """A ticket type's name and description in the event's other languages, one row each."""
-    values = EventEditorState.type_translation_values
-    rows = []
-    for code in SUPPORTED_LOCALES:
-        name, description = translation_input("name", code), translation_input("description", code)
-        rows.append(
-            rx.cond(
-                EventEditorState.event.main_language != code,
-                rx.grid(
-                    field(
-                        t["editor.type_name"] + " · " + LANGUAGE_NAMES[code],
-                        name,
-                        default_value=values[name],
-                        max_length=120,
-                        id=f"type-{name}",
-                        lang=code,
-                    ),
-                    field(
-                        t["editor.type_description"] + " · " + LANGUAGE_NAMES[code],
-                        description,
-                        default_value=values[description],
-                        max_length=500,
-                        id=f"type-{description}",
-                        lang=code,
-                    ),
-                    columns=rx.breakpoints(initial="1", sm="2"),
-                    spacing="3",
-                    width="100%",
-                ),
-            )
-        )
-    return rx.vstack(
-        rx.heading(t["editor.translations"], size="3", as_="h4"),
-        rx.text(t["editor.type_translations_hint"], size="1", color_scheme="gray"),
-        *rows,
-        spacing="2",
-        width="100%",
-        id="type-translations",
-    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -249,7 +113,7 @@ def details_fields(event) -> list[rx.Component]:  # noqa: ANN001 - an ObjectVar 
             spacing="3",
             width="100%",
         ),
-        _text_area(
+        text_area(
             t["editor.field_venue_notes"],
             "venue_notes",
             "field-venue-notes",

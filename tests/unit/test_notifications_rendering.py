@@ -16,7 +16,7 @@ from pypdf import PdfReader
 from sqlmodel import select
 
 from bilten.models import Notification, Order, Ticket
-from bilten.notifications import rendering
+from bilten.notifications import email_layout, rendering
 from bilten.notifications.outbox import dispatch_outbox
 from bilten.notifications.rendering import build_message, render_notification
 from bilten.services.ticket_codes import load_public_key, verify_ticket_code
@@ -166,10 +166,10 @@ def test_values_are_escaped_in_html(session, now):
 
 
 def test_a_missing_translation_falls_back_to_english_and_is_logged(session, now, monkeypatch, caplog):
-    arabic_without_subject = {k: v for k, v in rendering._catalog("ar").items() if k != "email.welcome.subject"}
-    real_catalog = rendering._catalog
+    arabic_without_subject = {k: v for k, v in email_layout._catalog("ar").items() if k != "email.welcome.subject"}
+    real_catalog = email_layout._catalog
     monkeypatch.setattr(
-        rendering, "_catalog", lambda locale: arabic_without_subject if locale == "ar" else real_catalog(locale)
+        email_layout, "_catalog", lambda locale: arabic_without_subject if locale == "ar" else real_catalog(locale)
     )
     user = make_user(session, now=now)
     user.locale = "ar"
