@@ -24,6 +24,7 @@ from sqlmodel import Session
 from bilten import ratelimit
 from bilten.api.deps import Caller, get_caller, get_client_address, get_now, get_session
 from bilten.api.errors import error_responses, request_locale
+from bilten.api.questions import AnswerIn, answers_in
 from bilten.api.organizer_reports import _token_or_cookie_user as token_or_cookie_user
 from bilten.api.routing import api_router
 from bilten.models import OrderStatus
@@ -51,6 +52,7 @@ class ConfigIn(BaseModel):
 class BuyOfferIn(BaseModel):
     phone: str = Field(default="", max_length=64)
     name: str = Field(default="", max_length=300)
+    answers: list[AnswerIn] = Field(default_factory=list, max_length=2000)
 
 
 async def _join_within_limits(body: JoinIn, address: str = Depends(get_client_address)) -> None:
@@ -164,7 +166,14 @@ def buy(
 ) -> JSONResponse:
     user = caller.user(session)
     placed = waiting_list.buy_offer(
-        session, token=token, phone=body.phone, name=body.name, user=user, provider=active_provider(), now=now
+        session,
+        token=token,
+        phone=body.phone,
+        name=body.name,
+        user=user,
+        provider=active_provider(),
+        answers=answers_in(body.answers),
+        now=now,
     )
     order, payment = placed.order, placed.payment
     if order.status == OrderStatus.PENDING and payment is None:

@@ -9,6 +9,7 @@ from bilten import routes
 from bilten.components.forms import field
 from bilten.components.layout import page_shell
 from bilten.components.notice import error_text
+from bilten.components.questions import question_field
 from bilten.state.i18n import LocaleState
 from bilten.state.waiting_list import WaitingListJoinState, WaitingListStatusState
 
@@ -95,6 +96,16 @@ def _buy_form() -> rx.Component:
                 columns=rx.breakpoints(initial="1", sm="2"),
                 spacing="3",
                 width="100%",
+            ),
+            rx.cond(
+                state.question_fields.length() > 0,
+                rx.vstack(
+                    rx.heading(t["checkout.questions.title"], size="4", as_="h3"),
+                    rx.foreach(state.question_fields, question_field),
+                    spacing="3",
+                    width="100%",
+                    id="offer-questions",
+                ),
             ),
             error_text(state.buy_error, id="offer-error", width="100%"),
             rx.button(

@@ -37,7 +37,7 @@ from bilten.models import (
     WaitingState,
 )
 from bilten.payments.base import PaymentProvider
-from bilten.services import orders
+from bilten.services import orders, questions
 from bilten.services.access import Permission, authorize
 from bilten.services.audit import record_audit
 from bilten.services.errors import (
@@ -249,8 +249,11 @@ def buy_offer(
     name: str = "",
     user: User | None = None,
     provider: PaymentProvider | None = None,
+    answers: list[questions.AnswerIn] | None = None,
 ) -> orders.PlacedOrder:
-    """Turn a valid offer into a pending order for exactly its held seat (paid at once when free)."""
+    """Turn a valid offer into a pending order for exactly its held seat (paid at once when free).
+    `answers` go to the event's checkout questions (one ticket): a missing or wrong one refuses the
+    order before the offer is claimed, so the offer and its seat stay."""
     entry_id = entry_id_from_token(token)
     with transaction(session):
         entry = session.get(WaitingListEntry, entry_id, populate_existing=True)
@@ -271,6 +274,7 @@ def buy_offer(
         event_id=event_id,
         provider=provider,
         offer_id=entry_id,
+        answers=answers,
         now=now,
     )
 

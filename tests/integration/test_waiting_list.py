@@ -8,6 +8,7 @@ import csv
 import io
 import re
 import threading
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -15,6 +16,7 @@ from sqlmodel import Session, col, select
 
 from bilten import tasks
 from bilten.models import (
+    Answer,
     Membership,
     Order,
     OrderStatus,
@@ -204,6 +206,40 @@ def test_the_offered_seat_is_bought_by_its_link_exactly_once(client, world, pg_s
     status = client.get(f"/api/v1/waiting-list/{ann['token']}").json()
     assert status["state"] == "redeemed" and status["order_id"] == order["id"]
     assert reserved(pg_session, world) == 2
+
+
+def test_an_offer_on_an_event_with_required_questions_is_bought_with_its_answers(client, world, pg_session):
+    placed = sell_out(client, world)
+    owner = bearer(client, world["owner"])  # the organizer asks once the early buyers are in
+    asked = {"label": "Dietary needs", "kind": "text", "required": True, "per_ticket": True}
+    question = client.post(f"/api/v1/events/{world['event'].id}/questions", json=asked, headers=owner).json()
+    ann = join(client, world, "ann@example.org", name="Ann").json()
+    cancel(client, placed[1])
+    path = f"/api/v1/waiting-list/{ann['token']}/order"
+
+    unanswered = client.post(path, json={"phone": PHONE}, headers={"Accept-Language": "de"})
+    assert unanswered.status_code == 422, unanswered.text
+    error = unanswered.json()["error"]
+    assert error["code"] == "invalid_answer" and error["question_id"] == question["id"]
+    assert error["question"] == "Dietary needs" and error["ticket_index"] == 0 and "Dietary needs" in error["message"]
+    assert entry_of(pg_session, "ann@example.org").state == WaitingState.OFFERED  # the offer stays
+    assert reserved(pg_session, world) == 2  # and so does its held seat: nobody else can take it
+    answers = [{"question_id": question["id"], "value": "Vegan", "ticket_index": 0}]
+    items = [{"ticket_type_id": str(world["type"].id), "quantity": 1}]
+    rush = client.post(
+        "/api/v1/orders", json={"items": items, "email": "rush@example.org", "phone": PHONE, "answers": answers}
+    )
+    assert rush.status_code == 409 and rush.json()["error"]["code"] == "sold_out"
+
+    bought = client.post(path, json={"phone": PHONE, "answers": answers})
+    assert bought.status_code == 201, bought.text
+    order = bought.json()
+    assert order["email"] == "ann@example.org" and reserved(pg_session, world) == 2
+    stored = pg_session.exec(select(Answer).where(Answer.order_id == uuid.UUID(order["id"]))).all()
+    assert [(str(a.question_id), a.ticket_index, a.value) for a in stored] == [(question["id"], 0, "Vegan")]
+    read = client.get(f"/api/v1/orders/{order['id']}/answers", headers={"X-Order-Token": order["access_token"]})
+    assert read.status_code == 200 and [a["value"] for a in read.json()] == ["Vegan"]
+    assert entry_of(pg_session, "ann@example.org").state == WaitingState.REDEEMED
 
 
 def test_expired_holds_from_the_sweeper_become_offers(client, world, pg_session, pg_app_database, clock):
