@@ -24,8 +24,8 @@ from sqlmodel import Session
 from bilten import ratelimit
 from bilten.api.deps import Caller, get_caller, get_client_address, get_now, get_session
 from bilten.api.errors import error_responses, request_locale
-from bilten.api.questions import AnswerIn, answers_in
 from bilten.api.organizer_reports import _token_or_cookie_user as token_or_cookie_user
+from bilten.api.questions import AnswerIn, answers_in
 from bilten.api.routing import api_router
 from bilten.models import OrderStatus
 from bilten.payments import active_provider

@@ -169,3 +169,59 @@ async def test_the_back_office_questions_tab_adds_and_removes_and_the_order_show
     await run(tab, "load")
     await run(tab, "add", {"label": "Sneaky", "kind": "text"})
     assert session.exec(select(Question).where(Question.label == "Sneaky")).first() is None
+
+
+@pytest.mark.anyio
+async def test_the_offer_page_asks_the_offered_types_questions_and_sends_the_answers(fresh_tab, session, now):
+    from bilten.models import WaitingListEntry, WaitingState
+    from bilten.services import orders, waiting_list
+    from bilten.services.orders import CancelReason
+    from bilten.services.orders.cancelling import cancel_unpaid
+    from bilten.state.waiting_list import WaitingListStatusState
+
+    owner = make_user(session, role=Role.ORGANIZER, now=now)
+    org = make_organization(session, members=(owner,), now=now)
+    event = make_event(session, organization=org, now=now, prices=(3000, 5000), quantity=1)
+    gala, box = session.exec(select(TicketType).where(TicketType.event_id == event.id).order_by(TicketType.position))
+    early = orders.place_order(session, items=[(gala.id, 1)], email="early@example.org", phone="+4930123456", now=now)
+    token = waiting_list.join_waiting_list(
+        session, event_id=event.id, ticket_type_id=gala.id, email="ann@example.org", now=now
+    ).token
+
+    def ask(**fields):
+        return questions.create_question(
+            session, actor=owner, event_id=event.id, fields=QuestionFields(**fields), now=now
+        )
+
+    consent = ask(label="House rules", kind="yes_no", required=True)
+    diet = ask(label="Dietary needs", kind="text", required=True, per_ticket=True)
+    ask(label="Box number", kind="text", required=True, ticket_type_ids=[box.id])  # not this ticket's question
+    cancel_unpaid(session, early.order.id, now=now, reason=CancelReason.BY_BUYER)  # the seat goes to Ann
+
+    open_page(fresh_tab, f"/waiting-list/{token}", language="de", waiting_token=token)
+    page = await fresh_tab.get_state(WaitingListStatusState)
+    await run(page, "load")
+    assert page.state_name == "offered"
+    fields = page.question_fields
+    assert [(f.label, f.heading, f.required) for f in fields] == [
+        ("House rules", "", True),
+        ("Dietary needs", "Ticket 1 — Type 0", True),
+    ]
+    names = {f.label: f.name for f in fields}
+
+    await run(page, "buy", {"phone": "+4930123456", names["House rules"]: "yes"})
+    assert page.answer_errors == {f"{diet.id}:0": page.buy_error} and "Dietary needs" in page.buy_error
+    assert page.question_fields[1].error == page.buy_error and page.question_fields[0].error == ""
+    session.expire_all()
+    entry = session.exec(select(WaitingListEntry).where(WaitingListEntry.email == "ann@example.org")).one()
+    assert entry.state == WaitingState.OFFERED and entry.order_id is None  # the offer is still Ann's
+
+    await run(page, "buy", {"phone": "+4930123456", names["House rules"]: "yes", names["Dietary needs"]: "Vegan"})
+    assert page.answer_errors == {} and page.buy_error == ""
+    session.expire_all()
+    entry = session.exec(select(WaitingListEntry).where(WaitingListEntry.email == "ann@example.org")).one()
+    assert entry.state == WaitingState.REDEEMED and entry.order_id is not None
+    stored = session.exec(select(Answer).where(Answer.order_id == entry.order_id)).all()
+    assert sorted((str(a.question_id), a.ticket_index, a.value) for a in stored) == sorted(
+        [(str(consent.id), -1, True), (str(diet.id), 0, "Vegan")]
+    )
