@@ -102,7 +102,22 @@ def test_a_waiting_person_gets_the_freed_seat_and_buys_it(browser: Browser, live
         expect(vip.locator(".tickets-left")).to_have_text(ENGLISH["event.sold_out"])
         other.close()
 
+        # The organizer asks every buyer something: the offer page asks it too, and needs it.
+        organizer = _api(live_app, "/api/v1/auth/login", {"email": ORGANIZER[0], "password": ORGANIZER[1]})
+        question = {"label": "Dietary needs", "kind": "text", "required": True, "per_ticket": True}
+        _api(
+            live_app,
+            f"/api/v1/events/{event_id}/questions",
+            question,
+            {"Authorization": f"Bearer {organizer['access_token']}"},
+        )
+        open_page(page, link, "waiting-list")
+        expect(page.locator("#offer-questions")).to_contain_text("Dietary needs")
         page.locator("#offer-phone").fill("+971 4 7654321")
+        page.locator("#offer-buy").click()
+        expect(page.locator("#offer-questions .answer-error")).to_contain_text("Dietary needs")
+        expect(page.locator("#waiting-status")).to_contain_text(f"A {TYPE} ticket is held for you until")
+        page.locator("#offer-questions input").fill("Vegan")
         page.locator("#offer-buy").click()
         page.wait_for_url(ORDER_URL)
         wait_loaded(page, "order")
