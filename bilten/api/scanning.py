@@ -16,7 +16,7 @@ from bilten.api.routing import api_router
 from bilten.i18n import translate
 from bilten.services import checkins, devices, staff
 from bilten.services import questions as question_service
-from bilten.services.checkins import CheckInList, ScanData, ScanVerdict
+from bilten.services.checkins import CheckInList, OnlineVerdict, ScanData, ScanVerdict
 from bilten.services.devices import DeviceSignIn
 from bilten.services.staff import ScannableEvent, StaffRow
 
@@ -40,14 +40,6 @@ class ValidateIn(BaseModel):
     nonce: str = Field(min_length=1, max_length=100)
     scanned_at: datetime | None = None
     device_id: str = Field(default="", max_length=200)
-
-
-class ValidateOut(ScanVerdict):
-    """An online verdict, with the ticket's checkout answers for the door to read beneath the
-    holder's name (in the door's language). Offline verdicts carry none: the device's scan data
-    holds no answers."""
-
-    answers: list[question_service.DoorAnswerText] = Field(default_factory=list)
 
 
 class OfflineScanIn(BaseModel):
@@ -114,14 +106,14 @@ def my_scannable_events(
     return staff.scannable_events(session, actor=user, now=now)
 
 
-@router.post("/orders/validate", response_model=ValidateOut, dependencies=[Depends(_validate_within_limits)])
+@router.post("/orders/validate", response_model=OnlineVerdict, dependencies=[Depends(_validate_within_limits)])
 def validate(
     body: ValidateIn,
     caller: Caller = Depends(get_caller),
     session: Session = Depends(get_session),
     now: datetime = Depends(get_now),
     locale: str = Depends(scanner_locale),
-) -> ValidateOut:
+) -> OnlineVerdict:
     user = caller.scanner(session)
     verdict = checkins.scan_ticket(
         session,
@@ -146,7 +138,7 @@ def validate(
         if verdict.ticket is not None
         else []
     )
-    return ValidateOut(**dict(checkins.in_language(verdict, locale)), answers=answers)
+    return OnlineVerdict(**dict(checkins.in_language(verdict, locale)), answers=answers)
 
 
 @router.get("/events/{event_id}/scan-data", response_model=ScanData)
