@@ -14,6 +14,7 @@ from sqlalchemy import Text, cast, func, or_
 from sqlmodel import Session, col, select
 
 from bilten.models import Event, EventStatus, InvoiceSettings, TicketType
+from bilten.services import tax
 from bilten.services.errors import NotFound
 from bilten.services.text import clean_text
 from bilten.services.translations import copy_translations, field_text, served_language
@@ -47,16 +48,8 @@ class TicketTypeSummary(BaseModel):
 def buyer_unit_price(price_minor: int, tax_rate_bp: int, *, prices_include_tax: bool) -> int:
     """The price buyers see for one ticket, which is what they are charged: the stored price
     (after any voucher: `vouchers.voucher_unit_price`) when the organization's prices include tax,
-    else net + tax, rounded exactly as placing an order charges it (`invoices.charged_unit_price`)."""
-    from bilten.services import invoices  # here: invoices -> orders -> vouchers import this module
-
-    return invoices.charged_unit_price(price_minor, tax_rate_bp, prices_include_tax=prices_include_tax)
-
-
-def prices_include_tax(session: Session, organization_id: uuid.UUID) -> bool:
-    from bilten.services import invoices  # as above
-
-    return invoices.prices_include_tax(session, organization_id)
+    else net + tax, rounded exactly as placing an order charges it (`tax.charged_unit_price`)."""
+    return tax.charged_unit_price(price_minor, tax_rate_bp, prices_include_tax=prices_include_tax)
 
 
 def ticket_type_summary(ticket: TicketType, *, prices_include_tax: bool, **texts: Any) -> TicketTypeSummary:
@@ -213,7 +206,7 @@ def get_public_event(session: Session, *, event_id: uuid.UUID, locale: str | Non
         .where(TicketType.event_id == event.id, TicketType.is_hidden == False)  # noqa: E712
         .order_by(col(TicketType.position), col(TicketType.price_minor))
     ).all()
-    include_tax = prices_include_tax(session, event.organization_id)
+    include_tax = tax.prices_include_tax(session, event.organization_id)
     summaries = [
         ticket_type_summary(
             t,

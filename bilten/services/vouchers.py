@@ -50,7 +50,8 @@ from bilten.services.errors import (
     VoucherInUse,
     VoucherInvalid,
 )
-from bilten.services.events import TicketTypeSummary, prices_include_tax, ticket_type_summary
+from bilten.services.events import TicketTypeSummary, ticket_type_summary
+from bilten.services.tax import prices_include_tax
 from bilten.services.transaction import lock_row, transaction
 from bilten.services.translations import copy_translations
 
