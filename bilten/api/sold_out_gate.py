@@ -28,6 +28,7 @@ from bilten.observability import metrics
 from bilten.observability.middleware import ROUTE_KEY
 from bilten.services.orders import MAX_QUANTITY, MAX_TYPES_PER_ORDER
 from bilten.services.seat_gate import Probe, Refusal, SeatGate, recount, seat_gate
+from bilten.services.translations import localized
 from bilten.settings import get_settings
 
 logger = logging.getLogger(__name__)
@@ -56,8 +57,12 @@ def wanted_seats(body: bytes) -> tuple[dict[uuid.UUID, int], uuid.UUID | None] |
 
 
 @lru_cache(maxsize=512)
-def sold_out_body(locale: str, name: str, available: int) -> bytes:
-    """The endpoint's SoldOut answer, byte for byte (Starlette's compact JSON)."""
+def sold_out_body(
+    locale: str, name: str, available: int, name_texts: tuple[tuple[str, str], ...] = (), main_language: str = ""
+) -> bytes:
+    """The endpoint's SoldOut answer, byte for byte (Starlette's compact JSON), naming the ticket
+    type in the buyer's language where the organizer gave one."""
+    name = localized(name, dict(name_texts), locale, main_language)
     message = translate("error.sold_out", locale, name=name, available=available)
     content = {"error": {"code": "sold_out", "message": message}}
     return json.dumps(content, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")).encode()
@@ -86,13 +91,23 @@ class SoldOutGate:
         verdict = self.gate.check(parsed[0], event_id=parsed[1]) if parsed else None
         if isinstance(verdict, Refusal):
             metrics.count_order("sold_out")
-            await _answer_sold_out(send, sold_out_body(_locale(scope), verdict.name, verdict.available))
+            await _answer_sold_out(
+                send,
+                sold_out_body(
+                    _locale(scope), verdict.name, verdict.available, verdict.name_texts, verdict.main_language
+                ),
+            )
             return
         if isinstance(verdict, Probe):
             verdict = await self._after_recount(verdict, parsed)
             if isinstance(verdict, Refusal):
                 metrics.count_order("sold_out")
-                await _answer_sold_out(send, sold_out_body(_locale(scope), verdict.name, verdict.available))
+                await _answer_sold_out(
+                    send,
+                    sold_out_body(
+                        _locale(scope), verdict.name, verdict.available, verdict.name_texts, verdict.main_language
+                    ),
+                )
                 return
         await self.app(scope, replay, send)
 

@@ -42,7 +42,7 @@ from bilten.models import (
     TicketType,
     User,
 )
-from bilten.services.access import Permission, authorize
+from bilten.services.access import Permission, authorize, authorize_scan
 from bilten.services.audit import record_audit
 from bilten.services.errors import BiltenError, EventCancelled, Forbidden, NotFound, ValidationFailed
 from bilten.services.security import tokens_equal
@@ -609,8 +609,6 @@ class DoorAnswer(BaseModel):
 def door_ticket_answers(session: Session, *, actor: User | None, ticket_id: uuid.UUID) -> list[DoorAnswer]:
     """The door's ticket detail: what its holder (and the order's buyer) answered. For those who
     may scan at the ticket's event (its managers and its assigned staff)."""
-    from bilten.services.access import authorize_scan
-
     with transaction(session):
         ticket = session.get(Ticket, ticket_id)
         if ticket is None:

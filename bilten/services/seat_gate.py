@@ -28,7 +28,7 @@ from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from bilten.db import session_scope
-from bilten.models import TicketType
+from bilten.models import Event, TicketType
 
 # How long "N left" is believed without asking the database again. Well inside the promise that a
 # returned seat is for sale again within 250 ms, and long enough that a rush of refusals costs one
@@ -48,6 +48,10 @@ class TypeCount:
     left: int
     min_per_order: int
     max_per_order: int
+    # The type's name in the event's other languages, and the event's main language: a refusal
+    # names it in the buyer's language, as the service's own SoldOut does.
+    name_texts: tuple[tuple[str, str], ...] = ()
+    main_language: str = ""
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,8 @@ class Refusal:
 
     name: str
     available: int
+    name_texts: tuple[tuple[str, str], ...] = ()
+    main_language: str = ""
 
 
 @dataclass(frozen=True)
@@ -109,10 +115,10 @@ class SeatGate:
             if short is None:
                 return None
             if now - short.learned_at <= self._trust:
-                return Refusal(name=short.count.name, available=short.count.left)
+                return _refusal(short.count)
             if short.probe_started_at is not None and now - short.probe_started_at <= PROBE_TIMEOUT_SECONDS:
                 # One request of this process is asking the database right now: its answer is due.
-                return Refusal(name=short.count.name, available=short.count.left)
+                return _refusal(short.count)
             short.probe_started_at = now
             return Probe(ticket_type_ids=(short.count.ticket_type_id,), started_at=now)
 
@@ -149,6 +155,12 @@ class SeatGate:
         return self.clock()
 
 
+def _refusal(count: TypeCount) -> Refusal:
+    return Refusal(
+        name=count.name, available=count.left, name_texts=count.name_texts, main_language=count.main_language
+    )
+
+
 def counts_after_refusal(session: Session, ticket_type_ids: Iterable[uuid.UUID]) -> list[TypeCount]:
     """The types of a refused order as they are now: a plain read, no lock (the refusal's
     transaction has been rolled back already)."""
@@ -162,8 +174,10 @@ def counts_after_refusal(session: Session, ticket_type_ids: Iterable[uuid.UUID])
             left=max(quantity - reserved, 0),
             min_per_order=min_per_order,
             max_per_order=max_per_order,
+            name_texts=tuple(sorted(((translations or {}).get("name") or {}).items())),
+            main_language=main_language,
         )
-        for type_id, event_id, name, quantity, reserved, min_per_order, max_per_order in rows
+        for type_id, event_id, name, quantity, reserved, min_per_order, max_per_order, translations, main_language in rows
     ]
 
 
@@ -180,14 +194,20 @@ def learn_after_refusal(session: Session, ticket_type_ids: Iterable[uuid.UUID], 
     gate.learn(counts_after_refusal(session, ticket_type_ids), counted_at=counted_at)
 
 
-_COUNTS = select(  # type: ignore[call-overload]  # sqlmodel types select() for up to 4 columns
-    TicketType.id,
-    TicketType.event_id,
-    TicketType.name,
-    TicketType.quantity,
-    TicketType.reserved,
-    TicketType.min_per_order,
-    TicketType.max_per_order,
-).where(col(TicketType.id).in_(bindparam("ids", expanding=True)))
+_COUNTS = (
+    select(  # type: ignore[call-overload]  # sqlmodel types select() for up to 4 columns
+        TicketType.id,
+        TicketType.event_id,
+        TicketType.name,
+        TicketType.quantity,
+        TicketType.reserved,
+        TicketType.min_per_order,
+        TicketType.max_per_order,
+        TicketType.translations,
+        Event.main_language,
+    )
+    .join(Event, col(Event.id) == col(TicketType.event_id))
+    .where(col(TicketType.id).in_(bindparam("ids", expanding=True)))
+)
 
 seat_gate = SeatGate()  # one per process: each web worker learns from its own refusals

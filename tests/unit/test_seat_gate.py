@@ -3,6 +3,7 @@ ask the database again (one request per process) once that knowledge has aged.""
 
 import json
 import uuid
+from dataclasses import replace
 
 import pytest
 
@@ -141,3 +142,17 @@ def test_the_sold_out_answer_is_translated():
     assert english["error"]["code"] == arabic["error"]["code"] == "sold_out"
     assert "General" in english["error"]["message"] and "General" in arabic["error"]["message"]
     assert english["error"]["message"] != arabic["error"]["message"]
+
+
+def test_the_sold_out_answer_names_the_type_in_the_buyers_language():
+    texts = (("de", "Stehplatz"), ("fr", "Debout"))
+    german = json.loads(sold_out_body("de", "Standing", 0, texts, "en"))["error"]["message"]
+    italian = json.loads(sold_out_body("it", "Standing", 0, texts, "en"))["error"]["message"]
+    assert "Stehplatz" in german and "Standing" not in german
+    assert "Standing" in italian  # no Italian name: the event's main language
+
+
+def test_a_refusal_carries_the_names_the_database_gave(gate, clock):
+    named = replace(count(0), name_texts=(("de", "Stehplatz"),), main_language="en")
+    gate.learn([named], counted_at=clock.now)
+    assert gate.check({named.ticket_type_id: 1}) == Refusal("General", 0, (("de", "Stehplatz"),), "en")
