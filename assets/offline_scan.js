@@ -680,7 +680,10 @@ async function submit(rawCode) {
 
 async function fromServer(answer, parsed) {
   const ticket = answer.ticket || {};
-  const base = { holder: ticket.holder_name || "", ticketType: ticket.ticket_type || "", offline: false };
+  // The ticket's checkout answers ({question, value}, readable in the door's language): only an
+  // online verdict has them; the device's offline data holds none, so offline verdicts show none.
+  const answers = Array.isArray(answer.answers) ? answer.answers : [];
+  const base = { holder: ticket.holder_name || "", ticketType: ticket.ticket_type || "", answers, offline: false };
   switch (answer.result) {
     case "valid":
       return { ...base, kind: "valid" };
@@ -713,7 +716,7 @@ async function offlineVerdict(parsed, scan) {
   }
   if (local.result === "valid") rememberMine(local.ticketId, scan.scanned_at, scan.gate);
   refreshCounts();
-  const base = { offline: true, holder: ref, ticketType: "" };
+  const base = { offline: true, holder: ref, ticketType: "", answers: [] };
   switch (local.result) {
     case "valid":
       return { ...base, kind: "valid", detail: tr("scan.valid_offline") };

@@ -13,8 +13,10 @@ from bilten import ratelimit
 from bilten.api.deps import Caller, get_caller, get_client_address, get_now, get_session
 from bilten.api.errors import error_responses, request_locale
 from bilten.api.routing import api_router
+from bilten.i18n import translate
 from bilten.services import checkins, devices, staff
-from bilten.services.checkins import CheckInList, ScanData, ScanVerdict
+from bilten.services import questions as question_service
+from bilten.services.checkins import CheckInList, OnlineVerdict, ScanData, ScanVerdict
 from bilten.services.devices import DeviceSignIn
 from bilten.services.staff import ScannableEvent, StaffRow
 
@@ -104,14 +106,14 @@ def my_scannable_events(
     return staff.scannable_events(session, actor=user, now=now)
 
 
-@router.post("/orders/validate", response_model=ScanVerdict, dependencies=[Depends(_validate_within_limits)])
+@router.post("/orders/validate", response_model=OnlineVerdict, dependencies=[Depends(_validate_within_limits)])
 def validate(
     body: ValidateIn,
     caller: Caller = Depends(get_caller),
     session: Session = Depends(get_session),
     now: datetime = Depends(get_now),
     locale: str = Depends(scanner_locale),
-) -> ScanVerdict:
+) -> OnlineVerdict:
     user = caller.scanner(session)
     verdict = checkins.scan_ticket(
         session,
@@ -124,7 +126,19 @@ def validate(
         gate=body.gate,
         device_id=body.device_id,
     )
-    return checkins.in_language(verdict, locale)
+    answers = (
+        question_service.scan_answer_texts(
+            session,
+            actor=user,
+            ticket_id=verdict.ticket.id,
+            locale=locale,
+            yes=translate("question.yes", locale),
+            no=translate("question.no", locale),
+        )
+        if verdict.ticket is not None
+        else []
+    )
+    return OnlineVerdict(**dict(checkins.in_language(verdict, locale)), answers=answers)
 
 
 @router.get("/events/{event_id}/scan-data", response_model=ScanData)

@@ -90,6 +90,10 @@ def ticket_row(ticket) -> rx.Component:  # noqa: ANN001 - an ObjectVar of Ticket
                         ),
                     ),
                     rx.text(ticket.price, weight="bold", size="3", class_name="ticket-price"),
+                    rx.cond(
+                        ticket.tax_note != "",
+                        rx.text(ticket.tax_note, size="1", color_scheme="gray", class_name="ticket-tax-note"),
+                    ),
                     live_seats_left(  # follows the sales over /live, not through EventState
                         event_id=EventState.event_id,
                         type_id=ticket.id,

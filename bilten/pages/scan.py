@@ -487,6 +487,7 @@ def scanner_view() -> rx.Component:
 def verdict_overlay() -> rx.Component:
     kind = store("verdict?.kind", str)
     ok = store("verdict?.ok", bool)
+    answers = store("verdict?.answers ?? []", list[dict[str, str]])
     background = rx.match(kind, ("valid", GREEN), ("error", AMBER), RED)
     icon = rx.match(
         kind,
@@ -526,6 +527,22 @@ def verdict_overlay() -> rx.Component:
                 rx.cond(
                     store("verdict?.ticketType", str) != "",
                     rx.el.div(store("verdict?.ticketType", str), id="scan-verdict-type", font_size="1.5rem"),
+                ),
+                # The ticket's checkout answers (attendee name, size, diet...): online verdicts only,
+                # the device's offline data holds no answers.
+                rx.cond(
+                    answers.length() > 0,
+                    rx.el.div(
+                        rx.foreach(
+                            answers,
+                            lambda a: rx.el.div(
+                                a["question"].to(str) + ": " + a["value"].to(str), class_name="scan-verdict-answer"
+                            ),
+                        ),
+                        id="scan-verdict-answers",
+                        font_size="1.2rem",
+                        max_width="28rem",
+                    ),
                 ),
                 rx.cond(
                     store("verdict?.detail", str) != "",

@@ -13,7 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Text, cast, func, or_
 from sqlmodel import Session, col, select
 
-from bilten.models import Event, EventStatus, TicketType
+from bilten.models import Event, EventStatus, InvoiceSettings, TicketType
+from bilten.services import tax
 from bilten.services.errors import NotFound
 from bilten.services.text import clean_text
 from bilten.services.translations import copy_translations, field_text, served_language
@@ -28,7 +29,7 @@ class TicketTypeSummary(BaseModel):
     id: uuid.UUID
     name: str
     description: str
-    price_minor: int = Field(serialization_alias="price")
+    price_minor: int = Field(serialization_alias="price")  # what the buyer pays: `buyer_unit_price`
     currency: str
     available: int
     min_per_order: int
@@ -37,6 +38,36 @@ class TicketTypeSummary(BaseModel):
     sales_end: datetime | None
     # The texts in every language, for readers who switch language on an open page (not in the API).
     translations: dict[str, dict[str, str]] = Field(default_factory=dict, exclude=True)
+    # The stored price (net when the organization's prices are net) and its tax, for the event page
+    # to apply a voucher the way placing an order does (not in the API: it shows `price_minor`).
+    base_price_minor: int = Field(default=0, exclude=True)
+    tax_rate_bp: int = Field(default=0, exclude=True)
+    prices_include_tax: bool = Field(default=True, exclude=True)
+
+
+def buyer_unit_price(price_minor: int, tax_rate_bp: int, *, prices_include_tax: bool) -> int:
+    """The price buyers see for one ticket, which is what they are charged: the stored price
+    (after any voucher: `vouchers.voucher_unit_price`) when the organization's prices include tax,
+    else net + tax, rounded exactly as placing an order charges it (`tax.charged_unit_price`)."""
+    return tax.charged_unit_price(price_minor, tax_rate_bp, prices_include_tax=prices_include_tax)
+
+
+def ticket_type_summary(ticket: TicketType, *, prices_include_tax: bool, **texts: Any) -> TicketTypeSummary:
+    """A ticket type as buyers see it; `texts` are its name, description and translations."""
+    return TicketTypeSummary(
+        id=ticket.id,
+        price_minor=buyer_unit_price(ticket.price_minor, ticket.tax_rate_bp, prices_include_tax=prices_include_tax),
+        currency=ticket.currency,
+        available=max(ticket.quantity - ticket.reserved, 0),
+        min_per_order=ticket.min_per_order,
+        max_per_order=ticket.max_per_order,
+        sales_start=ticket.sales_start,
+        sales_end=ticket.sales_end,
+        base_price_minor=ticket.price_minor,
+        tax_rate_bp=ticket.tax_rate_bp,
+        prices_include_tax=prices_include_tax,
+        **texts,
+    )
 
 
 class EventSummary(BaseModel):
@@ -130,7 +161,32 @@ def list_upcoming_events(
         # The translations column matched as JSON text, so its keys ("title", "de") did too: keep
         # the events whose words really are in one of their texts.
         rows = [row for row in rows if _has_text(row[0], text.strip().lower())]
-    return [_summary(event, price, currency, locale) for event, price, currency in rows]
+    lowest_shown = _lowest_net_priced(session, [row[0] for row in rows])
+    return [_summary(event, lowest_shown.get(event.id, price), currency, locale) for event, price, currency in rows]
+
+
+def _lowest_net_priced(session: Session, events: list[Event]) -> dict[uuid.UUID, int]:
+    """The lowest price buyers pay at the events of organizations whose prices are net (the SQL
+    minimum above is of stored prices, without the tax these buyers pay on top)."""
+    net_priced = set(
+        session.exec(
+            select(InvoiceSettings.organization_id).where(
+                col(InvoiceSettings.organization_id).in_({e.organization_id for e in events}),
+                InvoiceSettings.prices_include_tax == False,  # noqa: E712
+            )
+        ).all()
+    )
+    event_ids = [e.id for e in events if e.organization_id in net_priced]
+    if not event_ids:
+        return {}
+    lowest: dict[uuid.UUID, int] = {}
+    types = session.exec(
+        select(TicketType).where(col(TicketType.event_id).in_(event_ids), TicketType.is_hidden == False)  # noqa: E712
+    ).all()
+    for t in types:
+        price = buyer_unit_price(t.price_minor, t.tax_rate_bp, prices_include_tax=False)
+        lowest[t.event_id] = min(price, lowest.get(t.event_id, price))
+    return lowest
 
 
 def _has_text(event: Event, needle: str) -> bool:
@@ -150,18 +206,13 @@ def get_public_event(session: Session, *, event_id: uuid.UUID, locale: str | Non
         .where(TicketType.event_id == event.id, TicketType.is_hidden == False)  # noqa: E712
         .order_by(col(TicketType.position), col(TicketType.price_minor))
     ).all()
+    include_tax = tax.prices_include_tax(session, event.organization_id)
     summaries = [
-        TicketTypeSummary(
-            id=t.id,
+        ticket_type_summary(
+            t,
+            prices_include_tax=include_tax,
             name=field_text(t, "name", reader, event.main_language),
             description=field_text(t, "description", reader, event.main_language),
-            price_minor=t.price_minor,
-            currency=t.currency,
-            available=max(t.quantity - t.reserved, 0),
-            min_per_order=t.min_per_order,
-            max_per_order=t.max_per_order,
-            sales_start=t.sales_start,
-            sales_end=t.sales_end,
             translations=copy_translations(t.translations),
         )
         for t in types

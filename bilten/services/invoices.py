@@ -26,7 +26,7 @@ import io
 import re
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from babel.numbers import get_currency_precision
@@ -52,36 +52,17 @@ from bilten.services.access import Permission, authorize
 from bilten.services.audit import record_audit
 from bilten.services.errors import NotFound, ValidationFailed
 from bilten.services.orders.access import may_view_order
+from bilten.services.tax import BASIS as BASIS
+from bilten.services.tax import charged_unit_price as charged_unit_price
+from bilten.services.tax import div_half_even as _div_half_even
+from bilten.services.tax import net_of_gross as net_of_gross
+from bilten.services.tax import prices_include_tax as prices_include_tax
+from bilten.services.tax import tax_on_net as tax_on_net
 from bilten.services.transaction import transaction
 from bilten.services.translations import field_text
 
-BASIS = 10_000  # basis points in 100 %
 PREFIX_PATTERN = re.compile(r"^[A-Z0-9]{1,12}$")
 BILLING_FIELDS = {"company": 200, "address": 500, "vat_id": 40}
-
-
-# ---------------------------------------------------------------------------------------------
-# Tax math (pure)
-
-
-def _div_half_even(numerator: int, denominator: int) -> int:
-    return int((Decimal(numerator) / Decimal(denominator)).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
-
-
-def net_of_gross(gross_minor: int, rate_bp: int) -> int:
-    """The net part of a gross amount at a rate, rounded half to even."""
-    return _div_half_even(gross_minor * BASIS, BASIS + rate_bp)
-
-
-def tax_on_net(net_minor: int, rate_bp: int) -> int:
-    return _div_half_even(net_minor * rate_bp, BASIS)
-
-
-def charged_unit_price(price_minor: int, rate_bp: int, *, prices_include_tax: bool) -> int:
-    """What the buyer pays for one ticket: the price itself when prices are gross, else net + tax.
-    (Dividing that gross by 1 + rate and rounding gives the net back exactly, so invoices of
-    net-priced organizations show the organizer's own net price.)"""
-    return price_minor if prices_include_tax else price_minor + tax_on_net(price_minor, rate_bp)
 
 
 def invoice_line(description: str, quantity: int, gross_minor: int, rate_bp: int) -> dict[str, Any]:
@@ -203,11 +184,6 @@ def update_invoice_settings(
             organization_id=organization_id,
         )
         return InvoiceSettingsView.model_validate(row)
-
-
-def prices_include_tax(session: Session, organization_id: uuid.UUID) -> bool:
-    row = session.get(InvoiceSettings, organization_id)
-    return True if row is None else row.prices_include_tax
 
 
 # ---------------------------------------------------------------------------------------------

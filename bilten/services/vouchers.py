@@ -39,7 +39,7 @@ from sqlalchemy import bindparam, func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from bilten.models import Order, OrderStatus, TicketType, User, Voucher, VoucherKind
+from bilten.models import Event, Order, OrderStatus, TicketType, User, Voucher, VoucherKind
 from bilten.services.access import Permission, authorize
 from bilten.services.audit import record_audit
 from bilten.services.errors import (
@@ -50,7 +50,8 @@ from bilten.services.errors import (
     VoucherInUse,
     VoucherInvalid,
 )
-from bilten.services.events import TicketTypeSummary
+from bilten.services.events import TicketTypeSummary, ticket_type_summary
+from bilten.services.tax import prices_include_tax
 from bilten.services.transaction import lock_row, transaction
 from bilten.services.translations import copy_translations
 
@@ -409,18 +410,14 @@ def voucher_offer(session: Session, *, event_id: uuid.UUID, code: str, now: date
                 .where(TicketType.event_id == event_id, TicketType.is_hidden == True)  # noqa: E712
                 .order_by(col(TicketType.position), col(TicketType.price_minor))
             ).all()
+            event = session.get(Event, event_id)
+            include_tax = prices_include_tax(session, event.organization_id) if event else True
             hidden = [
-                TicketTypeSummary(
-                    id=t.id,
+                ticket_type_summary(
+                    t,
+                    prices_include_tax=include_tax,
                     name=t.name,
                     description=t.description,
-                    price_minor=t.price_minor,
-                    currency=t.currency,
-                    available=max(t.quantity - t.reserved, 0),
-                    min_per_order=t.min_per_order,
-                    max_per_order=t.max_per_order,
-                    sales_start=t.sales_start,
-                    sales_end=t.sales_end,
                     translations=copy_translations(t.translations),  # read like the listed types
                 )
                 for t in types

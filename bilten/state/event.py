@@ -20,7 +20,8 @@ from bilten.models import EventStatus
 from bilten.payments import active_provider, is_test_mode
 from bilten.services import vouchers
 from bilten.services.errors import InvalidQuantity, NotFound, RateLimited, VoucherInvalid
-from bilten.services.events import EventDetail, TicketTypeSummary, get_public_event
+from bilten.services.events import EventDetail, TicketTypeSummary, buyer_unit_price, get_public_event
+from bilten.services.invoices import format_tax_rate
 from bilten.services.markdown import render_markdown
 from bilten.services.orders import place_order, start_payment
 from bilten.services.questions import (
@@ -61,6 +62,7 @@ class TicketTypeView:
     description: str
     price: str  # with the buyer's voucher
     full_price: str  # the price without it, shown struck through ("" when the voucher does not change it)
+    tax_note: str  # "incl. 19% VAT" ("" without a tax rate)
     left: int  # seats left when the page loaded; the badge and the "+" follow the live count
     min_per_order: int
     on_sale: bool  # the quantity picker is shown
@@ -165,6 +167,7 @@ class EventState(LocalizedState, rx.State):
                         if self._unit_price(ticket) != ticket.price_minor
                         else ""
                     ),
+                    tax_note=self._tax_note(ticket, locale),
                     left=left,
                     min_per_order=ticket.min_per_order,
                     on_sale=problem == "",
@@ -313,7 +316,18 @@ class EventState(LocalizedState, rx.State):
         return [*self._detail.ticket_types, *(self._offer.hidden_types if self._offer else [])]
 
     def _unit_price(self, ticket: TicketTypeSummary) -> int:
-        return vouchers.voucher_unit_price(self._offer, ticket.id, ticket.price_minor)
+        """What one ticket costs the buyer, as placing the order charges it: the voucher applies to
+        the stored price, then the tax is added when the organization's prices are net."""
+        return buyer_unit_price(
+            vouchers.voucher_unit_price(self._offer, ticket.id, ticket.base_price_minor),
+            ticket.tax_rate_bp,
+            prices_include_tax=ticket.prices_include_tax,
+        )
+
+    def _tax_note(self, ticket: TicketTypeSummary, locale: str) -> str:
+        if not ticket.tax_rate_bp or self._unit_price(ticket) == 0:
+            return ""
+        return translate("event.tax_included", locale, rate=format_tax_rate(ticket.tax_rate_bp))
 
     def _price_text(self, ticket: TicketTypeSummary, locale: str) -> str:
         price = self._unit_price(ticket)

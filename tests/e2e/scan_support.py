@@ -50,8 +50,10 @@ def event_id(base_url: str, title: str = JAZZ_NIGHT) -> str:
     return next(e["id"] for e in api(base_url, "GET", "/api/v1/events") if e["title"] == title)
 
 
-def buy_tickets(base_url: str, *, holder: str, count: int = 1, title: str = JAZZ_NIGHT) -> list[Ticket]:
-    """Paid tickets: an order, then the test provider's "succeeded" payment."""
+def buy_tickets(
+    base_url: str, *, holder: str, count: int = 1, title: str = JAZZ_NIGHT, answers: list[dict] | None = None
+) -> list[Ticket]:
+    """Paid tickets: an order (with checkout `answers` if given), then the test provider's "succeeded" payment."""
     detail = api(base_url, "GET", f"/api/v1/events/{event_id(base_url, title)}")
     ticket_type = next(t for t in detail["ticket_types"] if t["available"] >= count)
     order = api(
@@ -63,6 +65,7 @@ def buy_tickets(base_url: str, *, holder: str, count: int = 1, title: str = JAZZ
             "email": "door-test@example.org",
             "phone": "+49 30 1234567",
             "name": holder,
+            "answers": answers or [],
         },
     )
     if order["status"] != "paid":

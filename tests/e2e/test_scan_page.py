@@ -314,6 +314,29 @@ def test_a_typed_reference_gets_in_once_online_only_and_only_at_its_event(browse
         assert row["ticket_id"] == ticket.id and (row["checked_in_at"] is not None) == is_in
 
 
+def test_an_online_verdict_shows_the_tickets_checkout_answers(browser: Browser, live_app: LiveApp) -> None:
+    base = live_app.base_url
+    event = event_id(base)
+    questions = f"/api/v1/events/{event}/questions"
+    size = as_organizer(base, "POST", questions, {"label": "T-shirt size", "kind": "choice", "options": ["S", "M"]})
+    try:
+        (ticket,) = buy_tickets(base, holder="Sam Sized", answers=[{"question_id": size["id"], "value": "M"}])
+    finally:
+        # Asked of this one buyer only (the event is shared); answered, it is retired, not erased.
+        as_organizer(base, "DELETE", f"{questions}/{size['id']}")
+    context = phone(browser, live_app)
+    page = context.new_page()
+    try:
+        sign_in(page)
+        wait_for_ticket_data(page)
+        shown = scan_by_hand(page, ticket.code)
+        assert shown["result"] == "valid" and shown["offline"] == "false", shown
+        expect(page.locator("#scan-verdict-holder")).to_have_text("Sam Sized")
+        expect(page.locator("#scan-verdict-answers")).to_have_text("T-shirt size: M")
+    finally:
+        context.close()
+
+
 def test_each_bad_input_gets_its_own_answer(browser: Browser, live_app: LiveApp) -> None:
     base = live_app.base_url
     event = event_id(base)

@@ -4,11 +4,13 @@ are refused."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 import pytest
 from sqlmodel import func, select
 
+from bilten.i18n import translate
 from bilten.models import Order, Role, TicketType
 from tests.factories import DEFAULT_PASSWORD, make_event, make_organization, make_user
 
@@ -241,3 +243,76 @@ def test_the_door_sees_a_tickets_answers_and_strangers_do_not(client, shop, pg_s
     ticket = paid["tickets"][0]["id"]
     assert client.get(f"/api/v1/tickets/{ticket}/answers").status_code == 401
     assert client.get(f"/api/v1/tickets/{ticket}/answers", headers=bearer(client, shop["stranger"])).status_code == 403
+
+
+def test_an_online_scan_shows_the_tickets_answers_readably_and_another_events_door_does_not(
+    client, shop, pg_session, clock
+):
+    from bilten.models import Ticket
+    from tests.factories import assign_staff
+
+    owner = bearer(client, shop["owner"])
+    name = ask(client, shop, owner, label="Attendee name", kind="text", per_ticket=True).json()
+    diet = ask(client, shop, owner, label="Dietary needs", kind="multiple_choice", options=["vegan", "halal"]).json()
+    vip = ask(client, shop, owner, label="Parking", kind="yes_no").json()
+    country = ask(client, shop, owner, label="Country", kind="country").json()
+    body = client.post(
+        "/api/v1/orders",
+        json=order_body(
+            shop,
+            ("a", 2),
+            answers=[
+                {"question_id": name["id"], "value": "Ada", "ticket_index": 0},
+                {"question_id": name["id"], "value": "Bob", "ticket_index": 1},
+                {"question_id": diet["id"], "value": ["vegan", "halal"]},
+                {"question_id": vip["id"], "value": True},
+                {"question_id": country["id"], "value": "DE"},
+            ],
+        ),
+    ).json()
+    paid = client.post(
+        f"/api/v1/orders/{body['id']}/test-payment",
+        json={"outcome": "succeeded"},
+        headers={"X-Order-Token": body["access_token"]},
+    ).json()
+    tickets = [pg_session.get(Ticket, uuid.UUID(t["id"])) for t in paid["tickets"]]
+    staff = make_user(pg_session, role=Role.STAFF, now=clock.now)
+    assign_staff(pg_session, event=shop["event"], user=staff, now=clock.now)
+    device = client.post("/api/v1/devices", json={"email": staff.email, "password": DEFAULT_PASSWORD}).json()
+    door = {"Authorization": f"Bearer {device['device_token']}", "Accept-Language": "de"}
+
+    names = []
+    for n, ticket in enumerate(tickets):
+        scan = {"code": ticket.code, "event_id": str(shop["event"].id), "nonce": f"door-{n}"}
+        verdict = client.post("/api/v1/orders/validate", json=scan, headers=door).json()
+        assert verdict["result"] == "valid"
+        # Per ticket: its holder's name; per order: the rest, as people read them (in the door's language).
+        names.append(verdict["answers"][0])
+        assert verdict["answers"][1:] == [
+            {"question": "Dietary needs", "value": "vegan, halal"},
+            {"question": "Parking", "value": translate("question.yes", "de")},
+            {"question": "Country", "value": "Deutschland"},
+        ]
+    assert sorted(a["value"] for a in names) == ["Ada", "Bob"] and {a["question"] for a in names} == {"Attendee name"}
+    again = client.post("/api/v1/orders/validate", json={**scan, "nonce": "door-again"}, headers=door).json()
+    assert again["result"] == "already_used" and again["answers"][0] == names[-1]
+
+    # The door of another organizer's event scans the same ticket: wrong event, and no answers.
+    other = make_event(pg_session, organization=make_organization(pg_session, now=clock.now), now=clock.now)
+    outsider = make_user(pg_session, role=Role.STAFF, now=clock.now)
+    assign_staff(pg_session, event=other, user=outsider, now=clock.now)
+    theirs = client.post("/api/v1/devices", json={"email": outsider.email, "password": DEFAULT_PASSWORD}).json()
+    refused = client.post(
+        "/api/v1/orders/validate",
+        json={"code": tickets[0].code, "event_id": str(other.id), "nonce": "outsider-1"},
+        headers={"Authorization": f"Bearer {theirs['device_token']}"},
+    ).json()
+    assert refused["result"] == "wrong_event" and refused["ticket"] is None and refused["answers"] == []
+    # Asked for that ticket's answers directly, the other event's door gets nothing; its own door does.
+    from bilten.services.questions import scan_answer_texts
+
+    def texts(actor):
+        return scan_answer_texts(pg_session, actor=actor, ticket_id=tickets[0].id, locale="en", yes="yes", no="no")
+
+    assert texts(outsider) == [] and texts(shop["stranger"]) == []
+    assert [a.question for a in texts(staff)] == ["Attendee name", "Dietary needs", "Parking", "Country"]

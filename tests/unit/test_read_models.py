@@ -177,7 +177,7 @@ def _response_schema(method: str, path: str, status: str = "200") -> dict:
             "id transfer_id code reference holder_name holder_email status ticket_type event_id event_title "
             "event_main_language event_starts_at event_timezone venue_name city transferable",
         ),
-        ("post", "/api/v1/orders/validate", "200", "result ticket first_scan conflict replayed nonce"),
+        ("post", "/api/v1/orders/validate", "200", "result ticket first_scan conflict replayed nonce answers"),
         ("post", "/api/v1/auth/two-factor/setup", "200", "secret otpauth_uri"),
         ("post", "/api/v1/devices", "201", "device_id device_token expires_at email"),
         (

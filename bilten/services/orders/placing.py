@@ -184,7 +184,12 @@ def _add_lines(
     order.total_minor = sum(line.line_total_minor for line in lines)
     if voucher is not None:
         order.voucher_id = voucher.id
-        order.discount_minor = sum(wanted[t.id] * t.price_minor for t in types) - order.total_minor
+        full = (
+            invoices.charged_unit_price(t.price_minor, t.tax_rate_bp, prices_include_tax=include_tax) for t in types
+        )
+        order.discount_minor = (
+            sum(wanted[t.id] * price for t, price in zip(types, full, strict=True)) - order.total_minor
+        )
     return lines
 
 
