@@ -48,7 +48,7 @@ from bilten.models import (
     TicketType,
     User,
 )
-from bilten.services.access import Permission, authorize
+from bilten.services.access import Permission, authorize, is_allowed
 from bilten.services.audit import record_audit
 from bilten.services.errors import NotFound, ValidationFailed
 from bilten.services.orders.access import may_view_order
@@ -350,10 +350,14 @@ class InvoiceOut(BaseModel):
 def order_invoices(
     session: Session, *, order_id: uuid.UUID, user: User | None, access_token: str = ""
 ) -> list[Invoice]:
-    """The order's invoice and credit note (oldest first), for its buyer or the event's organizers."""
+    """The order's invoice and credit note (oldest first), for its buyer or the event's team (its
+    viewers too: they read the event's orders)."""
     with transaction(session):
         order = session.get(Order, order_id)
-        if order is None or not may_view_order(session, order, user=user, access_token=access_token):
+        if order is None or not (
+            may_view_order(session, order, user=user, access_token=access_token)
+            or is_allowed(session, user, Permission.EVENT_VIEW, event_id=order.event_id)
+        ):
             raise NotFound()
         return list(
             session.exec(select(Invoice).where(Invoice.order_id == order_id).order_by(col(Invoice.sequence_number)))

@@ -354,7 +354,7 @@ def _load(cluster: Cluster, target: str, ticket_type_id: str, stop_at: float, ou
             except httpx.TransportError as error:
                 outcome = f"broken:{type(error).__name__}"  # sent, but no complete answer
             with lock:
-                outcomes[(outcome, started, time.monotonic())] += 1
+                outcomes[(outcome, started, time.monotonic(), target)] += 1
 
 
 def test_sigterm_finishes_requests_and_closes_websockets(cluster: Cluster, browser: Browser) -> None:
@@ -409,7 +409,15 @@ def test_sigterm_finishes_requests_and_closes_websockets(cluster: Cluster, brows
         pool.shutdown()
 
         in_flight = [key for key in outcomes if key[1] < sigterm_at < key[2]]
-        broken = [key for key in outcomes if key[0].startswith("broken")]
+        # Nothing sent through nginx, and nothing in flight at the signal, may be cut off. A request
+        # sent straight to the stopping backend AFTER the signal, on a keep-alive connection it is
+        # closing, can meet that close (HTTP's keep-alive race: clients retry); that is why nginx
+        # stands in front, and why those are not counted here.
+        broken = [
+            key
+            for key in outcomes
+            if key[0].startswith("broken") and (key[1] < sigterm_at or key[3] == cluster.base_url)
+        ]
         statuses = Counter(key[0] for key in outcomes.elements())
         cluster.figures.update(
             sigterm_exit_seconds=round(exit_seconds, 2),

@@ -7,7 +7,17 @@ import pytest
 from pypdf import PdfReader
 from sqlmodel import select
 
-from bilten.models import AuditEntry, Invoice, InvoiceKind, InvoiceSequence, Order, Role, TicketType
+from bilten.models import (
+    AuditEntry,
+    Invoice,
+    InvoiceKind,
+    InvoiceSequence,
+    Membership,
+    Order,
+    Role,
+    TeamRole,
+    TicketType,
+)
 from bilten.notifications.invoice_pdf import invoice_pdf
 from bilten.services import invoices, orders
 from bilten.services.errors import Forbidden, NotFound, ValidationFailed
@@ -188,6 +198,12 @@ def test_only_the_buyer_and_the_events_organizers_read_invoices(session, now, sh
     assert invoices.order_invoice(session, order_id=order.id, user=shop["organizer"]).id == found.id
     with pytest.raises(NotFound):
         invoices.order_invoice(session, order_id=order.id, user=None, access_token=link(other.id))
+    viewer = make_user(session, role=Role.ORGANIZER, now=now)  # reads the event's orders, changes nothing
+    session.add(
+        Membership(organization_id=shop["org"].id, user_id=viewer.id, team_role=TeamRole.VIEWER, created_at=now)
+    )
+    session.commit()
+    assert invoices.order_invoice(session, order_id=order.id, user=viewer).id == found.id
     rival = make_user(session, role=Role.ORGANIZER, now=now)
     make_organization(session, members=(rival,), now=now)
     with pytest.raises(NotFound):
