@@ -16,6 +16,7 @@ from bilten.api.deps import Caller, get_caller, get_now, get_order_link, get_ses
 from bilten.api.errors import error_responses
 from bilten.api.routing import api_router
 from bilten.models import Event, EventStatus, Order
+from bilten.services import door_answers
 from bilten.services import questions as question_service
 from bilten.services.errors import NotFound
 from bilten.services.orders import may_view_order
@@ -157,10 +158,10 @@ def change_answers(
     return views
 
 
-@router.get("/api/v1/tickets/{ticket_id}/answers", response_model=list[question_service.DoorAnswer])
+@router.get("/api/v1/tickets/{ticket_id}/answers", response_model=list[door_answers.DoorAnswer])
 def ticket_answers(
     ticket_id: uuid.UUID, session: Session = Depends(get_session), caller: Caller = Depends(get_caller)
-) -> list[question_service.DoorAnswer]:
+) -> list[door_answers.DoorAnswer]:
     """The door's ticket detail: the checkout answers of this ticket and of its order (for those
     who may scan at its event)."""
-    return question_service.door_ticket_answers(session, actor=caller.user(session), ticket_id=ticket_id)
+    return door_answers.door_ticket_answers(session, actor=caller.user(session), ticket_id=ticket_id)

@@ -14,8 +14,7 @@ from bilten.api.deps import Caller, get_caller, get_client_address, get_now, get
 from bilten.api.errors import error_responses, request_locale
 from bilten.api.routing import api_router
 from bilten.i18n import translate
-from bilten.services import checkins, devices, staff
-from bilten.services import questions as question_service
+from bilten.services import checkins, devices, door_answers, staff
 from bilten.services.checkins import CheckInList, OnlineVerdict, ScanData, ScanVerdict
 from bilten.services.devices import DeviceSignIn
 from bilten.services.staff import ScannableEvent, StaffRow
@@ -127,7 +126,7 @@ def validate(
         device_id=body.device_id,
     )
     answers = (
-        question_service.scan_answer_texts(
+        door_answers.scan_answer_texts(
             session,
             actor=user,
             ticket_id=verdict.ticket.id,

@@ -33,8 +33,8 @@ from bilten.observability import metrics
 from bilten.services.access import Permission, authorize, authorize_scan
 from bilten.services.attendees import AttendeeRow, find_attendees
 from bilten.services.audit import emit_event, record_audit
+from bilten.services.door_answers import DoorAnswerText
 from bilten.services.errors import NonceTaken, NotFound, ValidationFailed
-from bilten.services.questions import DoorAnswerText
 from bilten.services.ticket_codes import InvalidCode, event_tag, load_public_key, parse_code, verify_ticket_code
 from bilten.services.ticket_references import normalize_reference
 from bilten.services.transaction import transaction
@@ -84,7 +84,7 @@ class ScanVerdict(BaseModel):
 
 class OnlineVerdict(ScanVerdict):
     """An online scan's verdict with the ticket's checkout answers, for the door to read beneath
-    the holder's name (`questions.scan_answer_texts`, in the door's language). Offline verdicts
+    the holder's name (`door_answers.scan_answer_texts`, in the door's language). Offline verdicts
     carry none: the device's scan data holds no answers."""
 
     answers: list[DoorAnswerText] = Field(default_factory=list)

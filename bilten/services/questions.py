@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from functools import cache
-from typing import Any
+from typing import Any, Protocol
 
 from babel import Locale
 from pydantic import BaseModel, ConfigDict, Field
@@ -42,9 +42,9 @@ from bilten.models import (
     TicketType,
     User,
 )
-from bilten.services.access import Permission, authorize, authorize_scan
+from bilten.services.access import Permission, authorize
 from bilten.services.audit import record_audit
-from bilten.services.errors import BiltenError, EventCancelled, Forbidden, NotFound, ValidationFailed
+from bilten.services.errors import BiltenError, EventCancelled, NotFound, ValidationFailed
 from bilten.services.security import tokens_equal
 from bilten.services.text import clean_text
 from bilten.services.transaction import transaction
@@ -281,7 +281,14 @@ def clean_value(question: Question, value: Any, *, ticket_index: int | None = No
     raise refuse("question.error.invalid")  # pragma: no cover - every kind is handled above
 
 
-def display_value(question: Question | AnswerView | DoorAnswer, value: Any, locale: str, *, yes: str, no: str) -> str:
+class Asked(Protocol):
+    """What `display_value` needs of a question: its kind (a Question, an AnswerView, a door answer)."""
+
+    @property
+    def kind(self) -> str: ...
+
+
+def display_value(question: Asked, value: Any, locale: str, *, yes: str, no: str) -> str:
     """An answer as people read it (country names in their language, yes/no translated)."""
     if value is None:
         return ""
@@ -594,55 +601,6 @@ def ticket_answers(session: Session, ticket: Ticket) -> list[tuple[Question, Any
         .order_by(col(Question.position), col(Question.created_at))
     ).all()
     return [(q, a.value) for a, q in rows if a.ticket_index < 0 or a.ticket_id in ids]
-
-
-class DoorAnswer(BaseModel):
-    """An answer as the door sees it beside the ticket (`question` is the label)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    label: str = Field(serialization_alias="question")
-    kind: str
-    value: Any
-
-
-def door_ticket_answers(session: Session, *, actor: User | None, ticket_id: uuid.UUID) -> list[DoorAnswer]:
-    """The door's ticket detail: what its holder (and the order's buyer) answered. For those who
-    may scan at the ticket's event (its managers and its assigned staff)."""
-    with transaction(session):
-        ticket = session.get(Ticket, ticket_id)
-        if ticket is None:
-            if actor is None:
-                authorize(session, actor, Permission.ACCOUNT)  # "not signed in" before "no such ticket"
-            raise NotFound()
-        authorize_scan(session, actor, ticket.event_id)
-        return [DoorAnswer(label=q.label, kind=q.kind.value, value=v) for q, v in ticket_answers(session, ticket)]
-
-
-class DoorAnswerText(BaseModel):
-    """An answer as the scan verdict shows it beneath the holder's name: ready to read."""
-
-    model_config = ConfigDict(frozen=True)
-
-    question: str
-    value: str
-
-
-def scan_answer_texts(
-    session: Session, *, actor: User | None, ticket_id: uuid.UUID, locale: str, yes: str, no: str
-) -> list[DoorAnswerText]:
-    """A scanned ticket's answers for the door's verdict (`door_ticket_answers`, values as people
-    read them). Nothing when the scanner may not see them (a ticket of an event they do not scan)
-    or nobody answered anything: the scan itself must not fail over its detail."""
-    try:
-        answers = door_ticket_answers(session, actor=actor, ticket_id=ticket_id)
-    except (Forbidden, NotFound):
-        return []
-    return [
-        DoorAnswerText(question=a.label, value=display_value(a, a.value, locale, yes=yes, no=no))
-        for a in answers
-        if not is_empty(a.value)
-    ]
 
 
 def _buyer_may_edit(order: Order, event: Event | None, *, now: datetime) -> bool:

@@ -309,7 +309,7 @@ def test_an_online_scan_shows_the_tickets_answers_readably_and_another_events_do
     ).json()
     assert refused["result"] == "wrong_event" and refused["ticket"] is None and refused["answers"] == []
     # Asked for that ticket's answers directly, the other event's door gets nothing; its own door does.
-    from bilten.services.questions import scan_answer_texts
+    from bilten.services.door_answers import scan_answer_texts
 
     def texts(actor):
         return scan_answer_texts(pg_session, actor=actor, ticket_id=tickets[0].id, locale="en", yes="yes", no="no")
