@@ -12,15 +12,16 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import unquote
 
 from fastapi import Depends, Header, Query, Request
 from sqlmodel import Session
 
-from bilten import clock, ratelimit
+from bilten import clock, ratelimit, routes
 from bilten.db import get_engine
 from bilten.models import User
 from bilten.observability.context import note_user
-from bilten.services.accounts import user_for_access_token
+from bilten.services.accounts import user_for_access_token, user_for_web_session
 from bilten.services.devices import is_device_token, user_for_device_token
 from bilten.services.errors import InvalidToken, NotAuthenticated
 
@@ -103,3 +104,14 @@ async def get_order_link(
 ) -> str:
     """A guest's proof of an order: the signed link token, as a query parameter or a header."""
     return (x_order_token or token or "").strip()
+
+
+def token_or_cookie_user(request: Request, caller: Caller, session: Session) -> User:
+    """A bearer token when given, else the browser's web session (a link in the back office)."""
+    if caller.token:
+        return caller.require(session)
+    cookie = unquote(request.cookies.get(routes.WEB_SESSION_COOKIE, ""))
+    user = user_for_web_session(session, token=cookie, now=caller.now)
+    if user is None:
+        raise NotAuthenticated()
+    return user

@@ -15,9 +15,8 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlmodel import Session, select
 
-from bilten.api.deps import Caller, get_caller, get_now, get_session
+from bilten.api.deps import Caller, get_caller, get_now, get_session, token_or_cookie_user
 from bilten.api.errors import error_responses
-from bilten.api.organizer_reports import _token_or_cookie_user as token_or_cookie_user
 from bilten.api.routing import api_router
 from bilten.models import Event, Order
 from bilten.notifications.invoice_pdf import invoice_pdf

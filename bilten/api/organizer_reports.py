@@ -9,22 +9,18 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from urllib.parse import unquote
 
 from fastapi import Depends, Query, Request
 from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
-from bilten import jobs, routes
-from bilten.api.deps import Caller, get_caller, get_now, get_session
+from bilten import jobs
+from bilten.api.deps import Caller, get_caller, get_now, get_session, token_or_cookie_user
 from bilten.api.errors import error_responses
 from bilten.api.files import stored_file_response
 from bilten.api.routing import api_router
-from bilten.models import User
 from bilten.services import event_orders, exports, reports
-from bilten.services.accounts import user_for_web_session
-from bilten.services.errors import NotAuthenticated
 from bilten.services.event_orders import EventOrderRow, Page
 from bilten.services.exports import ExportView
 from bilten.services.reports import EventStats, OrganizationStats
@@ -109,19 +105,8 @@ def download_export(
     session: Session = Depends(get_session),
 ) -> Response:
     """The file, from EXPORT_DIR or streamed from the private bucket, to the event's team only."""
-    found = exports.export_file(session, actor=_token_or_cookie_user(request, caller, session), job_id=export_id)
+    found = exports.export_file(session, actor=token_or_cookie_user(request, caller, session), job_id=export_id)
     found.stored.content_type = found.media_type
     return stored_file_response(
         found.stored, filename=found.download_name, headers={"Cache-Control": "private, no-store"}
     )
-
-
-def _token_or_cookie_user(request: Request, caller: Caller, session: Session) -> User:
-    """A bearer token when given, else the browser's web session (a link in the back office)."""
-    if caller.token:
-        return caller.require(session)
-    cookie = unquote(request.cookies.get(routes.WEB_SESSION_COOKIE, ""))
-    user = user_for_web_session(session, token=cookie, now=caller.now)
-    if user is None:
-        raise NotAuthenticated()
-    return user

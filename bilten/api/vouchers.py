@@ -15,9 +15,8 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
-from bilten.api.deps import Caller, get_caller, get_session
+from bilten.api.deps import Caller, get_caller, get_session, token_or_cookie_user
 from bilten.api.errors import error_responses
-from bilten.api.organizer_reports import _token_or_cookie_user
 from bilten.api.routing import api_router
 from bilten.models import VoucherKind
 from bilten.services import vouchers
@@ -129,7 +128,7 @@ def vouchers_csv(
     session: Session = Depends(get_session),
     caller: Caller = Depends(get_caller),
 ) -> Response:
-    text = vouchers.vouchers_csv(session, actor=_token_or_cookie_user(request, caller, session), event_id=event_id)
+    text = vouchers.vouchers_csv(session, actor=token_or_cookie_user(request, caller, session), event_id=event_id)
     return Response(
         text,
         media_type="text/csv; charset=utf-8",

@@ -22,9 +22,8 @@ from pydantic import BaseModel, Field
 from sqlmodel import Session
 
 from bilten import ratelimit
-from bilten.api.deps import Caller, get_caller, get_client_address, get_now, get_session
+from bilten.api.deps import Caller, get_caller, get_client_address, get_now, get_session, token_or_cookie_user
 from bilten.api.errors import error_responses, request_locale
-from bilten.api.organizer_reports import _token_or_cookie_user as token_or_cookie_user
 from bilten.api.questions import AnswerIn, answers_in
 from bilten.api.routing import api_router
 from bilten.models import OrderStatus
