@@ -431,8 +431,11 @@ def test_sigterm_finishes_requests_and_closes_websockets(cluster: Cluster, brows
         assert broken == [], f"requests cut off without an answer: {broken[:5]}"
         assert in_flight, "no request was in flight at SIGTERM (the load did not overlap it)"
         assert all(key[0] in ("200", "201") for key in in_flight), in_flight
-        # Through nginx nothing failed at all: requests after SIGTERM went to backend A.
-        assert set(statuses) <= {"200", "201", "refused"}, statuses
+        # Through nginx nothing failed at all: requests after SIGTERM went to backend A. (Those sent
+        # straight to B after the signal may meet its closing keep-alive connections: see above.)
+        through_nginx = Counter(key[0] for key in outcomes.elements() if key[3] == cluster.base_url)
+        assert set(through_nginx) <= {"200", "201"}, through_nginx
+        assert set(statuses) <= {"200", "201", "refused", "broken:RemoteProtocolError"}, statuses
 
         # The tab on B saw its websocket close and reconnected through nginx to A.
         _wait_until(lambda: _reconnected(sockets), 20, f"the tab never reconnected: {sockets}", tab)
