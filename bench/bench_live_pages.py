@@ -183,6 +183,19 @@ def workers_rss(process: subprocess.Popen) -> int:
     return sum(p.memory_info().rss for p in [root, *root.children(recursive=True)] if p.is_running())
 
 
+def server_cpu(process: subprocess.Popen) -> float:
+    """CPU seconds (user + system, all threads) of the server's processes so far."""
+    root = psutil.Process(process.pid)
+    total = 0.0
+    for p in [root, *root.children(recursive=True)]:
+        try:
+            times = p.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
+
+
 def redis_memory() -> int:
     return int(redis.Redis.from_url(REDIS_URL).info("memory")["used_memory"])
 
@@ -210,11 +223,14 @@ async def _tabs(base_url: str, event_id: str, type_id: str, count: int, pipe: Co
     deltas_before = sum(tab.state_deltas for tab in tabs)
     for tab in tabs:
         tab.counts.clear()
+    me = psutil.Process()
+    cpu_before = sum(me.cpu_times()[:2])
     await loop.run_in_executor(None, pipe.recv)  # "report"
     pipe.send(
         {
             "tabs": [(tab.start_left, tab.counts) for tab in tabs],
             "state_deltas": sum(tab.state_deltas for tab in tabs) - deltas_before,
+            "cpu": sum(me.cpu_times()[:2]) - cpu_before,
         }
     )
     await asyncio.gather(*(tab.close() for tab in tabs), return_exceptions=True)
@@ -255,8 +271,10 @@ def with_pages(base_url: str, event_id: str, type_id: str, args: argparse.Namesp
     rss_after, redis_after = workers_rss(process), redis_memory()
     for pipe in pipes:
         pipe.send("measure")
+    cpu_before = server_cpu(process)
     sales = asyncio.run(sell(base_url, type_id, rate=args.rate, seconds=args.seconds, clients=args.clients))
     time.sleep(2)  # the last sale's count reaches every tab
+    cpu_seconds = server_cpu(process) - cpu_before
     reports = []
     for pipe in pipes:
         pipe.send("report")
@@ -277,6 +295,8 @@ def with_pages(base_url: str, event_id: str, type_id: str, args: argparse.Namesp
         "redis_per_page": (redis_after - redis_before) / args.pages,
         "state_deltas_during_sales": sum(report["state_deltas"] for report in reports),
         "messages": sum(len(tab.counts) for tab in tabs),
+        "cpu_seconds": cpu_seconds,
+        "tabs_cpu_seconds": sum(report["cpu"] for report in reports),
     }
 
 
@@ -375,7 +395,10 @@ def main() -> None:
         process = start_backend(url, port, args.workers)
         asyncio.run(sell(base_url, type_id, rate=20, seconds=2, clients=5))  # warm-up
         freeze_gc()
+        cpu_before = server_cpu(process)
         baseline = asyncio.run(sell(base_url, type_id, rate=args.rate, seconds=args.seconds, clients=args.clients))
+        time.sleep(2)  # as after the sales with pages
+        baseline["cpu_seconds"] = server_cpu(process) - cpu_before
         loaded = with_pages(base_url, event_id, type_id, args, process)
         stop(process)
         process = None
@@ -403,6 +426,15 @@ def main() -> None:
         f"{loaded['messages']} /live messages)"
     )
     print(f"  Reflex state deltas sent to the tabs during the sales: {loaded['state_deltas_during_sales']}")
+    sold_without = max(sum(1 for _ in baseline["answered"]), 1)
+    sold_with = max(len(sales["answered"]), 1)
+    extra = loaded["cpu_seconds"] - baseline["cpu_seconds"] * sold_with / sold_without
+    print(
+        f"  server CPU: {baseline['cpu_seconds'] / sold_without * 1000:.1f} ms per sale without pages, "
+        f"{loaded['cpu_seconds'] / sold_with * 1000:.1f} ms per sale with pages; "
+        f"beyond the sales {extra:.1f} s = {extra / max(loaded['messages'], 1) * 1e6:.0f} us per /live frame delivered "
+        f"(the simulated tabs used {loaded['tabs_cpu_seconds']:.1f} CPU s); load average {os.getloadavg()}"
+    )
     print(
         f"  sales without pages: p50 {baseline['p50']:.1f} ms  p95 {baseline['p95']:.1f} ms  "
         f"{baseline['rate']:.1f}/s  {baseline['statuses']}"

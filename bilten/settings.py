@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     sweep_interval_seconds: int = Field(5, alias="SWEEP_INTERVAL_SECONDS")
     # Live "N left" (bilten/live_inventory.py): how many events one browser connection may follow.
     live_events_per_connection: int = Field(4, alias="LIVE_EVENTS_PER_CONNECTION", ge=1)
+    # Frames a second one process writes to its tabs for live counts at most, while its audience is
+    # under this x 0.6 s tabs: the gap between two counts of an event grows with the tabs watching.
+    live_frames_per_second: int = Field(6000, alias="LIVE_FRAMES_PER_SECOND", ge=100)
     # Background exports (attendees, orders): where their files are kept, and for how long.
     export_dir: Path = Field(PROJECT_ROOT / "exports", alias="EXPORT_DIR")
     export_retention_hours: int = Field(24, alias="EXPORT_RETENTION_HOURS")

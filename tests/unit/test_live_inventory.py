@@ -18,7 +18,7 @@ import socketio
 import uvicorn
 from sqlmodel import select
 
-from bilten import live
+from bilten import live, live_fanout
 from bilten.live_inventory import INVENTORY_EVENT, NAMESPACE, InventoryNamespace, read_public_availability
 from bilten.models import EventStatus, TicketType
 from tests.factories import make_event, make_organization
@@ -42,6 +42,7 @@ def live_server(database, namespace, monkeypatch) -> Iterator[str]:
     monkeypatch.setattr("bilten.live_inventory.get_settings", lambda: _Limits())
     server = socketio.AsyncServer(async_mode="asgi", transports=["websocket"])
     server.register_namespace(namespace)
+    live_fanout.install(server)  # as `register` does: counts are written straight into the websockets
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -61,6 +62,7 @@ def live_server(database, namespace, monkeypatch) -> Iterator[str]:
 
 class _Limits:
     live_events_per_connection = 2
+    live_frames_per_second = 6000
     redis_url = None
 
 
@@ -128,6 +130,7 @@ async def test_a_published_change_reaches_every_watching_tab_once_and_hides_the_
         again = await first.call("watch", events["public"], namespace=NAMESPACE, timeout=5)
         assert again["available"] == {events["visible"]: 36}
         assert list(namespace._relays) == [events["public"]]  # one relay for both tabs
+        assert namespace._fanout is not None and namespace._fanout.direct >= 3  # not through socket.io's queues
     finally:
         for client in (first, second, bystander):
             await client.disconnect()
