@@ -269,12 +269,38 @@ def with_pages(base_url: str, event_id: str, type_id: str, args: argparse.Namesp
     open_seconds = time.monotonic() - opened_at
     time.sleep(3)  # the page loads' writes settle
     rss_after, redis_after = workers_rss(process), redis_memory()
+    idle_before, idle_started = server_cpu(process), time.monotonic()
+    time.sleep(args.idle_seconds)  # the open pages alone: heartbeats, Reflex's own upkeep
+    idle_cpu_per_second = (server_cpu(process) - idle_before) / (time.monotonic() - idle_started)
     for pipe in pipes:
         pipe.send("measure")
-    cpu_before = server_cpu(process)
+    profiler = None
+    if os.environ.get("BENCH_PY_SPY"):  # a profile of the server during the sales with pages
+        profiler = subprocess.Popen(
+            [
+                os.environ["BENCH_PY_SPY"],
+                "record",
+                "--subprocesses",
+                "--nonblocking",
+                "--format",
+                "raw",
+                "-d",
+                str(int(args.seconds)),
+                "-o",
+                os.environ.get("BENCH_PY_SPY_OUT", "/tmp/live-profile.txt"),
+                "-p",
+                str(process.pid),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+    cpu_before, sales_started = server_cpu(process), time.monotonic()
     sales = asyncio.run(sell(base_url, type_id, rate=args.rate, seconds=args.seconds, clients=args.clients))
     time.sleep(2)  # the last sale's count reaches every tab
     cpu_seconds = server_cpu(process) - cpu_before
+    sales_window = time.monotonic() - sales_started
+    if profiler is not None:
+        profiler.wait(timeout=60)
     reports = []
     for pipe in pipes:
         pipe.send("report")
@@ -296,6 +322,8 @@ def with_pages(base_url: str, event_id: str, type_id: str, args: argparse.Namesp
         "state_deltas_during_sales": sum(report["state_deltas"] for report in reports),
         "messages": sum(len(tab.counts) for tab in tabs),
         "cpu_seconds": cpu_seconds,
+        "idle_cpu_seconds": idle_cpu_per_second * sales_window,  # what the open pages cost anyway
+        "idle_cpu_per_second": idle_cpu_per_second,
         "tabs_cpu_seconds": sum(report["cpu"] for report in reports),
     }
 
@@ -378,6 +406,7 @@ def main() -> None:
         action="store_true",
         help="tabs do not join /live (to see what following the counts costs)",
     )
+    parser.add_argument("--idle-seconds", type=float, default=5, help="server CPU measured with pages open, no sales")
     parser.add_argument("--pgbench-clients", type=int, default=50)
     parser.add_argument("--pgbench-seconds", type=int, default=10)
     args = parser.parse_args()
@@ -428,12 +457,14 @@ def main() -> None:
     print(f"  Reflex state deltas sent to the tabs during the sales: {loaded['state_deltas_during_sales']}")
     sold_without = max(sum(1 for _ in baseline["answered"]), 1)
     sold_with = max(len(sales["answered"]), 1)
-    extra = loaded["cpu_seconds"] - baseline["cpu_seconds"] * sold_with / sold_without
+    extra = loaded["cpu_seconds"] - baseline["cpu_seconds"] * sold_with / sold_without - loaded["idle_cpu_seconds"]
     print(
         f"  server CPU: {baseline['cpu_seconds'] / sold_without * 1000:.1f} ms per sale without pages, "
-        f"{loaded['cpu_seconds'] / sold_with * 1000:.1f} ms per sale with pages; "
-        f"beyond the sales {extra:.1f} s = {extra / max(loaded['messages'], 1) * 1e6:.0f} us per /live frame delivered "
-        f"(the simulated tabs used {loaded['tabs_cpu_seconds']:.1f} CPU s); load average {os.getloadavg()}"
+        f"{loaded['cpu_seconds'] / sold_with * 1000:.1f} ms per sale with pages; the open pages alone "
+        f"{loaded['idle_cpu_per_second'] * 100:.0f} % of a core ({loaded['idle_cpu_per_second'] / args.pages * 1e6:.0f} us/s "
+        f"per page); beyond both {extra:.1f} s = {extra / max(loaded['messages'], 1) * 1e6:.0f} us per /live frame "
+        f"delivered (the simulated tabs used {loaded['tabs_cpu_seconds']:.1f} CPU s); "
+        f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}"
     )
     print(
         f"  sales without pages: p50 {baseline['p50']:.1f} ms  p95 {baseline['p95']:.1f} ms  "
