@@ -51,6 +51,11 @@ def make_app():  # noqa: ANN201
     server.register_namespace(namespace)
     live_fanout.install(server)
     sio_app = socketio.ASGIApp(server, socketio_path="/_event")
+    if os.environ.get("BENCH_BARE") != "1":  # as under Reflex: Starlette's middlewares wrap `send`
+        from starlette.applications import Starlette
+        from starlette.routing import Mount
+
+        sio_app = Starlette(routes=[Mount("/", sio_app)])
 
     async def blast(mode: str, counts: int) -> str:
         """Send `counts` counts to every watching tab, back to back; answer the loop's busy time."""

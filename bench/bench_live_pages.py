@@ -44,6 +44,7 @@ from sqlalchemy.engine import make_url
 from bench.common import drop_database, free_port, freeze_gc, fresh_database, hot_ticket_type, percentile, reserved
 from bench.live_tab import LightTab
 from bench.server import REDIS_URL, start_backend, stop
+from bilten.live import CHANNEL_PREFIX, inventory_channel
 from bilten.live_inventory import INVENTORY_EVENT, NAMESPACE
 
 REFLEX_NAMESPACE = "/_event"
@@ -221,6 +222,7 @@ async def _tabs(base_url: str, event_id: str, type_id: str, count: int, pipe: Co
     pipe.send("ready")
     await loop.run_in_executor(None, pipe.recv)  # "measure"
     deltas_before = sum(tab.state_deltas for tab in tabs)
+    pipe.send(sum(len(tab.counts) for tab in tabs))  # frames of the counts-only phase
     for tab in tabs:
         tab.counts.clear()
     me = psutil.Process()
@@ -272,8 +274,11 @@ def with_pages(base_url: str, event_id: str, type_id: str, args: argparse.Namesp
     idle_before, idle_started = server_cpu(process), time.monotonic()
     time.sleep(args.idle_seconds)  # the open pages alone: heartbeats, Reflex's own upkeep
     idle_cpu_per_second = (server_cpu(process) - idle_before) / (time.monotonic() - idle_started)
+    counts_cpu, counts_seconds = counts_only(process, event_id, type_id, seconds=args.counts_seconds)
+    counts_frames = 0
     for pipe in pipes:
         pipe.send("measure")
+        counts_frames += pipe.recv()
     profiler = None
     if os.environ.get("BENCH_PY_SPY"):  # a profile of the server during the sales with pages
         profiler = subprocess.Popen(
@@ -324,8 +329,24 @@ def with_pages(base_url: str, event_id: str, type_id: str, args: argparse.Namesp
         "cpu_seconds": cpu_seconds,
         "idle_cpu_seconds": idle_cpu_per_second * sales_window,  # what the open pages cost anyway
         "idle_cpu_per_second": idle_cpu_per_second,
+        "counts_frames": counts_frames,
+        "counts_cpu_per_frame": (counts_cpu - idle_cpu_per_second * counts_seconds) / max(counts_frames, 1),
         "tabs_cpu_seconds": sum(report["cpu"] for report in reports),
     }
+
+
+def counts_only(process: subprocess.Popen, event_id: str, type_id: str, *, seconds: float) -> tuple[float, float]:
+    """Counts published straight into Redis, 8 a second, as the sales would, with no sale made: the
+    server's CPU seconds spent (minus nothing) and the window's length. The values are made up; the
+    first sale of the measured run publishes the true count."""
+    client = redis.Redis.from_url(REDIS_URL)
+    channel = CHANNEL_PREFIX + inventory_channel(event_id)
+    cpu_before, started = server_cpu(process), time.monotonic()
+    for n in range(int(seconds * 8)):
+        client.publish(channel, json.dumps({"event_id": event_id, "available": {type_id: 900_000_000 - n}}))
+        time.sleep(0.125)
+    time.sleep(1)  # the last count reaches every tab
+    return server_cpu(process) - cpu_before, time.monotonic() - started
 
 
 def _split(total: int, parts: int) -> list[range]:
@@ -407,6 +428,7 @@ def main() -> None:
         help="tabs do not join /live (to see what following the counts costs)",
     )
     parser.add_argument("--idle-seconds", type=float, default=5, help="server CPU measured with pages open, no sales")
+    parser.add_argument("--counts-seconds", type=float, default=5, help="counts only (no sale) to the open pages")
     parser.add_argument("--pgbench-clients", type=int, default=50)
     parser.add_argument("--pgbench-seconds", type=int, default=10)
     args = parser.parse_args()
@@ -465,6 +487,10 @@ def main() -> None:
         f"per page); beyond both {extra:.1f} s = {extra / max(loaded['messages'], 1) * 1e6:.0f} us per /live frame "
         f"delivered (the simulated tabs used {loaded['tabs_cpu_seconds']:.1f} CPU s); "
         f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}"
+    )
+    print(
+        f"  counts only (8/s into Redis, no sale): {loaded['counts_frames']} frames, "
+        f"server CPU {loaded['counts_cpu_per_frame'] * 1e6:.0f} us per frame (beyond the idle pages)"
     )
     print(
         f"  sales without pages: p50 {baseline['p50']:.1f} ms  p95 {baseline['p95']:.1f} ms  "

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from bilten.live_fanout import Fanout, _writer_idle
+from bilten.live_fanout import Fanout, _drive, _writer_idle
 from bilten.live_inventory import RELAY_MAX_GAP_SECONDS, RELAY_MIN_GAP_SECONDS, RelayPacer
 
 
@@ -117,3 +117,43 @@ async def test_one_encoded_frame_reaches_idle_tabs_directly_and_busy_ones_after_
     finally:
         for writer in writers:
             writer.cancel()
+
+
+class _GranianFuture:
+    """Stands for granian's send future: yields itself to whoever drives the coroutine."""
+
+    __module__ = "granian._granian"
+
+    def __await__(self):  # noqa: ANN204
+        yield self
+
+
+@pytest.mark.anyio
+async def test_wrapped_sends_are_driven_without_a_task_and_without_waiting_for_granian():
+    steps: list[str] = []
+    later: asyncio.Future = asyncio.get_running_loop().create_future()
+
+    async def wrapper(inner) -> None:  # noqa: ANN001 - a middleware's pass-through `send`
+        steps.append("handed over")
+        try:
+            await inner
+            steps.append("after the send")
+        finally:
+            steps.append("wrapper done")
+
+    async def instant() -> None:
+        return None
+
+    _drive(wrapper(instant()))  # a send that completes at once runs to its end
+    assert steps == ["handed over", "after the send", "wrapper done"]
+
+    steps.clear()
+    _drive(wrapper(later))  # waits on an asyncio future: resumed when it is done, as a Task would
+    assert steps == ["handed over"]
+    later.set_result(None)
+    await asyncio.sleep(0)
+    assert steps == ["handed over", "after the send", "wrapper done"]
+
+    steps.clear()
+    _drive(wrapper(_GranianFuture()))  # granian has the frame already: the wait is dropped at once
+    assert steps == ["handed over", "wrapper done"]
