@@ -42,7 +42,9 @@ def install(server: socketio.AsyncServer) -> None:
     (its ASGI wrapper) is replaced by a subclass that leaves a weak reference on the socket."""
     engine = server.eio
     drivers = getattr(engine, "_async", None)
-    base = drivers.get("websocket") if isinstance(drivers, dict) else None
+    if not isinstance(drivers, dict):
+        return
+    base = drivers.get("websocket")
     if base is None or getattr(base, "records_itself", False):
         return
 

@@ -62,7 +62,7 @@ def live_server(database, namespace, monkeypatch) -> Iterator[str]:
 
 class _Limits:
     live_events_per_connection = 2
-    live_frames_per_second = 6000
+    live_frames_per_second = 3000
     redis_url = None
 
 
