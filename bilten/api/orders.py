@@ -120,7 +120,9 @@ def place_order(
     order, payment = placed.order, placed.payment
     if order.status == OrderStatus.PENDING and payment is None:
         payment = order_service.start_payment(session, order_id=order.id, now=now, access_token=placed.access_token)
-    receipt = order_service.order_receipt(session, order, now=now, payment=payment, access_token=placed.access_token)
+    receipt = order_service.order_receipt(
+        session, order, now=now, payment=payment, access_token=placed.access_token, placed=placed
+    )
     return JSONResponse(
         receipt.model_dump(mode="json", by_alias=True),
         status_code=201,
