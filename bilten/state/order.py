@@ -28,7 +28,6 @@ from bilten.services.errors import BiltenError, NotFound
 from bilten.services.orders import cancel_order, order_access_token, pay_with_test_provider, start_payment
 from bilten.services.questions import AnswerIn, AnswerView, InvalidAnswer, display_value, order_answers, update_answers
 from bilten.services.ticket_references import format_reference
-from bilten.services.ticket_transfer import transfer_ticket
 from bilten.services.tickets import (
     OrderView,
     TicketView,
@@ -39,11 +38,12 @@ from bilten.services.tickets import (
 )
 from bilten.services.translations import localized
 from bilten.state.auth import private_state
-from bilten.state.base import service_call
+from bilten.state.base import ServiceCall, service_call
 from bilten.state.home import place_text
 from bilten.state.i18n import LocalizedState
 from bilten.state.questions import QuestionFieldView, field_view, read_answer
 from bilten.state.ratelimits import refused_by_limit
+from bilten.state.transfer import TicketTransferState
 
 CONFIRM_POLL_SECONDS = 2
 CONFIRM_POLL_ATTEMPTS = 30  # a minute for the provider's webhook after a checkout came back "paid"
@@ -149,7 +149,7 @@ def _answer_question(answer: AnswerView) -> dict:
 
 
 @private_state
-class OrderState(LocalizedState, rx.State):
+class OrderState(TicketTransferState, LocalizedState, rx.State):
     """The route `/orders/[order_id]` gives this state the `order_id` var."""
 
     loaded: bool = False
@@ -157,8 +157,6 @@ class OrderState(LocalizedState, rx.State):
     busy: bool = False
     resend_error: str = ""
     action_error: str = ""
-    transfer_open_id: str = ""  # the ticket whose transfer dialog is open
-    transfer_error: str = ""
 
     _token: str = ""  # the signed guest link from the URL ("" for signed-in owners and organizers)
     # The order's guest token, once this visitor was let in: for the download links and background reads.
@@ -327,6 +325,12 @@ class OrderState(LocalizedState, rx.State):
         """Read the order again after an action (QR images come from the cache, or are drawn once)."""
         self._view = order_view(session, order_id=self._order_uuid(), user=user, access_token=self._token)
         self._qr = ticket_qr_images(self._view.tickets)
+
+    def _transfer_token(self) -> str:
+        return self._token
+
+    def _reread_after_transfer(self, call: ServiceCall) -> None:
+        self._reload(call.session, call.user)
 
     # -- events -------------------------------------------------------------------------------
 
@@ -519,45 +523,6 @@ class OrderState(LocalizedState, rx.State):
             return call.error_toast()
         self._qr = await asyncio.to_thread(ticket_qr_images, self._view.tickets)  # a new code: a new image
         return rx.toast.success(call.text("order.reissued"))
-
-    @rx.event
-    def open_transfer(self, ticket_id: str):
-        self.transfer_error = ""
-        self.transfer_open_id = ticket_id
-
-    @rx.event
-    def transfer_dialog_changed(self, is_open: bool):
-        if not is_open:
-            self.transfer_open_id = ""
-
-    @rx.event
-    async def transfer(self, form_data: dict[str, str]):
-        """Hand a ticket to someone else (services/ticket_transfer.py): its code is revoked at once,
-        the new holder gets a new one by email, and this page no longer controls the ticket."""
-        self.transfer_error = ""
-        email = form_data.get("email", "")
-        if refused := await refused_by_limit(self, ratelimit.TRANSFER, account=email.strip().lower()):
-            return refused
-        async with service_call(self) as call:
-            wanted = parse_id(form_data.get("ticket_id", ""))
-            if wanted is None:
-                raise NotFound()
-            result = transfer_ticket(
-                call.session,
-                ticket_id=wanted,
-                email=email,
-                name=form_data.get("name", ""),
-                now=call.now,
-                user=call.user,
-                access_token=self._token,
-                locale=call.locale,
-            )
-            self._reload(call.session, call.user)
-        if call.failed:
-            self.transfer_error = call.error
-            return None
-        self.transfer_open_id = ""
-        return rx.toast.success(call.text("transfer.done", name=result.to_name))
 
     @rx.event
     async def resend_email(self):
