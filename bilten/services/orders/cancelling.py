@@ -15,7 +15,7 @@ from bilten.payments import get_provider
 from bilten.payments.base import PaymentProvider, ProviderUnavailable
 from bilten.services import (
     checkins,
-    invoices,  # module import: invoices reads orders.access
+    invoices,
     vouchers,
 )
 from bilten.services.access import Permission, is_allowed
