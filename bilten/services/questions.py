@@ -30,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from bilten import cache as shared_cache
 from bilten.models import (
     Answer,
     Event,
@@ -390,7 +391,12 @@ def create_question(
         question = Question(event_id=event_id, position=(last or 0) + 1 if count else 0, created_at=now, **values)
         session.add(question)
         _audit(session, "question.created", question, user=user, event=event, now=now)
+    shared_cache.delete(asks_questions_key(event_id))  # the door's "no questions here" (door_answers.py)
     return question
+
+
+def asks_questions_key(event_id: uuid.UUID) -> str:
+    return f"event-asks-questions:{event_id}"
 
 
 def update_question(
