@@ -21,10 +21,11 @@ from bilten import clock, ratelimit, routes
 from bilten.db import session_scope
 from bilten.i18n import format_datetime, format_money, translate
 from bilten.ids import parse_id
-from bilten.models import Order, OrderStatus, PaymentStatus, TicketStatus
+from bilten.models import InvoiceKind, Order, OrderStatus, PaymentStatus, TicketStatus
 from bilten.notifications.attachments import qr_png
 from bilten.payments.test import TEST_PROVIDER
 from bilten.services.errors import BiltenError, NotFound
+from bilten.services.invoices import order_invoices
 from bilten.services.orders import cancel_order, order_access_token, pay_with_test_provider, start_payment
 from bilten.services.questions import AnswerIn, AnswerView, InvalidAnswer, display_value, order_answers, update_answers
 from bilten.services.ticket_references import format_reference
@@ -90,6 +91,7 @@ class OrderSummary:
     pdf_url: str = ""
     calendar_url: str = ""
     invoice_url: str = ""  # paid orders with money paid: services/invoices.py issues one with the payment
+    credit_note_url: str = ""  # once such an order was cancelled or refunded: the credit note cancelling it
 
 
 def qr_data_uri(code: str) -> str:
@@ -170,6 +172,9 @@ class OrderState(TicketTransferState, LocalizedState, rx.State):
     answer_errors: dict[str, str] = {}
     _answers: list[AnswerView] = []
     _is_buyer: bool = False
+    # The invoice and credit note of an order that ended after it was paid (kinds; none otherwise:
+    # a paid order's invoice is known to exist, and this costs a query).
+    _documents: list[str] = []
 
     # -- what the page shows ------------------------------------------------------------------
 
@@ -221,7 +226,12 @@ class OrderState(TicketTransferState, LocalizedState, rx.State):
             calendar_url=routes.order_calendar_url(view.id, self._link_token),
             invoice_url=(
                 routes.order_invoice_pdf_url(view.id, self._link_token)
-                if phase == "paid" and view.total_minor > 0
+                if (phase == "paid" and view.total_minor > 0) or InvoiceKind.INVOICE in self._documents
+                else ""
+            ),
+            credit_note_url=(
+                routes.order_invoice_pdf_url(view.id, self._link_token, InvoiceKind.CREDIT_NOTE)
+                if InvoiceKind.CREDIT_NOTE in self._documents
                 else ""
             ),
         )
@@ -325,6 +335,18 @@ class OrderState(TicketTransferState, LocalizedState, rx.State):
         """Read the order again after an action (QR images come from the cache, or are drawn once)."""
         self._view = order_view(session, order_id=self._order_uuid(), user=user, access_token=self._token)
         self._qr = ticket_qr_images(self._view.tickets)
+        self._load_documents(session, user)
+
+    def _load_documents(self, session: Session, user) -> None:  # noqa: ANN001 - a User or None
+        view = self._view
+        ended_after_payment = (
+            view is not None and view.status in (OrderStatus.CANCELLED, OrderStatus.REFUNDED) and view.total_minor > 0
+        )
+        self._documents = (
+            [str(d.kind) for d in order_invoices(session, order_id=view.id, user=user, access_token=self._token)]
+            if ended_after_payment
+            else []
+        )
 
     def _transfer_token(self) -> str:
         return self._token
@@ -353,10 +375,12 @@ class OrderState(TicketTransferState, LocalizedState, rx.State):
         self.answer_errors = {}
         self._answers = []
         self._is_buyer = False
+        self._documents = []
         async with service_call(self) as call:
             view = order_view(call.session, order_id=self._order_uuid(), user=call.user, access_token=self._token)
             self._view = view
             self._load_answers(call.session, call.user, call.now)
+            self._load_documents(call.session, call.user)
         if call.failed:
             self._view = None
             self.not_found = True
