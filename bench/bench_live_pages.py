@@ -13,6 +13,8 @@ Starts the real backend (3 granian workers, PostgreSQL, Redis state manager), th
    answer until that tab was told a count that includes it ("N left" latency), the sales' latency
    and achieved rate, the Reflex state deltas the tabs received meanwhile (should be 0: a sale no
    longer touches a tab's state), and the workers' and Redis's memory per open page;
+   Beside them, `--real-tabs` (3) headless Chromium tabs render the compiled page (bench/real_tabs.py)
+   and note when the "N left" text a person reads changes: the same latency, read off the screen;
 4. runs pgbench's bare hot-row transaction (one guarded UPDATE + one INSERT) on the same database,
    for the ratio to what PostgreSQL alone can do on this machine at this moment.
 """
@@ -43,6 +45,7 @@ from sqlalchemy.engine import make_url
 
 from bench.common import drop_database, free_port, freeze_gc, fresh_database, hot_ticket_type, percentile, reserved
 from bench.live_tab import LightTab
+from bench.real_tabs import RealTabs
 from bench.server import REDIS_URL, start_backend, stop
 from bilten.live import CHANNEL_PREFIX, inventory_channel
 from bilten.live_inventory import INVENTORY_EVENT, NAMESPACE
@@ -276,6 +279,10 @@ def with_pages(base_url: str, event_id: str, type_id: str, args: argparse.Namesp
     idle_cpu_per_second = (server_cpu(process) - idle_before) / (time.monotonic() - idle_started)
     counts_cpu, counts_seconds = counts_only(process, event_id, type_id, seconds=args.counts_seconds)
     counts_frames = 0
+    real_tabs = RealTabs(base_url, event_id, args.real_tabs) if args.real_tabs else None
+    if real_tabs is not None:  # opened last: they must see the crowd's load, not an idle server
+        real_tabs.__enter__()
+        real_start = real_tabs.start_watching()
     for pipe in pipes:
         pipe.send("measure")
         counts_frames += pipe.recv()
@@ -303,6 +310,13 @@ def with_pages(base_url: str, event_id: str, type_id: str, args: argparse.Namesp
     sales = asyncio.run(sell(base_url, type_id, rate=args.rate, seconds=args.seconds, clients=args.clients))
     time.sleep(2)  # the last sale's count reaches every tab
     cpu_seconds = server_cpu(process) - cpu_before
+    real_latencies: list[float] = []
+    if real_tabs is not None:
+        seen = [
+            Tab(start_left=left, counts=changes) for left, changes in zip(real_start, real_tabs.changes(), strict=True)
+        ]
+        real_latencies = update_latencies(seen, sales["answered"])
+        real_tabs.__exit__(None, None, None)
     sales_window = time.monotonic() - sales_started
     if profiler is not None:
         profiler.wait(timeout=60)
@@ -321,6 +335,7 @@ def with_pages(base_url: str, event_id: str, type_id: str, args: argparse.Namesp
     return {
         "sales": sales,
         "latencies": update_latencies(tabs, sales["answered"]),
+        "real_latencies": real_latencies,
         "open_seconds": open_seconds,
         "rss_per_page": (rss_after - rss_before) / args.pages,
         "redis_per_page": (redis_after - redis_before) / args.pages,
@@ -431,6 +446,12 @@ def main() -> None:
     parser.add_argument("--counts-seconds", type=float, default=5, help="counts only (no sale) to the open pages")
     parser.add_argument("--pgbench-clients", type=int, default=50)
     parser.add_argument("--pgbench-seconds", type=int, default=10)
+    parser.add_argument(
+        "--real-tabs",
+        type=int,
+        default=3,
+        help="real Chromium tabs beside the simulated ones, reading the page's 'N left' (0: none, and no frontend build)",
+    )
     args = parser.parse_args()
     os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(48))
     if args.without_live:
@@ -443,7 +464,7 @@ def main() -> None:
     try:
         type_id = str(hot_ticket_type(url, quantity=10_000_000))
         event_id = event_of(url, type_id)
-        process = start_backend(url, port, args.workers)
+        process = start_backend(url, port, args.workers, with_frontend=args.real_tabs > 0)
         asyncio.run(sell(base_url, type_id, rate=20, seconds=2, clients=5))  # warm-up
         freeze_gc()
         cpu_before = server_cpu(process)
@@ -476,6 +497,15 @@ def main() -> None:
         f"({len(latencies)} tab x sale pairs, {len(latencies) - len(finite)} never shown, "
         f"{loaded['messages']} /live messages)"
     )
+    if args.real_tabs:
+        seen = [value * 1000 for value in loaded["real_latencies"] if value != float("inf")]
+        shown = sum(1 for value in loaded["real_latencies"] if value <= 1.0)
+        print(
+            f'  "N left" read in {args.real_tabs} real Chromium tabs (the page\'s text): p50 {percentile(seen, 0.5):.0f} ms  '
+            f"p95 {percentile(seen, 0.95):.0f} ms  max {max(seen, default=float('nan')):.0f} ms  "
+            f"within 1 s {shown / max(len(loaded['real_latencies']), 1) * 100:.1f} %  "
+            f"({len(loaded['real_latencies']) - len(seen)} of {len(loaded['real_latencies'])} never shown)"
+        )
     print(f"  Reflex state deltas sent to the tabs during the sales: {loaded['state_deltas_during_sales']}")
     sold_without = max(sum(1 for _ in baseline["answered"]), 1)
     sold_with = max(len(sales["answered"]), 1)
