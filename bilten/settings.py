@@ -62,6 +62,10 @@ class Settings(BaseSettings):
 
     hold_minutes: int = Field(15, alias="HOLD_MINUTES")
     sweep_interval_seconds: int = Field(5, alias="SWEEP_INTERVAL_SECONDS")
+    # The hold sweeper's pace (bilten/tasks.py): expired holds per transaction, and the share of
+    # the time it works in a rush (it rests between batches in proportion to their time).
+    sweep_batch_size: int = Field(200, alias="SWEEP_BATCH_SIZE", ge=1, le=5000)
+    sweep_duty_cycle: float = Field(0.5, alias="SWEEP_DUTY_CYCLE", gt=0, le=1)
     # Live "N left" (bilten/live_inventory.py): how many events one browser connection may follow.
     live_events_per_connection: int = Field(4, alias="LIVE_EVENTS_PER_CONNECTION", ge=1)
     # Background exports (attendees, orders): where their files are kept, and for how long.
