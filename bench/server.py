@@ -13,10 +13,8 @@ from bench.common import ROOT
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 
 
-def start_backend(url: str, port: int, workers: int, *, sweep_interval: int = 3600) -> subprocess.Popen:
-    """`sweep_interval`: seconds between the workers' sweeps (holds, refunds, exports); by default
-    the sweeper stays out of the way of benchmarks that do not measure it."""
-    env = {
+def backend_env(url: str, port: int, workers: int, *, sweep_interval: int = 3600) -> dict[str, str]:
+    return {
         **os.environ,
         "DATABASE_URL": url,
         "REDIS_URL": REDIS_URL,
@@ -27,6 +25,12 @@ def start_backend(url: str, port: int, workers: int, *, sweep_interval: int = 36
         "REFLEX_CHECK_LATEST_VERSION": "false",
         "SWEEP_INTERVAL_SECONDS": str(sweep_interval),
     }
+
+
+def start_backend(url: str, port: int, workers: int, *, sweep_interval: int = 3600) -> subprocess.Popen:
+    """`sweep_interval`: seconds between the workers' sweeps (holds, refunds, exports); by default
+    the sweeper stays out of the way of benchmarks that do not measure it."""
+    env = backend_env(url, port, workers, sweep_interval=sweep_interval)
     process = subprocess.Popen(
         [
             str(ROOT / ".venv/bin/reflex"),
@@ -55,6 +59,19 @@ def start_backend(url: str, port: int, workers: int, *, sweep_interval: int = 36
             time.sleep(0.5)
     stop(process)
     raise RuntimeError("backend did not start")
+
+
+def start_worker(url: str, port: int, *, sweep_interval: int = 3600) -> subprocess.Popen:
+    """`bilten worker` on the same database and Redis as `start_backend` (notifications, and the
+    hold sweeper, which the web workers then leave to it)."""
+    return subprocess.Popen(
+        [str(ROOT / ".venv/bin/python"), "-m", "bilten.cli", "worker"],
+        cwd=ROOT,
+        env=backend_env(url, port, 1, sweep_interval=sweep_interval),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
 
 
 def stop(process: subprocess.Popen) -> None:
