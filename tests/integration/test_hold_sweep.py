@@ -3,6 +3,7 @@ by one sweeper at a time, while buyers keep buying and payers keep their orders.
 
 import random
 import threading
+import time
 from collections import Counter
 from datetime import timedelta
 
@@ -182,6 +183,7 @@ def test_one_process_leads_the_sweep_and_a_bilten_worker_takes_over_from_the_web
 
         # The worker stops (or dies: its connection closes): a web worker takes over at its next turn.
         worker.close()
+        _wait_until_the_server_let_go(pg_engine, sweeper_election.WORKER_PRESENT_LOCK_KEY)
         assert [web_b.leads(), web_a.leads(), web_b.leads()] == [True, False, True]
     finally:
         for election in (web_a, web_b, worker):
@@ -200,9 +202,23 @@ def test_a_lost_election_connection_gives_up_the_lead_and_a_new_one_is_opened(pg
                 ),
                 {"low": sweeper_election.LEAD_LOCK_KEY & 0xFFFFFFFF},
             )
+        _wait_until_the_server_let_go(pg_engine, sweeper_election.LEAD_LOCK_KEY)
         assert second.leads() is True
         assert first.leads() is False  # notices, reconnects, and finds the lead taken
         assert first.leads() is False
     finally:
         first.close()
         second.close()
+
+
+def _wait_until_the_server_let_go(engine, key):
+    """A closed connection's backend frees its locks a moment after the client hung up."""
+    deadline = time.monotonic() + 10
+    with engine.connect() as connection:
+        while connection.execute(
+            text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = :low"),
+            {"low": key & 0xFFFFFFFF},
+        ).scalar_one():
+            assert time.monotonic() < deadline, "the lock was never freed"
+            connection.rollback()
+            time.sleep(0.01)
