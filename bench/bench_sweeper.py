@@ -31,6 +31,7 @@ import sys
 import threading
 import time
 import uuid
+from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
@@ -165,7 +166,7 @@ def cpu_seconds(roots: dict[str, subprocess.Popen | None], database: str) -> dic
         cmdline = " ".join(process.info["cmdline"] or [])
         if cmdline.startswith("postgres:") and f" {database} " in cmdline and process.info["cpu_times"]:
             postgres[process.pid] = process.info["cpu_times"].user + process.info["cpu_times"].system
-    seconds["postgres"] = sum(postgres.values())
+    seconds.update({f"postgres:{pid}": value for pid, value in postgres.items()})
     return seconds
 
 
@@ -375,8 +376,14 @@ def report(args, result, t0, seeded_in, counter, in_lines, capacity, pgbench_tps
 def _report_cpu(readings: list, holds: int, finished: bool) -> None:
     """Cores used before T0 (sales only) and during the sweep, and the difference per hold."""
     (t_start, start), (t_zero, zero), (t_end, end) = readings
-    before = {name: (zero[name] - start.get(name, 0.0)) / (t_zero - t_start) for name in zero}
-    during = {name: (end[name] - zero.get(name, 0.0)) / max(t_end - t_zero, 1e-9) for name in end}
+
+    def used(later: dict, earlier: dict, seconds: float) -> dict[str, float]:
+        cores: dict[str, float] = defaultdict(float)
+        for name, value in later.items():  # a backend that closed in between is not counted
+            cores[name.split(":")[0]] += (value - earlier.get(name, 0.0)) / max(seconds, 1e-9)
+        return cores
+
+    before, during = used(zero, start, t_zero - t_start), used(end, zero, t_end - t_zero)
     print(
         "  CPU (cores) before T0: "
         + ", ".join(f"{name} {value:.2f}" for name, value in before.items())
