@@ -30,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from bilten import cache as shared_cache
 from bilten.models import (
     Answer,
     Event,
@@ -45,6 +46,7 @@ from bilten.models import (
 from bilten.services.access import Permission, authorize
 from bilten.services.audit import record_audit
 from bilten.services.errors import BiltenError, EventCancelled, NotFound, ValidationFailed
+from bilten.services.order_access import may_view_order, order_access_token
 from bilten.services.security import tokens_equal
 from bilten.services.text import clean_text
 from bilten.services.transaction import transaction
@@ -389,7 +391,12 @@ def create_question(
         question = Question(event_id=event_id, position=(last or 0) + 1 if count else 0, created_at=now, **values)
         session.add(question)
         _audit(session, "question.created", question, user=user, event=event, now=now)
+    shared_cache.delete(asks_questions_key(event_id))  # the door's "no questions here" (door_answers.py)
     return question
+
+
+def asks_questions_key(event_id: uuid.UUID) -> str:
+    return f"event-asks-questions:{event_id}"
 
 
 def update_question(
@@ -589,6 +596,18 @@ def order_answers(session: Session, order: Order, *, now: datetime, include_reti
     ]
 
 
+def read_order_answers(
+    session: Session, *, order_id: uuid.UUID, user: User | None, access_token: str = "", now: datetime
+) -> list[AnswerView]:
+    """An order's answers, for its buyer (account or signed link) and the event's organizers; the
+    same NotFound for "no such order" and "not yours"."""
+    with transaction(session):
+        order = session.get(Order, order_id)
+        if order is None or not may_view_order(session, order, user=user, access_token=access_token):
+            raise NotFound()
+        return order_answers(session, order, now=now)
+
+
 def ticket_answers(session: Session, ticket: Ticket) -> list[tuple[Question, Any]]:
     """A ticket's own answers and its order's per-order answers (the door's ticket detail)."""
     ids = [ticket.id]
@@ -618,9 +637,6 @@ def update_answers(
 ) -> list[AnswerView]:
     """The buyer (the order's account or its signed link, nobody else) changes some answers, until
     the event starts and only for questions the organizer lets buyers change."""
-    # orders/ imports this module (issuing links answers to tickets): import its token check late
-    from bilten.services.orders.access import order_access_token
-
     given = list(answers)
     if len(given) > MAX_ANSWERS:
         raise UnknownQuestion()
