@@ -66,6 +66,7 @@ class Settings(BaseSettings):
     # the time it works in a rush (it rests between batches in proportion to their time).
     sweep_batch_size: int = Field(200, alias="SWEEP_BATCH_SIZE", ge=1, le=5000)
     sweep_duty_cycle: float = Field(0.5, alias="SWEEP_DUTY_CYCLE", gt=0, le=1)
+    sweep_min_rate: int = Field(2000, alias="SWEEP_MIN_RATE", ge=0)  # holds/s the pacing never goes below; 0 = none
     # Live "N left" (bilten/live_inventory.py): how many events one browser connection may follow.
     live_events_per_connection: int = Field(4, alias="LIVE_EVENTS_PER_CONNECTION", ge=1)
     # Background exports (attendees, orders): where their files are kept, and for how long.

@@ -58,10 +58,13 @@ def release_expired_holds(
 
     Paced: after a batch that took t seconds the sweeper rests t * (1 - d) / d, d the duty cycle
     (SWEEP_DUTY_CYCLE), so it keeps at most that share of a core (its own and PostgreSQL's work
-    for it) and of the hot ticket-type rows, however long the rush."""
+    for it) and of the hot ticket-type rows, however long the rush. But never so long that it
+    falls below SWEEP_MIN_RATE holds a second: on a saturated machine every batch takes longer
+    (waiting for a core, not working), and resting in proportion would leave seats held for
+    minutes; the floor keeps 100,000 holds within a minute whenever the machine can do it at all."""
     settings = get_settings()
     duty = settings.sweep_duty_cycle if duty_cycle is None else duty_cycle
-    limit = settings.sweep_batch_size
+    limit, min_rate = settings.sweep_batch_size, settings.sweep_min_rate
     released = 0
     while True:
         started = time.perf_counter()
@@ -73,8 +76,12 @@ def release_expired_holds(
         _cancel_checkouts(batch)
         if len(batch) < limit:
             return released
-        if duty < 1:
-            sleep((time.perf_counter() - started) * (1 - duty) / duty)
+        took = time.perf_counter() - started
+        rest = took * (1 - duty) / duty
+        if min_rate:
+            rest = min(rest, len(batch) / min_rate - took)
+        if rest > 0:
+            sleep(rest)
 
 
 def _cancel_checkouts(holds: list[hold_sweep.ReleasedHold]) -> None:

@@ -100,7 +100,7 @@ def test_the_sweeper_rests_between_batches_in_proportion_to_their_time(session, 
         _hold(session, now, [(standard.id, 1)])
     rests = []
 
-    with _settings(monkeypatch, SWEEP_BATCH_SIZE="4"):
+    with _settings(monkeypatch, SWEEP_BATCH_SIZE="4", SWEEP_MIN_RATE="0"):
         released = tasks.release_expired_holds(now + timedelta(minutes=16), duty_cycle=0.25, sleep=rests.append)
         assert tasks.release_expired_holds(now + timedelta(minutes=16), duty_cycle=1, sleep=rests.append) == 0
 
@@ -125,3 +125,22 @@ def test_on_sqlite_every_loop_releases_holds(app_database):
     """The embedded default (one process, no `bilten worker`): nothing to elect, holds still expire."""
     assert SweeperElection(app_database, preferred=False).leads()
     assert SweeperElection(app_database, preferred=True).leads()
+
+
+def test_the_rests_never_take_the_sweeper_below_its_minimum_rate(session, app_database, now, monkeypatch):
+    """4 holds a batch at 1 hold/s at least: a rest never exceeds 4 s minus the batch's own time,
+    however slow the batch (a saturated machine), and a floor nobody can reach means no rest."""
+    _, (standard, _) = _shop(session, now)
+    for _ in range(10):
+        _hold(session, now, [(standard.id, 1)])
+    rests = []
+
+    with _settings(monkeypatch, SWEEP_BATCH_SIZE="4", SWEEP_MIN_RATE="1"):
+        assert tasks.release_expired_holds(now + timedelta(minutes=16), duty_cycle=0.0001, sleep=rests.append) == 8 + 2
+    with _settings(monkeypatch, SWEEP_BATCH_SIZE="4", SWEEP_MIN_RATE="1000000000"):
+        _hold(session, now, [(standard.id, 1)])
+        for _ in range(4):
+            _hold(session, now, [(standard.id, 1)])
+        assert tasks.release_expired_holds(now + timedelta(minutes=16), duty_cycle=0.0001, sleep=rests.append) == 5
+
+    assert len(rests) == 2 and all(0 < rest < 4 for rest in rests)
