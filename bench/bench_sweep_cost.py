@@ -51,11 +51,13 @@ def main() -> None:
     parser.add_argument("--holds", type=int, default=20_000)
     parser.add_argument("--batch", type=int, default=None, help="SWEEP_BATCH_SIZE (default: the setting's)")
     parser.add_argument("--duty", type=float, default=1.0, help="SWEEP_DUTY_CYCLE (1: no pause between batches)")
+    parser.add_argument("--with-dropped-indexes", action="store_true", help="as before migration 0014")
     args = parser.parse_args()
     url = fresh_database()
     try:
         os.environ["DATABASE_URL"] = url
         os.environ["SWEEP_DUTY_CYCLE"] = str(args.duty)
+        os.environ["SWEEP_MIN_RATE"] = "0"
         if args.batch:
             os.environ["SWEEP_BATCH_SIZE"] = str(args.batch)
         from bilten import tasks
@@ -68,6 +70,12 @@ def main() -> None:
         type_id = hot_ticket_type(url, quantity=10_000_000)
         expired_at = datetime.now(UTC) - timedelta(seconds=1)
         seed_holds(url, str(type_id), holds=args.holds, expires_at=expired_at)
+        if args.with_dropped_indexes:
+            with get_engine().begin() as connection:
+                connection.exec_driver_sql("CREATE INDEX ix_ticket_order_status ON ticket_order (status)")
+                connection.exec_driver_sql(
+                    "CREATE INDEX ix_ticket_order_hold_expires_at ON ticket_order (hold_expires_at)"
+                )
         settle_database(url)
         with get_engine().connect() as connection:  # opens the pool's first connection
             connection.exec_driver_sql("SELECT 1")
@@ -87,7 +95,8 @@ def main() -> None:
     per = 1000 / max(released, 1)
     print(
         f"sweep alone: {released:,} of {args.holds:,} holds released in {wall:.2f} s ({released / wall:,.0f}/s), "
-        f"batch {args.batch or 'default'}, duty {args.duty}; load average {os.getloadavg()[0]:.1f}"
+        f"batch {args.batch or 'default'}, duty {args.duty}"
+        f"{', with the two indexes 0014 dropped' if args.with_dropped_indexes else ''}; load average {os.getloadavg()[0]:.1f}"
     )
     print(
         f"  CPU per hold: client {client * per:.3f} ms + PostgreSQL {server * per:.3f} ms "
