@@ -44,6 +44,7 @@ from sqlalchemy.engine import make_url
 from bench.common import drop_database, free_port, freeze_gc, fresh_database, hot_ticket_type, percentile, reserved
 from bench.live_tab import LightTab
 from bench.server import REDIS_URL, start_backend, stop
+from bilten.live import CHANNEL_PREFIX, inventory_channel
 from bilten.live_inventory import INVENTORY_EVENT, NAMESPACE
 
 REFLEX_NAMESPACE = "/_event"
@@ -183,6 +184,19 @@ def workers_rss(process: subprocess.Popen) -> int:
     return sum(p.memory_info().rss for p in [root, *root.children(recursive=True)] if p.is_running())
 
 
+def server_cpu(process: subprocess.Popen) -> float:
+    """CPU seconds (user + system, all threads) of the server's processes so far."""
+    root = psutil.Process(process.pid)
+    total = 0.0
+    for p in [root, *root.children(recursive=True)]:
+        try:
+            times = p.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
+
+
 def redis_memory() -> int:
     return int(redis.Redis.from_url(REDIS_URL).info("memory")["used_memory"])
 
@@ -208,13 +222,17 @@ async def _tabs(base_url: str, event_id: str, type_id: str, count: int, pipe: Co
     pipe.send("ready")
     await loop.run_in_executor(None, pipe.recv)  # "measure"
     deltas_before = sum(tab.state_deltas for tab in tabs)
+    pipe.send(sum(len(tab.counts) for tab in tabs))  # frames of the counts-only phase
     for tab in tabs:
         tab.counts.clear()
+    me = psutil.Process()
+    cpu_before = sum(me.cpu_times()[:2])
     await loop.run_in_executor(None, pipe.recv)  # "report"
     pipe.send(
         {
             "tabs": [(tab.start_left, tab.counts) for tab in tabs],
             "state_deltas": sum(tab.state_deltas for tab in tabs) - deltas_before,
+            "cpu": sum(me.cpu_times()[:2]) - cpu_before,
         }
     )
     await asyncio.gather(*(tab.close() for tab in tabs), return_exceptions=True)
@@ -253,10 +271,41 @@ def with_pages(base_url: str, event_id: str, type_id: str, args: argparse.Namesp
     open_seconds = time.monotonic() - opened_at
     time.sleep(3)  # the page loads' writes settle
     rss_after, redis_after = workers_rss(process), redis_memory()
+    idle_before, idle_started = server_cpu(process), time.monotonic()
+    time.sleep(args.idle_seconds)  # the open pages alone: heartbeats, Reflex's own upkeep
+    idle_cpu_per_second = (server_cpu(process) - idle_before) / (time.monotonic() - idle_started)
+    counts_cpu, counts_seconds = counts_only(process, event_id, type_id, seconds=args.counts_seconds)
+    counts_frames = 0
     for pipe in pipes:
         pipe.send("measure")
+        counts_frames += pipe.recv()
+    profiler = None
+    if os.environ.get("BENCH_PY_SPY"):  # a profile of the server during the sales with pages
+        profiler = subprocess.Popen(
+            [
+                os.environ["BENCH_PY_SPY"],
+                "record",
+                "--subprocesses",
+                "--nonblocking",
+                "--format",
+                "raw",
+                "-d",
+                str(int(args.seconds)),
+                "-o",
+                os.environ.get("BENCH_PY_SPY_OUT", "/tmp/live-profile.txt"),
+                "-p",
+                str(process.pid),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+    cpu_before, sales_started = server_cpu(process), time.monotonic()
     sales = asyncio.run(sell(base_url, type_id, rate=args.rate, seconds=args.seconds, clients=args.clients))
     time.sleep(2)  # the last sale's count reaches every tab
+    cpu_seconds = server_cpu(process) - cpu_before
+    sales_window = time.monotonic() - sales_started
+    if profiler is not None:
+        profiler.wait(timeout=60)
     reports = []
     for pipe in pipes:
         pipe.send("report")
@@ -277,7 +326,27 @@ def with_pages(base_url: str, event_id: str, type_id: str, args: argparse.Namesp
         "redis_per_page": (redis_after - redis_before) / args.pages,
         "state_deltas_during_sales": sum(report["state_deltas"] for report in reports),
         "messages": sum(len(tab.counts) for tab in tabs),
+        "cpu_seconds": cpu_seconds,
+        "idle_cpu_seconds": idle_cpu_per_second * sales_window,  # what the open pages cost anyway
+        "idle_cpu_per_second": idle_cpu_per_second,
+        "counts_frames": counts_frames,
+        "counts_cpu_per_frame": (counts_cpu - idle_cpu_per_second * counts_seconds) / max(counts_frames, 1),
+        "tabs_cpu_seconds": sum(report["cpu"] for report in reports),
     }
+
+
+def counts_only(process: subprocess.Popen, event_id: str, type_id: str, *, seconds: float) -> tuple[float, float]:
+    """Counts published straight into Redis, 8 a second, as the sales would, with no sale made: the
+    server's CPU seconds spent (minus nothing) and the window's length. The values are made up; the
+    first sale of the measured run publishes the true count."""
+    client = redis.Redis.from_url(REDIS_URL)
+    channel = CHANNEL_PREFIX + inventory_channel(event_id)
+    cpu_before, started = server_cpu(process), time.monotonic()
+    for n in range(int(seconds * 8)):
+        client.publish(channel, json.dumps({"event_id": event_id, "available": {type_id: 900_000_000 - n}}))
+        time.sleep(0.125)
+    time.sleep(1)  # the last count reaches every tab
+    return server_cpu(process) - cpu_before, time.monotonic() - started
 
 
 def _split(total: int, parts: int) -> list[range]:
@@ -358,6 +427,8 @@ def main() -> None:
         action="store_true",
         help="tabs do not join /live (to see what following the counts costs)",
     )
+    parser.add_argument("--idle-seconds", type=float, default=5, help="server CPU measured with pages open, no sales")
+    parser.add_argument("--counts-seconds", type=float, default=5, help="counts only (no sale) to the open pages")
     parser.add_argument("--pgbench-clients", type=int, default=50)
     parser.add_argument("--pgbench-seconds", type=int, default=10)
     args = parser.parse_args()
@@ -375,7 +446,10 @@ def main() -> None:
         process = start_backend(url, port, args.workers)
         asyncio.run(sell(base_url, type_id, rate=20, seconds=2, clients=5))  # warm-up
         freeze_gc()
+        cpu_before = server_cpu(process)
         baseline = asyncio.run(sell(base_url, type_id, rate=args.rate, seconds=args.seconds, clients=args.clients))
+        time.sleep(2)  # as after the sales with pages
+        baseline["cpu_seconds"] = server_cpu(process) - cpu_before
         loaded = with_pages(base_url, event_id, type_id, args, process)
         stop(process)
         process = None
@@ -403,6 +477,21 @@ def main() -> None:
         f"{loaded['messages']} /live messages)"
     )
     print(f"  Reflex state deltas sent to the tabs during the sales: {loaded['state_deltas_during_sales']}")
+    sold_without = max(sum(1 for _ in baseline["answered"]), 1)
+    sold_with = max(len(sales["answered"]), 1)
+    extra = loaded["cpu_seconds"] - baseline["cpu_seconds"] * sold_with / sold_without - loaded["idle_cpu_seconds"]
+    print(
+        f"  server CPU: {baseline['cpu_seconds'] / sold_without * 1000:.1f} ms per sale without pages, "
+        f"{loaded['cpu_seconds'] / sold_with * 1000:.1f} ms per sale with pages; the open pages alone "
+        f"{loaded['idle_cpu_per_second'] * 100:.0f} % of a core ({loaded['idle_cpu_per_second'] / args.pages * 1e6:.0f} us/s "
+        f"per page); beyond both {extra:.1f} s = {extra / max(loaded['messages'], 1) * 1e6:.0f} us per /live frame "
+        f"delivered (the simulated tabs used {loaded['tabs_cpu_seconds']:.1f} CPU s); "
+        f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}"
+    )
+    print(
+        f"  counts only (8/s into Redis, no sale): {loaded['counts_frames']} frames, "
+        f"server CPU {loaded['counts_cpu_per_frame'] * 1e6:.0f} us per frame (beyond the idle pages)"
+    )
     print(
         f"  sales without pages: p50 {baseline['p50']:.1f} ms  p95 {baseline['p95']:.1f} ms  "
         f"{baseline['rate']:.1f}/s  {baseline['statuses']}"

@@ -497,14 +497,20 @@ def checkout_slots(questions: Sequence[Question], tickets: Sequence[tuple[uuid.U
 
 
 def check_answers(
-    session: Session, event_id: uuid.UUID, tickets: Sequence[uuid.UUID], answers: Iterable[AnswerIn]
+    session: Session,
+    event_id: uuid.UUID,
+    tickets: Sequence[uuid.UUID],
+    answers: Iterable[AnswerIn],
+    *,
+    active: list[Question] | None = None,
 ) -> list[Answer]:
-    """The answers of a new order, checked against the event's questions: rows to add (their
-    `order_id` still to set), or InvalidAnswer for the first missing or wrong one."""
+    """The answers of a new order, checked against the event's questions (`active`, when the caller
+    read them already): rows to add (their `order_id` still to set), or InvalidAnswer for the first
+    missing or wrong one."""
     given = list(answers)
     if len(given) > MAX_ANSWERS:
         raise UnknownQuestion()
-    questions = {q.id: q for q in active_questions(session, event_id)}
+    questions = {q.id: q for q in (active_questions(session, event_id) if active is None else active)}
     slots = checkout_slots(list(questions.values()), [(type_id, "") for type_id in tickets])
     by_slot: dict[tuple[uuid.UUID, int | None], AnswerIn] = {}
     for answer in given:
@@ -574,7 +580,15 @@ def order_answers(session: Session, order: Order, *, now: datetime, include_reti
         .where(Answer.order_id == order.id)
         .order_by(col(Answer.ticket_index), col(Question.position), col(Question.created_at))
     ).all()
-    event = session.get(Event, order.event_id)
+    return answer_views(rows, order, session.get(Event, order.event_id), now=now, include_retired=include_retired)
+
+
+def answer_views(
+    rows: Iterable[tuple[Answer, Question]], order: Order, event: Event | None, *, now: datetime, include_retired: bool
+) -> list[AnswerView]:
+    """(answer, question) pairs as the buyer reads them, in the form's order (no database: an order
+    just placed shows the answers it holds in memory)."""
+    rows = sorted(rows, key=lambda row: (row[0].ticket_index, row[1].position, row[1].created_at))
     open_for_edits = _buyer_may_edit(order, event, now=now)
     return [
         AnswerView(
