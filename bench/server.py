@@ -15,14 +15,8 @@ BUN = ROOT / ".tools" / "node_modules" / "@oven" / "bun-linux-x64" / "bin" / "bu
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 
 
-def start_backend(
-    url: str, port: int, workers: int, *, sweep_interval: int = 3600, with_frontend: bool = False
-) -> subprocess.Popen:
-    """`sweep_interval`: seconds between the workers' sweeps (holds, refunds, exports); by default
-    the sweeper stays out of the way of benchmarks that do not measure it. `with_frontend` also
-    compiles and serves the pages on the same port (for real browser tabs; the build takes a minute
-    or two, in a work directory of its own)."""
-    env = {
+def backend_env(url: str, port: int, workers: int, *, sweep_interval: int = 3600) -> dict[str, str]:
+    return {
         **os.environ,
         "DATABASE_URL": url,
         "REDIS_URL": REDIS_URL,
@@ -33,6 +27,16 @@ def start_backend(
         "REFLEX_CHECK_LATEST_VERSION": "false",
         "SWEEP_INTERVAL_SECONDS": str(sweep_interval),
     }
+
+
+def start_backend(
+    url: str, port: int, workers: int, *, sweep_interval: int = 3600, with_frontend: bool = False
+) -> subprocess.Popen:
+    """`sweep_interval`: seconds between the workers' sweeps (holds, refunds, exports); by default
+    the sweeper stays out of the way of benchmarks that do not measure it. `with_frontend` also
+    compiles and serves the pages on the same port (for real browser tabs; the build takes a minute
+    or two, in a work directory of its own)."""
+    env = backend_env(url, port, workers, sweep_interval=sweep_interval)
     serve = ["--backend-only", "--backend-port", str(port)]
     if with_frontend:
         serve = ["--frontend-port", str(port)]
@@ -58,6 +62,19 @@ def start_backend(
         time.sleep(0.5)
     stop(process)
     raise RuntimeError("backend did not start")
+
+
+def start_worker(url: str, port: int, *, sweep_interval: int = 3600) -> subprocess.Popen:
+    """`bilten worker` on the same database and Redis as `start_backend` (notifications, and the
+    hold sweeper, which the web workers then leave to it)."""
+    return subprocess.Popen(
+        [str(ROOT / ".venv/bin/python"), "-m", "bilten.cli", "worker"],
+        cwd=ROOT,
+        env=backend_env(url, port, 1, sweep_interval=sweep_interval),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
 
 
 def _answers(url: str) -> bool:
