@@ -282,7 +282,9 @@ def with_pages(base_url: str, event_id: str, type_id: str, args: argparse.Namesp
     real_tabs = RealTabs(base_url, event_id, args.real_tabs) if args.real_tabs else None
     if real_tabs is not None:  # opened last: they must see the crowd's load, not an idle server
         real_tabs.__enter__()
-        real_start = real_tabs.start_watching()
+        real_tabs.start_watching()
+        # The true count (a page may still show the counts-only phase's made-up numbers).
+        real_start = seats_left(base_url, event_id, type_id)
     for pipe in pipes:
         pipe.send("measure")
         counts_frames += pipe.recv()
@@ -312,9 +314,7 @@ def with_pages(base_url: str, event_id: str, type_id: str, args: argparse.Namesp
     cpu_seconds = server_cpu(process) - cpu_before
     real_latencies: list[float] = []
     if real_tabs is not None:
-        seen = [
-            Tab(start_left=left, counts=changes) for left, changes in zip(real_start, real_tabs.changes(), strict=True)
-        ]
+        seen = [Tab(start_left=real_start, counts=changes) for changes in real_tabs.changes()]
         real_latencies = update_latencies(seen, sales["answered"])
         real_tabs.__exit__(None, None, None)
     sales_window = time.monotonic() - sales_started
@@ -348,6 +348,11 @@ def with_pages(base_url: str, event_id: str, type_id: str, args: argparse.Namesp
         "counts_cpu_per_frame": (counts_cpu - idle_cpu_per_second * counts_seconds) / max(counts_frames, 1),
         "tabs_cpu_seconds": sum(report["cpu"] for report in reports),
     }
+
+
+def seats_left(base_url: str, event_id: str, type_id: str) -> int:
+    detail = httpx.get(f"{base_url}/api/v1/events/{event_id}", timeout=30).json()
+    return next(t["available"] for t in detail["ticket_types"] if t["id"] == type_id)
 
 
 def counts_only(process: subprocess.Popen, event_id: str, type_id: str, *, seconds: float) -> tuple[float, float]:

@@ -51,9 +51,9 @@ class RealTabs:
         self._call(None)
         self._thread.join(timeout=30)
 
-    def start_watching(self) -> list[int]:
-        """From now on every change is noted; returns each tab's number at this moment."""
-        return self._call(lambda pages: [page.evaluate(WATCH_COUNT) for page in pages])
+    def start_watching(self) -> None:
+        """From now on every change of the number shown is noted."""
+        self._call(lambda pages: [page.evaluate(WATCH_COUNT) for page in pages])
 
     def changes(self) -> list[list[tuple[float, int]]]:
         """Each tab's changes since `start_watching`, times on this process's monotonic clock."""
