@@ -132,3 +132,69 @@ def test_a_pdf_string_with_delimiters_survives():
 def test_base64_of_a_ticket_code_is_alphanumeric():
     # Ticket codes are base32 (upper case letters and digits 2-7): always the fast path.
     assert set(base64.b32encode(bytes(range(85))).decode()) <= set(ALPHANUMERIC)
+
+
+# ---------------------------------------------------------------------------------------------
+# A batch's ticket emails, loaded set-wise, are the very bytes of emails rendered one by one.
+
+
+def test_a_batch_rendered_from_prefetched_rows_gives_the_same_emails_as_one_by_one(session, now):
+    from datetime import timedelta
+
+    from sqlmodel import select
+
+    from bilten.models import Notification, Order, OrderStatus
+    from bilten.notifications.outbox import dispatch_outbox
+    from bilten.notifications.rendering import prefetch, prepare_email
+    from tests.factories import make_event, make_organization
+    from tests.notifications_support import make_paid_order
+
+    organization = make_organization(session, now=now)
+    gala = make_event(session, organization=organization, now=now, title="Gala")
+    other = make_event(session, organization=organization, now=now, title="Matinee")
+    for number, (event, locale, tickets) in enumerate(
+        [(gala, "en", 2), (gala, "de", 1), (gala, "ar", 1), (other, "fr", 3), (gala, "en", 1)]
+    ):
+        make_paid_order(
+            session,
+            event=event,
+            now=now + timedelta(minutes=number),
+            tickets=tickets,
+            locale=locale,
+            email=f"buyer{number}@example.org",
+        )
+    cancelled = make_paid_order(session, event=gala, now=now, tickets=1, email="late@example.org")
+    dispatch_outbox(session, now=now)
+    session.get(Order, cancelled.id).status = OrderStatus.CANCELLED
+    session.commit()
+    notifications = session.exec(select(Notification).order_by(Notification.recipient)).all()
+    assert len(notifications) == 6
+    options = {"mail_from": "Bilten <tickets@bilten.test>", "public_url": "https://bilten.test", "now": now}
+    one_by_one = [prepare_email(session, notification, **options) for notification in notifications]
+    prefetched = prefetch(session, list(notifications))
+    session.rollback()  # what the worker does between emails: the prefetched rows stay loaded
+    batch = [prepare_email(session, notification, prefetched=prefetched, **options) for notification in notifications]
+    assert batch == one_by_one
+    failures = [outcome for outcome in batch if not hasattr(outcome, "message")]
+    assert [failure.permanent for failure in failures] == [True]  # the cancelled order's tickets are not sent
+    assert len(prefetched.orders) == 6 and len({id(bundle.shared) for bundle in prefetched.orders.values()}) == 2
+
+
+def test_the_shared_calendar_file_is_the_one_made_for_each_order(session, now):
+    from datetime import datetime, timedelta
+
+    from bilten.notifications.ticket_emails import EventParts, _shared_calendar, event_calendar
+    from tests.factories import make_event, make_organization
+
+    event = make_event(session, organization=make_organization(session, now=now), now=now, title="Gala; a, b\\c")
+    parts = EventParts()
+    for offset in range(4):
+        stamp = now + timedelta(minutes=offset, microseconds=offset)
+        for locale in ("en", "de"):
+            shared = _shared_calendar(parts, event, public_url="https://x.test", stamp=stamp, locale=locale)
+            assert shared == event_calendar(event, public_url="https://x.test", stamp=stamp, locale=locale)
+    assert len(parts.calendars) == 2
+    naive = datetime(2027, 1, 1, 12, 0)  # not the usual UTC stamp: made whole, not from the template
+    assert _shared_calendar(parts, event, public_url="https://x.test", stamp=naive, locale="en") == event_calendar(
+        event, public_url="https://x.test", stamp=naive, locale="en"
+    )
