@@ -13,6 +13,8 @@ Starts the real backend (3 granian workers, PostgreSQL, Redis state manager), th
    answer until that tab was told a count that includes it ("N left" latency), the sales' latency
    and achieved rate, the Reflex state deltas the tabs received meanwhile (should be 0: a sale no
    longer touches a tab's state), and the workers' and Redis's memory per open page;
+   Beside them, `--real-tabs` (3) headless Chromium tabs render the compiled page (bench/real_tabs.py)
+   and note when the "N left" text a person reads changes: the same latency, read off the screen;
 4. runs pgbench's bare hot-row transaction (one guarded UPDATE + one INSERT) on the same database,
    for the ratio to what PostgreSQL alone can do on this machine at this moment.
 """
@@ -43,7 +45,9 @@ from sqlalchemy.engine import make_url
 
 from bench.common import drop_database, free_port, freeze_gc, fresh_database, hot_ticket_type, percentile, reserved
 from bench.live_tab import LightTab
+from bench.real_tabs import RealTabs
 from bench.server import REDIS_URL, start_backend, stop
+from bilten.live import CHANNEL_PREFIX, inventory_channel
 from bilten.live_inventory import INVENTORY_EVENT, NAMESPACE
 
 REFLEX_NAMESPACE = "/_event"
@@ -183,6 +187,19 @@ def workers_rss(process: subprocess.Popen) -> int:
     return sum(p.memory_info().rss for p in [root, *root.children(recursive=True)] if p.is_running())
 
 
+def server_cpu(process: subprocess.Popen) -> float:
+    """CPU seconds (user + system, all threads) of the server's processes so far."""
+    root = psutil.Process(process.pid)
+    total = 0.0
+    for p in [root, *root.children(recursive=True)]:
+        try:
+            times = p.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
+
+
 def redis_memory() -> int:
     return int(redis.Redis.from_url(REDIS_URL).info("memory")["used_memory"])
 
@@ -208,13 +225,17 @@ async def _tabs(base_url: str, event_id: str, type_id: str, count: int, pipe: Co
     pipe.send("ready")
     await loop.run_in_executor(None, pipe.recv)  # "measure"
     deltas_before = sum(tab.state_deltas for tab in tabs)
+    pipe.send(sum(len(tab.counts) for tab in tabs))  # frames of the counts-only phase
     for tab in tabs:
         tab.counts.clear()
+    me = psutil.Process()
+    cpu_before = sum(me.cpu_times()[:2])
     await loop.run_in_executor(None, pipe.recv)  # "report"
     pipe.send(
         {
             "tabs": [(tab.start_left, tab.counts) for tab in tabs],
             "state_deltas": sum(tab.state_deltas for tab in tabs) - deltas_before,
+            "cpu": sum(me.cpu_times()[:2]) - cpu_before,
         }
     )
     await asyncio.gather(*(tab.close() for tab in tabs), return_exceptions=True)
@@ -253,10 +274,52 @@ def with_pages(base_url: str, event_id: str, type_id: str, args: argparse.Namesp
     open_seconds = time.monotonic() - opened_at
     time.sleep(3)  # the page loads' writes settle
     rss_after, redis_after = workers_rss(process), redis_memory()
+    idle_before, idle_started = server_cpu(process), time.monotonic()
+    time.sleep(args.idle_seconds)  # the open pages alone: heartbeats, Reflex's own upkeep
+    idle_cpu_per_second = (server_cpu(process) - idle_before) / (time.monotonic() - idle_started)
+    counts_cpu, counts_seconds = counts_only(process, event_id, type_id, seconds=args.counts_seconds)
+    counts_frames = 0
+    real_tabs = RealTabs(base_url, event_id, args.real_tabs) if args.real_tabs else None
+    if real_tabs is not None:  # opened last: they must see the crowd's load, not an idle server
+        real_tabs.__enter__()
+        real_start = real_tabs.start_watching()
     for pipe in pipes:
         pipe.send("measure")
+        counts_frames += pipe.recv()
+    profiler = None
+    if os.environ.get("BENCH_PY_SPY"):  # a profile of the server during the sales with pages
+        profiler = subprocess.Popen(
+            [
+                os.environ["BENCH_PY_SPY"],
+                "record",
+                "--subprocesses",
+                "--nonblocking",
+                "--format",
+                "raw",
+                "-d",
+                str(int(args.seconds)),
+                "-o",
+                os.environ.get("BENCH_PY_SPY_OUT", "/tmp/live-profile.txt"),
+                "-p",
+                str(process.pid),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+    cpu_before, sales_started = server_cpu(process), time.monotonic()
     sales = asyncio.run(sell(base_url, type_id, rate=args.rate, seconds=args.seconds, clients=args.clients))
     time.sleep(2)  # the last sale's count reaches every tab
+    cpu_seconds = server_cpu(process) - cpu_before
+    real_latencies: list[float] = []
+    if real_tabs is not None:
+        seen = [
+            Tab(start_left=left, counts=changes) for left, changes in zip(real_start, real_tabs.changes(), strict=True)
+        ]
+        real_latencies = update_latencies(seen, sales["answered"])
+        real_tabs.__exit__(None, None, None)
+    sales_window = time.monotonic() - sales_started
+    if profiler is not None:
+        profiler.wait(timeout=60)
     reports = []
     for pipe in pipes:
         pipe.send("report")
@@ -272,12 +335,33 @@ def with_pages(base_url: str, event_id: str, type_id: str, args: argparse.Namesp
     return {
         "sales": sales,
         "latencies": update_latencies(tabs, sales["answered"]),
+        "real_latencies": real_latencies,
         "open_seconds": open_seconds,
         "rss_per_page": (rss_after - rss_before) / args.pages,
         "redis_per_page": (redis_after - redis_before) / args.pages,
         "state_deltas_during_sales": sum(report["state_deltas"] for report in reports),
         "messages": sum(len(tab.counts) for tab in tabs),
+        "cpu_seconds": cpu_seconds,
+        "idle_cpu_seconds": idle_cpu_per_second * sales_window,  # what the open pages cost anyway
+        "idle_cpu_per_second": idle_cpu_per_second,
+        "counts_frames": counts_frames,
+        "counts_cpu_per_frame": (counts_cpu - idle_cpu_per_second * counts_seconds) / max(counts_frames, 1),
+        "tabs_cpu_seconds": sum(report["cpu"] for report in reports),
     }
+
+
+def counts_only(process: subprocess.Popen, event_id: str, type_id: str, *, seconds: float) -> tuple[float, float]:
+    """Counts published straight into Redis, 8 a second, as the sales would, with no sale made: the
+    server's CPU seconds spent (minus nothing) and the window's length. The values are made up; the
+    first sale of the measured run publishes the true count."""
+    client = redis.Redis.from_url(REDIS_URL)
+    channel = CHANNEL_PREFIX + inventory_channel(event_id)
+    cpu_before, started = server_cpu(process), time.monotonic()
+    for n in range(int(seconds * 8)):
+        client.publish(channel, json.dumps({"event_id": event_id, "available": {type_id: 900_000_000 - n}}))
+        time.sleep(0.125)
+    time.sleep(1)  # the last count reaches every tab
+    return server_cpu(process) - cpu_before, time.monotonic() - started
 
 
 def _split(total: int, parts: int) -> list[range]:
@@ -358,8 +442,16 @@ def main() -> None:
         action="store_true",
         help="tabs do not join /live (to see what following the counts costs)",
     )
+    parser.add_argument("--idle-seconds", type=float, default=5, help="server CPU measured with pages open, no sales")
+    parser.add_argument("--counts-seconds", type=float, default=5, help="counts only (no sale) to the open pages")
     parser.add_argument("--pgbench-clients", type=int, default=50)
     parser.add_argument("--pgbench-seconds", type=int, default=10)
+    parser.add_argument(
+        "--real-tabs",
+        type=int,
+        default=3,
+        help="real Chromium tabs beside the simulated ones, reading the page's 'N left' (0: none, and no frontend build)",
+    )
     args = parser.parse_args()
     os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(48))
     if args.without_live:
@@ -372,10 +464,13 @@ def main() -> None:
     try:
         type_id = str(hot_ticket_type(url, quantity=10_000_000))
         event_id = event_of(url, type_id)
-        process = start_backend(url, port, args.workers)
+        process = start_backend(url, port, args.workers, with_frontend=args.real_tabs > 0)
         asyncio.run(sell(base_url, type_id, rate=20, seconds=2, clients=5))  # warm-up
         freeze_gc()
+        cpu_before = server_cpu(process)
         baseline = asyncio.run(sell(base_url, type_id, rate=args.rate, seconds=args.seconds, clients=args.clients))
+        time.sleep(2)  # as after the sales with pages
+        baseline["cpu_seconds"] = server_cpu(process) - cpu_before
         loaded = with_pages(base_url, event_id, type_id, args, process)
         stop(process)
         process = None
@@ -402,7 +497,31 @@ def main() -> None:
         f"({len(latencies)} tab x sale pairs, {len(latencies) - len(finite)} never shown, "
         f"{loaded['messages']} /live messages)"
     )
+    if args.real_tabs:
+        seen = [value * 1000 for value in loaded["real_latencies"] if value != float("inf")]
+        shown = sum(1 for value in loaded["real_latencies"] if value <= 1.0)
+        print(
+            f'  "N left" read in {args.real_tabs} real Chromium tabs (the page\'s text): p50 {percentile(seen, 0.5):.0f} ms  '
+            f"p95 {percentile(seen, 0.95):.0f} ms  max {max(seen, default=float('nan')):.0f} ms  "
+            f"within 1 s {shown / max(len(loaded['real_latencies']), 1) * 100:.1f} %  "
+            f"({len(loaded['real_latencies']) - len(seen)} of {len(loaded['real_latencies'])} never shown)"
+        )
     print(f"  Reflex state deltas sent to the tabs during the sales: {loaded['state_deltas_during_sales']}")
+    sold_without = max(sum(1 for _ in baseline["answered"]), 1)
+    sold_with = max(len(sales["answered"]), 1)
+    extra = loaded["cpu_seconds"] - baseline["cpu_seconds"] * sold_with / sold_without - loaded["idle_cpu_seconds"]
+    print(
+        f"  server CPU: {baseline['cpu_seconds'] / sold_without * 1000:.1f} ms per sale without pages, "
+        f"{loaded['cpu_seconds'] / sold_with * 1000:.1f} ms per sale with pages; the open pages alone "
+        f"{loaded['idle_cpu_per_second'] * 100:.0f} % of a core ({loaded['idle_cpu_per_second'] / args.pages * 1e6:.0f} us/s "
+        f"per page); beyond both {extra:.1f} s = {extra / max(loaded['messages'], 1) * 1e6:.0f} us per /live frame "
+        f"delivered (the simulated tabs used {loaded['tabs_cpu_seconds']:.1f} CPU s); "
+        f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}"
+    )
+    print(
+        f"  counts only (8/s into Redis, no sale): {loaded['counts_frames']} frames, "
+        f"server CPU {loaded['counts_cpu_per_frame'] * 1e6:.0f} us per frame (beyond the idle pages)"
+    )
     print(
         f"  sales without pages: p50 {baseline['p50']:.1f} ms  p95 {baseline['p95']:.1f} ms  "
         f"{baseline['rate']:.1f}/s  {baseline['statuses']}"

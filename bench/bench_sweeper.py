@@ -2,16 +2,21 @@
 
     .venv/bin/python -m bench.bench_sweeper                       # 100,000 holds, sales at 200/s
     .venv/bin/python -m bench.bench_sweeper --holds 20000 --rate 100 --workers 2
+    .venv/bin/python -m bench.bench_sweeper --holds 20000 --sweeper web --duty 1   # as before 2026-12-04
 
-1. starts the real backend (granian workers, PostgreSQL, Redis) with the workers' sweep every
-   second (`--sweep-interval`): every worker runs the sweep loop, one at a time releases holds;
+1. starts the real backend (granian workers, PostgreSQL, Redis) with the sweep loops turning every
+   second (`--sweep-interval`), and `bilten worker` (`--sweeper worker`, the default), which then
+   releases the holds; with `--sweeper web` one elected web worker does (SWEEP_DUTY_CYCLE `--duty`,
+   SWEEP_BATCH_SIZE `--batch`);
 2. seeds `--holds` pending orders of one seat (every tenth with an open test checkout) on ONE hot
    ticket type with COPY, all expiring at the same moment T0 a few seconds ahead;
 3. sells at a steady `--rate` through `POST /api/v1/orders` on the same ticket type (open loop,
    latency counted from when each order was due) from before T0 until the holds are all released;
 4. prints the release time (T0 -> no expired hold left pending), the sales' p50/p95/p99 during the
    sweep and overall, the oversell check, and pgbench's bare hot-row transaction on the same
-   database afterwards (the machine's PostgreSQL limit at that moment).
+   database afterwards (the machine's PostgreSQL limit at that moment), and the CPU (psutil) of the
+   web workers, the `bilten worker` and this database's PostgreSQL backends before and during the
+   sweep: the sweep's own cost per hold, whatever the machine's load.
 Target (issue #13, 5): released within 60 s while sales keep p95 < 100 ms at 200/s.
 """
 
@@ -26,10 +31,12 @@ import sys
 import threading
 import time
 import uuid
+from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import psutil
 import psycopg
 import redis
 from sqlalchemy.engine import make_url
@@ -45,9 +52,11 @@ from bench.common import (
     reserved,
     settle_database,
 )
-from bench.server import REDIS_URL, start_backend, stop
+from bench.server import REDIS_URL, start_backend, start_worker, stop
+from bilten.settings import get_settings
 
 HOLD_EMAIL_DOMAIN = "hold.bench.example.org"
+os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(48))  # before the settings are first read
 
 
 def _libpq(url: str) -> str:
@@ -136,6 +145,42 @@ def watch_release(url: str, expires_at: datetime, total: int, done: threading.Ev
     return seen
 
 
+def cpu_seconds(roots: dict[str, subprocess.Popen | None], database: str) -> dict[str, float]:
+    """CPU seconds used so far by each named process tree, and by this database's PostgreSQL
+    backends (connections that closed in between are not counted: the pools keep theirs)."""
+    seconds: dict[str, float] = {}
+    for name, root in roots.items():
+        if root is None:
+            continue
+        total = 0.0
+        try:
+            parent = psutil.Process(root.pid)
+            for process in [parent, *parent.children(recursive=True)]:
+                times = process.cpu_times()
+                total += times.user + times.system + times.children_user + times.children_system
+        except psutil.NoSuchProcess:
+            pass
+        seconds[name] = total
+    postgres = {}
+    for process in psutil.process_iter(["cmdline", "cpu_times"]):
+        cmdline = " ".join(process.info["cmdline"] or [])
+        if cmdline.startswith("postgres:") and f" {database} " in cmdline and process.info["cpu_times"]:
+            postgres[process.pid] = process.info["cpu_times"].user + process.info["cpu_times"].system
+    seconds.update({f"postgres:{pid}": value for pid, value in postgres.items()})
+    return seconds
+
+
+def watch_cpu(roots, database: str, moments: list[float], released: threading.Event) -> list:  # noqa: ANN001
+    """CPU readings (wall moment, seconds per tree) at each of `moments` and once the holds are released."""
+    readings = []
+    for moment in moments:
+        time.sleep(max(moment - time.time(), 0))
+        readings.append((time.time(), cpu_seconds(roots, database)))
+    released.wait()
+    readings.append((time.time(), cpu_seconds(roots, database)))
+    return readings
+
+
 async def sell(
     base_url: str, type_id: str, *, rate: float, clients: int, start_at: float, stop_selling: threading.Event
 ) -> list:
@@ -170,11 +215,13 @@ async def sell(
     return results
 
 
-def run(base_url: str, url: str, type_id: str, args: argparse.Namespace, expires_at: datetime) -> dict:
+def run(base_url: str, url: str, type_id: str, args: argparse.Namespace, expires_at: datetime, roots) -> dict:  # noqa: ANN001
     """Sales from `--lead` seconds before T0 until `--lead` seconds after the last hold was released."""
     stop_selling, released = threading.Event(), threading.Event()
-    with ThreadPoolExecutor(max_workers=1) as pool:
+    with ThreadPoolExecutor(max_workers=2) as pool:
         watcher = pool.submit(watch_release, url, expires_at, args.holds, released)
+        moments = [expires_at.timestamp() - args.lead + 1, expires_at.timestamp()]
+        cpu = pool.submit(watch_cpu, roots, make_url(url).database, moments, released)
 
         def stop_after_release() -> None:
             released.wait(args.timeout + args.lead)
@@ -196,7 +243,7 @@ def run(base_url: str, url: str, type_id: str, args: argparse.Namespace, expires
             )
         )
         seen = watcher.result()
-    return {"sales": sold, **seen}
+    return {"sales": sold, **seen, "cpu": cpu.result()}
 
 
 def main() -> None:
@@ -206,20 +253,28 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--sweep-interval", type=int, default=1)
+    parser.add_argument("--sweeper", choices=("worker", "web"), default="worker", help="run `bilten worker` or not")
+    parser.add_argument("--duty", type=float, default=None, help="SWEEP_DUTY_CYCLE (default: the setting's)")
+    parser.add_argument("--batch", type=int, default=None, help="SWEEP_BATCH_SIZE (default: the setting's)")
     parser.add_argument("--lead", type=float, default=10, help="seconds of sales before T0 (the baseline) and after")
     parser.add_argument("--timeout", type=float, default=180, help="give up waiting for the release after this")
     parser.add_argument("--pgbench-clients", type=int, default=50)
     parser.add_argument("--pgbench-seconds", type=int, default=10)
     args = parser.parse_args()
-    os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(48))
+    for setting, value in (("SWEEP_DUTY_CYCLE", args.duty), ("SWEEP_BATCH_SIZE", args.batch)):
+        if value is not None:
+            os.environ[setting] = str(value)  # the backend and the worker inherit it
+    get_settings.cache_clear()  # read at import time, before SECRET_KEY was set
     redis.Redis.from_url(REDIS_URL).flushdb()
     url = fresh_database()
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
-    process = None
+    process = worker = None
     try:
         type_id = str(hot_ticket_type(url, quantity=10_000_000))
         process = start_backend(url, port, args.workers, sweep_interval=args.sweep_interval)
+        if args.sweeper == "worker":
+            worker = start_worker(url, port, sweep_interval=args.sweep_interval)
         seeding = time.monotonic()
         expires_at = datetime.now(UTC) + timedelta(seconds=3600)  # moved to T0 once seeded
         seed_holds(url, type_id, holds=args.holds, expires_at=expires_at)
@@ -229,9 +284,12 @@ def main() -> None:
         freeze_gc()
         t0 = datetime.now(UTC) + timedelta(seconds=args.lead + 10)  # after the vacuum and the connecting
         _move_expiry(url, expires_at, t0)
-        result = run(base_url, url, type_id, args, t0)
+        result = run(base_url, url, type_id, args, t0, {"web": process, "worker": worker})
         stop(process)  # no request in flight while counting
         process = None
+        if worker:
+            stop(worker)
+            worker = None
         counter, in_lines, capacity = reserved(url, type_id)
         try:
             pgbench_tps = pgbench_hot_row(url, type_id, clients=args.pgbench_clients, seconds=args.pgbench_seconds)
@@ -239,8 +297,9 @@ def main() -> None:
             print(f"pgbench failed: {(exc.stderr or '').strip()[-300:]}", file=sys.stderr)
             pgbench_tps = None
     finally:
-        if process:
-            stop(process)
+        for running in (process, worker):
+            if running:
+                stop(running)
         drop_database(url)
         redis.Redis.from_url(REDIS_URL).flushdb()
     report(args, result, t0, seeded_in, counter, in_lines, capacity, pgbench_tps)
@@ -282,9 +341,12 @@ def report(args, result, t0, seeded_in, counter, in_lines, capacity, pgbench_tps
     oversold = max(counter - capacity, 0) + abs(counter - in_lines)
     release = f"within {finished - t0_wall:.1f} s" if finished else f"NOT within {args.timeout:.0f} s"
     began = f"{result['started'] - t0_wall:.1f} s" if result["started"] else "never"
+    where = "bilten worker" if args.sweeper == "worker" else "one elected web worker"
     print(
         f"sweeper under load: {args.holds:,} holds expiring at once on one hot ticket type, {args.workers} granian "
-        f"workers + Redis, sweep every {args.sweep_interval} s, {os.cpu_count()} cores; seeded in {seeded_in:.1f} s"
+        f"workers + Redis, sweep by {where} every {args.sweep_interval} s (duty {os.environ.get('SWEEP_DUTY_CYCLE', 'default')}, "
+        f"batch {os.environ.get('SWEEP_BATCH_SIZE', 'default')}), {os.cpu_count()} cores; seeded in {seeded_in:.1f} s; "
+        f"load average {os.getloadavg()[0]:.1f}"
     )
     print(f"  released: all {args.holds:,} {release} of T0 (first release {began} after T0)")
     by_60 = [left for moment, left in result["samples"] if moment <= t0_wall + 60]
@@ -305,9 +367,34 @@ def report(args, result, t0, seeded_in, counter, in_lines, capacity, pgbench_tps
         f"p50 {percentile(everything, 0.5):.1f} ms  p95 {percentile(everything, 0.95):.1f} ms  answers {statuses}"
     )
     print(f"  oversold: {oversold} (counter {counter}, seats in live orders {in_lines}, quantity {capacity})")
+    _report_cpu(result["cpu"], args.holds, finished is not None)
     pgbench = f"{pgbench_tps:.0f}/s" if pgbench_tps is not None else "failed (see above)"
     print(f"  pgbench bare hot-row transaction, same database, {args.pgbench_clients} clients: {pgbench}")
     sys.stdout.flush()
+
+
+def _report_cpu(readings: list, holds: int, finished: bool) -> None:
+    """Cores used before T0 (sales only) and during the sweep, and the difference per hold."""
+    (t_start, start), (t_zero, zero), (t_end, end) = readings
+
+    def used(later: dict, earlier: dict, seconds: float) -> dict[str, float]:
+        cores: dict[str, float] = defaultdict(float)
+        for name, value in later.items():  # a backend that closed in between is not counted
+            cores[name.split(":")[0]] += (value - earlier.get(name, 0.0)) / max(seconds, 1e-9)
+        return cores
+
+    before, during = used(zero, start, t_zero - t_start), used(end, zero, t_end - t_zero)
+    print(
+        "  CPU (cores) before T0: "
+        + ", ".join(f"{name} {value:.2f}" for name, value in before.items())
+        + "; during the sweep: "
+        + ", ".join(f"{name} {value:.2f}" for name, value in during.items())
+    )
+    if finished:
+        extra = sum(during.values()) - sum(before.values())
+        print(
+            f"  the sweep's extra CPU: {extra * (t_end - t_zero) * 1000 / holds:.3f} ms per hold (all processes above)"
+        )
 
 
 if __name__ == "__main__":

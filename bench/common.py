@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import gc
 import os
+import secrets
 import socket
 import statistics
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+# A throw-away signing key for the servers and the seeding, set before any bilten module reads the
+# settings (they are read once per process).
+os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(48))
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url

@@ -4,8 +4,11 @@ A tab's small script (`components/live_inventory.py`) opens the socket.io namesp
 Reflex's own server and asks to `watch` an event: it joins the room `inventory:<event id>`. Each
 process keeps ONE relay per watched event: it subscribes to the event's channel in `bilten.live`
 (one Redis subscription per process), reads the starting counts once, and emits every change to
-the room, encoded once for all its tabs. A sale therefore costs one message per event and process,
-not a lock, a load and a save of every watching tab's state.
+its tabs, encoded once and written straight into their websockets (`bilten.live_fanout`). A sale
+therefore costs one message per event and process, not a lock, a load and a save of every watching
+tab's state. A relay sends at most one count per gap; the gap grows with the tabs watching in this
+process (`RelayPacer`), so the frames a process writes per second stay within a budget
+(LIVE_FRAMES_PER_SECOND) and a count still reaches every tab within a second.
 
 Only public data travels: the counts of an event's visible ticket types, for published (or
 cancelled) events. The database stays the judge of every sale; these numbers are a display.
@@ -15,12 +18,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from collections.abc import Callable
 
 import socketio
 
-from bilten import live
+from bilten import live, live_fanout
 from bilten.db import session_scope
 from bilten.ids import parse_id
 from bilten.observability import metrics
@@ -35,6 +39,9 @@ NAMESPACE = "/live"
 INVENTORY_EVENT = "inventory"  # server -> tab: {"event_id", "available": {ticket type id: seats left}}
 START_TIMEOUT_SECONDS = 10
 RELAY_MIN_GAP_SECONDS = 0.25  # at most four messages a second per event and process
+# The gap's ceiling: sales are published at most every 250 ms (services/orders/seats.py), so a count
+# waits at most ~0.25 s there + 0.6 s here + the write to every tab: within a second.
+RELAY_MAX_GAP_SECONDS = 0.6
 
 
 def room_name(event_id: str) -> str:
@@ -50,6 +57,40 @@ def read_public_availability(event_id: uuid.UUID) -> dict[str, int] | None:
             return None
         visible = {str(t.id) for t in detail.ticket_types}
         return {type_id: left for type_id, left in availability(session, event_id).items() if type_id in visible}
+
+
+class RelayPacer:
+    """When a relay may send its next count. The gap between two counts of one event is
+    tabs / frames_per_second (the tabs watching any event in this process), between `min_gap` and
+    `max_gap`: small audiences get four counts a second; 10,000 tabs over three processes get one
+    every ~0.6 s, and the process writes at most `frames_per_second` frames a second while the
+    audience stays under frames_per_second x max_gap tabs. `clock` is for tests."""
+
+    def __init__(
+        self,
+        *,
+        frames_per_second: float,
+        min_gap: float = RELAY_MIN_GAP_SECONDS,
+        max_gap: float = RELAY_MAX_GAP_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.frames_per_second = max(frames_per_second, 1.0)
+        self.min_gap = min_gap
+        self.max_gap = max(max_gap, min_gap)
+        self._clock = clock
+        self._sent_at: float | None = None
+
+    def gap(self, tabs: int) -> float:
+        return min(self.max_gap, max(self.min_gap, tabs / self.frames_per_second))
+
+    def wait(self, tabs: int) -> float:
+        """Seconds to wait before the next count may go (0: now, e.g. after a quiet moment)."""
+        if self._sent_at is None:
+            return 0.0
+        return max(0.0, self._sent_at + self.gap(tabs) - self._clock())
+
+    def sent(self) -> None:
+        self._sent_at = self._clock()
 
 
 class _Relay:
@@ -73,6 +114,7 @@ class InventoryNamespace(socketio.AsyncNamespace):
     ) -> None:
         super().__init__(namespace)
         self._read_counts = read_counts
+        self._fanout: live_fanout.Fanout | None = None
         self._relays: dict[str, _Relay] = {}
         self._watchers: dict[str, set[str]] = {}  # event id -> sids watching it in this process
         self._watching: dict[str, set[str]] = {}  # sid -> event ids it watches
@@ -89,6 +131,8 @@ class InventoryNamespace(socketio.AsyncNamespace):
         watching = self._watching.pop(sid, None)
         if watching is not None:
             metrics.live_connection_closed()
+        if self._fanout is not None:
+            self._fanout.forget(sid)
         for event_id in watching or ():
             self._forget(sid, event_id)
 
@@ -138,6 +182,15 @@ class InventoryNamespace(socketio.AsyncNamespace):
             relay.task = asyncio.get_running_loop().create_task(self._follow(event_id, relay))
         return relay
 
+    def tabs_watching(self) -> int:
+        """(tab, event) pairs followed in this process: the frames one count of each event costs."""
+        return sum(len(sids) for sids in self._watchers.values())
+
+    def _fanout_to(self) -> live_fanout.Fanout:
+        if self._fanout is None:
+            self._fanout = live_fanout.Fanout(self.server, self.namespace)
+        return self._fanout
+
     def _forget(self, sid: str, event_id: str) -> None:
         watchers = self._watchers.get(event_id)
         if watchers is None:
@@ -163,27 +216,28 @@ class InventoryNamespace(socketio.AsyncNamespace):
                     return
                 relay.latest, relay.public = start, True
                 relay.ready.set()
-                loop = asyncio.get_running_loop()
-                sent_at = 0.0
+                pacer = RelayPacer(frames_per_second=get_settings().live_frames_per_second)
                 while True:
                     message = await queue.get()
                     changed = dict(message.get("available") or {})
                     # Every process publishes its own sales (each at most every 250 ms): the first
                     # change after a quiet moment goes out at once, later ones wait for the gap and
                     # go out together, so a room gets a few messages a second, not one per process.
-                    gap = sent_at + RELAY_MIN_GAP_SECONDS - loop.time()
-                    if gap > 0:
-                        await asyncio.sleep(gap)
+                    wait = pacer.wait(self.tabs_watching())
+                    if wait > 0:
+                        await asyncio.sleep(wait)
                     while not queue.empty():
                         changed.update(queue.get_nowait().get("available") or {})
                     changed = {k: int(v) for k, v in changed.items() if k in relay.latest}
                     if not changed:
                         continue
                     relay.latest = {**relay.latest, **changed}
-                    await self.emit(
-                        INVENTORY_EVENT, {"event_id": event_id, "available": relay.latest}, room=room_name(event_id)
+                    pacer.sent()
+                    await self._fanout_to().send(
+                        list(self._watchers.get(event_id, ())),
+                        INVENTORY_EVENT,
+                        {"event_id": event_id, "available": relay.latest},
                     )
-                    sent_at = loop.time()
         except asyncio.CancelledError:
             raise
         except Exception:  # noqa: BLE001 - a display aid: log it, the next watch starts a new relay
@@ -197,4 +251,5 @@ def register(server: socketio.AsyncServer) -> InventoryNamespace:
     """Serve `/live` on Reflex's socket.io server (the same port and path as its `/_event`)."""
     namespace = InventoryNamespace()
     server.register_namespace(namespace)
+    live_fanout.install(server)
     return namespace

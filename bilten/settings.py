@@ -62,8 +62,17 @@ class Settings(BaseSettings):
 
     hold_minutes: int = Field(15, alias="HOLD_MINUTES")
     sweep_interval_seconds: int = Field(5, alias="SWEEP_INTERVAL_SECONDS")
+    # The hold sweeper's pace (bilten/tasks.py): expired holds per transaction, and the share of
+    # the time it works in a rush (it rests between batches in proportion to their time).
+    sweep_batch_size: int = Field(200, alias="SWEEP_BATCH_SIZE", ge=1, le=5000)
+    sweep_duty_cycle: float = Field(0.5, alias="SWEEP_DUTY_CYCLE", gt=0, le=1)
+    sweep_min_rate: int = Field(2000, alias="SWEEP_MIN_RATE", ge=0)  # holds/s the pacing never goes below; 0 = none
     # Live "N left" (bilten/live_inventory.py): how many events one browser connection may follow.
     live_events_per_connection: int = Field(4, alias="LIVE_EVENTS_PER_CONNECTION", ge=1)
+    # Frames a second one process writes to its tabs for live counts at most, while its audience is
+    # under this x 0.6 s tabs: the gap between two counts of an event grows with the tabs watching.
+    # 3,000 x ~30 us per frame = ~10 % of a core per process (bench/README.md, "Live event pages").
+    live_frames_per_second: int = Field(3000, alias="LIVE_FRAMES_PER_SECOND", ge=100)
     # Background exports (attendees, orders): where their files are kept, and for how long.
     export_dir: Path = Field(PROJECT_ROOT / "exports", alias="EXPORT_DIR")
     export_retention_hours: int = Field(24, alias="EXPORT_RETENTION_HOURS")

@@ -80,11 +80,15 @@ async def get_caller(request: Request, now: datetime = Depends(get_now)) -> Call
     return Caller(token=bearer_token(request), now=now)
 
 
-async def get_client_address(request: Request) -> str:
+def client_address_of(request: Request) -> str:
     """The client's address for rate limits: the socket's peer, or behind TRUSTED_PROXIES the
     right-most untrusted X-Forwarded-For entry (see bilten/ratelimit.py)."""
     peer = request.client.host if request.client else ""
     return ratelimit.client_address(peer, request.headers.get("x-forwarded-for"))
+
+
+async def get_client_address(request: Request) -> str:
+    return client_address_of(request)
 
 
 def rate_limited(limit: ratelimit.Limit) -> Any:

@@ -15,11 +15,9 @@ from sqlmodel import Session
 from bilten.api.deps import Caller, get_caller, get_now, get_order_link, get_session
 from bilten.api.errors import error_responses
 from bilten.api.routing import api_router
-from bilten.models import Event, EventStatus, Order
+from bilten.models import Event, EventStatus
 from bilten.services import door_answers
 from bilten.services import questions as question_service
-from bilten.services.errors import NotFound
-from bilten.services.orders import may_view_order
 from bilten.services.transaction import transaction
 
 router = api_router(tags=["questions"], responses=error_responses(401, 403, 404, 409, 422))
@@ -129,12 +127,9 @@ def read_answers(
     now: datetime = Depends(get_now),
 ) -> list[question_service.AnswerView]:
     """An order's answers, for its buyer and the event's organizers."""
-    user = caller.user(session)
-    with transaction(session):
-        order = session.get(Order, order_id)
-        if order is None or not may_view_order(session, order, user=user, access_token=link):
-            raise NotFound()
-        return question_service.order_answers(session, order, now=now)
+    return question_service.read_order_answers(
+        session, order_id=order_id, user=caller.user(session), access_token=link, now=now
+    )
 
 
 @router.patch("/api/v1/orders/{order_id}/answers", response_model=list[question_service.AnswerView])

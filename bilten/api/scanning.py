@@ -129,6 +129,7 @@ def validate(
         door_answers.scan_answer_texts(
             session,
             actor=user,
+            event_id=body.event_id,
             ticket_id=verdict.ticket.id,
             locale=locale,
             yes=translate("question.yes", locale),

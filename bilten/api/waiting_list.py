@@ -178,7 +178,9 @@ def buy(
     if order.status == OrderStatus.PENDING and payment is None:
         payment = order_service.start_payment(session, order_id=order.id, now=now, access_token=placed.access_token)
     seat_gate.forget_event(order.event_id)  # nothing freed, but the event's counts moved
-    receipt = order_service.order_receipt(session, order, now=now, payment=payment, access_token=placed.access_token)
+    receipt = order_service.order_receipt(
+        session, order, now=now, payment=payment, access_token=placed.access_token, placed=placed
+    )
     return JSONResponse(
         receipt.model_dump(mode="json", by_alias=True),
         status_code=201,

@@ -1,7 +1,8 @@
 """The "Transfer" button under a ticket and its dialog (order page, My tickets, the holder's page).
 
-`state` is the page's state class: it has `transfer_open_id`, `transfer_error` and the events
-`open_transfer(ticket_id)`, `transfer_dialog_changed(open)` and `transfer(form_data)`."""
+`state` is the page's state class; it mixes in state/transfer.py's TicketTransferState, which gives
+it `transfer_open_id`, `transfer_error` and the events `open_transfer(ticket_id)`,
+`transfer_dialog_changed(open)` and `transfer(form_data)`."""
 
 from __future__ import annotations
 

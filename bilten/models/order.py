@@ -37,7 +37,9 @@ class Order(SQLModel, table=True):
     id: uuid.UUID = Field(default_factory=new_uuid, primary_key=True)
     event_id: uuid.UUID = Field(foreign_key="event.id", index=True)
     user_id: uuid.UUID | None = Field(default=None, foreign_key="user_account.id", index=True)
-    status: OrderStatus = Field(default=OrderStatus.PENDING, sa_type=enum_type(OrderStatus), index=True)
+    # No index of its own on status or hold_expires_at (migration 0014): queries reach orders by
+    # event, buyer, user or voucher first, and the sweeper walks the partial index above.
+    status: OrderStatus = Field(default=OrderStatus.PENDING, sa_type=enum_type(OrderStatus))
     buyer_email: str = Field(max_length=254, index=True)
     buyer_phone: str = Field(default="", max_length=32)
     buyer_name: str = Field(default="", max_length=200)
@@ -46,7 +48,7 @@ class Order(SQLModel, table=True):
     currency: str = Field(max_length=3)
     payment_provider: str = Field(default="", max_length=40)
     payment_reference: str = Field(default="", max_length=255, index=True)
-    hold_expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    hold_expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     paid_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     cancelled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

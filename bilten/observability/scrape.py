@@ -46,7 +46,9 @@ class StateCollector:
         from bilten.db import get_engine
         from bilten.models import Order, OrderStatus, OutboxEvent
 
-        pending = col(Order.status) == OrderStatus.PENDING
+        # A literal status, not a parameter: even a prepared (generic) plan can then walk the partial
+        # index of pending holds (ticket_order has no plain status or expiry index since 0014).
+        pending = text(f"ticket_order.status = '{OrderStatus.PENDING.value}'")
         with Session(get_engine()) as session:
             if session.get_bind().dialect.name == "postgresql":
                 session.execute(text(f"SET LOCAL statement_timeout = {QUERY_TIMEOUT_MS}"))

@@ -315,6 +315,27 @@ def download_button(icon: str, label: rx.Var[str], href: rx.Var[str], link_id: s
     )
 
 
+def invoice_downloads() -> rx.Component:
+    """The invoice, and the credit note once the paid order was cancelled or refunded (each where it exists)."""
+    return rx.fragment(
+        rx.cond(
+            summary.invoice_url != "",
+            download_button(
+                "receipt", LocaleState.t["order.download_invoice"], summary.invoice_url, "download-invoice"
+            ),
+        ),
+        rx.cond(
+            summary.credit_note_url != "",
+            download_button(
+                "receipt-text",
+                LocaleState.t["order.download_credit_note"],
+                summary.credit_note_url,
+                "download-credit-note",
+            ),
+        ),
+    )
+
+
 def paid_view() -> rx.Component:
     return rx.vstack(
         rx.callout.root(
@@ -333,12 +354,7 @@ def paid_view() -> rx.Component:
         rx.flex(
             download_button("file-down", LocaleState.t["order.download_pdf"], summary.pdf_url, "download-pdf"),
             download_button("calendar-plus", LocaleState.t["order.add_calendar"], summary.calendar_url, "download-ics"),
-            rx.cond(
-                summary.invoice_url != "",
-                download_button(
-                    "receipt", LocaleState.t["order.download_invoice"], summary.invoice_url, "download-invoice"
-                ),
-            ),
+            invoice_downloads(),
             rx.button(
                 rx.icon("mail", size=16),
                 LocaleState.t["order.resend"],
@@ -373,6 +389,10 @@ def ended_view(message: rx.Var[str], color: str) -> rx.Component:
             id="order-ended",
         ),
         event_box(),
+        rx.cond(
+            summary.invoice_url != "",
+            rx.flex(invoice_downloads(), spacing="3", wrap="wrap"),
+        ),
         rx.cond(
             OrderState.tickets.length() > 0,
             rx.grid(

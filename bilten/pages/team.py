@@ -173,6 +173,7 @@ def members_table() -> rx.Component:
 
 
 def event_checkbox(choice) -> rx.Component:  # noqa: ANN001 - an ObjectVar of EventChoiceView
+    checkbox_id = "invite-event-" + choice.id.to(str)  # Radix's checkbox is a <button>: named through `for`
     return rx.el.label(
         rx.hstack(
             rx.checkbox(
@@ -180,12 +181,14 @@ def event_checkbox(choice) -> rx.Component:  # noqa: ANN001 - an ObjectVar of Ev
                 on_change=lambda checked: TeamState.toggle_invite_event(choice.id, checked),
                 custom_attrs={"data-event-id": choice.id},
                 class_name="invite-event",
+                id=checkbox_id,
             ),
             rx.text(choice.title, size="2", weight="medium"),
             rx.text(choice.when, size="1", color_scheme="gray"),
             align="center",
             spacing="2",
         ),
+        html_for=checkbox_id,
     )
 
 
@@ -341,6 +344,7 @@ def remove_dialog() -> rx.Component:
 
 
 def staff_event_checkbox(choice) -> rx.Component:  # noqa: ANN001 - an ObjectVar of EventChoiceView
+    checkbox_id = "staff-event-" + choice.id.to(str)  # Radix's checkbox is a <button>: named through `for`
     return rx.el.label(
         rx.hstack(
             rx.checkbox(
@@ -348,12 +352,14 @@ def staff_event_checkbox(choice) -> rx.Component:  # noqa: ANN001 - an ObjectVar
                 on_change=lambda checked: TeamState.toggle_staff_event(choice.id, checked),
                 custom_attrs={"data-event-id": choice.id},
                 class_name="staff-event-choice",
+                id=checkbox_id,
             ),
             rx.text(choice.title, size="2", weight="medium"),
             rx.text(choice.when, size="1", color_scheme="gray"),
             align="center",
             spacing="2",
         ),
+        html_for=checkbox_id,
     )
 
 

@@ -14,6 +14,8 @@ from bilten.state.webhooks import WebhooksState
 
 
 def event_checkbox(choice) -> rx.Component:  # noqa: ANN001 - an ObjectVar of EventTypeChoice
+    # Radix's checkbox is a <button>: the label names it through `for`, wrapping alone does not.
+    checkbox_id = "webhook-event-" + choice.name.to(str)
     return rx.el.label(
         rx.hstack(
             rx.checkbox(
@@ -21,11 +23,13 @@ def event_checkbox(choice) -> rx.Component:  # noqa: ANN001 - an ObjectVar of Ev
                 on_change=lambda checked: WebhooksState.toggle_new_event(choice.name, checked),
                 custom_attrs={"data-event-type": choice.name},
                 class_name="webhook-event",
+                id=checkbox_id,
             ),
             rx.code(choice.name, size="2"),
             align="center",
             spacing="2",
         ),
+        html_for=checkbox_id,
     )
 
 

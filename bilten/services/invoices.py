@@ -51,7 +51,7 @@ from bilten.models import (
 from bilten.services.access import Permission, authorize, is_allowed
 from bilten.services.audit import record_audit
 from bilten.services.errors import NotFound, ValidationFailed
-from bilten.services.orders.access import may_view_order
+from bilten.services.order_access import may_view_order
 from bilten.services.tax import BASIS as BASIS
 from bilten.services.tax import charged_unit_price as charged_unit_price
 from bilten.services.tax import div_half_even as _div_half_even

@@ -30,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from bilten import cache as shared_cache
 from bilten.models import (
     Answer,
     Event,
@@ -45,6 +46,7 @@ from bilten.models import (
 from bilten.services.access import Permission, authorize
 from bilten.services.audit import record_audit
 from bilten.services.errors import BiltenError, EventCancelled, NotFound, ValidationFailed
+from bilten.services.order_access import may_view_order, order_access_token
 from bilten.services.security import tokens_equal
 from bilten.services.text import clean_text
 from bilten.services.transaction import transaction
@@ -389,7 +391,12 @@ def create_question(
         question = Question(event_id=event_id, position=(last or 0) + 1 if count else 0, created_at=now, **values)
         session.add(question)
         _audit(session, "question.created", question, user=user, event=event, now=now)
+    shared_cache.delete(asks_questions_key(event_id))  # the door's "no questions here" (door_answers.py)
     return question
+
+
+def asks_questions_key(event_id: uuid.UUID) -> str:
+    return f"event-asks-questions:{event_id}"
 
 
 def update_question(
@@ -490,14 +497,20 @@ def checkout_slots(questions: Sequence[Question], tickets: Sequence[tuple[uuid.U
 
 
 def check_answers(
-    session: Session, event_id: uuid.UUID, tickets: Sequence[uuid.UUID], answers: Iterable[AnswerIn]
+    session: Session,
+    event_id: uuid.UUID,
+    tickets: Sequence[uuid.UUID],
+    answers: Iterable[AnswerIn],
+    *,
+    active: list[Question] | None = None,
 ) -> list[Answer]:
-    """The answers of a new order, checked against the event's questions: rows to add (their
-    `order_id` still to set), or InvalidAnswer for the first missing or wrong one."""
+    """The answers of a new order, checked against the event's questions (`active`, when the caller
+    read them already): rows to add (their `order_id` still to set), or InvalidAnswer for the first
+    missing or wrong one."""
     given = list(answers)
     if len(given) > MAX_ANSWERS:
         raise UnknownQuestion()
-    questions = {q.id: q for q in active_questions(session, event_id)}
+    questions = {q.id: q for q in (active_questions(session, event_id) if active is None else active)}
     slots = checkout_slots(list(questions.values()), [(type_id, "") for type_id in tickets])
     by_slot: dict[tuple[uuid.UUID, int | None], AnswerIn] = {}
     for answer in given:
@@ -567,7 +580,15 @@ def order_answers(session: Session, order: Order, *, now: datetime, include_reti
         .where(Answer.order_id == order.id)
         .order_by(col(Answer.ticket_index), col(Question.position), col(Question.created_at))
     ).all()
-    event = session.get(Event, order.event_id)
+    return answer_views(rows, order, session.get(Event, order.event_id), now=now, include_retired=include_retired)
+
+
+def answer_views(
+    rows: Iterable[tuple[Answer, Question]], order: Order, event: Event | None, *, now: datetime, include_retired: bool
+) -> list[AnswerView]:
+    """(answer, question) pairs as the buyer reads them, in the form's order (no database: an order
+    just placed shows the answers it holds in memory)."""
+    rows = sorted(rows, key=lambda row: (row[0].ticket_index, row[1].position, row[1].created_at))
     open_for_edits = _buyer_may_edit(order, event, now=now)
     return [
         AnswerView(
@@ -587,6 +608,18 @@ def order_answers(session: Session, order: Order, *, now: datetime, include_reti
         for a, q in rows
         if include_retired or q.deleted_at is None
     ]
+
+
+def read_order_answers(
+    session: Session, *, order_id: uuid.UUID, user: User | None, access_token: str = "", now: datetime
+) -> list[AnswerView]:
+    """An order's answers, for its buyer (account or signed link) and the event's organizers; the
+    same NotFound for "no such order" and "not yours"."""
+    with transaction(session):
+        order = session.get(Order, order_id)
+        if order is None or not may_view_order(session, order, user=user, access_token=access_token):
+            raise NotFound()
+        return order_answers(session, order, now=now)
 
 
 def ticket_answers(session: Session, ticket: Ticket) -> list[tuple[Question, Any]]:
@@ -618,9 +651,6 @@ def update_answers(
 ) -> list[AnswerView]:
     """The buyer (the order's account or its signed link, nobody else) changes some answers, until
     the event starts and only for questions the organizer lets buyers change."""
-    # orders/ imports this module (issuing links answers to tickets): import its token check late
-    from bilten.services.orders.access import order_access_token
-
     given = list(answers)
     if len(given) > MAX_ANSWERS:
         raise UnknownQuestion()

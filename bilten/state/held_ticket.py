@@ -11,20 +11,19 @@ import dataclasses
 
 import reflex as rx
 
-from bilten import ratelimit
 from bilten.i18n import format_datetime, translate
 from bilten.ids import parse_id
 from bilten.models import TicketStatus
 from bilten.services.errors import NotFound
 from bilten.services.ticket_references import format_reference
-from bilten.services.ticket_transfer import HeldTicketView, held_ticket, transfer_ticket
+from bilten.services.ticket_transfer import HeldTicketView, held_ticket
 from bilten.services.translations import localized
 from bilten.state.auth import private_state
 from bilten.state.base import service_call
 from bilten.state.home import place_text
 from bilten.state.i18n import LocalizedState
 from bilten.state.order import TicketDisplay, qr_data_uri
-from bilten.state.ratelimits import refused_by_limit
+from bilten.state.transfer import TicketTransferState
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,13 +35,11 @@ class HeldSummary:
 
 
 @private_state
-class HeldTicketState(LocalizedState, rx.State):
+class HeldTicketState(TicketTransferState, LocalizedState, rx.State):
     """The route `/held-tickets/[transfer_id]` gives this state the `transfer_id` var."""
 
     loaded: bool = False
     not_found: bool = False
-    transfer_open_id: str = ""
-    transfer_error: str = ""
     _token: str = ""
     _view: HeldTicketView | None = None
     _qr: str = ""
@@ -102,40 +99,8 @@ class HeldTicketState(LocalizedState, rx.State):
         await self._read()
         self.loaded = True
 
-    @rx.event
-    def open_transfer(self, ticket_id: str):
-        self.transfer_error = ""
-        self.transfer_open_id = ticket_id
+    def _transfer_token(self) -> str:
+        return self._token
 
-    @rx.event
-    def transfer_dialog_changed(self, is_open: bool):
-        if not is_open:
-            self.transfer_open_id = ""
-
-    @rx.event
-    async def transfer(self, form_data: dict[str, str]):
-        """The holder hands the ticket on: this link then shows it as transferred."""
-        self.transfer_error = ""
-        email = form_data.get("email", "")
-        if refused := await refused_by_limit(self, ratelimit.TRANSFER, account=email.strip().lower()):
-            return refused
-        async with service_call(self) as call:
-            wanted = parse_id(form_data.get("ticket_id", ""))
-            if wanted is None:
-                raise NotFound()
-            result = transfer_ticket(
-                call.session,
-                ticket_id=wanted,
-                email=email,
-                name=form_data.get("name", ""),
-                now=call.now,
-                user=call.user,
-                access_token=self._token,
-                locale=call.locale,
-            )
-        if call.failed:
-            self.transfer_error = call.error
-            return None
-        self.transfer_open_id = ""
-        await self._read()
-        return rx.toast.success(call.text("transfer.done", name=result.to_name))
+    async def _redraw_after_transfer(self) -> None:
+        await self._read()  # this link now shows the ticket as handed on

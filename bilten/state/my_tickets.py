@@ -7,20 +7,17 @@ import dataclasses
 
 import reflex as rx
 
-from bilten import clock, ratelimit, routes
+from bilten import clock, routes
 from bilten.i18n import format_datetime, format_money, translate
-from bilten.ids import parse_id
 from bilten.services.access import Permission
-from bilten.services.errors import NotFound
-from bilten.services.ticket_transfer import transfer_ticket
 from bilten.services.tickets import OrderView, my_orders
 from bilten.services.translations import localized
 from bilten.state.auth import private_state
-from bilten.state.base import service_call
+from bilten.state.base import ServiceCall, service_call
 from bilten.state.home import place_text
 from bilten.state.i18n import LocalizedState
 from bilten.state.order import TicketDisplay, order_phase, ticket_displays, ticket_qr_images
-from bilten.state.ratelimits import refused_by_limit
+from bilten.state.transfer import TicketTransferState
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,10 +39,8 @@ def _qr_images(orders: list[OrderView]) -> dict[str, str]:
 
 
 @private_state
-class MyTicketsState(LocalizedState, rx.State):
+class MyTicketsState(TicketTransferState, LocalizedState, rx.State):
     loaded: bool = False
-    transfer_open_id: str = ""  # the ticket whose transfer dialog is open
-    transfer_error: str = ""
     _orders: list[OrderView] = []
     _qr: dict[str, str] = {}
 
@@ -101,41 +96,8 @@ class MyTicketsState(LocalizedState, rx.State):
         self.loaded = True
         return None
 
-    @rx.event
-    def open_transfer(self, ticket_id: str):
-        self.transfer_error = ""
-        self.transfer_open_id = ticket_id
+    def _reread_after_transfer(self, call: ServiceCall) -> None:
+        self._orders = my_orders(call.session, user=call.user) if call.user is not None else []
 
-    @rx.event
-    def transfer_dialog_changed(self, is_open: bool):
-        if not is_open:
-            self.transfer_open_id = ""
-
-    @rx.event
-    async def transfer(self, form_data: dict[str, str]):
-        """Hand one of the buyer's tickets to someone else (services/ticket_transfer.py)."""
-        self.transfer_error = ""
-        email = form_data.get("email", "")
-        if refused := await refused_by_limit(self, ratelimit.TRANSFER, account=email.strip().lower()):
-            return refused
-        async with service_call(self) as call:
-            wanted = parse_id(form_data.get("ticket_id", ""))
-            if wanted is None or call.user is None:
-                raise NotFound()
-            result = transfer_ticket(
-                call.session,
-                ticket_id=wanted,
-                email=email,
-                name=form_data.get("name", ""),
-                now=call.now,
-                user=call.user,
-                locale=call.locale,
-            )
-            orders = my_orders(call.session, user=call.user)
-        if call.failed:
-            self.transfer_error = call.error
-            return None
-        self.transfer_open_id = ""
-        self._orders = orders
-        self._qr = await asyncio.to_thread(_qr_images, orders)
-        return rx.toast.success(call.text("transfer.done", name=result.to_name))
+    async def _redraw_after_transfer(self) -> None:
+        self._qr = await asyncio.to_thread(_qr_images, self._orders)

@@ -21,14 +21,14 @@ from bilten import clock, ratelimit, routes
 from bilten.db import session_scope
 from bilten.i18n import format_datetime, format_money, translate
 from bilten.ids import parse_id
-from bilten.models import Order, OrderStatus, PaymentStatus, TicketStatus
+from bilten.models import InvoiceKind, Order, OrderStatus, PaymentStatus, TicketStatus
 from bilten.notifications.attachments import qr_png
 from bilten.payments.test import TEST_PROVIDER
 from bilten.services.errors import BiltenError, NotFound
+from bilten.services.invoices import order_invoices
 from bilten.services.orders import cancel_order, order_access_token, pay_with_test_provider, start_payment
 from bilten.services.questions import AnswerIn, AnswerView, InvalidAnswer, display_value, order_answers, update_answers
 from bilten.services.ticket_references import format_reference
-from bilten.services.ticket_transfer import transfer_ticket
 from bilten.services.tickets import (
     OrderView,
     TicketView,
@@ -39,11 +39,12 @@ from bilten.services.tickets import (
 )
 from bilten.services.translations import localized
 from bilten.state.auth import private_state
-from bilten.state.base import service_call
+from bilten.state.base import ServiceCall, service_call
 from bilten.state.home import place_text
 from bilten.state.i18n import LocalizedState
 from bilten.state.questions import QuestionFieldView, field_view, read_answer
 from bilten.state.ratelimits import refused_by_limit
+from bilten.state.transfer import TicketTransferState
 
 CONFIRM_POLL_SECONDS = 2
 CONFIRM_POLL_ATTEMPTS = 30  # a minute for the provider's webhook after a checkout came back "paid"
@@ -90,6 +91,7 @@ class OrderSummary:
     pdf_url: str = ""
     calendar_url: str = ""
     invoice_url: str = ""  # paid orders with money paid: services/invoices.py issues one with the payment
+    credit_note_url: str = ""  # once such an order was cancelled or refunded: the credit note cancelling it
 
 
 def qr_data_uri(code: str) -> str:
@@ -149,7 +151,7 @@ def _answer_question(answer: AnswerView) -> dict:
 
 
 @private_state
-class OrderState(LocalizedState, rx.State):
+class OrderState(TicketTransferState, LocalizedState, rx.State):
     """The route `/orders/[order_id]` gives this state the `order_id` var."""
 
     loaded: bool = False
@@ -157,8 +159,6 @@ class OrderState(LocalizedState, rx.State):
     busy: bool = False
     resend_error: str = ""
     action_error: str = ""
-    transfer_open_id: str = ""  # the ticket whose transfer dialog is open
-    transfer_error: str = ""
 
     _token: str = ""  # the signed guest link from the URL ("" for signed-in owners and organizers)
     # The order's guest token, once this visitor was let in: for the download links and background reads.
@@ -172,6 +172,9 @@ class OrderState(LocalizedState, rx.State):
     answer_errors: dict[str, str] = {}
     _answers: list[AnswerView] = []
     _is_buyer: bool = False
+    # The invoice and credit note of an order that ended after it was paid (kinds; none otherwise:
+    # a paid order's invoice is known to exist, and this costs a query).
+    _documents: list[str] = []
 
     # -- what the page shows ------------------------------------------------------------------
 
@@ -223,7 +226,12 @@ class OrderState(LocalizedState, rx.State):
             calendar_url=routes.order_calendar_url(view.id, self._link_token),
             invoice_url=(
                 routes.order_invoice_pdf_url(view.id, self._link_token)
-                if phase == "paid" and view.total_minor > 0
+                if (phase == "paid" and view.total_minor > 0) or InvoiceKind.INVOICE in self._documents
+                else ""
+            ),
+            credit_note_url=(
+                routes.order_invoice_pdf_url(view.id, self._link_token, InvoiceKind.CREDIT_NOTE)
+                if InvoiceKind.CREDIT_NOTE in self._documents
                 else ""
             ),
         )
@@ -327,6 +335,24 @@ class OrderState(LocalizedState, rx.State):
         """Read the order again after an action (QR images come from the cache, or are drawn once)."""
         self._view = order_view(session, order_id=self._order_uuid(), user=user, access_token=self._token)
         self._qr = ticket_qr_images(self._view.tickets)
+        self._load_documents(session, user)
+
+    def _load_documents(self, session: Session, user) -> None:  # noqa: ANN001 - a User or None
+        view = self._view
+        ended_after_payment = (
+            view is not None and view.status in (OrderStatus.CANCELLED, OrderStatus.REFUNDED) and view.total_minor > 0
+        )
+        self._documents = (
+            [str(d.kind) for d in order_invoices(session, order_id=view.id, user=user, access_token=self._token)]
+            if ended_after_payment
+            else []
+        )
+
+    def _transfer_token(self) -> str:
+        return self._token
+
+    def _reread_after_transfer(self, call: ServiceCall) -> None:
+        self._reload(call.session, call.user)
 
     # -- events -------------------------------------------------------------------------------
 
@@ -349,10 +375,12 @@ class OrderState(LocalizedState, rx.State):
         self.answer_errors = {}
         self._answers = []
         self._is_buyer = False
+        self._documents = []
         async with service_call(self) as call:
             view = order_view(call.session, order_id=self._order_uuid(), user=call.user, access_token=self._token)
             self._view = view
             self._load_answers(call.session, call.user, call.now)
+            self._load_documents(call.session, call.user)
         if call.failed:
             self._view = None
             self.not_found = True
@@ -519,45 +547,6 @@ class OrderState(LocalizedState, rx.State):
             return call.error_toast()
         self._qr = await asyncio.to_thread(ticket_qr_images, self._view.tickets)  # a new code: a new image
         return rx.toast.success(call.text("order.reissued"))
-
-    @rx.event
-    def open_transfer(self, ticket_id: str):
-        self.transfer_error = ""
-        self.transfer_open_id = ticket_id
-
-    @rx.event
-    def transfer_dialog_changed(self, is_open: bool):
-        if not is_open:
-            self.transfer_open_id = ""
-
-    @rx.event
-    async def transfer(self, form_data: dict[str, str]):
-        """Hand a ticket to someone else (services/ticket_transfer.py): its code is revoked at once,
-        the new holder gets a new one by email, and this page no longer controls the ticket."""
-        self.transfer_error = ""
-        email = form_data.get("email", "")
-        if refused := await refused_by_limit(self, ratelimit.TRANSFER, account=email.strip().lower()):
-            return refused
-        async with service_call(self) as call:
-            wanted = parse_id(form_data.get("ticket_id", ""))
-            if wanted is None:
-                raise NotFound()
-            result = transfer_ticket(
-                call.session,
-                ticket_id=wanted,
-                email=email,
-                name=form_data.get("name", ""),
-                now=call.now,
-                user=call.user,
-                access_token=self._token,
-                locale=call.locale,
-            )
-            self._reload(call.session, call.user)
-        if call.failed:
-            self.transfer_error = call.error
-            return None
-        self.transfer_open_id = ""
-        return rx.toast.success(call.text("transfer.done", name=result.to_name))
 
     @rx.event
     async def resend_email(self):

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 import secrets
+import sqlite3
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -17,7 +19,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from bilten.state.i18n import LOCALE_COOKIE
-from tests.e2e.scan_support import api, event_id
+from tests.e2e.scan_support import api, as_organizer, buy_tickets, event_id
 from tests.e2e.support import ORDER_URL, REPO_ROOT, LiveApp, catalog, choose_tickets, emailed_link, log_in, wait_loaded
 
 pytestmark = pytest.mark.e2e
@@ -43,7 +45,10 @@ class Data:
     event_id: str
     pending_order: str  # path with the guest token
     paid_order: str
+    refunded_order: str  # paid, then refunded by the organizer: the invoice and credit note downloads
     reset_link: str
+    held_ticket: str  # the new holder's link to a ticket received by transfer
+    organization_id: str  # the demo organizer's organization (they own it)
 
 
 @dataclass(frozen=True)
@@ -79,17 +84,23 @@ def _scan_ready(page: Page) -> None:
     expect(page.locator("#scan-event-title")).to_be_visible()
 
 
+def _legal_details(page: Page) -> None:
+    expect(page.locator("#field-legal-name")).to_be_visible()
+
+
 PAGES: dict[str, Visit] = {
     "home": Visit("guest", lambda d: "/", "home"),
     "event": Visit("guest", lambda d: f"/events/{d.event_id}", "event"),
     "checkout": Visit("guest", lambda d: f"/events/{d.event_id}", "event", _checkout),
     "order-pending": Visit("guest", lambda d: d.pending_order, "order"),
     "order-paid": Visit("guest", lambda d: d.paid_order, "order"),
+    "order-refunded": Visit("guest", lambda d: d.refunded_order, "order"),
     "login": Visit("guest", lambda d: "/login", "login"),
     "register": Visit("guest", lambda d: "/register", "register"),
     "forgot-password": Visit("guest", lambda d: "/forgot-password", "forgot-password"),
     "reset-password": Visit("guest", lambda d: d.reset_link, "reset-password"),
     "scan-sign-in": Visit("guest", lambda d: "/scan", "scan"),
+    "held-ticket": Visit("guest", lambda d: d.held_ticket, "held_ticket"),
     "my-tickets": Visit("attendee", lambda d: "/my-tickets", "my-tickets"),
     "account": Visit("attendee", lambda d: "/account", "account"),
     "organizer": Visit("organizer", lambda d: "/organizer", "organizer"),
@@ -120,6 +131,10 @@ PAGES: dict[str, Visit] = {
     ),
     "admin": Visit("admin", lambda d: "/admin", "admin", _tab("users")),
     "event-new": Visit("organizer", lambda d: "/organizer/events/new", "event-new"),
+    "webhooks": Visit("organizer", lambda d: f"/organizer/organizations/{d.organization_id}/webhooks", "webhooks"),
+    "invoice-settings": Visit(
+        "organizer", lambda d: f"/organizer/organizations/{d.organization_id}/team", "team", _legal_details
+    ),
     "admin-organizations": Visit("admin", lambda d: "/admin?tab=organizations", "admin", _tab("organizations")),
     "admin-events": Visit("admin", lambda d: "/admin?tab=events", "admin", _tab("events")),
     "admin-notifications": Visit("admin", lambda d: "/admin?tab=notifications", "admin", _section("notifications")),
@@ -150,22 +165,36 @@ def data(live_app: LiveApp) -> Data:
     ticket_type = next(t for t in detail["ticket_types"] if t["available"] >= 2 and t["price"] > 0)["id"]
     pending = _order(base, ticket_type, "Ada Pending")
     paid = _order(base, ticket_type, "Ada Paid")
-    api(
-        base,
-        "POST",
-        f"/api/v1/orders/{paid['id']}/test-payment",
-        {"outcome": "succeeded"},
-        {"X-Order-Token": paid["access_token"]},
-    )
+    refunded = _order(base, ticket_type, "Ada Refunded")
+    for order in (paid, refunded):
+        api(
+            base,
+            "POST",
+            f"/api/v1/orders/{order['id']}/test-payment",
+            {"outcome": "succeeded"},
+            {"X-Order-Token": order["access_token"]},
+        )
+    as_organizer(base, "POST", f"/api/v1/orders/{refunded['id']}/cancel")
     # Someone who forgot their password: the reset page is opened from the emailed link.
     forgetful = f"a11y-reset-{secrets.token_hex(3)}@example.org"
     api(base, "POST", "/api/v1/auth/register", {"email": forgetful, "password": "Quiet-meadow-58"})
     api(base, "POST", "/api/v1/auth/password-reset/request", {"email": forgetful})
+    # A ticket handed on: its new holder opens it from the emailed link.
+    (given,) = buy_tickets(base, holder="Ada Giver")
+    holder = f"a11y-holder-{secrets.token_hex(3)}@example.org"
+    as_organizer(base, "POST", f"/api/v1/tickets/{given.id}/transfer", {"email": holder, "name": "Hana Holder"})
+    with sqlite3.connect(live_app.database_path) as db:
+        (organization,) = db.execute(
+            "SELECT organization_id FROM event WHERE id = ?", (uuid.UUID(riverside).hex,)
+        ).fetchone()
     return Data(
         event_id=riverside,
         pending_order=f"/orders/{pending['id']}?token={pending['access_token']}",
         paid_order=f"/orders/{paid['id']}?token={paid['access_token']}",
+        refunded_order=f"/orders/{refunded['id']}?token={refunded['access_token']}",
         reset_link=emailed_link(live_app, forgetful, r"/reset-password\?token=[A-Za-z0-9_-]+"),
+        held_ticket=emailed_link(live_app, holder, r"/held-tickets/[0-9a-f-]{36}\?token=[A-Za-z0-9_=-]+"),
+        organization_id=str(uuid.UUID(organization)),
     )
 
 

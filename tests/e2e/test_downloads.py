@@ -17,6 +17,7 @@ from playwright.sync_api import Browser, BrowserContext, Download, Locator, Page
 from pypdf import PdfReader
 
 from bilten.services.ticket_references import format_reference
+from tests.e2e.scan_support import as_organizer
 from tests.e2e.support import LiveApp, catalog, choose_tickets, log_in, open_page, reserve_as_guest, wait_loaded
 
 pytestmark = pytest.mark.e2e
@@ -108,6 +109,32 @@ def test_buyer_clicks_add_to_calendar_and_gets_the_event(
     assert str(event["SUMMARY"]) == RIVERSIDE
     assert event.decoded("DTSTART") < event.decoded("DTEND")
     expect(page.locator("#order-confirmed")).to_be_visible()
+
+
+def test_buyer_clicks_the_credit_note_once_the_organizer_refunded_the_order(
+    downloads: BrowserContext, live_app: LiveApp, tmp_path: Path
+) -> None:
+    page = downloads.new_page()
+    order_id = _buy_and_pay(page, live_app, "credit.clicker@example.org")
+    order_url = page.url
+    expect(page.locator("#download-invoice")).to_be_visible()
+    expect(page.locator("#download-credit-note")).to_have_count(0)  # paid: no credit note (yet)
+
+    as_organizer(live_app.base_url, "POST", f"/api/v1/orders/{order_id}/cancel")  # refunded in test mode
+    page.reload()
+    wait_loaded(page, "order")
+    expect(page.locator("#order-ended")).to_be_visible()
+    expect(page.locator("#download-invoice")).to_be_visible()  # the invoice stays beside it
+
+    link = page.get_by_role("link", name=ENGLISH["order.download_credit_note"])
+    download, body = _click_download(page, link, tmp_path)
+
+    assert re.fullmatch(r"[A-Z0-9]+-\d{4}-\d{5}\.pdf", download.suggested_filename)
+    assert body.startswith(b"%PDF")
+    text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(body)).pages)
+    assert ENGLISH["invoice.credit_note_title"] in text and RIVERSIDE in text
+    assert page.url == order_url
+    expect(page.locator("#order-ended")).to_be_visible()
 
 
 def test_organizer_clicks_the_export_download_and_gets_the_attendees(

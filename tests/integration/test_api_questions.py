@@ -4,10 +4,12 @@ are refused."""
 
 from __future__ import annotations
 
+import threading
 import uuid
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import event as sa_event
 from sqlmodel import func, select
 
 from bilten.i18n import translate
@@ -312,7 +314,80 @@ def test_an_online_scan_shows_the_tickets_answers_readably_and_another_events_do
     from bilten.services.door_answers import scan_answer_texts
 
     def texts(actor):
-        return scan_answer_texts(pg_session, actor=actor, ticket_id=tickets[0].id, locale="en", yes="yes", no="no")
+        return scan_answer_texts(
+            pg_session,
+            actor=actor,
+            event_id=shop["event"].id,
+            ticket_id=tickets[0].id,
+            locale="en",
+            yes="yes",
+            no="no",
+        )
 
     assert texts(outsider) == [] and texts(shop["stranger"]) == []
     assert [a.question for a in texts(staff)] == ["Attendee name", "Dietary needs", "Parking", "Country"]
+
+
+def test_an_online_scan_reads_no_answers_where_the_event_asks_no_questions(client, shop, pg_session, pg_engine, clock):
+    """The door's hot path: without questions the answers cost no query (once the event's "asks
+    nothing" is known, for a minute); a question asked later shows at the next scan."""
+    from bilten.models import Ticket
+    from bilten.services.door_answers import scan_answer_texts
+    from tests.factories import assign_staff
+
+    def paid_tickets(answers=()):
+        body = client.post("/api/v1/orders", json=order_body(shop, ("a", 1), answers=list(answers))).json()
+        paid = client.post(
+            f"/api/v1/orders/{body['id']}/test-payment",
+            json={"outcome": "succeeded"},
+            headers={"X-Order-Token": body["access_token"]},
+        ).json()
+        return [pg_session.get(Ticket, uuid.UUID(t["id"])) for t in paid["tickets"]]
+
+    staff = make_user(pg_session, role=Role.STAFF, now=clock.now)
+    assign_staff(pg_session, event=shop["event"], user=staff, now=clock.now)
+    device = client.post("/api/v1/devices", json={"email": staff.email, "password": DEFAULT_PASSWORD}).json()
+    door = {"Authorization": f"Bearer {device['device_token']}"}
+
+    def scan(ticket, nonce):
+        body = {"code": ticket.code, "event_id": str(shop["event"].id), "nonce": nonce}
+        return client.post("/api/v1/orders/validate", json=body, headers=door).json()
+
+    def statements_of_answers(ticket) -> tuple[list, list[str]]:
+        """The answers' texts and the statements reading them (this thread's only: live counters
+        publish from other threads)."""
+        seen: list[str] = []
+        main = threading.get_ident()
+
+        def record(_conn, _cursor, statement, *_args):
+            if threading.get_ident() == main:
+                seen.append(statement)
+
+        sa_event.listen(pg_engine, "before_cursor_execute", record)
+        try:
+            texts = scan_answer_texts(
+                pg_session,
+                actor=staff,
+                event_id=shop["event"].id,
+                ticket_id=ticket.id,
+                locale="en",
+                yes="yes",
+                no="no",
+            )
+        finally:
+            sa_event.remove(pg_engine, "before_cursor_execute", record)
+        return texts, seen
+
+    (plain,) = paid_tickets()
+    verdict = scan(plain, "plain-1")  # the first scan learns that the event asks nothing
+    assert verdict["result"] == "valid" and verdict["answers"] == []
+    texts, statements = statements_of_answers(plain)
+    assert texts == [] and statements == []  # no query at all for the answers
+
+    company = ask(client, shop, bearer(client, shop["owner"]), label="Company", kind="text").json()
+    (asked,) = paid_tickets([{"question_id": company["id"], "value": "ACME"}])
+    verdict = scan(asked, "asked-1")  # the new question made the door look again at once
+    assert verdict["result"] == "valid" and verdict["answers"] == [{"question": "Company", "value": "ACME"}]
+    texts, statements = statements_of_answers(asked)
+    assert [(t.question, t.value) for t in texts] == [("Company", "ACME")]
+    assert any("answer" in statement for statement in statements)

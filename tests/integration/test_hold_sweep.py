@@ -3,6 +3,7 @@ by one sweeper at a time, while buyers keep buying and payers keep their orders.
 
 import random
 import threading
+import time
 from collections import Counter
 from datetime import timedelta
 
@@ -13,7 +14,8 @@ from sqlmodel import Session, select
 from bilten import tasks
 from bilten.models import AuditEntry, Order, OrderLine, OrderStatus, Payment, PaymentStatus, TicketType
 from bilten.payments import get_provider
-from bilten.services import hold_sweep, orders
+from bilten.services import hold_sweep, orders, sweeper_election
+from bilten.services.sweeper_election import SweeperElection
 from tests.factories import make_event, make_organization
 
 HOLDS = 450  # more than two batches each for two sweepers
@@ -164,3 +166,59 @@ def test_the_sweep_walks_the_partial_index_of_pending_holds(pg_session, sweeper_
     ).all()
     pg_session.rollback()
     assert "ix_ticket_order_pending_hold" in "\n".join(line for (line,) in plan)
+
+
+def test_one_process_leads_the_sweep_and_a_bilten_worker_takes_over_from_the_web_workers(pg_engine):
+    web_a = SweeperElection(pg_engine, preferred=False)
+    web_b = SweeperElection(pg_engine, preferred=False)
+    worker = SweeperElection(pg_engine, preferred=True)
+    try:
+        assert [web_a.leads(), web_b.leads(), web_a.leads(), web_b.leads()] == [True, False, True, False]
+
+        # A `bilten worker` starts: the leading web worker gives way at its next turn, the worker leads.
+        assert worker.leads() is False  # the web worker still holds the lead
+        assert web_a.leads() is False and web_b.leads() is False
+        assert worker.leads() is True
+        assert [web_a.leads(), web_b.leads(), worker.leads()] == [False, False, True]
+
+        # The worker stops (or dies: its connection closes): a web worker takes over at its next turn.
+        worker.close()
+        _wait_until_the_server_let_go(pg_engine, sweeper_election.WORKER_PRESENT_LOCK_KEY)
+        assert [web_b.leads(), web_a.leads(), web_b.leads()] == [True, False, True]
+    finally:
+        for election in (web_a, web_b, worker):
+            election.close()
+
+
+def test_a_lost_election_connection_gives_up_the_lead_and_a_new_one_is_opened(pg_engine):
+    first, second = SweeperElection(pg_engine, preferred=False), SweeperElection(pg_engine, preferred=False)
+    try:
+        assert first.leads() is True
+        with pg_engine.connect() as admin:  # the leader's connection is killed (a restart, a network cut)
+            admin.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND objid = :low "
+                    "AND pid <> pg_backend_pid()"
+                ),
+                {"low": sweeper_election.LEAD_LOCK_KEY & 0xFFFFFFFF},
+            )
+        _wait_until_the_server_let_go(pg_engine, sweeper_election.LEAD_LOCK_KEY)
+        assert second.leads() is True
+        assert first.leads() is False  # notices, reconnects, and finds the lead taken
+        assert first.leads() is False
+    finally:
+        first.close()
+        second.close()
+
+
+def _wait_until_the_server_let_go(engine, key):
+    """A closed connection's backend frees its locks a moment after the client hung up."""
+    deadline = time.monotonic() + 10
+    with engine.connect() as connection:
+        while connection.execute(
+            text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = :low"),
+            {"low": key & 0xFFFFFFFF},
+        ).scalar_one():
+            assert time.monotonic() < deadline, "the lock was never freed"
+            connection.rollback()
+            time.sleep(0.01)

@@ -1,6 +1,7 @@
 """The sweeper on SQLite: expired holds released batch by batch, seats, audit and checkouts as one."""
 
 import asyncio
+from contextlib import contextmanager
 from datetime import timedelta
 
 from sqlmodel import select
@@ -9,7 +10,22 @@ from bilten import live, tasks
 from bilten.models import AuditEntry, Order, OrderStatus, Payment, PaymentStatus, TicketType
 from bilten.payments import get_provider
 from bilten.services import hold_sweep, orders
+from bilten.services.sweeper_election import SweeperElection
+from bilten.settings import get_settings
 from tests.factories import make_event, make_organization
+
+
+@contextmanager
+def _settings(monkeypatch, **values):
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    try:
+        yield
+    finally:
+        for name in values:
+            monkeypatch.delenv(name)
+        get_settings.cache_clear()
 
 
 def _shop(session, now):
@@ -52,12 +68,12 @@ def test_a_batch_releases_only_holds_that_ran_out_and_gives_back_their_seats(ses
 
 
 def test_the_sweep_loops_batches_until_no_expired_hold_is_left(session, app_database, now, monkeypatch):
-    monkeypatch.setattr(hold_sweep, "BATCH_SIZE", 4)
     _, (standard, _) = _shop(session, now)
     for _ in range(10):
         _hold(session, now, [(standard.id, 2)])
 
-    result = tasks.sweep(now + timedelta(minutes=16))
+    with _settings(monkeypatch, SWEEP_BATCH_SIZE="4"):
+        result = tasks.sweep(now + timedelta(minutes=16))
 
     assert result["expired"] == 10
     session.expire_all()
@@ -76,3 +92,55 @@ def test_open_event_pages_hear_the_seats_come_back(session, now):
 
     message = asyncio.run(watch_the_sweep())
     assert message["available"] == {str(standard.id): 100, str(reduced.id): 100}
+
+
+def test_the_sweeper_rests_between_batches_in_proportion_to_their_time(session, app_database, now, monkeypatch):
+    _, (standard, _) = _shop(session, now)
+    for _ in range(10):
+        _hold(session, now, [(standard.id, 1)])
+    rests = []
+
+    with _settings(monkeypatch, SWEEP_BATCH_SIZE="4", SWEEP_MIN_RATE="0"):
+        released = tasks.release_expired_holds(now + timedelta(minutes=16), duty_cycle=0.25, sleep=rests.append)
+        assert tasks.release_expired_holds(now + timedelta(minutes=16), duty_cycle=1, sleep=rests.append) == 0
+
+    assert released == 10
+    assert len(rests) == 2  # after each full batch (4 + 4), none after the last (2): nothing is left
+    assert all(rest > 0 for rest in rests)
+
+
+def test_the_sweeper_works_full_time_at_a_duty_cycle_of_one(session, app_database, now, monkeypatch):
+    _, (standard, _) = _shop(session, now)
+    for _ in range(10):
+        _hold(session, now, [(standard.id, 1)])
+    rests = []
+
+    with _settings(monkeypatch, SWEEP_BATCH_SIZE="4", SWEEP_DUTY_CYCLE="1"):
+        assert tasks.release_expired_holds(now + timedelta(minutes=16), sleep=rests.append) == 10
+
+    assert rests == []
+
+
+def test_on_sqlite_every_loop_releases_holds(app_database):
+    """The embedded default (one process, no `bilten worker`): nothing to elect, holds still expire."""
+    assert SweeperElection(app_database, preferred=False).leads()
+    assert SweeperElection(app_database, preferred=True).leads()
+
+
+def test_the_rests_never_take_the_sweeper_below_its_minimum_rate(session, app_database, now, monkeypatch):
+    """4 holds a batch at 1 hold/s at least: a rest never exceeds 4 s minus the batch's own time,
+    however slow the batch (a saturated machine), and a floor nobody can reach means no rest."""
+    _, (standard, _) = _shop(session, now)
+    for _ in range(10):
+        _hold(session, now, [(standard.id, 1)])
+    rests = []
+
+    with _settings(monkeypatch, SWEEP_BATCH_SIZE="4", SWEEP_MIN_RATE="1"):
+        assert tasks.release_expired_holds(now + timedelta(minutes=16), duty_cycle=0.0001, sleep=rests.append) == 8 + 2
+    with _settings(monkeypatch, SWEEP_BATCH_SIZE="4", SWEEP_MIN_RATE="1000000000"):
+        _hold(session, now, [(standard.id, 1)])
+        for _ in range(4):
+            _hold(session, now, [(standard.id, 1)])
+        assert tasks.release_expired_holds(now + timedelta(minutes=16), duty_cycle=0.0001, sleep=rests.append) == 5
+
+    assert len(rests) == 2 and all(0 < rest < 4 for rest in rests)

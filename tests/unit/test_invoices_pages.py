@@ -7,6 +7,7 @@ import uuid
 from urllib.parse import parse_qs, urlparse
 
 import pytest
+from reflex.istate.data import RouterData
 from sqlmodel import select
 
 from bilten.back_office.orders import OfficeOrdersState
@@ -14,6 +15,7 @@ from bilten.i18n import translate
 from bilten.models import Invoice, InvoiceKind, Role, TicketType
 from bilten.services import accounts, invoices, orders
 from bilten.state.auth import SESSION_COOKIE
+from bilten.state.order import OrderState
 from tests.factories import DEFAULT_PASSWORD, make_event, make_organization, make_user
 from tests.unit.test_back_office_state import open_office
 from tests.unit.test_event_translations_state import run
@@ -63,6 +65,28 @@ async def test_the_back_office_offers_the_invoice_then_the_credit_note(fresh_tab
     note = session.exec(select(Invoice).where(Invoice.kind == InvoiceKind.CREDIT_NOTE)).one()
     assert detail.credit_note_label == f"Credit note {note.number}"
     assert reads(session, detail.credit_note_url, InvoiceKind.CREDIT_NOTE).id == note.id
+
+
+@pytest.mark.anyio
+async def test_the_buyers_order_page_offers_the_credit_note_once_the_order_is_refunded(fresh_tab, session, now, sold):
+    order = sold["order"]
+    path = f"/orders/{order.id}"
+    token = orders.order_access_token(order.id)
+    fresh_tab.router = RouterData.from_router_data(
+        {"headers": {}, "pathname": path, "asPath": f"{path}?token={token}", "query": {"order_id": str(order.id)}}
+    )
+    page = await fresh_tab.get_state(OrderState)
+    await run(page, "load")
+    invoice = session.exec(select(Invoice)).one()
+    assert page.summary.phase == "paid" and page.summary.credit_note_url == ""  # none yet
+    assert reads(session, page.summary.invoice_url, InvoiceKind.INVOICE).id == invoice.id
+
+    orders.cancel_order(session, order_id=order.id, now=now, actor=sold["organizer"])
+    await run(page, "load")
+    note = session.exec(select(Invoice).where(Invoice.kind == InvoiceKind.CREDIT_NOTE)).one()
+    assert page.summary.phase == "refunded"
+    assert reads(session, page.summary.invoice_url, InvoiceKind.INVOICE).id == invoice.id  # both, side by side
+    assert reads(session, page.summary.credit_note_url, InvoiceKind.CREDIT_NOTE).id == note.id
 
 
 @pytest.mark.anyio

@@ -18,7 +18,7 @@ import socketio
 import uvicorn
 from sqlmodel import select
 
-from bilten import live
+from bilten import live, live_fanout
 from bilten.live_inventory import INVENTORY_EVENT, NAMESPACE, InventoryNamespace, read_public_availability
 from bilten.models import EventStatus, TicketType
 from tests.factories import make_event, make_organization
@@ -42,6 +42,7 @@ def live_server(database, namespace, monkeypatch) -> Iterator[str]:
     monkeypatch.setattr("bilten.live_inventory.get_settings", lambda: _Limits())
     server = socketio.AsyncServer(async_mode="asgi", transports=["websocket"])
     server.register_namespace(namespace)
+    live_fanout.install(server)  # as `register` does: counts are written straight into the websockets
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -61,6 +62,7 @@ def live_server(database, namespace, monkeypatch) -> Iterator[str]:
 
 class _Limits:
     live_events_per_connection = 2
+    live_frames_per_second = 3000
     redis_url = None
 
 
@@ -128,6 +130,7 @@ async def test_a_published_change_reaches_every_watching_tab_once_and_hides_the_
         again = await first.call("watch", events["public"], namespace=NAMESPACE, timeout=5)
         assert again["available"] == {events["visible"]: 36}
         assert list(namespace._relays) == [events["public"]]  # one relay for both tabs
+        assert namespace._fanout is not None and namespace._fanout.direct >= 3  # not through socket.io's queues
     finally:
         for client in (first, second, bystander):
             await client.disconnect()
@@ -158,3 +161,27 @@ async def test_drafts_unknown_ids_nonsense_and_too_many_events_are_refused(live_
         assert got == []  # nothing of the draft reached this socket
     finally:
         await client.disconnect()
+
+
+@pytest.mark.anyio
+async def test_a_larger_audience_gets_counts_further_apart(live_server, events, monkeypatch):
+    """The relay's gap is tabs / LIVE_FRAMES_PER_SECOND (at least 0.25 s): with a budget of 4 frames
+    a second, two watching tabs get a count every half second however fast the sales come."""
+    monkeypatch.setattr(_Limits, "live_frames_per_second", 4)
+    first, _ = await _tab(live_server)
+    second, second_got = await _tab(live_server)
+    arrived: list[float] = []
+    first.on(INVENTORY_EVENT, lambda message: arrived.append(time.monotonic()), namespace=NAMESPACE)
+    try:
+        for client in (first, second):
+            await client.call("watch", events["public"], namespace=NAMESPACE, timeout=5)
+        channel = live.inventory_channel(events["public"])
+        for left in (39, 38, 37):
+            live.publish(channel, {"event_id": events["public"], "available": {events["visible"]: left}})
+            await asyncio.sleep(0.05)
+        await _until(lambda: len(arrived) >= 2 and len(second_got) >= 2)
+        assert arrived[1] - arrived[0] >= 0.45  # not 0.25: the gap grew with the audience
+        assert second_got[-1]["available"] == {events["visible"]: 37}  # the later sales rode along
+    finally:
+        for client in (first, second):
+            await client.disconnect()

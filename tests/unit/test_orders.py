@@ -290,6 +290,10 @@ def test_late_payment_for_sold_out_seats_is_refunded(session, now, shop):
     told = session.exec(select(OutboxEvent).where(OutboxEvent.topic == "order.cancelled")).one()
     assert told.payload["refunded"] is True and told.payload["reason"] == "late_payment"
     assert session.get(TicketType, shop["standard"].id).reserved == 4
+    refund = session.exec(select(AuditEntry).where(AuditEntry.action == "payment.refunded")).one()
+    assert (refund.object_id, refund.actor_user_id) == (str(order.id), None)  # nobody asked: the sweeper gave it back
+    assert refund.data["payment_id"] == str(payment.id) and refund.data["reason"] == "late_payment"
+    assert session.get(Payment, payment.id).refunded_minor == payment.amount_minor
 
 
 def test_duplicate_and_out_of_order_updates_are_harmless(session, now, shop):
@@ -360,6 +364,9 @@ def test_buyer_cannot_cancel_a_paid_order_but_the_organizer_refunds_it(session, 
     assert session.exec(select(Payment)).one().status == PaymentStatus.REFUNDED
     actions = {a.action for a in session.exec(select(AuditEntry)).all()}
     assert {"order.cancelled", "payment.refunded"} <= actions
+    refund = session.exec(select(AuditEntry).where(AuditEntry.action == "payment.refunded")).one()
+    assert (refund.object_id, refund.actor_user_id) == (str(order.id), shop["organizer"].id)
+    assert set(refund.data) == {"payment_id", "refund_id"}  # the same entry as a late payment's, without a reason
     with pytest.raises(OrderNotCancellable):
         orders.cancel_order(session, order_id=order.id, now=now, actor=shop["organizer"])
 

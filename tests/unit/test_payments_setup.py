@@ -5,7 +5,7 @@ import logging
 import pytest
 from sqlmodel import func, select
 
-from bilten.models import Order, OrderStatus, Payment, Ticket, TicketType
+from bilten.models import Order, OrderStatus, Payment, Ticket, TicketType, Voucher, VoucherKind
 from bilten.payments import (
     active_provider,
     is_test_mode,
@@ -111,9 +111,15 @@ def shop(session, now):
     return {"event": event, "paid": paid, "free": free}
 
 
-def _place(session, now, items):
+def _place(session, now, items, voucher=""):
     return orders.place_order(
-        session, items=items, email="buyer@example.org", phone="+49 30 1234567", now=now, provider=active_provider()
+        session,
+        items=items,
+        email="buyer@example.org",
+        phone="+49 30 1234567",
+        now=now,
+        provider=active_provider(),
+        voucher=voucher,
     )
 
 
@@ -138,6 +144,24 @@ def test_free_tickets_still_work_without_a_provider(configure, session, now, sho
     placed = _place(session, now, [(shop["free"].id, 2)])
     assert placed.order.status == OrderStatus.PAID
     assert session.exec(select(func.count()).select_from(Ticket)).one() == 2
+
+
+def test_an_order_a_voucher_makes_free_is_sold_without_a_provider(configure, session, now, shop):
+    """What the buyer is charged decides, not the list price: 100 % off needs no payment provider;
+    50 % off still does, and is refused before anything is written (its voucher use included)."""
+    configure()
+    for code, percent in (("FREE", 100), ("HALF", 50)):
+        session.add(Voucher(event_id=shop["event"].id, code=code, kind=VoucherKind.PERCENT, value=percent, max_uses=5))
+    session.commit()
+    with pytest.raises(PaymentsNotConfigured):
+        _place(session, now, [(shop["paid"].id, 1)], voucher="half")
+    assert _written(session) == {"orders": 0, "payments": 0, "reserved": 0}
+    session.expire_all()
+    assert session.exec(select(func.sum(Voucher.used))).one() == 0
+    placed = _place(session, now, [(shop["paid"].id, 2)], voucher="free")
+    assert placed.order.status == OrderStatus.PAID and placed.order.total_minor == 0
+    assert session.exec(select(func.count()).select_from(Ticket)).one() == 2
+    assert _written(session) == {"orders": 1, "payments": 0, "reserved": 2}
 
 
 def test_an_order_left_pending_cannot_open_a_payment_once_payments_are_off(configure, session, now, shop):

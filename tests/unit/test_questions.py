@@ -335,3 +335,18 @@ def test_deleting_an_answered_question_retires_it_and_keeps_its_answers(session,
             fields=QuestionFields(label="x"),
             now=now,
         )
+
+
+def test_an_orders_answers_are_read_by_its_buyer_and_the_events_organizers_alone(session, shop, now):
+    asked = ask(session, shop, now, label="Company", kind="text")
+    buyer = make_user(session, now=now)
+    placed = place(session, shop, now, [(shop["free"].id, 1)], [AnswerIn(asked.id, "ACME")], user=buyer)
+    order_id = placed.order.id
+    for user, token in ((buyer, ""), (None, placed.access_token), (shop["owner"], "")):
+        views = questions.read_order_answers(session, order_id=order_id, user=user, access_token=token, now=now)
+        assert [(v.label, v.value) for v in views] == [("Company", "ACME")]
+    for user, token in ((make_user(session, now=now), ""), (shop["stranger"], ""), (None, "forged"), (None, "")):
+        with pytest.raises(NotFound):  # the same answer as for an order that does not exist
+            questions.read_order_answers(session, order_id=order_id, user=user, access_token=token, now=now)
+    with pytest.raises(NotFound):
+        questions.read_order_answers(session, order_id=uuid.uuid4(), user=shop["owner"], now=now)

@@ -15,7 +15,7 @@ from bilten.payments import get_provider
 from bilten.payments.base import PaymentProvider, ProviderUnavailable
 from bilten.services import (
     checkins,
-    invoices,  # module import: invoices reads orders.access
+    invoices,
     vouchers,
 )
 from bilten.services.access import Permission, is_allowed
@@ -84,7 +84,7 @@ def cancel_order(
         return_seats(session, order_lines(session, order.id), now=now)
         invoices.issue_credit_note(session, order, now=now)
         if refund_call is not None:
-            _record_refund(session, order, refund_call[3], refund_id, actor=actor, now=now)
+            record_refund(session, session.get_one(Payment, refund_call[3]), refund_id, now=now, actor=actor)
         record_audit(
             session,
             action=AuditAction.ORDER_CANCELLED,
@@ -106,10 +106,18 @@ def cancel_order(
     return order
 
 
-def _record_refund(
-    session: Session, order: Order, payment_id: uuid.UUID, refund_id: str, *, actor: User, now: datetime
+def record_refund(
+    session: Session,
+    payment: Payment,
+    refund_id: str,
+    *,
+    now: datetime,
+    actor: User | None = None,
+    reason: CancelReason | None = None,
 ) -> None:
-    payment = session.get_one(Payment, payment_id)
+    """The provider gave the whole payment back (its `refund_id`): mark the payment refunded and
+    audit it on its order, in the caller's transaction. `reason` for refunds nobody asked for
+    (a late payment)."""
     payment.status = PaymentStatus.REFUNDED
     payment.refunded_minor = payment.amount_minor
     payment.updated_at = now
@@ -118,10 +126,10 @@ def _record_refund(
         session,
         action=AuditAction.PAYMENT_REFUNDED,
         object_type="order",
-        object_id=order.id,
+        object_id=payment.order_id,
         now=now,
-        actor_user_id=actor.id,
-        data={"payment_id": str(payment.id), "refund_id": refund_id},
+        actor_user_id=actor.id if actor else None,
+        data={"payment_id": str(payment.id), "refund_id": refund_id, **({"reason": reason} if reason else {})},
     )
 
 

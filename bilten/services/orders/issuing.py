@@ -9,7 +9,7 @@ from sqlmodel import Session
 
 from bilten.models import Event, Order, OrderLine, OrderStatus, Ticket
 from bilten.observability import metrics
-from bilten.services import invoices  # module import: invoices reads orders.access
+from bilten.services import invoices
 from bilten.services.audit import emit_event, record_audit
 from bilten.services.orders.status import AuditAction, Topic, change_status
 from bilten.services.questions import link_answers_to_tickets

@@ -44,7 +44,7 @@ from bilten.services.errors import (
     UnknownOrder,
 )
 from bilten.services.orders.access import may_view_order, order_access_token
-from bilten.services.orders.cancelling import cancel_unpaid
+from bilten.services.orders.cancelling import cancel_unpaid, record_refund
 from bilten.services.orders.issuing import mark_paid
 from bilten.services.orders.seats import order_lines, publish_availability, retake_seats, return_seats
 from bilten.services.orders.status import AuditAction, CancelReason, PaymentResult, Topic, change_status
@@ -343,18 +343,7 @@ def refund_unbacked_payment(session: Session, *, payment_id: uuid.UUID, now: dat
         payment = lock_row(session, Payment, payment_id)
         if payment is None or payment.status != PaymentStatus.CONFIRMED:
             return True  # refunded meanwhile by another sweeper
-        payment.status = PaymentStatus.REFUNDED
-        payment.refunded_minor = payment.amount_minor
-        payment.updated_at = now
-        session.add(payment)
-        record_audit(
-            session,
-            action=AuditAction.PAYMENT_REFUNDED,
-            object_type="order",
-            object_id=payment.order_id,
-            now=now,
-            data={"payment_id": str(payment.id), "refund_id": refund_id, "reason": CancelReason.LATE_PAYMENT},
-        )
+        record_refund(session, payment, refund_id, now=now, reason=CancelReason.LATE_PAYMENT)
         emit_event(
             session,
             topic=Topic.ORDER_CANCELLED,

@@ -9,16 +9,29 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 import psycopg
-from sqlalchemy import bindparam
+from sqlalchemy import bindparam, exists
 from sqlmodel import Session, col, select
 
 from bilten.db import insert_new_rows
-from bilten.models import Event, EventStatus, Order, OrderLine, Payment, TicketType, User, Voucher
+from bilten.ids import new_id
+from bilten.models import (
+    Answer,
+    Event,
+    EventStatus,
+    InvoiceSettings,
+    Order,
+    OrderLine,
+    Payment,
+    Question,
+    TicketType,
+    User,
+    Voucher,
+)
 from bilten.observability import metrics
 from bilten.payments import payments_configured
 from bilten.payments.base import PaymentProvider
@@ -56,6 +69,10 @@ class PlacedOrder:
     order: Order
     access_token: str
     payment: Payment | None = None  # opened already when the provider needs no network
+    # What its receipt shows, kept from placing it (views.order_receipt): no need to read it back.
+    event: Event | None = None
+    answers: list[tuple[Answer, Question]] = field(default_factory=list)  # as stored, with their questions
+    voucher_code: str = ""  # the voucher's code, "" for none
 
 
 class _NotEnoughSeats(Exception):
@@ -100,14 +117,22 @@ def place_order(
     names: dict[uuid.UUID, str] = {}  # as the buyer reads them: their language, else the main one
     try:
         with transaction(session):
-            event, types, used_voucher = _load_types_for_sale(
+            sale = _load_types_for_sale(
                 session, wanted, event_id=event_id, now=now, locale=locale, voucher_code=voucher
             )
+            event, types, used_voucher = sale.event, sale.types, sale.voucher
             names = {t.id: field_text(t, "name", locale, event.main_language) for t in types}
-            answer_rows = questions.check_answers(session, event.id, _ticket_sequence(items), answers or [])
-            if not payments_configured() and any(t.price_minor > 0 for t in types):
-                raise PaymentsNotConfigured()  # before anything is written: no order, no seats held
+            asked = questions.active_questions(session, event.id) if sale.has_questions else []
+            answer_rows = questions.check_answers(
+                session, event.id, _ticket_sequence(items), answers or [], active=asked
+            )
+            prices = _charged_prices(types, used_voucher, sale.prices_include_tax)
+            if not payments_configured() and any(prices[t.id] * wanted[t.id] > 0 for t in types):
+                # What the buyer would be charged (a 100 % voucher makes it free), and before anything
+                # is written: no order, no seats held.
+                raise PaymentsNotConfigured()
             order = Order(
+                id=new_id(),
                 event_id=event.id,
                 user_id=user.id if user else None,
                 buyer_email=email,
@@ -119,9 +144,7 @@ def place_order(
                 hold_expires_at=now + timedelta(minutes=hold_minutes or get_settings().hold_minutes),
                 created_at=now,
             )
-            lines = _add_lines(
-                session, order, types, wanted, used_voucher, invoices.prices_include_tax(session, event.organization_id)
-            )
+            lines = _add_lines(session, order, types, wanted, prices, used_voucher, sale.prices_include_tax)
             for answer in answer_rows:
                 answer.order_id = order.id
                 session.add(answer)
@@ -134,11 +157,13 @@ def place_order(
                 mark_paid(session, order, event=event, lines=lines, now=now)
             elif provider is not None and provider.local:
                 # A provider that needs no network (test mode) opens its checkout in this same transaction.
-                payment_id = uuid.uuid4()
+                payment_id = new_id()
                 request = payment_request(order, event, lines, names, payment_id)
                 started = provider.start(request)
                 payment = record_payment_start(session, order, provider.identifier, payment_id, started, now=now)
+            voucher_code = ""
             if used_voucher is not None:
+                voucher_code = used_voucher.code
                 vouchers.take_use(session, used_voucher.id)  # the voucher's row first, then the seats
             seat_types = [] if offer_id is not None else types  # an offer's seat is held already
             if session.get_bind().dialect.name == "postgresql":
@@ -150,7 +175,26 @@ def place_order(
         raise _sold_out(session, types, wanted, names) from None
     metrics.count_order("placed")
     publish_availability(session, event.id)
-    return PlacedOrder(order=order, access_token=order_access_token(order.id), payment=payment)
+    by_id = {q.id: q for q in asked}
+    return PlacedOrder(
+        order=order,
+        access_token=order_access_token(order.id),
+        payment=payment,
+        event=event,
+        answers=[(answer, by_id[answer.question_id]) for answer in answer_rows],
+        voucher_code=voucher_code,
+    )
+
+
+def _charged_prices(types: list[TicketType], voucher: Voucher | None, include_tax: bool) -> dict[uuid.UUID, int]:
+    """What the buyer pays per ticket of each type: the voucher's price where it applies, plus the tax
+    when the organization's prices are net (services/invoices.py)."""
+    return {
+        t.id: invoices.charged_unit_price(
+            vouchers.voucher_unit_price(voucher, t.id, t.price_minor), t.tax_rate_bp, prices_include_tax=include_tax
+        )
+        for t in types
+    }
 
 
 def _add_lines(
@@ -158,21 +202,19 @@ def _add_lines(
     order: Order,
     types: list[TicketType],
     wanted: dict[uuid.UUID, int],
+    prices: dict[uuid.UUID, int],
     voucher: Voucher | None = None,
     include_tax: bool = True,
 ) -> list[OrderLine]:
-    """The order and one line per ticket type (priced with the voucher where it applies, plus the
-    tax when the organization's prices are net: services/invoices.py), its total their sum."""
+    """The order and one line per ticket type at its charged price (`_charged_prices`), the
+    order's total their sum."""
     session.add(order)
     lines = []
     for ticket_type in types:
         quantity = wanted[ticket_type.id]
-        price = invoices.charged_unit_price(
-            vouchers.voucher_unit_price(voucher, ticket_type.id, ticket_type.price_minor),
-            ticket_type.tax_rate_bp,
-            prices_include_tax=include_tax,
-        )
+        price = prices[ticket_type.id]
         line = OrderLine(
+            id=new_id(),
             order_id=order.id,
             ticket_type_id=ticket_type.id,
             quantity=quantity,
@@ -247,8 +289,9 @@ def _take_seats_in_one_round_trip(session: Session, types: list[TicketType], wan
     try:
         with raw.pipeline():
             insert_new_rows(session)
+            connection = session.connection()  # Core: the ORM's bulk UPDATE layer only costs here
             for ticket_type in types:  # sorted by id: two orders lock rows in the same order, no deadlock
-                session.execute(ADD_SEATS, {"type_id": ticket_type.id, "n": wanted[ticket_type.id]})
+                connection.execute(ADD_SEATS, {"type_id": ticket_type.id, "n": wanted[ticket_type.id]})
             raw.commit()
     except psycopg.errors.CheckViolation:
         raise _NotEnoughSeats() from None
@@ -295,12 +338,29 @@ def _sum_quantities(items: list[tuple[uuid.UUID, int]]) -> dict[uuid.UUID, int]:
     return wanted
 
 
+# The types asked for with their event, whether the event asks questions at checkout and whether its
+# organization's prices include tax: one statement where there were three.
+_HAS_QUESTIONS = exists().where(col(Question.event_id) == col(Event.id), col(Question.deleted_at).is_(None))
+_PRICES_INCLUDE_TAX = (
+    select(InvoiceSettings.prices_include_tax)
+    .where(col(InvoiceSettings.organization_id) == col(Event.organization_id))
+    .scalar_subquery()
+)
 _TYPES_FOR_SALE = (
-    select(TicketType, Event)
+    select(TicketType, Event, _HAS_QUESTIONS.label("has_questions"), _PRICES_INCLUDE_TAX.label("include_tax"))
     .join(Event, col(Event.id) == col(TicketType.event_id))
     .where(col(TicketType.id).in_(bindparam("ids", expanding=True)))
     .order_by(col(TicketType.id))
 )
+
+
+@dataclass(frozen=True)
+class _Sale:
+    event: Event
+    types: list[TicketType]
+    voucher: Voucher | None
+    has_questions: bool  # the event asks questions at checkout
+    prices_include_tax: bool  # the organization's choice (services/tax.py): gross unless it said otherwise
 
 
 def _load_types_for_sale(
@@ -311,12 +371,12 @@ def _load_types_for_sale(
     now: datetime,
     locale: str = "",
     voucher_code: str = "",
-) -> tuple[Event, list[TicketType], Voucher | None]:
+) -> _Sale:
     rows = session.execute(_TYPES_FOR_SALE, {"ids": list(wanted)}).all()
     voucher = None
     if voucher_code and rows:
         voucher = vouchers.usable_voucher(session, event_id=event_id or rows[0][1].id, code=voucher_code, now=now)
-    types = [t for t, _ in rows if not t.is_hidden or vouchers.unlocks(voucher, t.id)]
+    types = [row[0] for row in rows if not row[0].is_hidden or vouchers.unlocks(voucher, row[0].id)]
     if len(types) != len(wanted) or len({t.event_id for t in types}) != 1:
         raise UnknownTicketType()
     event = rows[0][1]
@@ -337,4 +397,5 @@ def _load_types_for_sale(
             raise QuantityOutOfRange(name=name, min=ticket_type.min_per_order, max=ticket_type.max_per_order)
     if voucher is not None and not any(vouchers.covers(voucher, t.id) for t in types):
         raise VoucherNotApplicable()
-    return event, list(types), voucher
+    include_tax = rows[0].include_tax
+    return _Sale(event, types, voucher, bool(rows[0].has_questions), True if include_tax is None else include_tax)

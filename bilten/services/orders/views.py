@@ -12,7 +12,8 @@ from sqlmodel import Session, col, select
 
 from bilten.models import Event, Order, OrderStatus, Payment, PaymentStatus, Ticket, TicketStatus, TicketType
 from bilten.services import vouchers
-from bilten.services.questions import AnswerView, order_answers
+from bilten.services.orders.placing import PlacedOrder
+from bilten.services.questions import AnswerView, answer_views, order_answers
 from bilten.services.ticket_references import format_reference
 from bilten.services.translations import field_text
 
@@ -67,9 +68,11 @@ def order_receipt(
     now: datetime,
     payment: Payment | None = None,
     access_token: str | None = None,
+    placed: PlacedOrder | None = None,
 ) -> OrderReceipt:
     """`order` as its buyer may see it (the caller checked that they may); `payment` the one just
-    started, else the latest; `now` decides whether the answers may still be changed."""
+    started, else the latest; `now` decides whether the answers may still be changed. For an order
+    just `placed`, its answers and voucher code come from memory, not from the database again."""
     payment = (
         payment
         or session.exec(
@@ -107,7 +110,7 @@ def order_receipt(
         status=order.status,
         total_minor=order.total_minor,
         currency=order.currency,
-        voucher=vouchers.code_of(session, order) or None,
+        voucher=(placed.voucher_code if placed is not None else vouchers.code_of(session, order)) or None,
         discount_minor=order.discount_minor,
         expires_at=order.hold_expires_at if order.status == OrderStatus.PENDING else None,
         email=order.buyer_email,
@@ -120,6 +123,8 @@ def order_receipt(
         if payment
         else None,
         tickets=tickets,
-        answers=order_answers(session, order, now=now),
+        answers=answer_views(placed.answers, order, placed.event, now=now, include_retired=True)
+        if placed is not None
+        else order_answers(session, order, now=now),
         access_token=access_token,
     )
