@@ -2,7 +2,7 @@
 
 A ticket PDF whose texts all fit WinAnsi needs nothing else, and reportlab spends most of a ticket
 email's PDF time formatting its object tree in pure Python (3.4 ms for two pages). Written out
-here, the same pages take a tenth of that: a handful of objects, one compressed content stream
+here, the same pages take about a fifth of that: a handful of objects, one compressed content stream
 per page and the cross-reference table. Texts needing another script (Arabic, Cyrillic, ...) still
 go through reportlab, which embeds DejaVu (bilten/notifications/attachments.py).
 

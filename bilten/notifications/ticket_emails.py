@@ -3,7 +3,7 @@
 They are most of what the worker sends during a sale, so what they read is loaded set-wise: the
 worker hands a whole batch's orders to `load_order_bundles` (four queries for the batch instead of
 five per email) and renders each email from its `OrderBundle`, sharing what every email of one
-event and language has in common (`EventParts`: the calendar file, formatted dates, labels).
+event and language has in common (`EventParts`: the calendar file).
 A single email (a resend, a preview, a test) goes through the same code with a batch of one.
 """
 
