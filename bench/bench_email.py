@@ -165,14 +165,18 @@ class Round:
     worker_cpu: float  # CPU seconds of this process (the worker's threads; the polling here is tiny)
     render_cpu: float  # CPU seconds of the render processes
     sink_cpu: float  # CPU seconds of the SMTP sink
+    postgres_cpu: float  # CPU seconds of the PostgreSQL backends serving this benchmark's database
 
 
-def run_round(engine, delivery: Delivery, *, redis_url: str | None, threads: int, total: int, sink_pid: int) -> Round:
+def run_round(
+    engine, delivery: Delivery, *, redis_url: str | None, threads: int, total: int, sink_pid: int, database: str
+) -> Round:
     before = sent_count(engine)
     stop = threading.Event()
     target = run_queue_worker if redis_url else run_in_process_worker
     kwargs = {"delivery": delivery, "redis_url": redis_url, "threads": threads} if redis_url else {"delivery": delivery}
     cpu_before = _cpu_seconds(sink_pid)
+    postgres_before = _postgres_cpu(database)
     started = time.perf_counter()
     worker = threading.Thread(target=target, args=(stop,), kwargs=kwargs)
     worker.start()
@@ -181,8 +185,9 @@ def run_round(engine, delivery: Delivery, *, redis_url: str | None, threads: int
     stop.set()
     worker.join()
     cpu_after = _cpu_seconds(sink_pid)
+    postgres = sum(seconds - postgres_before.get(pid, 0.0) for pid, seconds in _postgres_cpu(database).items())
     used = [after - before for before, after in zip(cpu_before, cpu_after, strict=True)]
-    return Round(elapsed, *used)
+    return Round(elapsed, *used, postgres)
 
 
 def _cpu_seconds(sink_pid: int) -> tuple[float, float, float]:
@@ -201,6 +206,25 @@ def _cpu_seconds(sink_pid: int) -> tuple[float, float, float]:
         else:
             children += times.user + times.system
     return own.user + own.system, children, sink
+
+
+def _postgres_cpu(database: str) -> dict[int, float]:
+    """User + system CPU seconds of each PostgreSQL backend connected to `database` (their process
+    title names it), by process id. The server's shared processes (WAL writer, checkpointer) serve
+    every database and are left out; so is a backend that ends during the round (the worker's
+    connections stay open)."""
+    seconds: dict[int, float] = {}
+    if not database:
+        return seconds
+    for process in psutil.process_iter(["cmdline"]):
+        title = " ".join(process.info["cmdline"] or ())
+        if title.startswith("postgres:") and f" {database} " in title:
+            try:
+                times = process.cpu_times()
+            except psutil.NoSuchProcess:
+                continue
+            seconds[process.pid] = times.user + times.system
+    return seconds
 
 
 def expected_message_ids(engine, mail_from: str) -> set[str]:
@@ -279,15 +303,25 @@ def main() -> None:
                 continue
             fill(engine, welcome=welcome, orders=orders, tickets=args.tickets)
             result = run_round(
-                engine, delivery, redis_url=redis_url, threads=args.threads, total=welcome + orders, sink_pid=sink.pid
+                engine,
+                delivery,
+                redis_url=redis_url,
+                threads=args.threads,
+                total=welcome + orders,
+                sink_pid=sink.pid,
+                database="" if args.sqlite else engine.url.database,
             )
             count = welcome + orders
             print(f"  {label:<48} {count:>5} in {result.elapsed:6.2f} s = {count / result.elapsed:7.1f} emails/s")
-            per_email = [1000 * seconds / count for seconds in (result.worker_cpu, result.render_cpu, result.sink_cpu)]
+            worker, render, sink_ms, postgres = (
+                1000 * seconds / count
+                for seconds in (result.worker_cpu, result.render_cpu, result.sink_cpu, result.postgres_cpu)
+            )
+            everything = worker + render + sink_ms + postgres
             print(
-                f"    CPU per email: worker {per_email[0]:.1f} ms + render processes {per_email[1]:.1f} ms"
-                f" + SMTP sink {per_email[2]:.1f} ms (PostgreSQL not counted: shared)"
-                f" = {sum(per_email[:2]):.1f} ms of Bilten's own: {1000 / sum(per_email[:2]):.0f} emails/s per free core"
+                f"    CPU per email: worker {worker:.1f} ms + render processes {render:.1f} ms"
+                f" + PostgreSQL backends {postgres:.1f} ms + SMTP sink {sink_ms:.1f} ms = {everything:.1f} ms"
+                f" (at most {1000 * (os.cpu_count() or 1) / everything:.0f} emails/s on {os.cpu_count()} free cores)"
             )
         delivery.close()
         delivered = stop_sink(sink, tally)

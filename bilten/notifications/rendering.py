@@ -17,7 +17,7 @@ from datetime import datetime
 from email.message import EmailMessage
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from bilten.i18n import (
     format_datetime,
@@ -27,28 +27,42 @@ from bilten.models import (
     Event,
     EventStatus,
     Invitation,
-    Invoice,
-    InvoiceKind,
     Notification,
     Order,
-    OrderLine,
     OrderStatus,
     Organization,
-    Ticket,
-    TicketStatus,
     TicketType,
     User,
     WaitingListEntry,
     WaitingState,
 )
-from bilten.notifications.attachments import CalendarEntry, TicketPage, event_ics, qr_png, tickets_pdf
 from bilten.notifications.email_layout import Attachment, Body, EmailTexts, InlineImage, MissingData, RenderedEmail
-from bilten.notifications.invoice_pdf import invoice_pdf
 from bilten.notifications.mime import EncodedEmail, encode_email
-from bilten.routes import event_url, waiting_list_url
-from bilten.services.ticket_references import format_reference
-from bilten.services.translations import field_text
+from bilten.notifications.ticket_emails import (
+    ORDER_TICKET_TOPICS,
+    OrderBundle,
+    compose_order_paid,
+    event_calendar,
+    event_title,
+    load_order_bundles,
+    order_reference,
+    order_tickets_pdf,
+    payload_uuid,
+    render_order_paid,
+    render_ticket_transferred,
+    type_name,
+)
+from bilten.routes import waiting_list_url
 from bilten.services.waiting_list import entry_token
+
+__all__ = [  # what other modules take from here (the ticket emails live in ticket_emails.py)
+    "Attachment",
+    "InlineImage",
+    "MissingData",
+    "RenderedEmail",
+    "event_calendar",
+    "order_tickets_pdf",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -57,19 +71,8 @@ logger = logging.getLogger(__name__)
 # One renderer per topic
 
 
-def _uuid(payload: dict[str, Any], name: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(str(payload[name]))
-    except (KeyError, ValueError) as exc:
-        raise MissingData(f"payload has no valid {name}") from exc
-
-
-def order_reference(order: Order) -> str:
-    return order.id.hex[:8].upper()
-
-
 def _load_order(session: Session, payload: dict[str, Any]) -> tuple[Order, Event]:
-    order = session.get(Order, _uuid(payload, "order_id"))
+    order = session.get(Order, payload_uuid(payload, "order_id"))
     if order is None:
         raise MissingData("order not found")
     event = session.get(Event, order.event_id)
@@ -79,173 +82,10 @@ def _load_order(session: Session, payload: dict[str, Any]) -> tuple[Order, Event
 
 
 def _load_user(session: Session, payload: dict[str, Any]) -> User:
-    user = session.get(User, _uuid(payload, "user_id"))
+    user = session.get(User, payload_uuid(payload, "user_id"))
     if user is None:
         raise MissingData("user not found")
     return user
-
-
-def _venue_lines(event: Event) -> tuple[str, ...]:
-    return tuple(part for part in (event.venue_name, event.venue_address, event.city) if part.strip())
-
-
-def render_order_paid(session: Session, payload: dict[str, Any], texts: EmailTexts, public_url: str) -> RenderedEmail:
-    order, event = _load_order(session, payload)
-    if order.status != OrderStatus.PAID:
-        raise MissingData(f"order is {order.status.value}, no longer paid: tickets not sent")
-    lines = session.exec(
-        select(OrderLine, TicketType)
-        .join(TicketType, OrderLine.ticket_type_id == TicketType.id)
-        .where(OrderLine.order_id == order.id)
-        .order_by(TicketType.position, TicketType.name)
-    ).all()
-    tickets = session.exec(
-        select(Ticket, TicketType)
-        .join(TicketType, Ticket.ticket_type_id == TicketType.id)
-        .where(Ticket.order_id == order.id, Ticket.status == TicketStatus.VALID, col(Ticket.transfer_id).is_(None))
-        .order_by(TicketType.position, Ticket.issued_at, Ticket.id)
-    ).all()
-    if not tickets:
-        raise MissingData("order has no valid tickets")
-    locale, tr = texts.locale, texts.tr
-    title = event_title(event, locale)
-    when = format_datetime(event.starts_at, event.timezone, locale)
-    venue = ", ".join(_venue_lines(event))
-    subject = tr("email.order_paid.subject", event=title)
-
-    body = Body(texts)
-    body.paragraph(texts.greeting(order.buyer_name))
-    body.paragraph(tr("email.order_paid.intro", event=title))
-    body.heading(tr("email.order_paid.summary"))
-    rows = [
-        (tr("email.label.order"), order_reference(order)),
-        (tr("email.label.event"), title),
-        (tr("email.label.when"), when),
-    ]
-    if venue:
-        rows.append((tr("email.label.where"), venue))
-    rows += [
-        (
-            tr("email.order_paid.line", quantity=line.quantity, ticket_type=type_name(ticket_type, event, locale)),
-            format_money(line.line_total_minor, order.currency, locale),
-        )
-        for line, ticket_type in lines
-    ]
-    rows.append((tr("email.label.total"), format_money(order.total_minor, order.currency, locale)))
-    body.details(rows)
-
-    images = []
-    pages = _ticket_pages(order, event, tickets, texts)
-    for number, ((ticket, _ticket_type), page) in enumerate(zip(tickets, pages, strict=True), start=1):
-        cid = f"ticket-{ticket.id}@bilten"
-        body.heading(page.heading)
-        body.details(
-            [
-                (tr("email.label.ticket_type"), page.ticket_type),
-                (tr("email.label.holder"), page.holder),
-                (tr("ticket.reference"), page.reference),
-            ]
-        )
-        body.image(cid, tr("email.ticket.qr_alt", number=number))
-        images.append(InlineImage(cid=cid, png=qr_png(ticket.code)))
-    body.paragraph(tr("email.order_paid.show_code") + " " + tr("ticket.reference_hint"))
-    body.paragraph(tr("email.order_paid.calendar"))
-    body.button(public_url.rstrip("/") + event_url(event.id), tr("email.order_paid.view_event"))
-    html, text = body.document(subject)
-
-    attachments = [
-        Attachment(
-            "tickets.pdf",
-            "application/pdf",
-            tickets_pdf(pages, rtl=texts.rtl, title=tr("email.order_paid.subject", event=title)),
-        ),
-        Attachment(
-            "event.ics",
-            "text/calendar",
-            event_calendar(event, public_url=public_url, stamp=order.paid_at or order.created_at, locale=locale),
-        ),
-    ]
-    invoice = session.exec(
-        select(Invoice).where(Invoice.order_id == order.id, Invoice.kind == InvoiceKind.INVOICE)
-    ).first()
-    if invoice is not None:  # paid orders with money to pay (services/invoices.py)
-        attachments.append(
-            Attachment(f"{invoice.number}.pdf", "application/pdf", invoice_pdf(invoice, timezone=event.timezone))
-        )
-    return RenderedEmail(subject=subject, text=text, html=html, inline_images=images, attachments=attachments)
-
-
-def _ticket_pages(order: Order, event: Event, tickets: list, texts: EmailTexts) -> list[TicketPage]:
-    """One PDF page per (ticket, ticket type), every text in the reader's language."""
-    tr = texts.tr
-    when = format_datetime(event.starts_at, event.timezone, texts.locale)
-    labels = {
-        "when": tr("email.label.when"),
-        "where": tr("email.label.where"),
-        "holder": tr("email.label.holder"),
-        "ticket_type": tr("email.label.ticket_type"),
-        "reference": tr("ticket.reference"),
-        "footer": tr("email.ticket.pdf_footer"),
-    }
-    return [
-        TicketPage(
-            heading=tr("email.ticket.heading", number=number, count=len(tickets)),
-            event_title=event_title(event, texts.locale),
-            when=when,
-            venue_lines=_venue_lines(event),
-            holder=ticket.holder_name or order.buyer_name or order.buyer_email,
-            ticket_type=type_name(ticket_type, event, texts.locale),
-            code=ticket.code,
-            reference=format_reference(ticket.reference),
-            labels=labels,
-        )
-        for number, (ticket, ticket_type) in enumerate(tickets, start=1)
-    ]
-
-
-def event_title(event: Event, locale: str) -> str:
-    """The event's title in the reader's language, else its main language (services/translations.py)."""
-    return field_text(event, "title", locale, event.main_language)
-
-
-def type_name(ticket_type: TicketType, event: Event, locale: str) -> str:
-    return field_text(ticket_type, "name", locale, event.main_language)
-
-
-def event_calendar(event: Event, *, public_url: str, stamp: datetime, locale: str | None = None) -> bytes:
-    """The event as a calendar entry, its title and description in `locale` (else the main language)."""
-    reader = locale or event.main_language
-    return event_ics(
-        CalendarEntry(
-            uid=f"{event.id}@bilten",
-            title=event_title(event, reader),
-            starts_at=event.starts_at,
-            ends_at=event.ends_at,
-            location=", ".join(_venue_lines(event)),
-            description=field_text(event, "description", reader, event.main_language)[:1000],
-            url=public_url.rstrip("/") + event_url(event.id),
-            stamp=stamp,
-        )
-    )
-
-
-def order_tickets_pdf(session: Session, order: Order, *, locale: str) -> bytes:
-    """The PDF of a paid order's valid tickets, for download from the order page."""
-    event = session.get(Event, order.event_id)
-    tickets = session.exec(
-        select(Ticket, TicketType)
-        .join(TicketType, Ticket.ticket_type_id == TicketType.id)
-        .where(Ticket.order_id == order.id, Ticket.status == TicketStatus.VALID, col(Ticket.transfer_id).is_(None))
-        .order_by(TicketType.position, Ticket.issued_at, Ticket.id)
-    ).all()
-    if order.status != OrderStatus.PAID or not tickets:
-        raise MissingData("no valid tickets")
-    texts = EmailTexts(locale, "tickets.pdf")
-    return tickets_pdf(
-        _ticket_pages(order, event, list(tickets), texts),
-        rtl=texts.rtl,
-        title=texts.tr("email.order_paid.subject", event=event_title(event, texts.locale)),
-    )
 
 
 def render_order_cancelled(
@@ -407,7 +247,7 @@ def render_password_reset(
 
 def render_invitation(session: Session, payload: dict[str, Any], texts: EmailTexts, public_url: str) -> RenderedEmail:
     """An invitation to join an organization's team, with its one-time accept link."""
-    invitation = session.get(Invitation, _uuid(payload, "invitation_id"))
+    invitation = session.get(Invitation, payload_uuid(payload, "invitation_id"))
     if invitation is None:
         raise MissingData("invitation not found")
     if invitation.accepted_at is not None or invitation.revoked_at is not None:
@@ -480,7 +320,7 @@ def render_waiting_list_offer(
     session: Session, payload: dict[str, Any], texts: EmailTexts, public_url: str
 ) -> RenderedEmail:
     """A seat is held for the next person in line: their link to buy it, and until when."""
-    entry = session.get(WaitingListEntry, _uuid(payload, "entry_id"))
+    entry = session.get(WaitingListEntry, payload_uuid(payload, "entry_id"))
     if entry is None:
         raise MissingData("waiting-list entry not found")
     if entry.state != WaitingState.OFFERED or entry.offer_expires_at is None:
@@ -515,67 +355,6 @@ def render_waiting_list_offer(
 Renderer = Callable[[Session, dict[str, Any], EmailTexts, str], RenderedEmail]
 
 
-def render_ticket_transferred(
-    session: Session, payload: dict[str, Any], texts: EmailTexts, public_url: str
-) -> RenderedEmail:
-    """To a ticket's new holder: the new signed code (QR, PDF) and their own link to the ticket."""
-    from bilten.services.ticket_transfer import current_held_ticket, holder_token, holder_url
-
-    transfer_id = _uuid(payload, "transfer_id")
-    ticket = current_held_ticket(session, transfer_id)
-    if ticket is None or ticket.status != TicketStatus.VALID:
-        raise MissingData("the transferred ticket is no longer valid: not sent")
-    order = session.get_one(Order, ticket.order_id)
-    event = session.get_one(Event, ticket.event_id)
-    ticket_type = session.get_one(TicketType, ticket.ticket_type_id)
-    locale, tr = texts.locale, texts.tr
-    title = event_title(event, locale)
-    subject = tr("email.ticket_transferred.subject", event=title)
-    sender = str(payload.get("from_name") or "").strip() or tr("email.ticket_transferred.someone")
-    body = Body(texts)
-    body.paragraph(texts.greeting(ticket.holder_name))
-    body.paragraph(tr("email.ticket_transferred.intro", sender=sender, event=title))
-    rows = [
-        (tr("email.label.event"), title),
-        (tr("email.label.when"), format_datetime(event.starts_at, event.timezone, locale)),
-    ]
-    venue = ", ".join(_venue_lines(event))
-    if venue:
-        rows.append((tr("email.label.where"), venue))
-    body.details(rows)
-    page = _ticket_pages(order, event, [(ticket, ticket_type)], texts)[0]
-    cid = f"ticket-{ticket.id}@bilten"
-    body.details(
-        [
-            (tr("email.label.ticket_type"), page.ticket_type),
-            (tr("email.label.holder"), page.holder),
-            (tr("ticket.reference"), page.reference),
-        ]
-    )
-    body.image(cid, tr("email.ticket.qr_alt", number=1))
-    body.paragraph(tr("email.order_paid.show_code") + " " + tr("ticket.reference_hint"))
-    body.button(
-        public_url.rstrip("/") + holder_url(transfer_id, holder_token(transfer_id)),
-        tr("email.ticket_transferred.view_ticket"),
-    )
-    html, text = body.document(subject)
-    attachments = [
-        Attachment("ticket.pdf", "application/pdf", tickets_pdf([page], rtl=texts.rtl, title=subject)),
-        Attachment(
-            "event.ics",
-            "text/calendar",
-            event_calendar(event, public_url=public_url, stamp=ticket.issued_at, locale=locale),
-        ),
-    ]
-    return RenderedEmail(
-        subject=subject,
-        text=text,
-        html=html,
-        inline_images=[InlineImage(cid=cid, png=qr_png(ticket.code))],
-        attachments=attachments,
-    )
-
-
 RENDERERS: dict[str, Renderer] = {
     "ticket.transferred": render_ticket_transferred,
     "order.paid": render_order_paid,
@@ -594,11 +373,57 @@ RENDERERS: dict[str, Renderer] = {
 }
 
 
-def render_notification(session: Session, notification: Notification, *, public_url: str) -> RenderedEmail:
+def render_notification(
+    session: Session, notification: Notification, *, public_url: str, prefetched: Prefetched | None = None
+) -> RenderedEmail:
     renderer = RENDERERS.get(notification.topic)
     if renderer is None:
         raise MissingData(f"no email template for {notification.topic!r}")
-    return renderer(session, notification.payload, EmailTexts(notification.locale, notification.topic), public_url)
+    texts = EmailTexts(notification.locale, notification.topic)
+    if prefetched is not None and notification.topic in ORDER_TICKET_TOPICS:
+        order_id = payload_uuid(notification.payload, "order_id")
+        if order_id in prefetched.order_ids:
+            bundle = prefetched.orders.get(order_id)
+            if bundle is None:
+                raise MissingData("order not found")
+            return compose_order_paid(bundle, texts, public_url)
+    return renderer(session, notification.payload, texts, public_url)
+
+
+@dataclass(frozen=True)
+class Prefetched:
+    """What a batch's ticket emails read, loaded set-wise before the first is rendered."""
+
+    order_ids: frozenset[uuid.UUID]  # asked for (an order missing from `orders` was not found)
+    orders: dict[uuid.UUID, OrderBundle]
+
+
+def prefetch(session: Session, notifications: list[Notification]) -> Prefetched:
+    """Load what the ticket emails among `notifications` show, in four queries for all of them.
+
+    The rows are detached from the session, so ending its read transaction (a rollback expires
+    whatever the session holds) keeps them loaded. They are as old as the batch: an order
+    cancelled while its batch is being sent may still get its tickets email, as one cancelled
+    during the SMTP dialogue always could."""
+    order_ids = set()
+    for notification in notifications:
+        if notification.topic in ORDER_TICKET_TOPICS:
+            try:
+                order_ids.add(payload_uuid(notification.payload, "order_id"))
+            except MissingData:
+                continue  # rendered (and failed) one by one
+    bundles = load_order_bundles(session, order_ids)
+    loaded = {id(row): row for bundle in bundles.values() for row in _rows(bundle)}
+    for row in loaded.values():
+        if row in session:
+            session.expunge(row)
+    return Prefetched(order_ids=frozenset(order_ids), orders=bundles)
+
+
+def _rows(bundle: OrderBundle) -> list[Any]:
+    rows: list[Any] = [bundle.order, bundle.event]
+    rows += [row for pair in bundle.lines + bundle.tickets for row in pair]
+    return rows + ([bundle.invoice] if bundle.invoice is not None else [])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -634,11 +459,17 @@ class RenderFailure:
 
 
 def prepare_email(
-    session: Session, notification: Notification, *, mail_from: str, public_url: str, now: datetime
+    session: Session,
+    notification: Notification,
+    *,
+    mail_from: str,
+    public_url: str,
+    now: datetime,
+    prefetched: Prefetched | None = None,
 ) -> PreparedEmail | RenderFailure:
     """Render and encode one notification; a failure is returned, not raised (it may cross processes)."""
     try:
-        rendered = render_notification(session, notification, public_url=public_url)
+        rendered = render_notification(session, notification, public_url=public_url, prefetched=prefetched)
         message = encode_email(
             rendered,
             mail_from=mail_from,

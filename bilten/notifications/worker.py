@@ -113,10 +113,15 @@ class Delivery:
     @contextmanager
     def _lane(self) -> Iterator[tuple[Session, Sender]]:
         """One sending lane: an SMTP connection and one database connection for the whole batch
-        (no pool checkout, and its liveness ping, per step)."""
+        (no pool checkout, and its liveness ping, per step). The connection autocommits: every step
+        of a lane is one statement (claim, lease renewal, "sent", reads), so a BEGIN and a COMMIT
+        round trip per step would only add to each."""
         sender = self.sender_factory()
         try:
-            with self.engine.connect() as connection, Session(bind=connection, expire_on_commit=False) as session:
+            with (
+                self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection,
+                Session(bind=connection, expire_on_commit=False) as session,
+            ):
                 yield session, sender
         finally:
             sender.close()
