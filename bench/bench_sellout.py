@@ -206,6 +206,20 @@ def _cpu_seconds(processes: list[psutil.Process]) -> dict[int, float]:
     return seconds
 
 
+def _start_py_spy(backend: subprocess.Popen, clients: int) -> subprocess.Popen | None:
+    """With BENCH_PY_SPY=path/to/py-spy: a profile of the backend's processes during the sell-out
+    (BENCH_PY_SPY_OUT, default /tmp/sellout-profile-N.txt, collapsed stacks of the threads holding the GIL)."""
+    if not os.environ.get("BENCH_PY_SPY"):
+        return None
+    out = os.environ.get("BENCH_PY_SPY_OUT", "/tmp/sellout-profile-{clients}.txt").format(clients=clients)
+    return subprocess.Popen(
+        [os.environ["BENCH_PY_SPY"], "record", "--pid", str(backend.pid), "--subprocesses", "--format", "raw"]
+        + ["--rate", "200", "--gil", "--output", out, "--nonblocking"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
 def cpu_snapshot(backend: subprocess.Popen, database: str) -> tuple[dict[int, float], dict[int, float]]:
     """CPU seconds so far of the backend's processes and of PostgreSQL's backends for `database`."""
     root = psutil.Process(backend.pid)
@@ -261,7 +275,11 @@ def one_run(args: argparse.Namespace, clients: int) -> dict:
         run_wrk(port, min(clients, 10), 2, spare_type)  # warm-up: imports, pools, caches
         freeze_gc()
         app0, pg0 = cpu_snapshot(process, database)
+        spy = _start_py_spy(process, clients)
         sellout = run_wrk(port, clients, args.sellout_timeout, sellout_type, until_sold_out=url)
+        if spy is not None:
+            spy.send_signal(signal.SIGINT)
+            spy.wait(timeout=60)
         app1, pg1 = cpu_snapshot(process, database)
         refusals = run_wrk(port, clients, args.refusal_seconds, sellout_type)
         app2, pg2 = cpu_snapshot(process, database)

@@ -1,13 +1,13 @@
 """The app's own work per sale, without a server or a load generator: sequential `POST /api/v1/orders`
 through the API's ASGI app in this process, on a fresh PostgreSQL database (Redis rate limits on).
 
-    .venv/bin/python -m bench.sale_cpu [--sales 100] [--rounds 6] [--src DIR]
+    .venv/bin/python -m bench.sale_cpu [--sales 100] [--rounds 6] [--src DIR] [--full-stack]
 
 Prints the process CPU per sale (the minimum and median of `--rounds` rounds: on a shared machine
 the minimum is the least disturbed) and the Python function calls per sale on the event loop and on
 the endpoint threads (cProfile): a count that does not depend on the machine's load, to compare
-versions of the sale path (`--src` a `git archive` of another version). Not granian, not Reflex's
-own middleware: bench_sellout measures the whole server.
+versions of the sale path (`--src` a `git archive` of another version). Not granian; Reflex's own
+layers only with `--full-stack`: bench_sellout measures the whole server.
 """
 
 from __future__ import annotations
@@ -29,6 +29,11 @@ def main() -> None:
     parser.add_argument("--sales", type=int, default=100, help="sales per round")
     parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--src", type=Path, default=None, help="the source tree to import (default: this one)")
+    parser.add_argument(
+        "--full-stack",
+        action="store_true",
+        help="through the ASGI app granian serves (Reflex's Starlette, CORS, context, then the API)",
+    )
     args = parser.parse_args()
     if args.src is not None:
         sys.path.insert(0, str(args.src.resolve()))
@@ -46,7 +51,7 @@ def main() -> None:
     get_engine.cache_clear()
     try:
         type_id = str(hot_ticket_type(url, quantity=10_000_000))
-        asyncio.run(_measure(type_id, args.sales, args.rounds))
+        asyncio.run(_measure(type_id, args.sales, args.rounds, full_stack=args.full_stack))
     finally:
         from bilten.services.orders import wait_for_pending_publishes
 
@@ -55,10 +60,16 @@ def main() -> None:
         drop_database(url)
 
 
-async def _measure(type_id: str, sales: int, rounds: int) -> None:
+async def _measure(type_id: str, sales: int, rounds: int, *, full_stack: bool = False) -> None:
     import anyio.to_thread
 
     from bilten.api import api
+
+    if full_stack:  # what `reflex run --env prod --backend-only` gives granian (pages not compiled)
+        from bilten.bilten import app
+
+        app._compile = lambda *args, **kwargs: None  # the pages are not needed to sell
+        api = app()
 
     thread_profile = cProfile.Profile()
     run_sync = anyio.to_thread.run_sync

@@ -7,7 +7,7 @@ import gc
 import reflex as rx
 
 from bilten import live_inventory, routes
-from bilten.api import api
+from bilten.api import mount_reflex
 from bilten.back_office import BackOfficeState
 from bilten.components.scan_store import connection_overlay
 from bilten.notifications.worker import notification_loop
@@ -77,7 +77,7 @@ app = rx.App(
     # Media queries for phones (compact header menu, wrapping tab strips, 44 px touch targets), and
     # Radix accent colours darkened to WCAG AA contrast with a focus ring everywhere.
     stylesheets=["/layout.css", "/contrast.css"],
-    api_transformer=api,
+    api_transformer=mount_reflex,
 )
 
 # One log line per state event (first, so it sees the hydrate event too).

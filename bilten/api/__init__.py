@@ -9,6 +9,7 @@ code from a CDN, so it is served in demo mode only.
 from __future__ import annotations
 
 from fastapi import FastAPI
+from starlette.types import ASGIApp
 
 from bilten.api import (
     admin,
@@ -81,3 +82,13 @@ def create_api(settings: Settings | None = None) -> FastAPI:
 
 
 api = create_api()
+
+
+def mount_reflex(reflex_backend: ASGIApp) -> FastAPI:
+    """Reflex's `api_transformer`: its backend (event websocket, /ping, the built pages) mounted
+    inside the API. A function, not the FastAPI app itself: given an app, Reflex 0.10 also adds a
+    CORS middleware to it, a second one under the one it puts on the outermost app (same
+    settings), which already answers every preflight and adds the headers to every answer. The
+    inner one only cost each request another layer (and each sale about 60 function calls)."""
+    api.mount("", reflex_backend)
+    return api
