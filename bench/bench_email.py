@@ -41,6 +41,7 @@ import psutil  # noqa: E402
 import redis  # noqa: E402
 from sqlmodel import Session, SQLModel, func, select  # noqa: E402
 
+from bench.common import cpu_seconds, postgres_backends  # noqa: E402
 from bilten.db import make_engine  # noqa: E402
 from bilten.models import Notification, NotificationStatus, OutboxEvent, User  # noqa: E402
 from bilten.notifications.config import DeliveryConfig  # noqa: E402
@@ -213,18 +214,7 @@ def _postgres_cpu(database: str) -> dict[int, float]:
     title names it), by process id. The server's shared processes (WAL writer, checkpointer) serve
     every database and are left out; so is a backend that ends during the round (the worker's
     connections stay open)."""
-    seconds: dict[int, float] = {}
-    if not database:
-        return seconds
-    for process in psutil.process_iter(["cmdline"]):
-        title = " ".join(process.info["cmdline"] or ())
-        if title.startswith("postgres:") and f" {database} " in title:
-            try:
-                times = process.cpu_times()
-            except psutil.NoSuchProcess:
-                continue
-            seconds[process.pid] = times.user + times.system
-    return seconds
+    return cpu_seconds(postgres_backends(database))
 
 
 def expected_message_ids(engine, mail_from: str) -> set[str]:

@@ -39,7 +39,17 @@ import redis
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from bench.common import ROOT, drop_database, free_port, freeze_gc, fresh_database, hot_ticket_type, reserved
+from bench.common import (
+    ROOT,
+    cpu_seconds,
+    drop_database,
+    free_port,
+    freeze_gc,
+    fresh_database,
+    hot_ticket_type,
+    postgres_backends,
+    reserved,
+)
 from bench.common import settle_database as settle
 from bench.server import REDIS_URL, stop
 
@@ -195,17 +205,6 @@ def _finish_when_sold_out(wrk: subprocess.Popen, url: str, type_id: str) -> None
         engine.dispose()
 
 
-def _cpu_seconds(processes: list[psutil.Process]) -> dict[int, float]:
-    seconds = {}
-    for process in processes:
-        try:
-            times = process.cpu_times()
-            seconds[process.pid] = times.user + times.system
-        except psutil.Error:
-            pass
-    return seconds
-
-
 def _start_py_spy(backend: subprocess.Popen, clients: int) -> subprocess.Popen | None:
     """With BENCH_PY_SPY=path/to/py-spy: a profile of the backend's processes during the sell-out
     (BENCH_PY_SPY_OUT, default /tmp/sellout-profile-N.txt, collapsed stacks of the threads holding the GIL)."""
@@ -224,12 +223,7 @@ def cpu_snapshot(backend: subprocess.Popen, database: str) -> tuple[dict[int, fl
     """CPU seconds so far of the backend's processes and of PostgreSQL's backends for `database`."""
     root = psutil.Process(backend.pid)
     app = [root, *root.children(recursive=True)]
-    postgres = []
-    for process in psutil.process_iter(["name", "cmdline"]):
-        cmdline = " ".join(process.info["cmdline"] or [])
-        if cmdline.startswith("postgres:") and f" {database} " in cmdline:
-            postgres.append(process)
-    return _cpu_seconds(app), _cpu_seconds(postgres)
+    return cpu_seconds(app), cpu_seconds(postgres_backends(database))
 
 
 def cpu_used(before: dict[int, float], after: dict[int, float]) -> float:

@@ -17,33 +17,20 @@ import secrets
 import time
 from datetime import UTC, datetime, timedelta
 
-import psutil
 from sqlalchemy.engine import make_url
 
 os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(48))  # before the settings are read
 
 from bench.bench_sweeper import seed_holds  # noqa: E402
-from bench.common import drop_database, fresh_database, hot_ticket_type, reserved, settle_database  # noqa: E402
-
-
-def _backends(database: str) -> list[psutil.Process]:
-    found = []
-    for process in psutil.process_iter(["cmdline"]):
-        cmdline = " ".join(process.info["cmdline"] or [])
-        if cmdline.startswith("postgres:") and f" {database} " in cmdline:
-            found.append(process)
-    return found
-
-
-def _cpu(processes: list[psutil.Process]) -> dict[int, float]:
-    seconds = {}
-    for process in processes:
-        try:
-            times = process.cpu_times()
-            seconds[process.pid] = times.user + times.system
-        except psutil.NoSuchProcess:
-            pass
-    return seconds
+from bench.common import (  # noqa: E402
+    cpu_seconds,
+    drop_database,
+    fresh_database,
+    hot_ticket_type,
+    postgres_backends,
+    reserved,
+    settle_database,
+)
 
 
 def main() -> None:
@@ -80,13 +67,13 @@ def main() -> None:
         with get_engine().connect() as connection:  # opens the pool's first connection
             connection.exec_driver_sql("SELECT 1")
         database = make_url(url).database or ""
-        backends = _backends(database)
-        server_before, client_before = _cpu(backends), time.process_time()
+        backends = postgres_backends(database)
+        server_before, client_before = cpu_seconds(backends), time.process_time()
         started = time.perf_counter()
         released = tasks.release_expired_holds(datetime.now(UTC))
         wall = time.perf_counter() - started
         client = time.process_time() - client_before
-        server_after = _cpu(backends)
+        server_after = cpu_seconds(backends)
         server = sum(server_after[pid] - server_before.get(pid, 0.0) for pid in server_after)
         get_engine().dispose()
         counter, in_lines, capacity = reserved(url, type_id)

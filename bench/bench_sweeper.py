@@ -42,6 +42,7 @@ import redis
 from sqlalchemy.engine import make_url
 
 from bench.bench_live_pages import pgbench_hot_row
+from bench.common import cpu_seconds as common_cpu_seconds
 from bench.common import (
     drop_database,
     free_port,
@@ -49,6 +50,7 @@ from bench.common import (
     fresh_database,
     hot_ticket_type,
     percentile,
+    postgres_backends,
     reserved,
     settle_database,
 )
@@ -161,11 +163,7 @@ def cpu_seconds(roots: dict[str, subprocess.Popen | None], database: str) -> dic
         except psutil.NoSuchProcess:
             pass
         seconds[name] = total
-    postgres = {}
-    for process in psutil.process_iter(["cmdline", "cpu_times"]):
-        cmdline = " ".join(process.info["cmdline"] or [])
-        if cmdline.startswith("postgres:") and f" {database} " in cmdline and process.info["cpu_times"]:
-            postgres[process.pid] = process.info["cpu_times"].user + process.info["cpu_times"].system
+    postgres = common_cpu_seconds(postgres_backends(database))
     seconds.update({f"postgres:{pid}": value for pid, value in postgres.items()})
     return seconds
 

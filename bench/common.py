@@ -15,6 +15,7 @@ from pathlib import Path
 # settings (they are read once per process).
 os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(48))
 
+import psutil
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
@@ -144,3 +145,26 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def postgres_backends(database: str) -> list[psutil.Process]:
+    """PostgreSQL's backends connected to `database` (their process title names it). The server's
+    shared processes (WAL writer, checkpointer) serve every database and are left out."""
+    found = []
+    for process in psutil.process_iter(["cmdline"]):
+        title = " ".join(process.info["cmdline"] or ())
+        if database and title.startswith("postgres:") and f" {database} " in title:
+            found.append(process)
+    return found
+
+
+def cpu_seconds(processes: list[psutil.Process]) -> dict[int, float]:
+    """User + system CPU seconds of each process still running, by process id."""
+    seconds = {}
+    for process in processes:
+        try:
+            times = process.cpu_times()
+        except psutil.Error:
+            continue
+        seconds[process.pid] = times.user + times.system
+    return seconds
