@@ -1,4 +1,4 @@
-"""Emails delivered per second through the Redis queue (Dramatiq) to a local SMTP sink.
+"""Emails delivered per second by `bilten worker` (with Redis, or --in-process without) to a local SMTP sink.
 
     .venv/bin/python -m bench.bench_email [--welcome 300] [--orders 40] [--tickets 2] [--threads 4]
                                           [--sqlite] [--in-process] [--render-processes 2] [--batch 50]
@@ -6,9 +6,11 @@
 
 A fresh PostgreSQL database (or, with --sqlite, a temporary SQLite file) is filled with outbox
 events; a private redis-server and an aiosmtpd sink (its own process, counting every message it
-accepts by Message-ID) are started; the worker (`run_queue_worker`, or the no-Redis loop with
---in-process, rendering in --render-processes processes) runs in this process. The clock runs
-from the worker's start until the database shows every notification sent: dispatching, queueing,
+accepts by Message-ID) are started; the worker (`run_queue_worker`: batch lanes for emails plus
+Dramatiq for exports, what `bilten worker` runs with REDIS_URL; or the no-Redis loop with
+--in-process, rendering in --render-processes processes) runs in this process. Both send emails
+the same way (batch claims, --threads lanes); the difference is the Dramatiq worker beside them. The clock runs
+from the worker's start until the database shows every notification sent: dispatching, claiming,
 rendering and SMTP included. Welcome emails (small HTML + text) and ticket emails (QR codes, PDF,
 calendar file) are timed in separate rounds. Then the sink's count is checked against the
 database (every email delivered exactly once), and pgbench's bare hot-row transaction runs on the
@@ -240,9 +242,11 @@ def main() -> None:
     parser.add_argument("--welcome", type=int, default=300)
     parser.add_argument("--orders", type=int, default=40)
     parser.add_argument("--tickets", type=int, default=2, help="tickets per order")
-    parser.add_argument("--threads", type=int, default=4, help="Dramatiq worker threads")
+    parser.add_argument(
+        "--threads", type=int, default=4, help="sending lanes (NOTIFY_WORKER_THREADS), and Dramatiq threads"
+    )
     parser.add_argument("--sqlite", action="store_true", help="a temporary SQLite file instead of PostgreSQL")
-    parser.add_argument("--in-process", action="store_true", help="the no-Redis loop instead of the queue")
+    parser.add_argument("--in-process", action="store_true", help="the no-Redis loop (no Dramatiq worker beside it)")
     parser.add_argument(
         "--render-processes", type=int, default=0, help="NOTIFY_RENDER_PROCESSES of the in-process loop (0 = none)"
     )
@@ -267,7 +271,6 @@ def main() -> None:
     settings = Settings(SMTP_HOST="127.0.0.1", SMTP_PORT=smtp_port, SMTP_TLS=False)
     config = DeliveryConfig(
         poll_seconds=0.05,
-        requeue_seconds=60,
         worker_threads=args.threads,
         batch_size=args.batch,
         render_processes=args.render_processes if args.in_process else 0,
@@ -276,7 +279,7 @@ def main() -> None:
     if args.in_process:
         mode = f"in-process loop (no Redis), batches of {args.batch}, {config.render_processes} render processes"
     else:
-        mode = f"Redis queue, Dramatiq {args.threads} threads"
+        mode = f"worker with Redis, batches of {args.batch}, {args.threads} lanes (+ Dramatiq for exports)"
     database = "SQLite" if args.sqlite else "PostgreSQL"
     delivered: Counter | None = None
     try:

@@ -1,11 +1,10 @@
-"""Background jobs: one Dramatiq broker on Redis and the two jobs it carries.
+"""Background jobs: one Dramatiq broker on Redis and the job it carries (emails go in batches
+straight from the database, notifications/worker.py).
 
-* `deliver_notification` (queue `notifications`): send one notification by id. The pump in
-  `notifications/worker.py` queues them; retries are ours, kept in the database.
 * `run_export` (queue `exports`): run one queued export by id (`services.exports.run_export`).
   Without REDIS_URL an export runs in a thread of the web process instead.
 
-`bilten worker` consumes both queues with the same threads. The database is the truth either way:
+`bilten worker` consumes the queue. The database is the truth either way:
 a job only says "look at X now", and the sweeper fails exports whose worker died. This module
 imports only services, so the notification worker and the web process both depend on it and it
 on neither.
@@ -16,7 +15,6 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
-from collections.abc import Callable
 
 import dramatiq
 from dramatiq.brokers.redis import RedisBroker
@@ -28,7 +26,6 @@ logger = logging.getLogger(__name__)
 
 REDIS_NAMESPACE = "bilten"
 NOTIFICATION_QUEUE = "notifications"
-NOTIFICATION_ACTOR = "deliver_notification"
 EXPORT_QUEUE = "exports"
 EXPORT_ACTOR = "run_export"
 
@@ -38,22 +35,6 @@ _export_sender_lock = threading.Lock()
 
 def make_broker(redis_url: str) -> RedisBroker:
     return RedisBroker(url=redis_url, namespace=REDIS_NAMESPACE)
-
-
-def declare_notification_actor(broker: dramatiq.Broker, send_one: Callable[[uuid.UUID], None]) -> dramatiq.Actor:
-    """The job: deliver one notification by id. Retries are ours (in the database), not Dramatiq's."""
-
-    def deliver_notification(notification_id: str) -> None:
-        send_one(uuid.UUID(notification_id))
-
-    return dramatiq.Actor(
-        deliver_notification,
-        broker=broker,
-        actor_name=NOTIFICATION_ACTOR,
-        queue_name=NOTIFICATION_QUEUE,
-        priority=0,
-        options={"max_retries": 0},
-    )
 
 
 def run_export(job_id: str) -> None:

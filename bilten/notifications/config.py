@@ -27,9 +27,6 @@ class DeliveryConfig(BaseSettings):
     )
     # A worker owns a claimed notification this long; if it dies, another takes over afterwards.
     lease_seconds: float = Field(300, alias="NOTIFY_LEASE_SECONDS")
-    # With Redis: a due notification whose job has not run after this long is put on the queue again
-    # (the job was lost with a Redis restart, or its worker died).
-    requeue_seconds: float = Field(120, alias="NOTIFY_REQUEUE_SECONDS")
     poll_seconds: float = Field(1.0, alias="NOTIFY_POLL_SECONDS")
     batch_size: int = Field(20, alias="NOTIFY_BATCH_SIZE")
     # Processes that render emails (QR codes, PDF) beside the in-process worker; 0 = render in the
@@ -53,10 +50,6 @@ class DeliveryConfig(BaseSettings):
     @property
     def lease(self) -> timedelta:
         return timedelta(seconds=self.lease_seconds)
-
-    @property
-    def requeue_after(self) -> timedelta:
-        return timedelta(seconds=self.requeue_seconds)
 
     def delay_after(self, attempts: int) -> timedelta | None:
         """How long to wait after `attempts` failed attempts; None when none are left."""

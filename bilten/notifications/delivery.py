@@ -469,39 +469,3 @@ def send_notification(
     return deliver_claimed(
         session, claim, sender, clock=clock, config=config, mail_from=mail_from, public_url=public_url
     )
-
-
-def enqueue_due(
-    session: Session, *, now: datetime, config: DeliveryConfig, enqueue: Callable[[uuid.UUID], None], limit: int = 500
-) -> int:
-    """Put due notifications on the Redis queue, unless one was queued recently.
-
-    A job may be lost (Redis restarted without persistence, a worker killed): after
-    `requeue_after` the same notification is queued again. A duplicate job does no harm: only
-    one of them can claim the notification.
-    """
-    stale = now - config.requeue_after
-    query = (
-        select(Notification.id)
-        .where(due_condition(now, config), or_(Notification.enqueued_at.is_(None), Notification.enqueued_at <= stale))
-        .order_by(Notification.next_attempt_at)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    ids = list(session.exec(query).all())
-    if ids:
-        session.execute(update(Notification).where(Notification.id.in_(ids)).values(enqueued_at=now))
-    # Commit before queueing: a job that starts at once must find its row unlocked (SKIP LOCKED
-    # would pass it over, leaving it until the next requeue).
-    session.commit()
-    queued = 0
-    try:
-        for notification_id in ids:
-            enqueue(notification_id)
-            queued += 1
-    except Exception:
-        # Not queued after all (Redis is down): due again at the next round.
-        session.execute(update(Notification).where(Notification.id.in_(ids[queued:])).values(enqueued_at=None))
-        session.commit()
-        raise
-    return len(ids)

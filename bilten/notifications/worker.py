@@ -1,16 +1,17 @@
 """The notification worker, in two shapes.
 
-* With REDIS_URL: `bilten worker` runs a Dramatiq worker (threads consuming the `notifications`
-  queue, one job per notification) plus a *pump* that every second dispatches the outbox and puts
-  due notifications on the queue. Dramatiq acknowledges a job only once it has run and hands the
-  jobs of a dead worker to another; the pump re-queues whatever Redis lost.
-* Without Redis: one in-process loop does it all, dispatching and sending in batches. The web app
-  starts it with `notification_loop()`; `bilten worker` runs the same loop in the foreground.
+* Emails, with or without Redis: one loop (`run_batch_loop`) fails abandoned notifications,
+  dispatches the outbox and sends due emails in batches: FOR UPDATE SKIP LOCKED claims with leases,
+  lanes with one SMTP and one database connection each. Safe in several processes at once; it needs
+  only the database, so a Redis outage delays no email.
+* With REDIS_URL: `bilten worker` also runs a Dramatiq worker for the background exports (queue
+  `exports`, bilten/jobs.py). Without Redis the web app runs the loop itself (`notification_loop()`);
+  `bilten worker` runs it in the foreground.
 
 Either way a "webhooks" thread beside them POSTs the outgoing webhooks the dispatch queued
 (notifications/webhooks.py), so a slow integrator's endpoint never delays an email.
 
-The database is the source of truth either way: a job only says "look at notification X now".
+The database is the source of truth either way.
 """
 
 from __future__ import annotations
@@ -31,16 +32,13 @@ from sqlmodel import Session
 
 from bilten import clock
 from bilten.db import get_engine
-from bilten.jobs import NOTIFICATION_QUEUE, declare_export_actor, declare_notification_actor, make_broker
+from bilten.jobs import EXPORT_QUEUE, declare_export_actor, make_broker
 from bilten.notifications.config import DeliveryConfig, get_delivery_config
 from bilten.notifications.delivery import (
     Clock,
     DeliveryReport,
     Preparer,
-    enqueue_due,
-    fail_abandoned,
     send_due_in_lanes,
-    send_notification,
 )
 from bilten.notifications.outbox import dispatch_outbox
 from bilten.notifications.render_pool import make_preparer
@@ -130,22 +128,6 @@ class Delivery:
         """POST the due outgoing webhooks (notifications/webhooks.py); returns how many were tried."""
         return deliver_due_webhooks(self.engine, clock=self.clock, config=self.webhook_config)
 
-    def send_one(self, notification_id: uuid.UUID) -> None:
-        sender = self.sender_factory()
-        try:
-            with self.session() as session:
-                send_notification(
-                    session,
-                    notification_id,
-                    sender,
-                    clock=self.clock,
-                    config=self.config,
-                    mail_from=self.settings.mail_from,
-                    public_url=self.settings.public_url,
-                )
-        finally:
-            sender.close()
-
 
 # ---------------------------------------------------------------------------------------------
 # Outgoing webhooks: a thread of their own, so a slow endpoint (up to WEBHOOK_TIMEOUT_SECONDS per
@@ -175,25 +157,34 @@ def start_webhook_thread(stop_event: threading.Event, delivery: Delivery) -> thr
 # Without Redis
 
 
+def run_batch_loop(stop_event: threading.Event, delivery: Delivery) -> None:
+    """Fail abandoned notifications, dispatch the outbox and send due emails in batch lanes, until
+    `stop_event` is set (the batch in hand is finished first). Needs only the database: the claims
+    (FOR UPDATE SKIP LOCKED, with leases) make several workers at once safe, with or without Redis."""
+    while not stop_event.is_set():
+        busy = False
+        try:
+            delivery.dispatch()
+            report = delivery.send_due()  # runs fail_abandoned first
+            busy = report.attempted >= delivery.config.batch_size
+        except Exception:  # the database went away, ...: log and try again after a pause
+            logger.exception("notification worker cycle failed")
+        if not busy:
+            stop_event.wait(delivery.config.poll_seconds)
+
+
 def run_in_process_worker(stop_event: threading.Event, *, delivery: Delivery | None = None) -> None:
     """Dispatch and send until `stop_event` is set. Safe to run in several processes at once."""
     own_delivery = delivery is None  # whoever made the Delivery stops its render processes
     delivery = delivery or Delivery()
     logger.info("notification worker running in-process (no Redis)")
     webhooks = start_webhook_thread(stop_event, delivery)
-    while not stop_event.is_set():
-        busy = False
-        try:
-            delivery.dispatch()
-            report = delivery.send_due()
-            busy = report.attempted >= delivery.config.batch_size
-        except Exception:  # the database went away, ...: log and try again after a pause
-            logger.exception("notification worker cycle failed")
-        if not busy:
-            stop_event.wait(delivery.config.poll_seconds)
-    webhooks.join(timeout=60)
-    if own_delivery:
-        delivery.close()
+    try:
+        run_batch_loop(stop_event, delivery)
+    finally:
+        webhooks.join(timeout=60)
+        if own_delivery:
+            delivery.close()
 
 
 async def notification_loop(*, delivery: Delivery | None = None) -> None:
@@ -216,54 +207,31 @@ async def notification_loop(*, delivery: Delivery | None = None) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# With Redis (Dramatiq)
-
-
-def pump_once(delivery: Delivery, actor: dramatiq.Actor) -> int:
-    """Dispatch the outbox and queue every due notification; returns how many were queued."""
-    with delivery.session() as session:
-        fail_abandoned(session, now=delivery.clock(), config=delivery.config)
-    delivery.dispatch()
-    with delivery.session() as session:
-        return enqueue_due(
-            session,
-            now=delivery.clock(),
-            config=delivery.config,
-            enqueue=lambda notification_id: actor.send(str(notification_id)),
-        )
+# With Redis: emails go the same batch way; Dramatiq carries only the background exports
 
 
 def run_queue_worker(
     stop_event: threading.Event, *, redis_url: str, delivery: Delivery | None = None, threads: int | None = None
 ) -> None:
-    """Consume the Redis queue with Dramatiq threads and pump the outbox until `stop_event` is set."""
+    """Send emails in batch lanes (as without Redis) and consume the Redis `exports` queue with
+    Dramatiq threads, until `stop_event` is set. Emails never touch Redis: if it goes away they are
+    still delivered; only exports wait."""
+    own_delivery = delivery is None
     delivery = delivery or Delivery()
     broker = make_broker(redis_url)
-    actor = declare_notification_actor(broker, delivery.send_one)
-    declare_export_actor(broker)  # background exports share the worker's threads (their own queue)
+    declare_export_actor(broker)
     worker = dramatiq.Worker(broker, worker_threads=threads or delivery.config.worker_threads, worker_timeout=200)
     worker.start()
     webhooks = start_webhook_thread(stop_event, delivery)
-    logger.info("notification worker consuming Redis queue %r", NOTIFICATION_QUEUE)
-    redis_was_down = False
+    logger.info("notification worker sending in batches; Dramatiq consumes queue %r", EXPORT_QUEUE)
     try:
-        while not stop_event.is_set():
-            try:
-                pump_once(delivery, actor)
-                if redis_was_down:
-                    logger.info("notification pump reaches Redis again")
-                redis_was_down = False
-            except dramatiq.errors.BrokerConnectionError:
-                if not redis_was_down:  # once per outage, not once a second
-                    logger.warning("Redis is unreachable: notifications wait in the database")
-                redis_was_down = True
-            except Exception:
-                logger.exception("notification pump failed")
-            stop_event.wait(delivery.config.poll_seconds)
+        run_batch_loop(stop_event, delivery)
     finally:
         worker.stop(timeout=int(delivery.config.smtp_timeout_seconds * 1000) + 5000)
         broker.close()
         webhooks.join(timeout=60)
+        if own_delivery:
+            delivery.close()
 
 
 def run_worker(stop_event: threading.Event, *, threads: int | None = None) -> None:

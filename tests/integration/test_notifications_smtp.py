@@ -22,7 +22,7 @@ from tests.factories import make_event, make_organization, make_user
 from tests.notifications_support import SmtpSink, emit, make_paid_order, parts, wait_until
 
 FAST = DeliveryConfig(
-    retry_delays=(0.1, 0.1, 0.1, 0.1), lease_seconds=5, requeue_seconds=1, poll_seconds=0.05, smtp_timeout_seconds=1.5
+    retry_delays=(0.1, 0.1, 0.1, 0.1), lease_seconds=5, poll_seconds=0.05, smtp_timeout_seconds=1.5
 )  # "stall" waits for this; real replies come far sooner
 
 

@@ -236,24 +236,3 @@ def test_the_web_app_loop_stays_out_of_the_way_when_redis_delivers():
     settings = Settings(REDIS_URL="redis://127.0.0.1:1/0", SECRET_KEY="x" * 40)
     delivery = Delivery(settings=settings, engine=object(), config=CONFIG)  # the engine is never touched
     asyncio.run(asyncio.wait_for(notification_loop(delivery=delivery), timeout=5))
-
-
-def test_due_notifications_are_queued_once_and_again_only_when_their_job_seems_lost(session, now):
-    from bilten.notifications.delivery import enqueue_due
-
-    notification = _welcome(session, now)
-    queued = []
-    config = CONFIG.model_copy(update={"requeue_seconds": 60})
-    assert enqueue_due(session, now=now, config=config, enqueue=queued.append) == 1
-    assert enqueue_due(session, now=now + timedelta(seconds=59), config=config, enqueue=queued.append) == 0
-    assert enqueue_due(session, now=now + timedelta(seconds=60), config=config, enqueue=queued.append) == 1
-    assert queued == [notification.id, notification.id]
-
-    def redis_down(_notification_id):
-        raise ConnectionError("Redis is down")
-
-    later = now + timedelta(seconds=120)
-    with pytest.raises(ConnectionError):
-        enqueue_due(session, now=later, config=config, enqueue=redis_down)
-    assert _reload(session, notification).enqueued_at is None  # queued again at the next round
-    assert enqueue_due(session, now=later, config=config, enqueue=queued.append) == 1
