@@ -1,4 +1,4 @@
-"""`bilten worker` under faults: killed halfway through a batch, Redis going away and coming back.
+"""`bilten worker` under faults: killed halfway through a batch, Redis going away (emails do not need it).
 
 Nothing is lost and nothing arrives twice: every email reaches the (real) SMTP server exactly once.
 """
@@ -10,12 +10,14 @@ import signal
 import subprocess
 import sys
 import threading
+import uuid
 from collections import Counter
 
 import pytest
 from sqlmodel import Session, SQLModel, select
 
 from bilten.db import make_engine
+from bilten.jobs import declare_export_actor, make_broker
 from bilten.models import Notification, NotificationStatus
 from bilten.notifications.config import DeliveryConfig
 from bilten.notifications.worker import Delivery, run_queue_worker
@@ -159,6 +161,9 @@ def test_redis_going_away_does_not_hold_up_emails_and_none_is_sent_twice(
     pg_engine, pg_session, now, sink, own_redis, monkeypatch
 ):
     monkeypatch.setattr("dramatiq.worker.CONSUMER_RESTART_DELAY", 200)  # reconnect fast in the test
+    exported: list[uuid.UUID] = []
+    export_id = uuid.uuid4()
+    monkeypatch.setattr("bilten.services.exports.run_export", exported.append)
     config = DeliveryConfig(
         retry_delays=(0.2,) * 5,
         lease_seconds=3,
@@ -189,7 +194,13 @@ def test_redis_going_away_does_not_hold_up_emails_and_none_is_sent_twice(
         assert thread.is_alive()
 
         own_redis.start()
-        threading.Event().wait(0.5)
+        # Exports still go through Dramatiq: the worker consumes the `exports` queue.
+        broker = make_broker(own_redis.url)
+        try:
+            declare_export_actor(broker).send(str(export_id))
+        finally:
+            broker.close()
+        wait_until(lambda: exported == [export_id], timeout=20, what="the export job run by the worker")
     finally:
         stop.set()
         thread.join(timeout=20)
