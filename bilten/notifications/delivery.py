@@ -285,22 +285,6 @@ def send_prepared(
     return NotificationStatus.SENT
 
 
-def deliver_claimed(
-    session: Session,
-    claim: Claim,
-    sender: Sender,
-    *,
-    clock: Clock,
-    config: DeliveryConfig,
-    mail_from: str,
-    public_url: str,
-) -> NotificationStatus:
-    """Render, send and record one claimed notification. Never raises for a delivery fault."""
-    outcome = prepare_email(session, claim.notification, mail_from=mail_from, public_url=public_url, now=clock())
-    session.rollback()  # end the read transaction before the (slow) send
-    return send_prepared(session, claim, outcome, sender, clock=clock, config=config)
-
-
 class Preparer(Protocol):
     """Renders claimed notifications, in order, as they are needed: in this process or a pool."""
 
@@ -450,22 +434,3 @@ def send_claimed(
         else:
             report.retrying += 1
     return report
-
-
-def send_notification(
-    session: Session,
-    notification_id: uuid.UUID,
-    sender: Sender,
-    *,
-    clock: Clock,
-    config: DeliveryConfig,
-    mail_from: str,
-    public_url: str,
-) -> NotificationStatus | None:
-    """Deliver one notification if it is due (a queue job); None when it is not (sent, or someone has it)."""
-    claim = claim_next(session, now=clock(), config=config, notification_id=notification_id)
-    if claim is None:
-        return None
-    return deliver_claimed(
-        session, claim, sender, clock=clock, config=config, mail_from=mail_from, public_url=public_url
-    )
