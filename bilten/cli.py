@@ -3,7 +3,7 @@
 bilten migrate                         apply database migrations (Alembic) up to head
 bilten seed-demo                       load demo data when the database is empty
 bilten create-admin --email E --password P   make (or promote) an admin account
-bilten worker [--threads N]            deliver notifications (Redis queue with REDIS_URL, else in-process)
+bilten worker [--threads N]            deliver notifications in batches (and exports via Redis with REDIS_URL)
 bilten backup [--output FILE] [--media]   copy the database (pg_dump / SQLite backup) to one file
 bilten restore FILE --yes              replace the database with a backup (README: Backups and restore)
 """
@@ -122,7 +122,9 @@ def main(argv: list[str] | None = None) -> int:
     admin.add_argument("--password")
     admin.set_defaults(run=create_admin)
     notifier = commands.add_parser("worker", help="deliver notifications until stopped")
-    notifier.add_argument("--threads", type=int, help="delivery threads (with Redis)")
+    notifier.add_argument(
+        "--threads", type=int, help="Dramatiq threads for exports (with Redis); email lanes: NOTIFY_WORKER_THREADS"
+    )
     notifier.set_defaults(run=worker)
     saver = commands.add_parser("backup", help="copy the database to one file (pg_dump or SQLite backup)")
     saver.add_argument("--output", "-o", help="the file to write (default: bilten-<UTC time>.dump or .sqlite3)")
