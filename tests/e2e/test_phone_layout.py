@@ -156,6 +156,19 @@ def _header_height(page: Page) -> float:
 
 
 def _small_targets(page: Page) -> list[dict]:
+    """Targets under 44 x 44 px once the layout has settled: a box still growing into place (web
+    fonts arriving, the menu opening) is measured again, for up to 3 s; a small one stays small."""
+    page.evaluate("document.fonts.ready.then(() => true)")
+    found = _measure_small_targets(page)
+    for _ in range(30):
+        if not found:
+            break
+        page.wait_for_timeout(100)
+        found = _measure_small_targets(page)
+    return found
+
+
+def _measure_small_targets(page: Page) -> list[dict]:
     found = page.evaluate(MEASURE_TARGETS, TARGETS)
     assert found, "no interactive element measured"
     # Half a pixel for sub-pixel layout (a 44 px box can measure 43.99).
@@ -200,7 +213,8 @@ def test_the_header_is_one_short_row_with_a_menu_for_every_role(
             )
         expect(menu.locator("#menu-logout")).to_have_count(0 if role == "anonymous" else 1)
         expect(menu.get_by_role("group", name=texts["nav.language"]).locator("button")).to_have_count(6)
-        assert not _small_targets(page), f"{role} ({language}): {_small_targets(page)}"
+        small = _small_targets(page)
+        assert not small, f"{role} ({language}): {small}"
         _no_sideways_scroll(page, f"home with the menu open ({role}, {language})")
         # A link of the menu leads to its page, and the menu is gone there.
         target = MENU_LINKS[role][-1]
