@@ -222,32 +222,8 @@ def detail_dialog() -> rx.Component:
                 margin_top="1rem",
             ),
             rx.flex(
-                rx.cond(
-                    detail.invoice_url != "",
-                    rx.button(
-                        download_link(
-                            rx.icon("receipt", size=16, aria_hidden="true"),
-                            detail.invoice_label,
-                            href=detail.invoice_url,
-                            id="detail-invoice",
-                        ),
-                        as_child=True,
-                        variant="soft",
-                    ),
-                ),
-                rx.cond(
-                    detail.credit_note_url != "",
-                    rx.button(
-                        download_link(
-                            rx.icon("receipt", size=16, aria_hidden="true"),
-                            detail.credit_note_label,
-                            href=detail.credit_note_url,
-                            id="detail-credit-note",
-                        ),
-                        as_child=True,
-                        variant="soft",
-                    ),
-                ),
+                _document_download(detail.invoice_url, detail.invoice_label, "detail-invoice"),
+                _document_download(detail.credit_note_url, detail.credit_note_label, "detail-credit-note"),
                 rx.cond(
                     BackOfficeState.can_manage & detail.resendable,
                     rx.button(
@@ -315,4 +291,16 @@ def orders_section() -> rx.Component:
         cancel_dialog(),
         detail_dialog(),
         name="orders",
+    )
+
+
+def _document_download(url: rx.Var, label: rx.Var, element_id: str) -> rx.Component:
+    """A PDF of the order (invoice, credit note), shown only when there is one."""
+    return rx.cond(
+        url != "",
+        rx.button(
+            download_link(rx.icon("receipt", size=16, aria_hidden="true"), label, href=url, id=element_id),
+            as_child=True,
+            variant="soft",
+        ),
     )
