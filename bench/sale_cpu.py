@@ -143,6 +143,9 @@ async def _measure(type_id: str, sales: int, rounds: int, *, full_stack: bool = 
         assert await sale(100_000 + n) == 201
     loop_profile.disable()
     anyio.to_thread.run_sync = run_sync
+    if os.environ.get("SALE_CPU_PROFILE"):
+        thread_profile.dump_stats(os.environ["SALE_CPU_PROFILE"] + ".thread")
+        loop_profile.dump_stats(os.environ["SALE_CPU_PROFILE"] + ".loop")
     loop_calls = pstats.Stats(loop_profile).total_calls / sales
     thread_calls = pstats.Stats(thread_profile).total_calls / sales
     print(

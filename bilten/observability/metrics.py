@@ -104,6 +104,11 @@ ORDERS = Counter(
 TICKETS_SOLD = Counter("bilten_tickets_sold_total", "Tickets issued to paid orders (one per seat)")
 CHECKINS = Counter("bilten_checkins_total", "Scans decided at the door, by verdict", ["result"])
 NOTIFICATIONS_FAILED = Counter("bilten_notifications_failed_total", "Notifications given up on (out of attempts)")
+ORDERS_PER_COMMIT = Histogram(
+    "bilten_orders_per_commit",
+    "Orders placed together in one transaction (group commit of orders that arrive at once)",
+    buckets=(1, 2, 4, 8, 16, 32, 64),
+)
 LIVE_CONNECTIONS = Gauge(
     "bilten_live_connections", "Open tabs following live data (the /live socket)", multiprocess_mode="livesum"
 )
@@ -124,6 +129,10 @@ for _result in CHECKIN_RESULTS:
 def count_order(outcome: str, n: int = 1) -> None:
     if n:
         ORDERS.labels(outcome).inc(n)
+
+
+def observe_orders_per_commit(n: int) -> None:
+    ORDERS_PER_COMMIT.observe(n)
 
 
 def count_paid(tickets: int) -> None:

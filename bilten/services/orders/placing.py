@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 import psycopg
@@ -18,6 +20,7 @@ from sqlalchemy import bindparam, exists
 from sqlmodel import Session, col, select
 
 from bilten.db import insert_new_rows
+from bilten.group_commit import GroupCommit
 from bilten.ids import new_id
 from bilten.models import (
     Answer,
@@ -38,6 +41,7 @@ from bilten.payments.base import PaymentProvider
 from bilten.services import invoices, questions, vouchers
 from bilten.services.audit import record_audit
 from bilten.services.errors import (
+    BiltenError,
     EventNotOnSale,
     InvalidQuantity,
     OfferNotAvailable,
@@ -107,83 +111,204 @@ def place_order(
     transaction is rolled back: no order, no hold. A `voucher` code prices the tickets it covers
     and unlocks its hidden types; its use is taken in this transaction (services/vouchers.py).
     `offer_id`: a waiting-list offer whose held seat the order takes over (one ticket of its type)
-    instead of a new one."""
-    email = clean_email(email)
-    phone = clean_phone(phone, required=user is None)
-    name = clean_name(name)
-    billing = invoices.clean_billing(billing)  # optional company details for the invoice
-    wanted = _sum_quantities(items)
-    types: list[TicketType] = []
-    names: dict[uuid.UUID, str] = {}  # as the buyer reads them: their language, else the main one
+    instead of a new one.
+
+    On PostgreSQL, plain orders (no voucher, no offer) for the same ticket types that arrive
+    together share one transaction (`_place_together`); each buyer still gets their own answer."""
+    request = _OrderRequest(
+        items=items,
+        wanted=_sum_quantities(items),
+        email=clean_email(email),
+        phone=clean_phone(phone, required=user is None),
+        name=clean_name(name),
+        billing=invoices.clean_billing(billing),  # optional company details for the invoice
+        now=now,
+        user=user,
+        locale=locale,
+        event_id=event_id,
+        hold_minutes=hold_minutes,
+        provider=provider,
+        voucher=voucher,
+        answers=answers or [],
+        offer_id=offer_id,
+    )
+    placing = None
+    if _may_share_a_commit(session, request):
+        outcome = _orders_together.submit(tuple(request.wanted), request, partial(_place_together, session))
+        if outcome is not _ALONE:
+            placing = outcome
+    if placing is None:
+        placing = _place_alone(session, request)
+    metrics.count_order("placed")
+    publish_availability(session, placing.order.event_id)
+    by_id = {q.id: q for q in placing.asked}
+    return PlacedOrder(
+        order=placing.order,
+        access_token=order_access_token(placing.order.id),
+        payment=placing.payment,
+        event=placing.event,
+        answers=[(answer, by_id[answer.question_id]) for answer in placing.answer_rows],
+        voucher_code=placing.voucher_code,
+    )
+
+
+@dataclass(frozen=True)
+class _OrderRequest:
+    """What a buyer asked for, checked for form already (before any transaction)."""
+
+    items: list[tuple[uuid.UUID, int]]
+    wanted: dict[uuid.UUID, int]  # quantity per ticket type
+    email: str
+    phone: str
+    name: str
+    billing: dict[str, str]
+    now: datetime
+    user: User | None
+    locale: str
+    event_id: uuid.UUID | None
+    hold_minutes: int | None
+    provider: PaymentProvider | None
+    voucher: str
+    answers: list[questions.AnswerIn]
+    offer_id: uuid.UUID | None
+
+
+@dataclass(frozen=True)
+class _Placing:
+    """An order as placed in the session, not yet committed."""
+
+    order: Order
+    event: Event
+    answer_rows: list[Answer]
+    asked: list[Question]
+    payment: Payment | None
+    voucher_code: str
+
+
+def _place_alone(session: Session, request: _OrderRequest) -> _Placing:
+    """The order in a transaction of its own, its seats taken last."""
+    sale = None
     try:
         with transaction(session):
-            sale = _load_types_for_sale(
-                session, wanted, event_id=event_id, now=now, locale=locale, voucher_code=voucher
-            )
-            event, types, used_voucher = sale.event, sale.types, sale.voucher
-            names = {t.id: field_text(t, "name", locale, event.main_language) for t in types}
-            asked = questions.active_questions(session, event.id) if sale.has_questions else []
-            answer_rows = questions.check_answers(
-                session, event.id, _ticket_sequence(items), answers or [], active=asked
-            )
-            prices = _charged_prices(types, used_voucher, sale.prices_include_tax)
-            if not payments_configured() and any(prices[t.id] * wanted[t.id] > 0 for t in types):
-                # What the buyer would be charged (a 100 % voucher makes it free), and before anything
-                # is written: no order, no seats held.
-                raise PaymentsNotConfigured()
-            order = Order(
-                id=new_id(),
-                event_id=event.id,
-                user_id=user.id if user else None,
-                buyer_email=email,
-                buyer_phone=phone,
-                buyer_name=name or (user.full_name if user else ""),
-                locale=locale,
-                billing=billing,
-                currency=types[0].currency,
-                hold_expires_at=now + timedelta(minutes=hold_minutes or get_settings().hold_minutes),
-                created_at=now,
-            )
-            lines = _add_lines(session, order, types, wanted, prices, used_voucher, sale.prices_include_tax)
-            for answer in answer_rows:
-                answer.order_id = order.id
-                session.add(answer)
-            if offer_id is not None:
-                _take_over_offer(session, offer_id, order, types, wanted, now=now)
-            _record_placed(session, order, event, lines, now=now)
-            payment = None
-            if order.total_minor == 0:
-                _still_on_sale(session, event.id)
-                mark_paid(session, order, event=event, lines=lines, now=now)
-            elif provider is not None and provider.local:
-                # A provider that needs no network (test mode) opens its checkout in this same transaction.
-                payment_id = new_id()
-                request = payment_request(order, event, lines, names, payment_id)
-                started = provider.start(request)
-                payment = record_payment_start(session, order, provider.identifier, payment_id, started, now=now)
-            voucher_code = ""
-            if used_voucher is not None:
-                voucher_code = used_voucher.code
-                vouchers.take_use(session, used_voucher.id)  # the voucher's row first, then the seats
-            seat_types = [] if offer_id is not None else types  # an offer's seat is held already
+            rows = session.execute(_TYPES_FOR_SALE, {"ids": list(request.wanted)}).all()
+            sale = _check_sale(session, rows, request)
+            placing = _build_order(session, request, sale)
+            seat_types = [] if request.offer_id is not None else sale.types  # an offer's seat is held already
             if session.get_bind().dialect.name == "postgresql":
-                _take_seats_in_one_round_trip(session, seat_types, wanted)
+                _take_seats_in_one_round_trip(session, seat_types, request.wanted)
             else:
-                _take_seats_one_by_one(session, seat_types, wanted)
+                _take_seats_one_by_one(session, seat_types, request.wanted)
     except _NotEnoughSeats:
+        assert sale is not None  # raised only once the seats are taken, after the sale was checked
         metrics.count_order("sold_out")
-        raise _sold_out(session, types, wanted, names) from None
-    metrics.count_order("placed")
-    publish_availability(session, event.id)
-    by_id = {q.id: q for q in asked}
-    return PlacedOrder(
-        order=order,
-        access_token=order_access_token(order.id),
-        payment=payment,
-        event=event,
-        answers=[(answer, by_id[answer.question_id]) for answer in answer_rows],
-        voucher_code=voucher_code,
+        raise _sold_out(session, sale.types, request.wanted, sale.names) from None
+    return placing
+
+
+# Group commit (bilten/group_commit.py): the orders of one ticket type that arrive while a
+# transaction of them is running wait for it to end, then go together in the next one: one read
+# of the types, one INSERT per table, one UPDATE of each seat counter, one COMMIT for all of them.
+_orders_together: GroupCommit[_OrderRequest] = GroupCommit(max_batch=64)
+orders_waiting_to_commit = _orders_together.queued  # (ticket type ids,) -> orders queued
+_ALONE = object()  # a batch's answer for an order that must be placed in a transaction of its own
+
+
+class _PlaceAlone(Exception):
+    """An order the batch leaves to `_place_alone`: a free one issues its tickets at once."""
+
+
+def _may_share_a_commit(session: Session, request: _OrderRequest) -> bool:
+    # A voucher's uses and a waiting-list offer can each refuse one buyer in the middle of the
+    # transaction; SQLite has one writer anyway.
+    return not request.voucher and request.offer_id is None and session.get_bind().dialect.name == "postgresql"
+
+
+def _place_together(session: Session, requests: list[_OrderRequest]) -> list[Any]:
+    """Place these orders (same ticket types) in one transaction; the outcome of each, in order: its
+    `_Placing`, the error it alone is refused with, or `_ALONE`. When the seats of all of them do
+    not fit, or anything else fails, nothing is kept and each one goes `_ALONE`: the database then
+    judges them one by one, as ever."""
+    outcomes: list[Any] = []
+    try:
+        with transaction(session):
+            rows = session.execute(_TYPES_FOR_SALE, {"ids": list(requests[0].wanted)}).all()
+            with session.no_autoflush:  # the orders built so far are written in one go at the end
+                outcomes = [_build_in_batch(session, request, rows) for request in requests]
+            placed = [(o, r) for o, r in zip(outcomes, requests, strict=True) if isinstance(o, _Placing)]
+            if placed:
+                total: dict[uuid.UUID, int] = defaultdict(int)
+                for _, request in placed:
+                    for type_id, quantity in request.wanted.items():
+                        total[type_id] += quantity
+                types = [row[0] for row in rows if row[0].id in total]  # in id order, as the rows
+                _take_seats_in_one_round_trip(session, types, total)
+                metrics.observe_orders_per_commit(len(placed))
+    except Exception:  # noqa: BLE001 (each order is tried again on its own, which answers its error)
+        return [o if isinstance(o, BaseException) else _ALONE for o in outcomes] or [_ALONE] * len(requests)
+    return outcomes
+
+
+def _build_in_batch(session: Session, request: _OrderRequest, rows: Sequence[Any]) -> Any:
+    """One order of a batch, or its own error; what it added to the session goes when it fails."""
+    before = {id(obj) for obj in session.new}  # (rows are not hashable)
+    try:
+        return _build_order(session, request, _check_sale(session, rows, request), together=True)
+    except (BiltenError, _PlaceAlone) as exc:
+        for obj in [obj for obj in session.new if id(obj) not in before]:
+            session.expunge(obj)
+        return exc if isinstance(exc, BiltenError) else _ALONE
+
+
+def _build_order(session: Session, request: _OrderRequest, sale: _Sale, *, together: bool = False) -> _Placing:
+    """The order, its lines, answers, audit entry and (provider without network) payment, added to
+    the session; a free order is paid at once. Everything but the seats."""
+    event, types, wanted, now = sale.event, sale.types, request.wanted, request.now
+    asked = questions.active_questions(session, event.id) if sale.has_questions else []
+    answer_rows = questions.check_answers(
+        session, event.id, _ticket_sequence(request.items), request.answers, active=asked
     )
+    prices = _charged_prices(types, sale.voucher, sale.prices_include_tax)
+    charged = any(prices[t.id] * wanted[t.id] > 0 for t in types)  # a 100 % voucher makes it free
+    if charged and not payments_configured():
+        raise PaymentsNotConfigured()  # before anything is written: no order, no seats held
+    if together and not charged:
+        raise _PlaceAlone()
+    user = request.user
+    order = Order(
+        id=new_id(),
+        event_id=event.id,
+        user_id=user.id if user else None,
+        buyer_email=request.email,
+        buyer_phone=request.phone,
+        buyer_name=request.name or (user.full_name if user else ""),
+        locale=request.locale,
+        billing=request.billing,
+        currency=types[0].currency,
+        hold_expires_at=now + timedelta(minutes=request.hold_minutes or get_settings().hold_minutes),
+        created_at=now,
+    )
+    lines = _add_lines(session, order, types, wanted, prices, sale.voucher, sale.prices_include_tax)
+    for answer in answer_rows:
+        answer.order_id = order.id
+        session.add(answer)
+    if request.offer_id is not None:
+        _take_over_offer(session, request.offer_id, order, types, wanted, now=now)
+    _record_placed(session, order, event, lines, now=now)
+    payment = None
+    provider = request.provider
+    if order.total_minor == 0:
+        _still_on_sale(session, event.id)
+        mark_paid(session, order, event=event, lines=lines, now=now)
+    elif provider is not None and provider.local:
+        # A provider that needs no network (test mode) opens its checkout in this same transaction.
+        payment_id = new_id()
+        started = provider.start(payment_request(order, event, lines, sale.names, payment_id))
+        payment = record_payment_start(session, order, provider.identifier, payment_id, started, now=now)
+    voucher_code = ""
+    if sale.voucher is not None:
+        voucher_code = sale.voucher.code
+        vouchers.take_use(session, sale.voucher.id)  # the voucher's row first, then the seats
+    return _Placing(order, event, answer_rows, asked, payment, voucher_code)
 
 
 def _charged_prices(types: list[TicketType], voucher: Voucher | None, include_tax: bool) -> dict[uuid.UUID, int]:
@@ -361,34 +486,31 @@ class _Sale:
     voucher: Voucher | None
     has_questions: bool  # the event asks questions at checkout
     prices_include_tax: bool  # the organization's choice (services/tax.py): gross unless it said otherwise
+    names: dict[uuid.UUID, str]  # the types' names as the buyer reads them: their language, else the main one
 
 
-def _load_types_for_sale(
-    session: Session,
-    wanted: dict[uuid.UUID, int],
-    *,
-    event_id: uuid.UUID | None,
-    now: datetime,
-    locale: str = "",
-    voucher_code: str = "",
-) -> _Sale:
-    rows = session.execute(_TYPES_FOR_SALE, {"ids": list(wanted)}).all()
+def _check_sale(session: Session, rows: Sequence[Any], request: _OrderRequest) -> _Sale:
+    """Are the types (rows of `_TYPES_FOR_SALE`) on sale to this buyer, in these quantities?"""
+    wanted, now, locale = request.wanted, request.now, request.locale
     voucher = None
-    if voucher_code and rows:
-        voucher = vouchers.usable_voucher(session, event_id=event_id or rows[0][1].id, code=voucher_code, now=now)
+    if request.voucher and rows:
+        voucher = vouchers.usable_voucher(
+            session, event_id=request.event_id or rows[0][1].id, code=request.voucher, now=now
+        )
     types = [row[0] for row in rows if not row[0].is_hidden or vouchers.unlocks(voucher, row[0].id)]
     if len(types) != len(wanted) or len({t.event_id for t in types}) != 1:
         raise UnknownTicketType()
     event = rows[0][1]
-    if event_id is not None and event.id != event_id:
+    if request.event_id is not None and event.id != request.event_id:
         raise UnknownTicketType()
     if event.status != EventStatus.PUBLISHED or event.ends_at <= now:
         raise EventNotOnSale()
     if len({t.currency for t in types}) != 1:
         raise UnknownTicketType()
+    names = {t.id: field_text(t, "name", locale or event.main_language, event.main_language) for t in types}
     for ticket_type in types:
         quantity = wanted[ticket_type.id]
-        name = field_text(ticket_type, "name", locale or event.main_language, event.main_language)
+        name = names[ticket_type.id]
         if ticket_type.sales_start and now < ticket_type.sales_start:
             raise SalesNotOpen(name=name)
         if ticket_type.sales_end and now >= ticket_type.sales_end:
@@ -398,4 +520,6 @@ def _load_types_for_sale(
     if voucher is not None and not any(vouchers.covers(voucher, t.id) for t in types):
         raise VoucherNotApplicable()
     include_tax = rows[0].include_tax
-    return _Sale(event, types, voucher, bool(rows[0].has_questions), True if include_tax is None else include_tax)
+    return _Sale(
+        event, types, voucher, bool(rows[0].has_questions), True if include_tax is None else include_tax, names
+    )
