@@ -225,7 +225,6 @@ def record_failure(
         "last_error": error[:1000],
         "claimed_until": None,
         "claim_token": "",
-        "enqueued_at": None,
     }
     if delay is None:
         values |= {"status": NotificationStatus.FAILED, "failed_at": now}
