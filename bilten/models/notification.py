@@ -61,7 +61,6 @@ class Notification(SQLModel, table=True):
     # Lease: a worker owns a SENDING row until claimed_until; the token proves which worker it is.
     claimed_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
     claim_token: str = Field(default="", max_length=36)
-    enqueued_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # last put on the Redis queue
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     failed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -75,7 +75,6 @@ def retry_notification(
     notification.attempts = 0
     notification.next_attempt_at = now
     notification.failed_at = None
-    notification.enqueued_at = None
     session.add(notification)
     session.commit()
     return NotificationPublic.of(notification)

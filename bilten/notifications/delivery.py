@@ -10,7 +10,10 @@ The in-process worker claims a *batch* (`claim_due`: one statement, SKIP LOCKED 
 token for the batch), has it rendered (in this process, or by the render pool on other cores while
 it sends) and sends it over one SMTP connection. Before each send it renews the lease of what is
 left when half of it has passed, and it sends only what it still holds: a batch that outlives its
-lease is taken over by another worker, never sent by both.
+lease is taken over by another worker, never sent by both. Just before each chunk of a batch goes out
+it reads, in one query, whether the orders of the chunk's tickets emails are still paid: an order
+cancelled since the batch was claimed (and rendered) gets no tickets email; that notification is
+marked failed for good, as when its order was already cancelled at rendering.
 """
 
 from __future__ import annotations
@@ -25,12 +28,14 @@ from datetime import datetime
 from typing import Protocol
 
 from sqlalchemy import and_, bindparam, or_, update
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from bilten.models import Notification, NotificationStatus
+from bilten.models import Notification, NotificationStatus, Order, OrderStatus
 from bilten.notifications.config import DeliveryConfig
+from bilten.notifications.email_layout import MissingData
 from bilten.notifications.rendering import PreparedEmail, RenderFailure, prefetch, prepare_email
 from bilten.notifications.senders import DeliveryError, Sender
+from bilten.notifications.ticket_emails import ORDER_TICKET_TOPICS, not_paid_error, payload_uuid
 from bilten.observability import metrics
 
 logger = logging.getLogger(__name__)
@@ -42,6 +47,7 @@ SECRET_PAYLOAD_FIELDS = (
     "verify_url",
     "unlock_url",
 )  # removed from the stored payload once the email is out
+PAID_CHECK_CHUNK = 10  # claims whose tickets emails' orders are re-read together, just before they go out
 
 
 @dataclass(frozen=True)
@@ -225,7 +231,6 @@ def record_failure(
         "last_error": error[:1000],
         "claimed_until": None,
         "claim_token": "",
-        "enqueued_at": None,
     }
     if delay is None:
         values |= {"status": NotificationStatus.FAILED, "failed_at": now}
@@ -283,6 +288,29 @@ def send_prepared(
     record_sent(session, claim, now=clock(), prepared=outcome)
     logger.info("notification %s (%s) sent to %s", notification.id, notification.topic, notification.recipient)
     return NotificationStatus.SENT
+
+
+def no_longer_paid(session: Session, claims: list[Claim]) -> dict[uuid.UUID, str]:
+    """The tickets emails among `claims` whose order is no longer paid (or gone), by notification
+    id, with the reason: one query for all of them, its read transaction ended before any send."""
+    order_of: dict[uuid.UUID, uuid.UUID] = {}
+    for claim in claims:
+        if claim.notification.topic in ORDER_TICKET_TOPICS:
+            try:
+                order_of[claim.notification.id] = payload_uuid(claim.notification.payload, "order_id")
+            except MissingData:
+                continue  # its rendering failed for good already
+    if not order_of:
+        return {}
+    rows = session.exec(select(Order.id, Order.status).where(col(Order.id).in_(set(order_of.values())))).all()
+    session.rollback()
+    status_of = {order_id: OrderStatus(status) for order_id, status in rows}
+    reasons = {}
+    for notification_id, order_id in order_of.items():
+        status = status_of.get(order_id)
+        if status != OrderStatus.PAID:
+            reasons[notification_id] = "order not found" if status is None else not_paid_error(status)
+    return reasons
 
 
 class Preparer(Protocol):
@@ -407,7 +435,8 @@ def send_claimed(
     preparer: Preparer | None = None,
 ) -> DeliveryReport:
     """Render and send claimed notifications in order, renewing their lease when half of it has
-    passed, and sending only what this worker still holds."""
+    passed, sending only what this worker still holds, and no tickets email whose order stopped
+    being paid (re-read once per chunk of PAID_CHECK_CHUNK claims, just before the chunk's sends)."""
     report = DeliveryReport()
     if not claims:
         return report
@@ -417,16 +446,26 @@ def send_claimed(
     outcomes = (preparer or InProcessPreparer()).prepare(
         session, claims, mail_from=mail_from, public_url=public_url, now=claimed_at
     )
-    for claim, outcome in zip(claims, outcomes, strict=True):
+    unpaid: dict[uuid.UUID, str] = {}
+    for index, (claim, outcome) in enumerate(zip(claims, outcomes, strict=True)):
         if clock() >= renew_after:
             renewed_at = clock()
             held = renew_lease(session, token, now=renewed_at, config=config)
             renew_after = renewed_at + config.lease / 2
+        if index % PAID_CHECK_CHUNK == 0:
+            # After the first of the chunk is rendered, before any of it is sent: an order cancelled
+            # since the batch was claimed (its email perhaps rendered already) gets no tickets.
+            unpaid = no_longer_paid(session, claims[index : index + PAID_CHECK_CHUNK])
         if claim.notification.id not in held:
             # The lease ran out before we got here and another worker took the notification over.
             logger.warning("notification %s: lease lost before sending, left to its new worker", claim.notification.id)
             continue
-        status = send_prepared(session, claim, outcome, sender, clock=clock, config=config)
+        if claim.notification.id in unpaid:
+            status = record_failure(
+                session, claim, now=clock(), error=unpaid[claim.notification.id], permanent=True, config=config
+            )
+        else:
+            status = send_prepared(session, claim, outcome, sender, clock=clock, config=config)
         if status == NotificationStatus.SENT:
             report.sent += 1
         elif status == NotificationStatus.FAILED:

@@ -402,9 +402,10 @@ def prefetch(session: Session, notifications: list[Notification]) -> Prefetched:
     """Load what the ticket emails among `notifications` show, in four queries for all of them.
 
     The rows are detached from the session, so ending its read transaction (a rollback expires
-    whatever the session holds) keeps them loaded. They are as old as the batch: an order
-    cancelled while its batch is being sent may still get its tickets email, as one cancelled
-    during the SMTP dialogue always could."""
+    whatever the session holds) keeps them loaded. They are as old as the batch: the sending loop
+    re-reads whether each chunk's orders are still paid just before sending it
+    (delivery.no_longer_paid), so only an order cancelled during its chunk's sends (as during one
+    SMTP dialogue) may still get its tickets email."""
     order_ids = set()
     for notification in notifications:
         if notification.topic in ORDER_TICKET_TOPICS:

@@ -136,6 +136,11 @@ def load_order_bundles(session: Session, order_ids: Iterable[uuid.UUID]) -> dict
 # A paid order's tickets
 
 
+def not_paid_error(status: OrderStatus) -> str:
+    """Why a tickets email is not sent: its order is no longer paid (when rendered, or when about to go out)."""
+    return f"order is {status.value}, no longer paid: tickets not sent"
+
+
 def render_order_paid(session: Session, payload: dict[str, Any], texts: EmailTexts, public_url: str) -> RenderedEmail:
     order_id = payload_uuid(payload, "order_id")
     bundle = load_order_bundles(session, [order_id]).get(order_id)
@@ -147,7 +152,7 @@ def render_order_paid(session: Session, payload: dict[str, Any], texts: EmailTex
 def compose_order_paid(bundle: OrderBundle, texts: EmailTexts, public_url: str) -> RenderedEmail:
     order, event, tickets = bundle.order, bundle.event, bundle.tickets
     if order.status != OrderStatus.PAID:
-        raise MissingData(f"order is {order.status.value}, no longer paid: tickets not sent")
+        raise MissingData(not_paid_error(order.status))
     if not tickets:
         raise MissingData("order has no valid tickets")
     locale, tr = texts.locale, texts.tr

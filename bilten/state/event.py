@@ -24,18 +24,22 @@ from bilten.services.events import EventDetail, TicketTypeSummary, buyer_unit_pr
 from bilten.services.invoices import format_tax_rate
 from bilten.services.markdown import render_markdown
 from bilten.services.orders import place_order, start_payment
-from bilten.services.questions import (
-    AnswerIn,
-    InvalidAnswer,
-    active_questions,
-)
+from bilten.services.questions import AnswerIn, active_questions
 from bilten.services.translations import field_text
 from bilten.settings import get_settings
 from bilten.state.auth import AuthState, error_text
 from bilten.state.base import service_call
 from bilten.state.home import place_text, price_text
 from bilten.state.i18n import LocalizedState
-from bilten.state.questions import QuestionFieldView, field_view, read_answer, ticket_heading
+from bilten.state.questions import (
+    QuestionFieldView,
+    Slot,
+    answer_errors,
+    checkout_answers,
+    checkout_fields,
+    checkout_slots,
+    question_data,
+)
 from bilten.state.ratelimits import refused_by_limit, tab_client_address
 
 
@@ -256,16 +260,7 @@ class EventState(LocalizedState, rx.State):
     @rx.var
     def question_fields(self) -> list[QuestionFieldView]:
         """The questions for the chosen tickets: per order once, then per ticket ("Ticket 1 — General")."""
-        locale = self._display_locale()
-        fields = []
-        last_heading = None
-        for question, index, type_name in self._slots():
-            heading = ""
-            if index >= 0 and index != last_heading:
-                heading, last_heading = ticket_heading(index, type_name, locale), index
-            error = self.answer_errors.get(f"{question['id']}:{index}", "")
-            fields.append(field_view(question, index, heading=heading, locale=locale, error=error))
-        return fields
+        return checkout_fields(self._slots(), locale=self._display_locale(), errors=self.answer_errors)
 
     # -- helpers (not events) -----------------------------------------------------------------
 
@@ -275,35 +270,17 @@ class EventState(LocalizedState, rx.State):
             return []
         return [(str(t.id), self.quantities[str(t.id)]) for t in self._all_types() if self.quantities.get(str(t.id))]
 
-    def _slots(self) -> list[tuple[dict, int, str]]:
-        """(question, ticket index or -1, ticket type name) for every field the checkout asks."""
+    def _slots(self) -> list[Slot]:
+        """Every field the checkout asks for the chosen tickets (state/questions.py)."""
         if self._detail is None or not self._questions:
             return []
         locale, main = self._display_locale(), self._detail.main_language
         names = {str(t.id): field_text(t, "name", locale, main) for t in self._all_types()}
-        tickets = [type_id for type_id, quantity in self._chosen() for _ in range(quantity)]
-        slots = [
-            (q, -1, "")
-            for q in self._questions
-            if not q["per_ticket"] and any(not q["types"] or t in q["types"] for t in set(tickets))
-        ]
-        for index, type_id in enumerate(tickets):
-            slots.extend(
-                (q, index, names[type_id])
-                for q in self._questions
-                if q["per_ticket"] and (not q["types"] or type_id in q["types"])
-            )
-        return slots
+        tickets = [(type_id, names[type_id]) for type_id, quantity in self._chosen() for _ in range(quantity)]
+        return checkout_slots(self._questions, tickets)
 
     def _answers(self, form_data: dict) -> list[AnswerIn]:
-        return [
-            AnswerIn(
-                question_id=parse_id(question["id"]),
-                value=read_answer(form_data, question, index),
-                ticket_index=index if index >= 0 else None,
-            )
-            for question, index, _ in self._slots()
-        ]
+        return checkout_answers(self._slots(), form_data)
 
     def _sellable(self, now: datetime) -> bool:
         detail = self._detail
@@ -373,18 +350,7 @@ class EventState(LocalizedState, rx.State):
             if event_id is None:
                 raise NotFound()
             self._detail = get_public_event(call.session, event_id=event_id)
-            self._questions = [
-                {
-                    "id": str(q.id),
-                    "label": q.label,
-                    "kind": q.kind.value,
-                    "options": list(q.options),
-                    "required": q.required,
-                    "per_ticket": q.per_ticket,
-                    "types": list(q.ticket_type_ids),
-                }
-                for q in active_questions(call.session, event_id)
-            ]
+            self._questions = [question_data(q) for q in active_questions(call.session, event_id)]
         if call.failed:
             self.not_found = True
         if self._detail is not None:
@@ -541,9 +507,7 @@ class EventState(LocalizedState, rx.State):
                 yield rx.redirect(payment.checkout_url)
                 return
         if call.failed:
-            if isinstance(call.failure, InvalidAnswer):  # shown beside its field too
-                index = -1 if call.failure.ticket_index is None else call.failure.ticket_index
-                self.answer_errors = {f"{call.failure.question_id}:{index}": call.error}
+            self.answer_errors = answer_errors(call.failure, call.error)  # a refused answer: beside its field too
             self.checkout_error = call.error
             self.reserving = False
             return

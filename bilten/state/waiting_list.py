@@ -14,11 +14,19 @@ from bilten.payments import active_provider
 from bilten.services import waiting_list
 from bilten.services.errors import NotFound
 from bilten.services.orders import start_payment
-from bilten.services.questions import AnswerIn, InvalidAnswer, active_questions
+from bilten.services.questions import AnswerIn, active_questions
 from bilten.services.waiting_list import JoinableType, WaitingEntryView
 from bilten.state.base import service_call
 from bilten.state.i18n import LocalizedState
-from bilten.state.questions import QuestionFieldView, field_view, read_answer, ticket_heading
+from bilten.state.questions import (
+    QuestionFieldView,
+    Slot,
+    answer_errors,
+    checkout_answers,
+    checkout_fields,
+    checkout_slots,
+    question_data,
+)
 from bilten.state.ratelimits import refused_by_limit
 
 
@@ -94,7 +102,7 @@ class WaitingListStatusState(LocalizedState, rx.State):
     # Checkout questions' errors, by field key ("<question id>:<ticket index>"), as on the event page.
     answer_errors: dict[str, str] = {}
     _entry: WaitingEntryView | None = None
-    _questions: list[dict] = []  # the questions asked for the offer's ticket type (plain data)
+    _questions: list[dict] = []  # the event's checkout questions (plain data, state/questions.py)
 
     @rx.var
     def state_name(self) -> str:
@@ -136,33 +144,17 @@ class WaitingListStatusState(LocalizedState, rx.State):
     @rx.var
     def question_fields(self) -> list[QuestionFieldView]:
         """The checkout questions for the offer's one ticket: per order, then per ticket."""
+        return checkout_fields(self._slots(), locale=self._display_locale(), errors=self.answer_errors)
+
+    def _slots(self) -> list[Slot]:
+        """Every field the offer's order (one ticket of the offered type) asks."""
         entry = self._entry
         if entry is None:
             return []
-        locale = self._display_locale()
-        fields: list[QuestionFieldView] = []
-        for question, index in self._slots():
-            first_of_ticket = index == 0 and not any(f.key.endswith(":0") for f in fields)
-            heading = ticket_heading(0, entry.ticket_type, locale) if first_of_ticket else ""
-            error = self.answer_errors.get(f"{question['id']}:{index}", "")
-            fields.append(field_view(question, index, heading=heading, locale=locale, error=error))
-        return fields
-
-    def _slots(self) -> list[tuple[dict, int]]:
-        """(question, -1 for the order or 0 for the ticket) for every field the offer's order asks."""
-        return [(q, -1) for q in self._questions if not q["per_ticket"]] + [
-            (q, 0) for q in self._questions if q["per_ticket"]
-        ]
+        return checkout_slots(self._questions, [(str(entry.ticket_type_id), entry.ticket_type)])
 
     def _answers(self, form_data: dict) -> list[AnswerIn]:
-        return [
-            AnswerIn(
-                question_id=parse_id(question["id"]),
-                value=read_answer(form_data, question, index),
-                ticket_index=index if index >= 0 else None,
-            )
-            for question, index in self._slots()
-        ]
+        return checkout_answers(self._slots(), form_data)
 
     @rx.event
     async def load(self):
@@ -176,19 +168,7 @@ class WaitingListStatusState(LocalizedState, rx.State):
         async with service_call(self) as call:
             entry = waiting_list.entry_status(call.session, token=self.waiting_token, locale=call.locale)
             self._entry = entry
-            type_id = str(entry.ticket_type_id)
-            self._questions = [
-                {
-                    "id": str(q.id),
-                    "label": q.label,
-                    "kind": q.kind.value,
-                    "options": list(q.options),
-                    "required": q.required,
-                    "per_ticket": q.per_ticket,
-                }
-                for q in active_questions(call.session, entry.event_id)
-                if not q.ticket_type_ids or type_id in [str(t) for t in q.ticket_type_ids]
-            ]
+            self._questions = [question_data(q) for q in active_questions(call.session, entry.event_id)]
         self.not_found = call.failed
         self.loaded = True
 
@@ -219,9 +199,7 @@ class WaitingListStatusState(LocalizedState, rx.State):
                 return
         self.buying = False
         if call.failed:
-            if isinstance(call.failure, InvalidAnswer):  # shown beside its field too
-                index = -1 if call.failure.ticket_index is None else call.failure.ticket_index
-                self.answer_errors = {f"{call.failure.question_id}:{index}": call.error}
+            self.answer_errors = answer_errors(call.failure, call.error)  # a refused answer: beside its field too
             self.buy_error = call.error
             return
         yield rx.redirect(routes.order_url(order_id, token))

@@ -4,13 +4,14 @@ the render pool. Every email reaches the (real) SMTP server exactly once."""
 from __future__ import annotations
 
 import threading
+import uuid
 from collections import Counter
 from datetime import timedelta
 
 import pytest
 from sqlmodel import Session, select
 
-from bilten.models import Notification, NotificationStatus
+from bilten.models import Notification, NotificationStatus, Order, OrderStatus
 from bilten.notifications.config import DeliveryConfig
 from bilten.notifications.delivery import InProcessPreparer, claim_due, send_claimed
 from bilten.notifications.outbox import dispatch_outbox
@@ -176,3 +177,46 @@ def test_the_render_pool_gives_the_same_emails_as_rendering_in_process(pg_engine
         pool.close()
     assert all(hasattr(outcome, "message") for outcome in here)  # all rendered, none failed
     assert pooled == here  # the same subjects, stored texts and bytes: QR images, PDF and calendar file
+
+
+class _BuyerCancelsWhileRendered:
+    """Renders a lane's whole share first (as the render pool may, well ahead of its sends); then,
+    before the first of it is sent, the buyer of `order_id` cancels, in another transaction."""
+
+    def __init__(self, engine, order_id) -> None:  # noqa: ANN001
+        self.engine = engine
+        self.order_id = str(order_id)
+
+    def prepare(self, session, claims, **kwargs):  # noqa: ANN001, ANN003, ANN201
+        outcomes = list(InProcessPreparer().prepare(session, claims, **kwargs))
+        assert all(hasattr(outcome, "message") for outcome in outcomes)  # rendered while still paid
+        if any(claim.notification.payload.get("order_id") == self.order_id for claim in claims):
+            with Session(self.engine) as other:
+                order = other.get(Order, uuid.UUID(self.order_id))
+                order.status = OrderStatus.CANCELLED
+                other.add(order)
+                other.commit()
+        yield from outcomes
+
+
+def test_an_order_cancelled_after_its_batch_was_claimed_and_rendered_gets_no_tickets_email(
+    pg_engine, pg_session, now, sink
+):
+    event = make_event(pg_session, organization=make_organization(pg_session, now=now), now=now)
+    kept = make_paid_order(pg_session, event=event, now=now, email="kept@example.org")
+    cancelled = make_paid_order(pg_session, event=event, now=now, email="cancelled@example.org")
+    welcome = _welcome_emails(pg_session, now, 1)
+    dispatch_outbox(pg_session, now=now)
+    delivery = Delivery(engine=pg_engine, settings=_settings(sink), config=CONFIG, clock=Clock(now))
+    delivery.preparer = _BuyerCancelsWhileRendered(pg_engine, cancelled.id)  # two lanes: each renders, then sends
+
+    report = delivery.send_due()
+
+    assert (report.sent, report.failed, report.retrying) == (2, 1, 0)
+    assert Counter(sink.recipients()) == Counter(["kept@example.org", *welcome])  # none to the cancelled order
+    with Session(pg_engine) as session:
+        skipped = session.exec(select(Notification).where(Notification.recipient == "cancelled@example.org")).one()
+        assert session.get(Order, kept.id).status == OrderStatus.PAID
+    assert skipped.status == NotificationStatus.FAILED  # for good: an admin's retry would be refused at rendering
+    assert skipped.last_error == "order is cancelled, no longer paid: tickets not sent"
+    assert skipped.sent_at is None

@@ -2,10 +2,11 @@
 
 One module per use case, each function one transaction (services/transaction.py):
 `placing` (hold seats, create the order), `payments` (open a checkout, apply provider updates
-exactly once, refund late money), `holds` (expire), `cancelling` (cancel and refund), `access`
-(who may see an order), `status` (the one table of allowed status moves, outcome and audit names),
-`seats` (the seat counter and live availability), `issuing` (paid: tickets), `views` (an order as
-the API returns it).
+exactly once, refund late money), `holds` (expire), `cancelling` (cancel and refund), `status`
+(the one table of allowed status moves, outcome and audit names), `seats` (the seat counter and
+live availability), `issuing` (paid: tickets), `views` (an order as the API returns it). Who may
+see an order lives outside the package, in services/order_access.py, so that modules the orders
+import (questions, invoices) can check an order's link without importing the whole package.
 
 Seats live in one counter per ticket type (`TicketType.reserved`: held + sold), changed only by
 guarded UPDATEs in ticket type id order; lock waits are capped (3 s, see db.py) and turn into a
@@ -14,7 +15,7 @@ guarded UPDATEs in ticket type id order; lock waits are capped (3 s, see db.py) 
 Callers import from here (`from bilten.services import orders; orders.place_order(...)`).
 """
 
-from bilten.services.orders.access import may_view_order, order_access_token
+from bilten.services.order_access import may_view_order, order_access_token
 from bilten.services.orders.cancelling import cancel_order
 from bilten.services.orders.holds import SWEEP_BATCH, ExpiredHold, expire_holds
 from bilten.services.orders.payments import (

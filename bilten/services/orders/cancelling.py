@@ -21,7 +21,7 @@ from bilten.services import (
 from bilten.services.access import Permission, is_allowed
 from bilten.services.audit import emit_event, record_audit
 from bilten.services.errors import NotFound, OrderNotCancellable, PaymentUnavailable
-from bilten.services.orders.access import may_view_order
+from bilten.services.order_access import may_view_order
 from bilten.services.orders.seats import order_lines, publish_availability, return_seats
 from bilten.services.orders.status import AuditAction, CancelReason, Topic, change_status
 from bilten.services.transaction import assert_no_transaction, lock_row, transaction

@@ -43,7 +43,7 @@ from bilten.services.errors import (
     PaymentUnavailable,
     UnknownOrder,
 )
-from bilten.services.orders.access import may_view_order, order_access_token
+from bilten.services.order_access import may_view_order, order_access_token
 from bilten.services.orders.cancelling import cancel_unpaid, record_refund
 from bilten.services.orders.issuing import mark_paid
 from bilten.services.orders.seats import order_lines, publish_availability, retake_seats, return_seats

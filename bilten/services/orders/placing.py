@@ -53,7 +53,7 @@ from bilten.services.errors import (
     UnknownTicketType,
     VoucherNotApplicable,
 )
-from bilten.services.orders.access import order_access_token
+from bilten.services.order_access import order_access_token
 from bilten.services.orders.issuing import mark_paid
 from bilten.services.orders.payments import payment_request, record_payment_start
 from bilten.services.orders.seats import ADD_SEATS, publish_availability, seats_left, take_seats
