@@ -268,6 +268,7 @@ def one_run(args: argparse.Namespace, clients: int) -> dict:
         process = start_backend(args.src, url, port, args.workers)
         run_wrk(port, min(clients, 10), 2, spare_type)  # warm-up: imports, pools, caches
         freeze_gc()
+        commits0 = orders_per_commit(port)
         app0, pg0 = cpu_snapshot(process, database)
         spy = _start_py_spy(process, clients)
         sellout = run_wrk(port, clients, args.sellout_timeout, sellout_type, until_sold_out=url)
@@ -275,6 +276,7 @@ def one_run(args: argparse.Namespace, clients: int) -> dict:
             spy.send_signal(signal.SIGINT)
             spy.wait(timeout=60)
         app1, pg1 = cpu_snapshot(process, database)
+        commits1 = orders_per_commit(port)
         refusals = run_wrk(port, clients, args.refusal_seconds, sellout_type)
         app2, pg2 = cpu_snapshot(process, database)
         stop(process)  # no request still in flight while counting
@@ -299,7 +301,20 @@ def one_run(args: argparse.Namespace, clients: int) -> dict:
         "app_ms_per_refusal": cpu_used(app1, app2) * 1000 / max(refusals["statuses"].get("409", 0), 1),
         "pg_ms_per_refusal": cpu_used(pg1, pg2) * 1000 / max(refusals["statuses"].get("409", 0), 1),
         "pgbench": pgbench,
+        "commits": commits1[1] - commits0[1],
+        "orders_per_commit": (commits1[0] - commits0[0]) / max(commits1[1] - commits0[1], 1),
     }
+
+
+def orders_per_commit(port: int) -> tuple[float, float]:
+    """Orders placed in shared transactions, and those transactions, so far (all workers): the
+    server's `bilten_orders_per_commit` histogram's sum and count."""
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/api/metrics", timeout=10).read().decode()
+    values = {}
+    for name in ("sum", "count"):
+        found = re.search(rf"^bilten_orders_per_commit_{name} ([\d.e+]+)$", text, re.MULTILINE)
+        values[name] = float(found.group(1)) if found else 0.0
+    return values["sum"], values["count"]
 
 
 def main() -> None:
@@ -335,7 +350,8 @@ def main() -> None:
         print(
             f"{clients:>4} clients  oversold {result['oversold']}  CPU per sale: app {result['app_ms_per_sale']:.2f} ms, "
             f"PostgreSQL {result['pg_ms_per_sale']:.2f} ms  CPU per refusal: app "
-            f"{result['app_ms_per_refusal']:.3f} ms, PostgreSQL {result['pg_ms_per_refusal']:.3f} ms"
+            f"{result['app_ms_per_refusal']:.3f} ms, PostgreSQL {result['pg_ms_per_refusal']:.3f} ms  "
+            f"group commit: {result['commits']:.0f} transactions, {result['orders_per_commit']:.1f} orders each"
         )
         print(
             f"{clients:>4} clients  pgbench hot row ({min(clients, 80)} clients, same database, right after): "

@@ -28,6 +28,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sales", type=int, default=100, help="sales per round")
     parser.add_argument("--rounds", type=int, default=6)
+    parser.add_argument(
+        "--concurrency", type=int, default=1, help="sales in flight at once (more than 1: they share commits)"
+    )
+    parser.add_argument("--profile", type=Path, default=None, help="write the cProfile stats to FILE.loop/.thread")
     parser.add_argument("--src", type=Path, default=None, help="the source tree to import (default: this one)")
     parser.add_argument(
         "--full-stack",
@@ -51,7 +55,16 @@ def main() -> None:
     get_engine.cache_clear()
     try:
         type_id = str(hot_ticket_type(url, quantity=10_000_000))
-        asyncio.run(_measure(type_id, args.sales, args.rounds, full_stack=args.full_stack))
+        asyncio.run(
+            _measure(
+                type_id,
+                args.sales,
+                args.rounds,
+                full_stack=args.full_stack,
+                concurrency=args.concurrency,
+                profile_to=args.profile,
+            )
+        )
     finally:
         from bilten.services.orders import wait_for_pending_publishes
 
@@ -60,7 +73,15 @@ def main() -> None:
         drop_database(url)
 
 
-async def _measure(type_id: str, sales: int, rounds: int, *, full_stack: bool = False) -> None:
+async def _measure(
+    type_id: str,
+    sales: int,
+    rounds: int,
+    *,
+    full_stack: bool = False,
+    concurrency: int = 1,
+    profile_to: Path | None = None,
+) -> None:
     import anyio.to_thread
 
     from bilten.api import api
@@ -123,13 +144,17 @@ async def _measure(type_id: str, sales: int, rounds: int, *, full_stack: bool = 
         await api(scope, receive, send)
         return statuses[0]
 
-    for n in range(30):  # warm-up: imports, pools, statement caches
-        assert await sale(n) == 201
+    async def sell(numbers: range) -> None:
+        """These sales, `concurrency` at a time."""
+        for first in range(numbers.start, numbers.stop, concurrency):
+            batch = range(first, min(first + concurrency, numbers.stop))
+            assert set(await asyncio.gather(*(sale(n) for n in batch))) == {201}
+
+    await sell(range(30))  # warm-up: imports, pools, statement caches
     results = []
     for round_number in range(rounds):
         started, cpu = time.perf_counter(), time.process_time()
-        for n in range(sales):
-            assert await sale(1000 + round_number * sales + n) == 201
+        await sell(range(1000 + round_number * sales, 1000 + (round_number + 1) * sales))
         results.append(((time.process_time() - cpu) * 1000 / sales, (time.perf_counter() - started) * 1000 / sales))
     cpu_times = sorted(cpu for cpu, _ in results)
     print(
@@ -139,13 +164,12 @@ async def _measure(type_id: str, sales: int, rounds: int, *, full_stack: bool = 
     loop_profile = cProfile.Profile()
     anyio.to_thread.run_sync = profiled_run_sync
     loop_profile.enable()
-    for n in range(sales):
-        assert await sale(100_000 + n) == 201
+    await sell(range(100_000, 100_000 + sales))
     loop_profile.disable()
     anyio.to_thread.run_sync = run_sync
-    if os.environ.get("SALE_CPU_PROFILE"):
-        thread_profile.dump_stats(os.environ["SALE_CPU_PROFILE"] + ".thread")
-        loop_profile.dump_stats(os.environ["SALE_CPU_PROFILE"] + ".loop")
+    if profile_to is not None:  # for `python -m pstats FILE.loop` / `FILE.thread`
+        thread_profile.dump_stats(f"{profile_to}.thread")
+        loop_profile.dump_stats(f"{profile_to}.loop")
     loop_calls = pstats.Stats(loop_profile).total_calls / sales
     thread_calls = pstats.Stats(thread_profile).total_calls / sales
     print(

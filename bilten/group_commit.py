@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 Job = TypeVar("Job")
@@ -27,9 +27,8 @@ RunBatch = Callable[[list[Job]], list[Any]]
 class _Ticket(Generic[Job]):
     job: Job
     run_batch: RunBatch[Job]  # its own thread's way to run a batch, used when it leads
-    wake: threading.Event = field(default_factory=threading.Event)
+    wake: threading.Event | None = None  # made only for a job that waits (it costs a lock or two)
     leads: bool = False
-    done: bool = False
     outcome: Any = None
 
 
@@ -51,11 +50,12 @@ class GroupCommit(Generic[Job]):
         ticket = _Ticket(job, run_batch)
         with self._lock:
             if key in self._running:
+                ticket.wake = threading.Event()
                 self._waiting.setdefault(key, []).append(ticket)
             else:
                 self._running.add(key)
                 ticket.leads = True
-        if not ticket.leads:
+        if ticket.wake is not None:
             ticket.wake.wait()
         if ticket.leads:
             self._lead(key, ticket)
@@ -76,16 +76,17 @@ class GroupCommit(Generic[Job]):
         except BaseException as exc:  # the batch itself failed: every job in it hears so
             outcomes = [exc] * len(batch)
         for member, outcome in zip(batch, outcomes, strict=True):
-            member.outcome, member.done = outcome, True
+            member.outcome = outcome
         with self._lock:
             queue = self._waiting.get(key)
             if queue:
                 successor = queue.pop(0)
                 successor.leads = True
+                assert successor.wake is not None
                 successor.wake.set()
             else:
                 self._waiting.pop(key, None)
                 self._running.discard(key)
         for member in batch:
-            if member is not ticket:
+            if member.wake is not None and member is not ticket:
                 member.wake.set()

@@ -9,7 +9,7 @@ code from a CDN, so it is served in demo mode only.
 from __future__ import annotations
 
 from fastapi import FastAPI
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bilten.api import (
     admin,
@@ -92,3 +92,25 @@ def mount_reflex(reflex_backend: ASGIApp) -> FastAPI:
     inner one only cost each request another layer (and each sale about 60 function calls)."""
     api.mount("", reflex_backend)
     return api
+
+
+class ApiFastLane:
+    """The outermost layer of the server (bilten.bilten.BiltenApp): an API request without an
+    Origin header (an integration, a load of orders in a rush) goes straight to the API app,
+    past the layers Reflex puts around everything (its error page, CORS, its request context, a
+    router and a mount), which cost each request about 0.4 ms of CPU and do nothing for it: CORS
+    only acts on a request with an Origin, and the API has its own error handling, security
+    headers and body limit. Browsers send an Origin with every POST, so they take the full path."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith("/api/") and not _has_origin(scope):
+            await api(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+
+def _has_origin(scope: Scope) -> bool:
+    return any(name == b"origin" for name, _ in scope["headers"])

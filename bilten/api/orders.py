@@ -23,7 +23,7 @@ from bilten.api.deps import (
 )
 from bilten.api.errors import error_responses, request_locale
 from bilten.api.questions import AnswerIn, answers_in
-from bilten.api.routing import api_router, on_endpoint_thread
+from bilten.api.routing import api_router, on_endpoint_thread, sale_threads
 from bilten.i18n import normalize_locale
 from bilten.models import Event, InvoiceKind, Order, OrderStatus, User
 from bilten.notifications.invoice_pdf import invoice_pdf
@@ -102,7 +102,7 @@ async def place_order(
     await _order_within_limits(body, token=token, now=now, address=address)
     place = partial(_place_order, session, body, token=token, locale=request_locale(request), now=now)
     try:
-        order_id, content = await on_endpoint_thread(place, session=session)
+        order_id, content = await on_endpoint_thread(place, session=session, limiter=sale_threads())
     except VoucherInvalid:
         # A wrong code counts against the address's voucher limit (guessing codes).
         await ratelimit.count_failure(ratelimit.VOUCHER, address=address)
@@ -119,6 +119,10 @@ def _place_order(session: Session, body: OrderIn, *, token: str, locale: str, no
     """On an endpoint thread: place the order, open its payment if the provider needs the network,
     and return its receipt as JSON."""
     user = Caller(token=token, now=now).user(session)
+    if user is not None:
+        # The account's read ends here: the order may wait for a commit shared with others
+        # (services/orders/placing.py), and must not hold a connection while it waits.
+        session.commit()
     try:
         placed = order_service.place_order(
             session,

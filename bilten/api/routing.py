@@ -27,6 +27,11 @@ from bilten.api.errors import error_responses
 from bilten.settings import get_settings
 
 _endpoint_threads: anyio.lowlevel.RunVar[anyio.CapacityLimiter] = anyio.lowlevel.RunVar("bilten_endpoint_threads")
+_sale_threads: anyio.lowlevel.RunVar[anyio.CapacityLimiter] = anyio.lowlevel.RunVar("bilten_sale_threads")
+# Orders that arrive together wait on their threads for one shared commit without holding a
+# connection (services/orders/placing.py), so the order endpoint may have this many times as many
+# threads as there are connections: a rush then forms batches of its own size, not of the pool's.
+SALE_THREADS_PER_CONNECTION = 4
 
 
 def endpoint_threads() -> anyio.CapacityLimiter:
@@ -39,6 +44,16 @@ def endpoint_threads() -> anyio.CapacityLimiter:
         # when given back, so more threads than that would open a PostgreSQL connection per request.
         limiter = anyio.CapacityLimiter(max(settings.db_pool_size, 1))
         _endpoint_threads.set(limiter)
+        return limiter
+
+
+def sale_threads() -> anyio.CapacityLimiter:
+    """This event loop's queue for placing orders (POST /api/v1/orders)."""
+    try:
+        return _sale_threads.get()
+    except LookupError:
+        limiter = anyio.CapacityLimiter(max(get_settings().db_pool_size, 1) * SALE_THREADS_PER_CONNECTION)
+        _sale_threads.set(limiter)
         return limiter
 
 
@@ -60,9 +75,12 @@ def _on_a_worker_thread(function: Callable[..., Any]) -> Callable[..., Any]:
     return endpoint
 
 
-async def on_endpoint_thread(function: Callable[[], Any], *, session: Session) -> Any:
+async def on_endpoint_thread(
+    function: Callable[[], Any], *, session: Session, limiter: anyio.CapacityLimiter | None = None
+) -> Any:
     """For an `async` endpoint that awaits something slow between database steps: run one step on
-    the endpoint threads (same queue as plain endpoints), then give `session`'s connection back."""
+    the endpoint threads (same queue as plain endpoints, unless `limiter` gives another), then give
+    `session`'s connection back."""
 
     def call() -> Any:
         try:
@@ -70,7 +88,7 @@ async def on_endpoint_thread(function: Callable[[], Any], *, session: Session) -
         finally:
             session.close()
 
-    return await anyio.to_thread.run_sync(call, limiter=endpoint_threads())
+    return await anyio.to_thread.run_sync(call, limiter=limiter or endpoint_threads())
 
 
 class OneThreadHopRoute(APIRoute):
