@@ -71,8 +71,9 @@ class Settings(BaseSettings):
     live_events_per_connection: int = Field(4, alias="LIVE_EVENTS_PER_CONNECTION", ge=1)
     # Frames a second one process writes to its tabs for live counts at most, while its audience is
     # under this x 0.6 s tabs: the gap between two counts of an event grows with the tabs watching.
-    # 3,000 x ~30 us per frame = ~10 % of a core per process (bench/README.md, "Live event pages").
-    live_frames_per_second: int = Field(3000, alias="LIVE_FRAMES_PER_SECOND", ge=100)
+    # 1,000 x ~30 us per frame = ~3 % of a core per process: 2,000 pages over 3 processes get a
+    # count every 0.6 s (p95 0.74 s), and a rush of sales keeps the CPU (bench/README.md, #13).
+    live_frames_per_second: int = Field(1000, alias="LIVE_FRAMES_PER_SECOND", ge=100)
     # Background exports (attendees, orders): where their files are kept, and for how long.
     export_dir: Path = Field(PROJECT_ROOT / "exports", alias="EXPORT_DIR")
     export_retention_hours: int = Field(24, alias="EXPORT_RETENTION_HOURS")
