@@ -10,9 +10,11 @@ prod --backend-only`, granian workers, Redis state manager and rate limits on, s
    start to the last sale it was told of; p50/p95 over every answer of that run;
 2. refusals: the same N clients keep asking for `--refusal-seconds`: refusals/s, p50/p95/p99;
 3. the oversell check (the counter equals the seats in live orders and never exceeds the quantity);
-4. CPU per sale during the sell-out: the backend's processes (reflex, granian and its workers) and
+4. group commit: the transactions orders were placed in and the orders per transaction (the
+   server's `bilten_orders_per_commit`, from /api/metrics);
+5. CPU per sale during the sell-out: the backend's processes (reflex, granian and its workers) and
    the PostgreSQL backends connected to this database (not its shared writer processes), from psutil;
-5. pgbench's bare hot-row transaction (guarded UPDATE + INSERT, as bench_live_pages) on the same
+6. pgbench's bare hot-row transaction (guarded UPDATE + INSERT, as bench_live_pages) on the same
    database right after, at min(N, 80) clients (PostgreSQL allows 100 connections here): the ratio
    sold/s to it is the issue's target (>= 0.5x).
 `--src DIR` serves another source tree (e.g. `git archive` of the code before a change) with the same

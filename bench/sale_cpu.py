@@ -1,13 +1,16 @@
-"""The app's own work per sale, without a server or a load generator: sequential `POST /api/v1/orders`
-through the API's ASGI app in this process, on a fresh PostgreSQL database (Redis rate limits on).
+"""The app's own work per sale, without a server or a load generator: `POST /api/v1/orders` through
+the API's ASGI app in this process, on a fresh PostgreSQL database (Redis rate limits on), one at a
+time or `--concurrency N` at once (they then share commits, services/orders/placing.py).
 
     .venv/bin/python -m bench.sale_cpu [--sales 100] [--rounds 6] [--src DIR] [--full-stack]
+        [--concurrency N] [--profile FILE]
 
 Prints the process CPU per sale (the minimum and median of `--rounds` rounds: on a shared machine
 the minimum is the least disturbed) and the Python function calls per sale on the event loop and on
 the endpoint threads (cProfile): a count that does not depend on the machine's load, to compare
 versions of the sale path (`--src` a `git archive` of another version). Not granian; Reflex's own
-layers only with `--full-stack`: bench_sellout measures the whole server.
+layers only with `--full-stack`: bench_sellout measures the whole server. `--profile FILE` keeps
+the cProfile stats (FILE.loop, FILE.thread) for `python -m pstats`.
 """
 
 from __future__ import annotations
