@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import reflex as rx
 
-from bilten.components.forms import field
+from bilten.components.forms import field, text_area_field
 from bilten.components.layout import page_header, page_shell
 from bilten.components.markdown import markdown_view
 from bilten.components.notice import error_text, forbidden_box, not_found_box
 from bilten.pages.event_editor_languages import (
     event_translations,
     main_language_picker,
-    text_area,
     type_translations,
 )
 from bilten.services.event_admin import known_timezones
@@ -56,21 +55,13 @@ def details_fields(event) -> list[rx.Component]:  # noqa: ANN001 - an ObjectVar 
 
     return [
         field(t["editor.field_title"], "title", default_value=value("title"), required=True, max_length=200),
-        rx.vstack(
-            rx.el.label(
-                rx.text(t["editor.field_description"], size="2", weight="medium"), html_for="field-description"
-            ),
-            rx.text_area(
-                name="description",
-                id="field-description",
-                default_value=value("description"),
-                rows="8",
-                width="100%",
-                on_blur=EventEditorState.preview,
-            ),
-            rx.text(t["editor.markdown_hint"], size="1", color_scheme="gray"),
-            spacing="1",
-            width="100%",
+        text_area_field(
+            t["editor.field_description"],
+            "description",
+            rows="8",
+            default_value=value("description"),
+            on_blur=EventEditorState.preview,
+            hint=t["editor.markdown_hint"],
         ),
         rx.cond(
             EventEditorState.preview_html != "",
@@ -113,13 +104,13 @@ def details_fields(event) -> list[rx.Component]:  # noqa: ANN001 - an ObjectVar 
             spacing="3",
             width="100%",
         ),
-        text_area(
+        text_area_field(
             t["editor.field_venue_notes"],
             "venue_notes",
-            "field-venue-notes",
-            value("venue_notes"),
-            "3",
+            rows="3",
+            default_value=value("venue_notes"),
             max_length=MAX_VENUE_NOTES_LENGTH,
+            id="field-venue-notes",
         ),
         rx.text(t["editor.venue_notes_hint"], size="1", color_scheme="gray"),
         rx.flex(

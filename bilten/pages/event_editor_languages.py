@@ -6,22 +6,13 @@ from __future__ import annotations
 
 import reflex as rx
 
-from bilten.components.forms import field
+from bilten.components.forms import field, text_area_field
 from bilten.i18n import LANGUAGE_NAMES
 from bilten.settings import SUPPORTED_LOCALES
 from bilten.state.event_editor import EventEditorState, translation_input
 from bilten.state.i18n import LocaleState
 
 t = LocaleState.t
-
-
-def text_area(label: rx.Var[str], name: str, input_id: str, default_value, rows: str, **props) -> rx.Component:  # noqa: ANN001
-    return rx.vstack(
-        rx.el.label(rx.text(label, size="2", weight="medium"), html_for=input_id),
-        rx.text_area(name=name, id=input_id, default_value=default_value, rows=rows, width="100%", **props),
-        spacing="1",
-        width="100%",
-    )
 
 
 def main_language_picker(default_value) -> rx.Component:  # noqa: ANN001
@@ -77,8 +68,8 @@ def event_translation_panel(code: str) -> rx.Component:
     return rx.box(
         rx.vstack(
             field(t["editor.field_title"], title, default_value=values[title], max_length=200, id=f"field-{title}"),
-            text_area(t["editor.field_description"], description, f"field-{description}", values[description], "6"),
-            text_area(t["editor.field_venue_notes"], notes, f"field-{notes}", values[notes], "3"),
+            text_area_field(t["editor.field_description"], description, rows="6", default_value=values[description]),
+            text_area_field(t["editor.field_venue_notes"], notes, rows="3", default_value=values[notes]),
             spacing="3",
             width="100%",
         ),

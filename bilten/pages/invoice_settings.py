@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from bilten.components.download_link import download_link
-from bilten.components.forms import field
+from bilten.components.forms import field, text_area_field
 from bilten.components.notice import error_text
 from bilten.state.i18n import LocaleState
 from bilten.state.invoice_settings import InvoiceSettingsState
@@ -29,21 +29,13 @@ def legal_details_form() -> rx.Component:
                         max_length=200,
                         id="field-legal-name",
                     ),
-                    rx.vstack(
-                        rx.el.label(
-                            rx.text(t["invoice_settings.address"], size="2", weight="medium"),
-                            html_for="field-legal-address",
-                        ),
-                        rx.text_area(
-                            name="address",
-                            id="field-legal-address",
-                            default_value=form.address,
-                            rows="3",
-                            max_length=500,
-                            width="100%",
-                        ),
-                        spacing="1",
-                        width="100%",
+                    text_area_field(
+                        t["invoice_settings.address"],
+                        "address",
+                        rows="3",
+                        default_value=form.address,
+                        max_length=500,
+                        id="field-legal-address",
                     ),
                     rx.grid(
                         field(
