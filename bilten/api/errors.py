@@ -6,11 +6,14 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bilten.i18n import normalize_locale, translate
 from bilten.services.errors import BiltenError
 from bilten.settings import get_settings
+
+BUSY_RETRY_SECONDS = 2  # when no database connection came free in time
 
 HTTP_ERROR_CODES = {
     400: "bad_request",
@@ -100,6 +103,13 @@ def install_error_handlers(app: FastAPI) -> None:
         message = translate(exc.key, request_locale(request), **exc.params)
         # Some errors name what they are about (an invalid answer: `question_id`, `question`, `ticket_index`).
         return error_response(exc.status, exc.code, message, headers, getattr(exc, "extra", None))
+
+    @app.exception_handler(PoolTimeout)
+    async def _no_connection(request: Request, exc: PoolTimeout) -> JSONResponse:
+        # Every pooled database connection stayed taken for the pool's whole timeout (a rush of
+        # orders that cannot share a commit): the client is told to come back, not a 500.
+        message = translate("error.busy", request_locale(request), seconds=BUSY_RETRY_SECONDS)
+        return error_response(503, "busy", message, {"Retry-After": str(BUSY_RETRY_SECONDS)})
 
     @app.exception_handler(RequestValidationError)
     async def _invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -75,3 +75,28 @@ def test_the_session_is_closed_when_the_endpoint_returns(monkeypatch):
     (answer,) = _get_many(app, 1)
     assert answer.json() == {"ok": True}
     assert sessions and closed == sessions
+
+
+def test_no_free_database_connection_is_a_translated_busy_answer_not_a_server_error():
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    from bilten.api.errors import install_error_handlers
+
+    app = FastAPI()
+    install_error_handlers(app)
+
+    @app.post("/api/v1/orders")
+    def place():
+        raise PoolTimeout("QueuePool limit of size 5 overflow 0 reached, connection timed out")
+
+    async def call():
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            return await client.post("/api/v1/orders", headers={"Accept-Language": "de"})
+
+    answer = asyncio.run(call())
+    assert answer.status_code == 503
+    assert answer.headers["retry-after"] == "2"
+    assert answer.json()["error"]["code"] == "busy"
+    assert "ausgelastet" in answer.json()["error"]["message"]
+    assert "QueuePool" not in answer.text  # nothing of the server's inside
