@@ -249,14 +249,17 @@ def _place_together(session: Session, requests: list[_OrderRequest]) -> list[Any
 
 
 def _build_in_batch(session: Session, request: _OrderRequest, rows: Sequence[Any]) -> Any:
-    """One order of a batch, or its own error; what it added to the session goes when it fails."""
-    before = {id(obj) for obj in session.new}  # (rows are not hashable)
+    """One order of a batch, or the error it alone is refused with. Every check refuses before the
+    order's rows are added; an error after that fails the whole batch (each order then goes alone)."""
+    added = len(session.new)
     try:
         return _build_order(session, request, _check_sale(session, rows, request), together=True)
-    except (BiltenError, _PlaceAlone) as exc:
-        for obj in [obj for obj in session.new if id(obj) not in before]:
-            session.expunge(obj)
-        return exc if isinstance(exc, BiltenError) else _ALONE
+    except _PlaceAlone:
+        return _ALONE
+    except BiltenError as exc:
+        if len(session.new) != added:
+            raise
+        return exc
 
 
 def _build_order(session: Session, request: _OrderRequest, sale: _Sale, *, together: bool = False) -> _Placing:
