@@ -76,7 +76,10 @@ def test_claims_taken_at_the_same_moment_never_overlap(pg_engine, pg_session, no
         thread.join(timeout=20)
     first, second = ({claim.notification.id for claim in claims} for claims in taken)
     assert not first & second  # SKIP LOCKED: each row went to one worker only
-    assert sorted([len(first), len(second)]) == [10, 20]  # and none was left behind
+    # None was left behind and neither took more than its limit. (How the 30 split depends on the
+    # moment: two picks that run side by side each skip what the other has locked, e.g. 14 + 16.)
+    assert len(first) + len(second) == 30
+    assert max(len(first), len(second)) <= 20
     assert {claim.token for claim in taken[0]} != {claim.token for claim in taken[1]}  # one token per batch
     assert _statuses(pg_engine) == Counter({NotificationStatus.SENDING: 30})
 
