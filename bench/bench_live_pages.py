@@ -43,7 +43,17 @@ import redis
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from bench.common import drop_database, free_port, freeze_gc, fresh_database, hot_ticket_type, percentile, reserved
+from bench.common import (
+    drop_database,
+    free_port,
+    freeze_gc,
+    fresh_database,
+    hot_ticket_type,
+    orders_per_commit,
+    percentile,
+    reserved,
+)
+from bench.light_http import LightClient
 from bench.live_tab import LightTab
 from bench.real_tabs import RealTabs
 from bench.server import REDIS_URL, start_backend, stop
@@ -125,7 +135,7 @@ async def sell(base_url: str, type_id: str, *, rate: float, seconds: float, clie
     answered: list[float] = []
     statuses: dict[str, int] = {}
     interval = clients / rate
-    connections = [httpx.AsyncClient(base_url=base_url, timeout=30) for _ in range(clients)]
+    connections = [LightClient(base_url) for _ in range(clients)]  # cheap for this process: see light_http
     await asyncio.gather(*(client.get("/api/v1/events") for client in connections))
     start = time.monotonic() + 0.3
 
@@ -139,11 +149,11 @@ async def sell(base_url: str, type_id: str, *, rate: float, seconds: float, clie
                 "email": f"live{n}.{len(latencies)}@bench.example.org",
                 "phone": "+49 30 1234567",
             }
-            response = await client.post("/api/v1/orders", json=body)
+            status, _ = await client.post_json("/api/v1/orders", body)
             now = time.monotonic()
             latencies.append((now - due) * 1000)
-            statuses[str(response.status_code)] = statuses.get(str(response.status_code), 0) + 1
-            if response.status_code == 201:
+            statuses[str(status)] = statuses.get(str(status), 0) + 1
+            if status == 201:
                 answered.append(now)
             due += interval
 
@@ -158,6 +168,16 @@ async def sell(base_url: str, type_id: str, *, rate: float, seconds: float, clie
         "statuses": statuses,
         "answered": sorted(answered),
     }
+
+
+def _port(base_url: str) -> int:
+    return int(base_url.rsplit(":", 1)[1])
+
+
+def _orders_per_commit_since(before: tuple[float, float], base_url: str) -> float:
+    """The mean batch of the orders committed since `before` (group commit, services/orders/placing.py)."""
+    after = orders_per_commit(_port(base_url))
+    return (after[0] - before[0]) / max(after[1] - before[1], 1)
 
 
 def update_latencies(tabs: list[Tab], answered: list[float]) -> list[float]:
@@ -309,7 +329,9 @@ def with_pages(base_url: str, event_id: str, type_id: str, args: argparse.Namesp
             stderr=subprocess.DEVNULL,
         )
     cpu_before, sales_started = server_cpu(process), time.monotonic()
+    commits_before = orders_per_commit(_port(base_url))
     sales = asyncio.run(sell(base_url, type_id, rate=args.rate, seconds=args.seconds, clients=args.clients))
+    sales["orders_per_commit"] = _orders_per_commit_since(commits_before, base_url)
     time.sleep(2)  # the last sale's count reaches every tab
     cpu_seconds = server_cpu(process) - cpu_before
     real_latencies: list[float] = []
@@ -472,8 +494,9 @@ def main() -> None:
         process = start_backend(url, port, args.workers, with_frontend=args.real_tabs > 0)
         asyncio.run(sell(base_url, type_id, rate=20, seconds=2, clients=5))  # warm-up
         freeze_gc()
-        cpu_before = server_cpu(process)
+        cpu_before, commits_before = server_cpu(process), orders_per_commit(port)
         baseline = asyncio.run(sell(base_url, type_id, rate=args.rate, seconds=args.seconds, clients=args.clients))
+        baseline["orders_per_commit"] = _orders_per_commit_since(commits_before, base_url)
         time.sleep(2)  # as after the sales with pages
         baseline["cpu_seconds"] = server_cpu(process) - cpu_before
         loaded = with_pages(base_url, event_id, type_id, args, process)
@@ -529,11 +552,12 @@ def main() -> None:
     )
     print(
         f"  sales without pages: p50 {baseline['p50']:.1f} ms  p95 {baseline['p95']:.1f} ms  "
-        f"{baseline['rate']:.1f}/s  {baseline['statuses']}"
+        f"{baseline['rate']:.1f}/s  {baseline['statuses']}  {baseline['orders_per_commit']:.2f} orders per commit"
     )
     print(
         f"  sales with pages:    p50 {sales['p50']:.1f} ms  p95 {sales['p95']:.1f} ms  "
-        f"{sales['rate']:.1f}/s  {sales['statuses']}  oversold {oversold}"
+        f"{sales['rate']:.1f}/s  {sales['statuses']}  {sales['orders_per_commit']:.2f} orders per commit  "
+        f"oversold {oversold}"
     )
     print(
         f"  memory per open page: workers {loaded['rss_per_page'] / 1024:.0f} KB  "

@@ -49,6 +49,7 @@ from bench.common import (
     freeze_gc,
     fresh_database,
     hot_ticket_type,
+    orders_per_commit,
     postgres_backends,
     reserved,
 )
@@ -306,17 +307,6 @@ def one_run(args: argparse.Namespace, clients: int) -> dict:
         "commits": commits1[1] - commits0[1],
         "orders_per_commit": (commits1[0] - commits0[0]) / max(commits1[1] - commits0[1], 1),
     }
-
-
-def orders_per_commit(port: int) -> tuple[float, float]:
-    """Orders placed in shared transactions, and those transactions, so far (all workers): the
-    server's `bilten_orders_per_commit` histogram's sum and count."""
-    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/api/metrics", timeout=10).read().decode()
-    values = {}
-    for name in ("sum", "count"):
-        found = re.search(rf"^bilten_orders_per_commit_{name} ([\d.e+]+)$", text, re.MULTILINE)
-        values[name] = float(found.group(1)) if found else 0.0
-    return values["sum"], values["count"]
 
 
 def main() -> None:

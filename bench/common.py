@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import gc
 import os
+import re
 import secrets
 import socket
 import statistics
+import urllib.request
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -168,3 +170,14 @@ def cpu_seconds(processes: list[psutil.Process]) -> dict[int, float]:
             continue
         seconds[process.pid] = times.user + times.system
     return seconds
+
+
+def orders_per_commit(port: int) -> tuple[float, float]:
+    """Orders placed in shared transactions, and those transactions, so far (all workers): the
+    server's `bilten_orders_per_commit` histogram's sum and count."""
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/api/metrics", timeout=10).read().decode()
+    values = {}
+    for name in ("sum", "count"):
+        found = re.search(rf"^bilten_orders_per_commit_{name} ([\d.e+]+)$", text, re.MULTILINE)
+        values[name] = float(found.group(1)) if found else 0.0
+    return values["sum"], values["count"]
