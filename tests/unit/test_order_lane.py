@@ -120,3 +120,12 @@ def test_the_lane_answers_a_valid_order_itself_with_the_routes_dependencies(monk
     assert seen["body"].items[0].quantity == 2
     assert seen["now"] == "the test's clock"
     assert seen["session"] is not None
+
+
+@pytest.mark.parametrize("garbage", [b"\x80abc", b'{"email": "\xff"}'])
+def test_bytes_that_are_not_utf8_get_the_routes_400(with_lane, by_the_route, garbage):
+    headers = {"Content-Type": "application/json"}
+    lane = with_lane.post(ORDER, content=garbage, headers=headers)
+    route = by_the_route.post(ORDER, content=garbage, headers=headers)
+    assert lane.status_code == route.status_code == 400
+    assert lane.content == route.content
