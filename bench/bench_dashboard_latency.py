@@ -44,6 +44,7 @@ from bilten.models import Event, EventStatus, Membership, Organization, Role, Te
 from bilten.services import orders
 from bilten.services.security import hash_password
 from bilten.services.ticket_codes import generate_event_keys
+from bilten.settings import get_settings
 
 PASSWORD = "Bench-organizer-2026"
 OBSERVER = """
@@ -191,6 +192,7 @@ def main() -> None:
     secret_key = os.environ.get("SECRET_KEY") or secrets.token_urlsafe(48)
     os.environ["SECRET_KEY"] = secret_key  # this process signs the same test-payment tokens as the app
     os.environ["REDIS_URL"] = REDIS_URL  # its sales are published where the app listens
+    get_settings.cache_clear()  # read at import already, before these two were set
     database_url = fresh_database()
     try:
         email, event_id, ticket_type_id = seed(database_url)

@@ -56,6 +56,7 @@ from bilten.state.two_factor import TwoFactorState
 from bilten.state.verify_email import VerifyEmailState
 from bilten.state.waiting_list import WaitingListJoinState, WaitingListStatusState
 from bilten.state.webhooks import WebhooksState
+from bilten.state_trees import releasing_trees
 from bilten.tasks import sweep_forever
 
 
@@ -71,6 +72,13 @@ class BiltenApp(rx.App):
     def __call__(self):  # noqa: ANN204 (Reflex's own signature)
         """The server's ASGI app: Reflex's, behind the API's fast lane (bilten/api/__init__.py)."""
         return ApiFastLane(super().__call__())
+
+    def _setup_state(self) -> None:
+        """Reflex's state manager; with Redis, one that frees each event's states at once
+        (bilten/state_trees.py)."""
+        super()._setup_state()
+        if self._state_manager is not None:
+            self._state_manager = releasing_trees(self._state_manager)
 
 
 app = BiltenApp(

@@ -15,7 +15,7 @@ from reflex.state import BaseState, State
 
 import bilten.bilten  # noqa: F401 - registers every page and so every state of the app
 from bilten.back_office.orders import OfficeOrdersState
-from bilten.i18n import translate_plural
+from bilten.i18n import catalog, translate_plural
 from bilten.state.auth import AuthState
 from bilten.state.event import EventState
 from bilten.state.home import HomeState
@@ -100,3 +100,18 @@ async def test_a_page_load_takes_the_readers_locale_and_an_unknown_choice_falls_
 
     await _switch_language(root, "xx-not-a-language")
     assert locale.locale == "en" and home._display_locale() == "en"
+
+
+@pytest.mark.anyio
+async def test_a_tabs_saved_language_is_small_and_reads_its_whole_catalog_again():
+    # Every event of every page loads LocaleState from Redis: it must not carry the catalog.
+    root = State(_reflex_internal_init=True)
+    locale = await root.get_state(LocaleState)
+    locale.locale = "ar"
+    assert locale.t["app.name"] == catalog("ar")["app.name"]  # `t` computed and cached, as on a page load
+    saved = locale._serialize()
+    assert len(saved) < 2_000  # the catalog alone pickles to about 65 KB
+    loaded = BaseState._deserialize(data=saved)
+    assert loaded.locale == "ar"
+    assert loaded.t == catalog("ar")
+    assert loaded.t["home.title"] == "الفعاليات القادمة"
